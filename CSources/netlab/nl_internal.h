@@ -1,0 +1,27 @@
+/*
+ * nl_internal.h - helpers shared by libnetlab's C files; not installed.
+ * Owns the errbuf formatting helpers. Nothing here prints or exits.
+ */
+#ifndef NL_INTERNAL_H
+#define NL_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "netlab/nl_error.h"
+
+#if defined(__GNUC__)
+#define NL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define NL_PRINTF(a, b)
+#endif
+
+/* Fill errbuf (may be NULL) and return code. */
+int nl_err(char *errbuf, int code, const char *fmt, ...) NL_PRINTF(3, 4);
+/* As nl_err, appending ": strerror(errnum)". */
+int nl_err_sys(char *errbuf, int errnum, const char *fmt, ...) NL_PRINTF(3, 4);
+
+#define NL_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define NL_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif

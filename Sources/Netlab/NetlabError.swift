@@ -1,0 +1,52 @@
+// NetlabError: the one Swift error for every failing libnetlab call, built from
+// the C status code and the text the library wrote into its errbuf.
+import CNetlab
+
+public struct NetlabError: Error, CustomStringConvertible, Equatable {
+    /// The negative NL_E* status code returned by the C call.
+    public let code: Int32
+    /// The library's own message ("file:line:col: what; what to do").
+    public let message: String
+
+    public init(code: Int32, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+    /// The symbolic code, e.g. "NL_EPERM".
+    public var name: String { String(cString: nl_errname(code)) }
+    public var isPermission: Bool { code == NL_EPERM.rawValue }
+
+    /// An NL_ENOTFOUND error raised by the Swift shell itself (a missing bundled file).
+    public static func notFound(_ message: String) -> NetlabError {
+        NetlabError(code: NL_ENOTFOUND.rawValue, message: message)
+    }
+}
+
+/// Calls `body` with an NL_ERRBUF_SIZE error buffer and throws NetlabError on a negative result.
+@discardableResult
+func nlCheck(_ body: (UnsafeMutablePointer<CChar>) -> Int32) throws -> Int32 {
+    var buf = [CChar](repeating: 0, count: Int(NL_ERRBUF_SIZE))
+    let rc = buf.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    if rc < 0 {
+        let text = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        throw NetlabError(code: rc, message: text.isEmpty ? String(cString: nl_strerror(rc)) : text)
+    }
+    return rc
+}
+
+/// A NUL-terminated C char array imported as a tuple, as a String.
+func tupleString<T>(_ tuple: T) -> String {
+    withUnsafeBytes(of: tuple) { raw in
+        let bytes = raw.bindMemory(to: UInt8.self)
+        let end = bytes.firstIndex(of: 0) ?? bytes.count
+        return String(decoding: bytes[..<end], as: UTF8.self)
+    }
+}
+
+/// An optional C string as a String ("" for NULL).
+func cString(_ p: UnsafePointer<CChar>?) -> String {
+    guard let p else { return "" }
+    return String(cString: p)
+}

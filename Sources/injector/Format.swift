@@ -1,0 +1,82 @@
+// Small formatting helpers shared by the text and JSON renderers.
+import Foundation
+import Netlab
+
+enum Fmt {
+    /// "2025-03-01T10:00:00.000300Z"
+    static func isoTime(_ ns: Int64) -> String {
+        var secs = time_t(ns / 1_000_000_000)
+        var tm = tm()
+        gmtime_r(&secs, &tm)
+        let us = (ns % 1_000_000_000) / 1000
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                      tm.tm_hour, tm.tm_min, tm.tm_sec, us)
+    }
+
+    /// "10:00:00.000300"
+    static func clock(_ ns: Int64) -> String {
+        let iso = isoTime(ns)
+        let t = iso.firstIndex(of: "T")!
+        return String(iso[iso.index(after: t)...].dropLast())
+    }
+
+    static func hex16(_ v: UInt16) -> String { String(format: "0x%04x", v) }
+    static func word(_ v: UInt16) -> String { String(format: "%04x", v) }
+
+    /// Message text made safe for a terminal line: escapes, cut to `limit` characters.
+    static func preview(_ bytes: ArraySlice<UInt8>, limit: Int) -> String {
+        var out = ""
+        var count = 0
+        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+            if count >= limit { out += "…"; break }
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\\": out += "\\\\"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value) {
+                    out += String(format: "\\x%02x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+            count += 1
+        }
+        return out
+    }
+
+    static func grouped(_ n: UInt64) -> String {
+        let s = String(n)
+        var out = ""
+        for (i, c) in s.enumerated() {
+            if i > 0 && (s.count - i) % 3 == 0 { out += "," }
+            out.append(c)
+        }
+        return out
+    }
+
+    static func direction(_ p: Packet) -> String { p.fromClient ? "C→S" : "S→C" }
+
+    /// Display width of a string, counting East Asian wide characters and emoji as 2 columns.
+    static func width(_ s: String) -> Int {
+        s.unicodeScalars.reduce(0) { w, u in
+            let v = u.value
+            if v == 0x200d || (0xfe00...0xfe0f).contains(v) || (0x300...0x36f).contains(v) { return w }
+            let wide = (0x1100...0x115f).contains(v) || (0x2e80...0xa4cf).contains(v) || (0xac00...0xd7a3).contains(v)
+                || (0xf900...0xfaff).contains(v) || (0xfe30...0xfe4f).contains(v) || (0xff00...0xff60).contains(v)
+                || (0xffe0...0xffe6).contains(v) || (0x1f300...0x1faff).contains(v) || (0x20000...0x3fffd).contains(v)
+            return w + (wide ? 2 : 1)
+        }
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String {
+        let w = width(s)
+        return w >= n ? s : s + String(repeating: " ", count: n - w)
+    }
+
+    static func padLeft(_ s: String, _ n: Int) -> String {
+        let w = width(s)
+        return w >= n ? s : String(repeating: " ", count: n - w) + s
+    }
+}

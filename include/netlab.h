@@ -1,0 +1,23 @@
+/*
+ * netlab.h - the umbrella header of libnetlab, netlab's C core.
+ * C programs: #include <netlab.h> and link with `pkg-config --cflags --libs netlab`.
+ * Swift reaches the same API as the module CNetlab (include/module.modulemap).
+ */
+#ifndef NETLAB_H
+#define NETLAB_H
+
+#define NETLAB_VERSION "0.1.0"
+
+#include "netlab/nl_error.h"
+#include "netlab/nl_cursor.h"
+#include "netlab/nl_checksum.h"
+#include "netlab/nl_ipv4.h"
+#include "netlab/nl_tcp.h"
+#include "netlab/nl_csv.h"
+#include "netlab/nl_build.h"
+#include "netlab/nl_craft.h"
+#include "netlab/nl_explain.h"
+#include "netlab/nl_pcapw.h"
+#include "netlab/nl_inject.h"
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * nl_pcapw.h - writing capture files through libpcap, all-or-nothing: packets go
+ * to a temporary file beside the target, which is renamed into place only by
+ * nl_pcapw_commit. A failure or nl_pcapw_abort leaves no file behind.
+ */
+#ifndef NL_PCAPW_H
+#define NL_PCAPW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Link types (LINKTYPE_* values of the pcap file format). */
+#define NL_LINKTYPE_NULL 0
+#define NL_LINKTYPE_ETHERNET 1
+#define NL_LINKTYPE_RAW 101        /* raw IPv4/IPv6, what the injector writes */
+#define NL_LINKTYPE_LINUX_SLL 113
+#define NL_LINKTYPE_LINUX_SLL2 276
+
+struct nl_pcapw;  /* opaque */
+struct nl_plan;
+
+/**
+ * Start a capture file at path (not created until commit). linktype is a
+ * LINKTYPE_* value; nano selects nanosecond timestamps. Fails early, with
+ * NL_EPERM/NL_ENOTFOUND/NL_ESYS, when the directory is not writable.
+ */
+int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, int nano, char *errbuf);
+
+/** Append one packet: caplen bytes of data captured from a len-byte packet at t_ns. */
+int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32_t caplen, uint32_t len,
+                   char *errbuf);
+
+/** Bytes written so far (file header included). */
+uint64_t nl_pcapw_bytes(const struct nl_pcapw *w);
+
+/** Flush, sync and rename into place; frees w whatever the outcome. */
+int nl_pcapw_commit(struct nl_pcapw *w, char *errbuf);
+
+/** Remove the temporary file and free w. NULL is allowed. */
+void nl_pcapw_abort(struct nl_pcapw *w);
+
+/** Write every packet of a plan as a LINKTYPE_RAW capture at path. */
+int nl_pcap_write_plan(const struct nl_plan *p, const char *path, char *errbuf);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

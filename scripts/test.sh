@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every netlab test, in the order a failure is cheapest to read:
+#   1. Swift build of every product, then the XCTest suite (tshark/tcpdump/nc as oracles;
+#      tests needing root or CAP_NET_RAW skip with the reason when it is missing)
+#   2. libnetlab as a plain C library: make, make install into a temporary prefix,
+#      examples/ built through pkg-config and run, their output checked by tshark
+#   3. short libFuzzer runs of every fuzz target (fuzz/run.sh)
+# Environment: FUZZ_SECONDS (default 20 per target), SKIP_FUZZ=1 to skip stage 3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stage() { printf '\n=== %s ===\n' "$*"; }
+
+stage "swift build"
+swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting|Linking|Applying)' || true
+swift build --build-tests >/dev/null
+
+stage "swift test"
+swift test --skip-build
+
+stage "C library through pkg-config"
+scripts/test-c-library.sh
+
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  stage "fuzz (${FUZZ_SECONDS:-20}s per target)"
+  fuzz/run.sh "${FUZZ_SECONDS:-20}"
+fi
+
+stage "all tests passed"
