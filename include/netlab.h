@@ -19,5 +19,7 @@
 #include "netlab/nl_explain.h"
 #include "netlab/nl_pcapw.h"
 #include "netlab/nl_inject.h"
+#include "netlab/nl_signal.h"
+#include "netlab/nl_capture.h"
 
 #endif
