@@ -21,5 +21,6 @@
 #include "netlab/nl_inject.h"
 #include "netlab/nl_signal.h"
 #include "netlab/nl_capture.h"
+#include "netlab/nl_roundtrip.h"
 
 #endif
