@@ -271,3 +271,12 @@ int nl_builder_build(struct nl_builder *b, const struct nl_seg_spec *s, uint8_t 
         return nl_err(errbuf, NL_EMISMATCH, "payload differs between libnet's packet and the message");
     return 0;
 }
+
+uint16_t nl_libnet_cksum(const void *buf, size_t len)
+{
+    /* libnet_in_cksum reads 16-bit words in host order and pads an odd byte
+     * like RFC 1071; the folded result is in host order of those words. */
+    int sum = libnet_in_cksum((uint16_t *)(uintptr_t)buf, (int)len);
+    uint16_t stored = (uint16_t)LIBNET_CKSUM_CARRY(sum); /* folded and complemented, as stored in memory */
+    return ntohs(stored); /* the wire bytes read big-endian, as nl_cksum returns */
+}
