@@ -90,6 +90,9 @@ struct InjectorCommand: ParsableCommand {
     @Option(help: "Milliseconds to wait between injected packets.")
     var gap: Double = 0
 
+    @Flag(name: [.short, .customLong("quiet")], help: "Print only the summary lines, not the packet table.")
+    var quiet = false
+
     @Flag(name: .customLong("no-color"), help: "Never colour the output (NO_COLOR is honoured too).")
     var noColor = false
 
@@ -97,7 +100,7 @@ struct InjectorCommand: ParsableCommand {
 
     enum CodingKeys: String, CodingKey {
         case csv, write, inject, capture, interface, explain, format, handshake, srcIP, dstIP, srcPort, dstPort, portMap, appIP, servers,
-             mss, window, ttl, dscp, seed, gap, noColor
+             mss, window, ttl, dscp, seed, gap, quiet, noColor
     }
 
     mutating func validate() throws {
@@ -186,7 +189,7 @@ struct InjectorCommand: ParsableCommand {
         switch format {
         case .text:
             var r = TextRenderer(plan: plan, color: color)
-            print(try r.render(explain: explain, outcome: outcome), terminator: "")
+            print(try r.render(explain: explain, quiet: quiet && !explain, outcome: outcome), terminator: "")
         case .json:
             print(try JSONRenderer(plan: plan).render(explain: explain, outcome: outcome))
         }
