@@ -205,7 +205,7 @@ struct TextRenderer {
         line("  " + Fmt.pad("sum", 15) + " " + String(format: "0x%08x", t.sum) + dim("  (\(t.words.count) words added as 32-bit numbers)"))
         var s = t.sum
         for f in t.folds {
-            line("  " + Fmt.pad("fold carry", 15) + " " + String(format: "0x%04x + 0x%04x = 0x%05x", s >> 16, s & 0xffff, f))
+            line("  " + Fmt.pad("fold carry", 15) + " " + String(format: "0x%04x + 0x%04x = 0x%04x", s >> 16, s & 0xffff, f))
             s = f
         }
         line("  " + Fmt.pad("complement", 15) + " " + String(format: "~0x%04x = 0x%04x", t.folded, t.checksum))
