@@ -20,6 +20,7 @@
 #include "netlab/nl_pcapw.h"
 #include "netlab/nl_inject.h"
 #include "netlab/nl_signal.h"
+#include "netlab/nl_link.h"
 #include "netlab/nl_capture.h"
 #include "netlab/nl_roundtrip.h"
 
