@@ -23,5 +23,8 @@
 #include "netlab/nl_link.h"
 #include "netlab/nl_capture.h"
 #include "netlab/nl_roundtrip.h"
+#include "netlab/nl_deliver.h"
+#include "netlab/nl_proc.h"
+#include "netlab/nl_labnet.h"
 
 #endif
