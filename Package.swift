@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Netlab", targets: ["Netlab"]),
         .executable(name: "injector", targets: ["injector"]),
         .executable(name: "capture", targets: ["capture"]),
+        .executable(name: "netlab", targets: ["NetlabCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,9 +51,17 @@ let package = Package(
             ],
             path: "Sources/capture"
         ),
+        .executableTarget(
+            name: "NetlabCLI",
+            dependencies: [
+                "Netlab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/NetlabCLI"
+        ),
         .testTarget(
             name: "NetlabTests",
-            dependencies: ["Netlab", "CNetlab", "injector", "capture"],
+            dependencies: ["Netlab", "CNetlab", "injector", "capture", "NetlabCLI"],
             path: "Tests/NetlabTests"
         ),
     ]

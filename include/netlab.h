@@ -26,5 +26,6 @@
 #include "netlab/nl_deliver.h"
 #include "netlab/nl_proc.h"
 #include "netlab/nl_labnet.h"
+#include "netlab/nl_doctor.h"
 
 #endif
