@@ -48,8 +48,8 @@ static int resolve(const char *name, char *out, size_t cap)
     return -1;
 }
 
-/* fork + exec with stdout/stderr to out_fd and stdin from /dev/null. */
-static int start(const char *const argv[], const char *netns, int out_fd, pid_t *pid, char *errbuf)
+/* fork + exec with stdout/stderr to out_fd and stdin from in_fd (-1: /dev/null). */
+static int start(const char *const argv[], const char *netns, int out_fd, int in_fd, pid_t *pid, char *errbuf)
 {
     char exe[4096];
     if (!argv || !argv[0])
@@ -91,8 +91,8 @@ static int start(const char *const argv[], const char *netns, int out_fd, pid_t 
         setpgid(0, 0);
         if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0)
             e = errno;
-        if (!e && devnull >= 0)
-            dup2(devnull, STDIN_FILENO);
+        if (!e && (in_fd >= 0 || devnull >= 0))
+            dup2(in_fd >= 0 ? in_fd : devnull, STDIN_FILENO);
         if (!e && out_fd >= 0) {
             dup2(out_fd, STDOUT_FILENO);
             dup2(out_fd, STDERR_FILENO);
@@ -135,7 +135,7 @@ int nl_proc_run(const char *const argv[], const char *netns, double timeout_s, c
     if (pipe2(pfd, O_CLOEXEC) < 0)
         return nl_err_sys(errbuf, errno, "run: pipe");
     pid_t pid;
-    int rc = start(argv, netns, pfd[1], &pid, errbuf);
+    int rc = start(argv, netns, pfd[1], -1, &pid, errbuf);
     close(pfd[1]);
     if (rc < 0) {
         close(pfd[0]);
@@ -192,9 +192,33 @@ int nl_proc_spawn(const char *const argv[], const char *netns, const char *log_p
     int fd = open(log_path ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0)
         return nl_err_sys(errbuf, errno, "log file %s", log_path ? log_path : "/dev/null");
-    int rc = start(argv, netns, fd, pid, errbuf);
+    int rc = start(argv, netns, fd, -1, pid, errbuf);
     close(fd);
     return rc;
+}
+
+int nl_proc_spawn_input(const char *const argv[], const char *netns, const char *log_path, pid_t *pid, int *stdin_fd,
+                        char *errbuf)
+{
+    int in[2];
+    if (pipe2(in, O_CLOEXEC) < 0)
+        return nl_err_sys(errbuf, errno, "run %s: pipe", argv && argv[0] ? argv[0] : "?");
+    int fd = open(log_path ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        close(in[0]);
+        close(in[1]);
+        return nl_err_sys(errbuf, e, "log file %s", log_path ? log_path : "/dev/null");
+    }
+    int rc = start(argv, netns, fd, in[0], pid, errbuf);
+    close(fd);
+    close(in[0]);
+    if (rc < 0) {
+        close(in[1]);
+        return rc;
+    }
+    *stdin_fd = in[1];
+    return 0;
 }
 
 int nl_proc_wait(pid_t pid, double timeout_s, int *status, char *errbuf)

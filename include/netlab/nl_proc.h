@@ -29,6 +29,13 @@ int nl_proc_run(const char *const argv[], const char *netns, double timeout_s, c
  */
 int nl_proc_spawn(const char *const argv[], const char *netns, const char *log_path, pid_t *pid, char *errbuf);
 
+/**
+ * As nl_proc_spawn, with the child's standard input connected to a pipe whose
+ * write end is returned in *stdin_fd (close it to send end-of-file).
+ */
+int nl_proc_spawn_input(const char *const argv[], const char *netns, const char *log_path, pid_t *pid, int *stdin_fd,
+                        char *errbuf);
+
 /** Wait up to timeout_s for pid to exit; *status as for nl_proc_run. NL_ELIMIT on timeout. */
 int nl_proc_wait(pid_t pid, double timeout_s, int *status, char *errbuf);
 
