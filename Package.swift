@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "Netlab", targets: ["Netlab"]),
         .executable(name: "injector", targets: ["injector"]),
+        .executable(name: "analyze", targets: ["analyze"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,9 +42,17 @@ let package = Package(
             ],
             path: "Sources/injector"
         ),
+        .executableTarget(
+            name: "analyze",
+            dependencies: [
+                "Netlab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/analyze"
+        ),
         .testTarget(
             name: "NetlabTests",
-            dependencies: ["Netlab", "CNetlab", "injector"],
+            dependencies: ["Netlab", "CNetlab", "injector", "analyze"],
             path: "Tests/NetlabTests"
         ),
     ]

@@ -19,5 +19,12 @@
 #include "netlab/nl_explain.h"
 #include "netlab/nl_pcapw.h"
 #include "netlab/nl_inject.h"
+#include "netlab/nl_pcapr.h"
+#include "netlab/nl_link.h"
+#include "netlab/nl_ipv6.h"
+#include "netlab/nl_udp.h"
+#include "netlab/nl_icmp.h"
+#include "netlab/nl_decode.h"
+#include "netlab/nl_analyze.h"
 
 #endif
