@@ -49,8 +49,10 @@ static uint8_t vantage(const struct nl_frame *pkt, const struct nl_decoded *d)
 /*
  * Verify a TCP/UDP checksum over seg[0..seglen) (all captured). A sending host
  * that offloads the checksum leaves in the field either the folded pseudo-header
- * sum (Linux CHECKSUM_PARTIAL: the NIC adds the segment) or zero; seen from the
- * sender or on loopback, that is offload, not corruption.
+ * sum (Linux CHECKSUM_PARTIAL: the NIC adds the segment) or zero. The partial
+ * sum is offload wherever it is seen: only a sending stack writes it, and it
+ * reaches a receiver only over a virtual link of the same host (veth, lo). A zero
+ * is offload only when the frame shows the sender's side (outgoing, loopback).
  */
 static void l4_checksum(struct nl_decoded *d, const uint8_t *seg, uint32_t seglen, size_t off, int is_udp)
 {
@@ -75,7 +77,7 @@ static void l4_checksum(struct nl_decoded *d, const uint8_t *seg, uint32_t segle
         expected = 0xffff; /* RFC 768: a computed zero is sent as all ones */
     d->ck_l4_expected = expected;
     int sender = d->vantage == NL_VANTAGE_SENDER || d->vantage == NL_VANTAGE_LOOPBACK;
-    if (found == nl_cksum_fold(pseudo) && d->vantage != NL_VANTAGE_RECEIVER) {
+    if (found == nl_cksum_fold(pseudo)) {
         d->ck_l4 = NL_CK_OFFLOAD;
         d->offload_l4 = NL_OFFLOAD_PARTIAL;
     } else if (found == 0 && sender) {

@@ -31,6 +31,8 @@ struct nl_flow_dir {
     uint32_t base_seq;        /* sequence number of this side's first segment */
     uint32_t last_ack;        /* ack field of this side's latest ACK segment */
     uint32_t retrans;
+    uint32_t gap_lo[4], gap_hi[4];  /* sequence ranges skipped over, not yet filled */
+    uint8_t ngaps;
     uint32_t dups;
     uint32_t ck_bad, ck_offload;
     uint8_t have_seq, have_ack, syn, synack, fin, rst;
