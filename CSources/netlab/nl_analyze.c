@@ -176,12 +176,16 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
     uint32_t fidx = f->id;
     struct nl_flow_dir *D = &f->d[dir];
 
-    /* A second copy of the packet just seen (same bytes from the IP header on,
-     * within a millisecond): a packet socket that sees both the outgoing and the
-     * incoming copy (loopback), or a capture on two interfaces of one path. Two
-     * copies with the same known packet type are real repeats, not copies. */
-    if (D->last_l3 && D->last_l3_cap == d.l3_caplen && pkt->ts_ns >= D->last_ns &&
-        pkt->ts_ns - D->last_ns <= NL_ANALYZE_DUP_WINDOW_NS &&
+    /* A second copy of the packet just seen in this direction (the same bytes
+     * from the IP header on, within a millisecond): a packet socket that keeps
+     * both the outgoing and the incoming copy (loopback), or a capture on two
+     * interfaces of one path. Only where identical bytes cannot be two real
+     * packets: an IPv4 packet with a nonzero identification (a sender numbers
+     * each packet), captured whole. Kernel resets (identification 0) and IPv6
+     * (no identification) can repeat byte for byte, so they are counted as sent.
+     * Two copies with the same known packet type are repeats, not copies. */
+    if (D->last_l3 && d.ipver == 4 && d.ip_id != 0 && pkt->caplen == pkt->len && D->last_l3_cap == d.l3_caplen &&
+        pkt->ts_ns >= D->last_ns && pkt->ts_ns - D->last_ns <= NL_ANALYZE_DUP_WINDOW_NS &&
         !(d.link.pkttype != NL_PKTTYPE_NONE && d.link.pkttype == D->last_pkttype) &&
         memcmp(D->last_l3, d.l3, d.l3_caplen) == 0) {
         s->duplicates++;
