@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "Netlab", targets: ["Netlab"]),
         .executable(name: "injector", targets: ["injector"]),
+        .executable(name: "capture", targets: ["capture"]),
         .executable(name: "analyze", targets: ["analyze"]),
     ],
     dependencies: [
@@ -43,6 +44,14 @@ let package = Package(
             path: "Sources/injector"
         ),
         .executableTarget(
+            name: "capture",
+            dependencies: [
+                "Netlab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/capture"
+        ),
+        .executableTarget(
             name: "analyze",
             dependencies: [
                 "Netlab",
@@ -52,7 +61,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NetlabTests",
-            dependencies: ["Netlab", "CNetlab", "injector", "analyze"],
+            dependencies: ["Netlab", "CNetlab", "injector", "capture", "analyze"],
             path: "Tests/NetlabTests"
         ),
     ]

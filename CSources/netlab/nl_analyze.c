@@ -338,7 +338,7 @@ static int finish(struct nl_analysis *a)
     for (size_t i = 0; i < nfile && i < a->nif_pkts; i++) {
         if (!a->if_pkts[i])
             continue;
-        const struct nl_iface *fi = nl_pcapr_iface(a->rd, i);
+        const struct nl_file_iface *fi = nl_pcapr_iface(a->rd, i);
         struct nl_iface_seen *o = &a->ifaces[a->nifaces++];
         o->kind = NL_IFACE_FILE;
         o->index = (uint32_t)i;

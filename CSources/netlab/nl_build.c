@@ -182,8 +182,10 @@ static int build_libnet(struct nl_builder *b, const struct nl_seg_spec *s, uint8
     return 0;
 }
 
-/* Name the first field where two encodings of the same packet differ. */
-static int explain_diff(const uint8_t *lib, const uint8_t *own, size_t len, size_t ihl, char *errbuf)
+/* Name the first field where two encodings of the same IPv4/TCP packet differ:
+ * returns NL_EMISMATCH with "LAYER FIELD differs at byte N: A 0x.., B 0x..". */
+int nl_pkt_diff(const uint8_t *lib, const uint8_t *own, size_t len, size_t ihl, const char *name_a,
+                const char *name_b, char *errbuf)
 {
     static const struct { size_t off, len; const char *name; } ipf[] = {
         {0, 1, "version/IHL"}, {1, 1, "DSCP/ECN"}, {2, 2, "total length"}, {4, 2, "identification"},
@@ -225,8 +227,8 @@ static int explain_diff(const uint8_t *lib, const uint8_t *own, size_t len, size
         a = a << 8 | lib[foff + k];
         o = o << 8 | own[foff + k];
     }
-    return nl_err(errbuf, NL_EMISMATCH, "%s %s differs at byte %zu: libnet 0x%0*x, netlab 0x%0*x", layer, field, i,
-                  (int)flen * 2, a, (int)flen * 2, o);
+    return nl_err(errbuf, NL_EMISMATCH, "%s %s differs at byte %zu: %s 0x%0*x, %s 0x%0*x", layer, field, i, name_a,
+                  (int)flen * 2, a, name_b, (int)flen * 2, o);
 }
 
 int nl_builder_build(struct nl_builder *b, const struct nl_seg_spec *s, uint8_t *out, size_t cap,
@@ -264,7 +266,7 @@ int nl_builder_build(struct nl_builder *b, const struct nl_seg_spec *s, uint8_t 
     r->tcp_cksum_libnet = nl_get_be16(out + ihl + NL_TCP_CKSUM_OFFSET);
     r->tcp_cksum_netlab = nl_get_be16(own + ihl + NL_TCP_CKSUM_OFFSET);
     if (memcmp(out, own, hdrs) != 0)
-        return explain_diff(out, own, hdrs, ihl, errbuf);
+        return nl_pkt_diff(out, own, hdrs, ihl, "libnet", "netlab", errbuf);
     if (s->payload_len && memcmp(out + hdrs, s->payload, s->payload_len) != 0)
         return nl_err(errbuf, NL_EMISMATCH, "payload differs between libnet's packet and the message");
     return 0;

@@ -33,7 +33,7 @@
 #define MAX_WARNINGS 8
 
 struct iface_rec {
-    struct nl_iface pub;
+    struct nl_file_iface pub;
     char *name;
     char *desc;
     uint8_t tsresol;      /* if_tsresol, default 6 (microseconds) */
@@ -617,7 +617,7 @@ const char *nl_pcapr_name(const struct nl_pcapr *r) { return r->name; }
 uint64_t nl_pcapr_size(const struct nl_pcapr *r) { return r->size; }
 size_t nl_pcapr_iface_count(const struct nl_pcapr *r) { return r->nifaces; }
 
-const struct nl_iface *nl_pcapr_iface(const struct nl_pcapr *r, size_t i)
+const struct nl_file_iface *nl_pcapr_iface(const struct nl_pcapr *r, size_t i)
 {
     return i < r->nifaces ? &r->ifaces[i].pub : NULL;
 }

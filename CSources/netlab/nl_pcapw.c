@@ -1,7 +1,8 @@
 /*
- * nl_pcapw.c - capture file writing with libpcap's pcap_dump to a temporary file
- * in the target's directory, then fsync + rename (atomic on POSIX). Owns the
- * temp-file lifecycle; never leaves a half-written capture under the real name.
+ * nl_pcapw.c - capture file writing to a temporary file in the target's
+ * directory, then fsync + rename (atomic on POSIX): pcap through libpcap's
+ * pcap_dump, pcapng (which libpcap cannot write) through a small block writer.
+ * Never leaves a half-written capture under the real name.
  */
 #include "netlab/nl_pcapw.h"
 #include "netlab/nl_craft.h"
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 struct nl_pcapw {
+    int ng;                 /* pcapng: blocks written with fwrite, no libpcap dumper */
     pcap_t *dead;
     pcap_dumper_t *dumper;
     FILE *fp;
@@ -42,7 +44,7 @@ static void pcapw_free(struct nl_pcapw *w)
     free(w);
 }
 
-int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, int nano, char *errbuf)
+static int open_temp(struct nl_pcapw **out, const char *path, uint32_t snaplen, int nano, char *errbuf)
 {
     *out = NULL;
     if (!path || !*path)
@@ -87,6 +89,16 @@ int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_
     w->iobuf = malloc(1 << 20);
     if (w->iobuf)
         setvbuf(w->fp, w->iobuf, _IOFBF, 1 << 20);
+    *out = w;
+    return 0;
+}
+
+int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, int nano, char *errbuf)
+{
+    struct nl_pcapw *w;
+    int rc = open_temp(&w, path, snaplen, nano, errbuf);
+    if (rc < 0)
+        return rc;
     /* libpcap wants a DLT_ value; the file records the LINKTYPE_ value. They
      * differ only for a few historical types, of which RAW matters here. */
     int dlt = linktype == NL_LINKTYPE_RAW ? DLT_RAW : linktype;
@@ -108,6 +120,73 @@ int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_
     return 0;
 }
 
+/* pcapng blocks (draft-ietf-opsawg-pcapng), written in host byte order. */
+static int ng_block(struct nl_pcapw *w, uint32_t type, const void *body, size_t body_len, const void *data,
+                    size_t data_len)
+{
+    static const uint8_t zero[4] = {0};
+    size_t pad = (4 - data_len % 4) % 4;
+    uint32_t total = (uint32_t)(12 + body_len + data_len + pad);
+    if (fwrite(&type, 4, 1, w->fp) != 1 || fwrite(&total, 4, 1, w->fp) != 1 ||
+        (body_len && fwrite(body, body_len, 1, w->fp) != 1) || (data_len && fwrite(data, data_len, 1, w->fp) != 1) ||
+        (pad && fwrite(zero, pad, 1, w->fp) != 1) || fwrite(&total, 4, 1, w->fp) != 1)
+        return -1;
+    w->bytes += total;
+    return 0;
+}
+
+static size_t ng_option(uint8_t *p, uint16_t code, const void *v, uint16_t len)
+{
+    memcpy(p, &code, 2);
+    memcpy(p + 2, &len, 2);
+    memcpy(p + 4, v, len);
+    size_t n = 4 + (size_t)len;
+    while (n % 4)
+        p[n++] = 0;
+    return n;
+}
+
+int nl_pcapw_open_ng(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, const char *ifname,
+                     char *errbuf)
+{
+    struct nl_pcapw *w;
+    int rc = open_temp(&w, path, snaplen, 1, errbuf);
+    if (rc < 0)
+        return rc;
+    w->ng = 1;
+    w->bytes = 0;
+    uint8_t shb[64], idb[200];
+    size_t n = 0;
+    uint32_t magic = 0x1a2b3c4d;
+    uint16_t major = 1, minor = 0;
+    uint64_t section_len = UINT64_MAX; /* not specified */
+    memcpy(shb, &magic, 4);
+    memcpy(shb + 4, &major, 2);
+    memcpy(shb + 6, &minor, 2);
+    memcpy(shb + 8, &section_len, 8);
+    n = 16;
+    n += ng_option(shb + n, 4 /* shb_userappl */, "netlab", 6);
+    n += ng_option(shb + n, 0, NULL, 0);
+    uint16_t lt = (uint16_t)linktype, reserved = 0;
+    uint32_t snap = w->snaplen;
+    memcpy(idb, &lt, 2);
+    memcpy(idb + 2, &reserved, 2);
+    memcpy(idb + 4, &snap, 4);
+    size_t m = 8;
+    if (ifname && *ifname)
+        m += ng_option(idb + m, 2 /* if_name */, ifname, (uint16_t)strnlen(ifname, 100));
+    uint8_t res = 9; /* if_tsresol: 10^-9 s */
+    m += ng_option(idb + m, 9, &res, 1);
+    m += ng_option(idb + m, 0, NULL, 0);
+    if (ng_block(w, 0x0a0d0d0a, shb, n, NULL, 0) < 0 || ng_block(w, 1, idb, m, NULL, 0) < 0) {
+        int e = errno;
+        nl_pcapw_abort(w);
+        return nl_err_sys(errbuf, e ? e : EIO, "%s: write failed", path);
+    }
+    *out = w;
+    return 0;
+}
+
 int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32_t caplen, uint32_t len, char *errbuf)
 {
     struct pcap_pkthdr h;
@@ -115,6 +194,19 @@ int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32
         caplen = w->snaplen;
     if (t_ns < 0)
         t_ns = 0;
+    if (w->ng) {
+        uint8_t epb[20];
+        uint32_t ifid = 0, hi = (uint32_t)((uint64_t)t_ns >> 32), lo = (uint32_t)t_ns, cl = caplen;
+        uint32_t ol = len < caplen ? caplen : len;
+        memcpy(epb, &ifid, 4);
+        memcpy(epb + 4, &hi, 4);
+        memcpy(epb + 8, &lo, 4);
+        memcpy(epb + 12, &cl, 4);
+        memcpy(epb + 16, &ol, 4);
+        if (ng_block(w, 6, epb, sizeof epb, data, caplen) < 0)
+            return nl_err_sys(errbuf, errno ? errno : EIO, "%s: write failed", w->path);
+        return 0;
+    }
     h.ts.tv_sec = (time_t)(t_ns / 1000000000);
     h.ts.tv_usec = (suseconds_t)(w->nano ? t_ns % 1000000000 : (t_ns % 1000000000) / 1000);
     h.caplen = caplen;
@@ -131,7 +223,7 @@ uint64_t nl_pcapw_bytes(const struct nl_pcapw *w) { return w ? w->bytes : 0; }
 int nl_pcapw_commit(struct nl_pcapw *w, char *errbuf)
 {
     int rc = 0;
-    if (pcap_dump_flush(w->dumper) != 0 || ferror(w->fp))
+    if ((w->dumper ? pcap_dump_flush(w->dumper) != 0 : fflush(w->fp) != 0) || ferror(w->fp))
         rc = nl_err_sys(errbuf, errno ? errno : EIO, "%s: flushing the capture failed", w->path);
     else if (fsync(fileno(w->fp)) != 0 && errno != EINVAL)
         rc = nl_err_sys(errbuf, errno, "%s: fsync failed", w->path);
@@ -139,7 +231,14 @@ int nl_pcapw_commit(struct nl_pcapw *w, char *errbuf)
         nl_pcapw_abort(w);
         return rc;
     }
-    pcap_dump_close(w->dumper);
+    if (w->dumper)
+        pcap_dump_close(w->dumper); /* closes fp */
+    else if (fclose(w->fp) != 0) {
+        int e = errno;
+        w->fp = NULL;
+        nl_pcapw_abort(w);
+        return nl_err_sys(errbuf, e, "%s: close failed", w->path);
+    }
     w->dumper = NULL;
     w->fp = NULL;
     if (rename(w->tmp, w->path) != 0) {

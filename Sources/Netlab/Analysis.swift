@@ -295,8 +295,3 @@ public func linkTypeName(_ linkType: Int) -> String {
 public func linkTypeDescription(_ linkType: Int) -> String {
     linkType < 0 ? "several link types" : String(cString: nl_linktype_description(Int32(linkType)))
 }
-
-func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) throws -> R) rethrows -> R {
-    guard let s else { return try body(nil) }
-    return try s.withCString { try body($0) }
-}

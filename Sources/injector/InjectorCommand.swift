@@ -33,6 +33,13 @@ struct InjectorCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Inject on the wire with libnet's raw IPv4 socket (needs CAP_NET_RAW).")
     var inject: Bool?
 
+    @Option(name: .customLong("capture"),
+            help: "Round trip: capture to this file while injecting, then check every packet arrived intact.")
+    var capture: String?
+
+    @Option(name: .customLong("interface"), help: "Interface for --capture (default: the one routing to --dst-ip).")
+    var interface: String?
+
     @Flag(help: "Per message: every header field, both checksums step by step, and a hex dump.")
     var explain = false
 
@@ -89,7 +96,7 @@ struct InjectorCommand: ParsableCommand {
     var options = CraftOptions()
 
     enum CodingKeys: String, CodingKey {
-        case csv, write, inject, explain, format, handshake, srcIP, dstIP, srcPort, dstPort, portMap, appIP, servers,
+        case csv, write, inject, capture, interface, explain, format, handshake, srcIP, dstIP, srcPort, dstPort, portMap, appIP, servers,
              mss, window, ttl, dscp, seed, gap, noColor
     }
 
@@ -102,6 +109,12 @@ struct InjectorCommand: ParsableCommand {
         guard (1...255).contains(ttl) else { throw ValidationError("--ttl \(ttl): give 1-255") }
         guard (0...63).contains(dscp) else { throw ValidationError("--dscp \(dscp): give 0-63") }
         guard gap >= 0 && gap <= 60_000 else { throw ValidationError("--gap \(gap): give 0-60000 milliseconds") }
+        if capture != nil && inject == false {
+            throw ValidationError("--capture injects the packets to capture them; it cannot go with --no-inject")
+        }
+        if interface != nil && capture == nil {
+            throw ValidationError("--interface only applies to --capture")
+        }
         var o = CraftOptions()
         try check { try o.setSourceIP(srcIP) }
         try check { try o.setDestinationIP(dstIP) }
@@ -130,17 +143,17 @@ struct InjectorCommand: ParsableCommand {
     }
 
     func execute() throws {
-        let defaults = csv == nil && write == nil && inject == nil
+        let defaults = csv == nil && write == nil && inject == nil && capture == nil
         let csvPath = try csv ?? bundledSample()
         let messages = try MessageSet(path: csvPath)
         for w in messages.warnings { FileHandle.standardError.write(Data("injector: warning: \(w)\n".utf8)) }
         let plan = try Plan(messages: messages, options: options)
 
         // Decide the outputs before doing anything, so a missing privilege leaves nothing half-done.
-        let pcapPath: String? = write ?? (inject == nil ? defaultPcapName(csvPath, defaults: defaults) : nil)
+        let pcapPath: String? = write ?? (inject == nil && capture == nil ? defaultPcapName(csvPath, defaults: defaults) : nil)
         var injector: Netlab.Injector?
         var injectNote: String?
-        switch inject {
+        switch capture == nil ? inject : true {
         case .some(true):
             injector = try Netlab.Injector()
         case .some(false):
@@ -157,11 +170,17 @@ struct InjectorCommand: ParsableCommand {
 
         if let pcapPath { try plan.writePcap(to: pcapPath) }
         var sent: Int?
-        if let injector {
+        var roundTrip: RoundTrip?
+        if let injector, let capture {
+            roundTrip = try RoundTrip(plan: plan, injector: injector, path: capture, interface: interface,
+                                      gapNanoseconds: Int64(gap * 1_000_000))
+            sent = plan.packetCount
+        } else if let injector {
             sent = try injector.send(plan, gapNanoseconds: Int64(gap * 1_000_000))
         }
         let outcome = Outcome(csv: csvPath, pcap: pcapPath, injected: sent, injectNote: injectNote,
-                              destination: plan.conversations.map(\.server))
+                              destination: plan.conversations.map(\.server), roundTrip: roundTrip,
+                              capturePath: capture)
         let color = format == .text && !noColor && isatty(STDOUT_FILENO) == 1
             && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         switch format {
@@ -170,6 +189,11 @@ struct InjectorCommand: ParsableCommand {
             print(try r.render(explain: explain, outcome: outcome), terminator: "")
         case .json:
             print(try JSONRenderer(plan: plan).render(explain: explain, outcome: outcome))
+        }
+        if let roundTrip, !roundTrip.ok {
+            let bad = (0..<plan.packetCount).filter { !roundTrip.item($0).intact }.count
+            FileHandle.standardError.write(Data("injector: round trip failed: \(bad) of \(plan.packetCount) packets missing or altered (see the table)\n".utf8))
+            throw ExitCode.failure
         }
     }
 
@@ -197,4 +221,6 @@ struct Outcome {
     let injected: Int?
     let injectNote: String?
     let destination: [String]
+    let roundTrip: RoundTrip?
+    let capturePath: String?
 }

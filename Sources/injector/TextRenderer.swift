@@ -54,7 +54,47 @@ struct TextRenderer {
             table(packets)
         }
         summary(packets, outcome: outcome)
+        if let rt = outcome.roundTrip { roundTrip(rt, packets: packets, path: outcome.capturePath ?? "") }
         return out
+    }
+
+    mutating func roundTrip(_ rt: RoundTrip, packets: [Packet], path: String) {
+        line()
+        line(bold("Round trip") + ": captured on \(rt.interface) (\(rt.linkType)) with filter \"\(rt.filter)\"")
+        let ours = (0..<packets.count).filter { rt.item($0).frame != nil }.count
+        var parts = ["\(ours) crafted"]
+        if rt.kernelResets > 0 {
+            parts.append("\(rt.kernelResets) resets sent by the kernel (no socket owns the destination port, so it refuses each segment)")
+        }
+        if rt.otherPackets > 0 { parts.append("\(rt.otherPackets) other") }
+        line("wrote \(path): \(rt.captured) packets: " + parts.joined(separator: ", ") + "; kernel drops \(rt.kernelDropped)")
+        line(bold([Fmt.padLeft("#", 4), Fmt.pad("msg", 8), Fmt.pad("kind", 11), Fmt.padLeft("frame", 6),
+                   Fmt.padLeft("copies", 7), " " + Fmt.pad("bytes", 10), Fmt.pad("IPv4 cksum", 11),
+                   Fmt.pad("TCP cksum", 10), "verdict"].joined(separator: " ")))
+        for p in packets {
+            let it = rt.item(p.number - 1)
+            var msg = "-"
+            if let m = p.message {
+                msg = plan.messages[m].id + (p.segments > 1 ? " \(p.segment)/\(p.segments)" : "")
+            }
+            let verdict = it.intact ? good("intact")
+                : it.frame == nil ? bad("MISSING") : bad("ALTERED: " + it.difference)
+            let row = [Fmt.padLeft(String(p.number), 4), Fmt.pad(msg, 8), Fmt.pad(p.kind, 11),
+                       Fmt.padLeft(it.frame.map(String.init) ?? "-", 6), Fmt.padLeft(String(it.copies), 7),
+                       " " + Fmt.pad(it.frame == nil ? "-" : (it.identical ? "identical" : "differ"), 10),
+                       Fmt.pad(it.frame == nil ? "-" : (it.ipChecksumOK ? "ok" : "BAD"), 11),
+                       Fmt.pad(it.frame == nil ? "-" : (it.tcpChecksumOK ? "ok" : "BAD"), 10), verdict]
+            line(row.joined(separator: " "))
+        }
+        let intactMessages = Set(packets.compactMap { p in p.message }).filter { m in
+            packets.filter { $0.message == m }.allSatisfy { rt.item($0.number - 1).intact }
+        }
+        if rt.ok {
+            line(good("verdict: all \(packets.count) packets (\(plan.messages.count) messages) arrived intact") +
+                 ": every header field and payload byte identical to what was crafted, checksums valid")
+        } else {
+            line(bad("verdict: \(intactMessages.count) of \(plan.messages.count) messages intact; packets missing or altered above"))
+        }
     }
 
     mutating func table(_ packets: [Packet]) {

@@ -38,7 +38,7 @@ struct nl_frame {
 };
 
 /** An interface: pcap files have exactly one, unnamed. */
-struct nl_iface {
+struct nl_file_iface {
     int linktype;
     uint32_t snaplen;
     const char *name;         /* if_name option, or NULL */
@@ -81,7 +81,7 @@ uint64_t nl_pcapr_size(const struct nl_pcapr *r);
 
 /** Interfaces described so far (pcapng adds them as blocks are read). */
 size_t nl_pcapr_iface_count(const struct nl_pcapr *r);
-const struct nl_iface *nl_pcapr_iface(const struct nl_pcapr *r, size_t i);
+const struct nl_file_iface *nl_pcapr_iface(const struct nl_pcapr *r, size_t i);
 
 /** Non-fatal findings (records whose captured length exceeds the wire length, ...). */
 size_t nl_pcapr_warning_count(const struct nl_pcapr *r);

@@ -25,10 +25,20 @@ struct nl_plan;
 
 /**
  * Start a capture file at path (not created until commit). linktype is a
- * LINKTYPE_* value; nano selects nanosecond timestamps. Fails early, with
+ * LINKTYPE_* value (or the DLT_* value pcap_datalink() returns: libpcap maps
+ * them); nano selects nanosecond timestamps. Fails early, with
  * NL_EPERM/NL_ENOTFOUND/NL_ESYS, when the directory is not writable.
  */
 int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, int nano, char *errbuf);
+
+/**
+ * As nl_pcapw_open, writing pcapng (one section, one interface) instead of
+ * pcap: an Interface Description Block named ifname (may be NULL) with
+ * nanosecond resolution, then an Enhanced Packet Block per packet.
+ * linktype must be a LINKTYPE_* value here.
+ */
+int nl_pcapw_open_ng(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, const char *ifname,
+                     char *errbuf);
 
 /** Append one packet: caplen bytes of data captured from a len-byte packet at t_ns. */
 int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32_t caplen, uint32_t len,
