@@ -368,21 +368,41 @@ const char *nl_ckv_name(int v)
     }
 }
 
+/* Decimal digits of v at p; returns the end. */
+static char *put_dec(char *p, unsigned v)
+{
+    char tmp[10];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
 char *nl_endpoint_format(int ipver, const uint8_t addr[16], int port, char out[64])
 {
-    char a[46];
     if (ipver == 6) {
+        char a[46];
         nl_ipv6_format(addr, a);
         if (port >= 0)
             snprintf(out, 64, "[%s]:%d", a, port);
         else
             snprintf(out, 64, "%s", a);
-    } else {
-        nl_ipv4_format(addr, a);
-        if (port >= 0)
-            snprintf(out, 64, "%s:%d", a, port);
-        else
-            snprintf(out, 64, "%s", a);
+        return out;
     }
+    /* IPv4 by hand: this runs once per conversation listed. */
+    char *p = out;
+    for (int i = 0; i < 4; i++) {
+        p = put_dec(p, addr[i]);
+        *p++ = i < 3 ? '.' : ':';
+    }
+    if (port >= 0)
+        p = put_dec(p, (unsigned)port);
+    else
+        p--;
+    *p = 0;
     return out;
 }

@@ -28,8 +28,8 @@
 
 /* Pages behind the read position are released in steps of this size, so the
  * resident set stays bounded whatever the file's size (see maybe_release). */
-#define RELEASE_STEP (32u << 20)
-#define RELEASE_KEEP (8u << 20)
+#define RELEASE_STEP (8u << 20)
+#define RELEASE_KEEP (2u << 20)
 #define MAX_WARNINGS 8
 
 struct iface_rec {

@@ -27,6 +27,11 @@ const char *nl_analysis_warning(const struct nl_analysis *a, size_t i) { return 
 
 size_t nl_analysis_conv_count(const struct nl_analysis *a) { return a->ft.nflows; }
 
+uint8_t nl_analysis_conv_protocol(const struct nl_analysis *a, size_t i)
+{
+    return i < a->ft.nflows ? a->ft.flows[i].proto : 0;
+}
+
 static const char *basis_name(int b)
 {
     switch (b) {
@@ -46,15 +51,18 @@ int nl_analysis_conv(const struct nl_analysis *a, size_t i, struct nl_conversati
     const struct nl_flow *f = &a->ft.flows[i];
     int srv = f->server < 0 ? 1 : f->server, cli = !srv;
     const struct nl_flow_dir *C = &f->d[cli], *S = &f->d[srv];
-    memset(o, 0, sizeof *o);
     o->id = f->id;
     o->protocol = f->proto;
     o->ipver = f->ipver;
     nl_endpoint_format(f->ipver, f->addr[cli], f->port[cli], o->client);
     nl_endpoint_format(f->ipver, f->addr[srv], f->port[srv], o->server);
-    char tmp[64];
-    snprintf(o->client_addr, sizeof o->client_addr, "%s", nl_endpoint_format(f->ipver, f->addr[cli], -1, tmp));
-    snprintf(o->server_addr, sizeof o->server_addr, "%s", nl_endpoint_format(f->ipver, f->addr[srv], -1, tmp));
+    /* The address is the endpoint text without ":port" (and without brackets for IPv6). */
+    size_t cl = strrchr(o->client, ':') - o->client, sl = strrchr(o->server, ':') - o->server;
+    int br = f->ipver == 6;
+    memcpy(o->client_addr, o->client + br, cl - 2 * br);
+    o->client_addr[cl - 2 * br] = 0;
+    memcpy(o->server_addr, o->server + br, sl - 2 * br);
+    o->server_addr[sl - 2 * br] = 0;
     o->client_port = f->port[cli];
     o->server_port = f->port[srv];
     o->server_guessed = f->basis != NL_SERVER_SYN && f->basis != NL_SERVER_SYNACK;

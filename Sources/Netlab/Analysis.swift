@@ -60,30 +60,65 @@ public struct InterfaceSeen {
     public let loopback: Bool
 }
 
+/// One TCP conversation or UDP flow. Numbers are read from the C record; the
+/// endpoint strings are made on demand (withEndpoints reads them without copying).
 public struct CaptureConversation {
-    public let id: Int
-    public let proto: Int            // 6 TCP, 17 UDP
+    let raw: nl_conversation
+
+    public var id: Int { Int(raw.id) }
+    public var proto: Int { Int(raw.protocol) }          // 6 TCP, 17 UDP
     public var protocolName: String { proto == 6 ? "tcp" : "udp" }
-    public let ipVersion: Int
-    public let client, server: String
-    public let clientAddress, serverAddress: String
-    public let clientPort, serverPort: Int
-    public let serverGuessed: Bool
-    public let serverBasis: String
-    public let packetsC2S, packetsS2C: UInt64
-    public let payloadC2S, payloadS2C: UInt64
-    public let bytesC2S, bytesS2C: UInt64
-    public let firstPacket, lastPacket: UInt64
-    public let firstNs, lastNs: Int64
-    public let handshake, synSeen, synAckSeen: Bool
-    public let end: String           // "fin", "rst", "open"
-    public let finC2S, finS2C, rstC2S, rstS2C: Bool
-    public let startedBeforeCapture, refused, kernelReset: Bool
-    public let resetPacket: UInt64
-    public let retransmissions, duplicates: UInt32
-    public let largestPacket: UInt64
-    public let largestBytes: UInt32
-    public let checksumBad, checksumOffload: UInt32
+    public var ipVersion: Int { Int(raw.ipver) }
+    public var client: String { tupleString(raw.client) }
+    public var server: String { tupleString(raw.server) }
+    public var clientAddress: String { tupleString(raw.client_addr) }
+    public var serverAddress: String { tupleString(raw.server_addr) }
+    public var clientPort: Int { Int(raw.client_port) }
+    public var serverPort: Int { Int(raw.server_port) }
+    public var serverGuessed: Bool { raw.server_guessed != 0 }
+    public var serverBasis: String { cString(raw.server_basis) }
+    public var packetsC2S: UInt64 { raw.packets_c2s }
+    public var packetsS2C: UInt64 { raw.packets_s2c }
+    public var payloadC2S: UInt64 { raw.payload_c2s }
+    public var payloadS2C: UInt64 { raw.payload_s2c }
+    public var bytesC2S: UInt64 { raw.bytes_c2s }
+    public var bytesS2C: UInt64 { raw.bytes_s2c }
+    public var firstPacket: UInt64 { raw.first_packet }
+    public var lastPacket: UInt64 { raw.last_packet }
+    public var firstNs: Int64 { raw.first_ns }
+    public var lastNs: Int64 { raw.last_ns }
+    public var handshake: Bool { raw.handshake != 0 }
+    public var synSeen: Bool { raw.syn_seen != 0 }
+    public var synAckSeen: Bool { raw.synack_seen != 0 }
+    /// "fin", "rst" or "open".
+    public var end: String {
+        raw.end == UInt8(NL_END_RST.rawValue) ? "rst" : raw.end == UInt8(NL_END_FIN.rawValue) ? "fin" : "open"
+    }
+    public var finC2S: Bool { raw.fin_c2s != 0 }
+    public var finS2C: Bool { raw.fin_s2c != 0 }
+    public var rstC2S: Bool { raw.rst_c2s != 0 }
+    public var rstS2C: Bool { raw.rst_s2c != 0 }
+    public var startedBeforeCapture: Bool { raw.started_before_capture != 0 }
+    public var refused: Bool { raw.refused != 0 }
+    public var kernelReset: Bool { raw.kernel_reset != 0 }
+    public var resetPacket: UInt64 { raw.reset_packet }
+    public var retransmissions: UInt32 { raw.retransmissions }
+    public var duplicates: UInt32 { raw.duplicates }
+    public var largestPacket: UInt64 { raw.largest_packet }
+    public var largestBytes: UInt32 { raw.largest_bytes }
+    public var checksumBad: UInt32 { raw.checksum_bad }
+    public var checksumOffload: UInt32 { raw.checksum_offload }
+
+    /// The "ip:port" texts of both ends as UTF-8, without making Strings.
+    public func withEndpoints<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: raw.client) { c in
+            try withUnsafeBytes(of: raw.server) { s in
+                let cb = c.bindMemory(to: UInt8.self), sb = s.bindMemory(to: UInt8.self)
+                return try body(UnsafeBufferPointer(rebasing: cb[..<(cb.firstIndex(of: 0) ?? cb.count)]),
+                                UnsafeBufferPointer(rebasing: sb[..<(sb.firstIndex(of: 0) ?? sb.count)]))
+            }
+        }
+    }
 }
 
 public struct BadChecksum {
@@ -198,31 +233,20 @@ public final class Analysis {
                              linkType: Int(f.linktype), packets: f.packets, loopback: f.loopback != 0)
     }
 
-    public lazy var conversations: [CaptureConversation] = {
-        let n = nl_analysis_conv_count(handle)
-        var out = [CaptureConversation]()
-        out.reserveCapacity(n)
+    public var conversationCount: Int { nl_analysis_conv_count(handle) }
+
+    /// 6 (TCP) or 17 (UDP) for the conversation at position i, without copying it.
+    public func conversationProtocol(at i: Int) -> Int { Int(nl_analysis_conv_protocol(handle, i)) }
+
+    /// Conversation at position i (its id is i + 1).
+    public func conversation(at i: Int) -> CaptureConversation {
         var c = nl_conversation()
-        for i in 0..<n {
-            nl_analysis_conv(handle, i, &c)
-            out.append(CaptureConversation(
-                id: Int(c.id), proto: Int(c.protocol), ipVersion: Int(c.ipver), client: tupleString(c.client),
-                server: tupleString(c.server), clientAddress: tupleString(c.client_addr),
-                serverAddress: tupleString(c.server_addr), clientPort: Int(c.client_port),
-                serverPort: Int(c.server_port), serverGuessed: c.server_guessed != 0,
-                serverBasis: cString(c.server_basis), packetsC2S: c.packets_c2s, packetsS2C: c.packets_s2c,
-                payloadC2S: c.payload_c2s, payloadS2C: c.payload_s2c, bytesC2S: c.bytes_c2s, bytesS2C: c.bytes_s2c,
-                firstPacket: c.first_packet, lastPacket: c.last_packet, firstNs: c.first_ns, lastNs: c.last_ns,
-                handshake: c.handshake != 0, synSeen: c.syn_seen != 0, synAckSeen: c.synack_seen != 0,
-                end: c.end == UInt8(NL_END_RST.rawValue) ? "rst" : c.end == UInt8(NL_END_FIN.rawValue) ? "fin" : "open",
-                finC2S: c.fin_c2s != 0, finS2C: c.fin_s2c != 0, rstC2S: c.rst_c2s != 0, rstS2C: c.rst_s2c != 0,
-                startedBeforeCapture: c.started_before_capture != 0, refused: c.refused != 0,
-                kernelReset: c.kernel_reset != 0, resetPacket: c.reset_packet, retransmissions: c.retransmissions,
-                duplicates: c.duplicates, largestPacket: c.largest_packet, largestBytes: c.largest_bytes,
-                checksumBad: c.checksum_bad, checksumOffload: c.checksum_offload))
-        }
-        return out
-    }()
+        nl_analysis_conv(handle, i, &c)
+        return CaptureConversation(raw: c)
+    }
+
+    /// Every conversation, in order of first packet (an array: prefer conversation(at:) for big captures).
+    public lazy var conversations: [CaptureConversation] = (0..<conversationCount).map { conversation(at: $0) }
 
     public lazy var badChecksums: [BadChecksum] = (0..<nl_analysis_bad_count(handle)).map { i in
         var b = nl_badck()

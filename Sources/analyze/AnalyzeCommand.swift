@@ -83,7 +83,7 @@ struct AnalyzeCommand: ParsableCommand {
                 var r = TextReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect,
                                    color: color)
                 if many && i > 0 { emit("\n") }
-                emit(r.render())
+                r.render()
             }
             if let err = analysis.summary.readError {
                 complain(err.message + " (the report covers the \(analysis.summary.packets) packets before it)")
@@ -91,7 +91,7 @@ struct AnalyzeCommand: ParsableCommand {
             }
             if let follow, analysis.followedConversation == 0 {
                 complain("\(path): --follow \(follow): no such conversation (the capture has "
-                         + "\(analysis.conversations.count))")
+                         + "\(analysis.conversationCount))")
                 failed = true
             }
             if expect != nil, !analysis.expectations.allSatisfy(\.ok) {
@@ -102,7 +102,8 @@ struct AnalyzeCommand: ParsableCommand {
         }
         if json {
             if many { w.endArray() }
-            emit(w.out + [10])
+            w.endDocument()
+            w.flush()
         }
         if failed { throw ExitCode.failure }
     }
@@ -110,10 +111,6 @@ struct AnalyzeCommand: ParsableCommand {
     func emit(_ s: String) {
         var s = s
         s.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
-    }
-
-    func emit(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
     }
 
     func complain(_ message: String) {

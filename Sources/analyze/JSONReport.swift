@@ -58,7 +58,7 @@ struct JSONReport {
         w.field("retransmissions", s.retransmissions)
 
         w.beginArray("conversations")
-        for c in a.conversations { conversation(c, &w) }
+        for i in 0..<a.conversationCount { conversation(a.conversation(at: i), &w) }
         w.endArray()
 
         if s.largestPacket > 0 {
@@ -151,8 +151,10 @@ struct JSONReport {
         w.beginObject()
         w.field("id", c.id)
         w.field("protocol", c.protocolName)
-        w.field("client", c.client)
-        w.field("server", c.server)
+        c.withEndpoints { cl, sv in
+            w.field("client", utf8: cl)
+            w.field("server", utf8: sv)
+        }
         w.field("server_guessed", c.serverGuessed)
         w.field("server_basis", c.serverBasis)
         w.field("packets_c2s", c.packetsC2S)
@@ -208,7 +210,7 @@ struct JSONReport {
         w.field("conversation", followAsked)
         w.field("found", id > 0)
         if id > 0 {
-            let c = a.conversations[id - 1]
+            let c = a.conversation(at: id - 1)
             w.field("protocol", c.protocolName)
             w.field("client", c.client)
             w.field("server", c.server)

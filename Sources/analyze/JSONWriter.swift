@@ -1,5 +1,8 @@
 // A small streaming JSON writer: fields come out in the order written (stable
-// for readers and diffs), strings are escaped per RFC 8259, output is indented.
+// for readers and diffs), strings are escaped per RFC 8259, output is indented
+// and handed to stdout in 256 KB pieces.
+import Foundation
+
 struct JSONWriter {
     private(set) var out: [UInt8] = []
     private var first: [Bool] = []   // per open container: nothing written in it yet
@@ -14,8 +17,18 @@ struct JSONWriter {
         out.append(contentsOf: repeatElement(32, count: 2 * first.count))
     }
 
+    /// The line break that ends the document.
+    mutating func endDocument() { out.append(10) }
+
+    /// Write what is buffered to stdout.
+    mutating func flush() {
+        out.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
+        out.removeAll(keepingCapacity: true)
+    }
+
     /// Comma, line break and "key": before a value.
     private mutating func lead(_ key: String?) {
+        if out.count >= 1 << 18 { flush() }
         if let last = first.last {
             if !last { out.append(44) }
             first[first.count - 1] = false
@@ -29,8 +42,19 @@ struct JSONWriter {
     }
 
     private mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { p in self.escaped(p) }
+    }
+
+    /// A string given as UTF-8 bytes.
+    mutating func field(_ key: String?, utf8 b: UnsafeBufferPointer<UInt8>) {
+        lead(key)
+        escaped(b)
+    }
+
+    private mutating func escaped(_ b: UnsafeBufferPointer<UInt8>) {
         out.append(34)
-        for b in s.utf8 {
+        for b in b {
             switch b {
             case 34: raw("\\\"")
             case 92: raw("\\\\")
