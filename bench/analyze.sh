@@ -13,7 +13,9 @@
 #   tshark -r FILE -q -z conv,tcp       the issue's peer
 #   pcap_loop FILE                      a bare libpcap pcap_next_ex loop: the limit
 # and prints medians, ratios against the goals (>= 10x tcpdump, >= 15x tshark,
-# <= 3x pcap_next_ex), and analyze's peak RSS on PACKETS and 4,000,000 packets.
+# <= 3x pcap_next_ex), and analyze's peak RSS on PACKETS and on 4,000,000 packets,
+# both in ~4x the conversations and in as many conversations as PACKETS has (longer
+# responses): memory follows conversations, not file size.
 # The clients' addresses are spread over the address space: tcpdump keeps a
 # table of the addresses it prints, hashed on their low-order bytes, and would
 # crawl (40 s, not 3.5 s, per million packets) if they all shared them.
@@ -31,10 +33,10 @@ analyze=$(swift build -c release --show-bin-path)/analyze
 cc -O2 -Wall -o "$out/gen_capture" bench/gen_capture.c
 cc -O2 -Wall -o "$out/pcap_loop" bench/pcap_loop.c -lpcap
 
-gen() { # PACKETS FILE
-  local tag="$1 $(cksum < bench/gen_capture.c)"
+gen() { # PACKETS FILE [LONGER]
+  local tag="$1 ${3:-1} $(cksum < bench/gen_capture.c)"
   if [ ! -s "$2" ] || [ "$(cat "$2.tag" 2>/dev/null)" != "$tag" ]; then
-    "$out/gen_capture" "$1" "$2" 1
+    "$out/gen_capture" "$1" "$2" 1 "${3:-1}"
     echo "$tag" > "$2.tag"
   fi
 }
@@ -58,17 +60,21 @@ fast=$(python3 bench/measure.py "$runs" \
 slow=$(python3 bench/measure.py "$truns" "tshark=tshark -r $file -q -z conv,tcp")
 rss4=""
 if [ "${SKIP_4M:-0}" != 1 ]; then
-  big="$out/analyze-4000000.pcap"
+  big="$out/analyze-4000000.pcap" long="$out/analyze-4000000-long.pcap"
   gen 4000000 "$big"
-  cat "$big" > /dev/null
-  rss4=$(python3 bench/measure.py 1 "analyze_4M=$analyze $big")
+  gen 4000000 "$long" 4
+  cat "$big" "$long" > /dev/null
+  rss4=$(python3 bench/measure.py 1 "analyze_4M=$analyze $big" "analyze_4M_long=$analyze $long")
+  conv4=$("$analyze" --json "$big" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tcp_conversations"])')
+  conv4l=$("$analyze" --json "$long" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tcp_conversations"])')
 fi
 
-python3 - "$fast" "$slow" "$rss4" "$packets" "$(du -m "$file" | cut -f1)" <<'PY'
+python3 - "$fast" "$slow" "$rss4" "$packets" "$(du -m "$file" | cut -f1)" "$convs" "${conv4:-0}" "${conv4l:-0}" <<'PY'
 import json, sys
 fast, slow = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 big = json.loads(sys.argv[3]) if sys.argv[3] else {}
 n, mb = int(sys.argv[4]), int(sys.argv[5])
+convs, conv4, conv4l = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 r = {**fast, **slow}
 a = r["analyze"]["median"]
 print("\n%-14s %10s %10s %12s %10s" % ("tool", "median s", "min s", "packets/s", "peak RSS"))
@@ -81,6 +87,9 @@ goals = [("tcpdump -nn -r", r["tcpdump"]["median"] / a, ">= 10x faster", lambda 
          ("pcap_next_ex loop", a / r["pcap_next_ex"]["median"], "<= 3x slower", lambda x: x <= 3)]
 for name, x, goal, ok in goals:
     print("  vs %-22s %7.1fx   goal %-14s %s" % (name, x, goal, "MET" if ok(x) else "NOT MET"))
-print("\npeak RSS of analyze: %.1f MB on %d packets" % (r["analyze"]["rss_kb"] / 1024, n)
-      + ("; %.1f MB on 4,000,000 packets" % (big["analyze_4M"]["rss_kb"] / 1024) if big else ""))
+print("\npeak RSS of analyze:")
+print("  %9d packets, %7d conversations: %6.1f MB" % (n, convs, r["analyze"]["rss_kb"] / 1024))
+if big:
+    print("  %9d packets, %7d conversations: %6.1f MB" % (4000000, conv4, big["analyze_4M"]["rss_kb"] / 1024))
+    print("  %9d packets, %7d conversations: %6.1f MB" % (4000000, conv4l, big["analyze_4M_long"]["rss_kb"] / 1024))
 PY

@@ -7,7 +7,8 @@
  * TCP timestamps on every segment; every checksum right (computed here, by its
  * own RFC 1071 code, independently of libnetlab). Deterministic for a seed.
  *
- *   cc -O2 -o gen_capture bench/gen_capture.c && ./gen_capture 1000000 out.pcap [SEED]
+ *   cc -O2 -o gen_capture bench/gen_capture.c && ./gen_capture 1000000 out.pcap [SEED [LONGER]]
+ * LONGER multiplies the response lengths: as many packets in fewer conversations.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -123,6 +124,7 @@ static void emit(struct conv *c, int from_client, uint8_t flags, uint32_t plen)
 }
 
 static uint32_t next_port = 1024;
+static uint32_t longer = 1;
 static void open_conv(struct conv *c, uint32_t n)
 {
     memset(c, 0, sizeof *c);
@@ -148,19 +150,21 @@ static void open_conv(struct conv *c, uint32_t n)
     c->sseq = rnd();
     c->tsval = rnd();
     c->req_len = 60 + rnd() % 540;
-    c->segs_left = 1 + (int)(rnd() % 20);
+    c->segs_left = 1 + (int)(rnd() % (20 * longer));
     c->last_len = 1 + (int)(rnd() % MSS);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s PACKETS OUT.pcap [SEED]\n", argv[0]);
+        fprintf(stderr, "usage: %s PACKETS OUT.pcap [SEED [LONGER]]\n", argv[0]);
         return 64;
     }
     uint64_t want = strtoull(argv[1], NULL, 10);
     if (argc > 3)
         rng ^= strtoull(argv[3], NULL, 10) * 0x9e3779b97f4a7c15ull;
+    if (argc > 4 && atoi(argv[4]) > 0)
+        longer = (uint32_t)atoi(argv[4]);
     for (size_t i = 0; i < sizeof payload; i++)
         payload[i] = (uint8_t)(' ' + (i * 7 + i / 13) % 90);
     out = fopen(argv[2], "wb");

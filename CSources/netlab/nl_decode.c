@@ -176,7 +176,10 @@ static void decode_transport(struct nl_decoded *d, struct nl_cursor *c, uint32_t
         if ((d->proto == 1) != (d->ipver == 4))
             return; /* ICMP over IPv6 or ICMPv6 over IPv4: counted, not decoded */
         if (nl_icmp_decode(c, &ic) < 0) {
-            stop(d, NL_DS_TRUNCATED, NL_DL_TRANSPORT, "capture ends inside the ICMP header");
+            if (l4_len < NL_ICMP_HDR_LEN && seg_cap >= l4_len)
+                stop(d, NL_DS_MALFORMED, NL_DL_TRANSPORT, "IP payload shorter than an ICMP header");
+            else
+                stop(d, NL_DS_TRUNCATED, NL_DL_TRANSPORT, "capture ends inside the ICMP header");
             return;
         }
         d->icmp_type = ic.type;
