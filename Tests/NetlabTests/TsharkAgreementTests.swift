@@ -81,7 +81,11 @@ final class LoopbackLab {
         }
     }
 
-    deinit { try? FileManager.default.removeItem(at: dir) }
+    /// NETLAB_KEEP_LAB=1 keeps the captures (their directory is printed) for a look afterwards.
+    deinit {
+        if ProcessInfo.processInfo.environment["NETLAB_KEEP_LAB"] == "1" { print("loopback lab kept in \(dir.path)") }
+        else { try? FileManager.default.removeItem(at: dir) }
+    }
 }
 
 /// Two namespaces joined by a veth pair (and a VLAN over it), with unique names;

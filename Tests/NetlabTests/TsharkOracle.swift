@@ -85,7 +85,7 @@ enum Tshark {
         if !excluding.isEmpty { z += ",!(frame.number in {\(excluding.map(String.init).joined(separator: ", "))})" }
         let out = try run(["-r", path, "-q", "-z", z])
         let re = try NSRegularExpression(pattern:
-            #"^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+(\d+ (?:bytes|kB|MB|GB))\s+(\d+)\s+(\d+ (?:bytes|kB|MB|GB))\s+\d+\s+\d+ \S+\s+([0-9.]+)"#)
+            #"^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+(\d+ (?:bytes|kB|MB|GB))\s+(\d+)\s+(\d+ (?:bytes|kB|MB|GB))\s+\d+\s+\d+ \S+\s+(-?[0-9.]+)"#)
         var rows = [ConvRow]()
         for line in out.split(separator: "\n") {
             let s = String(line)
@@ -241,7 +241,8 @@ extension XCTestCase {
                 let rows = try Tshark.conversations(path, proto: proto, excluding: dups.sorted())
                 agreed.convRows += rows.count
                 let mine = j.conversations.filter { $0["protocol"] as? String == proto }
-                XCTAssertEqual(rows.count, mine.count, "\(name): -z conv,\(proto) rows", file: file, line: line)
+                XCTAssertEqual(rows.count, mine.count, "\(name): -z conv,\(proto) rows: \(rows.map { "\($0.a) <-> \($0.b) \($0.framesAB)/\($0.framesBA)" })",
+                               file: file, line: line)
                 var used = Set<Int>()
                 for r in rows {
                     let candidates = mine.enumerated().filter { i, c in
