@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Netlab", targets: ["Netlab"]),
         .executable(name: "injector", targets: ["injector"]),
         .executable(name: "capture", targets: ["capture"]),
+        .executable(name: "netlab", targets: ["NetlabCLI"]),
         .executable(name: "analyze", targets: ["analyze"]),
     ],
     dependencies: [
@@ -52,6 +53,14 @@ let package = Package(
             path: "Sources/capture"
         ),
         .executableTarget(
+            name: "NetlabCLI",
+            dependencies: [
+                "Netlab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/NetlabCLI"
+        ),
+        .executableTarget(
             name: "analyze",
             dependencies: [
                 "Netlab",
@@ -61,7 +70,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NetlabTests",
-            dependencies: ["Netlab", "CNetlab", "injector", "capture", "analyze"],
+            dependencies: ["Netlab", "CNetlab", "injector", "capture", "NetlabCLI", "analyze"],
             path: "Tests/NetlabTests"
         ),
     ]

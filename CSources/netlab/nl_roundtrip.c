@@ -10,6 +10,7 @@
 #include "netlab/nl_craft.h"
 #include "netlab/nl_inject.h"
 #include "netlab/nl_ipv4.h"
+#include "netlab/nl_link.h"
 #include "netlab/nl_pcapw.h"
 #include "netlab/nl_tcp.h"
 #include "nl_internal.h"
@@ -43,31 +44,10 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
 /* Offset of the IPv4 header in a captured frame, or -1 if it carries no IPv4. */
 static long ip_offset(int linktype, const uint8_t *d, size_t caplen)
 {
-    struct nl_cursor c;
-    nl_cur_init(&c, d, caplen);
-    switch (linktype) {
-    case NL_LINKTYPE_ETHERNET: {
-        nl_cur_skip(&c, 12);
-        uint16_t type = nl_cur_be16(&c);
-        while (type == 0x8100 || type == 0x88a8) { /* 802.1Q / 802.1ad tags */
-            nl_cur_skip(&c, 2);
-            type = nl_cur_be16(&c);
-        }
-        return !c.err && type == 0x0800 ? (long)(c.p - d) : -1;
-    }
-    case NL_LINKTYPE_LINUX_SLL:
-        nl_cur_skip(&c, 14);
-        return nl_cur_be16(&c) == 0x0800 && !c.err ? 16 : -1;
-    case NL_LINKTYPE_LINUX_SLL2:
-        return nl_cur_be16(&c) == 0x0800 && caplen >= 20 ? 20 : -1;
-    case NL_LINKTYPE_RAW:
-    case 12: /* DLT_RAW as some systems record it */
-        return caplen && (d[0] >> 4) == 4 ? 0 : -1;
-    case NL_LINKTYPE_NULL:
-        return nl_cur_le32(&c) == 2 && !c.err ? 4 : -1;
-    default:
+    struct nl_link l;
+    if (nl_link_decode(linktype, d, caplen, &l) < 0 || l.ethertype != NL_ETHERTYPE_IPV4)
         return -1;
-    }
+    return (long)l.l3_off;
 }
 
 static char *build_filter(const struct nl_plan *plan)

@@ -40,6 +40,18 @@ struct InjectorCommand: ParsableCommand {
     @Option(name: .customLong("interface"), help: "Interface for --capture (default: the one routing to --dst-ip).")
     var interface: String?
 
+    @Flag(help: """
+        Open a real TCP connection to --dst-ip:--dst-port made only of hand-built packets (needs CAP_NET_RAW and \
+        the host's own resets for the port suppressed, as `netlab lab` does in its namespace).
+        """)
+    var deliver = false
+
+    @Option(name: .customLong("expect-lines"), help: "--deliver: stop waiting for replies after this many lines.")
+    var expectLines: UInt32 = 0
+
+    @Option(name: .customLong("reply-idle"), help: "--deliver: seconds of server silence that end the wait for replies.")
+    var replyIdle = 0.5
+
     @Flag(help: "Per message: every header field, both checksums step by step, and a hex dump.")
     var explain = false
 
@@ -90,14 +102,17 @@ struct InjectorCommand: ParsableCommand {
     @Option(help: "Milliseconds to wait between injected packets.")
     var gap: Double = 0
 
+    @Flag(name: [.short, .customLong("quiet")], help: "Print only the summary lines, not the packet table.")
+    var quiet = false
+
     @Flag(name: .customLong("no-color"), help: "Never colour the output (NO_COLOR is honoured too).")
     var noColor = false
 
     var options = CraftOptions()
 
     enum CodingKeys: String, CodingKey {
-        case csv, write, inject, capture, interface, explain, format, handshake, srcIP, dstIP, srcPort, dstPort, portMap, appIP, servers,
-             mss, window, ttl, dscp, seed, gap, noColor
+        case csv, write, inject, capture, interface, deliver, expectLines, replyIdle, explain, format, handshake, srcIP, dstIP, srcPort, dstPort, portMap, appIP, servers,
+             mss, window, ttl, dscp, seed, gap, quiet, noColor
     }
 
     mutating func validate() throws {
@@ -112,9 +127,13 @@ struct InjectorCommand: ParsableCommand {
         if capture != nil && inject == false {
             throw ValidationError("--capture injects the packets to capture them; it cannot go with --no-inject")
         }
-        if interface != nil && capture == nil {
-            throw ValidationError("--interface only applies to --capture")
+        if interface != nil && capture == nil && !deliver {
+            throw ValidationError("--interface only applies to --capture and --deliver")
         }
+        if deliver && (capture != nil || inject != nil || write != nil || handshake || explain) {
+            throw ValidationError("--deliver makes its own connection: it does not go with --capture, --inject, --write, --handshake or --explain")
+        }
+        guard replyIdle > 0 && replyIdle <= 60 else { throw ValidationError("--reply-idle: give 0-60 seconds") }
         var o = CraftOptions()
         try check { try o.setSourceIP(srcIP) }
         try check { try o.setDestinationIP(dstIP) }
@@ -142,7 +161,33 @@ struct InjectorCommand: ParsableCommand {
         }
     }
 
+    func executeDelivery() throws {
+        let messages = try MessageSet(path: try csv ?? bundledSample())
+        var o = DeliverOptions()
+        try o.setSource(ip: srcIP)
+        try o.setDestination(ip: dstIP)
+        o.raw.dst_port = options.raw.dst_port
+        o.raw.src_port = options.raw.src_port
+        o.raw.mss = UInt16(mss)
+        o.raw.window = UInt16(window)
+        o.raw.seed = srcPort == nil && seed == 1 ? 0 : seed
+        o.raw.expect_lines = expectLines
+        o.raw.reply_idle = replyIdle
+        let d = try Delivery(messages: messages, options: o)
+        switch format {
+        case .text:
+            print(DeliveryRenderer.text(d, messages: messages, to: "\(dstIP):\(options.raw.dst_port)"), terminator: "")
+        case .json:
+            print(try DeliveryRenderer.json(d, messages: messages, to: "\(dstIP):\(options.raw.dst_port)"))
+        }
+        if let f = d.failure {
+            FileHandle.standardError.write(Data("injector: \(f.message)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
     func execute() throws {
+        if deliver { return try executeDelivery() }
         let defaults = csv == nil && write == nil && inject == nil && capture == nil
         let csvPath = try csv ?? bundledSample()
         let messages = try MessageSet(path: csvPath)
@@ -186,7 +231,7 @@ struct InjectorCommand: ParsableCommand {
         switch format {
         case .text:
             var r = TextRenderer(plan: plan, color: color)
-            print(try r.render(explain: explain, outcome: outcome), terminator: "")
+            print(try r.render(explain: explain, quiet: quiet && !explain, outcome: outcome), terminator: "")
         case .json:
             print(try JSONRenderer(plan: plan).render(explain: explain, outcome: outcome))
         }
