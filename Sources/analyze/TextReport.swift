@@ -81,7 +81,7 @@ struct TextReport {
         if s.unsupportedLink > 0 { odd.append("\(Fmt.grouped(s.unsupportedLink)) of an unsupported link type") }
         if !odd.isEmpty { line(bold("packets of note") + " " + warn(odd.joined(separator: ", "))) }
         if s.largestPacket > 0 {
-            line(bold("largest TCP payload") + " packet \(s.largestPacket): \(Fmt.grouped(s.largestBytes)) bytes "
+            line(bold("largest") + "     TCP payload: \(Fmt.grouped(s.largestBytes)) bytes in packet \(s.largestPacket) "
                  + "(conversation \(s.largestConversation))")
         }
 
