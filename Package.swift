@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "injector", targets: ["injector"]),
         .executable(name: "capture", targets: ["capture"]),
         .executable(name: "netlab", targets: ["NetlabCLI"]),
+        .executable(name: "analyze", targets: ["analyze"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -59,9 +60,17 @@ let package = Package(
             ],
             path: "Sources/NetlabCLI"
         ),
+        .executableTarget(
+            name: "analyze",
+            dependencies: [
+                "Netlab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/analyze"
+        ),
         .testTarget(
             name: "NetlabTests",
-            dependencies: ["Netlab", "CNetlab", "injector", "capture", "NetlabCLI"],
+            dependencies: ["Netlab", "CNetlab", "injector", "capture", "NetlabCLI", "analyze"],
             path: "Tests/NetlabTests"
         ),
     ]

@@ -27,5 +27,11 @@
 #include "netlab/nl_proc.h"
 #include "netlab/nl_labnet.h"
 #include "netlab/nl_doctor.h"
+#include "netlab/nl_pcapr.h"
+#include "netlab/nl_ipv6.h"
+#include "netlab/nl_udp.h"
+#include "netlab/nl_icmp.h"
+#include "netlab/nl_decode.h"
+#include "netlab/nl_analyze.h"
 
 #endif
