@@ -33,5 +33,6 @@
 #include "netlab/nl_icmp.h"
 #include "netlab/nl_decode.h"
 #include "netlab/nl_analyze.h"
+#include "netlab/nl_flowgraph.h"
 
 #endif

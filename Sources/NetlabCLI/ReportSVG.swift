@@ -94,4 +94,80 @@ enum SVG {
         }
         return s + "</svg>"
     }
+
+    /// Wireshark's flow graph for one TCP conversation: two lifelines, one arrow per segment.
+    static func sequenceDiagram(_ c: FlowConversation, maxRows: Int = 60) -> String {
+        let rows = Array(c.rows.prefix(maxRows))
+        let xa = 250.0, xb = 700.0, top = 64.0, step = 26.0
+        let more = c.total - rows.count
+        let h = top + Double(rows.count) * step + (more > 0 ? 40 : 20)
+        let w = 860.0
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"seq\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" width=\"\(Int(w))\" height=\"\(Int(h))\" role=\"img\" aria-label=\"sequence diagram of conversation \(c.id)\">"
+        s += "<defs><marker id=\"ah\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#334155\"/></marker></defs>"
+        s += "<text x=\"\(xa)\" y=\"20\" class=\"t\" text-anchor=\"middle\">\(esc(c.a))</text>"
+        s += "<text x=\"\(xb)\" y=\"20\" class=\"t\" text-anchor=\"middle\">\(esc(c.b))</text>"
+        s += "<text x=\"8\" y=\"44\" class=\"bit\">frame   time (s)</text>"
+        s += "<line x1=\"\(xa)\" y1=\"30\" x2=\"\(xa)\" y2=\"\(h - 8)\" class=\"life\"/>"
+        s += "<line x1=\"\(xb)\" y1=\"30\" x2=\"\(xb)\" y2=\"\(h - 8)\" class=\"life\"/>"
+        let t0 = rows.first?.timeNs ?? 0
+        for (i, r) in rows.enumerated() {
+            let y = top + Double(i) * step
+            let (x1, x2) = r.fromA ? (xa, xb) : (xb, xa)
+            let cls = r.flags.contains("SYN") || r.flags.contains("FIN") || r.flags.contains("RST") ? "ctl" : (r.length > 0 ? "data" : "ack")
+            s += "<text x=\"8\" y=\"\(y + 4)\" class=\"bit\">\(r.frame)</text>"
+            s += "<text x=\"60\" y=\"\(y + 4)\" class=\"bit\">\(String(format: "%.6f", Double(r.timeNs - t0) / 1e9))</text>"
+            s += "<line x1=\"\(x1)\" y1=\"\(y)\" x2=\"\(x2)\" y2=\"\(y + 10)\" class=\"arrow \(cls)\" marker-end=\"url(#ah)\"/>"
+            var label = "[\(r.flags)] Seq=\(r.relativeSeq)"
+            if r.flags.contains("ACK") { label += " Ack=\(r.relativeAck)" }
+            label += " Len=\(r.length)"
+            s += "<text x=\"\((xa + xb) / 2)\" y=\"\(y + 1)\" class=\"lbl\" text-anchor=\"middle\">\(esc(label))</text>"
+        }
+        if more > 0 {
+            s += "<text x=\"\((xa + xb) / 2)\" y=\"\(h - 14)\" class=\"bit\" text-anchor=\"middle\">… and \(more) more packets (see the capture)</text>"
+        }
+        return s + "</svg>"
+    }
+
+    /// Payload bytes sent so far, per direction, against time since the conversation's first packet.
+    static func bytesOverTime(_ c: FlowConversation) -> String {
+        let w = 760.0, h = 260.0, l = 70.0, r = 20.0, t = 24.0, b = 40.0
+        let t0 = c.rows.first?.timeNs ?? 0
+        var series: [(Bool, [(Double, Double)])] = [(true, [(0, 0)]), (false, [(0, 0)])]
+        var total = [true: 0.0, false: 0.0]
+        for row in c.rows where row.length > 0 {
+            let x = Double(row.timeNs - t0) / 1e9
+            total[row.fromA]! += Double(row.length)
+            let idx = row.fromA ? 0 : 1
+            series[idx].1.append((x, total[row.fromA]!))
+        }
+        let maxX = max(c.rows.map { Double($0.timeNs - t0) / 1e9 }.max() ?? 0, 1e-6)
+        let maxY = max(total.values.max() ?? 0, 1)
+        func px(_ x: Double) -> Double { l + x / maxX * (w - l - r) }
+        func py(_ y: Double) -> Double { h - b - y / maxY * (h - t - b) }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" width=\"\(Int(w))\" height=\"\(Int(h))\" role=\"img\" aria-label=\"bytes over time, conversation \(c.id)\">"
+        s += "<line x1=\"\(l)\" y1=\"\(h - b)\" x2=\"\(w - r)\" y2=\"\(h - b)\" class=\"axis\"/><line x1=\"\(l)\" y1=\"\(t)\" x2=\"\(l)\" y2=\"\(h - b)\" class=\"axis\"/>"
+        let decimals = max(3, Int(-log10(maxX).rounded(.down)) + 2)
+        for k in 0...4 {
+            let yv = maxY * Double(k) / 4, xv = maxX * Double(k) / 4
+            s += "<text x=\"\(l - 6)\" y=\"\(py(yv) + 4)\" class=\"bit\" text-anchor=\"end\">\(Int(yv))</text>"
+            s += "<text x=\"\(px(xv))\" y=\"\(h - b + 16)\" class=\"bit\" text-anchor=\"middle\">\(String(format: "%.*f", decimals, xv))</text>"
+        }
+        s += "<text x=\"\((l + w - r) / 2)\" y=\"\(h - 6)\" class=\"bit\" text-anchor=\"middle\">seconds since the first packet</text>"
+        s += "<text x=\"12\" y=\"14\" class=\"bit\">payload bytes sent (cumulative)</text>"
+        for (i, (fromA, pts)) in series.enumerated() {
+            // A step line: the total jumps when a segment is sent.
+            var d = ""
+            var last = (0.0, 0.0)
+            for (j, p) in pts.enumerated() {
+                if j == 0 { d += "M\(px(p.0)),\(py(p.1))" } else { d += " L\(px(p.0)),\(py(last.1)) L\(px(p.0)),\(py(p.1))" }
+                last = p
+            }
+            d += " L\(px(maxX)),\(py(last.1))"
+            let color = fromA ? "#1d4ed8" : "#15803d"
+            s += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>"
+            let name = fromA ? "\(c.a) -> \(c.b)" : "\(c.b) -> \(c.a)"
+            s += "<text x=\"\(l + 10)\" y=\"\(t + 14 + Double(i) * 16)\" class=\"lbl\" fill=\"\(color)\">\(esc(name)): \(Int(total[fromA]!)) bytes</text>"
+        }
+        return s + "</svg>"
+    }
 }
