@@ -58,13 +58,13 @@ static struct {
     const char *host;
     int port;
     enum proto proto;
-    int clients, messages, window, rounds;
+    int clients, messages, window, rounds, inflight;
     double hold, timeout;
     int server_pid;
     int payload;
     const char *prefix;
 } opt = {.host = "127.0.0.1", .port = 0, .proto = NETLAB, .clients = 100, .messages = 100, .window = 1,
-         .rounds = 3, .hold = 1, .timeout = 120, .payload = 64, .prefix = "u"};
+         .rounds = 3, .inflight = 256, .hold = 1, .timeout = 120, .payload = 64, .prefix = "u"};
 
 static int ep;
 static struct client *cl;
@@ -447,10 +447,10 @@ static int connected_count(void)
     return n;
 }
 
-/* Connect and register every client, at most `inflight` handshakes at once. */
+/* Connect and register every client, at most opt.inflight handshakes at once. */
 static int connect_all(double deadline)
 {
-    const int inflight = 256;
+    const int inflight = opt.inflight;
     int next = 0, pending = 0;
     struct epoll_event evs[512];
     int registered = 0;
@@ -763,7 +763,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: chatload pairs|hold|flood|nick --port PORT [--host H] [--proto netlab|irc] [--clients N]\n"
             "       [--messages M] [--window W] [--payload BYTES] [--rounds R] [--hold SECONDS]\n"
-            "       [--timeout SECONDS] [--server-pid PID] [--prefix NAME]\n");
+            "       [--timeout SECONDS] [--server-pid PID] [--prefix NAME] [--inflight N (connects at once, 256)]\n");
     exit(64);
 }
 
@@ -799,13 +799,15 @@ int main(int argc, char **argv)
             opt.timeout = atof(v);
         else if (!strcmp(a, "--server-pid"))
             opt.server_pid = atoi(v);
+        else if (!strcmp(a, "--inflight"))
+            opt.inflight = atoi(v);
         else if (!strcmp(a, "--prefix"))
             opt.prefix = v;
         else
             usage();
         i++;
     }
-    if (opt.port <= 0 || opt.port > 65535 || opt.clients < 1 || opt.window < 1 || opt.messages < 1)
+    if (opt.port <= 0 || opt.port > 65535 || opt.clients < 1 || opt.window < 1 || opt.messages < 1 || opt.inflight < 1)
         usage();
     raise_nofile();
     resolve();
