@@ -450,10 +450,13 @@ static int on_server_line(void *ud, uint8_t *line, size_t len, int status)
         k = nl_text_sanitize(line, len, c->show, SHOW_CAP);
     else
         k = nl_chat_client_render(line, len, c->show, SHOW_CAP);
-    show_line(c, c->show, NL_MIN(k, (size_t)SHOW_CAP - 1));
-    track(c, line, len);
+    /* Show the line, then update the sessions (which may add a note), then the prompt once. */
     if (c->interactive)
-        prompt(c); /* the prompt shows the current session, which may have changed */
+        puts_(c, "\r\033[K");
+    put(c, c->show, NL_MIN(k, (size_t)SHOW_CAP - 1));
+    puts_(c, c->interactive ? "\r\n" : "\n");
+    track(c, line, len);
+    prompt(c);
     return 0;
 }
 
