@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Echo benchmark: netlab's echoserver beside SwiftNIO's NIOEchoServer and a
 # minimal single-threaded epoll echo loop (the limit), in one run, on loopback.
-# Load: bench/echoload.c, 64-byte lines, one in flight per connection, at 1, 100
+# Load: bench/echoload.c (one thread, epoll), 64-byte lines, one in flight per connection, at 1, 100
 # and 1000 connections. Every (count, server) pair runs ROUNDS times, servers in
 # rotating order, each run SECONDS long after a 1 s warm-up; medians and the
 # ratios of medians are printed, then the issue's goals checked against them.
@@ -18,7 +18,7 @@ NIO_VERSION=${NIO_VERSION:-2.101.3}
 out=bench/out
 mkdir -p "$out"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -f "$out/echo-answers.txt"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -f "$out"/echo-answers*.txt; }
 trap cleanup EXIT
 
 echo "== building (release)"
@@ -42,10 +42,14 @@ wait_port() { # pid port
   echo "server on port $2 never listened" >&2; return 1
 }
 
-# Start the three servers once; they serve every run.
+# Start the servers once; they serve every run. netlab runs as shipped: one write(2) of
+# each answer to its output file before sending it; netlab-batch writes the file once per pass.
 p_netlab=$(free_port)
 .build/release/echoserver --host 127.0.0.1 --port "$p_netlab" --quiet --output "$out/echo-answers.txt" > "$out/echoserver.log" 2>&1 &
 pids+=($!); wait_port $! "$p_netlab"
+p_batch=$(free_port)
+.build/release/echoserver --host 127.0.0.1 --port "$p_batch" --quiet --batch-output --output "$out/echo-answers-batch.txt" > "$out/echoserver-batch.log" 2>&1 &
+pids+=($!); wait_port $! "$p_batch"
 p_nio=$(free_port)
 "$nio/.build/release/NIOEchoServer" 127.0.0.1 "$p_nio" > "$out/nioechoserver.log" 2>&1 &
 pids+=($!); wait_port $! "$p_nio"
@@ -53,17 +57,18 @@ p_epoll=$(free_port)
 "$out/epoll_echo" "$p_epoll" > "$out/epoll_echo.log" 2>&1 &
 pids+=($!); wait_port $! "$p_epoll"
 
-declare -A port=([netlab]=$p_netlab [NIOEchoServer]=$p_nio [epoll]=$p_epoll)
-declare -A extra=([netlab]=--greeting [NIOEchoServer]= [epoll]=)
-servers=(netlab NIOEchoServer epoll)
+declare -A port=([netlab]=$p_netlab [netlab-batch]=$p_batch [NIOEchoServer]=$p_nio [epoll]=$p_epoll)
+declare -A extra=([netlab]=--greeting [netlab-batch]=--greeting [NIOEchoServer]= [epoll]=)
+servers=(netlab netlab-batch NIOEchoServer epoll)
+ns=${#servers[@]}
 tsv="$out/echo.tsv"
 : > "$tsv"
-echo "== $ROUNDS rounds x {$COUNTS} connections x ${#servers[@]} servers, ${SECS}s each ($(nproc) cores, $(uname -r))"
+echo "== $ROUNDS rounds x {$COUNTS} connections x $ns servers, ${SECS}s each ($(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg))"
 for round in $(seq "$ROUNDS"); do
   for n in $COUNTS; do
     # Rotate the order so no server always runs first or last.
-    for k in 0 1 2; do
-      s=${servers[$(( (k + round) % 3 ))]}
+    for k in $(seq 0 $((ns - 1))); do
+      s=${servers[$(( (k + round) % ns ))]}
       r=$("$out/echoload" --port "${port[$s]}" --conns "$n" --seconds "$SECS" --warmup 1 ${extra[$s]}) || { echo "run failed: $s $n: $r" >&2; exit 1; }
       printf '%s connections\t%s\t%s\t%s\n' "$n" "$s" "$round" "$(echo "$r" | sed 's/^result //; s/ /\t/g')" >> "$tsv"
       printf '  round %d  %5d conns  %-14s %s\n' "$round" "$n" "$s" "$(echo "$r" | grep -o 'msgs_per_s=[0-9]* p50_us=[0-9]* p99_us=[0-9]*')"

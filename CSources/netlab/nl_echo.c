@@ -142,8 +142,9 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
     if (s->out_fd >= 0) {
         if (nl_buf_append(&s->file, dst, len + 1) < 0 && write_file(s) == NL_OK)
             nl_buf_append(&s->file, dst, len + 1);
-        /* A pass that answers a lot writes the file as it goes, still before any socket write. */
-        if (s->file.len >= 256 * 1024)
+        /* Per line: in the file before anything else happens. Batched: at the end of the pass
+         * (or every 256 KiB), still before any socket write. */
+        if (!s->cfg.batch_output || s->file.len >= 256 * 1024)
             write_file(s);
     }
     nl_conn_commit(c, len + 1);

@@ -106,6 +106,8 @@ public struct EchoServerOptions {
     public var port: UInt16 = 7007
     public var greeting = "Welcome to netlab!"
     public var outputPath: String? = "out-proj.txt"
+    /// Write the file once per loop pass rather than once per answer (still before answers are sent).
+    public var batchOutput = false
     public var maxLine = 1 << 20
     public var maxClients: UInt32 = 0
     public var idleTimeout = 300.0
@@ -123,6 +125,7 @@ public enum EchoServer {
         cfg.port = o.port
         cfg.greeting = s(o.greeting)
         cfg.output_path = s(o.outputPath)
+        cfg.batch_output = o.batchOutput ? 1 : 0
         cfg.max_line = o.maxLine
         cfg.max_clients = o.maxClients
         cfg.idle_timeout_ms = ms(o.idleTimeout)

@@ -14,8 +14,8 @@ struct EchoServerCommand: ParsableCommand {
         Prints its host name and addresses, then each client's address and port. Try it with:
           echoserver --port 7007
           printf 'Hello World\\n' | nc -N localhost 7007
-        Each answer is appended to the output file (one write per batch of answers, always before \
-        the answers are sent, so nothing a client has seen is missing from the file after a crash).
+        Each answer is appended to the output file with its own write(2), before it is sent, so \
+        nothing a client has seen can be missing from the file after a crash.
         """)
 
     @Option(help: "Address to listen on (default: every address, IPv4 and IPv6).")
@@ -32,6 +32,10 @@ struct EchoServerCommand: ParsableCommand {
 
     @Flag(name: .customLong("no-output"), help: "Keep no output file.")
     var noOutput = false
+
+    @Flag(name: .customLong("batch-output"),
+          help: "Write the output file once per loop pass instead of once per answer (still before answers are sent).")
+    var batchOutput = false
 
     @Option(name: .customLong("max-line"), help: "Longest line answered, in bytes.")
     var maxLine = 1 << 20
@@ -62,6 +66,7 @@ struct EchoServerCommand: ParsableCommand {
         o.port = UInt16(port)
         o.greeting = greeting
         o.outputPath = noOutput ? nil : output
+        o.batchOutput = batchOutput
         o.maxLine = maxLine
         o.maxClients = UInt32(maxClients)
         o.idleTimeout = idleTimeout

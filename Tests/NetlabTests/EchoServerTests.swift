@@ -93,6 +93,28 @@ final class EchoServerTests: XCTestCase {
         }
     }
 
+    func testEveryAnswerReachesTheFileBatchedOrNot() throws {
+        for mode in [[], ["--batch-output"]] {
+            try start(["--quiet"] + mode)
+            let clients = try (0..<20).map { _ in try LineClient(port: server.port) }
+            var expected = [String]()
+            for c in clients { XCTAssertEqual(try c.next(), "Welcome to netlab!") }
+            for round in 0..<10 {
+                for (i, c) in clients.enumerated() {
+                    try c.send("Line \(round) Of \(i)\n")
+                    expected.append(answer("Line \(round) Of \(i)"))
+                }
+            }
+            for c in clients { for _ in 0..<10 { _ = try c.next() } }
+            // Every answer a client has received is already in the file.
+            let file = try String(contentsOf: dir.appendingPathComponent("out-proj.txt"), encoding: .utf8)
+            XCTAssertEqual(file.split(separator: "\n").map(String.init).sorted(), expected.sorted(), "mode \(mode)")
+            _ = server.stop()
+            server = nil
+            try FileManager.default.removeItem(at: dir.appendingPathComponent("out-proj.txt"))
+        }
+    }
+
     func testClientThatDoesNotReadIsPausedAndLosesNothing() throws {
         try start(["--no-output", "--quiet"])
         let hog = try LineClient(port: server.port)

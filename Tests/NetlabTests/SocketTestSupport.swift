@@ -199,12 +199,14 @@ final class ServerProcess {
     let process = Process()
     let logURL: URL
     let dir: URL
+    private let ownsDir: Bool
     private(set) var port: UInt16 = 0
 
     /// Starts `tool` with args (plus --port 0 unless args give one) and waits for its "(port N" log line.
     /// With openFiles, the server runs under that RLIMIT_NOFILE (soft and hard), set by the shell.
     init(_ tool: String, _ args: [String], in dir: URL? = nil, openFiles: Int? = nil) throws {
         self.dir = try dir ?? makeTempDir(tool)
+        ownsDir = dir == nil
         logURL = self.dir.appendingPathComponent("\(tool).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let fullArgs = args.contains("--port") ? args : args + ["--port", "0"]
@@ -263,7 +265,7 @@ final class ServerProcess {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        try? FileManager.default.removeItem(at: dir)
+        if ownsDir { try? FileManager.default.removeItem(at: dir) }
     }
 }
 

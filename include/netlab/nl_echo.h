@@ -34,6 +34,7 @@ struct nl_echo_config {
     uint16_t port;               /* 0: any free port */
     const char *greeting;        /* first line to every client; NULL: NL_ECHO_GREETING; "": none */
     const char *output_path;     /* answers appended here; NULL: none. Each answer is written before it is sent */
+    int batch_output;            /* 0: one write(2) per answer line; 1: one per loop pass (still before sending) */
     size_t max_line;             /* longest line answered; default 1 MiB */
     uint32_t max_clients;        /* 0: as many as the open-file limit allows */
     uint32_t idle_timeout_ms;    /* default 300000; 0: never */
