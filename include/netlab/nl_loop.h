@@ -7,6 +7,9 @@
  * One iteration: before-poll hook, poll(), every ready descriptor's callback,
  * due timers, after-pass hook. Descriptors removed during a pass are not
  * called again in it; the loop never closes a descriptor it was given.
+ * Descriptors idle for a few milliseconds are polled less often while others are busy
+ * (at most a sweep interval of 2-25 ms later), so a pass costs what the active
+ * descriptors cost, not what all of them do.
  */
 #ifndef NL_LOOP_H
 #define NL_LOOP_H
@@ -72,6 +75,14 @@ size_t nl_loop_count(const struct nl_loop *loop);
 
 /** Number of passes so far (one poll() each); for statistics and tests. */
 uint64_t nl_loop_passes(const struct nl_loop *loop);
+
+/**
+ * Descriptors in the hot part (wake-up pipe excluded): those with an event in
+ * the last few sweep intervals, new ones, and those waiting to write. poll() is given only
+ * these while events keep coming; all of them every few milliseconds, and
+ * whenever a pass finds nothing (see nl_loop.c).
+ */
+size_t nl_loop_hot(const struct nl_loop *loop);
 
 #ifdef __cplusplus
 }
