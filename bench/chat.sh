@@ -101,12 +101,12 @@ for round in $(seq "$ROUNDS"); do
       # Clients join 8 at a time (ngircd stalls for minutes when hundreds handshake at once);
       # only the relay that follows is timed.
       r=$("$out/chatload" pairs --proto "$(proto "$s")" --port "$port" --clients 1000 --window "$w" \
-            --messages "$msgs" --inflight 8 --timeout 300 2>&1 | grep '^result' || true)
+            --messages "$msgs" --inflight 8 --server-pid "$pid" --timeout 300 2>&1 | grep '^result' || true)
       stop
       [ -n "$r" ] || { echo "relay run failed for $s" >&2; exit 1; }
       record "relay, 1000 clients, $w in flight" "$s" "$round" "$r"
       printf '  round %d  %-7s relay  %2s in flight  %s\n' "$round" "$s" "$w" \
-        "$(echo "$r" | grep -o 'delivered=[0-9]* lost=[0-9]*\|msgs_per_s=[0-9]*\|p99_us=[0-9]*' | tr '\n' ' ')"
+        "$(echo "$r" | grep -o 'delivered=[0-9]* lost=[0-9]*\|msgs_per_s=[0-9]*\|p99_us=[0-9]*\|server_cpu_us_per_msg=[0-9.]*\|harness_cpu_pct=[0-9]*' | tr '\n' ' ')"
     done
     for pace in 1 16; do
       start "$s"
@@ -132,8 +132,9 @@ done
 R1="relay, 1000 clients, 1 in flight"; R16="relay, 1000 clients, 16 in flight"
 H1="hold $HOLD clients, 1 handshakes at a time"; H16="hold $HOLD clients, 16 handshakes at a time"
 echo
-echo "== medians (messages per second, latency in microseconds, seconds, bytes)"
-python3 bench/summarize.py "$tsv" msgs_per_s,p50_us,p99_us,lost,register_s,rss_per_client_bytes netlab \
+echo "== medians (messages per second; latency in microseconds; server CPU time per message in microseconds,"
+echo "   lower is better and independent of the harness; harness share of a core; seconds; bytes)"
+python3 bench/summarize.py "$tsv" msgs_per_s,p50_us,p99_us,lost,server_cpu_us_per_msg,harness_cpu_pct,register_s,rss_per_client_bytes netlab \
   "$R1|msgs_per_s|ngircd|1.5|relay, 1 in flight: msgs/s vs ngircd" \
   "$R16|msgs_per_s|ngircd|1.5|relay, 16 in flight: msgs/s vs ngircd" \
   "$H1|register_s|ngircd|-10|accept+register $HOLD, paced 1: faster than ngircd" \

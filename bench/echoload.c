@@ -4,13 +4,15 @@
  * the next), single-threaded on epoll. After --warmup seconds it counts
  * answers for --seconds and records each round trip's latency.
  *
- *   echoload --port P --conns 100 --seconds 5 [--warmup 1] [--size 64] [--greeting]
+ *   echoload --port P --conns 100 --seconds 5 [--warmup 1] [--size 64] [--greeting] [--server-pid PID]
  *
  * --greeting: the server sends one line on connect (netlab's echoserver);
  * it is read before the first message. Works with servers that echo bytes
  * unchanged (NIOEchoServer, bench/epoll_echo.c) or transform them in place
  * (netlab's echoserver answers with a line of the same length).
- * Prints: "result conns=N msgs=... msgs_per_s=... p50_us=... p99_us=... errors=..."
+ * Prints: "result conns=N msgs=... msgs_per_s=... p50_us=... p99_us=... errors=...
+ * server_cpu_us_per_msg=... loadgen_cpu_pct=..." (the server's CPU time, all threads, per
+ * echo: the harness-independent cost; the load generator's own share of a core).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +45,34 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* CPU time (user + system) of a process in microseconds, all its threads; -1 if unknown. */
+static double cpu_us(int pid)
+{
+    if (pid <= 0)
+        return -1;
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec * 1e6 +
+           (double)ru.ru_stime.tv_usec;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -50,7 +81,7 @@ static int cmp_u32(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int port = 0, conns = 1, size = 64, greeting = 0;
+    int port = 0, conns = 1, size = 64, greeting = 0, server_pid = 0;
     double seconds = 5, warmup = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--greeting")) {
@@ -72,6 +103,8 @@ int main(int argc, char **argv)
             warmup = atof(v);
         else if (!strcmp(argv[i - 1], "--size"))
             size = atoi(v);
+        else if (!strcmp(argv[i - 1], "--server-pid"))
+            server_pid = atoi(v);
         else {
             fprintf(stderr, "echoload: unknown option %s\n", argv[i - 1]);
             return 64;
@@ -137,10 +170,14 @@ int main(int argc, char **argv)
     }
     struct epoll_event evs[1024];
     int measuring = 0;
+    double srv0 = -1, me0 = 0;
     for (;;) {
         uint64_t now = now_ns();
-        if (!measuring && now >= t_measure)
+        if (!measuring && now >= t_measure) {
             measuring = 1;
+            srv0 = cpu_us(server_pid);
+            me0 = self_cpu_us();
+        }
         if (now >= t_end)
             break;
         int n = epoll_wait(ep, evs, 1024, 100);
@@ -175,10 +212,14 @@ int main(int argc, char **argv)
                 errors++;
         }
     }
+    double srv1 = cpu_us(server_pid), me1 = self_cpu_us();
+    double srv_per = (srv0 >= 0 && srv1 >= 0 && count) ? (srv1 - srv0) / (double)count : -1;
     qsort(lat, nlat, sizeof *lat, cmp_u32);
     uint32_t p50 = nlat ? lat[(nlat - 1) / 2] : 0, p99 = nlat ? lat[(size_t)((double)(nlat - 1) * 0.99)] : 0;
-    printf("result conns=%d msgs=%llu msgs_per_s=%.0f p50_us=%u p99_us=%u errors=%llu\n", conns,
-           (unsigned long long)count, (double)count / seconds, p50, p99, (unsigned long long)errors);
+    printf("result conns=%d msgs=%llu msgs_per_s=%.0f p50_us=%u p99_us=%u errors=%llu server_cpu_us_per_msg=%.2f "
+           "loadgen_cpu_pct=%.0f\n",
+           conns, (unsigned long long)count, (double)count / seconds, p50, p99, (unsigned long long)errors, srv_per,
+           100.0 * (me1 - me0) / 1e6 / seconds);
     for (int i = 0; i < conns; i++)
         close(c[i].fd);
     return errors ? 1 : 0;

@@ -35,6 +35,14 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def fmt(v):
+    if v != v:  # nan
+        return "-"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.2f}"
+
+
 def main():
     path, metrics = sys.argv[1], sys.argv[2].split(",")
     ours = sys.argv[3]
@@ -43,10 +51,10 @@ def main():
     for w in order:
         servers = list(rows[w].keys())
         print(f"\n{w}")
-        head = f"  {'server':<14}" + "".join(f"{m:>16}" for m in metrics) + f"{'runs':>6}"
+        head = f"  {'server':<14}" + "".join(f"{m:>22}" for m in metrics) + f"{'runs':>6}"
         print(head)
         for s in servers:
-            vals = "".join(f"{median(rows[w][s][m]):>16,.0f}" for m in metrics)
+            vals = "".join(f"{fmt(median(rows[w][s][m])):>22}" for m in metrics)
             n = max((len(rows[w][s][m]) for m in metrics), default=0)
             print(f"  {s:<14}{vals}{n:>6}")
         if ours in rows[w]:
@@ -56,7 +64,8 @@ def main():
                 ratios = []
                 for m in metrics:
                     a, b = median(rows[w][ours][m]), median(rows[w][s][m])
-                    ratios.append(f"{m} {a / b:.2f}x" if b else f"{m} n/a")
+                    if a == a and b == b and b:
+                        ratios.append(f"{m} {a / b:.2f}x")
                 print(f"  {ours} / {s}: " + ", ".join(ratios))
     failed = 0
     if goals:

@@ -514,6 +514,35 @@ static long rss_kib(int pid)
     return kib;
 }
 
+/* CPU time (user + system) the process has used, in microseconds; -1 if unknown. */
+static double cpu_us(int pid)
+{
+    if (pid <= 0)
+        return -1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec * 1e6 +
+           (double)ru.ru_stime.tv_usec;
+}
+
 static void init_clients(const char *prefix)
 {
     cl = calloc((size_t)opt.clients, sizeof *cl);
@@ -559,6 +588,7 @@ static int mode_pairs(void)
             cl[i].phase = P_READY;
     }
     double t1 = now_s();
+    double srv0 = cpu_us(opt.server_pid), me0 = self_cpu_us();
     for (int i = 0; i < opt.clients; i++) {
         for (int k = 0; k < opt.window && cl[i].sent < (uint32_t)opt.messages; k++)
             send_msg(&cl[i]);
@@ -566,17 +596,20 @@ static int mode_pairs(void)
     }
     int rc = run_until(all_done, deadline);
     double secs = now_s() - t1;
+    double srv1 = cpu_us(opt.server_pid), me1 = self_cpu_us();
+    double srv_per = (srv0 >= 0 && srv1 >= 0 && delivered) ? (srv1 - srv0) / (double)delivered : -1;
+    double harness_pct = 100.0 * (me1 - me0) / 1e6 / secs;
     uint64_t expected = (uint64_t)opt.clients * (uint64_t)opt.messages;
     if (rc < 0)
         lost += expected - delivered;
     qsort(lat_us, nlat, sizeof *lat_us, cmp_u32);
     printf("result mode=pairs proto=%s clients=%d window=%d messages=%llu delivered=%llu lost=%llu dup=%llu "
            "reordered=%llu wrong_sender=%llu errors=%llu seconds=%.3f msgs_per_s=%.0f p50_us=%u p99_us=%u "
-           "register_s=%.3f\n",
+           "register_s=%.3f server_cpu_us_per_msg=%.2f harness_cpu_pct=%.0f\n",
            opt.proto == IRC ? "irc" : "netlab", opt.clients, opt.window, (unsigned long long)expected,
            (unsigned long long)delivered, (unsigned long long)lost, (unsigned long long)dups,
            (unsigned long long)reorders, (unsigned long long)wrong_sender, (unsigned long long)errors, secs,
-           (double)delivered / secs, pct(0.50), pct(0.99), t_reg);
+           (double)delivered / secs, pct(0.50), pct(0.99), t_reg, srv_per, harness_pct);
     if (first_error[0])
         fprintf(stderr, "chatload: first error: %s\n", first_error);
     close_all();
