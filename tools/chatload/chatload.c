@@ -67,6 +67,7 @@ static struct {
          .rounds = 3, .inflight = 256, .hold = 1, .timeout = 120, .payload = 64, .prefix = "u"};
 
 static int ep;
+static int wait_greeting; /* nick mode: every client greeted before the race */
 static struct client *cl;
 static struct sockaddr_storage srv_addr;
 static socklen_t srv_len;
@@ -284,10 +285,8 @@ static void on_message(struct client *c, const char *from, size_t from_len, cons
     c->recvd++;
     delivered++;
     record_latency(ts);
-    if (c->sent < (uint32_t)opt.messages) {
-        send_msg(c);
-        flush(c);
-    }
+    if (c->sent < (uint32_t)opt.messages)
+        send_msg(c); /* sent with whatever else this read produced, in one write */
     if (c->recvd >= (uint32_t)opt.messages && c->sent >= (uint32_t)opt.messages)
         c->phase = P_DONE;
 }
@@ -393,6 +392,8 @@ static int on_readable(struct client *c)
         if ((size_t)r < 4096)
             break;
     }
+    if (c->out_len > c->out_off)
+        flush(c);
     return 0;
 }
 
@@ -409,7 +410,8 @@ static void on_event(struct client *c, uint32_t ev)
             close_client(c, 0);
             return;
         }
-        c->phase = opt.proto == IRC ? P_GREETED : P_GREET;
+        /* Register at once, without waiting for the greeting (as IRC clients do); the nick race waits. */
+        c->phase = (opt.proto == IRC || !wait_greeting) ? P_GREETED : P_GREET;
     }
     if (ev & EPOLLOUT)
         flush(c);
@@ -762,6 +764,7 @@ static int nick_ok, nick_taken;
 
 static int mode_nick(void)
 {
+    wait_greeting = 1;
     init_clients("n");
     for (int i = 0; i < opt.clients; i++)
         open_socket(&cl[i]);
