@@ -3,15 +3,23 @@
 // Link flags for libnet, libpcap and libcsv live here and in the Makefile/netlab.pc only.
 import PackageDescription
 
+/// The command-line tools: each a thin ArgumentParser front end over Netlab.
+/// (executable name, target name, source folder)
+let tools: [(String, String, String)] = [
+    ("injector", "injector", "Sources/injector"),
+    ("capture", "capture", "Sources/capture"),
+    ("analyze", "analyze", "Sources/analyze"),
+    ("chatserver", "chatserver", "Sources/chatserver"),
+    ("chatclient", "chatclient", "Sources/chatclient"),
+    ("echoserver", "echoserver", "Sources/echoserver"),
+    ("echoclient", "echoclient", "Sources/echoclient"),
+    ("netlab", "NetlabCLI", "Sources/NetlabCLI"),
+]
+
 let package = Package(
     name: "netlab",
-    products: [
-        .library(name: "Netlab", targets: ["Netlab"]),
-        .executable(name: "injector", targets: ["injector"]),
-        .executable(name: "capture", targets: ["capture"]),
-        .executable(name: "netlab", targets: ["NetlabCLI"]),
-        .executable(name: "analyze", targets: ["analyze"]),
-    ],
+    products: [.library(name: "Netlab", targets: ["Netlab"])]
+        + tools.map { .executable(name: $0.0, targets: [$0.1]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -36,42 +44,25 @@ let package = Package(
             dependencies: ["CNetlab"],
             path: "Sources/Netlab"
         ),
+        // The many-client harness of the chat tests and benchmarks: plain C and epoll,
+        // written against the protocol text rather than libnetlab.
         .executableTarget(
-            name: "injector",
-            dependencies: [
-                "Netlab",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Sources/injector"
-        ),
-        .executableTarget(
-            name: "capture",
-            dependencies: [
-                "Netlab",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Sources/capture"
-        ),
-        .executableTarget(
-            name: "NetlabCLI",
-            dependencies: [
-                "Netlab",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Sources/NetlabCLI"
-        ),
-        .executableTarget(
-            name: "analyze",
-            dependencies: [
-                "Netlab",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Sources/analyze"
+            name: "chatload",
+            path: "tools/chatload"
         ),
         .testTarget(
             name: "NetlabTests",
-            dependencies: ["Netlab", "CNetlab", "injector", "capture", "NetlabCLI", "analyze"],
+            dependencies: ["Netlab", "CNetlab", "chatload"] + tools.map { .target(name: $0.1) },
             path: "Tests/NetlabTests"
         ),
-    ]
+    ] + tools.map { tool in
+        .executableTarget(
+            name: tool.1,
+            dependencies: [
+                "Netlab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: tool.2
+        )
+    }
 )

@@ -34,5 +34,14 @@
 #include "netlab/nl_decode.h"
 #include "netlab/nl_analyze.h"
 #include "netlab/nl_flowgraph.h"
+#include "netlab/nl_buf.h"
+#include "netlab/nl_text.h"
+#include "netlab/nl_line.h"
+#include "netlab/nl_loop.h"
+#include "netlab/nl_sock.h"
+#include "netlab/nl_conn.h"
+#include "netlab/nl_chat.h"
+#include "netlab/nl_chatclient.h"
+#include "netlab/nl_echo.h"
 
 #endif

@@ -41,4 +41,13 @@ if build/examples/encapsulate "$prefix/bad.csv" "$prefix/bad.pcap" 2> "$prefix/e
 fi
 grep -q "bad.csv:2" "$prefix/err" || { echo "error does not name file:line: $(cat "$prefix/err")" >&2; exit 1; }
 [ ! -e "$prefix/bad.pcap" ] || { echo "a failed run left a pcap behind" >&2; exit 1; }
+# The chat server from C: start it on a free port, register over TCP with nc, stop it with SIGTERM.
+build/examples/chat_server 0 > "$prefix/chat.log" 2>&1 &
+chat_pid=$!
+for _ in $(seq 100); do grep -q "(port " "$prefix/chat.log" && break; sleep 0.05; done
+chat_port=$(grep -o '(port [0-9]*' "$prefix/chat.log" | head -1 | cut -d' ' -f2)
+reply=$(printf 'NICK from_c\nQUIT\n' | timeout 10 nc -N 127.0.0.1 "$chat_port" | tr -d '\r' | sed -n 2p)
+kill -TERM "$chat_pid"; wait "$chat_pid" || { echo "chat_server did not stop cleanly" >&2; exit 1; }
+[ "$reply" = "OK NICK from_c" ] || { echo "chat_server from C: unexpected reply '$reply'" >&2; cat "$prefix/chat.log" >&2; exit 1; }
+echo "chat_server from C: registered from_c on port $chat_port, stopped cleanly"
 echo "C library: ok"

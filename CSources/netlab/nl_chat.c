@@ -1,0 +1,810 @@
+/*
+ * nl_chat.c - the chat server: registered users in a case-insensitive name
+ * table, sessions as mirrored links between two users, the broadcast room,
+ * and the optional libpcap capture of the server's own port. Speaks only
+ * through nl_conn (lines in, lines out); never touches a socket itself.
+ */
+#include "netlab/nl_chat.h"
+#include "netlab/nl_capture.h"
+#include "netlab/nl_signal.h"
+#include "netlab/nl_text.h"
+#include "nl_internal.h"
+
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { LINK_OUT = 1, LINK_IN = 2, LINK_ON = 3 }; /* I asked / they asked / accepted */
+
+struct chat_user;
+
+struct chat_link {
+    struct chat_user *peer;
+    uint8_t state;
+};
+
+struct chat_user {
+    struct nl_conn *conn;
+    struct chat_user *hnext;    /* name table chain */
+    struct chat_link *links;    /* allocated with the first session */
+    uint32_t nlinks, caplinks;
+    uint32_t room_index;        /* UINT32_MAX: not in the room */
+    uint32_t hash;
+    uint64_t since;             /* ms, registration */
+    uint8_t name_len;
+    char name[NL_CHAT_MAX_NAME + 1];
+};
+
+struct nl_chat_server {
+    struct nl_chat_config cfg;
+    struct nl_loop *loop;
+    struct nl_server *srv;
+    struct chat_user **table;
+    size_t nbuckets, nusers;
+    struct chat_user **room;
+    size_t nroom, caproom;
+    struct nl_capture *cap;
+    int64_t cap_timer;
+    int fatal;                  /* a capture failure stops the server */
+    char fatal_err[NL_ERRBUF_SIZE];
+};
+
+#define NOT_IN_ROOM UINT32_MAX
+
+static const char HELP_LINE[] =
+    "OK HELP NICK <name> | LIST | WHO <user> | CHAT <user> | ACCEPT <user> | DECLINE <user> | "
+    "MSG <user> <text> | LEAVE <user> | SESSIONS | JOIN | PART | SAY <text> | PING [token] | QUIT [reason] | HELP\n";
+
+void nl_chat_config_init(struct nl_chat_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_output = 1024 * 1024;
+    cfg->login_timeout_ms = 60000;
+    cfg->line_timeout_ms = 60000;
+    cfg->max_sessions = 256;
+}
+
+/* ---- output helpers ---- */
+
+static void logf_(struct nl_chat_server *s, const char *fmt, ...) NL_PRINTF(2, 3);
+static void logf_(struct nl_chat_server *s, const char *fmt, ...)
+{
+    if (!s->cfg.log)
+        return;
+    char line[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    s->cfg.log(s->cfg.log_ud, line);
+}
+
+/* A per-client event: left out with cfg.quiet. */
+#define logc_(s, ...)                 \
+    do {                              \
+        if (!(s)->cfg.quiet)          \
+            logf_((s), __VA_ARGS__);  \
+    } while (0)
+
+static void say(struct nl_conn *c, const char *fmt, ...) NL_PRINTF(2, 3);
+static void say(struct nl_conn *c, const char *fmt, ...)
+{
+    char line[NL_CHAT_MAX_LINE + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line)
+        n = (int)sizeof line - 1;
+    nl_conn_write(c, line, (size_t)n);
+}
+
+/* "<word> <name> <text>\n" without a format pass: the relay's hot path. */
+static void relay(struct nl_conn *to, const char *word, size_t wlen, const struct chat_user *from, const uint8_t *text,
+                  size_t tlen)
+{
+    size_t n = wlen + 1 + from->name_len + 1 + tlen + 1;
+    uint8_t *p = nl_conn_reserve(to, n);
+    if (!p)
+        return;
+    memcpy(p, word, wlen);
+    p += wlen;
+    *p++ = ' ';
+    memcpy(p, from->name, from->name_len);
+    p += from->name_len;
+    *p++ = ' ';
+    memcpy(p, text, tlen);
+    p += tlen;
+    *p = '\n';
+    nl_conn_commit(to, n);
+}
+
+/* ---- the name table ---- */
+
+static uint32_t name_hash(const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a over the lower-cased name */
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (uint8_t)(c + 32);
+        h = (h ^ c) * 16777619u;
+    }
+    return h;
+}
+
+static int same_name(const struct chat_user *u, const uint8_t *p, size_t n)
+{
+    if (u->name_len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t a = (uint8_t)u->name[i], b = p[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (uint8_t)(a + 32);
+        if (b >= 'A' && b <= 'Z')
+            b = (uint8_t)(b + 32);
+        if (a != b)
+            return 0;
+    }
+    return 1;
+}
+
+static struct chat_user *find_user(const struct nl_chat_server *s, const uint8_t *p, size_t n)
+{
+    if (!s->nbuckets || !nl_chat_name_valid(p, n))
+        return NULL;
+    uint32_t h = name_hash(p, n);
+    for (struct chat_user *u = s->table[h & (s->nbuckets - 1)]; u; u = u->hnext)
+        if (u->hash == h && same_name(u, p, n))
+            return u;
+    return NULL;
+}
+
+static int table_insert(struct nl_chat_server *s, struct chat_user *u)
+{
+    if (s->nusers + 1 > s->nbuckets) {
+        size_t nb = s->nbuckets ? s->nbuckets * 2 : 1024;
+        struct chat_user **t = calloc(nb, sizeof *t);
+        if (!t)
+            return NL_ENOMEM;
+        for (size_t i = 0; i < s->nbuckets; i++) {
+            struct chat_user *x = s->table[i];
+            while (x) {
+                struct chat_user *next = x->hnext;
+                x->hnext = t[x->hash & (nb - 1)];
+                t[x->hash & (nb - 1)] = x;
+                x = next;
+            }
+        }
+        free(s->table);
+        s->table = t;
+        s->nbuckets = nb;
+    }
+    struct chat_user **b = &s->table[u->hash & (s->nbuckets - 1)];
+    u->hnext = *b;
+    *b = u;
+    s->nusers++;
+    return NL_OK;
+}
+
+static void table_remove(struct nl_chat_server *s, struct chat_user *u)
+{
+    for (struct chat_user **pp = &s->table[u->hash & (s->nbuckets - 1)]; *pp; pp = &(*pp)->hnext) {
+        if (*pp == u) {
+            *pp = u->hnext;
+            s->nusers--;
+            return;
+        }
+    }
+}
+
+/* ---- sessions: a link on each side ---- */
+
+static struct chat_link *find_link(const struct chat_user *u, const struct chat_user *peer)
+{
+    for (uint32_t i = 0; i < u->nlinks; i++)
+        if (u->links[i].peer == peer)
+            return &u->links[i];
+    return NULL;
+}
+
+static int add_link(struct chat_user *u, struct chat_user *peer, uint8_t state)
+{
+    if (u->nlinks == u->caplinks) {
+        uint32_t cap = u->caplinks ? u->caplinks * 2 : 4;
+        struct chat_link *l = realloc(u->links, cap * sizeof *l);
+        if (!l)
+            return NL_ENOMEM;
+        u->links = l;
+        u->caplinks = cap;
+    }
+    u->links[u->nlinks++] = (struct chat_link){.peer = peer, .state = state};
+    return NL_OK;
+}
+
+static void drop_link(struct chat_user *u, const struct chat_user *peer)
+{
+    for (uint32_t i = 0; i < u->nlinks; i++) {
+        if (u->links[i].peer == peer) {
+            u->links[i] = u->links[--u->nlinks];
+            break;
+        }
+    }
+    if (u->nlinks == 0) {
+        free(u->links);
+        u->links = NULL;
+        u->caplinks = 0;
+    }
+}
+
+/* ---- the room ---- */
+
+static int room_add(struct nl_chat_server *s, struct chat_user *u)
+{
+    if (s->nroom == s->caproom) {
+        size_t cap = s->caproom ? s->caproom * 2 : 64;
+        struct chat_user **r = realloc(s->room, cap * sizeof *r);
+        if (!r)
+            return NL_ENOMEM;
+        s->room = r;
+        s->caproom = cap;
+    }
+    u->room_index = (uint32_t)s->nroom;
+    s->room[s->nroom++] = u;
+    return NL_OK;
+}
+
+static void room_remove(struct nl_chat_server *s, struct chat_user *u, int announce)
+{
+    if (u->room_index == NOT_IN_ROOM)
+        return;
+    s->room[u->room_index] = s->room[--s->nroom];
+    s->room[u->room_index]->room_index = u->room_index;
+    u->room_index = NOT_IN_ROOM;
+    if (announce)
+        for (size_t i = 0; i < s->nroom; i++)
+            say(s->room[i]->conn, "PARTED %s\n", u->name);
+}
+
+/* ---- leaving ---- */
+
+/* Forget u entirely: every peer hears GONE, the name is free at once. */
+static void user_gone(struct nl_chat_server *s, struct chat_user *u, const char *why, int notify)
+{
+    char addr[NL_ADDR_STRLEN];
+    logc_(s, "gone %s %s: %s", u->name, nl_conn_peer_text(u->conn, addr), why);
+    for (uint32_t i = 0; i < u->nlinks; i++) {
+        struct chat_user *p = u->links[i].peer;
+        drop_link(p, u);
+        if (notify)
+            say(p->conn, "GONE %s\n", u->name);
+    }
+    free(u->links);
+    u->links = NULL;
+    u->nlinks = 0;
+    room_remove(s, u, notify);
+    table_remove(s, u);
+    nl_conn_set_data(u->conn, NULL);
+    free(u);
+}
+
+/* ---- commands ---- */
+
+static struct chat_user *target(struct nl_chat_server *s, struct nl_conn *c, const struct nl_chat_cmd *cmd)
+{
+    struct chat_user *t = find_user(s, cmd->arg, cmd->arg_len);
+    if (!t) {
+        if (nl_chat_name_valid(cmd->arg, cmd->arg_len))
+            say(c, "ERR 404 no such user: %.*s\n", (int)cmd->arg_len, (const char *)cmd->arg);
+        else
+            say(c, "ERR 404 no such user: names are 1-%d of A-Z a-z 0-9 _ -\n", NL_CHAT_MAX_NAME);
+    }
+    return t;
+}
+
+static void cmd_nick(struct nl_chat_server *s, struct nl_conn *c, struct chat_user *me, const struct nl_chat_cmd *cmd)
+{
+    if (me) {
+        if (same_name(me, cmd->arg, cmd->arg_len))
+            say(c, "OK NICK %s\n", me->name);
+        else
+            say(c, "ERR 409 already registered as %s\n", me->name);
+        return;
+    }
+    if (!nl_chat_name_valid(cmd->arg, cmd->arg_len)) {
+        say(c, "ERR 422 invalid name: use 1-%d characters from A-Z a-z 0-9 _ -\n", NL_CHAT_MAX_NAME);
+        return;
+    }
+    struct chat_user *other = find_user(s, cmd->arg, cmd->arg_len);
+    if (other) {
+        say(c, "ERR 409 name taken: %s\n", other->name);
+        return;
+    }
+    struct chat_user *u = calloc(1, sizeof *u);
+    if (!u) {
+        say(c, "ERR 503 server out of memory\n");
+        return;
+    }
+    u->conn = c;
+    u->name_len = (uint8_t)cmd->arg_len;
+    memcpy(u->name, cmd->arg, cmd->arg_len);
+    u->hash = name_hash(cmd->arg, cmd->arg_len);
+    u->room_index = NOT_IN_ROOM;
+    u->since = nl_loop_now(s->loop);
+    if (table_insert(s, u) < 0) {
+        free(u);
+        say(c, "ERR 503 server out of memory\n");
+        return;
+    }
+    nl_conn_set_data(c, u);
+    nl_conn_set_ready(c);
+    say(c, "OK NICK %s\n", u->name);
+    char addr[NL_ADDR_STRLEN];
+    logc_(s, "join %s %s", u->name, nl_conn_peer_text(c, addr));
+}
+
+/* USERS <total> <name>...: split so that no line passes the protocol's line limit. */
+static void cmd_list(struct nl_chat_server *s, struct nl_conn *c)
+{
+    char line[NL_CHAT_MAX_LINE + 1];
+    int head = snprintf(line, sizeof line, "USERS %zu", s->nusers);
+    size_t n = (size_t)head;
+    int sent_any = 0;
+    for (size_t b = 0; b < s->nbuckets; b++) {
+        for (struct chat_user *u = s->table[b]; u; u = u->hnext) {
+            if (n + 1 + u->name_len > NL_CHAT_MAX_LINE) {
+                line[n++] = '\n';
+                if (nl_conn_write(c, line, n) < 0)
+                    return;
+                sent_any = 1;
+                n = (size_t)head;
+            }
+            line[n++] = ' ';
+            memcpy(line + n, u->name, u->name_len);
+            n += u->name_len;
+        }
+    }
+    if (n > (size_t)head || !sent_any) {
+        line[n++] = '\n';
+        nl_conn_write(c, line, n);
+    }
+}
+
+static void cmd_chat(struct nl_chat_server *s, struct nl_conn *c, struct chat_user *me, const struct nl_chat_cmd *cmd)
+{
+    struct chat_user *t = target(s, c, cmd);
+    if (!t)
+        return;
+    if (t == me) {
+        say(c, "ERR 403 you cannot chat with yourself\n");
+        return;
+    }
+    struct chat_link *l = find_link(me, t);
+    if (l) {
+        if (l->state == LINK_ON)
+            say(c, "ERR 409 already in a session with %s\n", t->name);
+        else if (l->state == LINK_OUT)
+            say(c, "ERR 409 already asked %s; waiting for an answer\n", t->name);
+        else
+            say(c, "ERR 409 %s has asked you: ACCEPT %s or DECLINE %s\n", t->name, t->name, t->name);
+        return;
+    }
+    if (me->nlinks >= s->cfg.max_sessions || t->nlinks >= s->cfg.max_sessions) {
+        say(c, "ERR 429 too many sessions (at most %u each)\n", s->cfg.max_sessions);
+        return;
+    }
+    if (add_link(me, t, LINK_OUT) < 0) {
+        say(c, "ERR 503 server out of memory\n");
+        return;
+    }
+    if (add_link(t, me, LINK_IN) < 0) {
+        drop_link(me, t);
+        say(c, "ERR 503 server out of memory\n");
+        return;
+    }
+    say(c, "OK CHAT %s\n", t->name);
+    say(t->conn, "REQUEST %s\n", me->name);
+    logc_(s, "session %s -> %s requested", me->name, t->name);
+}
+
+static void cmd_answer(struct nl_chat_server *s, struct nl_conn *c, struct chat_user *me,
+                       const struct nl_chat_cmd *cmd, int accept)
+{
+    struct chat_user *t = target(s, c, cmd);
+    if (!t)
+        return;
+    struct chat_link *l = find_link(me, t);
+    if (!l || l->state != LINK_IN) {
+        say(c, "ERR 403 %s has not asked you for a session\n", t->name);
+        return;
+    }
+    if (accept) {
+        l->state = LINK_ON;
+        find_link(t, me)->state = LINK_ON;
+        say(c, "OK ACCEPT %s\n", t->name);
+        say(t->conn, "ACCEPTED %s\n", me->name);
+        logc_(s, "session %s <-> %s accepted", t->name, me->name);
+    } else {
+        drop_link(me, t);
+        drop_link(t, me);
+        say(c, "OK DECLINE %s\n", t->name);
+        say(t->conn, "DECLINED %s\n", me->name);
+        logc_(s, "session %s -> %s declined", t->name, me->name);
+    }
+}
+
+static void cmd_msg(struct nl_chat_server *s, struct nl_conn *c, struct chat_user *me, const struct nl_chat_cmd *cmd)
+{
+    struct chat_user *t = target(s, c, cmd);
+    if (!t)
+        return;
+    struct chat_link *l = find_link(me, t);
+    if (!l || l->state != LINK_ON) {
+        if (l && l->state == LINK_OUT)
+            say(c, "ERR 403 %s has not accepted yet\n", t->name);
+        else if (l)
+            say(c, "ERR 403 %s has asked you: ACCEPT %s first\n", t->name, t->name);
+        else
+            say(c, "ERR 403 no session with %s: CHAT %s first\n", t->name, t->name);
+        return;
+    }
+    relay(t->conn, "FROM", 4, me, cmd->text, cmd->text_len);
+}
+
+static void cmd_leave(struct nl_chat_server *s, struct nl_conn *c, struct chat_user *me, const struct nl_chat_cmd *cmd)
+{
+    struct chat_user *t = target(s, c, cmd);
+    if (!t)
+        return;
+    if (!find_link(me, t)) {
+        say(c, "ERR 403 no session with %s\n", t->name);
+        return;
+    }
+    drop_link(me, t);
+    drop_link(t, me);
+    say(c, "OK LEAVE %s\n", t->name);
+    say(t->conn, "LEFT %s\n", me->name);
+    logc_(s, "session %s x %s ended by %s", me->name, t->name, me->name);
+}
+
+static void cmd_who(struct nl_chat_server *s, struct nl_conn *c, const struct nl_chat_cmd *cmd)
+{
+    struct chat_user *t = target(s, c, cmd);
+    if (!t)
+        return;
+    uint32_t on = 0;
+    for (uint32_t i = 0; i < t->nlinks; i++)
+        on += t->links[i].state == LINK_ON;
+    uint64_t secs = (nl_loop_now(s->loop) - t->since) / 1000;
+    say(c, "USER %s %llu %u%s\n", t->name, (unsigned long long)secs, on,
+        t->room_index != NOT_IN_ROOM ? " room" : "");
+}
+
+static void cmd_sessions(struct nl_conn *c, const struct chat_user *me)
+{
+    char line[NL_CHAT_MAX_LINE + 1];
+    uint32_t on = 0;
+    for (uint32_t i = 0; i < me->nlinks; i++)
+        on += me->links[i].state == LINK_ON;
+    size_t n = (size_t)snprintf(line, sizeof line, "SESSIONS %u", on);
+    for (uint32_t i = 0; i < me->nlinks; i++) {
+        const struct chat_user *p = me->links[i].peer;
+        if (me->links[i].state != LINK_ON)
+            continue;
+        if (n + 1 + p->name_len + 1 > sizeof line)
+            break; /* 256 sessions of 32-byte names fit easily; never overrun */
+        line[n++] = ' ';
+        memcpy(line + n, p->name, p->name_len);
+        n += p->name_len;
+    }
+    line[n++] = '\n';
+    nl_conn_write(c, line, n);
+}
+
+static void cmd_join(struct nl_chat_server *s, struct nl_conn *c, struct chat_user *me)
+{
+    if (me->room_index != NOT_IN_ROOM) {
+        say(c, "ERR 409 already in the room\n");
+        return;
+    }
+    for (size_t i = 0; i < s->nroom; i++)
+        say(s->room[i]->conn, "JOINED %s\n", me->name);
+    if (room_add(s, me) < 0) {
+        say(c, "ERR 503 server out of memory\n");
+        return;
+    }
+    say(c, "OK JOIN %zu\n", s->nroom);
+}
+
+static void cmd_say(struct nl_chat_server *s, struct nl_conn *c, struct chat_user *me, const struct nl_chat_cmd *cmd)
+{
+    if (me->room_index == NOT_IN_ROOM) {
+        say(c, "ERR 403 not in the room: JOIN first\n");
+        return;
+    }
+    for (size_t i = 0; i < s->nroom; i++)
+        if (s->room[i] != me)
+            relay(s->room[i]->conn, "ROOM", 4, me, cmd->text, cmd->text_len);
+}
+
+/* ---- nl_conn callbacks ---- */
+
+static const char GREETING[] = "HELLO netlab-chat 1: register with NICK <name>; HELP lists the commands\n";
+
+static void on_open(struct nl_conn *c, void *ud) { nl_conn_write(c, GREETING, sizeof GREETING - 1); }
+
+static int has_nul(const uint8_t *p, size_t n) { return memchr(p, 0, n) != NULL; }
+
+static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
+{
+    struct nl_chat_server *s = ud;
+    struct chat_user *me = nl_conn_data(c);
+    struct nl_chat_cmd cmd;
+    if (!nl_utf8_valid(line, len) || has_nul(line, len)) {
+        say(c, "ERR 400 lines must be UTF-8 text without NUL bytes\n");
+        return;
+    }
+    int rc = nl_chat_parse(line, len, &cmd);
+    if (cmd.verb == NL_CHAT_EMPTY)
+        return;
+    if (cmd.verb == NL_CHAT_UNKNOWN) {
+        char shown[64];
+        nl_text_sanitize(cmd.word, NL_MIN(cmd.word_len, (size_t)24), shown, sizeof shown);
+        say(c, "ERR 405 unknown command %s%s: HELP lists the commands\n", shown, cmd.word_len > 24 ? "..." : "");
+        return;
+    }
+    if (!me && cmd.verb != NL_CHAT_NICK && cmd.verb != NL_CHAT_PING && cmd.verb != NL_CHAT_QUIT) {
+        say(c, "ERR 401 register first: NICK <name>\n");
+        return;
+    }
+    if (rc < 0) {
+        say(c, "ERR 400 %s %s\n", nl_chat_verb_name(cmd.verb), cmd.error);
+        return;
+    }
+    switch (cmd.verb) {
+    case NL_CHAT_NICK: cmd_nick(s, c, me, &cmd); break;
+    case NL_CHAT_LIST: cmd_list(s, c); break;
+    case NL_CHAT_WHO: cmd_who(s, c, &cmd); break;
+    case NL_CHAT_CHAT: cmd_chat(s, c, me, &cmd); break;
+    case NL_CHAT_ACCEPT: cmd_answer(s, c, me, &cmd, 1); break;
+    case NL_CHAT_DECLINE: cmd_answer(s, c, me, &cmd, 0); break;
+    case NL_CHAT_MSG: cmd_msg(s, c, me, &cmd); break;
+    case NL_CHAT_LEAVE: cmd_leave(s, c, me, &cmd); break;
+    case NL_CHAT_SESSIONS: cmd_sessions(c, me); break;
+    case NL_CHAT_JOIN: cmd_join(s, c, me); break;
+    case NL_CHAT_PART:
+        if (me->room_index == NOT_IN_ROOM) {
+            say(c, "ERR 403 not in the room\n");
+        } else {
+            room_remove(s, me, 1);
+            say(c, "OK PART\n");
+        }
+        break;
+    case NL_CHAT_SAY: cmd_say(s, c, me, &cmd); break;
+    case NL_CHAT_PING:
+        if (cmd.has_text)
+            say(c, "PONG %.*s\n", (int)cmd.text_len, (const char *)cmd.text);
+        else
+            say(c, "PONG\n");
+        break;
+    case NL_CHAT_QUIT:
+        say(c, "OK QUIT\n");
+        nl_conn_close(c, NL_CLOSE_LOCAL);
+        break;
+    case NL_CHAT_HELP: nl_conn_write(c, HELP_LINE, sizeof HELP_LINE - 1); break;
+    }
+}
+
+static void on_too_long(struct nl_conn *c, size_t seen, void *ud)
+{
+    say(c, "ERR 413 line too long: more than %d bytes; it was ignored\n", NL_CHAT_MAX_LINE);
+}
+
+static void on_closing(struct nl_conn *c, int reason, void *ud)
+{
+    struct nl_chat_server *s = ud;
+    struct chat_user *me = nl_conn_data(c);
+    const struct nl_chat_config *cfg = &s->cfg;
+    switch (reason) {
+    case NL_CLOSE_OVERFLOW:
+        say(c, "ERR 507 you are not reading: more than %zu bytes were waiting for you; disconnected\n",
+            cfg->max_output);
+        break;
+    case NL_CLOSE_LOGIN_TIMEOUT:
+        say(c, "ERR 408 timed out: no NICK within %u s\n", cfg->login_timeout_ms / 1000);
+        break;
+    case NL_CLOSE_LINE_TIMEOUT:
+        say(c, "ERR 408 timed out: an incomplete line for %u s\n", cfg->line_timeout_ms / 1000);
+        break;
+    case NL_CLOSE_IDLE_TIMEOUT:
+        say(c, "ERR 408 timed out: idle for %u s\n", cfg->idle_timeout_ms / 1000);
+        break;
+    case NL_CLOSE_SHUTDOWN:
+        say(c, "ERR 503 server shutting down\n");
+        break;
+    default:
+        break;
+    }
+    char why[160];
+    if (reason == NL_CLOSE_RESET && nl_conn_errno(c))
+        snprintf(why, sizeof why, "%s (%s)", nl_close_reason_text(reason), strerror(nl_conn_errno(c)));
+    else
+        snprintf(why, sizeof why, "%s", reason == NL_CLOSE_LOCAL ? "quit" : nl_close_reason_text(reason));
+    if (me) {
+        user_gone(s, me, why, reason != NL_CLOSE_SHUTDOWN);
+    } else if (reason != NL_CLOSE_SHUTDOWN) {
+        char addr[NL_ADDR_STRLEN];
+        logc_(s, "disconnect %s (never registered): %s", nl_conn_peer_text(c, addr), why);
+    }
+}
+
+static void on_refused(const struct nl_addr *peer, const char *why, void *ud)
+{
+    char addr[NL_ADDR_STRLEN];
+    logc_((struct nl_chat_server *)ud, "refused %s: %s", nl_addr_format(peer, addr, sizeof addr), why);
+}
+
+static const struct nl_server_ops chat_ops = {
+    .open = on_open,
+    .line = on_line,
+    .too_long = on_too_long,
+    .closing = on_closing,
+    .refused = on_refused,
+};
+
+/* ---- capture ---- */
+
+static void capture_pump(struct nl_chat_server *s)
+{
+    int done = 0;
+    int rc = nl_capture_dispatch(s->cap, &done, s->fatal_err);
+    if (rc < 0) {
+        s->fatal = rc;
+        nl_loop_stop(s->loop);
+    }
+}
+
+static void on_capture_fd(struct nl_loop *loop, int fd, int revents, void *ud) { capture_pump(ud); }
+static void on_capture_tick(struct nl_loop *loop, void *ud) { capture_pump(ud); }
+
+static int capture_start(struct nl_chat_server *s, char *errbuf)
+{
+    struct nl_capture_opts o;
+    nl_capture_opts_init(&o);
+    char filter[64];
+    snprintf(filter, sizeof filter, "tcp port %u", nl_chat_server_port(s));
+    o.interface = s->cfg.capture_interface ? s->cfg.capture_interface : "any";
+    o.filter = filter;
+    o.path = s->cfg.capture_path;
+    int rc = nl_capture_open(&s->cap, &o, errbuf);
+    if (rc < 0)
+        return rc;
+    int fd = nl_capture_fd(s->cap);
+    if (fd >= 0)
+        rc = nl_loop_add(s->loop, fd, POLLIN, on_capture_fd, s, errbuf);
+    /* Also drain on a timer: a quiet link still gets its packets written within 200 ms. */
+    if (rc >= 0) {
+        s->cap_timer = nl_loop_timer(s->loop, 200, 200, on_capture_tick, s, errbuf);
+        rc = s->cap_timer < 0 ? (int)s->cap_timer : 0;
+    }
+    if (rc < 0) {
+        nl_capture_abort(s->cap);
+        s->cap = NULL;
+        return rc;
+    }
+    logf_(s, "capturing '%s' on %s to %s (written when the server stops)", filter, o.interface, o.path);
+    return NL_OK;
+}
+
+/* ---- the server ---- */
+
+int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config *cfg, char *errbuf)
+{
+    *out = NULL;
+    struct nl_chat_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return nl_err(errbuf, NL_ENOMEM, "chat server: out of memory");
+    s->cfg = *cfg;
+    if (!s->cfg.max_sessions)
+        s->cfg.max_sessions = 256;
+    if (!s->cfg.max_output)
+        s->cfg.max_output = 1024 * 1024;
+    int rc = NL_OK;
+    if (cfg->handle_signals && (rc = nl_signals_install(errbuf)) < 0)
+        goto fail;
+    if ((rc = nl_loop_create(&s->loop, errbuf)) < 0)
+        goto fail;
+    if (cfg->handle_signals)
+        nl_loop_watch_flag(s->loop, nl_stop_flag());
+    struct nl_server_config sc;
+    nl_server_config_init(&sc);
+    sc.host = cfg->host;
+    sc.port = cfg->port;
+    sc.max_line = NL_CHAT_MAX_LINE;
+    sc.max_output = s->cfg.max_output;
+    sc.max_conns = cfg->max_clients;
+    sc.login_timeout_ms = cfg->login_timeout_ms;
+    sc.line_timeout_ms = cfg->line_timeout_ms;
+    sc.idle_timeout_ms = cfg->idle_timeout_ms;
+    sc.full_line = "ERR 503 server full: try again later\n";
+    if ((rc = nl_server_open(&s->srv, s->loop, &sc, &chat_ops, s, errbuf)) < 0)
+        goto fail;
+    const struct nl_listeners *l = nl_server_listeners(s->srv);
+    char addrs[NL_LISTEN_MAX * NL_ADDR_STRLEN] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        char a[NL_ADDR_STRLEN];
+        o += (size_t)snprintf(addrs + o, sizeof addrs - o, "%s%s", i ? " " : "", nl_addr_format(&l->addr[i], a, sizeof a));
+    }
+    logf_(s, "listening on %s (port %u, up to %u clients)", addrs, l->port, nl_server_max_conns(s->srv));
+    if (cfg->capture_path && (rc = capture_start(s, errbuf)) < 0)
+        goto fail;
+    *out = s;
+    return NL_OK;
+fail:
+    if (s->srv)
+        nl_server_close(s->srv);
+    nl_loop_destroy(s->loop);
+    free(s);
+    return rc;
+}
+
+uint16_t nl_chat_server_port(const struct nl_chat_server *s) { return nl_server_listeners(s->srv)->port; }
+size_t nl_chat_server_users(const struct nl_chat_server *s) { return s->nusers; }
+
+int nl_chat_server_serve(struct nl_chat_server *s, char *errbuf)
+{
+    int rc = nl_loop_run(s->loop, errbuf);
+    if (rc < 0)
+        return rc;
+    if (s->fatal)
+        return nl_err(errbuf, s->fatal, "%s", s->fatal_err);
+    return NL_OK;
+}
+
+void nl_chat_server_stop(struct nl_chat_server *s) { nl_loop_stop(s->loop); }
+
+int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
+{
+    if (!s)
+        return NL_OK;
+    int rc = NL_OK;
+    struct nl_server_stats st;
+    nl_server_get_stats(s->srv, &st);
+    nl_server_close(s->srv);
+    if (s->cap) {
+        struct nl_capture_stats cs;
+        if (s->fatal) {
+            nl_capture_abort(s->cap);
+        } else {
+            rc = nl_capture_close(s->cap, &cs, errbuf);
+            if (rc >= 0)
+                logf_(s, "capture: %llu packets written to %s (%llu dropped by the kernel)",
+                      (unsigned long long)cs.packets, s->cfg.capture_path, (unsigned long long)cs.kernel_dropped);
+        }
+    }
+    logf_(s, "stopped: %llu connections, %llu refused, %llu lines, %llu dropped for not reading, %llu timed out",
+          (unsigned long long)st.accepted, (unsigned long long)st.refused, (unsigned long long)st.lines,
+          (unsigned long long)st.overflows, (unsigned long long)st.timeouts);
+    free(s->table);
+    free(s->room);
+    nl_loop_destroy(s->loop);
+    free(s);
+    return rc;
+}
+
+int nl_chat_server_run(const struct nl_chat_config *cfg, char *errbuf)
+{
+    struct nl_chat_server *s;
+    int rc = nl_chat_server_open(&s, cfg, errbuf);
+    if (rc < 0)
+        return rc;
+    rc = nl_chat_server_serve(s, errbuf);
+    char err2[NL_ERRBUF_SIZE];
+    int rc2 = nl_chat_server_close(s, rc < 0 ? err2 : errbuf);
+    return rc < 0 ? rc : rc2;
+}

@@ -1,0 +1,689 @@
+/*
+ * nl_chatclient.c - the chat client on one nl_loop: the server socket, the
+ * user's input (a terminal with a small line editor, or a pipe), slash
+ * commands, the current session, and terminal-safe rendering of everything
+ * the server says. Owns the terminal mode while it runs and restores it.
+ */
+#include "netlab/nl_chatclient.h"
+#include "netlab/nl_buf.h"
+#include "netlab/nl_chat.h"
+#include "netlab/nl_line.h"
+#include "netlab/nl_loop.h"
+#include "netlab/nl_signal.h"
+#include "netlab/nl_sock.h"
+#include "netlab/nl_text.h"
+#include "nl_internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define NAME_CAP (NL_CHAT_MAX_NAME + 1)
+#define EDIT_MAX NL_CHAT_MAX_LINE
+#define SHOW_CAP (4 * 65536 + 64)  /* a neutralised line may be 4x its bytes ("\xNN") */
+
+void nl_chat_client_config_init(struct nl_chat_client_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->host = "localhost";
+    cfg->port = 7000;
+    cfg->in_fd = 0;
+    cfg->out_fd = 1;
+    cfg->interactive = -1;
+    cfg->quit_wait_ms = 3000;
+}
+
+/* ---- rendering (pure) ---- */
+
+static int word_is(const uint8_t *p, size_t n, const char *w)
+{
+    size_t k = strlen(w);
+    return n >= k && memcmp(p, w, k) == 0 && (n == k || p[k] == ' ');
+}
+
+/* Split "WORD a rest": a = first token after WORD, rest = after the space that follows it. */
+static void split(const uint8_t *line, size_t len, size_t wlen, const uint8_t **a, size_t *alen,
+                  const uint8_t **rest, size_t *rlen)
+{
+    size_t i = wlen < len ? wlen + 1 : len;
+    size_t a0 = i;
+    while (i < len && line[i] != ' ')
+        i++;
+    *a = line + a0;
+    *alen = i - a0;
+    *rest = i < len ? line + i + 1 : line + len;
+    *rlen = i < len ? len - i - 1 : 0;
+}
+
+size_t nl_chat_client_render(const uint8_t *line, size_t len, char *out, size_t cap)
+{
+    /* Build the text (server bytes and all), then neutralise the whole of it. */
+    size_t tcap = len + 128;
+    char *t = malloc(tcap);
+    if (!t) {
+        return nl_text_sanitize(line, len, out, cap);
+    }
+    const uint8_t *a, *r;
+    size_t al, rl;
+    int n;
+#define A (int)al, (const char *)a
+#define R (int)rl, (const char *)r
+    if (word_is(line, len, "FROM")) {
+        split(line, len, 4, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "<%.*s> %.*s", A, R);
+    } else if (word_is(line, len, "ROOM")) {
+        split(line, len, 4, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "#room <%.*s> %.*s", A, R);
+    } else if (word_is(line, len, "REQUEST")) {
+        split(line, len, 7, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "* %.*s asks to chat: /accept %.*s or /decline %.*s", A, A, A);
+    } else if (word_is(line, len, "ACCEPTED")) {
+        split(line, len, 8, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "* %.*s accepted: you are talking to %.*s", A, A);
+    } else if (word_is(line, len, "DECLINED")) {
+        split(line, len, 8, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "* %.*s declined", A);
+    } else if (word_is(line, len, "LEFT")) {
+        split(line, len, 4, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "* %.*s left the session", A);
+    } else if (word_is(line, len, "GONE")) {
+        split(line, len, 4, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "* %.*s went offline", A);
+    } else if (word_is(line, len, "JOINED")) {
+        split(line, len, 6, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "* %.*s joined the room", A);
+    } else if (word_is(line, len, "PARTED")) {
+        split(line, len, 6, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "* %.*s left the room", A);
+    } else if (word_is(line, len, "USERS")) {
+        split(line, len, 5, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "* %.*s online: %.*s", A, R);
+    } else if (word_is(line, len, "SESSIONS")) {
+        split(line, len, 8, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "* %.*s session(s)%s%.*s", A, rl ? ": " : "", R);
+    } else if (word_is(line, len, "USER")) {
+        split(line, len, 4, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "* %.*s is online (seconds online, sessions: %.*s)", A, R);
+    } else if (word_is(line, len, "PONG")) {
+        n = snprintf(t, tcap, "* pong%s%.*s", len > 4 ? " " : "", (int)(len > 5 ? len - 5 : 0), (const char *)line + 5);
+    } else if (word_is(line, len, "HELLO")) {
+        n = snprintf(t, tcap, "* connected (%.*s)", (int)(len > 6 ? len - 6 : 0), (const char *)line + 6);
+    } else if (word_is(line, len, "ERR")) {
+        split(line, len, 3, &a, &al, &r, &rl);
+        n = snprintf(t, tcap, "! %.*s (error %.*s)", R, A);
+    } else if (word_is(line, len, "OK")) {
+        split(line, len, 2, &a, &al, &r, &rl);
+        if (word_is(a, al, "NICK"))
+            n = snprintf(t, tcap, "* you are %.*s", R);
+        else if (word_is(a, al, "CHAT"))
+            n = snprintf(t, tcap, "* asked %.*s for a session; waiting for an answer", R);
+        else if (word_is(a, al, "ACCEPT"))
+            n = snprintf(t, tcap, "* session with %.*s started: you are talking to %.*s", R, R);
+        else if (word_is(a, al, "DECLINE"))
+            n = snprintf(t, tcap, "* declined %.*s", R);
+        else if (word_is(a, al, "LEAVE"))
+            n = snprintf(t, tcap, "* left the session with %.*s", R);
+        else if (word_is(a, al, "JOIN"))
+            n = snprintf(t, tcap, "* joined the room (%.*s here)", R);
+        else if (word_is(a, al, "PART"))
+            n = snprintf(t, tcap, "* left the room");
+        else if (word_is(a, al, "QUIT"))
+            n = snprintf(t, tcap, "* bye");
+        else if (word_is(a, al, "HELP"))
+            n = snprintf(t, tcap, "* server commands: %.*s", R);
+        else
+            n = snprintf(t, tcap, "* ok %.*s", (int)(len > 3 ? len - 3 : 0), (const char *)line + 3);
+    } else {
+        n = snprintf(t, tcap, "* %.*s", (int)len, (const char *)line);
+    }
+#undef A
+#undef R
+    size_t k = nl_text_sanitize((const uint8_t *)t, n < 0 ? 0 : NL_MIN((size_t)n, tcap - 1), out, cap);
+    free(t);
+    return k;
+}
+
+/* ---- translating what the user types (pure) ---- */
+
+static int note_out(char *note, size_t cap, const char *fmt, const char *arg)
+{
+    if (note && cap)
+        snprintf(note, cap, fmt, arg ? arg : "");
+    return -1;
+}
+
+int nl_chat_client_translate(const char *current, const uint8_t *line, size_t len, char *out, size_t cap,
+                             char *note, size_t note_cap)
+{
+    if (note && note_cap)
+        note[0] = 0;
+    if (len == 0)
+        return 0;
+    int n;
+    if (line[0] != '/' || (len > 1 && line[1] == '/')) {
+        const uint8_t *text = line[0] == '/' ? line + 1 : line; /* "//x" sends "/x" */
+        size_t tl = line[0] == '/' ? len - 1 : len;
+        if (!current || !*current)
+            return note_out(note, note_cap,
+                            "! no session to send to: /chat NAME asks someone, /accept NAME answers, /help lists more%s",
+                            "");
+        n = snprintf(out, cap, "MSG %s %.*s", current, (int)tl, (const char *)text);
+        return n < 0 || (size_t)n >= cap ? note_out(note, note_cap, "! line too long%s", "") : n;
+    }
+    /* "/word rest" */
+    size_t w = 1;
+    while (w < len && line[w] != ' ')
+        w++;
+    char word[16] = "";
+    size_t wl = NL_MIN(w - 1, sizeof word - 1);
+    memcpy(word, line + 1, wl);
+    word[wl] = 0;
+    const char *rest = w < len ? (const char *)line + w + 1 : "";
+    int rl = w < len ? (int)(len - w - 1) : 0;
+    static const struct {
+        const char *cmd, *verb;
+        int arg; /* 0 none, 1 required, 2 optional, 3 name then text */
+    } map[] = {
+        {"nick", "NICK", 1},  {"list", "LIST", 0},     {"who", "WHO", 1},       {"chat", "CHAT", 1},
+        {"accept", "ACCEPT", 1}, {"decline", "DECLINE", 1}, {"msg", "MSG", 3}, {"sessions", "SESSIONS", 0},
+        {"join", "JOIN", 0},  {"part", "PART", 0},     {"say", "SAY", 1},       {"ping", "PING", 2},
+        {"quit", "QUIT", 2},  {"users", "LIST", 0},
+    };
+    if (strcasecmp(word, "raw") == 0) {
+        n = snprintf(out, cap, "%.*s", rl, rest);
+        return n < 0 || (size_t)n >= cap ? note_out(note, note_cap, "! line too long%s", "") : n;
+    }
+    if (strcasecmp(word, "leave") == 0) {
+        if (rl == 0 && (!current || !*current))
+            return note_out(note, note_cap, "! /leave NAME: you are in no session%s", "");
+        n = rl ? snprintf(out, cap, "LEAVE %.*s", rl, rest) : snprintf(out, cap, "LEAVE %s", current);
+        return n;
+    }
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (strcasecmp(word, map[i].cmd) != 0)
+            continue;
+        if ((map[i].arg == 1 || map[i].arg == 3) && rl == 0)
+            return note_out(note, note_cap, "! /%s needs an argument: /help shows how", map[i].cmd);
+        if (map[i].arg == 0 || rl == 0)
+            n = snprintf(out, cap, "%s", map[i].verb);
+        else
+            n = snprintf(out, cap, "%s %.*s", map[i].verb, rl, rest);
+        return n < 0 || (size_t)n >= cap ? note_out(note, note_cap, "! line too long%s", "") : n;
+    }
+    char shown[64];
+    nl_text_sanitize((const uint8_t *)word, strlen(word), shown, sizeof shown);
+    return note_out(note, note_cap, "! unknown command /%s: /help lists them", shown);
+}
+
+/* ---- the running client ---- */
+
+struct cc {
+    const struct nl_chat_client_config *cfg;
+    struct nl_loop *loop;
+    int fd;
+    char where[NL_ADDR_STRLEN];
+    struct nl_line from_server;
+    struct nl_line from_user;       /* non-interactive input */
+    struct nl_buf out;              /* to the server */
+    int interactive;
+    int term_saved;
+    struct termios saved;
+    char edit[EDIT_MAX + 8];
+    size_t edit_len;
+    int esc;                        /* inside a terminal escape sequence typed by the user */
+    char me[NAME_CAP];
+    char current[NAME_CAP];
+    char (*sess)[NAME_CAP];
+    size_t nsess, capsess;
+    int quitting, done, server_closed;
+    int rc;
+    char err[NL_ERRBUF_SIZE];
+    char *show;                     /* SHOW_CAP bytes */
+};
+
+static void put(struct cc *c, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(c->cfg->out_fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* nowhere to show it; the session itself goes on */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void puts_(struct cc *c, const char *s) { put(c, s, strlen(s)); }
+
+static void prompt(struct cc *c)
+{
+    if (!c->interactive)
+        return;
+    char p[NAME_CAP + 8];
+    snprintf(p, sizeof p, "%s> ", c->current[0] ? c->current : "");
+    puts_(c, "\r\033[K");
+    puts_(c, p);
+    put(c, c->edit, c->edit_len);
+}
+
+/* Show a line of our own or already neutralised text, keeping the user's half-typed line below it. */
+static void show_line(struct cc *c, const char *text, size_t n)
+{
+    if (c->interactive)
+        puts_(c, "\r\033[K");
+    put(c, text, n);
+    puts_(c, c->interactive ? "\r\n" : "\n");
+    prompt(c);
+}
+
+static void note(struct cc *c, const char *text) { show_line(c, text, strlen(text)); }
+
+static int sess_find(const struct cc *c, const char *name)
+{
+    for (size_t i = 0; i < c->nsess; i++)
+        if (strcasecmp(c->sess[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void sess_add(struct cc *c, const char *name)
+{
+    if (sess_find(c, name) < 0) {
+        if (c->nsess == c->capsess) {
+            size_t cap = c->capsess ? c->capsess * 2 : 8;
+            char(*s)[NAME_CAP] = realloc(c->sess, cap * sizeof *s);
+            if (!s)
+                return;
+            c->sess = s;
+            c->capsess = cap;
+        }
+        snprintf(c->sess[c->nsess++], NAME_CAP, "%s", name);
+    }
+    snprintf(c->current, sizeof c->current, "%s", name);
+}
+
+static void sess_remove(struct cc *c, const char *name)
+{
+    int i = sess_find(c, name);
+    if (i < 0)
+        return;
+    memmove(c->sess[i], c->sess[i + 1], (c->nsess - (size_t)i - 1) * sizeof c->sess[0]);
+    c->nsess--;
+    if (strcasecmp(c->current, name) == 0) {
+        if (c->nsess) {
+            snprintf(c->current, sizeof c->current, "%s", c->sess[c->nsess - 1]);
+            char m[96];
+            snprintf(m, sizeof m, "* now talking to %s (/to NAME switches)", c->current);
+            note(c, m);
+        } else {
+            c->current[0] = 0;
+        }
+    }
+}
+
+static void send_line(struct cc *c, const char *p, size_t n)
+{
+    if (c->server_closed)
+        return;
+    if (nl_buf_append(&c->out, p, n) < 0 || nl_buf_append(&c->out, "\n", 1) < 0) {
+        note(c, "! too much unsent input; line dropped");
+        return;
+    }
+    nl_loop_modify(c->loop, c->fd, POLLIN | POLLOUT);
+}
+
+static void finish(struct cc *c)
+{
+    c->done = 1;
+    nl_loop_stop(c->loop);
+}
+
+static void on_quit_timer(struct nl_loop *loop, void *ud) { finish(ud); }
+
+static void start_quit(struct cc *c)
+{
+    if (c->quitting)
+        return;
+    c->quitting = 1;
+    send_line(c, "QUIT", 4);
+    nl_loop_timer(c->loop, c->cfg->quit_wait_ms ? c->cfg->quit_wait_ms : 3000, 0, on_quit_timer, c, NULL);
+}
+
+static const char *HELP_TEXT[] = {
+    "* /nick NAME        register as NAME (1-32 of A-Z a-z 0-9 _ -)",
+    "* /list             who is online",
+    "* /who NAME         about one user",
+    "* /chat NAME        ask NAME for a session",
+    "* /accept NAME      accept NAME's request  (/decline NAME refuses it)",
+    "* /to NAME          talk to NAME (one of your sessions); plain text goes to them",
+    "* /msg NAME TEXT    send to a session without switching",
+    "* /leave [NAME]     end a session (default: the current one)",
+    "* /sessions         your sessions",
+    "* /join /part /say  the shared room",
+    "* /ping /raw LINE   check the server / send a protocol line as is",
+    "* /quit             leave (so does Ctrl-D on an empty line)",
+    "* //text            send text that starts with a slash",
+};
+
+static void on_user_line(struct cc *c, const uint8_t *line, size_t len)
+{
+    if (len >= 3 && memcmp(line, "/to", 3) == 0 && (len == 3 || line[3] == ' ')) {
+        char name[NAME_CAP] = "";
+        size_t nl = len > 4 ? NL_MIN(len - 4, sizeof name - 1) : 0;
+        memcpy(name, line + 4, nl);
+        name[nl] = 0;
+        if (sess_find(c, name) < 0) {
+            char m[160];
+            snprintf(m, sizeof m, "! /to: no session with '%s' (/sessions lists yours)", name);
+            char safe[400];
+            nl_text_sanitize((const uint8_t *)m, strlen(m), safe, sizeof safe);
+            note(c, safe);
+        } else {
+            snprintf(c->current, sizeof c->current, "%s", c->sess[sess_find(c, name)]);
+            prompt(c);
+        }
+        return;
+    }
+    if (len == 5 && memcmp(line, "/help", 5) == 0) {
+        for (size_t i = 0; i < sizeof HELP_TEXT / sizeof HELP_TEXT[0]; i++)
+            note(c, HELP_TEXT[i]);
+        return;
+    }
+    char out[NL_CHAT_MAX_LINE + 64], msg[256];
+    int n = nl_chat_client_translate(c->current, line, len, out, sizeof out, msg, sizeof msg);
+    if (n < 0) {
+        note(c, msg);
+        return;
+    }
+    if (n == 0)
+        return;
+    if (strncmp(out, "QUIT", 4) == 0 && (n == 4 || out[4] == ' ')) {
+        c->quitting = 1;
+        send_line(c, out, (size_t)n);
+        nl_loop_timer(c->loop, c->cfg->quit_wait_ms ? c->cfg->quit_wait_ms : 3000, 0, on_quit_timer, c, NULL);
+        return;
+    }
+    send_line(c, out, (size_t)n);
+}
+
+/* Keep the client's idea of sessions in step with what the server says. */
+static void track(struct cc *c, const uint8_t *line, size_t len)
+{
+    const uint8_t *a, *r;
+    size_t al, rl;
+    char name[NAME_CAP];
+#define NAME_OF(p, n) (snprintf(name, sizeof name, "%.*s", (int)NL_MIN((n), (size_t)NL_CHAT_MAX_NAME), (const char *)(p)), name)
+    if (word_is(line, len, "ACCEPTED")) {
+        split(line, len, 8, &a, &al, &r, &rl);
+        sess_add(c, NAME_OF(a, al));
+    } else if (word_is(line, len, "LEFT") || word_is(line, len, "GONE")) {
+        split(line, len, 4, &a, &al, &r, &rl);
+        sess_remove(c, NAME_OF(a, al));
+    } else if (word_is(line, len, "OK")) {
+        split(line, len, 2, &a, &al, &r, &rl);
+        if (word_is(a, al, "ACCEPT"))
+            sess_add(c, NAME_OF(r, rl));
+        else if (word_is(a, al, "LEAVE"))
+            sess_remove(c, NAME_OF(r, rl));
+        else if (word_is(a, al, "NICK"))
+            snprintf(c->me, sizeof c->me, "%s", NAME_OF(r, rl));
+    }
+#undef NAME_OF
+}
+
+static int on_server_line(void *ud, uint8_t *line, size_t len, int status)
+{
+    struct cc *c = ud;
+    if (status != NL_LINE_OK) {
+        note(c, "! the server sent a line too long to show; skipped");
+        return 0;
+    }
+    size_t k;
+    if (c->cfg->raw)
+        k = nl_text_sanitize(line, len, c->show, SHOW_CAP);
+    else
+        k = nl_chat_client_render(line, len, c->show, SHOW_CAP);
+    /* Show the line, then update the sessions (which may add a note), then the prompt once. */
+    if (c->interactive)
+        puts_(c, "\r\033[K");
+    put(c, c->show, NL_MIN(k, (size_t)SHOW_CAP - 1));
+    puts_(c, c->interactive ? "\r\n" : "\n");
+    track(c, line, len);
+    prompt(c);
+    return 0;
+}
+
+static void on_socket(struct nl_loop *loop, int fd, int revents, void *ud)
+{
+    struct cc *c = ud;
+    if (revents & POLLOUT) {
+        while (c->out.len) {
+            ssize_t w = send(fd, nl_buf_head(&c->out), c->out.len, MSG_NOSIGNAL);
+            if (w > 0) {
+                nl_buf_consume(&c->out, (size_t)w);
+                continue;
+            }
+            if (w < 0 && errno == EINTR)
+                continue;
+            break; /* EAGAIN, or an error the read side reports */
+        }
+        if (!c->out.len)
+            nl_loop_modify(loop, fd, POLLIN);
+    }
+    if (revents & (POLLIN | POLLHUP | POLLERR)) {
+        uint8_t buf[16384];
+        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        if (r > 0) {
+            nl_line_feed(&c->from_server, buf, (size_t)r, on_server_line, c);
+            return;
+        }
+        if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        int e = r < 0 ? errno : 0;
+        nl_line_finish(&c->from_server, on_server_line, c);
+        c->server_closed = 1;
+        nl_loop_remove(loop, fd);
+        if (c->quitting) {
+            c->rc = NL_OK;
+        } else if (e) {
+            c->rc = nl_err_sys(c->err, e, "chat server %s: connection lost", c->where);
+        } else {
+            c->rc = nl_err(c->err, NL_ESYS, "chat server %s closed the connection", c->where);
+        }
+        if (c->rc < 0) {
+            char m[NL_ERRBUF_SIZE + 4];
+            snprintf(m, sizeof m, "! %s", c->err);
+            note(c, m);
+        }
+        finish(c);
+    }
+}
+
+static int on_user_piped(void *ud, uint8_t *line, size_t len, int status)
+{
+    struct cc *c = ud;
+    if (status != NL_LINE_OK) {
+        note(c, "! input line too long (4096 bytes at most); skipped");
+        return 0;
+    }
+    if (!c->quitting)
+        on_user_line(c, line, len);
+    return 0;
+}
+
+/* One key (or byte of one) typed at the terminal. */
+static void on_key(struct cc *c, uint8_t k)
+{
+    if (c->esc) {
+        /* ESC [ params final, or ESC O x, or ESC x: arrow keys and the like, ignored. */
+        if (c->esc == 1)
+            c->esc = (k == '[' || k == 'O') ? 2 : 0;
+        else if (k >= 0x40 && k <= 0x7E)
+            c->esc = 0;
+        return;
+    }
+    switch (k) {
+    case '\r':
+    case '\n': {
+        char line[EDIT_MAX + 8];
+        size_t n = c->edit_len;
+        memcpy(line, c->edit, n);
+        c->edit_len = 0;
+        puts_(c, "\r\n");
+        on_user_line(c, (const uint8_t *)line, n);
+        prompt(c);
+        return;
+    }
+    case 0x7F:
+    case 0x08:
+        /* Back over one whole UTF-8 character. */
+        while (c->edit_len > 0) {
+            uint8_t b = (uint8_t)c->edit[--c->edit_len];
+            if ((b & 0xC0) != 0x80)
+                break;
+        }
+        break;
+    case 0x15: /* ^U */
+        c->edit_len = 0;
+        break;
+    case 0x17: /* ^W */
+        while (c->edit_len > 0 && c->edit[c->edit_len - 1] == ' ')
+            c->edit_len--;
+        while (c->edit_len > 0 && c->edit[c->edit_len - 1] != ' ')
+            c->edit_len--;
+        break;
+    case 0x04: /* ^D */
+        if (c->edit_len == 0) {
+            puts_(c, "\r\n");
+            start_quit(c);
+            return;
+        }
+        break;
+    case 0x1B:
+        c->esc = 1;
+        return;
+    default:
+        if (k < 0x20)
+            return;
+        if (c->edit_len < EDIT_MAX - 64)
+            c->edit[c->edit_len++] = (char)k;
+        break;
+    }
+    prompt(c);
+}
+
+static void on_input(struct nl_loop *loop, int fd, int revents, void *ud)
+{
+    struct cc *c = ud;
+    uint8_t buf[4096];
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (r <= 0) {
+        nl_loop_remove(loop, fd);
+        if (!c->interactive)
+            nl_line_finish(&c->from_user, on_user_piped, c);
+        start_quit(c);
+        return;
+    }
+    if (c->interactive) {
+        for (ssize_t i = 0; i < r; i++)
+            on_key(c, buf[i]);
+    } else {
+        nl_line_feed(&c->from_user, buf, (size_t)r, on_user_piped, c);
+    }
+}
+
+static void term_raw(struct cc *c)
+{
+    struct termios t;
+    if (tcgetattr(c->cfg->in_fd, &c->saved) != 0)
+        return;
+    c->term_saved = 1;
+    t = c->saved;
+    t.c_lflag &= (tcflag_t) ~(ICANON | ECHO); /* ISIG stays: Ctrl-C still interrupts */
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    tcsetattr(c->cfg->in_fd, TCSANOW, &t);
+}
+
+static void term_restore(struct cc *c)
+{
+    if (c->term_saved)
+        tcsetattr(c->cfg->in_fd, TCSANOW, &c->saved);
+    c->term_saved = 0;
+}
+
+int nl_chat_client_run(const struct nl_chat_client_config *cfg, char *errbuf)
+{
+    struct cc *c = calloc(1, sizeof *c);
+    if (!c)
+        return nl_err(errbuf, NL_ENOMEM, "chat client: out of memory");
+    c->cfg = cfg;
+    c->fd = -1;
+    c->show = malloc(SHOW_CAP);
+    nl_line_init(&c->from_server, 65536);
+    nl_line_init(&c->from_user, NL_CHAT_MAX_LINE);
+    nl_buf_init(&c->out, 1024 * 1024);
+    int rc = NL_OK;
+    if (!c->show) {
+        rc = nl_err(errbuf, NL_ENOMEM, "chat client: out of memory");
+        goto out;
+    }
+    if (cfg->handle_signals && (rc = nl_signals_install(errbuf)) < 0)
+        goto out;
+    struct nl_addr peer;
+    rc = nl_sock_connect(cfg->host, cfg->port, 10000, &peer, errbuf);
+    if (rc < 0)
+        goto out;
+    c->fd = rc;
+    nl_addr_format(&peer, c->where, sizeof c->where);
+    if ((rc = nl_loop_create(&c->loop, errbuf)) < 0)
+        goto out;
+    if (cfg->handle_signals)
+        nl_loop_watch_flag(c->loop, nl_stop_flag());
+    c->interactive = cfg->interactive >= 0 ? cfg->interactive : (isatty(cfg->in_fd) && isatty(cfg->out_fd));
+    if ((rc = nl_loop_add(c->loop, c->fd, POLLIN, on_socket, c, errbuf)) < 0)
+        goto out;
+    if ((rc = nl_loop_add(c->loop, cfg->in_fd, POLLIN, on_input, c, errbuf)) < 0)
+        goto out;
+    if (c->interactive)
+        term_raw(c);
+    char hello[NL_ADDR_STRLEN + 96];
+    snprintf(hello, sizeof hello, "* connected to %s; /help lists the commands", c->where);
+    note(c, hello);
+    if (cfg->nick && *cfg->nick) {
+        char l[NAME_CAP + 8];
+        int n = snprintf(l, sizeof l, "NICK %.*s", NL_CHAT_MAX_NAME + 1, cfg->nick);
+        send_line(c, l, (size_t)n);
+    }
+    rc = nl_loop_run(c->loop, errbuf);
+    if (rc >= 0) {
+        if (!c->done)
+            note(c, "* interrupted");
+        rc = c->rc;
+        if (rc < 0)
+            nl_err(errbuf, rc, "%s", c->err);
+    }
+    if (c->interactive)
+        puts_(c, "\r\033[K");
+out:
+    term_restore(c);
+    if (c->fd >= 0)
+        close(c->fd);
+    nl_loop_destroy(c->loop);
+    nl_line_free(&c->from_server);
+    nl_line_free(&c->from_user);
+    nl_buf_clear(&c->out);
+    free(c->sess);
+    free(c->show);
+    free(c);
+    return rc;
+}

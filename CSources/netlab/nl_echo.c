@@ -1,0 +1,320 @@
+/*
+ * nl_echo.c - the echo transform (reverse by UTF-8 character, swap ASCII
+ * case) and the echo server: greeting, one answer per line, every answer
+ * appended to the output file before it is sent, back-pressure for clients
+ * that do not read. Sockets are nl_conn's business, not this file's.
+ */
+#include "netlab/nl_echo.h"
+#include "netlab/nl_buf.h"
+#include "netlab/nl_signal.h"
+#include "netlab/nl_text.h"
+#include "nl_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static inline uint8_t swap_case(uint8_t c)
+{
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
+        return c ^ 0x20;
+    return c;
+}
+
+size_t nl_echo_transform(const uint8_t *in, size_t n, uint8_t *out)
+{
+    /* Each character at [i, i+l) lands at [n-i-l, n-i): reversed, bytes of a character kept in order. */
+    size_t i = 0;
+    while (i < n) {
+        uint8_t b = in[i];
+        if (b < 0x80) {
+            out[n - i - 1] = swap_case(b);
+            i++;
+            continue;
+        }
+        size_t l = nl_utf8_seq(in + i, n - i, NULL);
+        if (l == 0)
+            l = 1; /* not UTF-8: the byte stands alone */
+        memcpy(out + n - i - l, in + i, l);
+        i += l;
+    }
+    return n;
+}
+
+void nl_echo_config_init(struct nl_echo_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->greeting = NL_ECHO_GREETING;
+    cfg->output_path = NL_ECHO_OUTPUT;
+    cfg->max_line = 1024 * 1024;
+    cfg->idle_timeout_ms = 300000;
+    cfg->line_timeout_ms = 60000;
+}
+
+struct nl_echo_server {
+    struct nl_echo_config cfg;
+    struct nl_loop *loop;
+    struct nl_server *srv;
+    int out_fd;
+    struct nl_buf file;          /* answers of this pass, written before any is sent */
+    char *greeting;              /* with its LF */
+    size_t greeting_len;
+    int fatal;
+    char fatal_err[NL_ERRBUF_SIZE];
+};
+
+static void logf_(struct nl_echo_server *s, const char *fmt, ...) NL_PRINTF(2, 3);
+static void logf_(struct nl_echo_server *s, const char *fmt, ...)
+{
+    if (!s->cfg.log)
+        return;
+    char line[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    s->cfg.log(s->cfg.log_ud, line);
+}
+
+/* A per-client event: left out with cfg.quiet. */
+#define logc_(s, ...)                 \
+    do {                              \
+        if (!(s)->cfg.quiet)          \
+            logf_((s), __VA_ARGS__);  \
+    } while (0)
+
+static int write_file(struct nl_echo_server *s)
+{
+    while (s->file.len > 0) {
+        ssize_t w = write(s->out_fd, nl_buf_head(&s->file), s->file.len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            s->fatal = nl_err_sys(s->fatal_err, w < 0 ? errno : EIO, "%s: cannot append an answer",
+                                  s->cfg.output_path);
+            nl_buf_clear(&s->file);
+            nl_loop_stop(s->loop);
+            return s->fatal;
+        }
+        nl_buf_consume(&s->file, (size_t)w);
+    }
+    return NL_OK;
+}
+
+static void before_flush(void *ud)
+{
+    struct nl_echo_server *s = ud;
+    if (s->out_fd >= 0 && s->file.len)
+        write_file(s);
+}
+
+static void addr_parts(const struct nl_conn *c, char *ip, size_t n, unsigned *port)
+{
+    nl_addr_ip(nl_conn_peer(c), ip, n);
+    *port = nl_conn_peer(c)->port;
+}
+
+static void on_open(struct nl_conn *c, void *ud)
+{
+    struct nl_echo_server *s = ud;
+    char ip[NL_ADDR_STRLEN];
+    unsigned port;
+    addr_parts(c, ip, sizeof ip, &port);
+    logc_(s, "connection from %s port %u", ip, port);
+    nl_conn_set_ready(c);
+    if (s->greeting_len)
+        nl_conn_write(c, s->greeting, s->greeting_len);
+}
+
+static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
+{
+    struct nl_echo_server *s = ud;
+    nl_conn_set_data(c, (void *)((uintptr_t)nl_conn_data(c) + 1)); /* lines answered */
+    uint8_t *dst = nl_conn_reserve(c, len + 1);
+    if (!dst)
+        return;
+    nl_echo_transform(line, len, dst);
+    dst[len] = '\n';
+    if (s->out_fd >= 0) {
+        if (nl_buf_append(&s->file, dst, len + 1) < 0 && write_file(s) == NL_OK)
+            nl_buf_append(&s->file, dst, len + 1);
+        /* Per line: in the file before anything else happens. Batched: at the end of the pass
+         * (or every 256 KiB), still before any socket write. */
+        if (!s->cfg.batch_output || s->file.len >= 256 * 1024)
+            write_file(s);
+    }
+    nl_conn_commit(c, len + 1);
+}
+
+static void on_too_long(struct nl_conn *c, size_t seen, void *ud)
+{
+    struct nl_echo_server *s = ud;
+    char ip[NL_ADDR_STRLEN];
+    unsigned port;
+    addr_parts(c, ip, sizeof ip, &port);
+    logc_(s, "line from %s port %u longer than %zu bytes: not answered", ip, port, s->cfg.max_line);
+    char msg[128];
+    int n = snprintf(msg, sizeof msg, "ERR line too long: more than %zu bytes\n", s->cfg.max_line);
+    nl_conn_write(c, msg, (size_t)n);
+}
+
+static void on_closing(struct nl_conn *c, int reason, void *ud)
+{
+    struct nl_echo_server *s = ud;
+    char ip[NL_ADDR_STRLEN];
+    unsigned port;
+    addr_parts(c, ip, sizeof ip, &port);
+    unsigned long long lines = (unsigned long long)(uintptr_t)nl_conn_data(c);
+    if (reason == NL_CLOSE_RESET && nl_conn_errno(c))
+        logc_(s, "closed %s port %u after %llu lines: %s (%s)", ip, port, lines, nl_close_reason_text(reason),
+              strerror(nl_conn_errno(c)));
+    else if (reason != NL_CLOSE_SHUTDOWN)
+        logc_(s, "closed %s port %u after %llu lines: %s", ip, port, lines, nl_close_reason_text(reason));
+}
+
+static void on_refused(const struct nl_addr *peer, const char *why, void *ud)
+{
+    char ip[NL_ADDR_STRLEN];
+    logc_((struct nl_echo_server *)ud, "refused %s port %u: %s", nl_addr_ip(peer, ip, sizeof ip), peer->port, why);
+}
+
+static const struct nl_server_ops echo_ops = {
+    .open = on_open,
+    .line = on_line,
+    .too_long = on_too_long,
+    .closing = on_closing,
+    .refused = on_refused,
+    .before_flush = before_flush,
+};
+
+int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config *cfg, char *errbuf)
+{
+    *out = NULL;
+    struct nl_echo_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return nl_err(errbuf, NL_ENOMEM, "echo server: out of memory");
+    s->cfg = *cfg;
+    s->out_fd = -1;
+    nl_buf_init(&s->file, 0);
+    if (!s->cfg.max_line)
+        s->cfg.max_line = 1024 * 1024;
+    const char *g = cfg->greeting ? cfg->greeting : NL_ECHO_GREETING;
+    int rc = NL_OK;
+    if (strchr(g, '\n') || strchr(g, '\r')) {
+        rc = nl_err(errbuf, NL_EINVAL, "greeting: must be one line (no CR or LF)");
+        goto fail;
+    }
+    s->greeting_len = strlen(g);
+    if (s->greeting_len) {
+        s->greeting = malloc(s->greeting_len + 1);
+        if (!s->greeting) {
+            rc = nl_err(errbuf, NL_ENOMEM, "echo server: out of memory");
+            goto fail;
+        }
+        memcpy(s->greeting, g, s->greeting_len);
+        s->greeting[s->greeting_len++] = '\n';
+    }
+    if (cfg->output_path && *cfg->output_path) {
+        s->out_fd = open(cfg->output_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (s->out_fd < 0) {
+            rc = nl_err_sys(errbuf, errno, "%s: cannot open the output file", cfg->output_path);
+            goto fail;
+        }
+    }
+    if (cfg->handle_signals && (rc = nl_signals_install(errbuf)) < 0)
+        goto fail;
+    if ((rc = nl_loop_create(&s->loop, errbuf)) < 0)
+        goto fail;
+    if (cfg->handle_signals)
+        nl_loop_watch_flag(s->loop, nl_stop_flag());
+    struct nl_server_config sc;
+    nl_server_config_init(&sc);
+    sc.host = cfg->host;
+    sc.port = cfg->port;
+    sc.max_line = s->cfg.max_line;
+    /* Back-pressure: stop reading a client with 256 KiB of answers unread; a read's worth more always fits. */
+    sc.pause_output = 256 * 1024;
+    sc.max_output = sc.pause_output + 2 * 64 * 1024 + s->cfg.max_line + 64;
+    sc.max_conns = cfg->max_clients;
+    sc.idle_timeout_ms = cfg->idle_timeout_ms;
+    sc.line_timeout_ms = cfg->line_timeout_ms;
+    sc.full_line = "ERR server full: try again later\n";
+    if ((rc = nl_server_open(&s->srv, s->loop, &sc, &echo_ops, s, errbuf)) < 0)
+        goto fail;
+    char host[256] = "", addrs[512] = "";
+    if (nl_sock_host_info(host, sizeof host, addrs, sizeof addrs, NULL) == NL_OK)
+        logf_(s, "host %s, addresses %s", host, addrs);
+    const struct nl_listeners *l = nl_server_listeners(s->srv);
+    char lst[NL_LISTEN_MAX * NL_ADDR_STRLEN] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        char a[NL_ADDR_STRLEN];
+        o += (size_t)snprintf(lst + o, sizeof lst - o, "%s%s", i ? " " : "", nl_addr_format(&l->addr[i], a, sizeof a));
+    }
+    logf_(s, "listening on %s (port %u); answers go to %s", lst, l->port,
+          s->out_fd >= 0 ? cfg->output_path : "no file");
+    *out = s;
+    return NL_OK;
+fail:
+    if (s->srv)
+        nl_server_close(s->srv);
+    nl_loop_destroy(s->loop);
+    if (s->out_fd >= 0)
+        close(s->out_fd);
+    free(s->greeting);
+    free(s);
+    return rc;
+}
+
+uint16_t nl_echo_server_port(const struct nl_echo_server *s) { return nl_server_listeners(s->srv)->port; }
+
+int nl_echo_server_serve(struct nl_echo_server *s, char *errbuf)
+{
+    int rc = nl_loop_run(s->loop, errbuf);
+    if (rc < 0)
+        return rc;
+    if (s->fatal)
+        return nl_err(errbuf, s->fatal, "%s", s->fatal_err);
+    return NL_OK;
+}
+
+void nl_echo_server_stop(struct nl_echo_server *s) { nl_loop_stop(s->loop); }
+
+int nl_echo_server_close(struct nl_echo_server *s, char *errbuf)
+{
+    if (!s)
+        return NL_OK;
+    struct nl_server_stats st;
+    nl_server_get_stats(s->srv, &st);
+    nl_server_close(s->srv);
+    int rc = NL_OK;
+    if (s->out_fd >= 0) {
+        if (!s->fatal && s->file.len)
+            rc = write_file(s) < 0 ? nl_err(errbuf, s->fatal, "%s", s->fatal_err) : NL_OK;
+        if (close(s->out_fd) != 0 && rc == NL_OK)
+            rc = nl_err_sys(errbuf, errno, "%s: close", s->cfg.output_path);
+    }
+    logf_(s, "stopped: %llu connections, %llu lines answered", (unsigned long long)st.accepted,
+          (unsigned long long)st.lines);
+    nl_buf_clear(&s->file);
+    nl_loop_destroy(s->loop);
+    free(s->greeting);
+    free(s);
+    return rc;
+}
+
+int nl_echo_server_run(const struct nl_echo_config *cfg, char *errbuf)
+{
+    struct nl_echo_server *s;
+    int rc = nl_echo_server_open(&s, cfg, errbuf);
+    if (rc < 0)
+        return rc;
+    rc = nl_echo_server_serve(s, errbuf);
+    char err2[NL_ERRBUF_SIZE];
+    int rc2 = nl_echo_server_close(s, rc < 0 ? err2 : errbuf);
+    return rc < 0 ? rc : rc2;
+}

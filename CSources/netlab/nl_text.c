@@ -1,0 +1,126 @@
+/*
+ * nl_text.c - UTF-8 decoding (RFC 3629 section 4 syntax, nothing more lenient)
+ * and terminal-safe rendering of untrusted text. Pure functions over byte
+ * ranges: no allocation, no I/O.
+ */
+#include "netlab/nl_text.h"
+
+#include <stdio.h>
+
+size_t nl_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
+{
+    if (n == 0)
+        return 0;
+    uint8_t b0 = p[0];
+    if (b0 < 0x80) {
+        if (cp)
+            *cp = b0;
+        return 1;
+    }
+    size_t len;
+    uint32_t v;
+    uint8_t lo = 0x80, hi = 0xBF; /* allowed range of the second byte (RFC 3629 section 4) */
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        len = 2;
+        v = b0 & 0x1F;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        len = 3;
+        v = b0 & 0x0F;
+        if (b0 == 0xE0)
+            lo = 0xA0; /* no overlongs */
+        if (b0 == 0xED)
+            hi = 0x9F; /* no surrogates */
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        len = 4;
+        v = b0 & 0x07;
+        if (b0 == 0xF0)
+            lo = 0x90; /* no overlongs */
+        if (b0 == 0xF4)
+            hi = 0x8F; /* nothing past U+10FFFF */
+    } else {
+        return 0; /* continuation byte, C0/C1 (overlong lead), F5..FF */
+    }
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    v = (v << 6) | (p[1] & 0x3F);
+    for (size_t i = 2; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[i] & 0x3F);
+    }
+    if (cp)
+        *cp = v;
+    return len;
+}
+
+int nl_utf8_valid(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t l = nl_utf8_seq(p + i, n - i, NULL);
+        if (l == 0)
+            return 0;
+        i += l;
+    }
+    return 1;
+}
+
+/* Code points a terminal or a bidi-aware renderer would act on rather than show. */
+static int is_invisible_control(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0x9F)        /* C1 controls: 0x9B is CSI, 0x9D is OSC */
+        || cp == 0x061C                      /* ARABIC LETTER MARK */
+        || cp == 0x200E || cp == 0x200F      /* LRM, RLM */
+        || (cp >= 0x202A && cp <= 0x202E)    /* LRE, RLE, PDF, LRO, RLO */
+        || (cp >= 0x2066 && cp <= 0x2069)    /* LRI, RLI, FSI, PDI */
+        || cp == 0x2028 || cp == 0x2029;     /* LINE / PARAGRAPH SEPARATOR */
+}
+
+size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+#define PUT(c)                     \
+    do {                           \
+        if (o + 1 < cap)           \
+            out[o] = (char)(c);    \
+        o++;                       \
+    } while (0)
+    for (size_t i = 0; i < n;) {
+        uint8_t b = p[i];
+        if ((b >= 0x20 && b < 0x7F) || b == '\t') {
+            PUT(b);
+            i++;
+        } else if (b < 0x20 || b == 0x7F) {
+            PUT('^');
+            PUT(b == 0x7F ? '?' : b + 0x40);
+            i++;
+        } else {
+            uint32_t cp;
+            size_t l = nl_utf8_seq(p + i, n - i, &cp);
+            char tmp[16];
+            if (l == 0) {
+                snprintf(tmp, sizeof tmp, "\\x%02X", b);
+                for (const char *t = tmp; *t; t++)
+                    PUT(*t);
+                i++;
+            } else if (is_invisible_control(cp)) {
+                snprintf(tmp, sizeof tmp, "<U+%04X>", (unsigned)cp);
+                for (const char *t = tmp; *t; t++)
+                    PUT(*t);
+                i += l;
+            } else {
+                for (size_t k = 0; k < l; k++)
+                    PUT(p[i + k]);
+                i += l;
+            }
+        }
+    }
+#undef PUT
+    if (cap > 0)
+        out[o < cap ? o : cap - 1] = 0;
+    return o;
+}

@@ -1,0 +1,180 @@
+// Thin wrappers over libnetlab's socket applications: the chat server and
+// client and the echo server and client. Each call runs one C entry point;
+// every networking decision is made in C (CSources/netlab/nl_chat.c, ...).
+import CNetlab
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keeps C copies of Swift strings alive for the duration of a C call.
+final class CStrings {
+    private var owned: [UnsafeMutablePointer<CChar>] = []
+    func callAsFunction(_ s: String?) -> UnsafePointer<CChar>? {
+        guard let s, let p = strdup(s) else { return nil }
+        owned.append(p)
+        return UnsafePointer(p)
+    }
+    deinit { owned.forEach { free($0) } }
+}
+
+/// The log callback the servers get: one line per event on standard output,
+/// with the local time, flushed at once so a pipe sees it immediately.
+let stdoutLog: nl_log_fn = { _, line in
+    guard let line else { return }
+    var now = time(nil)
+    var parts = tm()
+    localtime_r(&now, &parts)
+    var stamp = [CChar](repeating: 0, count: 32)
+    strftime(&stamp, stamp.count, "%Y-%m-%d %H:%M:%S ", &parts)
+    fputs(stamp, stdout)
+    fputs(line, stdout)
+    fputs("\n", stdout)
+    fflush(stdout)
+}
+
+private func ms(_ seconds: Double) -> UInt32 { UInt32(max(0, min(seconds * 1000, Double(UInt32.max)))) }
+
+public struct ChatServerOptions {
+    public var host: String?
+    public var port: UInt16 = 7000
+    public var maxClients: UInt32 = 0
+    public var maxOutput = 1 << 20
+    public var loginTimeout = 60.0
+    public var lineTimeout = 60.0
+    public var idleTimeout = 0.0
+    public var maxSessions: UInt32 = 256
+    public var capturePath: String?
+    /// Log every client's joins and departures (false: only the start and the end).
+    public var log = true
+    public init() {}
+}
+
+public enum ChatServer {
+    /// Serves until SIGINT or SIGTERM; throws NetlabError when it cannot start or fails.
+    public static func run(_ o: ChatServerOptions) throws {
+        let s = CStrings()
+        var cfg = nl_chat_config()
+        nl_chat_config_init(&cfg)
+        cfg.host = s(o.host)
+        cfg.port = o.port
+        cfg.max_clients = o.maxClients
+        cfg.max_output = o.maxOutput
+        cfg.login_timeout_ms = ms(o.loginTimeout)
+        cfg.line_timeout_ms = ms(o.lineTimeout)
+        cfg.idle_timeout_ms = ms(o.idleTimeout)
+        cfg.max_sessions = o.maxSessions
+        cfg.capture_path = s(o.capturePath)
+        cfg.handle_signals = 1
+        cfg.log = stdoutLog
+        cfg.quiet = o.log ? 0 : 1
+        try withExtendedLifetime(s) { _ = try nlCheck { nl_chat_server_run(&cfg, $0) } }
+    }
+}
+
+public struct ChatClientOptions {
+    public var host = "localhost"
+    public var port: UInt16 = 7000
+    public var nick: String?
+    public var raw = false
+    public init() {}
+}
+
+public enum ChatClient {
+    /// Runs on the terminal (or a pipe) until /quit, end of input or a signal.
+    public static func run(_ o: ChatClientOptions) throws {
+        let s = CStrings()
+        var cfg = nl_chat_client_config()
+        nl_chat_client_config_init(&cfg)
+        cfg.host = s(o.host)
+        cfg.port = o.port
+        cfg.nick = s(o.nick)
+        cfg.raw = o.raw ? 1 : 0
+        cfg.handle_signals = 1
+        try withExtendedLifetime(s) { _ = try nlCheck { nl_chat_client_run(&cfg, $0) } }
+    }
+
+    /// How the client shows one server line (terminal-safe).
+    public static func render(_ line: [UInt8]) -> String {
+        var out = [CChar](repeating: 0, count: line.count * 4 + 256)
+        _ = line.withUnsafeBufferPointer { nl_chat_client_render($0.baseAddress, $0.count, &out, out.count) }
+        return String(cString: out)
+    }
+}
+
+public struct EchoServerOptions {
+    public var host: String?
+    public var port: UInt16 = 7007
+    public var greeting = "Welcome to netlab!"
+    public var outputPath: String? = "out-proj.txt"
+    /// Write the file once per loop pass rather than once per answer (still before answers are sent).
+    public var batchOutput = false
+    public var maxLine = 1 << 20
+    public var maxClients: UInt32 = 0
+    public var idleTimeout = 300.0
+    /// Log every client's joins and departures (false: only the start and the end).
+    public var log = true
+    public init() {}
+}
+
+public enum EchoServer {
+    public static func run(_ o: EchoServerOptions) throws {
+        let s = CStrings()
+        var cfg = nl_echo_config()
+        nl_echo_config_init(&cfg)
+        cfg.host = s(o.host)
+        cfg.port = o.port
+        cfg.greeting = s(o.greeting)
+        cfg.output_path = s(o.outputPath)
+        cfg.batch_output = o.batchOutput ? 1 : 0
+        cfg.max_line = o.maxLine
+        cfg.max_clients = o.maxClients
+        cfg.idle_timeout_ms = ms(o.idleTimeout)
+        cfg.handle_signals = 1
+        cfg.log = stdoutLog
+        cfg.quiet = o.log ? 0 : 1
+        try withExtendedLifetime(s) { _ = try nlCheck { nl_echo_server_run(&cfg, $0) } }
+    }
+
+    /// The answer to one line: reversed by UTF-8 character, ASCII case swapped.
+    public static func transform(_ line: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: line.count)
+        line.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                _ = nl_echo_transform(src.baseAddress, src.count, dst.baseAddress)
+            }
+        }
+        return out
+    }
+}
+
+public struct EchoClientOptions {
+    public var host = "localhost"
+    public var port: UInt16 = 7007
+    public var inputPath = "in-proj.txt"
+    public var timeout = 10.0
+    public init() {}
+}
+
+public struct EchoClientResult {
+    public let lines: UInt64
+    public let answers: UInt64
+    public let mismatches: UInt64
+}
+
+public enum EchoClient {
+    /// Sends the input file line by line, showing each line and its answer on standard output.
+    @discardableResult
+    public static func run(_ o: EchoClientOptions) throws -> EchoClientResult {
+        let s = CStrings()
+        var cfg = nl_echo_client_config()
+        nl_echo_client_config_init(&cfg)
+        cfg.host = s(o.host)
+        cfg.port = o.port
+        cfg.input_path = s(o.inputPath)
+        cfg.timeout_ms = max(1, ms(o.timeout))
+        cfg.handle_signals = 1
+        var res = nl_echo_client_result()
+        try withExtendedLifetime(s) { _ = try nlCheck { nl_echo_client_run(&cfg, &res, $0) } }
+        return EchoClientResult(lines: res.lines, answers: res.answers, mismatches: res.mismatches)
+    }
+}

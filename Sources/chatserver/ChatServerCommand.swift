@@ -1,0 +1,93 @@
+// chatserver: the netlab chat server (docs/PROTOCOL.md) on one poll() loop.
+// Argument parsing only; the server is libnetlab's nl_chat_server_run.
+import ArgumentParser
+import Foundation
+import Netlab
+
+@main
+struct ChatServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chatserver",
+        abstract: "A chat server: unique names, two-way sessions by request and accept, over plain TCP.",
+        discussion: """
+        Try it with nc as a client (one terminal each):
+          chatserver --port 7000
+          nc localhost 7000      then type:  NICK alice
+          nc localhost 7000      then type:  NICK bob   and   CHAT alice
+        alice types ACCEPT bob, then either side: MSG bob hello / MSG alice hi. HELP lists every \
+        command; docs/PROTOCOL.md describes them. Logs joins, sessions and departures with the \
+        peer's address on standard output. SIGINT or SIGTERM stops it.
+        """)
+
+    @Option(help: "Address to listen on (default: every address, IPv4 and IPv6).")
+    var host: String?
+
+    @Option(help: "TCP port to listen on; 0 picks a free one and logs it.")
+    var port = 7000
+
+    @Option(name: .customLong("max-clients"), help: "Most clients at once (default: as many as the open-file limit allows).")
+    var maxClients = 0
+
+    @Option(name: .customLong("max-output"),
+            help: "Bytes that may wait for a client that is not reading before it is disconnected.")
+    var maxOutput = 1 << 20
+
+    @Option(name: .customLong("login-timeout"), help: "Seconds a new connection has to send NICK (0: no limit).")
+    var loginTimeout = 60.0
+
+    @Option(name: .customLong("line-timeout"), help: "Seconds a client may leave a line unfinished (0: no limit).")
+    var lineTimeout = 60.0
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a client may send and receive nothing (0: no limit).")
+    var idleTimeout = 0.0
+
+    @Option(name: .customLong("max-sessions"), help: "Sessions and pending requests per user.")
+    var maxSessions = 256
+
+    @Option(help: "Record the server's TCP port with libpcap into this file (pcap) while it runs; needs root or CAP_NET_RAW.")
+    var capture: String?
+
+    @Flag(help: "Log only the start (with the port) and the end, nothing per client.")
+    var quiet = false
+
+    mutating func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port \(port): give 0-65535") }
+        guard maxClients >= 0 && maxClients <= 10_000_000 else {
+            throw ValidationError("--max-clients \(maxClients): give 0 (no limit) or a positive number")
+        }
+        guard maxOutput >= 8192 && maxOutput <= 1 << 30 else {
+            throw ValidationError("--max-output \(maxOutput): give 8192 to 1073741824 bytes")
+        }
+        for (name, v) in [("--login-timeout", loginTimeout), ("--line-timeout", lineTimeout), ("--idle-timeout", idleTimeout)] {
+            guard v >= 0 && v <= 86400 * 7 else { throw ValidationError("\(name) \(v): give 0 to 604800 seconds") }
+        }
+        guard (1...65535).contains(maxSessions) else { throw ValidationError("--max-sessions \(maxSessions): give 1-65535") }
+        if let capture {
+            guard !capture.isEmpty else { throw ValidationError("--capture: give a file name, e.g. chat.pcap") }
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: capture, isDirectory: &isDir), isDir.boolValue {
+                throw ValidationError("--capture \(capture): is a directory; give a file name such as \(capture)/chat.pcap")
+            }
+        }
+    }
+
+    func run() throws {
+        var o = ChatServerOptions()
+        o.host = host
+        o.port = UInt16(port)
+        o.maxClients = UInt32(maxClients)
+        o.maxOutput = maxOutput
+        o.loginTimeout = loginTimeout
+        o.lineTimeout = lineTimeout
+        o.idleTimeout = idleTimeout
+        o.maxSessions = UInt32(maxSessions)
+        o.capturePath = capture
+        o.log = !quiet
+        do {
+            try ChatServer.run(o)
+        } catch let e as NetlabError {
+            FileHandle.standardError.write(Data("chatserver: \(e.message)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,104 @@
+/*
+ * nl_chat.h - the netlab chat protocol (docs/PROTOCOL.md) and its server:
+ * unique case-insensitive names, two-way sessions by request and accept,
+ * a broadcast room, on one nl_loop through nl_conn. The server owns no
+ * terminal: it reports joins, sessions and departures through a log callback.
+ */
+#ifndef NL_CHAT_H
+#define NL_CHAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nl_conn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NL_CHAT_MAX_LINE 4096  /* bytes per line, terminator excluded */
+#define NL_CHAT_MAX_NAME 32    /* name: 1-32 of A-Z a-z 0-9 _ - */
+
+/** Receives one log line (no newline). The library prints nothing itself. */
+typedef void (*nl_log_fn)(void *ud, const char *line);
+
+enum nl_chat_verb {
+    NL_CHAT_EMPTY = 0,  /* a blank line: ignored */
+    NL_CHAT_UNKNOWN,
+    NL_CHAT_NICK, NL_CHAT_LIST, NL_CHAT_WHO, NL_CHAT_CHAT, NL_CHAT_ACCEPT, NL_CHAT_DECLINE,
+    NL_CHAT_MSG, NL_CHAT_LEAVE, NL_CHAT_SESSIONS, NL_CHAT_JOIN, NL_CHAT_PART, NL_CHAT_SAY,
+    NL_CHAT_PING, NL_CHAT_QUIT, NL_CHAT_HELP
+};
+
+/** A parsed command line; the pointers point into the line. */
+struct nl_chat_cmd {
+    int verb;
+    const uint8_t *word;  /* the verb as sent */
+    size_t word_len;
+    const uint8_t *arg;   /* the user name argument (NICK, WHO, CHAT, ACCEPT, DECLINE, MSG, LEAVE) */
+    size_t arg_len;
+    const uint8_t *text;  /* MSG/SAY text, PING token, QUIT reason: everything after one space, verbatim */
+    size_t text_len;
+    int has_text;
+    const char *error;    /* why NL_EMALFORMED, with the usage ("MSG needs a user and text: MSG <user> <text>") */
+};
+
+/**
+ * Parse one line (terminator already removed). Verbs are case-insensitive;
+ * leading blanks are skipped. Returns NL_OK, or NL_EMALFORMED with cmd->error
+ * set when the verb is known but its arguments are wrong. Never reads past len.
+ */
+int nl_chat_parse(const uint8_t *line, size_t len, struct nl_chat_cmd *cmd);
+
+/** 1 if p[0..n) is a valid name: 1-32 of A-Z a-z 0-9 _ - */
+int nl_chat_name_valid(const uint8_t *p, size_t n);
+
+/** The verb's upper-case name ("NICK"); "" for EMPTY/UNKNOWN. */
+const char *nl_chat_verb_name(int verb);
+
+struct nl_chat_config {
+    const char *host;             /* NULL: every address, IPv4 and IPv6 */
+    uint16_t port;                /* 0: any free port (see nl_chat_server_port) */
+    uint32_t max_clients;         /* 0: as many as the open-file limit allows */
+    size_t max_output;            /* bytes queued for one client before it is dropped; default 1 MiB */
+    uint32_t login_timeout_ms;    /* connected without NICK; default 60000; 0: never */
+    uint32_t line_timeout_ms;     /* half a line outstanding; default 60000; 0: never */
+    uint32_t idle_timeout_ms;     /* nothing sent or received; default 0 (never) */
+    uint32_t max_sessions;        /* sessions and requests per user; default 256 */
+    const char *capture_path;     /* record the server's port with libpcap to this file (needs CAP_NET_RAW) */
+    const char *capture_interface;/* default "any" */
+    int handle_signals;           /* SIGINT/SIGTERM stop the server; SIGPIPE ignored */
+    nl_log_fn log;                /* NULL: silent */
+    void *log_ud;
+    int quiet;                    /* log the start and the end only, nothing per client */
+};
+
+void nl_chat_config_init(struct nl_chat_config *cfg);
+
+struct nl_chat_server;  /* opaque */
+
+/** Listen (and start the capture). The server runs in nl_chat_server_serve. */
+int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config *cfg, char *errbuf);
+
+/** The port listened on. */
+uint16_t nl_chat_server_port(const struct nl_chat_server *s);
+
+/** Serve until stopped (nl_chat_server_stop, or a signal with handle_signals). */
+int nl_chat_server_serve(struct nl_chat_server *s, char *errbuf);
+
+/** Make serve return. Async-signal-safe and thread-safe. */
+void nl_chat_server_stop(struct nl_chat_server *s);
+
+/** Disconnect everyone, finish the capture file, free s. */
+int nl_chat_server_close(struct nl_chat_server *s, char *errbuf);
+
+/** open + serve + close. */
+int nl_chat_server_run(const struct nl_chat_config *cfg, char *errbuf);
+
+/** Registered users right now. */
+size_t nl_chat_server_users(const struct nl_chat_server *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

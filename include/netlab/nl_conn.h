@@ -1,0 +1,141 @@
+/*
+ * nl_conn.h - line-oriented TCP connections on an nl_loop (Redis networking.c
+ * in spirit): a listener set that accepts up to a limit, and per connection a
+ * resumable line framer over a capped input buffer and an output buffer with
+ * a hard cap, both allocated only while they hold bytes. Output is gathered
+ * during a pass and written before the next poll(), at most a quantum per
+ * connection per pass; POLLOUT is asked for only while output is pending.
+ * Connections are closed from a queue after the pass, never inside their own
+ * callback. Protocols (chat, echo) plug in through nl_server_ops.
+ */
+#ifndef NL_CONN_H
+#define NL_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nl_loop.h"
+#include "nl_sock.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct nl_server;  /* opaque */
+struct nl_conn;    /* opaque */
+
+/** Why a connection ends. */
+enum nl_close_reason {
+    NL_CLOSE_EOF = 1,        /* the peer closed its sending side */
+    NL_CLOSE_RESET,          /* a read or write failed (reset, broken pipe); see nl_conn_errno */
+    NL_CLOSE_LOCAL,          /* the protocol closed it (QUIT, a fatal error) */
+    NL_CLOSE_OVERFLOW,       /* its output passed max_output: the peer is not reading */
+    NL_CLOSE_LOGIN_TIMEOUT,  /* not marked ready within login_timeout_ms */
+    NL_CLOSE_LINE_TIMEOUT,   /* a line stayed incomplete for line_timeout_ms */
+    NL_CLOSE_IDLE_TIMEOUT,   /* nothing received or sent for idle_timeout_ms */
+    NL_CLOSE_SHUTDOWN        /* the server is stopping */
+};
+
+/** "peer closed the connection", "connection reset", ... Never NULL. */
+const char *nl_close_reason_text(int reason);
+
+/** A server's callbacks; any may be NULL. ud is nl_server_open's. */
+struct nl_server_ops {
+    /** A new connection, before anything is read from it: may write a greeting. */
+    void (*open)(struct nl_conn *c, void *ud);
+    /** One complete line, terminator removed; valid only during the call. */
+    void (*line)(struct nl_conn *c, uint8_t *line, size_t len, void *ud);
+    /** A line passed max_line after seen bytes; the rest of it up to LF is discarded. */
+    void (*too_long)(struct nl_conn *c, size_t seen, void *ud);
+    /**
+     * Called once per connection after the pass in which it was closed, before
+     * its descriptor is: the protocol forgets it here and may write a last line,
+     * which is sent (within close_grace_ms) before the close.
+     */
+    void (*closing)(struct nl_conn *c, int reason, void *ud);
+    /** A connection turned away because the server is full (it got full_line). */
+    void (*refused)(const struct nl_addr *peer, const char *why, void *ud);
+    /** Once per pass, just before queued output is written to the sockets. */
+    void (*before_flush)(void *ud);
+};
+
+struct nl_server_config {
+    const char *host;           /* NULL: every address, IPv4 and IPv6 */
+    uint16_t port;              /* 0: the kernel picks */
+    int backlog;                /* 0: the system maximum */
+    size_t max_line;            /* longest line accepted; default 4096 */
+    size_t max_output;          /* queued output per connection; default 1 MiB */
+    size_t pause_output;        /* 0: a connection passing max_output is dropped (NL_CLOSE_OVERFLOW);
+                                   >0: back-pressure: stop reading from it while more than this is queued */
+    uint32_t max_conns;         /* 0: as many as the open-file limit allows */
+    uint32_t login_timeout_ms;  /* 0: none */
+    uint32_t line_timeout_ms;   /* 0: none */
+    uint32_t idle_timeout_ms;   /* 0: none */
+    uint32_t close_grace_ms;    /* default 2000 */
+    const char *full_line;      /* written to a connection refused for lack of room (NULL: nothing) */
+};
+
+void nl_server_config_init(struct nl_server_config *cfg);
+
+/**
+ * Raise the open-file limit, listen, and serve on loop (the caller runs it).
+ * ops and ud must outlive the server.
+ */
+int nl_server_open(struct nl_server **out, struct nl_loop *loop, const struct nl_server_config *cfg,
+                   const struct nl_server_ops *ops, void *ud, char *errbuf);
+
+/**
+ * Close every connection (closing(NL_CLOSE_SHUTDOWN) first, then one last
+ * non-blocking write of what it queued) and the listeners, and free s.
+ */
+void nl_server_close(struct nl_server *s);
+
+const struct nl_listeners *nl_server_listeners(const struct nl_server *s);
+
+/** The connection limit in force (max_conns, or what the open-file limit leaves). */
+uint32_t nl_server_max_conns(const struct nl_server *s);
+
+/** Open connections (closing ones included until their descriptor is closed). */
+size_t nl_server_count(const struct nl_server *s);
+
+struct nl_server_stats {
+    uint64_t accepted, refused, closed;
+    uint64_t lines, bytes_in, bytes_out;
+    uint64_t overflows, timeouts, too_long;
+};
+void nl_server_get_stats(const struct nl_server *s, struct nl_server_stats *st);
+
+/**
+ * Queue n bytes. NL_OK, or NL_ELIMIT when the connection cannot take them:
+ * it passed max_output (it is then closed with NL_CLOSE_OVERFLOW and what it
+ * had queued is dropped) or it is already gone.
+ */
+int nl_conn_write(struct nl_conn *c, const void *p, size_t n);
+
+/** Room for n bytes of output (NULL as nl_conn_write's NL_ELIMIT); then nl_conn_commit. */
+uint8_t *nl_conn_reserve(struct nl_conn *c, size_t n);
+void nl_conn_commit(struct nl_conn *c, size_t n);
+
+/** Close after this pass (see closing). Reading stops at once. Idempotent. */
+void nl_conn_close(struct nl_conn *c, int reason);
+
+/** The login timeout no longer applies (the peer has identified itself). */
+void nl_conn_set_ready(struct nl_conn *c);
+
+void nl_conn_set_data(struct nl_conn *c, void *data);
+void *nl_conn_data(const struct nl_conn *c);
+const struct nl_addr *nl_conn_peer(const struct nl_conn *c);
+/** "127.0.0.1:5555" into buf (NL_ADDR_STRLEN bytes); returns buf. */
+const char *nl_conn_peer_text(const struct nl_conn *c, char *buf);
+/** Nonzero once nl_conn_close was called (or the peer went away). */
+int nl_conn_is_closing(const struct nl_conn *c);
+/** The errno of a failed read or write (NL_CLOSE_RESET), else 0. */
+int nl_conn_errno(const struct nl_conn *c);
+size_t nl_conn_queued(const struct nl_conn *c);
+struct nl_server *nl_conn_server(const struct nl_conn *c);
+struct nl_loop *nl_server_loop(const struct nl_server *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,40 @@
+/*
+ * nl_text.h - UTF-8 (RFC 3629) decoding and validation, and making untrusted
+ * text safe to show on a terminal: control characters, escape sequences and
+ * bidirectional overrides become visible, inert notation.
+ */
+#ifndef NL_TEXT_H
+#define NL_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Length (1-4) of the well-formed UTF-8 sequence at the start of p[0..n), or 0
+ * if none starts there (a stray continuation byte, a truncated sequence, an
+ * overlong form, a surrogate, or a value above U+10FFFF). *cp gets the code
+ * point when cp is not NULL.
+ */
+size_t nl_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp);
+
+/** 1 if p[0..n) is entirely well-formed UTF-8 (the empty string is). */
+int nl_utf8_valid(const uint8_t *p, size_t n);
+
+/**
+ * Write p[0..n) to out (at most cap bytes, always NUL-terminated when cap > 0)
+ * so that a terminal shows it and interprets nothing: printable ASCII, TAB and
+ * printable non-ASCII characters pass; other C0 controls and DEL become caret
+ * notation (ESC is "^["), C1 controls, bidirectional controls and line/paragraph
+ * separators become "<U+XXXX>", and bytes that are not UTF-8 become "\xNN".
+ * Returns the length the full result needs (without the NUL), like snprintf.
+ */
+size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
