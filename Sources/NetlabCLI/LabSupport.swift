@@ -27,4 +27,15 @@ enum LabFiles {
             }
         }
     }
+
+    /// The messages as a CSV in which every one travels from "client" to "server" (RFC 4180 quoting).
+    static func clientToServerCSV(_ ms: MessageSet) -> String {
+        func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        var out = "msg_id,app_protocol,src_app,dst_app,message,timestamp\r\n"
+        for i in 0..<ms.count {
+            let m = ms[i]
+            out += [m.id, m.appProtocol, "client", "server", m.text, m.timestamp].map(q).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
 }

@@ -234,7 +234,9 @@ struct ReportWriter {
         h("<h2>\(SVG.esc(title)) <small><code>\(SVG.esc(file))</code></small></h2><p>\(SVG.esc(about))</p>")
         m("## \(title) (`\(file)`)\n\n\(about)\n")
         let names = interfaceNames()
-        let ifaces = a.interfaces.map { i -> String in
+        // A capture on "any" records each packet's interface index: name those; else the file's interfaces.
+        let byIndex = a.interfaces.filter { $0.kind == .ifindex }
+        let ifaces = (byIndex.isEmpty ? a.interfaces : byIndex).map { i -> String in
             if let n = i.name { return n }
             if i.kind == .ifindex { return names[i.index].map { "\($0) (index \(i.index))" } ?? "interface index \(i.index)" }
             return "interface \(i.index)"
