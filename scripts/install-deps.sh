@@ -8,7 +8,8 @@ PKGS=(
   build-essential pkg-config make
   libpcap-dev libnet1-dev libcsv-dev
   tshark wireshark-common tcpdump python3-scapy hping3 ncat netcat-openbsd
-  iproute2 nftables procps psmisc
+  iproute2 nftables procps psmisc util-linux bsdutils
+  chromium
 )
 
 missing=()

@@ -19,7 +19,7 @@ final class AnalysisTests: XCTestCase {
             return CaptureBytes.Frame(seconds: 1_700_000_000 + us / 1_000_000, fraction: us % 1_000_000, data: f)
         }
         let path = dir.appendingPathComponent(name).path
-        FileManager.default.createFile(atPath: path, contents: Data(CaptureBytes.pcap(linkType: linkType, frames: fs)))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(CaptureBytes.pcap(linkType: linkType, frames: fs)))
         return path
     }
 

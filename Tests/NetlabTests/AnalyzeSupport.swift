@@ -69,8 +69,8 @@ enum Lab {
         let dir = tempDir("run")
         defer { try? FileManager.default.removeItem(at: dir) }
         let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: which(exe) ?? exe)
         p.arguments = args
@@ -107,8 +107,8 @@ enum Lab {
             self.label = label
             errURL = dir.appendingPathComponent("\(label).stderr")
             outURL = dir.appendingPathComponent("\(label).stdout")
-            FileManager.default.createFile(atPath: errURL.path, contents: nil)
-            FileManager.default.createFile(atPath: outURL.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
             process.executableURL = URL(fileURLWithPath: Lab.which(exe) ?? exe)
             process.arguments = args
             process.standardError = try FileHandle(forWritingTo: errURL)
