@@ -28,3 +28,26 @@ public func safePreview<C: Collection>(_ bytes: C, limit: Int) -> String where C
     }
     return out
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Colour only on a terminal, never when NO_COLOR is set (https://no-color.org) or the user said no.
+public func terminalWantsColor(fd: Int32 = 1, disabled: Bool = false) -> Bool {
+    !disabled && isatty(fd) == 1 && getenv("NO_COLOR") == nil
+}
+
+/// ANSI styling for renderers that decide once whether to colour.
+public protocol TerminalStyled {
+    var color: Bool { get }
+}
+
+extension TerminalStyled {
+    public func style(_ s: String, _ code: String) -> String { color ? "\u{1b}[\(code)m\(s)\u{1b}[0m" : s }
+    public func bold(_ s: String) -> String { style(s, "1") }
+    public func dim(_ s: String) -> String { style(s, "2") }
+    public func good(_ s: String) -> String { style(s, "32") }
+    public func bad(_ s: String) -> String { style(s, "1;31") }
+    public func warn(_ s: String) -> String { style(s, "33") }
+}

@@ -37,7 +37,7 @@ struct DoctorCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: ["checks": rows], options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            let color = !noColor && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            let color = terminalWantsColor(disabled: noColor)
             func paint(_ s: String) -> String {
                 guard color else { return s }
                 let code = ["OK": "32", "INFO": "36", "WARN": "33", "FAIL": "1;31"][s] ?? "0"

@@ -58,8 +58,7 @@ struct AnalyzeCommand: ParsableCommand {
         options.follow = follow ?? 0
         options.expect = expect
         options.maxListed = maxListed
-        let color = !json && !noColor && isatty(STDOUT_FILENO) == 1
-            && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        let color = !json && terminalWantsColor(disabled: noColor)
         var failed = false
         var w = JSONWriter()
         let many = files.count > 1

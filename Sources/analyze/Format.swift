@@ -44,25 +44,7 @@ enum Fmt {
 
     /// Bytes made safe for one terminal line: escapes, cut to `limit` characters.
     static func preview<C: Collection>(_ bytes: C, limit: Int) -> String where C.Element == UInt8 {
-        var out = ""
-        var count = 0
-        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
-            if count >= limit { out += "…"; break }
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\\": out += "\\\\"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value) {
-                    out += String(format: "\\x%02x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-            count += 1
-        }
-        return out
+        safePreview(bytes, limit: limit)
     }
 
     /// Transport protocols present, in a fixed order.

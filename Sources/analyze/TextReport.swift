@@ -10,7 +10,7 @@ private let arrowBytes: UnsafeMutablePointer<UInt8> = {
     return p
 }()
 
-struct TextReport {
+struct TextReport: TerminalStyled {
     let analysis: Analysis
     let texts: [String]
     let followAsked: Int
@@ -26,12 +26,6 @@ struct TextReport {
         self.color = color
     }
 
-    func style(_ s: String, _ code: String) -> String { color ? "\u{1b}[\(code)m\(s)\u{1b}[0m" : s }
-    func bold(_ s: String) -> String { style(s, "1") }
-    func dim(_ s: String) -> String { style(s, "2") }
-    func good(_ s: String) -> String { style(s, "32") }
-    func bad(_ s: String) -> String { style(s, "1;31") }
-    func warn(_ s: String) -> String { style(s, "33") }
 
     mutating func line(_ s: String = "") {
         out.write(s)

@@ -226,8 +226,7 @@ struct InjectorCommand: ParsableCommand {
         let outcome = Outcome(csv: csvPath, pcap: pcapPath, injected: sent, injectNote: injectNote,
                               destination: plan.conversations.map(\.server), roundTrip: roundTrip,
                               capturePath: capture)
-        let color = format == .text && !noColor && isatty(STDOUT_FILENO) == 1
-            && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        let color = format == .text && terminalWantsColor(disabled: noColor)
         switch format {
         case .text:
             var r = TextRenderer(plan: plan, color: color)

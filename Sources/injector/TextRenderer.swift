@@ -3,7 +3,7 @@
 import Foundation
 import Netlab
 
-struct TextRenderer {
+struct TextRenderer: TerminalStyled {
     let plan: Plan
     let color: Bool
     var out = ""
@@ -13,12 +13,6 @@ struct TextRenderer {
         self.color = color
     }
 
-    // ANSI styles, empty when colour is off.
-    func style(_ s: String, _ code: String) -> String { color ? "\u{1b}[\(code)m\(s)\u{1b}[0m" : s }
-    func bold(_ s: String) -> String { style(s, "1") }
-    func dim(_ s: String) -> String { style(s, "2") }
-    func good(_ s: String) -> String { style(s, "32") }
-    func bad(_ s: String) -> String { style(s, "1;31") }
     func layerColor(_ layer: String) -> String {
         switch layer {
         case "IPv4": return "36"
