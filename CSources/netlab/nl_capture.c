@@ -32,6 +32,7 @@ struct nl_capture {
     int dlt;
     int linktype;
     int done;
+    int drained;            /* nl_capture_drain ran: take nothing more */
     int write_rc;
     char write_err[NL_ERRBUF_SIZE];
     struct nl_capture_stats st;
@@ -96,6 +97,12 @@ int nl_capture_open(struct nl_capture **out, const struct nl_capture_opts *o, ch
 {
     *out = NULL;
     char perr[PCAP_ERRBUF_SIZE] = "";
+    if (o->snaplen > 262144)
+        return nl_err(errbuf, NL_EINVAL, "capture: snap length %u is over 262144", o->snaplen);
+    if (o->buffer_mb < 0 || o->buffer_mb > 1024)
+        return nl_err(errbuf, NL_EINVAL, "capture: a kernel buffer of %d MiB is out of range 1-1024", o->buffer_mb);
+    if (o->max_seconds < 0)
+        return nl_err(errbuf, NL_EINVAL, "capture: a negative duration");
     struct nl_capture *c = calloc(1, sizeof *c);
     if (!c)
         return nl_err(errbuf, NL_ENOMEM, "capture: out of memory");
@@ -249,7 +256,13 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *d
 int nl_capture_dispatch(struct nl_capture *c, int *done, char *errbuf)
 {
     int total = 0;
-    for (;;) {
+    if (c->drained) {
+        if (done)
+            *done = 1;
+        return 0;
+    }
+    /* Bounded: under a flood the caller still gets to check its limits and signals. */
+    for (int pass = 0; pass < 64; pass++) {
         int n = pcap_dispatch(c->p, -1, on_packet, (u_char *)(void *)c);
         if (c->write_rc)
             return nl_err(errbuf, c->write_rc, "%s", c->write_err);
@@ -332,13 +345,11 @@ const struct nl_captured *nl_capture_packet(const struct nl_capture *c, size_t i
     return c && i < c->nkept ? &c->kept[i] : NULL;
 }
 
-int nl_capture_close(struct nl_capture *c, struct nl_capture_stats *final, char *errbuf)
+int nl_capture_drain(struct nl_capture *c, double seconds, char *errbuf)
 {
     int rc = 0;
-    if (!c->done && !c->write_rc) {
-        /* What the kernel already holds: a partly filled block is handed over
-         * when its 100 ms timer expires, so keep taking packets a little longer. */
-        double until = elapsed(c) + (c->o.immediate ? 0.02 : 0.15);
+    if (!c->done && !c->write_rc && !c->drained) {
+        double until = elapsed(c) + seconds;
         int fd = nl_capture_fd(c);
         do {
             rc = nl_capture_dispatch(c, NULL, errbuf);
@@ -348,9 +359,16 @@ int nl_capture_close(struct nl_capture *c, struct nl_capture_stats *final, char 
             if (fd >= 0)
                 poll(&pfd, 1, 10);
         } while (elapsed(c) < until);
-        if (rc > 0)
-            rc = 0;
     }
+    c->drained = 1;
+    return rc < 0 ? rc : 0;
+}
+
+int nl_capture_close(struct nl_capture *c, struct nl_capture_stats *final, char *errbuf)
+{
+    /* What the kernel already holds: a partly filled block is handed over when
+     * its 100 ms timer expires, so keep taking packets a little longer. */
+    int rc = nl_capture_drain(c, c->o.immediate ? 0.02 : 0.15, errbuf);
     struct nl_capture_stats st;
     nl_capture_get_stats(c, &st);
     if (final)

@@ -469,11 +469,14 @@ int nl_plan_build(const struct nl_messages *ms, const struct nl_craft_opts *o, s
     if (rc < 0)
         goto out;
 
+    /* Segments carry at most the MSS, and never more than the receiver's window. */
+    size_t seg = NL_MIN((size_t)o->mss, (size_t)o->window);
+
     /* Bound the packets first, so their array is allocated once. */
     {
         size_t total = 0;
         for (size_t i = 0; i < nmsg; i++) {
-            size_t len = nl_messages_at(ms, i)->len, nseg = (len + o->mss - 1) / o->mss;
+            size_t len = nl_messages_at(ms, i)->len, nseg = (len + seg - 1) / seg;
             total += o->handshake ? 2 * nseg : nseg; /* at most one ACK per data segment */
         }
         if (o->handshake)
@@ -507,7 +510,7 @@ int nl_plan_build(const struct nl_messages *ms, const struct nl_craft_opts *o, s
                 (rc = emit(&pl, ci, 0, NL_PKT_ACK, NL_TCP_ACK, NULL, 0, -1, 0, 0, t - 100 * US)) < 0)
                 goto out;
         }
-        size_t nseg = (m->len + o->mss - 1) / o->mss;
+        size_t nseg = (m->len + seg - 1) / seg;
         if (nseg > 65535) {
             rc = nl_err(errbuf, NL_ELIMIT, "%s:%u: message %s needs %zu segments at MSS %u; raise --mss",
                         nl_messages_name(ms), m->line, m->id, nseg, o->mss);
@@ -515,7 +518,7 @@ int nl_plan_build(const struct nl_messages *ms, const struct nl_craft_opts *o, s
         }
         size_t acked_from = 0; /* bytes of this message the receiver has acknowledged */
         for (size_t k = 0; k < nseg; k++) {
-            size_t off = k * o->mss, n = NL_MIN((size_t)o->mss, m->len - off);
+            size_t off = k * seg, n = NL_MIN(seg, m->len - off);
             uint8_t flags = NL_TCP_ACK | (k + 1 == nseg ? NL_TCP_PSH : 0);
             rc = emit(&pl, ci, dir, NL_PKT_DATA, flags, m->data + off, n, (int32_t)i, (uint16_t)(k + 1),
                       (uint16_t)nseg, t + (int64_t)k * 10 * US);
@@ -524,7 +527,7 @@ int nl_plan_build(const struct nl_messages *ms, const struct nl_craft_opts *o, s
             /* With a handshake, the receiver acknowledges like a real stack: after
              * the last segment, and before half the window is outstanding. */
             size_t outstanding = off + n - acked_from;
-            if (o->handshake && (k + 1 == nseg || outstanding + o->mss > o->window / 2u)) {
+            if (o->handshake && (k + 1 == nseg || outstanding + seg > o->window / 2u)) {
                 rc = emit(&pl, ci, !dir, NL_PKT_DATA_ACK, NL_TCP_ACK, NULL, 0, -1, 0, 0, t + (int64_t)k * 10 * US + 5 * US);
                 if (rc < 0)
                     goto out;

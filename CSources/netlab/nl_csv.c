@@ -59,6 +59,7 @@ struct pstate {
     size_t ids_cap;
     int64_t last_time;
     int have_last_time;
+    char eol;                /* '\n', or '\r' for a file with CR-only line ends */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -72,11 +73,12 @@ static size_t utf8_chars(const uint8_t *p, size_t n)
     return c;
 }
 
-static unsigned count_nl(const void *s, size_t n)
+/* Line breaks in s[0..n): eol is LF, or CR in a file that ends its lines with CR alone. */
+static unsigned count_nl(const void *s, size_t n, char eol)
 {
     unsigned k = 0;
     const char *p = s, *e = p + n;
-    while ((p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+    while ((p = memchr(p, eol, (size_t)(e - p))) != NULL) {
         k++;
         p++;
     }
@@ -485,7 +487,7 @@ static void on_field(void *s, size_t len, void *data)
     if (st->rc)
         return;
     const char *p = s ? s : "";
-    unsigned nl = count_nl(p, len);
+    unsigned nl = count_nl(p, len, st->eol);
     unsigned fline = st->line - nl;
     if (st->field == 0) {
         st->rec_line = fline;
@@ -592,19 +594,21 @@ static int parse_buffer(struct nl_messages *ms, const uint8_t *buf, size_t len, 
     if (len == 0)
         return nl_err(errbuf, NL_EMALFORMED, "%s: the file is empty; it needs a header row "
                       "(msg_id,app_protocol,src_app,dst_app,message,timestamp) and at least one message", name);
+    /* Old Mac files end lines with CR alone: count and split their lines at CR. */
+    char eol = !memchr(buf, '\n', len) && memchr(buf, '\r', len) ? '\r' : '\n';
     const char *why = NULL;
     size_t bad = utf8_invalid_at(buf, len, &why);
     if (bad != SIZE_MAX) {
-        unsigned line = 1 + count_nl(buf, bad);
+        unsigned line = 1 + count_nl(buf, bad, eol);
         const uint8_t *ls = buf + bad;
-        while (ls > buf && ls[-1] != '\n')
+        while (ls > buf && ls[-1] != eol)
             ls--;
         return nl_err(errbuf, NL_EMALFORMED, "%s:%u:%zu: %s (byte 0x%02x) is not valid UTF-8 text; save the file as UTF-8",
                       name, line, 1 + utf8_chars(ls, (size_t)(buf + bad - ls)), why, buf[bad]);
     }
 
     /* Every record ends a line or the file, so lines + 1 bound the messages. */
-    ms->cap = count_nl(buf, len) + 1;
+    ms->cap = count_nl(buf, len, eol) + 1;
     ms->v = nl_big_alloc(ms->cap * sizeof *ms->v);
     struct pstate *st = calloc(1, sizeof *st);
     if (!st || !ms->v) {
@@ -613,6 +617,7 @@ static int parse_buffer(struct nl_messages *ms, const uint8_t *buf, size_t len, 
     }
     st->ms = ms;
     st->errbuf = errbuf;
+    st->eol = eol;
     for (int c = 0; c < NCOLS; c++)
         st->filecol[c] = -1;
     struct csv_parser p;
@@ -624,7 +629,7 @@ static int parse_buffer(struct nl_messages *ms, const uint8_t *buf, size_t len, 
     const uint8_t *line = buf, *end = buf + len;
     st->line = 0;
     while (line < end && !st->rc) {
-        const uint8_t *nl = memchr(line, '\n', (size_t)(end - line));
+        const uint8_t *nl = memchr(line, eol, (size_t)(end - line));
         size_t n = nl ? (size_t)(nl - line) + 1 : (size_t)(end - line);
         st->line++;
         /* RFC 4180 keeps spaces; libcsv trims those next to a comma, a line end

@@ -12,6 +12,7 @@
 #include "netlab/nl_inject.h"
 #include "netlab/nl_ipv4.h"
 #include "netlab/nl_link.h"
+#include "netlab/nl_signal.h"
 #include "netlab/nl_tcp.h"
 #include "nl_arena.h"
 #include "nl_internal.h"
@@ -147,16 +148,26 @@ static int send_ack(struct conn *c) { return send_seg(c, NL_TCP_ACK, c->snd_nxt,
 static int seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
 static int seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
 
-static void rx_append(struct conn *c, const uint8_t *p, size_t n)
+#define RX_MAX (64u << 20) /* the server's bytes kept, at most */
+
+/* Keep n bytes from the server; 0, or -1 (and c->fatal set) when they cannot be kept,
+ * in which case they must not be acknowledged either. */
+static int rx_append(struct conn *c, const uint8_t *p, size_t n)
 {
     struct nl_delivery *d = c->d;
+    if (d->rxlen + n > RX_MAX) {
+        c->fatal = nl_err(c->errbuf, NL_ELIMIT, "the server sent more than %u MiB; stopped", RX_MAX >> 20);
+        return -1;
+    }
     if (d->rxlen + n > d->rxcap) {
         size_t ncap = d->rxcap ? d->rxcap : 4096;
         while (ncap < d->rxlen + n)
             ncap *= 2;
         uint8_t *nb = realloc(d->rx, ncap);
-        if (!nb)
-            return;
+        if (!nb) {
+            c->fatal = nl_err(c->errbuf, NL_ENOMEM, "out of memory for the server's data");
+            return -1;
+        }
         d->rx = nb;
         d->rxcap = ncap;
     }
@@ -165,6 +176,7 @@ static void rx_append(struct conn *c, const uint8_t *p, size_t n)
     for (size_t i = 0; i < n; i++)
         if (p[i] == '\n')
             c->lines++;
+    return 0;
 }
 
 /* One captured frame. */
@@ -233,8 +245,8 @@ static void on_frame(struct conn *c, const uint8_t *f, size_t caplen)
             c->snd_una = t.ack;
             c->peer_wnd = t.window;
             c->peer_mss = 536; /* RFC 9293 3.7.1 default when the option is absent */
-            if (nl_tcp_options_parse(t.options, t.options_len, &opts) == 0 && opts.has_mss)
-                c->peer_mss = opts.mss;
+            if (nl_tcp_options_parse(t.options, t.options_len, &opts) == 0 && opts.has_mss && opts.mss > 0)
+                c->peer_mss = opts.mss; /* an MSS of 0 is meaningless: keep the default */
             c->d->st.irs = c->irs;
             c->d->st.peer_mss = c->peer_mss;
             c->state = S_ESTABLISHED;
@@ -259,7 +271,8 @@ static void on_frame(struct conn *c, const uint8_t *f, size_t caplen)
     if (dlen || fin) {
         if (t.seq == c->rcv_nxt) {
             if (dlen) {
-                rx_append(c, data, dlen);
+                if (rx_append(c, data, dlen) < 0)
+                    return;
                 c->rcv_nxt += (uint32_t)dlen;
                 c->d->st.bytes_received += dlen;
                 c->last_rx = now_s();
@@ -295,13 +308,13 @@ static int pump(struct conn *c, double deadline)
         }
         if (c->fatal)
             return c->fatal;
-        if (c->progress)
-            return 0;
         double t = now_s();
-        if (t >= deadline)
-            return 0;
         if (t - c->start > c->o->timeout)
             return nl_err(c->errbuf, NL_ELIMIT, "the connection took longer than %.0f s; gave up", c->o->timeout);
+        if (*nl_stop_flag())
+            return nl_err(c->errbuf, NL_EINTR, "interrupted");
+        if (c->progress || t >= deadline)
+            return 0;
         int ms = (int)((deadline - t) * 1000) + 1;
         struct pollfd p = {fd, POLLIN, 0};
         poll(&p, 1, ms > 20 ? 20 : ms);
@@ -314,13 +327,6 @@ static int send_reliably(struct conn *c, uint8_t flags, const uint8_t *data, siz
     uint32_t seq = c->snd_nxt;
     uint32_t end = seq + (uint32_t)len + ((flags & (NL_TCP_SYN | NL_TCP_FIN)) ? 1 : 0);
     double rto = c->o->rto > 0 ? c->o->rto : 0.2;
-    /* Respect the peer's window (stop-and-wait keeps at most this segment in flight). */
-    double wait_until = now_s() + c->o->timeout;
-    while (c->state != S_SYN_SENT && c->peer_wnd < len && now_s() < wait_until) {
-        int rc = pump(c, now_s() + 0.05);
-        if (rc < 0)
-            return rc;
-    }
     c->snd_nxt = end;
     for (int attempt = 0; attempt <= c->o->max_retries; attempt++) {
         int rc = send_seg(c, flags, seq, data, len, attempt > 0);
@@ -348,6 +354,12 @@ static int send_reliably(struct conn *c, uint8_t flags, const uint8_t *data, siz
 int nl_deliver(const struct nl_messages *ms, const struct nl_deliver_opts *o, struct nl_delivery **out, char *errbuf)
 {
     *out = NULL;
+    if (o->mss < 1 || o->mss > 65495 || o->window < 1)
+        return nl_err(errbuf, NL_EINVAL, "deliver: MSS must be 1-65495 and the window at least 1");
+    if (!(o->rto > 0 && o->rto <= 60) || o->max_retries < 0 || o->max_retries > 20 || !(o->timeout > 0))
+        return nl_err(errbuf, NL_EINVAL, "deliver: retransmission timeout 0-60 s, at most 20 retries, a positive timeout");
+    if (o->dst_port == 0)
+        return nl_err(errbuf, NL_EINVAL, "deliver: a destination port is required");
     struct nl_delivery *d = calloc(1, sizeof *d);
     if (!d)
         return nl_err(errbuf, NL_ENOMEM, "deliver: out of memory");
@@ -412,11 +424,12 @@ int nl_deliver(const struct nl_messages *ms, const struct nl_deliver_opts *o, st
     d->st.established = 1;
     event(&c, "ACK sent: connection established");
 
-    /* 2. Each message as its own segment(s), each acknowledged before the next. */
+    /* 2. Each message as its own segment(s): cut to the MSS and to the window the
+     * server offers, each acknowledged before the next (stop-and-wait). */
     size_t seg_max = NL_MIN((size_t)o->mss, (size_t)c.peer_mss);
     uint8_t *line = NULL;
     size_t linecap = 0;
-    for (size_t i = 0; i < nl_messages_count(ms); i++) {
+    for (size_t i = 0; i < nl_messages_count(ms) && rc == 0; i++) {
         const struct nl_message *m = nl_messages_at(ms, i);
         size_t len = m->len + (o->append_newline ? 1 : 0);
         if (len > linecap) {
@@ -431,18 +444,22 @@ int nl_deliver(const struct nl_messages *ms, const struct nl_deliver_opts *o, st
         memcpy(line, m->data, m->len);
         if (o->append_newline)
             line[m->len] = '\n';
-        size_t nseg = (len + seg_max - 1) / seg_max;
-        for (size_t k = 0; k < nseg && rc == 0; k++) {
-            size_t off = k * seg_max, n = NL_MIN(seg_max, len - off);
+        for (size_t off = 0; off < len && rc == 0;) {
+            /* A closed window: the server announces when it opens again. */
+            while (c.peer_wnd == 0 && rc == 0)
+                rc = pump(&c, now_s() + 0.05);
+            if (rc < 0)
+                break;
+            size_t n = NL_MIN(NL_MIN(seg_max, len - off), (size_t)c.peer_wnd);
             char what[96];
-            snprintf(what, sizeof what, "message %s%s", m->id, nseg > 1 ? " (a segment of it)" : "");
+            snprintf(what, sizeof what, "message %s%s", m->id, n < len ? " (a segment of it)" : "");
             event(&c, "message %s sent: %zu bytes at relative seq %u%s", m->id, n, c.snd_nxt - c.iss,
-                  nseg > 1 ? " (split at the MSS)" : "");
-            rc = send_reliably(&c, (uint8_t)(NL_TCP_ACK | (k + 1 == nseg ? NL_TCP_PSH : 0)), line + off, n, what);
+                  n < len ? " (cut at the MSS or the window)" : "");
+            rc = send_reliably(&c, (uint8_t)(NL_TCP_ACK | (off + n == len ? NL_TCP_PSH : 0)), line + off, n, what);
+            off += n;
         }
-        if (rc < 0)
-            break;
-        d->st.messages_acked++;
+        if (rc == 0)
+            d->st.messages_acked++;
     }
     free(line);
     if (rc < 0)
@@ -481,6 +498,14 @@ int nl_deliver(const struct nl_messages *ms, const struct nl_deliver_opts *o, st
     c.state = S_DONE;
     rc = 0;
 done:
+    if (rc < 0 && d->st.established && !d->st.closed && c.b && c.inj) {
+        /* Do not leave the server holding a connection nobody will close. */
+        char scratch[NL_ERRBUF_SIZE];
+        c.errbuf = scratch; /* keep the reason already in errbuf */
+        send_seg(&c, NL_TCP_RST | NL_TCP_ACK, c.snd_nxt, NULL, 0, 0);
+        c.errbuf = errbuf;
+        event(&c, "RST sent: the connection was abandoned");
+    }
     d->st.seconds = now_s() - c.start;
     nl_builder_close(c.b);
     nl_capture_abort(c.cap);

@@ -142,8 +142,8 @@ int nl_doctor_run(const char *exe, struct nl_check **out, size_t *n, char *errbu
     if (nl_capture_interfaces(&ifs, &nifs, NULL) == 0) {
         for (size_t i = 0; i < nifs; i++) {
             const char *name = ifs[i].name;
-            if (strcmp(name, "any") == 0 || strchr(name, '-') || !if_nametoindex(name))
-                continue; /* pseudo devices (nflog, dbus-*, bluetooth-monitor) */
+            if (strcmp(name, "any") == 0 || !if_nametoindex(name))
+                continue; /* libpcap's pseudo devices (nflog, nfqueue, dbus-*, bluetooth-monitor) are no netdevs */
             struct ifreq ifr;
             memset(&ifr, 0, sizeof ifr);
             snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%.15s", name);
@@ -202,8 +202,11 @@ int nl_doctor_run(const char *exe, struct nl_check **out, size_t *n, char *errbu
         fclose(f);
 
     /* Namespaces. */
-    if (can_unshare_net() && on_path("ip"))
+    if (can_unshare_net() && on_path("ip") && geteuid() == 0)
         add(&l, "namespaces", NL_CHECK_OK, NULL, "network namespaces can be created (netlab lab can build two hosts)");
+    else if (can_unshare_net() && on_path("ip"))
+        add(&l, "namespaces", NL_CHECK_WARN, "run netlab lab with sudo",
+            "this process may make namespaces, but netlab lab also names them under /run/netns: it needs root");
     else if (!on_path("ip"))
         add(&l, "namespaces", NL_CHECK_FAIL, "install iproute2", "the ip command is missing");
     else

@@ -23,6 +23,7 @@ const char *nl_strerror(int code)
     case NL_ENOTFOUND: return "not found";
     case NL_ELIB: return "library error";
     case NL_EEXIST: return "already exists";
+    case NL_EINTR: return "interrupted";
     default: return "unknown error";
     }
 }
@@ -42,6 +43,7 @@ const char *nl_errname(int code)
     case NL_ENOTFOUND: return "NL_ENOTFOUND";
     case NL_ELIB: return "NL_ELIB";
     case NL_EEXIST: return "NL_EEXIST";
+    case NL_EINTR: return "NL_EINTR";
     default: return "NL_E?";
     }
 }

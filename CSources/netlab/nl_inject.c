@@ -5,6 +5,7 @@
  */
 #include "netlab/nl_inject.h"
 #include "netlab/nl_craft.h"
+#include "netlab/nl_signal.h"
 #include "nl_internal.h"
 
 #include <errno.h>
@@ -77,6 +78,8 @@ int nl_injector_send_plan(struct nl_injector *inj, const struct nl_plan *p, int6
     size_t n = nl_plan_packet_count(p);
     *sent = 0;
     for (size_t i = 0; i < n; i++) {
+        if (*nl_stop_flag())
+            return nl_err(errbuf, NL_EINTR, "interrupted after %zu of %zu packets", i, n);
         const struct nl_pkt *k = nl_plan_packet(p, i);
         char why[NL_ERRBUF_SIZE];
         int rc = nl_injector_send(inj, k->bytes, k->len, why);
@@ -85,7 +88,7 @@ int nl_injector_send_plan(struct nl_injector *inj, const struct nl_plan *p, int6
         (*sent)++;
         if (gap_ns > 0 && i + 1 < n) {
             struct timespec ts = {(time_t)(gap_ns / 1000000000), (long)(gap_ns % 1000000000)};
-            while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !*nl_stop_flag())
                 ;
         }
     }

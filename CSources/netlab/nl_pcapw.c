@@ -6,6 +6,7 @@
  */
 #include "netlab/nl_pcapw.h"
 #include "netlab/nl_craft.h"
+#include "netlab/nl_signal.h"
 #include "nl_internal.h"
 
 #include <errno.h>
@@ -269,6 +270,10 @@ int nl_pcap_write_plan(const struct nl_plan *p, const char *path, char *errbuf)
         return rc;
     size_t n = nl_plan_packet_count(p);
     for (size_t i = 0; i < n; i++) {
+        if (*nl_stop_flag()) {
+            nl_pcapw_abort(w);
+            return nl_err(errbuf, NL_EINTR, "%s: interrupted; no file written", path);
+        }
         const struct nl_pkt *k = nl_plan_packet(p, i);
         rc = nl_pcapw_write(w, k->time_ns, k->bytes, k->len, k->len, errbuf);
         if (rc < 0) {

@@ -4,12 +4,14 @@
  * group. The child only makes async-signal-safe calls between fork and exec.
  */
 #include "netlab/nl_proc.h"
+#include "netlab/nl_signal.h"
 #include "nl_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +77,7 @@ static int start(const char *const argv[], const char *netns, int out_fd, int in
             close(devnull);
         return nl_err_sys(errbuf, e, "run %s: pipe", argv[0]);
     }
+    pid_t parent = getpid();
     pid_t child = fork();
     if (child < 0) {
         int e = errno;
@@ -89,6 +92,10 @@ static int start(const char *const argv[], const char *netns, int out_fd, int in
     if (child == 0) {
         int e = 0;
         setpgid(0, 0);
+        /* If the lab dies (even by SIGKILL), its programs get SIGTERM instead of running on. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
         if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0)
             e = errno;
         if (!e && (in_fd >= 0 || devnull >= 0))
@@ -156,6 +163,8 @@ int nl_proc_run(const char *const argv[], const char *netns, double timeout_s, c
             ms = left < 0.2 ? (int)(left * 1000) + 1 : 200;
         }
         int pr = poll(&p, 1, ms);
+        if (*nl_stop_flag())
+            break; /* the wait below stops the program */
         if (pr < 0 && errno != EINTR)
             break;
         if (pr <= 0)
@@ -176,15 +185,29 @@ int nl_proc_run(const char *const argv[], const char *netns, double timeout_s, c
     if (out && outcap)
         out[n] = 0;
     int st = 0;
-    if (timed_out) {
-        nl_proc_stop(pid, 1.0, &st, NULL);
-        return nl_err(errbuf, NL_ELIMIT, "%s did not finish within %.0f s and was stopped", argv[0], timeout_s);
+    /* The output may end before the program does: keep honouring the deadline and a stop request. */
+    while (!timed_out) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) {
+            if (status)
+                *status = decode_status(st);
+            return 0;
+        }
+        if (w < 0 && errno != EINTR)
+            return nl_err_sys(errbuf, errno, "waiting for %s", argv[0]);
+        if (*nl_stop_flag()) {
+            nl_proc_stop(pid, 1.0, &st, NULL);
+            return nl_err(errbuf, NL_EINTR, "%s was stopped: interrupted", argv[0]);
+        }
+        if (deadline && now_s() >= deadline)
+            timed_out = 1;
+        else {
+            struct timespec ts = {0, 10 * 1000000};
+            nanosleep(&ts, NULL);
+        }
     }
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    if (status)
-        *status = decode_status(st);
-    return 0;
+    nl_proc_stop(pid, 1.0, &st, NULL);
+    return nl_err(errbuf, NL_ELIMIT, "%s did not finish within %.0f s and was stopped", argv[0], timeout_s);
 }
 
 int nl_proc_spawn(const char *const argv[], const char *netns, const char *log_path, pid_t *pid, char *errbuf)

@@ -12,6 +12,7 @@
 #include "netlab/nl_ipv4.h"
 #include "netlab/nl_link.h"
 #include "netlab/nl_pcapw.h"
+#include "netlab/nl_signal.h"
 #include "netlab/nl_tcp.h"
 #include "nl_internal.h"
 
@@ -25,6 +26,7 @@ struct nl_roundtrip {
     struct nl_rt_item *items;
     size_t n;
     uint64_t captured, resets, other, dropped;
+    size_t matched;         /* crafted packets seen at least once */
     char iface[64];
     char linktype[32];
     char *filter;
@@ -104,6 +106,7 @@ static void match(struct nl_roundtrip *r, const struct nl_plan *plan, const size
         if (p->len == plen && memcmp(p->bytes, ip, plen) == 0) {
             struct nl_rt_item *it = &r->items[table[k]];
             if (!it->copies) {
+                r->matched++;
                 it->frame = frame;
                 it->identical = 1;
                 size_t ihl = (size_t)h.ihl * 4;
@@ -121,30 +124,38 @@ static void match(struct nl_roundtrip *r, const struct nl_plan *plan, const size
         r->other++;
         return;
     }
+    /* Two pure ACKs from one side can share ports, seq and flags: prefer one not yet seen. */
+    size_t found = SIZE_MAX;
     for (size_t i = 0; i < nl_plan_packet_count(plan); i++) {
         const struct nl_pkt *p = nl_plan_packet(plan, i);
         size_t pihl = (size_t)(p->bytes[0] & 0x0f) * 4;
         const uint8_t *pt = p->bytes + pihl;
         if (nl_get_be16(pt) == t.sport && nl_get_be16(pt + 2) == t.dport && nl_get_be32(pt + 4) == t.seq &&
             pt[13] == t.flags && memcmp(p->bytes + 12, ip + 12, 8) == 0) {
-            struct nl_rt_item *it = &r->items[i];
-            if (!it->copies) {
-                it->frame = frame;
-                it->identical = 0;
-                size_t ihl = (size_t)h.ihl * 4;
-                it->ip_ok = nl_cksum(ip, ihl) == 0;
-                it->tcp_ok = plen >= ihl + 20 &&
-                             nl_cksum_l4_ipv4(h.src, h.dst, 6, ip + ihl, plen - ihl, NL_TCP_CKSUM_OFFSET) ==
-                                 nl_get_be16(ip + ihl + NL_TCP_CKSUM_OFFSET);
-                if (plen != p->len)
-                    snprintf(it->diff, sizeof it->diff, "length differs: captured %zu bytes, crafted %u", plen,
-                             p->len);
-                else if (nl_pkt_diff(ip, p->bytes, plen, pihl, "captured", "crafted", it->diff) == 0)
-                    snprintf(it->diff, sizeof it->diff, "identical");
-            }
-            it->copies++;
-            return;
+            if (found == SIZE_MAX || (r->items[found].copies && !r->items[i].copies))
+                found = i;
         }
+    }
+    if (found != SIZE_MAX) {
+        const struct nl_pkt *p = nl_plan_packet(plan, found);
+        size_t pihl = (size_t)(p->bytes[0] & 0x0f) * 4;
+        struct nl_rt_item *it = &r->items[found];
+        if (!it->copies) {
+            r->matched++;
+            it->frame = frame;
+            it->identical = 0;
+            size_t ihl = (size_t)h.ihl * 4;
+            it->ip_ok = nl_cksum(ip, ihl) == 0;
+            it->tcp_ok = plen >= ihl + 20 &&
+                         nl_cksum_l4_ipv4(h.src, h.dst, 6, ip + ihl, plen - ihl, NL_TCP_CKSUM_OFFSET) ==
+                             nl_get_be16(ip + ihl + NL_TCP_CKSUM_OFFSET);
+            if (plen != p->len)
+                snprintf(it->diff, sizeof it->diff, "length differs: captured %zu bytes, crafted %u", plen, p->len);
+            else if (nl_pkt_diff(ip, p->bytes, plen, pihl, "captured", "crafted", it->diff) == 0)
+                snprintf(it->diff, sizeof it->diff, "identical");
+        }
+        it->copies++;
+        return;
     }
     if (t.flags & NL_TCP_RST)
         r->resets++;
@@ -223,35 +234,46 @@ int nl_roundtrip_run(const struct nl_plan *plan, struct nl_injector *inj, const 
         nl_roundtrip_free(r);
         return nl_err(errbuf, rc, "round trip: %s", why);
     }
-    /* Wait until every packet is seen (some captures see each twice) or the settle time passes. */
+    /* Match packets as they arrive, until every crafted one has been seen (or the
+     * settle time passes); then a short wait for second copies and resets, a
+     * drain, and the last matches: the file holds exactly what was matched. */
     double settle = o->settle_seconds > 0 ? o->settle_seconds : 1.0;
     double deadline = now_s() + settle;
-    while (now_s() < deadline) {
-        rc = nl_capture_dispatch(cap, NULL, errbuf);
-        if (rc < 0) {
-            nl_capture_abort(cap);
-            free(table);
-            nl_roundtrip_free(r);
-            return rc;
+    size_t taken = 0;
+    int all_in = 0;
+    for (int last = 0; last < 2; last++) {
+        while (last || now_s() < deadline) {
+            if (last)
+                rc = nl_capture_drain(cap, 0.15, errbuf);
+            else
+                rc = nl_capture_dispatch(cap, NULL, errbuf);
+            if (rc < 0 || *nl_stop_flag()) {
+                nl_capture_abort(cap);
+                free(table);
+                nl_roundtrip_free(r);
+                return rc < 0 ? rc : nl_err(errbuf, NL_EINTR, "round trip interrupted; no capture written");
+            }
+            for (; taken < nl_capture_packet_count(cap); taken++) {
+                const struct nl_captured *k = nl_capture_packet(cap, taken);
+                long off = ip_offset(linktype, k->data, k->caplen);
+                r->captured++;
+                if (off < 0) {
+                    r->other++;
+                    continue;
+                }
+                match(r, plan, table, tcap, k->data + off, k->caplen - (size_t)off, (uint32_t)(taken + 1));
+            }
+            if (last)
+                break;
+            if (!all_in && r->matched == n) {
+                all_in = 1; /* every crafted packet is in: a moment more for copies and resets */
+                double soon = now_s() + 0.2;
+                if (soon < deadline)
+                    deadline = soon;
+            }
+            struct pollfd pfd = {nl_capture_fd(cap), POLLIN, 0};
+            poll(&pfd, 1, 20);
         }
-        if (nl_capture_packet_count(cap) >= n) {
-            /* everything may be in: give duplicates and resets a short moment more */
-            double soon = now_s() + 0.2;
-            if (soon < deadline)
-                deadline = soon;
-        }
-        struct pollfd pfd = {nl_capture_fd(cap), POLLIN, 0};
-        poll(&pfd, 1, 20);
-    }
-    for (size_t i = 0; i < nl_capture_packet_count(cap); i++) {
-        const struct nl_captured *k = nl_capture_packet(cap, i);
-        long off = ip_offset(linktype, k->data, k->caplen);
-        r->captured++;
-        if (off < 0) {
-            r->other++;
-            continue;
-        }
-        match(r, plan, table, tcap, k->data + off, k->caplen - (size_t)off, (uint32_t)(i + 1));
     }
     free(table);
     struct nl_capture_stats st;

@@ -3,6 +3,8 @@ import CNetlab
 
 public struct DeliverOptions {
     public var raw = nl_deliver_opts()
+    /// Where to read the replies (default: the interface routing to the destination).
+    public var interface: String?
     public init() { nl_deliver_opts_init(&raw) }
 
     public mutating func setSource(ip: String) throws {
@@ -41,7 +43,10 @@ public final class Delivery {
         var o = options.raw
         var fail: NetlabError?
         do {
-            try nlCheck { nl_deliver(messages.handle, &o, &out, $0) }
+            try withOptionalCString(options.interface) { iface in
+                o.interface = iface
+                try nlCheck { nl_deliver(messages.handle, &o, &out, $0) }
+            }
         } catch let e as NetlabError {
             if out == nil { throw e }
             fail = e

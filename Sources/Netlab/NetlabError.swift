@@ -17,6 +17,8 @@ public struct NetlabError: Error, CustomStringConvertible, Equatable {
     /// The symbolic code, e.g. "NL_EPERM".
     public var name: String { String(cString: nl_errname(code)) }
     public var isPermission: Bool { code == NL_EPERM.rawValue }
+    /// Stopped by SIGINT/SIGTERM (NL_EINTR).
+    public var isInterrupted: Bool { code == NL_EINTR.rawValue }
 
     /// An NL_ENOTFOUND error raised by the Swift shell itself (a missing bundled file).
     public static func notFound(_ message: String) -> NetlabError {

@@ -41,7 +41,8 @@ struct LabCommand: ParsableCommand {
         do {
             try Lab(options: self).run()
         } catch let e as NetlabError {
-            FileHandle.standardError.write(Data("netlab lab: \(e.message)\n".utf8))
+            let text = e.isInterrupted ? "interrupted: everything the lab started has been removed" : e.message
+            FileHandle.standardError.write(Data("netlab lab: \(text)\n".utf8))
             throw ExitCode.failure
         } catch let e as LabError {
             FileHandle.standardError.write(Data("netlab lab: \(e.message)\n".utf8))
@@ -162,9 +163,12 @@ final class Lab {
         throw LabError(message: "\(log): '\(text)' did not appear within \(Int(timeout)) s")
     }
 
+    /// Alive, or reaped now (and then forgotten, so clean-up never signals a recycled PID).
     func processAlive(_ pid: pid_t) -> Bool {
         var st: Int32 = 0
-        return waitpid(pid, &st, WNOHANG) == 0
+        if waitpid(pid, &st, WNOHANG) == 0 { return true }
+        pids.removeAll { $0 == pid }
+        return false
     }
 
     func startCapture(_ file: String, ns: String, filter: [String]) throws -> pid_t {
@@ -243,6 +247,8 @@ final class Lab {
         usleep(300_000)
         stopProcess(cap)
         stopProcess(server)
+        // The kernel's resets are its business again from here on.
+        _ = try? Proc.run(["nft", "delete", "table", "ip", "netlab"], netns: net.clientNamespace, timeout: 10)
         check(d.status == 0, "delivery: the connection opened, carried every message and closed (deliver.log)")
         let expected = lines.map { String(decoding: EchoServer.transform(Array($0.utf8)), as: UTF8.self) + "\n" }.joined()
         let got = (try? String(contentsOfFile: path("deliver-out-proj.txt"), encoding: .utf8)) ?? ""

@@ -276,12 +276,14 @@ struct ReportWriter {
         let flows = try FlowGraph.read(path: path(file))
         let stem = file.replacingOccurrences(of: ".pcap", with: "")
         for f in flows {
-            h("<h3>Conversation \(f.id): \(SVG.esc(f.a)) ⇄ \(SVG.esc(f.b))</h3>")
-            m("### Conversation \(f.id): \(f.a) <-> \(f.b)\n")
-            picture(SVG.sequenceDiagram(f), name: "\(stem)-conv\(f.id)-flow.svg",
-                    alt: "flow graph of conversation \(f.id): every segment with its flags and relative numbers")
-            picture(SVG.bytesOverTime(f), name: "\(stem)-conv\(f.id)-bytes.svg",
-                    alt: "payload bytes over time in each direction, conversation \(f.id)")
+            // Number it as analyze does (TCP and UDP share one sequence): match by the two endpoints.
+            let id = tcp.first { Set([$0.client, $0.server]) == Set([f.a, f.b]) }?.id ?? f.id
+            h("<h3>Conversation \(id): \(SVG.esc(f.a)) ⇄ \(SVG.esc(f.b))</h3>")
+            m("### Conversation \(id): \(f.a) <-> \(f.b)\n")
+            picture(SVG.sequenceDiagram(f), name: "\(stem)-conv\(id)-flow.svg",
+                    alt: "flow graph of conversation \(id): every segment with its flags and relative numbers")
+            picture(SVG.bytesOverTime(f), name: "\(stem)-conv\(id)-bytes.svg",
+                    alt: "payload bytes over time in each direction, conversation \(id)")
         }
     }
 }

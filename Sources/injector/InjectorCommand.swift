@@ -154,6 +154,8 @@ struct InjectorCommand: ParsableCommand {
 
     func run() throws {
         do {
+            // Ctrl-C or SIGTERM: stop between packets, remove a half-written capture, exit 1.
+            try Capture.stopOnSignals()
             try execute()
         } catch let e as NetlabError {
             FileHandle.standardError.write(Data("injector: \(e.message)\n".utf8))
@@ -173,6 +175,7 @@ struct InjectorCommand: ParsableCommand {
         o.raw.seed = srcPort == nil && seed == 1 ? 0 : seed
         o.raw.expect_lines = expectLines
         o.raw.reply_idle = replyIdle
+        o.interface = interface
         let d = try Delivery(messages: messages, options: o)
         switch format {
         case .text:

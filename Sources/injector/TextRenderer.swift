@@ -87,14 +87,14 @@ struct TextRenderer: TerminalStyled {
             line(row.joined(separator: " "))
         }
         }
-        let intactMessages = Set(packets.compactMap { p in p.message }).filter { m in
-            packets.filter { $0.message == m }.allSatisfy { rt.item($0.number - 1).intact }
-        }
+        var brokenMessages = Set<Int>()
+        for p in packets where p.message != nil && !rt.item(p.number - 1).intact { brokenMessages.insert(p.message!) }
+        let intactCount = plan.messages.count - brokenMessages.count
         if rt.ok {
             line(good("verdict: all \(packets.count) packets (\(plan.messages.count) messages) arrived intact") +
                  ": every header field and payload byte identical to what was crafted, checksums valid")
         } else {
-            line(bad("verdict: \(intactMessages.count) of \(plan.messages.count) messages intact; packets missing or altered above"))
+            line(bad("verdict: \(intactCount) of \(plan.messages.count) messages intact; packets missing or altered above"))
         }
     }
 

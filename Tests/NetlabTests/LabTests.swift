@@ -107,7 +107,9 @@ final class LabTests: XCTestCase {
         XCTAssertTrue(seen.contains("interrupted"), seen)
         XCTAssertEqual(try labNamespaces(pid: p.processIdentifier), [], seen)
 
-        // A crash (SIGKILL) leaves namespaces; the next run removes them first.
+        // A crash (SIGKILL) in the middle of part 1, with the capture and the echo server running:
+        // those stop with it (they are told when their parent dies), the namespaces stay, and the
+        // next run removes them first.
         let q = Process()
         q.executableURL = URL(fileURLWithPath: netlab)
         q.arguments = ["lab", "--out", dir + "/c", "--no-report"]
@@ -116,7 +118,7 @@ final class LabTests: XCTestCase {
         q.standardError = qout
         try q.run()
         var qseen = ""
-        while !qseen.contains("two hosts") {
+        while !qseen.contains("part 1") {
             let d = qout.fileHandleForReading.availableData
             if d.isEmpty { break }
             qseen += String(decoding: d, as: UTF8.self)
@@ -125,6 +127,15 @@ final class LabTests: XCTestCase {
         q.waitUntilExit()
         let left = try labNamespaces(pid: q.processIdentifier)
         XCTAssertEqual(left.count, 2, "a killed lab leaves its two namespaces: \(left)")
+        var inside = ""
+        for _ in 0..<50 {
+            inside = try left.map { try TestSupport.sh("ip netns pids \($0)").stdout }.joined()
+            if inside.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { break }
+            usleep(100_000)
+        }
+        XCTAssertEqual(inside.trimmingCharacters(in: .whitespacesAndNewlines), "", "no process runs on in them")
+        let partFiles = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/c")) ?? []
+        XCTAssertFalse(partFiles.contains { $0.contains(".tmp-") }, "the capture finished its file: \(partFiles)")
         r = try TestSupport.run(netlab, ["lab", "--out", dir + "/d", "--fail-after"])
         XCTAssertTrue(r.stdout.contains("removed 2 namespaces left by an earlier run that crashed"), r.stdout)
         XCTAssertEqual(try labNamespaces(), [])

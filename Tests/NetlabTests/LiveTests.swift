@@ -162,4 +162,28 @@ final class LiveTests: XCTestCase {
         XCTAssertEqual(try TestSupport.tsharkCount(dir + "/s.pcap", filter: "tcp.len > 0"), 11)
         XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.contains(".tmp-") })
     }
+
+    /// Ctrl-C (or SIGTERM) in the middle of a slow round trip: exit 1, and neither the capture
+    /// nor a temporary file stays behind.
+    func testInterruptedRoundTripLeavesNoFile() throws {
+        try TestSupport.requireRoot("raw sockets and packet capture")
+        for sig in [SIGINT, SIGTERM] {
+            let dir = try TestSupport.tempDir()
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: injector)
+            p.arguments = [TestSupport.sampleCSV, "--capture", dir + "/rt.pcap", "--gap", "300", "--dst-port",
+                           "\(randomPort())"]
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            usleep(1_200_000)
+            kill(p.processIdentifier, sig)
+            p.waitUntilExit()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            XCTAssertEqual(p.terminationStatus, 1, text)
+            XCTAssertTrue(text.contains("interrupted"), text)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [], "signal \(sig): nothing left")
+        }
+    }
 }

@@ -93,7 +93,15 @@ size_t nl_capture_packet_count(const struct nl_capture *c);
 const struct nl_captured *nl_capture_packet(const struct nl_capture *c, size_t i);
 
 /**
- * Drain what the kernel still holds, flush and rename the file into place,
+ * Take what the kernel still holds for up to seconds (a partly filled block is
+ * handed over when its 100 ms timer expires). Afterwards the capture takes no
+ * more packets: the file and the kept packets end here.
+ */
+int nl_capture_drain(struct nl_capture *c, double seconds, char *errbuf);
+
+/**
+ * Drain what the kernel still holds (unless nl_capture_drain already did), flush
+ * and rename the file into place,
  * and fill final (may be NULL). Frees c whatever the outcome.
  */
 int nl_capture_close(struct nl_capture *c, struct nl_capture_stats *final, char *errbuf);

@@ -27,7 +27,8 @@ enum nl_status {
     NL_EMISMATCH  = -8,  /* two independent computations disagree */
     NL_ENOTFOUND  = -9,  /* a named thing (file, interface, column, conversation) does not exist */
     NL_ELIB       = -10, /* libnet, libpcap or libcsv reported a failure */
-    NL_EEXIST     = -11  /* a unique name or key is already taken */
+    NL_EEXIST     = -11, /* a unique name or key is already taken */
+    NL_EINTR      = -12  /* stopped on request (SIGINT/SIGTERM through nl_signal.h) */
 };
 
 /** A short name for a status code ("truncated", "malformed", ...). Never NULL. */
