@@ -123,6 +123,14 @@ final class InjectorCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("CAP_NET_RAW") && r.stderr.contains("--write"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x.pcap"), "nothing half-done")
 
+        // A folder nobody may write to: the error names the path, and nothing is left.
+        let locked = try TestSupport.tempDir()
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: locked)
+        r = try TestSupport.run(setpriv, drop + [injector, TestSupport.sampleCSV, "--write", locked + "/x.pcap"], cwd: dir)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains(locked + "/x.pcap") && r.stderr.contains("Permission denied"), r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: locked), [])
+
         r = try TestSupport.run(setpriv, drop + [injector], cwd: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("wrote injector.pcap"), r.stdout)

@@ -2,8 +2,9 @@
  * nl_flowgraph.h - the TCP packets of a capture as rows for a flow graph (the
  * sequence diagram Wireshark draws): per conversation, each segment's frame
  * number, time, direction, flags, relative sequence and acknowledgement
- * numbers and payload length. Conversations are numbered as analyze numbers
- * them (order of first packet).
+ * numbers and payload length. TCP conversations are numbered 1, 2, ... in order
+ * of their first packet (analyze numbers TCP and UDP together and splits reused
+ * ports: match its conversations by the two endpoints).
  */
 #ifndef NL_FLOWGRAPH_H
 #define NL_FLOWGRAPH_H
