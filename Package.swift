@@ -3,16 +3,23 @@
 // Link flags for libnet, libpcap and libcsv live here and in the Makefile/netlab.pc only.
 import PackageDescription
 
+/// The command-line tools: each a thin ArgumentParser front end over Netlab.
+/// (executable name, target name, source folder)
+let tools: [(String, String, String)] = [
+    ("injector", "injector", "Sources/injector"),
+    ("capture", "capture", "Sources/capture"),
+    ("analyze", "analyze", "Sources/analyze"),
+    ("chatserver", "chatserver", "Sources/chatserver"),
+    ("chatclient", "chatclient", "Sources/chatclient"),
+    ("echoserver", "echoserver", "Sources/echoserver"),
+    ("echoclient", "echoclient", "Sources/echoclient"),
+    ("netlab", "NetlabCLI", "Sources/NetlabCLI"),
+]
+
 let package = Package(
     name: "netlab",
-    products: [
-        .library(name: "Netlab", targets: ["Netlab"]),
-        .executable(name: "injector", targets: ["injector"]),
-        .executable(name: "chatserver", targets: ["chatserver"]),
-        .executable(name: "chatclient", targets: ["chatclient"]),
-        .executable(name: "echoserver", targets: ["echoserver"]),
-        .executable(name: "echoclient", targets: ["echoclient"]),
-    ],
+    products: [.library(name: "Netlab", targets: ["Netlab"])]
+        + tools.map { .executable(name: $0.0, targets: [$0.1]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -37,46 +44,6 @@ let package = Package(
             dependencies: ["CNetlab"],
             path: "Sources/Netlab"
         ),
-        .executableTarget(
-            name: "injector",
-            dependencies: [
-                "Netlab",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Sources/injector"
-        ),
-        .executableTarget(
-            name: "chatserver",
-            dependencies: [
-                "Netlab",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Sources/chatserver"
-        ),
-        .executableTarget(
-            name: "chatclient",
-            dependencies: [
-                "Netlab",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Sources/chatclient"
-        ),
-        .executableTarget(
-            name: "echoserver",
-            dependencies: [
-                "Netlab",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Sources/echoserver"
-        ),
-        .executableTarget(
-            name: "echoclient",
-            dependencies: [
-                "Netlab",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Sources/echoclient"
-        ),
         // The many-client harness of the chat tests and benchmarks: plain C and epoll,
         // written against the protocol text rather than libnetlab.
         .executableTarget(
@@ -85,8 +52,17 @@ let package = Package(
         ),
         .testTarget(
             name: "NetlabTests",
-            dependencies: ["Netlab", "CNetlab", "injector", "chatserver", "chatclient", "echoserver", "echoclient", "chatload"],
+            dependencies: ["Netlab", "CNetlab", "chatload"] + tools.map { .target(name: $0.1) },
             path: "Tests/NetlabTests"
         ),
-    ]
+    ] + tools.map { tool in
+        .executableTarget(
+            name: tool.1,
+            dependencies: [
+                "Netlab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: tool.2
+        )
+    }
 )

@@ -27,6 +27,13 @@ total=$(tshark -r "$out" 2>/dev/null | wc -l)
 echo "tshark: $total packets, $good with both checksums good, $bad malformed/bad/analysis-flagged"
 [ "$bad" -eq 0 ] && [ "$good" -eq "$total" ] && [ "$total" -gt 0 ] || { echo "C example output failed tshark's checks" >&2; exit 1; }
 
+# The analysis from C reads the same capture back: one conversation, handshake, FIN.
+build/examples/conversations "$out" > "$prefix/conv.txt"
+cat "$prefix/conv.txt" | head -3
+grep -q "1 TCP conversations" "$prefix/conv.txt" && grep -q -- "-> 127.0.0.1:12345 packets" "$prefix/conv.txt" \
+  && grep -q "handshake yes end fin" "$prefix/conv.txt" && grep -q "bad 0 offload 0" "$prefix/conv.txt" \
+  || { echo "examples/conversations misread the capture: $(cat "$prefix/conv.txt")" >&2; exit 1; }
+
 # A bad CSV must fail with a message naming the file and line, and a non-zero exit.
 printf 'msg_id,app_protocol,src_app,dst_app,message,timestamp\n1,CHAT,a,b,"unterminated\n' > "$prefix/bad.csv"
 if build/examples/encapsulate "$prefix/bad.csv" "$prefix/bad.pcap" 2> "$prefix/err"; then

@@ -5,7 +5,8 @@
 #   2. libnetlab as a plain C library: make, make install into a temporary prefix,
 #      examples/ built through pkg-config and run, their output checked by tshark
 #   3. short libFuzzer runs of every fuzz target (fuzz/run.sh)
-# Environment: FUZZ_SECONDS (default 20 per target), SKIP_FUZZ=1 to skip stage 3.
+#   4. analyze over hundreds of malformed captures under ASan/LSan/UBSan (fuzz/robust.sh)
+# Environment: FUZZ_SECONDS (default 20 per target), SKIP_FUZZ=1 to skip stages 3 and 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,8 @@ scripts/test-c-library.sh
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
   stage "fuzz (${FUZZ_SECONDS:-20}s per target)"
   fuzz/run.sh "${FUZZ_SECONDS:-20}"
+  stage "robustness: analyze over malformed captures (ASan/LSan/UBSan)"
+  fuzz/robust.sh
 fi
 
 stage "all tests passed"

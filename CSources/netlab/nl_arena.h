@@ -25,4 +25,9 @@ void *nl_arena_alloc(struct nl_arena *a, size_t n);
 char *nl_arena_strndup(struct nl_arena *a, const void *s, size_t n);
 void nl_arena_free(struct nl_arena *a);
 
+/* A large array (2 MiB aligned, offered to transparent huge pages when it is at
+ * least that big) and its matching free. For vectors sized up front. */
+void *nl_big_alloc(size_t bytes);
+void nl_big_free(void *p);
+
 #endif

@@ -85,28 +85,45 @@ static int spec_check(const struct nl_seg_spec *s, size_t cap, char *errbuf)
     return 0;
 }
 
+/* Both headers of s with lengths for payload_len data bytes and checksums 0;
+ * returns the header bytes written (IPv4 + TCP). */
+static size_t encode_headers(const struct nl_seg_spec *s, size_t payload_len, uint8_t *out, size_t *ihl_out)
+{
+    struct nl_ipv4 ip = s->ip;
+    struct nl_tcp tcp = s->tcp;
+    ip.version = 4;
+    ip.ihl = (uint8_t)(5 + ip.options_len / 4);
+    ip.total_len = (uint16_t)(ip.ihl * 4 + NL_TCP_HDR_MIN + tcp.options_len + payload_len);
+    ip.checksum = 0;
+    tcp.doff = (uint8_t)(5 + tcp.options_len / 4);
+    tcp.checksum = 0;
+    size_t ihl = nl_ipv4_encode(&ip, out);
+    *ihl_out = ihl;
+    return ihl + nl_tcp_encode(&tcp, out + ihl);
+}
+
+/* Fill in both checksums of headers hdr[0..hdrs) followed by payload (RFC 791, RFC 9293 3.1). */
+static void fill_checksums(uint8_t *hdr, size_t ihl, size_t hdrs, const uint8_t *payload, size_t payload_len,
+                           const struct nl_seg_spec *s)
+{
+    nl_put_be16(hdr + 10, nl_ipv4_header_checksum(hdr, ihl));
+    uint64_t sum = nl_cksum_pseudo4(s->ip.src, s->ip.dst, s->ip.protocol, (uint16_t)(hdrs - ihl + payload_len));
+    sum = nl_cksum_add(sum, hdr + ihl, hdrs - ihl); /* the checksum field is still 0 here */
+    sum = nl_cksum_add(sum, payload, payload_len);
+    nl_put_be16(hdr + ihl + NL_TCP_CKSUM_OFFSET, nl_cksum_finish(sum));
+}
+
 int nl_seg_encode(const struct nl_seg_spec *s, uint8_t *out, size_t cap, size_t *len, char *errbuf)
 {
     int rc = spec_check(s, cap, errbuf);
     if (rc < 0)
         return rc;
-    struct nl_ipv4 ip = s->ip;
-    struct nl_tcp tcp = s->tcp;
-    size_t tcp_len = NL_TCP_HDR_MIN + tcp.options_len + s->payload_len;
-    ip.version = 4;
-    ip.ihl = (uint8_t)(5 + ip.options_len / 4);
-    ip.total_len = (uint16_t)(ip.ihl * 4 + tcp_len);
-    ip.checksum = 0;
-    tcp.doff = (uint8_t)(5 + tcp.options_len / 4);
-    tcp.checksum = 0;
-    size_t ihl = nl_ipv4_encode(&ip, out);
-    size_t thl = nl_tcp_encode(&tcp, out + ihl);
+    size_t ihl;
+    size_t hdrs = encode_headers(s, s->payload_len, out, &ihl);
     if (s->payload_len)
-        memcpy(out + ihl + thl, s->payload, s->payload_len);
-    nl_put_be16(out + 10, nl_ipv4_header_checksum(out, ihl));
-    nl_put_be16(out + ihl + NL_TCP_CKSUM_OFFSET,
-                nl_cksum_l4_ipv4(ip.src, ip.dst, ip.protocol, out + ihl, tcp_len, NL_TCP_CKSUM_OFFSET));
-    *len = ihl + tcp_len;
+        memcpy(out + hdrs, s->payload, s->payload_len);
+    fill_checksums(out, ihl, hdrs, s->payload, s->payload_len, s);
+    *len = hdrs + s->payload_len;
     return 0;
 }
 
@@ -182,8 +199,10 @@ static int build_libnet(struct nl_builder *b, const struct nl_seg_spec *s, uint8
     return 0;
 }
 
-/* Name the first field where two encodings of the same packet differ. */
-static int explain_diff(const uint8_t *lib, const uint8_t *own, size_t len, size_t ihl, char *errbuf)
+/* Name the first field where two encodings of the same IPv4/TCP packet differ:
+ * returns NL_EMISMATCH with "LAYER FIELD differs at byte N: A 0x.., B 0x..". */
+int nl_pkt_diff(const uint8_t *lib, const uint8_t *own, size_t len, size_t ihl, const char *name_a,
+                const char *name_b, char *errbuf)
 {
     static const struct { size_t off, len; const char *name; } ipf[] = {
         {0, 1, "version/IHL"}, {1, 1, "DSCP/ECN"}, {2, 2, "total length"}, {4, 2, "identification"},
@@ -225,8 +244,8 @@ static int explain_diff(const uint8_t *lib, const uint8_t *own, size_t len, size
         a = a << 8 | lib[foff + k];
         o = o << 8 | own[foff + k];
     }
-    return nl_err(errbuf, NL_EMISMATCH, "%s %s differs at byte %zu: libnet 0x%0*x, netlab 0x%0*x", layer, field, i,
-                  (int)flen * 2, a, (int)flen * 2, o);
+    return nl_err(errbuf, NL_EMISMATCH, "%s %s differs at byte %zu: %s 0x%0*x, %s 0x%0*x", layer, field, i, name_a,
+                  (int)flen * 2, a, name_b, (int)flen * 2, o);
 }
 
 int nl_builder_build(struct nl_builder *b, const struct nl_seg_spec *s, uint8_t *out, size_t cap,
@@ -239,24 +258,14 @@ int nl_builder_build(struct nl_builder *b, const struct nl_seg_spec *s, uint8_t 
     rc = build_libnet(b, s, out, &len, errbuf);
     if (rc < 0)
         return rc;
-    size_t ihl = NL_IPV4_HDR_MIN + s->ip.options_len;
-    size_t hdrs = ihl + NL_TCP_HDR_MIN + s->tcp.options_len;
     /* netlab's own headers and checksums, computed without looking at libnet's. */
     uint8_t own[NL_IPV4_HDR_MAX + NL_TCP_HDR_MAX];
-    struct nl_seg_spec hdr_only = *s;
-    hdr_only.payload = NULL;
-    hdr_only.payload_len = 0;
-    rc = nl_seg_encode(&hdr_only, own, sizeof own, &own_len, errbuf);
-    if (rc < 0)
-        return rc;
-    /* Fix the lengths and the TCP checksum for the real payload. */
-    nl_put_be16(own + 2, (uint16_t)len);
-    nl_put_be16(own + 10, nl_ipv4_header_checksum(own, ihl));
-    uint64_t sum = nl_cksum_pseudo4(s->ip.src, s->ip.dst, s->ip.protocol, (uint16_t)(len - ihl));
-    sum = nl_cksum_add(sum, own + ihl, NL_TCP_CKSUM_OFFSET);
-    sum = nl_cksum_add(sum, own + ihl + NL_TCP_CKSUM_OFFSET + 2, hdrs - ihl - NL_TCP_CKSUM_OFFSET - 2);
-    sum = nl_cksum_add(sum, s->payload, s->payload_len);
-    nl_put_be16(own + ihl + NL_TCP_CKSUM_OFFSET, nl_cksum_finish(sum));
+    size_t ihl;
+    size_t hdrs = encode_headers(s, s->payload_len, own, &ihl);
+    fill_checksums(own, ihl, hdrs, s->payload, s->payload_len, s);
+    own_len = hdrs + s->payload_len;
+    if (own_len != len)
+        return nl_err(errbuf, NL_EMISMATCH, "libnet built %zu bytes where netlab encodes %zu", len, own_len);
 
     r->len = len;
     r->ip_cksum_libnet = nl_get_be16(out + 10);
@@ -264,8 +273,17 @@ int nl_builder_build(struct nl_builder *b, const struct nl_seg_spec *s, uint8_t 
     r->tcp_cksum_libnet = nl_get_be16(out + ihl + NL_TCP_CKSUM_OFFSET);
     r->tcp_cksum_netlab = nl_get_be16(own + ihl + NL_TCP_CKSUM_OFFSET);
     if (memcmp(out, own, hdrs) != 0)
-        return explain_diff(out, own, hdrs, ihl, errbuf);
+        return nl_pkt_diff(out, own, hdrs, ihl, "libnet", "netlab", errbuf);
     if (s->payload_len && memcmp(out + hdrs, s->payload, s->payload_len) != 0)
         return nl_err(errbuf, NL_EMISMATCH, "payload differs between libnet's packet and the message");
     return 0;
+}
+
+uint16_t nl_libnet_cksum(const void *buf, size_t len)
+{
+    /* libnet_in_cksum reads 16-bit words in host order and pads an odd byte
+     * like RFC 1071; the folded result is in host order of those words. */
+    int sum = libnet_in_cksum((uint16_t *)(uintptr_t)buf, (int)len);
+    uint16_t stored = (uint16_t)LIBNET_CKSUM_CARRY(sum); /* folded and complemented, as stored in memory */
+    return ntohs(stored); /* the wire bytes read big-endian, as nl_cksum returns */
 }

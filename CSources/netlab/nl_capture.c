@@ -121,7 +121,7 @@ int nl_capture_open(struct nl_capture **out, const struct nl_capture_opts *o, ch
     }
     pcap_set_snaplen(c->p, (int)c->o.snaplen);
     pcap_set_promisc(c->p, c->o.promisc ? 1 : 0);
-    pcap_set_immediate_mode(c->p, 1);
+    pcap_set_immediate_mode(c->p, c->o.immediate ? 1 : 0);
     pcap_set_buffer_size(c->p, c->o.buffer_mb << 20);
     pcap_set_timeout(c->p, 100);
     (void)pcap_set_tstamp_precision(c->p, PCAP_TSTAMP_PRECISION_NANO);
@@ -336,7 +336,18 @@ int nl_capture_close(struct nl_capture *c, struct nl_capture_stats *final, char 
 {
     int rc = 0;
     if (!c->done && !c->write_rc) {
-        rc = nl_capture_dispatch(c, NULL, errbuf); /* what the kernel already holds */
+        /* What the kernel already holds: a partly filled block is handed over
+         * when its 100 ms timer expires, so keep taking packets a little longer. */
+        double until = elapsed(c) + (c->o.immediate ? 0.02 : 0.15);
+        int fd = nl_capture_fd(c);
+        do {
+            rc = nl_capture_dispatch(c, NULL, errbuf);
+            if (rc < 0 || c->done)
+                break;
+            struct pollfd pfd = {fd, POLLIN, 0};
+            if (fd >= 0)
+                poll(&pfd, 1, 10);
+        } while (elapsed(c) < until);
         if (rc > 0)
             rc = 0;
     }

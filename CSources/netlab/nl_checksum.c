@@ -19,14 +19,16 @@
 #define NL_NATIVE_BE 0
 #endif
 
+/* End-around-carry fold of 64 bits to 16: add the halves, then the carry out. */
 static inline uint16_t fold64(uint64_t s)
 {
-    s = (s & 0xffffffffu) + (s >> 32);
-    s = (s & 0xffffffffu) + (s >> 32);
-    s = (s & 0xffffu) + (s >> 16);
-    s = (s & 0xffffu) + (s >> 16);
-    s = (s & 0xffffu) + (s >> 16);
-    return (uint16_t)s;
+    uint32_t lo = (uint32_t)s, hi = (uint32_t)(s >> 32);
+    lo += hi;
+    lo += lo < hi;
+    uint16_t l = (uint16_t)lo, h = (uint16_t)(lo >> 16);
+    l = (uint16_t)(l + h);
+    l = (uint16_t)(l + (l < h));
+    return l;
 }
 
 /*
@@ -75,20 +77,26 @@ static uint64_t sum_native(const uint8_t *p, size_t n)
             total += (uint64_t)a[i] + b[i] + c[i] + d[i];
     }
 #endif
-    /* Portable path: four independent 64-bit accumulators of 32-bit words. */
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    /* Portable path: 64-bit loads split into 32-bit halves, two accumulators. */
+    uint64_t s0 = 0, s1 = 0;
     while (n >= 16) {
-        uint32_t w[4];
-        memcpy(w, p, 16);
-        s0 += w[0];
-        s1 += w[1];
-        s2 += w[2];
-        s3 += w[3];
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        s0 += (a & 0xffffffffu) + (a >> 32);
+        s1 += (b & 0xffffffffu) + (b >> 32);
         p += 16;
         n -= 16;
     }
-    total += s0 + s1 + s2 + s3;
-    while (n >= 4) {
+    total += s0 + s1;
+    if (n >= 8) {
+        uint64_t a;
+        memcpy(&a, p, 8);
+        total += (a & 0xffffffffu) + (a >> 32);
+        p += 8;
+        n -= 8;
+    }
+    if (n >= 4) {
         uint32_t w;
         memcpy(&w, p, 4);
         total += w;

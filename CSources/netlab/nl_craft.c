@@ -282,14 +282,8 @@ static int conv_of(struct nl_plan *p, const struct nl_craft_opts *o, const struc
 static struct nl_pkt *new_pkt(struct planner *pl)
 {
     struct nl_plan *p = pl->plan;
-    if (p->npkts == p->cap) {
-        size_t ncap = p->cap ? p->cap * 2 : 256;
-        struct nl_pkt *n = realloc(p->pkts, ncap * sizeof *n);
-        if (!n)
-            return NULL;
-        p->pkts = n;
-        p->cap = ncap;
-    }
+    if (p->npkts == p->cap) /* counted exactly before building */
+        return NULL;
     struct nl_pkt *k = &p->pkts[p->npkts++];
     memset(k, 0, sizeof *k);
     return k;
@@ -357,6 +351,7 @@ static int emit(struct planner *pl, uint32_t ci, int dir, uint8_t kind, uint8_t 
     k->conv = ci;
     k->from_client = (uint8_t)!dir;
     k->kind = kind;
+    k->tcp_flags = flags;
     k->payload_offset = (uint16_t)(size - plen);
     k->payload_len = (uint32_t)plen;
     k->rel_seq = spec.tcp.seq - (dir ? c->server_isn : c->client_isn);
@@ -396,20 +391,35 @@ int nl_plan_build(const struct nl_messages *ms, const struct nl_craft_opts *o, s
     p->ms = ms;
     struct planner pl = {.plan = p, .o = o, .errbuf = errbuf};
     int32_t *conv_of_msg = malloc(nmsg * sizeof *conv_of_msg);
-    if (!conv_of_msg) {
+    uint8_t *dir_of_msg = malloc(nmsg);
+    if (!conv_of_msg || !dir_of_msg) {
+        free(conv_of_msg);
+        free(dir_of_msg);
         nl_plan_free(p);
         return nl_err(errbuf, NL_ENOMEM, "out of memory");
     }
 
     /* 1. Conversations, in order of first appearance. */
     size_t ccap = 0;
+    const struct nl_message *prev = NULL;
     for (size_t i = 0; i < nmsg; i++) {
-        int ci = conv_of(p, o, nl_messages_at(ms, i), &ccap, errbuf);
+        const struct nl_message *m = nl_messages_at(ms, i);
+        /* Consecutive messages usually share a connection and a direction. */
+        if (prev && strcmp(m->src_app, prev->src_app) == 0 && strcmp(m->dst_app, prev->dst_app) == 0 &&
+            strcmp(m->app_protocol, prev->app_protocol) == 0) {
+            conv_of_msg[i] = conv_of_msg[i - 1];
+            dir_of_msg[i] = dir_of_msg[i - 1];
+            continue;
+        }
+        int ci = conv_of(p, o, m, &ccap, errbuf);
         if (ci < 0) {
             rc = ci;
             goto out;
         }
+        const struct nl_conv *c = &p->convs[ci];
         conv_of_msg[i] = ci;
+        dir_of_msg[i] = strcmp(m->src_app, c->client_app) == 0 && strcmp(m->dst_app, c->server_app) == 0 ? 0 : 1;
+        prev = m;
     }
     pl.cs = calloc(p->nconvs, sizeof *pl.cs);
     if (!pl.cs) {
@@ -459,6 +469,23 @@ int nl_plan_build(const struct nl_messages *ms, const struct nl_craft_opts *o, s
     if (rc < 0)
         goto out;
 
+    /* Bound the packets first, so their array is allocated once. */
+    {
+        size_t total = 0;
+        for (size_t i = 0; i < nmsg; i++) {
+            size_t len = nl_messages_at(ms, i)->len, nseg = (len + o->mss - 1) / o->mss;
+            total += o->handshake ? 2 * nseg : nseg; /* at most one ACK per data segment */
+        }
+        if (o->handshake)
+            total += 6 * p->nconvs; /* SYN, SYN-ACK, ACK and FIN, FIN, ACK per connection */
+        p->cap = total;
+        p->pkts = nl_big_alloc(total * sizeof *p->pkts);
+        if (!p->pkts) {
+            rc = nl_err(errbuf, NL_ENOMEM, "out of memory for %zu packets", total);
+            goto out;
+        }
+    }
+
     /* 2. Packets, in message order. */
     int64_t t = o->start_ns ? o->start_ns : now_ns();
     int have_time = 0;
@@ -472,7 +499,7 @@ int nl_plan_build(const struct nl_messages *ms, const struct nl_craft_opts *o, s
         else if (have_time || i)
             t += 1000 * US;
         have_time = 1;
-        int dir = strcmp(m->src_app, c->client_app) == 0 && strcmp(m->dst_app, c->server_app) == 0 ? 0 : 1;
+        int dir = dir_of_msg[i];
         if (o->handshake && !s->opened) {
             s->opened = 1;
             if ((rc = emit(&pl, ci, 0, NL_PKT_SYN, NL_TCP_SYN, NULL, 0, -1, 0, 0, t - 300 * US)) < 0 ||
@@ -523,6 +550,7 @@ int nl_plan_build(const struct nl_messages *ms, const struct nl_craft_opts *o, s
     rc = 0;
 out:
     free(conv_of_msg);
+    free(dir_of_msg);
     free(pl.cs);
     nl_builder_close(pl.b);
     if (rc < 0) {
@@ -555,7 +583,7 @@ void nl_plan_free(struct nl_plan *p)
 {
     if (!p)
         return;
-    free(p->pkts);
+    nl_big_free(p->pkts);
     free(p->convs);
     nl_arena_free(&p->arena);
     free(p);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -458,15 +459,9 @@ static void finish_record(struct pstate *st)
         st->last_time = m.time_ns;
         st->have_last_time = 1;
     }
-    if (ms->n == ms->cap) {
-        size_t ncap = ms->cap ? ms->cap * 2 : 64;
-        struct nl_message *nv = realloc(ms->v, ncap * sizeof *nv);
-        if (!nv) {
-            fail(st, NL_ENOMEM, "%s: out of memory after %zu messages", name, ms->n);
-            return;
-        }
-        ms->v = nv;
-        ms->cap = ncap;
+    if (ms->n == ms->cap) { /* sized from the line count up front; cannot happen */
+        fail(st, NL_ELIMIT, "%s:%u: more records than lines", name, st->rec_line);
+        return;
     }
     ms->v[ms->n] = m;
     size_t dup;
@@ -565,6 +560,28 @@ static int no_space(unsigned char c)
     return 0;
 }
 
+/* 1 if a space or tab in line[0..n) sits where libcsv's default would trim it:
+ * at the start, at the end (before CR/LF), or next to a comma. */
+static int trimmable_space(const uint8_t *line, size_t n)
+{
+    size_t end = n;
+    while (end && (line[end - 1] == '\n' || line[end - 1] == '\r'))
+        end--;
+    if (!end)
+        return 0;
+    if (line[0] == ' ' || line[0] == '\t' || line[end - 1] == ' ' || line[end - 1] == '\t')
+        return 1;
+    for (const uint8_t *c = memchr(line, ',', end); c; c = memchr(c + 1, ',', (size_t)(line + end - c - 1))) {
+        size_t i = (size_t)(c - line);
+        if ((i > 0 && (line[i - 1] == ' ' || line[i - 1] == '\t')) ||
+            (i + 1 < end && (line[i + 1] == ' ' || line[i + 1] == '\t')))
+            return 1;
+        if (i + 1 >= end)
+            break;
+    }
+    return 0;
+}
+
 static int parse_buffer(struct nl_messages *ms, const uint8_t *buf, size_t len, char *errbuf)
 {
     const char *name = ms->name;
@@ -586,9 +603,14 @@ static int parse_buffer(struct nl_messages *ms, const uint8_t *buf, size_t len, 
                       name, line, 1 + utf8_chars(ls, (size_t)(buf + bad - ls)), why, buf[bad]);
     }
 
+    /* Every record ends a line or the file, so lines + 1 bound the messages. */
+    ms->cap = count_nl(buf, len) + 1;
+    ms->v = nl_big_alloc(ms->cap * sizeof *ms->v);
     struct pstate *st = calloc(1, sizeof *st);
-    if (!st)
-        return nl_err(errbuf, NL_ENOMEM, "%s: out of memory", name);
+    if (!st || !ms->v) {
+        free(st);
+        return nl_err(errbuf, NL_ENOMEM, "%s: out of memory for %zu records", name, ms->cap);
+    }
     st->ms = ms;
     st->errbuf = errbuf;
     for (int c = 0; c < NCOLS; c++)
@@ -598,8 +620,6 @@ static int parse_buffer(struct nl_messages *ms, const uint8_t *buf, size_t len, 
         free(st);
         return nl_err(errbuf, NL_ENOMEM, "%s: libcsv could not start", name);
     }
-    /* RFC 4180: spaces are part of a field; libcsv trims them unless told otherwise. */
-    csv_set_space_func(&p, no_space);
 
     const uint8_t *line = buf, *end = buf + len;
     st->line = 0;
@@ -607,6 +627,10 @@ static int parse_buffer(struct nl_messages *ms, const uint8_t *buf, size_t len, 
         const uint8_t *nl = memchr(line, '\n', (size_t)(end - line));
         size_t n = nl ? (size_t)(nl - line) + 1 : (size_t)(end - line);
         st->line++;
+        /* RFC 4180 keeps spaces; libcsv trims those next to a comma, a line end
+         * or the line start in unquoted fields unless given a space function,
+         * which it then calls for every byte. Only lines with such a space need it. */
+        csv_set_space_func(&p, trimmable_space(line, n) ? no_space : NULL);
         size_t done = csv_parse(&p, line, n, on_field, on_record, st);
         if (st->rc)
             break;
@@ -687,11 +711,25 @@ int nl_messages_load(const char *path, struct nl_messages **out, char *errbuf)
         close(fd);
         return nl_err(errbuf, NL_EINVAL, "%s: is a directory; give a CSV file", path);
     }
-    size_t cap = S_ISREG(sb.st_mode) && sb.st_size > 0 ? (size_t)sb.st_size : 65536, len = 0;
-    if ((uint64_t)cap > (uint64_t)1 << 32) {
+    if (S_ISREG(sb.st_mode) && sb.st_size > 0) {
+        /* A regular file: map it rather than copy it (one pass, no second buffer). */
+        if ((uint64_t)sb.st_size > (uint64_t)1 << 32) {
+            close(fd);
+            return nl_err(errbuf, NL_ELIMIT, "%s: %lld bytes is more than the 4 GiB netlab reads", path,
+                          (long long)sb.st_size);
+        }
+        void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        int e = errno;
         close(fd);
-        return nl_err(errbuf, NL_ELIMIT, "%s: %zu bytes is more than the 4 GiB netlab reads", path, cap);
+        if (map == MAP_FAILED)
+            return nl_err_sys(errbuf, e, "%s: cannot map the CSV", path);
+        (void)madvise(map, (size_t)sb.st_size, MADV_SEQUENTIAL);
+        int rc = nl_messages_parse(map, (size_t)sb.st_size, path, out, errbuf);
+        munmap(map, (size_t)sb.st_size);
+        return rc;
     }
+    /* A pipe, a device or an empty file: read until the end. */
+    size_t cap = 65536, len = 0;
     uint8_t *buf = malloc(cap + 1);
     if (!buf) {
         close(fd);
@@ -699,6 +737,11 @@ int nl_messages_load(const char *path, struct nl_messages **out, char *errbuf)
     }
     for (;;) {
         if (len == cap) {
+            if (cap >= (size_t)1 << 32) {
+                free(buf);
+                close(fd);
+                return nl_err(errbuf, NL_ELIMIT, "%s: more than the 4 GiB netlab reads", path);
+            }
             size_t ncap = cap * 2;
             uint8_t *nb = realloc(buf, ncap + 1);
             if (!nb) {
@@ -748,7 +791,7 @@ void nl_messages_free(struct nl_messages *ms)
 {
     if (!ms)
         return;
-    free(ms->v);
+    nl_big_free(ms->v);
     nl_arena_free(&ms->arena);
     free(ms);
 }

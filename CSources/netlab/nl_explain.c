@@ -137,7 +137,7 @@ static void explain_ipv4(struct nl_explain *x, const struct nl_ipv4 *ip, int ck_
 }
 
 static void explain_tcp(struct nl_explain *x, const struct nl_tcp *t, const struct nl_explain_ctx *ctx,
-                        size_t payload_len, int ck_ok, uint16_t ck_should)
+                        size_t payload_len, size_t missing, int ck_ok, uint16_t ck_should)
 {
     struct nl_xfield *f;
     f = add(x, NL_LAYER_TCP, "Source Port", 0, 16, t->sport);
@@ -184,7 +184,9 @@ static void explain_tcp(struct nl_explain *x, const struct nl_tcp *t, const stru
     MEAN(f, "the sender can receive %u more bytes before the other side must wait", t->window);
     f = add(x, NL_LAYER_TCP, "Checksum", 128, 16, t->checksum);
     TEXT(f, "0x%04x", t->checksum);
-    if (ck_ok)
+    if (missing)
+        MEAN(f, "not verifiable: %zu bytes of the segment were not captured", missing);
+    else if (ck_ok)
         MEAN(f, "correct: covers the pseudo-header, the TCP header and the %zu data bytes (RFC 9293 3.1)", payload_len);
     else
         MEAN(f, "WRONG: pseudo-header, header and data give 0x%04x", ck_should);
@@ -250,7 +252,7 @@ int nl_explain_packet(const uint8_t *pkt, size_t len, const struct nl_explain_ct
         memcpy(x->pseudo + 4, ip.dst, 4);
         x->pseudo[8] = 0;
         x->pseudo[9] = ip.protocol;
-        nl_put_be16(x->pseudo + 10, (uint16_t)(end - ihl));
+        nl_put_be16(x->pseudo + 10, (uint16_t)(ip.total_len - ihl)); /* the whole segment, as sent */
         rc = nl_cksum_trace(&x->tcp, x->pseudo, sizeof x->pseudo, pkt + ihl, thl, NL_TCP_CKSUM_OFFSET,
                             payload ? pkt + ihl + thl : NULL, payload, errbuf);
     }
@@ -259,9 +261,10 @@ int nl_explain_packet(const uint8_t *pkt, size_t len, const struct nl_explain_ct
         return rc;
     }
     x->ip_ok = x->ip.checksum == ip.checksum;
-    x->tcp_ok = x->tcp.checksum == tcp.checksum;
+    x->truncated = len < ip.total_len;
+    x->tcp_ok = !x->truncated && x->tcp.checksum == tcp.checksum;
     explain_ipv4(x, &ip, x->ip_ok, x->ip.checksum);
-    explain_tcp(x, &tcp, ctx, payload, x->tcp_ok, x->tcp.checksum);
+    explain_tcp(x, &tcp, ctx, payload, x->truncated ? ip.total_len - len : 0, x->tcp_ok, x->tcp.checksum);
     struct nl_xfield *f = add(x, NL_LAYER_PAYLOAD, "Data", 0, (unsigned)NL_MIN(payload * 8, 65535u), payload);
     TEXT(f, "%zu bytes", payload);
     MEAN(f, payload ? "the application's message, carried unchanged" : "no application data in this segment");

@@ -55,12 +55,12 @@ int nl_injector_send(struct nl_injector *inj, const uint8_t *pkt, size_t len, ch
 {
     if (len < 20 || len > 65535)
         return nl_err(errbuf, NL_EINVAL, "inject: %zu bytes is not an IPv4 packet", len);
-    for (;;) {
+    for (int tries = 0;; tries++) {
         int n = libnet_write_raw_ipv4(inj->l, pkt, (uint32_t)len);
         if (n == (int)len)
             return 0;
-        /* A full socket buffer under a flood: wait for room rather than drop. */
-        if (n < 0 && (errno == ENOBUFS || errno == EAGAIN || errno == EINTR)) {
+        /* A full queue under a flood: wait for room (up to about a second) rather than drop. */
+        if (n < 0 && (errno == ENOBUFS || errno == EAGAIN || errno == EINTR) && tries < 20000) {
             struct timespec ts = {0, 50000};
             nanosleep(&ts, NULL);
             continue;

@@ -21,6 +21,11 @@ int nl_err(char *errbuf, int code, const char *fmt, ...) NL_PRINTF(3, 4);
 /* As nl_err, appending ": strerror(errnum)". */
 int nl_err_sys(char *errbuf, int errnum, const char *fmt, ...) NL_PRINTF(3, 4);
 
+/* nl_build.c: name the first differing field of two IPv4/TCP packets of the
+ * same layout (headers only, len bytes, IPv4 header ihl bytes). 0 if equal. */
+int nl_pkt_diff(const uint8_t *a, const uint8_t *b, size_t len, size_t ihl, const char *name_a, const char *name_b,
+                char *errbuf);
+
 #define NL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NL_MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -1,6 +1,6 @@
 /*
  * nl_pcapw.c - capture file writing to a temporary file in the target's
- * directory, then fsync + rename (atomic on POSIX): pcap through libpcap's
+ * directory, then rename (atomic on POSIX): pcap through libpcap's
  * pcap_dump, pcapng (which libpcap cannot write) through a small block writer.
  * Never leaves a half-written capture under the real name.
  */
@@ -223,10 +223,11 @@ uint64_t nl_pcapw_bytes(const struct nl_pcapw *w) { return w ? w->bytes : 0; }
 int nl_pcapw_commit(struct nl_pcapw *w, char *errbuf)
 {
     int rc = 0;
+    /* No fsync: the rename makes the file appear whole or not at all to every
+     * reader, whatever happens to this process; ext4 also flushes a file that
+     * replaces another by rename (auto_da_alloc) before the rename commits. */
     if ((w->dumper ? pcap_dump_flush(w->dumper) != 0 : fflush(w->fp) != 0) || ferror(w->fp))
         rc = nl_err_sys(errbuf, errno ? errno : EIO, "%s: flushing the capture failed", w->path);
-    else if (fsync(fileno(w->fp)) != 0 && errno != EINVAL)
-        rc = nl_err_sys(errbuf, errno, "%s: fsync failed", w->path);
     if (rc < 0) {
         nl_pcapw_abort(w);
         return rc;

@@ -64,6 +64,7 @@ public struct Packet {
     public let conversation: Int
     public let fromClient: Bool
     public let kind: String
+    public let flags: String            // "PSH, ACK"
     public let payloadOffset, payloadLength: Int
     public let relativeSeq, relativeAck: UInt32
     public let ipChecksumLibnet, ipChecksumNetlab: UInt16
@@ -71,6 +72,13 @@ public struct Packet {
     public var checksumsAgree: Bool {
         ipChecksumLibnet == ipChecksumNetlab && tcpChecksumLibnet == tcpChecksumNetlab
     }
+}
+
+/// TCP control bits as Wireshark writes them ("SYN, ACK").
+public func tcpFlags(_ flags: UInt8) -> String {
+    var buf = [CChar](repeating: 0, count: 64)
+    nl_tcp_flags_str(flags, &buf, buf.count)
+    return String(cString: buf)
 }
 
 func formatIPv4<T>(_ tuple: T) -> String {
@@ -100,7 +108,8 @@ public final class Plan {
         return Packet(number: i + 1, bytes: Array(UnsafeBufferPointer(start: k.bytes, count: Int(k.len))),
                       timeNs: k.time_ns, message: k.msg >= 0 ? Int(k.msg) : nil, segment: Int(k.segment),
                       segments: Int(k.segments), conversation: Int(k.conv), fromClient: k.from_client != 0,
-                      kind: cString(nl_pkt_kind_name(Int32(k.kind))), payloadOffset: Int(k.payload_offset),
+                      kind: cString(nl_pkt_kind_name(Int32(k.kind))), flags: tcpFlags(k.tcp_flags),
+                      payloadOffset: Int(k.payload_offset),
                       payloadLength: Int(k.payload_len), relativeSeq: k.rel_seq, relativeAck: k.rel_ack,
                       ipChecksumLibnet: k.ip_cksum_libnet, ipChecksumNetlab: k.ip_cksum_netlab,
                       tcpChecksumLibnet: k.tcp_cksum_libnet, tcpChecksumNetlab: k.tcp_cksum_netlab)

@@ -24,27 +24,7 @@ enum Fmt {
     static func word(_ v: UInt16) -> String { String(format: "%04x", v) }
 
     /// Message text made safe for a terminal line: escapes, cut to `limit` characters.
-    static func preview(_ bytes: ArraySlice<UInt8>, limit: Int) -> String {
-        var out = ""
-        var count = 0
-        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
-            if count >= limit { out += "…"; break }
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\\": out += "\\\\"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value) {
-                    out += String(format: "\\x%02x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-            count += 1
-        }
-        return out
-    }
+    static func preview(_ bytes: ArraySlice<UInt8>, limit: Int) -> String { safePreview(bytes, limit: limit) }
 
     static func grouped(_ n: UInt64) -> String {
         let s = String(n)

@@ -33,6 +33,25 @@ struct InjectorCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Inject on the wire with libnet's raw IPv4 socket (needs CAP_NET_RAW).")
     var inject: Bool?
 
+    @Option(name: .customLong("capture"),
+            help: "Round trip: capture to this file while injecting, then check every packet arrived intact.")
+    var capture: String?
+
+    @Option(name: .customLong("interface"), help: "Interface for --capture (default: the one routing to --dst-ip).")
+    var interface: String?
+
+    @Flag(help: """
+        Open a real TCP connection to --dst-ip:--dst-port made only of hand-built packets (needs CAP_NET_RAW and \
+        the host's own resets for the port suppressed, as `netlab lab` does in its namespace).
+        """)
+    var deliver = false
+
+    @Option(name: .customLong("expect-lines"), help: "--deliver: stop waiting for replies after this many lines.")
+    var expectLines: UInt32 = 0
+
+    @Option(name: .customLong("reply-idle"), help: "--deliver: seconds of server silence that end the wait for replies.")
+    var replyIdle = 0.5
+
     @Flag(help: "Per message: every header field, both checksums step by step, and a hex dump.")
     var explain = false
 
@@ -83,14 +102,17 @@ struct InjectorCommand: ParsableCommand {
     @Option(help: "Milliseconds to wait between injected packets.")
     var gap: Double = 0
 
+    @Flag(name: [.short, .customLong("quiet")], help: "Print only the summary lines, not the packet table.")
+    var quiet = false
+
     @Flag(name: .customLong("no-color"), help: "Never colour the output (NO_COLOR is honoured too).")
     var noColor = false
 
     var options = CraftOptions()
 
     enum CodingKeys: String, CodingKey {
-        case csv, write, inject, explain, format, handshake, srcIP, dstIP, srcPort, dstPort, portMap, appIP, servers,
-             mss, window, ttl, dscp, seed, gap, noColor
+        case csv, write, inject, capture, interface, deliver, expectLines, replyIdle, explain, format, handshake, srcIP, dstIP, srcPort, dstPort, portMap, appIP, servers,
+             mss, window, ttl, dscp, seed, gap, quiet, noColor
     }
 
     mutating func validate() throws {
@@ -102,6 +124,16 @@ struct InjectorCommand: ParsableCommand {
         guard (1...255).contains(ttl) else { throw ValidationError("--ttl \(ttl): give 1-255") }
         guard (0...63).contains(dscp) else { throw ValidationError("--dscp \(dscp): give 0-63") }
         guard gap >= 0 && gap <= 60_000 else { throw ValidationError("--gap \(gap): give 0-60000 milliseconds") }
+        if capture != nil && inject == false {
+            throw ValidationError("--capture injects the packets to capture them; it cannot go with --no-inject")
+        }
+        if interface != nil && capture == nil && !deliver {
+            throw ValidationError("--interface only applies to --capture and --deliver")
+        }
+        if deliver && (capture != nil || inject != nil || write != nil || handshake || explain) {
+            throw ValidationError("--deliver makes its own connection: it does not go with --capture, --inject, --write, --handshake or --explain")
+        }
+        guard replyIdle > 0 && replyIdle <= 60 else { throw ValidationError("--reply-idle: give 0-60 seconds") }
         var o = CraftOptions()
         try check { try o.setSourceIP(srcIP) }
         try check { try o.setDestinationIP(dstIP) }
@@ -129,18 +161,44 @@ struct InjectorCommand: ParsableCommand {
         }
     }
 
+    func executeDelivery() throws {
+        let messages = try MessageSet(path: try csv ?? bundledSample())
+        var o = DeliverOptions()
+        try o.setSource(ip: srcIP)
+        try o.setDestination(ip: dstIP)
+        o.raw.dst_port = options.raw.dst_port
+        o.raw.src_port = options.raw.src_port
+        o.raw.mss = UInt16(mss)
+        o.raw.window = UInt16(window)
+        o.raw.seed = srcPort == nil && seed == 1 ? 0 : seed
+        o.raw.expect_lines = expectLines
+        o.raw.reply_idle = replyIdle
+        let d = try Delivery(messages: messages, options: o)
+        switch format {
+        case .text:
+            print(DeliveryRenderer.text(d, messages: messages, to: "\(dstIP):\(options.raw.dst_port)"), terminator: "")
+        case .json:
+            print(try DeliveryRenderer.json(d, messages: messages, to: "\(dstIP):\(options.raw.dst_port)"))
+        }
+        if let f = d.failure {
+            FileHandle.standardError.write(Data("injector: \(f.message)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
     func execute() throws {
-        let defaults = csv == nil && write == nil && inject == nil
+        if deliver { return try executeDelivery() }
+        let defaults = csv == nil && write == nil && inject == nil && capture == nil
         let csvPath = try csv ?? bundledSample()
         let messages = try MessageSet(path: csvPath)
         for w in messages.warnings { FileHandle.standardError.write(Data("injector: warning: \(w)\n".utf8)) }
         let plan = try Plan(messages: messages, options: options)
 
         // Decide the outputs before doing anything, so a missing privilege leaves nothing half-done.
-        let pcapPath: String? = write ?? (inject == nil ? defaultPcapName(csvPath, defaults: defaults) : nil)
+        let pcapPath: String? = write ?? (inject == nil && capture == nil ? defaultPcapName(csvPath, defaults: defaults) : nil)
         var injector: Netlab.Injector?
         var injectNote: String?
-        switch inject {
+        switch capture == nil ? inject : true {
         case .some(true):
             injector = try Netlab.Injector()
         case .some(false):
@@ -157,19 +215,30 @@ struct InjectorCommand: ParsableCommand {
 
         if let pcapPath { try plan.writePcap(to: pcapPath) }
         var sent: Int?
-        if let injector {
+        var roundTrip: RoundTrip?
+        if let injector, let capture {
+            roundTrip = try RoundTrip(plan: plan, injector: injector, path: capture, interface: interface,
+                                      gapNanoseconds: Int64(gap * 1_000_000))
+            sent = plan.packetCount
+        } else if let injector {
             sent = try injector.send(plan, gapNanoseconds: Int64(gap * 1_000_000))
         }
         let outcome = Outcome(csv: csvPath, pcap: pcapPath, injected: sent, injectNote: injectNote,
-                              destination: plan.conversations.map(\.server))
+                              destination: plan.conversations.map(\.server), roundTrip: roundTrip,
+                              capturePath: capture)
         let color = format == .text && !noColor && isatty(STDOUT_FILENO) == 1
             && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         switch format {
         case .text:
             var r = TextRenderer(plan: plan, color: color)
-            print(try r.render(explain: explain, outcome: outcome), terminator: "")
+            print(try r.render(explain: explain, quiet: quiet && !explain, outcome: outcome), terminator: "")
         case .json:
             print(try JSONRenderer(plan: plan).render(explain: explain, outcome: outcome))
+        }
+        if let roundTrip, !roundTrip.ok {
+            let bad = (0..<plan.packetCount).filter { !roundTrip.item($0).intact }.count
+            FileHandle.standardError.write(Data("injector: round trip failed: \(bad) of \(plan.packetCount) packets missing or altered (see the table)\n".utf8))
+            throw ExitCode.failure
         }
     }
 
@@ -197,4 +266,6 @@ struct Outcome {
     let injected: Int?
     let injectNote: String?
     let destination: [String]
+    let roundTrip: RoundTrip?
+    let capturePath: String?
 }

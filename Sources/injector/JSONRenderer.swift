@@ -15,6 +15,32 @@ struct JSONRenderer {
         let pcap: PcapOut?
         let injected: Injected?
         let inject_note: String?
+        let round_trip: RoundTripOut?
+    }
+
+    struct RTPacket: Encodable {
+        let packet: Int
+        let msg_id: String?
+        let frame: Int?
+        let copies: Int
+        let identical: Bool
+        let ipv4_checksum_ok: Bool
+        let tcp_checksum_ok: Bool
+        let intact: Bool
+        let difference: String?
+    }
+
+    struct RoundTripOut: Encodable {
+        let capture: String
+        let interface: String
+        let link_type: String
+        let filter: String
+        let captured: Int
+        let kernel_resets: Int
+        let other: Int
+        let kernel_dropped: Int
+        let ok: Bool
+        let packets: [RTPacket]
     }
 
     struct Conv: Encodable {
@@ -163,7 +189,20 @@ struct JSONRenderer {
                       checksums_agree: plan.packets.allSatisfy(\.checksumsAgree),
                       pcap: outcome.pcap.map { PcapOut(path: $0, packets: plan.packetCount, bytes: plan.totalBytes, link_type: "RAW") },
                       injected: outcome.injected.map { Injected(packets: $0, via: "libnet raw IPv4 socket") },
-                      inject_note: outcome.injectNote)
+                      inject_note: outcome.injectNote,
+                      round_trip: outcome.roundTrip.map { rt in
+                          RoundTripOut(capture: outcome.capturePath ?? "", interface: rt.interface, link_type: rt.linkType,
+                                       filter: rt.filter, captured: rt.captured, kernel_resets: rt.kernelResets,
+                                       other: rt.otherPackets, kernel_dropped: rt.kernelDropped, ok: rt.ok,
+                                       packets: plan.packets.map { p in
+                                           let it = rt.item(p.number - 1)
+                                           return RTPacket(packet: p.number, msg_id: p.message.map { plan.messages[$0].id },
+                                                           frame: it.frame, copies: it.copies, identical: it.identical,
+                                                           ipv4_checksum_ok: it.ipChecksumOK, tcp_checksum_ok: it.tcpChecksumOK,
+                                                           intact: it.intact,
+                                                           difference: it.intact || it.frame == nil ? nil : it.difference)
+                                       })
+                      })
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try enc.encode(doc), as: UTF8.self)

@@ -29,7 +29,7 @@ struct TextRenderer {
 
     mutating func line(_ s: String = "") { out += s + "\n" }
 
-    mutating func render(explain: Bool, outcome: Outcome) throws -> String {
+    mutating func render(explain: Bool, quiet: Bool, outcome: Outcome) throws -> String {
         let messages = plan.messages
         let convs = plan.conversations
         line(bold("netlab injector") + ": \(outcome.csv): \(messages.count) messages -> \(plan.packetCount) packets in "
@@ -40,6 +40,11 @@ struct TextRenderer {
                  + "; ISN client \(c.clientISN), server \(c.serverISN)")
         }
         line()
+        if quiet {
+            summary(outcome: outcome)
+            if let rt = outcome.roundTrip { roundTrip(rt, packets: plan.packets, path: outcome.capturePath ?? "", table: false) }
+            return out
+        }
         let packets = plan.packets
         if explain {
             for p in packets {
@@ -53,8 +58,50 @@ struct TextRenderer {
         } else {
             table(packets)
         }
-        summary(packets, outcome: outcome)
+        summary(outcome: outcome)
+        if let rt = outcome.roundTrip { roundTrip(rt, packets: packets, path: outcome.capturePath ?? "", table: true) }
         return out
+    }
+
+    mutating func roundTrip(_ rt: RoundTrip, packets: [Packet], path: String, table: Bool) {
+        line()
+        line(bold("Round trip") + ": captured on \(rt.interface) (\(rt.linkType)) with filter \"\(rt.filter)\"")
+        let ours = (0..<packets.count).filter { rt.item($0).frame != nil }.count
+        var parts = ["\(ours) crafted"]
+        if rt.kernelResets > 0 {
+            parts.append("\(rt.kernelResets) resets sent by the kernel (no socket owns the destination port, so it refuses each segment)")
+        }
+        if rt.otherPackets > 0 { parts.append("\(rt.otherPackets) other") }
+        line("wrote \(path): \(rt.captured) packets: " + parts.joined(separator: ", ") + "; kernel drops \(rt.kernelDropped)")
+        if table {
+        line(bold([Fmt.padLeft("#", 4), Fmt.pad("msg", 8), Fmt.pad("kind", 11), Fmt.padLeft("frame", 6),
+                   Fmt.padLeft("copies", 7), " " + Fmt.pad("bytes", 10), Fmt.pad("IPv4 cksum", 11),
+                   Fmt.pad("TCP cksum", 10), "verdict"].joined(separator: " ")))
+        for p in packets {
+            let it = rt.item(p.number - 1)
+            var msg = "-"
+            if let m = p.message {
+                msg = plan.messages[m].id + (p.segments > 1 ? " \(p.segment)/\(p.segments)" : "")
+            }
+            let verdict = it.intact ? good("intact")
+                : it.frame == nil ? bad("MISSING") : bad("ALTERED: " + it.difference)
+            let row = [Fmt.padLeft(String(p.number), 4), Fmt.pad(msg, 8), Fmt.pad(p.kind, 11),
+                       Fmt.padLeft(it.frame.map(String.init) ?? "-", 6), Fmt.padLeft(String(it.copies), 7),
+                       " " + Fmt.pad(it.frame == nil ? "-" : (it.identical ? "identical" : "differ"), 10),
+                       Fmt.pad(it.frame == nil ? "-" : (it.ipChecksumOK ? "ok" : "BAD"), 11),
+                       Fmt.pad(it.frame == nil ? "-" : (it.tcpChecksumOK ? "ok" : "BAD"), 10), verdict]
+            line(row.joined(separator: " "))
+        }
+        }
+        let intactMessages = Set(packets.compactMap { p in p.message }).filter { m in
+            packets.filter { $0.message == m }.allSatisfy { rt.item($0.number - 1).intact }
+        }
+        if rt.ok {
+            line(good("verdict: all \(packets.count) packets (\(plan.messages.count) messages) arrived intact") +
+                 ": every header field and payload byte identical to what was crafted, checksums valid")
+        } else {
+            line(bad("verdict: \(intactMessages.count) of \(plan.messages.count) messages intact; packets missing or altered above"))
+        }
     }
 
     mutating func table(_ packets: [Packet]) {
@@ -63,7 +110,7 @@ struct TextRenderer {
                     Fmt.pad("TCP cksum", 11), "payload"]
         line(bold(head.joined(separator: " ")))
         for p in packets {
-            let flags = (try? plan.explain(p.number - 1).summary).map(flagsOf) ?? "?"
+            let flags = p.flags.replacingOccurrences(of: ", ", with: ",")
             var msg = "-"
             var payload = dim("(\(p.kind))")
             if let m = p.message {
@@ -83,12 +130,6 @@ struct TextRenderer {
             line(row.joined(separator: " "))
         }
         line()
-    }
-
-    /// "PSH,ACK" from a summary's "[PSH, ACK]".
-    func flagsOf(_ summary: String) -> String {
-        guard let a = summary.firstIndex(of: "["), let b = summary.firstIndex(of: "]") else { return "" }
-        return summary[summary.index(after: a)..<b].replacingOccurrences(of: ", ", with: ",")
     }
 
     mutating func explainPacket(_ p: Packet) throws {
@@ -164,7 +205,7 @@ struct TextRenderer {
         line("  " + Fmt.pad("sum", 15) + " " + String(format: "0x%08x", t.sum) + dim("  (\(t.words.count) words added as 32-bit numbers)"))
         var s = t.sum
         for f in t.folds {
-            line("  " + Fmt.pad("fold carry", 15) + " " + String(format: "0x%04x + 0x%04x = 0x%05x", s >> 16, s & 0xffff, f))
+            line("  " + Fmt.pad("fold carry", 15) + " " + String(format: "0x%04x + 0x%04x = 0x%04x", s >> 16, s & 0xffff, f))
             s = f
         }
         line("  " + Fmt.pad("complement", 15) + " " + String(format: "~0x%04x = 0x%04x", t.folded, t.checksum))
@@ -198,9 +239,10 @@ struct TextRenderer {
         }
     }
 
-    mutating func summary(_ packets: [Packet], outcome: Outcome) {
-        let agree = packets.filter(\.checksumsAgree).count
-        line("checksums: libnet and netlab agree on all \(agree * 2) (\(agree) IPv4, \(agree) TCP)")
+    mutating func summary(outcome: Outcome) {
+        // Plan construction fails on any disagreement, so every packet here agrees.
+        let n = plan.packetCount
+        line("checksums: libnet and netlab agree on all \(n * 2) (\(n) IPv4, \(n) TCP)")
         if let pcap = outcome.pcap {
             line("wrote \(pcap): \(plan.packetCount) packets, \(Fmt.grouped(plan.totalBytes)) bytes of IP "
                  + dim("(open it in Wireshark, or: tshark -r \(pcap))"))

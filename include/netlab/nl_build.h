@@ -46,6 +46,13 @@ size_t nl_seg_spec_size(const struct nl_seg_spec *s);
 int nl_builder_build(struct nl_builder *b, const struct nl_seg_spec *s, uint8_t *out, size_t cap,
                      struct nl_build_result *r, char *errbuf);
 
+/**
+ * libnet's own Internet checksum of buf (libnet_in_cksum folded with
+ * LIBNET_CKSUM_CARRY), for cross-checking netlab's engine. Same convention as
+ * nl_cksum: the value to store, host order.
+ */
+uint16_t nl_libnet_cksum(const void *buf, size_t len);
+
 /** netlab's own encoding of s (no libnet), with both checksums computed by netlab. */
 int nl_seg_encode(const struct nl_seg_spec *s, uint8_t *out, size_t cap, size_t *len, char *errbuf);
 

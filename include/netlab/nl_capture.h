@@ -27,6 +27,9 @@ struct nl_capture_opts {
     int pcapng;             /* write pcapng instead of pcap */
     int buffer_mb;          /* kernel ring buffer, MiB; default 64 */
     int keep_packets;       /* also keep every packet in memory (nl_capture_packet) */
+    int immediate;          /* deliver each packet at once; default 0: the kernel hands over
+                               blocks of packets (TPACKET_V3) within 100 ms, which keeps up with
+                               far higher rates (immediate mode uses one fixed slot per packet) */
 };
 
 struct nl_capture_stats {

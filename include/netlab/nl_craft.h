@@ -116,6 +116,7 @@ struct nl_pkt {
     uint32_t conv;              /* index into the plan's conversations */
     uint8_t from_client;        /* 1: client -> server */
     uint8_t kind;               /* enum nl_pkt_kind */
+    uint8_t tcp_flags;          /* NL_TCP_* control bits */
     uint16_t payload_offset;    /* payload start within bytes */
     uint32_t payload_len;
     uint32_t rel_seq, rel_ack;  /* relative to the ISNs, as Wireshark shows them */

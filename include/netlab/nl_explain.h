@@ -51,6 +51,7 @@ struct nl_explain {
     struct nl_cksum_trace tcp; /* TCP checksum: pseudo-header, header, data */
     uint8_t pseudo[12];        /* the IPv4 pseudo-header bytes (RFC 9293 3.1) */
     int ip_ok, tcp_ok;         /* the checksum in the packet equals the computed one */
+    int truncated;             /* fewer bytes than the IPv4 total length: the TCP checksum is not verifiable */
     char summary[192];         /* "127.0.0.1:40000 -> 127.0.0.1:12345 [PSH, ACK] Seq=1 Ack=1 Len=5" */
 };
 

@@ -1,0 +1,140 @@
+/*
+ * nl_analysis.h - the state of one analysis (internal), shared by the files that
+ * build it: nl_analyze.c (the pass), nl_streams.c (reassembled bytes),
+ * nl_notes.c (plain-language notes) and nl_report.c (the accessors).
+ */
+#ifndef NL_ANALYSIS_H
+#define NL_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "netlab/nl_analyze.h"
+#include "netlab/nl_csv.h"
+#include "netlab/nl_decode.h"
+#include "netlab/nl_pcapr.h"
+#include "nl_expect.h"
+#include "nl_flow.h"
+#include "nl_internal.h"
+#include "nl_reasm.h"
+
+struct match_rec {
+    uint32_t text;
+    uint32_t flow;            /* index + 1, 0 if none */
+    uint8_t dir, across, protocol;
+    uint32_t payload_bytes, offset;
+    uint64_t packet, last_packet;
+};
+
+struct dup_rec {
+    uint64_t packet, original;
+    uint32_t flow;
+    int64_t delta_ns;
+    uint8_t other_iface;
+};
+
+struct note_rec {
+    const char *kind;
+    uint64_t packet;
+    uint32_t conversation;
+    char *text;
+};
+
+struct chunk_rec {
+    uint8_t dir;
+    uint64_t packet;
+    size_t off, len;          /* in follow_buf; gap when is_gap */
+    uint8_t is_gap;
+};
+
+struct sll2_rec {
+    uint32_t ifindex;
+    uint64_t packets;
+    uint8_t loopback;
+};
+
+struct unreach_rec {
+    uint64_t packet;
+    char text[160];
+};
+
+struct nl_analysis {
+    struct nl_pcapr *rd;
+    struct nl_flow_table ft;
+    struct nl_summary sum;
+    char read_err[NL_ERRBUF_SIZE];
+
+    /* options */
+    char **texts;
+    size_t *text_len;
+    size_t ntexts, maxtext;
+    uint32_t follow;
+    uint64_t stream_cap;
+    uint32_t listed_cap;
+    struct nl_messages *msgs;
+
+    /* interfaces */
+    uint64_t *if_pkts;
+    uint8_t *if_loop;
+    size_t nif_pkts;
+    struct sll2_rec *sll2;
+    size_t nsll2, capsll2;
+    struct nl_iface_seen *ifaces;
+    size_t nifaces;
+
+    /* lists */
+    struct nl_badck *bad;
+    size_t nbad, capbad;
+    struct nl_problem *probs;
+    size_t nprobs, capprobs;
+    struct dup_rec *dups;
+    size_t ndups, capdups;
+    struct note_rec *notes;
+    size_t nnotes, capnotes;
+    struct match_rec *matches;
+    size_t nmatches, capmatches;
+    struct unreach_rec *unreach;
+    size_t nunreach, capunreach;
+    uint64_t unreach_total;
+
+    /* --follow */
+    uint32_t follow_flow;     /* index + 1 once seen */
+    struct chunk_rec *chunks;
+    size_t nchunks, capchunks;
+    uint8_t *fbuf;
+    size_t flen, fcap;
+
+    /* --expect */
+    struct nl_expect_rec *exp;
+    size_t nexp;
+
+    uint64_t stream_bytes;    /* kept for --follow/--expect */
+    uint64_t stream_dropped;
+    int linktype_set;
+    uint64_t snaplen_seen;    /* a snap length that cut packets */
+};
+
+/* Grow *arr (n used, cap allocated, elem bytes each) for one more item. */
+int nl_grow(void **arr, size_t n, size_t *cap, size_t elem);
+#define GROW(a, arr, n, cap) nl_grow((void **)&(a)->arr, (a)->n, &(a)->cap, sizeof *(a)->arr)
+
+static inline int from_client(const struct nl_flow *f, int dir) { return dir != f->server; }
+
+/* nl_streams.c: the sink of reassembled (or UDP) payload for --find across
+ * segments, --follow and --expect; per-flow state created on demand. */
+struct sink_ctx {
+    struct nl_analysis *a;
+    struct nl_flow_ext *ext;
+    uint32_t flow;            /* index + 1 */
+    uint8_t dir, proto;
+};
+int nl_stream_sink(void *ctx, const uint8_t *data, size_t len, uint64_t pkt, uint32_t seglen);
+struct nl_flow_ext *nl_flow_ext_get(struct nl_flow *f);
+void nl_flow_ext_free(struct nl_flow_ext *e); /* NULL allowed */
+struct nl_reasm *nl_flow_ext_reasm(struct nl_flow_ext *e, int dir);
+const struct nl_stream_store *nl_flow_ext_store(const struct nl_flow_ext *e, int dir);
+
+/* nl_notes.c */
+int nl_note_unreachable(struct nl_analysis *a, const struct nl_decoded *d, const struct nl_frame *pkt);
+int nl_write_notes(struct nl_analysis *a);
+
+#endif

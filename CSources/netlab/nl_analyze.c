@@ -1,0 +1,526 @@
+/*
+ * nl_analyze.c - one pass over a capture (see nl_analyze.h): read, decode,
+ * account each packet to its conversation, count checksum verdicts, spot
+ * duplicate copies, search payloads, then conclude (servers, notes, --expect).
+ * Memory grows with conversations and findings (each list capped), never with
+ * packets.
+ */
+#include "nl_analysis.h"
+#include "netlab/nl_tcp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Grow *arr (n used, cap allocated, elem bytes each) for one more item. */
+int nl_grow(void **arr, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *p = realloc(*arr, nc * elem);
+    if (!p)
+        return NL_ENOMEM;
+    *arr = p;
+    *cap = nc;
+    return 0;
+}
+
+/* ---- per packet ---- */
+
+static int add_bad(struct nl_analysis *a, uint64_t pkt, uint8_t layer, uint16_t found, uint16_t expected, uint32_t conv)
+{
+    if (a->nbad >= a->listed_cap)
+        return 0;
+    if (GROW(a, bad, nbad, capbad) < 0)
+        return NL_ENOMEM;
+    struct nl_badck *b = &a->bad[a->nbad++];
+    b->packet = pkt;
+    b->layer = layer;
+    b->found = found;
+    b->expected = expected;
+    b->conversation = conv;
+    return 0;
+}
+
+static void count_ck(struct nl_ck_counts *c, int v)
+{
+    switch (v) {
+    case NL_CK_GOOD: c->good++; break;
+    case NL_CK_BAD: c->bad++; break;
+    case NL_CK_OFFLOAD: c->offload++; break;
+    case NL_CK_UNVERIFIED: c->unverified++; break;
+    case NL_CK_ABSENT: c->none++; break;
+    default: break;
+    }
+}
+
+static int process(struct nl_analysis *a, const struct nl_frame *pkt)
+{
+    struct nl_summary *s = &a->sum;
+    struct nl_decoded d;
+    int rc;
+
+    s->packets++;
+    s->bytes += pkt->len;
+    s->captured_bytes += pkt->caplen;
+    if (s->packets == 1 || pkt->ts_ns < s->first_ns)
+        s->first_ns = pkt->ts_ns;
+    if (s->packets == 1 || pkt->ts_ns > s->last_ns)
+        s->last_ns = pkt->ts_ns;
+    if (!a->linktype_set) {
+        s->linktype = pkt->linktype;
+        a->linktype_set = 1;
+    } else if (s->linktype != pkt->linktype) {
+        s->linktype = -1;
+    }
+    if (pkt->iface >= a->nif_pkts) {
+        size_t n = (size_t)pkt->iface + 1;
+        uint64_t *p = realloc(a->if_pkts, n * sizeof *p);
+        uint8_t *l = p ? realloc(a->if_loop, n) : NULL;
+        if (p)
+            a->if_pkts = p;
+        if (!l)
+            return NL_ENOMEM;
+        a->if_loop = l;
+        memset(a->if_pkts + a->nif_pkts, 0, (n - a->nif_pkts) * sizeof *p);
+        memset(a->if_loop + a->nif_pkts, 0, n - a->nif_pkts);
+        a->nif_pkts = n;
+    }
+    a->if_pkts[pkt->iface]++;
+    if (pkt->caplen < pkt->len) {
+        s->snapped++;
+        if (!a->snaplen_seen || pkt->caplen > a->snaplen_seen)
+            a->snaplen_seen = pkt->caplen;
+    }
+    if (!nl_linktype_supported(pkt->linktype)) {
+        s->unsupported_link++;
+        return 0;
+    }
+
+    nl_decode_packet(pkt, NL_DECODE_CHECKSUMS, &d);
+    if (d.link.loopback)
+        a->if_loop[pkt->iface] = 1;
+    if (d.link.has_ifindex) {
+        size_t i;
+        for (i = 0; i < a->nsll2 && a->sll2[i].ifindex != d.link.ifindex; i++)
+            ;
+        if (i == a->nsll2 && a->nsll2 < 4096) {
+            if (GROW(a, sll2, nsll2, capsll2) < 0)
+                return NL_ENOMEM;
+            a->sll2[i].ifindex = d.link.ifindex;
+            a->sll2[i].packets = 0;
+            a->sll2[i].loopback = 0;
+            a->nsll2++;
+        }
+        if (i < a->nsll2) {
+            a->sll2[i].packets++;
+            a->sll2[i].loopback |= d.link.loopback;
+        }
+    }
+    if (d.status != NL_DS_OK) {
+        if (d.status == NL_DS_TRUNCATED)
+            s->truncated++;
+        else
+            s->malformed++;
+        if (a->nprobs < a->listed_cap) {
+            if (GROW(a, probs, nprobs, capprobs) < 0)
+                return NL_ENOMEM;
+            struct nl_problem *p = &a->probs[a->nprobs++];
+            p->packet = pkt->number;
+            p->status = nl_dstatus_name(d.status);
+            p->layer = nl_dlayer_name(d.status_at);
+            p->reason = d.reason;
+        }
+    }
+    if (d.ipver == 4)
+        s->ipv4++;
+    else if (d.ipver == 6)
+        s->ipv6++;
+    else {
+        s->non_ip++;
+        return 0;
+    }
+    if (d.fragment) {
+        s->fragments++;
+    } else if (d.status_at != NL_DL_NETWORK) {
+        switch (d.proto) {
+        case 6: s->tcp++; break;
+        case 17: s->udp++; break;
+        case 1: s->icmp++; break;
+        case 58: s->icmpv6++; break;
+        default: s->other_ip++; break;
+        }
+    }
+
+    if (!d.has_l4 || (d.proto != 6 && d.proto != 17)) {
+        /* Not part of a conversation: still count its IPv4 header checksum. */
+        if (d.ipver == 4 && d.ck_ip != NL_CK_NA) {
+            count_ck(&s->ck_ipv4, d.ck_ip);
+            if (d.ck_ip == NL_CK_BAD) {
+                s->bad_packets++;
+                if ((rc = add_bad(a, pkt->number, 4, d.ck_ip_found, d.ck_ip_expected, 0)) < 0)
+                    return rc;
+            }
+        }
+        if (((d.proto == 1 && d.icmp_type == 3 && d.icmp_code == 3) ||
+             (d.proto == 58 && d.icmp_type == 1 && d.icmp_code == 4)) && d.status == NL_DS_OK)
+            return nl_note_unreachable(a, &d, pkt);
+        return 0;
+    }
+
+    int dir, created;
+    struct nl_flow *f = nl_flow_get(&a->ft, &d, &dir, &created);
+    if (!f)
+        return NL_ENOMEM;
+    uint32_t fidx = f->id;
+    struct nl_flow_dir *D = &f->d[dir];
+
+    /* A second copy of the packet just seen in this direction (the same bytes
+     * from the IP header on, within a millisecond): a packet socket that keeps
+     * both the outgoing and the incoming copy (loopback), or a capture on two
+     * interfaces of one path. Only where identical bytes cannot be two real
+     * packets: an IPv4 packet with a nonzero identification (a sender numbers
+     * each packet), captured whole. Kernel resets (identification 0) and IPv6
+     * (no identification) can repeat byte for byte, so they are counted as sent.
+     * Two copies with the same known packet type are repeats, not copies. */
+    if (D->last_l3 && d.ipver == 4 && d.ip_id != 0 && pkt->caplen == pkt->len && D->last_l3_cap == d.l3_caplen &&
+        pkt->ts_ns >= D->last_ns && pkt->ts_ns - D->last_ns <= NL_ANALYZE_DUP_WINDOW_NS &&
+        !(d.link.pkttype != NL_PKTTYPE_NONE && d.link.pkttype == D->last_pkttype) &&
+        memcmp(D->last_l3, d.l3, d.l3_caplen) == 0) {
+        s->duplicates++;
+        D->dups++;
+        if (a->ndups < a->listed_cap) {
+            if (GROW(a, dups, ndups, capdups) < 0)
+                return NL_ENOMEM;
+            struct dup_rec *r = &a->dups[a->ndups++];
+            r->packet = pkt->number;
+            r->original = D->last_pkt;
+            r->flow = fidx;
+            r->delta_ns = pkt->ts_ns - D->last_ns;
+            uint32_t ifid = d.link.has_ifindex ? d.link.ifindex : pkt->iface;
+            r->other_iface = ifid != D->last_if;
+        }
+        D->last_l3 = NULL; /* a third copy is a repeat again */
+        return 0;
+    }
+    D->last_l3 = d.l3;
+    D->last_l3_cap = d.l3_caplen;
+    D->last_ns = pkt->ts_ns;
+    D->last_pkt = pkt->number;
+    D->last_pkttype = d.link.pkttype;
+    D->last_if = d.link.has_ifindex ? d.link.ifindex : pkt->iface;
+    nl_flow_touch(f, dir, &d, pkt->number, pkt->ts_ns);
+
+    /* Checksums. */
+    int any_bad = 0;
+    if (d.ipver == 4 && d.ck_ip != NL_CK_NA) {
+        count_ck(&s->ck_ipv4, d.ck_ip);
+        if (d.ck_ip == NL_CK_BAD) {
+            any_bad = 1;
+            if ((rc = add_bad(a, pkt->number, 4, d.ck_ip_found, d.ck_ip_expected, fidx)) < 0)
+                return rc;
+        }
+    }
+    if (d.ck_l4 != NL_CK_NA) {
+        count_ck(d.proto == 6 ? &s->ck_tcp : &s->ck_udp, d.ck_l4);
+        if (d.ck_l4 == NL_CK_BAD) {
+            any_bad = 1;
+            D->ck_bad++;
+            if ((rc = add_bad(a, pkt->number, d.proto, d.ck_l4_found, d.ck_l4_expected, fidx)) < 0)
+                return rc;
+        } else if (d.ck_l4 == NL_CK_OFFLOAD) {
+            D->ck_offload++;
+        }
+    }
+    if (any_bad)
+        s->bad_packets++;
+
+    if (d.proto == 6) {
+        nl_flow_tcp(f, dir, &d, pkt->number, pkt->len);
+        if (d.payload_len > s->largest_bytes) {
+            s->largest_bytes = d.payload_len;
+            s->largest_packet = pkt->number;
+            s->largest_conversation = fidx;
+        }
+    } else {
+        nl_flow_udp(f, dir, &d, pkt->number, pkt->len);
+    }
+
+    /* --find in this packet's captured payload. */
+    for (size_t k = 0; k < a->ntexts && d.payload_caplen; k++) {
+        const uint8_t *hit = memmem(d.payload, d.payload_caplen, a->texts[k], a->text_len[k]);
+        if (!hit)
+            continue;
+        s->matches++;
+        if (a->nmatches >= a->listed_cap)
+            continue;
+        if (GROW(a, matches, nmatches, capmatches) < 0)
+            return NL_ENOMEM;
+        struct match_rec *m = &a->matches[a->nmatches++];
+        m->text = (uint32_t)k;
+        m->flow = fidx;
+        m->dir = (uint8_t)dir;
+        m->across = 0;
+        m->protocol = d.proto;
+        m->packet = m->last_packet = pkt->number;
+        m->payload_bytes = d.payload_len;
+        m->offset = (uint32_t)(hit - d.payload);
+    }
+
+    /* Reassembly, only where something needs the stream. */
+    int want = a->msgs != NULL || (a->follow && a->follow == fidx) ||
+               (d.proto == 6 && a->ntexts && a->maxtext > 1);
+    if (a->follow && a->follow == fidx)
+        a->follow_flow = fidx;
+    if (!want)
+        return 0;
+    struct nl_flow_ext *e = nl_flow_ext_get(f);
+    if (!e)
+        return NL_ENOMEM;
+    struct sink_ctx c = {a, e, fidx, (uint8_t)dir, d.proto};
+    if (d.proto == 17) {
+        if (d.payload_len)
+            return nl_stream_sink(&c, d.payload_caplen == d.payload_len ? d.payload : NULL, d.payload_len,
+                               pkt->number, d.payload_len);
+        return 0;
+    }
+    if (d.tcp_flags & NL_TCP_RST)
+        return 0;
+    return nl_reasm_add(nl_flow_ext_reasm(e, dir), (d.tcp_flags & NL_TCP_SYN) != 0, d.seq, d.payload,
+                        d.payload_caplen, d.payload_len, pkt->number, nl_stream_sink, &c);
+}
+
+/* ---- after the last packet ---- */
+
+static int cmp_match(const void *x, const void *y)
+{
+    const struct match_rec *a = x, *b = y;
+    if (a->packet != b->packet)
+        return a->packet < b->packet ? -1 : 1;
+    if (a->across != b->across)
+        return a->across - b->across;
+    return a->text < b->text ? -1 : a->text > b->text;
+}
+
+static int finish(struct nl_analysis *a)
+{
+    int rc;
+    for (size_t i = 0; i < a->ft.nflows; i++) {
+        struct nl_flow *f = &a->ft.flows[i];
+        if (!f->ext)
+            continue;
+        for (int dir = 0; dir < 2; dir++) {
+            struct sink_ctx c = {a, f->ext, f->id, (uint8_t)dir, f->proto};
+            if ((rc = nl_reasm_end(nl_flow_ext_reasm(f->ext, dir), nl_stream_sink, &c)) < 0)
+                return rc;
+        }
+    }
+    nl_flow_finish(&a->ft);
+    struct nl_summary *s = &a->sum;
+    for (size_t i = 0; i < a->ft.nflows; i++) {
+        const struct nl_flow *f = &a->ft.flows[i];
+        if (f->proto == 6) {
+            s->tcp_conversations++;
+            s->retransmissions += f->d[0].retrans + f->d[1].retrans;
+        } else {
+            s->udp_flows++;
+        }
+    }
+    if (a->nmatches > 1)
+        qsort(a->matches, a->nmatches, sizeof *a->matches, cmp_match);
+
+    /* Interfaces that carried packets. */
+    size_t nfile = nl_pcapr_iface_count(a->rd);
+    a->ifaces = calloc(nfile + a->nsll2 + 1, sizeof *a->ifaces);
+    if (!a->ifaces)
+        return NL_ENOMEM;
+    for (size_t i = 0; i < nfile && i < a->nif_pkts; i++) {
+        if (!a->if_pkts[i])
+            continue;
+        const struct nl_file_iface *fi = nl_pcapr_iface(a->rd, i);
+        struct nl_iface_seen *o = &a->ifaces[a->nifaces++];
+        o->kind = NL_IFACE_FILE;
+        o->index = (uint32_t)i;
+        o->name = fi->name;
+        o->description = fi->description;
+        o->linktype = fi->linktype;
+        o->packets = a->if_pkts[i];
+        o->loopback = a->if_loop[i];
+    }
+    for (size_t i = 0; i < a->nsll2; i++) {
+        struct nl_iface_seen *o = &a->ifaces[a->nifaces++];
+        o->kind = NL_IFACE_INDEX;
+        o->index = a->sll2[i].ifindex;
+        o->linktype = NL_LINKTYPE_LINUX_SLL2;
+        o->packets = a->sll2[i].packets;
+        o->loopback = a->sll2[i].loopback;
+    }
+    if (!a->linktype_set && nfile)
+        s->linktype = nl_pcapr_iface(a->rd, 0)->linktype;
+
+    if ((rc = nl_write_notes(a)) < 0)
+        return rc;
+
+    if (a->msgs) {
+        size_t n = 0;
+        for (size_t i = 0; i < a->ft.nflows; i++)
+            n += a->ft.flows[i].ext != NULL;
+        struct nl_expect_conv *ec = calloc(n ? n : 1, sizeof *ec);
+        if (!ec)
+            return NL_ENOMEM;
+        size_t k = 0;
+        for (size_t i = 0; i < a->ft.nflows; i++) {
+            const struct nl_flow *f = &a->ft.flows[i];
+            if (!f->ext)
+                continue;
+            ec[k].id = f->id;
+            ec[k].c2s = nl_flow_ext_store(f->ext, !f->server);
+            ec[k].s2c = nl_flow_ext_store(f->ext, f->server);
+            k++;
+        }
+        rc = nl_expect_run(a->msgs, ec, k, &a->exp, &a->nexp);
+        free(ec);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- entry points ---- */
+
+static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *errbuf)
+{
+    a->stream_cap = o && o->max_stream_bytes ? o->max_stream_bytes : NL_ANALYZE_STREAM_CAP;
+    a->listed_cap = o && o->max_listed ? o->max_listed : NL_ANALYZE_LIST_CAP;
+    if (!o)
+        return 0;
+    a->follow = o->follow;
+    if (o->nfind) {
+        a->texts = calloc(o->nfind, sizeof *a->texts);
+        a->text_len = calloc(o->nfind, sizeof *a->text_len);
+        if (!a->texts || !a->text_len)
+            return nl_err(errbuf, NL_ENOMEM, "out of memory");
+        for (size_t i = 0; i < o->nfind; i++) {
+            size_t n = o->find[i] ? strlen(o->find[i]) : 0;
+            if (n == 0)
+                return nl_err(errbuf, NL_EINVAL, "--find: the text to find is empty");
+            if (n > 65536)
+                return nl_err(errbuf, NL_ELIMIT, "--find: a text of %zu bytes is longer than the 65536 allowed", n);
+            a->texts[i] = strdup(o->find[i]);
+            if (!a->texts[i])
+                return nl_err(errbuf, NL_ENOMEM, "out of memory");
+            a->text_len[i] = n;
+            a->ntexts++;
+            if (n > a->maxtext)
+                a->maxtext = n;
+        }
+    }
+    if (o->expect) {
+        int rc = nl_messages_load(o->expect, &a->msgs, errbuf);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int run(struct nl_analysis *a, char *errbuf)
+{
+    struct nl_frame pkt;
+    int rc;
+    char eb[NL_ERRBUF_SIZE];
+    for (;;) {
+        rc = nl_pcapr_next(a->rd, &pkt, eb);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            a->sum.read_error = rc;
+            snprintf(a->read_err, sizeof a->read_err, "%s", eb);
+            a->sum.read_error_text = a->read_err;
+            break;
+        }
+        if ((rc = process(a, &pkt)) < 0)
+            return nl_err(errbuf, rc, "%s: packet %llu: out of memory", nl_pcapr_name(a->rd),
+                          (unsigned long long)pkt.number);
+    }
+    if ((rc = finish(a)) < 0)
+        return nl_err(errbuf, rc, "%s: out of memory", nl_pcapr_name(a->rd));
+    return 0;
+}
+
+static int start(struct nl_analysis **out, struct nl_pcapr *rd, const struct nl_analyze_opts *o, char *errbuf)
+{
+    struct nl_analysis *a = calloc(1, sizeof *a);
+    if (!a) {
+        nl_pcapr_close(rd);
+        return nl_err(errbuf, NL_ENOMEM, "out of memory");
+    }
+    a->rd = rd;
+    nl_flow_table_init(&a->ft);
+    a->sum.file = nl_pcapr_name(rd);
+    a->sum.format = nl_pcapr_format_name(rd);
+    a->sum.swapped = nl_pcapr_swapped(rd);
+    int rc = setup(a, o, errbuf);
+    if (rc == 0)
+        rc = run(a, errbuf);
+    a->sum.nanosecond = nl_pcapr_nanosecond(rd);
+    if (rc < 0) {
+        nl_analysis_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int nl_analyze_file(const char *path, const struct nl_analyze_opts *o, struct nl_analysis **out, char *errbuf)
+{
+    *out = NULL;
+    struct nl_pcapr *rd;
+    int rc = nl_pcapr_open(&rd, path, errbuf);
+    if (rc < 0)
+        return rc;
+    return start(out, rd, o, errbuf);
+}
+
+int nl_analyze_mem(const void *buf, size_t len, const char *name, const struct nl_analyze_opts *o,
+                   struct nl_analysis **out, char *errbuf)
+{
+    *out = NULL;
+    struct nl_pcapr *rd;
+    int rc = nl_pcapr_open_mem(&rd, buf, len, name, errbuf);
+    if (rc < 0)
+        return rc;
+    return start(out, rd, o, errbuf);
+}
+
+void nl_analysis_free(struct nl_analysis *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->ft.nflows; i++)
+        nl_flow_ext_free(a->ft.flows[i].ext);
+    nl_flow_table_free(&a->ft);
+    for (size_t i = 0; i < a->ntexts; i++)
+        free(a->texts[i]);
+    free(a->texts);
+    free(a->text_len);
+    nl_messages_free(a->msgs);
+    free(a->if_pkts);
+    free(a->if_loop);
+    free(a->sll2);
+    free(a->ifaces);
+    free(a->bad);
+    free(a->probs);
+    free(a->dups);
+    for (size_t i = 0; i < a->nnotes; i++)
+        free(a->notes[i].text);
+    free(a->notes);
+    free(a->matches);
+    free(a->unreach);
+    free(a->chunks);
+    free(a->fbuf);
+    free(a->exp);
+    nl_pcapr_close(a->rd);
+    free(a);
+}
+

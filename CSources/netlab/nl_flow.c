@@ -1,0 +1,368 @@
+/*
+ * nl_flow.c - the conversation table (see nl_flow.h): 5-tuple hashing with
+ * linear probing, grown by conversations (never by packets), and the TCP
+ * bookkeeping per direction. Decides who is the server; does no I/O and keeps
+ * no packet bytes (only a pointer to the previous packet for duplicate checks).
+ */
+#include "nl_flow.h"
+#include "nl_internal.h"
+#include "netlab/nl_tcp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SEQ_LT(a, b) ((int32_t)((a) - (b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((a) - (b)) > 0)
+
+void nl_flow_table_init(struct nl_flow_table *t) { memset(t, 0, sizeof *t); }
+
+void nl_flow_table_free(struct nl_flow_table *t)
+{
+    free(t->slots);
+    free(t->flows);
+    memset(t, 0, sizeof *t);
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint32_t load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Endpoint order: address bytes, then port. */
+static inline int ep_cmp(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb, size_t alen)
+{
+    int c = memcmp(a, b, alen);
+    if (c)
+        return c;
+    return (int)pa - (int)pb;
+}
+
+/* Symmetric hash: the same for both directions of a conversation. */
+static inline uint32_t key_hash(const uint8_t *a0, uint16_t p0, const uint8_t *a1, uint16_t p1, uint8_t ipver,
+                                uint8_t proto)
+{
+    uint64_t h;
+    if (ipver == 4) {
+        h = ((uint64_t)load32(a0) << 32 | load32(a1)) ^ mix64(((uint64_t)p0 << 16 | p1) << 8 | proto);
+    } else {
+        h = load64(a0) ^ mix64(load64(a0 + 8) ^ mix64(load64(a1) ^ mix64(load64(a1 + 8))));
+        h ^= ((uint64_t)p0 << 16 | p1) << 8 | proto | 0x6000000000000000ull;
+    }
+    return (uint32_t)mix64(h);
+}
+
+static int grow_slots(struct nl_flow_table *t)
+{
+    size_t n = t->nslots ? t->nslots * 2 : 1024;
+    uint32_t *s = calloc(n, sizeof *s);
+    if (!s)
+        return NL_ENOMEM;
+    for (size_t i = 0; i < t->nslots; i++) {
+        uint32_t v = t->slots[i];
+        if (!v)
+            continue;
+        size_t j = t->flows[v - 1].hash & (n - 1);
+        while (s[j])
+            j = (j + 1) & (n - 1);
+        s[j] = v;
+    }
+    free(t->slots);
+    t->slots = s;
+    t->nslots = n;
+    return 0;
+}
+
+static struct nl_flow *new_flow(struct nl_flow_table *t, size_t slot, uint32_t hash, const uint8_t *a0, uint16_t p0,
+                                const uint8_t *a1, uint16_t p1, const struct nl_decoded *d)
+{
+    if (t->nflows == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 256;
+        struct nl_flow *nf = realloc(t->flows, nc * sizeof *nf);
+        if (!nf)
+            return NULL;
+        t->flows = nf;
+        t->cap = nc;
+    }
+    struct nl_flow *f = &t->flows[t->nflows];
+    memset(f, 0, sizeof *f);
+    size_t alen = d->ipver == 4 ? 4 : 16;
+    memcpy(f->addr[0], a0, alen);
+    memcpy(f->addr[1], a1, alen);
+    f->port[0] = p0;
+    f->port[1] = p1;
+    f->ipver = d->ipver;
+    f->proto = d->proto;
+    f->server = -1;
+    f->hash = hash;
+    f->id = (uint32_t)t->nflows + 1;
+    t->nflows++;
+    t->slots[slot] = (uint32_t)t->nflows;
+    return f;
+}
+
+struct nl_flow *nl_flow_get(struct nl_flow_table *t, const struct nl_decoded *d, int *dir, int *created)
+{
+    size_t alen = d->ipver == 4 ? 4 : 16;
+    const uint8_t *a0 = d->src, *a1 = d->dst;
+    uint16_t p0 = d->sport, p1 = d->dport;
+    int rev = ep_cmp(d->src, d->sport, d->dst, d->dport, alen) > 0;
+    if (rev) {
+        a0 = d->dst;
+        a1 = d->src;
+        p0 = d->dport;
+        p1 = d->sport;
+    }
+    *dir = rev;
+    *created = 0;
+
+    /* Consecutive packets of one conversation are common: try the last flow first. */
+    if (t->last) {
+        struct nl_flow *f = &t->flows[t->last - 1];
+        if (f->port[0] == p0 && f->port[1] == p1 && f->proto == d->proto && f->ipver == d->ipver &&
+            memcmp(f->addr[0], a0, alen) == 0 && memcmp(f->addr[1], a1, alen) == 0)
+            goto found_last;
+    }
+    if ((t->nflows + 1) * 2 > t->nslots && grow_slots(t) < 0)
+        return NULL;
+    uint32_t h = key_hash(a0, p0, a1, p1, d->ipver, d->proto);
+    size_t mask = t->nslots - 1, i = h & mask;
+    for (;; i = (i + 1) & mask) {
+        uint32_t v = t->slots[i];
+        if (!v)
+            break;
+        struct nl_flow *f = &t->flows[v - 1];
+        if (f->hash == h && f->port[0] == p0 && f->port[1] == p1 && f->proto == d->proto && f->ipver == d->ipver &&
+            memcmp(f->addr[0], a0, alen) == 0 && memcmp(f->addr[1], a1, alen) == 0) {
+            t->last = v;
+            goto found;
+        }
+    }
+    {
+        struct nl_flow *f = new_flow(t, i, h, a0, p0, a1, p1, d);
+        if (!f)
+            return NULL;
+        t->last = t->nflows;
+        *created = 1;
+        return f;
+    }
+
+found_last:;
+found:;
+    struct nl_flow *f = &t->flows[t->last - 1];
+    /* A new SYN on the same ports with another initial sequence number: the ports
+     * were reused by a new connection. */
+    if (d->proto == 6 && (d->tcp_flags & (NL_TCP_SYN | NL_TCP_ACK)) == NL_TCP_SYN && f->d[*dir].have_base &&
+        d->seq != f->d[*dir].base_seq) {
+        if ((t->nflows + 1) * 2 > t->nslots && grow_slots(t) < 0)
+            return NULL;
+        uint32_t h = f->hash;
+        size_t mask = t->nslots - 1, i = h & mask;
+        uint32_t old = t->last;
+        while (t->slots[i] != old)
+            i = (i + 1) & mask;
+        struct nl_flow *nf = new_flow(t, i, h, a0, p0, a1, p1, d);
+        if (!nf)
+            return NULL;
+        t->last = t->nflows;
+        *created = 1;
+        return nf;
+    }
+    return f;
+}
+
+static void first_packet(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, int64_t ns)
+{
+    if (f->first_pkt)
+        return;
+    f->first_pkt = pkt;
+    f->first_ns = ns;
+    f->first_dir = (uint8_t)dir;
+    f->first_flags = d->tcp_flags;
+}
+
+/* Remember [lo, hi) as skipped; the oldest gap gives way when all slots are used. */
+static void add_gap(struct nl_flow_dir *D, uint32_t lo, uint32_t hi)
+{
+    if (D->ngaps == 4) {
+        memmove(D->gap_lo, D->gap_lo + 1, 3 * sizeof *D->gap_lo);
+        memmove(D->gap_hi, D->gap_hi + 1, 3 * sizeof *D->gap_hi);
+        D->ngaps = 3;
+    }
+    D->gap_lo[D->ngaps] = lo;
+    D->gap_hi[D->ngaps] = hi;
+    D->ngaps++;
+}
+
+/* [lo, hi) arrives below the top: 1 if it falls in a remembered gap (which
+ * shrinks accordingly), 0 if those bytes were sent before. */
+static int fill_gap(struct nl_flow_dir *D, uint32_t lo, uint32_t hi)
+{
+    for (int i = 0; i < D->ngaps; i++) {
+        uint32_t glo = D->gap_lo[i], ghi = D->gap_hi[i];
+        if (!(SEQ_LT(lo, ghi) && SEQ_GT(hi, glo)))
+            continue;
+        if (SEQ_LEQ(lo, glo) && !SEQ_LT(hi, ghi)) { /* fills it */
+            memmove(D->gap_lo + i, D->gap_lo + i + 1, (size_t)(D->ngaps - i - 1) * sizeof *D->gap_lo);
+            memmove(D->gap_hi + i, D->gap_hi + i + 1, (size_t)(D->ngaps - i - 1) * sizeof *D->gap_hi);
+            D->ngaps--;
+        } else if (SEQ_LEQ(lo, glo)) {
+            D->gap_lo[i] = hi;
+        } else if (!SEQ_LT(hi, ghi)) {
+            D->gap_hi[i] = lo;
+        } else {
+            D->gap_hi[i] = lo; /* split: keep the lower part, remember the upper one */
+            if (D->ngaps < 4) {
+                D->gap_lo[D->ngaps] = hi;
+                D->gap_hi[D->ngaps] = ghi;
+                D->ngaps++;
+            }
+        }
+        return 1;
+    }
+    return 0;
+}
+
+void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, uint32_t wirelen)
+{
+    struct nl_flow_dir *D = &f->d[dir], *O = &f->d[!dir];
+    uint8_t fl = d->tcp_flags;
+    D->packets++;
+    D->bytes += wirelen;
+    D->payload += d->payload_len;
+    if (d->payload_len > D->largest_bytes) {
+        D->largest_bytes = d->payload_len;
+        D->largest_pkt = pkt;
+    }
+    f->last_pkt = pkt;
+    if (!D->have_base) {
+        D->have_base = 1;
+        D->base_seq = d->seq;
+    }
+
+    if ((fl & (NL_TCP_SYN | NL_TCP_ACK)) == NL_TCP_SYN) {
+        D->syn = 1;
+        D->isn = d->seq;
+        f->hs |= 1;
+        if (f->basis != NL_SERVER_SYN) {
+            f->server = (int8_t)!dir; /* the side that received the SYN */
+            f->basis = NL_SERVER_SYN;
+        }
+    } else if ((fl & (NL_TCP_SYN | NL_TCP_ACK)) == (NL_TCP_SYN | NL_TCP_ACK)) {
+        D->synack = 1;
+        D->isn = d->seq;
+        if (f->hs & 1)
+            f->hs |= 2;
+        if (!f->basis) {
+            f->server = (int8_t)dir;
+            f->basis = NL_SERVER_SYNACK;
+        }
+    } else if ((fl & NL_TCP_ACK) && (f->hs & 3) == 3 && !(f->hs & 4) && O->synack && !(fl & NL_TCP_RST) &&
+               d->ack == O->isn + 1) {
+        f->hs |= 4;
+    }
+    if (fl & NL_TCP_FIN)
+        D->fin = 1;
+
+    if (fl & NL_TCP_RST) {
+        if (!D->rst && !f->rst_pkt)
+            f->rst_pkt = pkt;
+        D->rst = 1;
+        /* Resets a kernel sends when no socket owns the segment (RFC 9293 3.10.7.1):
+         * to a SYN, <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>; to anything with ACK,
+         * <SEQ=SEG.ACK><CTL=RST>. Linux gives both a zero window and no payload. */
+        if (d->payload_len == 0 && d->window == 0) {
+            if ((fl & NL_TCP_ACK) && d->seq == 0 && O->syn && !D->synack && d->ack == O->isn + 1) {
+                f->refused = 1;
+                f->kernel_rst = 1;
+            } else if (!(fl & NL_TCP_ACK) && O->have_ack && d->seq == O->last_ack) {
+                f->kernel_rst = 1;
+            }
+        }
+    } else {
+        /* Retransmission: data (or SYN/FIN) below what this side already sent,
+         * unless it fills a gap left when a later segment came first (that is
+         * out of order, not sent twice). A one-byte probe just below the top is
+         * a keep-alive. */
+        uint32_t seglen = d->payload_len + ((fl & NL_TCP_SYN) ? 1 : 0) + ((fl & NL_TCP_FIN) ? 1 : 0);
+        uint32_t end = d->seq + seglen;
+        if (!D->have_seq) {
+            D->have_seq = 1;
+            D->next_seq = end;
+        } else if (seglen > 0) {
+            if (SEQ_GT(d->seq, D->next_seq)) {
+                add_gap(D, D->next_seq, d->seq);
+                D->next_seq = end;
+            } else {
+                int keepalive = seglen <= 1 && !(fl & (NL_TCP_SYN | NL_TCP_FIN)) && d->seq == D->next_seq - 1;
+                uint32_t old_end = SEQ_LT(end, D->next_seq) ? end : D->next_seq;
+                if (!fill_gap(D, d->seq, old_end) && SEQ_LT(d->seq, old_end) && !keepalive)
+                    D->retrans++;
+                if (SEQ_GT(end, D->next_seq))
+                    D->next_seq = end;
+            }
+        }
+    }
+    if (fl & NL_TCP_ACK) {
+        D->have_ack = 1;
+        D->last_ack = d->ack;
+    }
+}
+
+void nl_flow_udp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, uint32_t wirelen)
+{
+    struct nl_flow_dir *D = &f->d[dir];
+    D->packets++;
+    D->bytes += wirelen;
+    D->payload += d->payload_len;
+    if (d->payload_len > D->largest_bytes) {
+        D->largest_bytes = d->payload_len;
+        D->largest_pkt = pkt;
+    }
+    f->last_pkt = pkt;
+}
+
+void nl_flow_finish(struct nl_flow_table *t)
+{
+    for (size_t i = 0; i < t->nflows; i++) {
+        struct nl_flow *f = &t->flows[i];
+        if (f->server >= 0)
+            continue;
+        int wk0 = f->port[0] < 1024, wk1 = f->port[1] < 1024;
+        if (wk0 != wk1) {
+            f->server = (int8_t)(wk0 ? 0 : 1);
+            f->basis = NL_SERVER_WELL_KNOWN;
+        } else if (f->port[0] != f->port[1]) {
+            f->server = (int8_t)(f->port[0] < f->port[1] ? 0 : 1);
+            f->basis = NL_SERVER_LOWER_PORT;
+        } else {
+            f->server = (int8_t)!f->first_dir;
+            f->basis = NL_SERVER_FIRST_DEST;
+        }
+    }
+}
+
+void nl_flow_touch(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, int64_t ns)
+{
+    first_packet(f, dir, d, pkt, ns);
+    f->last_ns = ns;
+}

@@ -1,0 +1,97 @@
+/*
+ * nl_flow.h - the conversation table of an analysis (internal): TCP and UDP
+ * conversations keyed by their 5-tuple in an open-addressing hash table sized by
+ * the number of conversations, and the per-direction TCP bookkeeping (handshake,
+ * end, retransmissions, largest payload, who is the server).
+ */
+#ifndef NL_FLOW_H
+#define NL_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "netlab/nl_decode.h"
+
+struct nl_flow_ext; /* reassembly state, allocated only when asked for (nl_analyze.c) */
+
+/* Why a side was taken to be the server. */
+enum nl_server_basis {
+    NL_SERVER_SYN = 1,        /* it received the SYN */
+    NL_SERVER_SYNACK = 2,     /* it sent the SYN-ACK (the SYN was not captured) */
+    NL_SERVER_WELL_KNOWN = 3, /* guessed: its port is below 1024 and the other's is not */
+    NL_SERVER_LOWER_PORT = 4, /* guessed: the lower port */
+    NL_SERVER_FIRST_DEST = 5  /* guessed: same ports; the first packet's destination */
+};
+
+struct nl_flow_dir {
+    uint64_t packets, payload, bytes;  /* bytes: frame (wire) lengths */
+    uint64_t largest_pkt;
+    uint32_t largest_bytes;
+    uint32_t next_seq;        /* highest sequence number sent + 1 (with have_seq) */
+    uint32_t isn;             /* of the SYN or SYN-ACK */
+    uint32_t base_seq;        /* sequence number of this side's first segment */
+    uint32_t last_ack;        /* ack field of this side's latest ACK segment */
+    uint32_t retrans;
+    uint32_t gap_lo[4], gap_hi[4];  /* sequence ranges skipped over, not yet filled */
+    uint8_t ngaps;
+    uint32_t dups;
+    uint32_t ck_bad, ck_offload;
+    uint8_t have_seq, have_ack, syn, synack, fin, rst;
+    uint8_t have_base;
+    uint8_t last_pkttype;     /* for duplicate-copy detection */
+    uint32_t last_if;         /* SLL2 interface index, else the file's interface */
+    const uint8_t *last_l3;   /* previous packet's network layer (in the file mapping) */
+    uint32_t last_l3_cap;
+    int64_t last_ns;
+    uint64_t last_pkt;
+};
+
+struct nl_flow {
+    uint8_t addr[2][16];      /* endpoint 0 sorts before endpoint 1 */
+    uint16_t port[2];
+    uint8_t ipver, proto;
+    int8_t server;            /* endpoint index of the server, -1 until decided */
+    uint8_t basis;            /* enum nl_server_basis */
+    uint8_t hs;               /* handshake bits: 1 SYN, 2 SYN-ACK, 4 ACK of the SYN-ACK */
+    uint8_t first_flags;      /* TCP flags of the first packet seen */
+    uint8_t first_dir;        /* direction (0: from endpoint 0) of the first packet */
+    uint8_t refused, kernel_rst;
+    uint32_t id;              /* 1-based, in order of first packet */
+    uint32_t hash;
+    uint64_t first_pkt, last_pkt, rst_pkt;
+    int64_t first_ns, last_ns;
+    struct nl_flow_dir d[2];
+    struct nl_flow_ext *ext;
+};
+
+struct nl_flow_table {
+    uint32_t *slots;          /* flow index + 1; 0 = empty */
+    size_t nslots;            /* a power of two */
+    struct nl_flow *flows;
+    size_t nflows, cap;
+    size_t last;              /* index + 1 of the last flow found: consecutive packets often share it */
+};
+
+void nl_flow_table_init(struct nl_flow_table *t);
+void nl_flow_table_free(struct nl_flow_table *t);
+
+/**
+ * The flow of a decoded TCP/UDP packet, created when new. *dir is 0 when the
+ * packet travels from endpoint 0. *created tells a new flow. NULL when out of
+ * memory. A TCP SYN whose sequence number differs from the one this side began
+ * with reopens the ports: it starts a new flow, as Wireshark starts a new stream.
+ */
+struct nl_flow *nl_flow_get(struct nl_flow_table *t, const struct nl_decoded *d, int *dir, int *created);
+
+/** Record the first packet of a flow (direction, flags, time) and the latest time. */
+void nl_flow_touch(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, int64_t ns);
+
+/** Account one TCP segment (not a duplicate) to its flow. */
+void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, uint32_t wirelen);
+
+/** Account one UDP datagram. */
+void nl_flow_udp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, uint32_t wirelen);
+
+/** Decide the server of every flow still undecided (ports), at the end of the capture. */
+void nl_flow_finish(struct nl_flow_table *t);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * nl_notes.c - the plain-language notes of an analysis: refused connections,
+ * kernel resets, handshakes not captured, duplicate copies, checksum offload,
+ * bad checksums, snap length, fragments, ICMP port unreachable. Text only; the
+ * findings themselves are made by nl_analyze.c and nl_flow.c.
+ */
+#include "nl_analysis.h"
+#include "netlab/nl_ipv4.h"
+#include "netlab/nl_tcp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Notes of one kind listed one by one before a summary note takes over. */
+#define NOTES_PER_KIND 20
+
+static int add_note(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)
+    NL_PRINTF(5, 6);
+static int add_note(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)
+{
+    if (GROW(a, notes, nnotes, capnotes) < 0)
+        return NL_ENOMEM;
+    char buf[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *t = strdup(buf);
+    if (!t)
+        return NL_ENOMEM;
+    struct note_rec *n = &a->notes[a->nnotes++];
+    n->kind = kind;
+    n->packet = pkt;
+    n->conversation = conv;
+    n->text = t;
+    return 0;
+}
+
+/* "ICMP port unreachable": name the closed port from the quoted datagram (RFC 792). */
+int nl_note_unreachable(struct nl_analysis *a, const struct nl_decoded *d, const struct nl_frame *pkt)
+{
+    a->unreach_total++;
+    if (a->nunreach >= NOTES_PER_KIND)
+        return 0;
+    struct nl_cursor c;
+    if (!d->payload)
+        return 0;
+    nl_cur_init(&c, d->payload, d->payload_caplen); /* the datagram the ICMP message quotes */
+    char src[64], dst[64];
+    uint16_t sport, dport;
+    uint8_t proto;
+    if (d->ipver == 4) {
+        struct nl_ipv4 ip;
+        if (nl_ipv4_decode(&c, &ip) < 0)
+            return 0;
+        proto = ip.protocol;
+        uint8_t s16[16] = {0}, d16[16] = {0};
+        memcpy(s16, ip.src, 4);
+        memcpy(d16, ip.dst, 4);
+        sport = nl_cur_be16(&c);
+        dport = nl_cur_be16(&c);
+        if (c.err)
+            return 0;
+        nl_endpoint_format(4, s16, sport, src);
+        nl_endpoint_format(4, d16, dport, dst);
+    } else {
+        const uint8_t *h = nl_cur_bytes(&c, 40);
+        if (!h)
+            return 0;
+        proto = h[6];
+        sport = nl_cur_be16(&c);
+        dport = nl_cur_be16(&c);
+        if (c.err)
+            return 0;
+        nl_endpoint_format(6, h + 8, sport, src);
+        nl_endpoint_format(6, h + 24, dport, dst);
+    }
+    if (proto != 17)
+        return 0;
+    if (GROW(a, unreach, nunreach, capunreach) < 0)
+        return NL_ENOMEM;
+    struct unreach_rec *u = &a->unreach[a->nunreach++];
+    u->packet = pkt->number;
+    snprintf(u->text, sizeof u->text, "%s -> %s", src, dst);
+    return 0;
+}
+
+static const char *ep(const struct nl_flow *f, int i, char out[64])
+{
+    return nl_endpoint_format(f->ipver, f->addr[i], f->port[i], out);
+}
+
+int nl_write_notes(struct nl_analysis *a)
+{
+    struct nl_summary *s = &a->sum;
+    size_t n_refused = 0, n_kernel = 0, n_early = 0;
+    int rc = 0;
+    char c[64], v[64];
+
+    for (size_t i = 0; i < a->ft.nflows && rc == 0; i++) {
+        const struct nl_flow *f = &a->ft.flows[i];
+        if (f->proto != 6)
+            continue;
+        int srv = f->server, cli = !srv;
+        ep(f, cli, c);
+        ep(f, srv, v);
+        if (f->refused) {
+            if (n_refused++ < NOTES_PER_KIND)
+                rc = add_note(a, "refused", f->rst_pkt, f->id,
+                              "conversation %u: %s answered the SYN from %s with a reset (packet %llu): nothing "
+                              "listened on port %u, so the kernel refused the connection itself; this is what "
+                              "\"connection refused\" looks like on the wire",
+                              f->id, v, c, (unsigned long long)f->rst_pkt, f->port[srv]);
+        } else if (f->kernel_rst) {
+            int who = f->d[0].rst ? 0 : 1;
+            char w[64];
+            ep(f, who, w);
+            if (n_kernel++ < NOTES_PER_KIND)
+                rc = add_note(a, "kernel-reset", f->rst_pkt, f->id,
+                              "conversation %u: the reset in packet %llu came from the kernel at %s, not from a "
+                              "program: no socket owned this connection there (it was never opened on that host, "
+                              "or its socket was already closed), as with hand-crafted packets or traffic sent "
+                              "after a program exited",
+                              f->id, (unsigned long long)f->rst_pkt, w);
+        }
+        if (rc == 0 && !(f->first_flags & NL_TCP_SYN)) {
+            if (n_early++ < NOTES_PER_KIND)
+                rc = add_note(a, "handshake-not-captured", f->first_pkt, f->id,
+                              "conversation %u (%s <-> %s) was already open when the capture started: its "
+                              "handshake was not captured, so %s",
+                              f->id, c, v,
+                              f->basis == NL_SERVER_SYNACK ? "the server is the side that sent the SYN-ACK"
+                              : f->basis == NL_SERVER_WELL_KNOWN ? "the server is guessed: the side with the well-known port"
+                              : f->basis == NL_SERVER_LOWER_PORT ? "the server is guessed: the side with the lower port"
+                                                                 : "the server is guessed");
+        } else if (rc == 0 && (f->first_flags & (NL_TCP_SYN | NL_TCP_ACK)) == (NL_TCP_SYN | NL_TCP_ACK)) {
+            if (n_early++ < NOTES_PER_KIND)
+                rc = add_note(a, "handshake-not-captured", f->first_pkt, f->id,
+                              "conversation %u (%s <-> %s): its SYN was not captured (the capture began with the "
+                              "SYN-ACK); the server is the side that sent the SYN-ACK",
+                              f->id, c, v);
+        }
+    }
+    if (rc == 0 && n_refused > NOTES_PER_KIND)
+        rc = add_note(a, "refused", 0, 0, "... and %zu more refused connections", n_refused - NOTES_PER_KIND);
+    if (rc == 0 && n_kernel > NOTES_PER_KIND)
+        rc = add_note(a, "kernel-reset", 0, 0, "... and %zu more conversations reset by a kernel",
+                      n_kernel - NOTES_PER_KIND);
+    if (rc == 0 && n_early > NOTES_PER_KIND)
+        rc = add_note(a, "handshake-not-captured", 0, 0,
+                      "... and %zu more conversations whose handshake was not captured", n_early - NOTES_PER_KIND);
+
+    for (size_t i = 0; i < a->ndups && i < NOTES_PER_KIND && rc == 0; i++) {
+        const struct dup_rec *d = &a->dups[i];
+        rc = add_note(a, "duplicate", d->packet, d->flow,
+                      "packet %llu is a second copy of packet %llu (the same bytes from the IP header on, %lld us "
+                      "later)%s; it is counted once",
+                      (unsigned long long)d->packet, (unsigned long long)d->original, (long long)(d->delta_ns / 1000),
+                      d->other_iface ? ", seen on a second interface of the same path"
+                                     : ": a packet socket on a loopback interface sees each packet twice, once "
+                                       "leaving and once arriving");
+    }
+    if (rc == 0 && s->duplicates > NOTES_PER_KIND)
+        rc = add_note(a, "duplicate", 0, 0, "... and %llu more duplicate copies",
+                      (unsigned long long)(s->duplicates - NOTES_PER_KIND));
+
+    uint64_t off = s->ck_ipv4.offload + s->ck_tcp.offload + s->ck_udp.offload;
+    if (rc == 0 && off)
+        rc = add_note(a, "offload", 0, 0,
+                      "%llu checksum%s (TCP %llu, UDP %llu, IPv4 %llu) %s left for the network card: the capture "
+                      "was taken on the sending host (or on loopback) before the checksum was filled in (checksum "
+                      "offload); Wireshark calls them bad, but they are not errors in the packets",
+                      (unsigned long long)off, off == 1 ? "" : "s", (unsigned long long)s->ck_tcp.offload,
+                      (unsigned long long)s->ck_udp.offload, (unsigned long long)s->ck_ipv4.offload,
+                      off == 1 ? "was" : "were");
+    if (rc == 0 && s->bad_packets)
+        rc = add_note(a, "bad-checksum", a->nbad ? a->bad[0].packet : 0, 0,
+                      "%llu packet%s carr%s a wrong checksum (see bad_packets): a receiving kernel drops such "
+                      "packets without telling the sender",
+                      (unsigned long long)s->bad_packets, s->bad_packets == 1 ? "" : "s",
+                      s->bad_packets == 1 ? "ies" : "y");
+    if (rc == 0 && s->snapped)
+        rc = add_note(a, "snap-length", 0, 0,
+                      "%llu packet%s cut by the capture's snap length (at most %llu bytes kept): checksums over "
+                      "the missing bytes cannot be verified and --find sees only captured bytes; payload byte "
+                      "counts come from the IP and TCP headers",
+                      (unsigned long long)s->snapped, s->snapped == 1 ? " was" : "s were",
+                      (unsigned long long)a->snaplen_seen);
+    if (rc == 0 && s->fragments)
+        rc = add_note(a, "fragments", 0, 0,
+                      "%llu IP fragment%s counted but not reassembled: their transport headers are not analysed",
+                      (unsigned long long)s->fragments, s->fragments == 1 ? " was" : "s were");
+    for (size_t i = 0; i < a->nunreach && rc == 0; i++)
+        rc = add_note(a, "port-unreachable", a->unreach[i].packet, 0,
+                      "packet %llu: ICMP port unreachable for the UDP datagram %s: nothing listened on that port",
+                      (unsigned long long)a->unreach[i].packet, a->unreach[i].text);
+    if (rc == 0 && a->unreach_total > a->nunreach)
+        rc = add_note(a, "port-unreachable", 0, 0, "... and %llu more ICMP port unreachable messages",
+                      (unsigned long long)(a->unreach_total - a->nunreach));
+    if (rc == 0 && a->stream_dropped)
+        rc = add_note(a, "stream-cap", 0, 0,
+                      "only the first %llu bytes of payload were kept for --follow/--expect; %llu more were "
+                      "treated as missing",
+                      (unsigned long long)a->stream_cap, (unsigned long long)a->stream_dropped);
+    return rc;
+}
+

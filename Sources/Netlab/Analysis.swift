@@ -1,0 +1,321 @@
+// Analysis: libnetlab's one-pass answers about a capture file, copied into Swift
+// values for rendering. Every decision (conversations, servers, checksum
+// verdicts, notes) is made in C; this file only converts.
+import CNetlab
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct AnalyzeOptions {
+    /// Texts to find in payloads (and across segment boundaries).
+    public var find: [String] = []
+    /// CaptureConversation id to reassemble (Follow TCP Stream); 0 for none.
+    public var follow: Int = 0
+    /// A messages CSV whose messages must be found in one conversation.
+    public var expect: String?
+    /// Cap on payload bytes kept for follow/expect; 0 for the library default.
+    public var maxStreamBytes: UInt64 = 0
+    /// Cap on listed items of each kind; 0 for the library default.
+    public var maxListed: Int = 0
+    public init() {}
+}
+
+public struct ChecksumCounts {
+    public let good, bad, offload, unverified, none: UInt64
+    init(_ c: nl_ck_counts) {
+        good = c.good; bad = c.bad; offload = c.offload; unverified = c.unverified; none = c.none
+    }
+}
+
+public struct CaptureSummary {
+    public let file: String
+    public let format: String
+    public let swapped: Bool
+    public let nanosecond: Bool
+    /// LINKTYPE_* of every packet, -1 when mixed.
+    public let linkType: Int
+    public let packets, bytes, capturedBytes: UInt64
+    public let firstNs, lastNs: Int64
+    public let ipv4, ipv6, nonIP: UInt64
+    public let tcp, udp, icmp, icmpv6, otherIP: UInt64
+    public let truncated, malformed, snapped, fragments, duplicates, unsupportedLink: UInt64
+    public let tcpConversations, udpFlows, retransmissions: UInt64
+    public let largestPacket: UInt64
+    public let largestBytes: UInt32
+    public let largestConversation: UInt32
+    public let ckIPv4, ckTCP, ckUDP: ChecksumCounts
+    public let badPackets: UInt64
+    public let matchCount: UInt64
+    public let readError: NetlabError?
+}
+
+public struct InterfaceSeen {
+    public enum Kind: String { case file, ifindex }
+    public let kind: Kind
+    public let index: UInt32
+    public let name: String?
+    public let description: String?
+    public let linkType: Int
+    public let packets: UInt64
+    public let loopback: Bool
+}
+
+/// One TCP conversation or UDP flow. Numbers are read from the C record; the
+/// endpoint strings are made on demand (withEndpoints reads them without copying).
+public struct CaptureConversation {
+    let raw: nl_conversation
+
+    public var id: Int { Int(raw.id) }
+    public var proto: Int { Int(raw.protocol) }          // 6 TCP, 17 UDP
+    public var protocolName: String { proto == 6 ? "tcp" : "udp" }
+    public var ipVersion: Int { Int(raw.ipver) }
+    public var client: String { tupleString(raw.client) }
+    public var server: String { tupleString(raw.server) }
+    public var clientAddress: String { tupleString(raw.client_addr) }
+    public var serverAddress: String { tupleString(raw.server_addr) }
+    public var clientPort: Int { Int(raw.client_port) }
+    public var serverPort: Int { Int(raw.server_port) }
+    public var serverGuessed: Bool { raw.server_guessed != 0 }
+    public var serverBasis: String { cString(raw.server_basis) }
+    public var packetsC2S: UInt64 { raw.packets_c2s }
+    public var packetsS2C: UInt64 { raw.packets_s2c }
+    public var payloadC2S: UInt64 { raw.payload_c2s }
+    public var payloadS2C: UInt64 { raw.payload_s2c }
+    public var bytesC2S: UInt64 { raw.bytes_c2s }
+    public var bytesS2C: UInt64 { raw.bytes_s2c }
+    public var firstPacket: UInt64 { raw.first_packet }
+    public var lastPacket: UInt64 { raw.last_packet }
+    public var firstNs: Int64 { raw.first_ns }
+    public var lastNs: Int64 { raw.last_ns }
+    public var handshake: Bool { raw.handshake != 0 }
+    public var synSeen: Bool { raw.syn_seen != 0 }
+    public var synAckSeen: Bool { raw.synack_seen != 0 }
+    /// "fin", "rst" or "open".
+    public var end: String {
+        raw.end == UInt8(NL_END_RST.rawValue) ? "rst" : raw.end == UInt8(NL_END_FIN.rawValue) ? "fin" : "open"
+    }
+    public var finC2S: Bool { raw.fin_c2s != 0 }
+    public var finS2C: Bool { raw.fin_s2c != 0 }
+    public var rstC2S: Bool { raw.rst_c2s != 0 }
+    public var rstS2C: Bool { raw.rst_s2c != 0 }
+    public var startedBeforeCapture: Bool { raw.started_before_capture != 0 }
+    public var refused: Bool { raw.refused != 0 }
+    public var kernelReset: Bool { raw.kernel_reset != 0 }
+    public var resetPacket: UInt64 { raw.reset_packet }
+    public var retransmissions: UInt32 { raw.retransmissions }
+    public var duplicates: UInt32 { raw.duplicates }
+    public var largestPacket: UInt64 { raw.largest_packet }
+    public var largestBytes: UInt32 { raw.largest_bytes }
+    public var checksumBad: UInt32 { raw.checksum_bad }
+    public var checksumOffload: UInt32 { raw.checksum_offload }
+
+    /// The "ip:port" texts of both ends as UTF-8, without making Strings.
+    public func withEndpoints<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: raw.client) { c in
+            try withUnsafeBytes(of: raw.server) { s in
+                let cb = c.bindMemory(to: UInt8.self), sb = s.bindMemory(to: UInt8.self)
+                return try body(UnsafeBufferPointer(rebasing: cb[..<(cb.firstIndex(of: 0) ?? cb.count)]),
+                                UnsafeBufferPointer(rebasing: sb[..<(sb.firstIndex(of: 0) ?? sb.count)]))
+            }
+        }
+    }
+}
+
+public struct BadChecksum {
+    public let packet: UInt64
+    public let layer: String         // "ipv4", "tcp", "udp"
+    public let found, expected: UInt16
+    public let conversation: Int
+}
+
+public struct PacketProblem {
+    public let packet: UInt64
+    public let status, layer, reason: String
+}
+
+public struct DuplicateCopy {
+    public let packet, original: UInt64
+    public let conversation: Int
+    public let deltaNs: Int64
+}
+
+public struct Note {
+    public let kind: String
+    public let packet: UInt64
+    public let conversation: Int
+    public let text: String
+}
+
+public struct Match {
+    public let textIndex: Int
+    public let packet, lastPacket: UInt64
+    public let conversation: Int
+    public let proto: Int
+    public let fromClient: Bool
+    public let acrossSegments: Bool
+    public let payloadBytes: UInt32
+    public let offset: UInt32
+}
+
+public struct StreamChunk {
+    public let fromClient: Bool
+    public let packet: UInt64
+    /// nil when these bytes are missing from the capture.
+    public let bytes: [UInt8]?
+    public let length: Int
+}
+
+public struct Expectation {
+    public let msgID: String
+    public let line: Int
+    public let status: String        // "found", "out-of-order", "altered", "missing"
+    public let conversation: Int
+    public let fromClient: Bool
+    public let packet, lastPacket: UInt64
+    public let streamOffset: UInt64
+    public let length: Int
+    public let differing, firstDifference: Int
+    public let detail: String
+    public var ok: Bool { status == "found" }
+}
+
+public final class Analysis {
+    let handle: OpaquePointer
+
+    /// Analyse one capture file; throws NetlabError when nothing could be read.
+    public init(path: String, options: AnalyzeOptions = AnalyzeOptions()) throws {
+        let cFind = options.find.map { strdup($0) }
+        defer { cFind.forEach { free($0) } }
+        var out: OpaquePointer?
+        try cFind.withUnsafeBufferPointer { finds in
+            try finds.withMemoryRebound(to: UnsafePointer<CChar>?.self) { texts in
+                try withOptionalCString(options.expect) { expect in
+                    var o = nl_analyze_opts()
+                    o.find = texts.baseAddress
+                    o.nfind = texts.count
+                    o.follow = UInt32(clamping: options.follow)
+                    o.expect = expect
+                    o.max_stream_bytes = options.maxStreamBytes
+                    o.max_listed = UInt32(clamping: options.maxListed)
+                    try nlCheck { nl_analyze_file(path, &o, &out, $0) }
+                }
+            }
+        }
+        handle = out!
+    }
+
+    deinit { nl_analysis_free(handle) }
+
+    public lazy var summary: CaptureSummary = {
+        var s = nl_summary()
+        nl_analysis_summary(handle, &s)
+        let err: NetlabError? = s.read_error == 0 ? nil
+            : NetlabError(code: s.read_error, message: cString(s.read_error_text))
+        return CaptureSummary(
+            file: cString(s.file), format: cString(s.format), swapped: s.swapped != 0, nanosecond: s.nanosecond != 0,
+            linkType: Int(s.linktype), packets: s.packets, bytes: s.bytes, capturedBytes: s.captured_bytes,
+            firstNs: s.first_ns, lastNs: s.last_ns, ipv4: s.ipv4, ipv6: s.ipv6, nonIP: s.non_ip, tcp: s.tcp,
+            udp: s.udp, icmp: s.icmp, icmpv6: s.icmpv6, otherIP: s.other_ip, truncated: s.truncated,
+            malformed: s.malformed, snapped: s.snapped, fragments: s.fragments, duplicates: s.duplicates,
+            unsupportedLink: s.unsupported_link, tcpConversations: s.tcp_conversations, udpFlows: s.udp_flows,
+            retransmissions: s.retransmissions, largestPacket: s.largest_packet, largestBytes: s.largest_bytes,
+            largestConversation: s.largest_conversation, ckIPv4: ChecksumCounts(s.ck_ipv4),
+            ckTCP: ChecksumCounts(s.ck_tcp), ckUDP: ChecksumCounts(s.ck_udp), badPackets: s.bad_packets,
+            matchCount: s.matches, readError: err)
+    }()
+
+    public lazy var interfaces: [InterfaceSeen] = (0..<nl_analysis_iface_count(handle)).map { i in
+        var f = nl_iface_seen()
+        nl_analysis_iface(handle, i, &f)
+        return InterfaceSeen(kind: f.kind == Int32(NL_IFACE_INDEX.rawValue) ? .ifindex : .file, index: f.index,
+                             name: f.name.map { String(cString: $0) },
+                             description: f.description.map { String(cString: $0) },
+                             linkType: Int(f.linktype), packets: f.packets, loopback: f.loopback != 0)
+    }
+
+    public var conversationCount: Int { nl_analysis_conv_count(handle) }
+
+    /// 6 (TCP) or 17 (UDP) for the conversation at position i, without copying it.
+    public func conversationProtocol(at i: Int) -> Int { Int(nl_analysis_conv_protocol(handle, i)) }
+
+    /// Conversation at position i (its id is i + 1).
+    public func conversation(at i: Int) -> CaptureConversation {
+        var c = nl_conversation()
+        nl_analysis_conv(handle, i, &c)
+        return CaptureConversation(raw: c)
+    }
+
+    /// Every conversation, in order of first packet (an array: prefer conversation(at:) for big captures).
+    public lazy var conversations: [CaptureConversation] = (0..<conversationCount).map { conversation(at: $0) }
+
+    public lazy var badChecksums: [BadChecksum] = (0..<nl_analysis_bad_count(handle)).map { i in
+        var b = nl_badck()
+        nl_analysis_bad(handle, i, &b)
+        return BadChecksum(packet: b.packet, layer: b.layer == 4 ? "ipv4" : b.layer == 6 ? "tcp" : "udp",
+                           found: b.found, expected: b.expected, conversation: Int(b.conversation))
+    }
+
+    public lazy var problems: [PacketProblem] = (0..<nl_analysis_problem_count(handle)).map { i in
+        var p = nl_problem()
+        nl_analysis_problem(handle, i, &p)
+        return PacketProblem(packet: p.packet, status: cString(p.status), layer: cString(p.layer),
+                             reason: cString(p.reason))
+    }
+
+    public lazy var duplicates: [DuplicateCopy] = (0..<nl_analysis_dup_count(handle)).map { i in
+        var d = nl_dup()
+        nl_analysis_dup(handle, i, &d)
+        return DuplicateCopy(packet: d.packet, original: d.original, conversation: Int(d.conversation),
+                             deltaNs: d.delta_ns)
+    }
+
+    public lazy var notes: [Note] = (0..<nl_analysis_note_count(handle)).map { i in
+        var n = nl_note()
+        nl_analysis_note(handle, i, &n)
+        return Note(kind: cString(n.kind), packet: n.packet, conversation: Int(n.conversation), text: cString(n.text))
+    }
+
+    public lazy var matches: [Match] = (0..<nl_analysis_match_count(handle)).map { i in
+        var m = nl_match()
+        nl_analysis_match(handle, i, &m)
+        return Match(textIndex: Int(m.text), packet: m.packet, lastPacket: m.last_packet,
+                     conversation: Int(m.conversation), proto: Int(m.protocol), fromClient: m.from_client != 0,
+                     acrossSegments: m.across != 0, payloadBytes: m.payload_bytes, offset: m.offset)
+    }
+
+    /// The followed conversation's id, 0 when none was asked for or it does not exist.
+    public var followedConversation: Int { Int(nl_analysis_follow_conv(handle)) }
+
+    public lazy var chunks: [StreamChunk] = (0..<nl_analysis_chunk_count(handle)).map { i in
+        var c = nl_chunk()
+        nl_analysis_chunk(handle, i, &c)
+        let bytes = c.data.map { Array(UnsafeBufferPointer(start: $0, count: c.len)) }
+        return StreamChunk(fromClient: c.from_client != 0, packet: c.packet, bytes: bytes, length: c.len)
+    }
+
+    public lazy var expectations: [Expectation] = (0..<nl_analysis_expect_count(handle)).map { i in
+        var e = nl_expect_result()
+        nl_analysis_expect(handle, i, &e)
+        return Expectation(msgID: cString(e.msg_id), line: Int(e.line), status: cString(e.status_name),
+                           conversation: Int(e.conversation), fromClient: e.from_client != 0, packet: e.packet,
+                           lastPacket: e.last_packet, streamOffset: e.stream_offset, length: Int(e.length),
+                           differing: Int(e.differing), firstDifference: Int(e.first_difference),
+                           detail: cString(e.detail))
+    }
+
+    public lazy var warnings: [String] = (0..<nl_analysis_warning_count(handle)).map {
+        cString(nl_analysis_warning(handle, $0))
+    }
+}
+
+/// libpcap's name for a LINKTYPE_* value ("EN10MB"), or "LINKTYPE_<n>".
+public func linkTypeName(_ linkType: Int) -> String {
+    if linkType < 0 { return "MIXED" }
+    if let p = nl_linktype_name(Int32(linkType)) { return String(cString: p) }
+    return "LINKTYPE_\(linkType)"
+}
+
+/// A description of a link type ("Linux cooked v2").
+public func linkTypeDescription(_ linkType: Int) -> String {
+    linkType < 0 ? "several link types" : String(cString: nl_linktype_description(Int32(linkType)))
+}

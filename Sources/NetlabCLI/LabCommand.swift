@@ -1,0 +1,316 @@
+// netlab lab: the exercise on one machine. Two network namespaces joined by a
+// veth pair; the echo server and client on one host and on two; hand-built
+// packets delivered to the real echo server; the chat server with three clients;
+// every capture written to the output folder; the report at the end. Whatever
+// happens, everything it created is removed.
+import ArgumentParser
+import Foundation
+import Netlab
+
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Run the whole exercise in two network namespaces and write the captures and the report (root).",
+        discussion: """
+        Creates two hosts (network namespaces nllab-PID-0-c and -s, 10.99.0.1 and 10.99.0.2 on a veth pair), then:
+        part 1, echo server and client on one host (loopback); part 2, on two hosts; the delivery proof, \
+        `injector --deliver` opening a TCP connection of hand-built packets to the real echo server; part 3, the \
+        chat server with three clients. Each is captured on "any" into OUT/part*.pcap. Ctrl-C, a failure or a \
+        crash never leaves a namespace or process behind (the next run removes what a crash left).
+        """)
+
+    @Option(name: .customLong("out"), help: "Folder for the captures, logs and the report.")
+    var out = "lab-out"
+
+    @Option(name: .customLong("csv"), help: "Messages for the echo and delivery parts (default: the bundled sample).")
+    var csv: String?
+
+    @Option(help: "TCP port of the echo server.")
+    var port: UInt16 = 12345
+
+    @Option(name: .customLong("chat-port"), help: "TCP port of the chat server.")
+    var chatPort: UInt16 = 7000
+
+    @Flag(inversion: .prefixedNo, help: "Write report.html and report.md at the end.")
+    var report = true
+
+    @Flag(name: .customLong("fail-after"), help: .hidden)
+    var failAfterNamespaces = false
+
+    func run() throws {
+        do {
+            try Lab(options: self).run()
+        } catch let e as NetlabError {
+            FileHandle.standardError.write(Data("netlab lab: \(e.message)\n".utf8))
+            throw ExitCode.failure
+        } catch let e as LabError {
+            FileHandle.standardError.write(Data("netlab lab: \(e.message)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// One run of the lab: owns the namespaces and every process it starts.
+final class Lab {
+    let o: LabCommand
+    let outDir: URL
+    let bin: URL
+    var net: LabNet?
+    var pids: [pid_t] = []
+    var results: [String] = []
+    var failures: [String] = []
+
+    init(options: LabCommand) {
+        o = options
+        outDir = URL(fileURLWithPath: options.out).standardizedFileURL
+        bin = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.deletingLastPathComponent()
+    }
+
+    func say(_ s: String) { print(s) ; fflush(stdout) }
+
+    func path(_ name: String) -> String { outDir.appendingPathComponent(name).path }
+
+    func tool(_ name: String) throws -> String {
+        let p = bin.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: p) else {
+            throw LabError(message: "\(p) is missing: build everything first (swift build)")
+        }
+        return p
+    }
+
+    func checkStop() throws {
+        if Proc.stopRequested { throw LabError(message: "interrupted: everything the lab started has been removed") }
+    }
+
+    func run() throws {
+        guard LabNet.permitted else {
+            throw LabError(message: "the lab creates network namespaces and captures packets: it needs root (sudo)")
+        }
+        try Capture.stopOnSignals()
+        let stale = try LabNet.cleanupStale()
+        if stale > 0 { say("removed \(stale) namespaces left by an earlier run that crashed") }
+        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+        defer { cleanup() }
+        let messages = try MessageSet(path: try o.csv ?? LabFiles.sample())
+        let net = try LabNet(tag: 0)
+        self.net = net
+        say("two hosts: \(net.clientNamespace) (\(net.clientIP), \(net.clientInterface)) <-> \(net.serverNamespace) (\(net.serverIP), \(net.serverInterface))")
+        if o.failAfterNamespaces { throw LabError(message: "stopping as asked (--fail-after), to show the clean-up") }
+        try recordInterfaces(net)
+        let lines = LabFiles.lines(of: messages)
+        try lines.map { $0 + "\n" }.joined().write(toFile: path("in-proj.txt"), atomically: true, encoding: .utf8)
+
+        try checkStop()
+        try echoScenario(name: "part1", title: "part 1: echo on one host (loopback)", serverNS: net.clientNamespace,
+                         serverIP: "127.0.0.1", lines: lines)
+        try checkStop()
+        try echoScenario(name: "part2", title: "part 2: echo across two hosts", serverNS: net.serverNamespace,
+                         serverIP: net.serverIP, lines: lines)
+        try checkStop()
+        try deliveryProof(messages: messages, lines: lines)
+        try checkStop()
+        try chatScenario()
+        try checkStop()
+        try results.map { $0 + "\n" }.joined().write(toFile: path("results.txt"), atomically: true, encoding: .utf8)
+        if o.report {
+            var writer = ReportWriter(labDir: outDir, csv: try o.csv ?? LabFiles.sample())
+            let files = try writer.write()
+            say("report: \(files.joined(separator: ", "))")
+        }
+        say("")
+        for r in results { say(r) }
+        if !failures.isEmpty {
+            throw LabError(message: "\(failures.count) check\(failures.count == 1 ? "" : "s") failed: " + failures.joined(separator: "; "))
+        }
+    }
+
+    /// The client namespace's interface indexes and names: captures on "any" record only the index.
+    func recordInterfaces(_ net: LabNet) throws {
+        let r = try Proc.run(["ip", "-o", "link"], netns: net.clientNamespace, timeout: 10)
+        var out = ""
+        for line in r.output.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2)
+            guard parts.count >= 2, let idx = Int(parts[0].trimmingCharacters(in: .whitespaces)) else { continue }
+            let name = parts[1].trimmingCharacters(in: .whitespaces).split(separator: "@")[0]
+            out += "\(idx) \(name)\n"
+        }
+        try out.write(toFile: path("interfaces.txt"), atomically: true, encoding: .utf8)
+    }
+
+    func cleanup() {
+        for pid in pids.reversed() { Proc.stop(pid, grace: 2) }
+        pids.removeAll()
+        if let net {
+            do { try net.destroy() } catch { FileHandle.standardError.write(Data("netlab lab: clean-up: \(error)\n".utf8)) }
+            say("removed the namespaces \(net.clientNamespace) and \(net.serverNamespace)")
+        }
+        net = nil
+    }
+
+    /// Waits until `text` appears in the log file (a program said it is ready).
+    func waitFor(_ text: String, in log: String, pid: pid_t, timeout: Double = 10) throws {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if let s = try? String(contentsOfFile: log, encoding: .utf8), s.contains(text) { return }
+            if !processAlive(pid) {
+                let s = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                throw LabError(message: "\(log): the program ended before it was ready: \(s.suffix(300))")
+            }
+            try checkStop()
+            usleep(20_000)
+        }
+        throw LabError(message: "\(log): '\(text)' did not appear within \(Int(timeout)) s")
+    }
+
+    func processAlive(_ pid: pid_t) -> Bool {
+        var st: Int32 = 0
+        return waitpid(pid, &st, WNOHANG) == 0
+    }
+
+    func startCapture(_ file: String, ns: String, filter: [String]) throws -> pid_t {
+        let log = path(file + ".log")
+        try? FileManager.default.removeItem(atPath: log)
+        let pid = try Proc.spawn([try tool("capture"), "-i", "any", "-w", path(file)] + filter, netns: ns, log: log)
+        pids.append(pid)
+        try waitFor("listening on", in: log, pid: pid)
+        return pid
+    }
+
+    func stopProcess(_ pid: pid_t) {
+        Proc.stop(pid, grace: 5)
+        pids.removeAll { $0 == pid }
+    }
+
+    func startEchoServer(ns: String, ip: String, output: String, log: String) throws -> pid_t {
+        try? FileManager.default.removeItem(atPath: output)
+        try? FileManager.default.removeItem(atPath: log)
+        let pid = try Proc.spawn([try tool("echoserver"), "--host", ip, "--port", String(o.port), "--output", output],
+                                 netns: ns, log: log)
+        pids.append(pid)
+        try waitFor("listening", in: log, pid: pid)
+        return pid
+    }
+
+    func check(_ ok: Bool, _ what: String) {
+        if ok { results.append("OK    " + what) } else { results.append("FAIL  " + what); failures.append(what) }
+    }
+
+    func echoScenario(name: String, title: String, serverNS: String, serverIP: String, lines: [String]) throws {
+        guard let net else { return }
+        say("\(title): echo server on \(serverIP):\(o.port), client in \(net.clientNamespace), capture on any")
+        let cap = try startCapture("\(name).pcap", ns: net.clientNamespace, filter: ["tcp", "port", String(o.port)])
+        let server = try startEchoServer(ns: serverNS, ip: serverIP, output: path("\(name)-out-proj.txt"),
+                                         log: path("\(name)-server.log"))
+        let client = try Proc.run([try tool("echoclient"), "--host", serverIP, "--port", String(o.port), "--input",
+                                   path("in-proj.txt")], netns: net.clientNamespace, timeout: 60)
+        try client.output.write(toFile: path("\(name)-client.log"), atomically: true, encoding: .utf8)
+        usleep(200_000)
+        stopProcess(cap)
+        stopProcess(server)
+        let expected = lines.map { String(decoding: EchoServer.transform(Array($0.utf8)), as: UTF8.self) + "\n" }.joined()
+        let got = (try? String(contentsOfFile: path("\(name)-out-proj.txt"), encoding: .utf8)) ?? ""
+        check(client.status == 0, "\(name): echoclient got every line back reversed with its case swapped")
+        check(got == expected, "\(name): the server's output file holds exactly the \(lines.count) transformed lines")
+        try tsharkReads("\(name).pcap")
+    }
+
+    func tsharkReads(_ file: String) throws {
+        let r = try Proc.run(["tshark", "-r", path(file), "-q", "-z", "io,stat,0"], timeout: 60)
+        check(r.status == 0 && !r.output.contains("appears to be damaged"), "\(file): tshark reads it without errors")
+    }
+
+    func deliveryProof(messages: MessageSet, lines: [String]) throws {
+        guard let net else { return }
+        say("delivery proof: injector --deliver opens a TCP connection of hand-built packets to the echo server")
+        let srcPort = "40001"
+        // Only inside the client namespace: its kernel must not reset the connection it does not know.
+        for rule in [["add", "table", "ip", "netlab"],
+                     ["add", "chain", "ip", "netlab", "out", "{ type filter hook output priority 0; }"],
+                     ["add", "rule", "ip", "netlab", "out", "tcp", "sport", srcPort, "tcp", "flags", "rst", "drop"]] {
+            let r = try Proc.run(["nft"] + rule, netns: net.clientNamespace, timeout: 10)
+            guard r.status == 0 else { throw LabError(message: "nft \(rule.joined(separator: " ")): \(r.output)") }
+        }
+        let cap = try startCapture("deliver.pcap", ns: net.clientNamespace, filter: ["tcp", "port", String(o.port)])
+        let server = try startEchoServer(ns: net.serverNamespace, ip: net.serverIP, output: path("deliver-out-proj.txt"),
+                                         log: path("deliver-server.log"))
+        // Every message goes from the client here, so the CSV given to --deliver and --expect says so.
+        let csvPath = path("deliver-messages.csv")
+        try LabFiles.clientToServerCSV(messages).write(toFile: csvPath, atomically: true, encoding: .utf8)
+        let d = try Proc.run([try tool("injector"), csvPath, "--deliver", "--src-ip", net.clientIP, "--dst-ip", net.serverIP,
+                              "--dst-port", String(o.port), "--src-port", srcPort, "--expect-lines",
+                              String(lines.count + 1)], netns: net.clientNamespace, timeout: 90)
+        try d.output.write(toFile: path("deliver.log"), atomically: true, encoding: .utf8)
+        usleep(300_000)
+        stopProcess(cap)
+        stopProcess(server)
+        check(d.status == 0, "delivery: the connection opened, carried every message and closed (deliver.log)")
+        let expected = lines.map { String(decoding: EchoServer.transform(Array($0.utf8)), as: UTF8.self) + "\n" }.joined()
+        let got = (try? String(contentsOfFile: path("deliver-out-proj.txt"), encoding: .utf8)) ?? ""
+        check(got == expected, "delivery: the echo server's output holds exactly the \(lines.count) transformed lines, in order")
+        let flags = try Proc.run(["tshark", "-r", path("deliver.pcap"), "-Y", "tcp.analysis.flags", "-T", "fields",
+                                  "-e", "frame.number"], timeout: 60)
+        let flagged = flags.output.split(separator: "\n").filter { Int($0) != nil }
+        check(flags.status == 0 && flagged.isEmpty,
+              "delivery: tshark reports no TCP analysis warnings for the stream" +
+              (flagged.isEmpty ? "" : " (flagged frames: \(flagged.joined(separator: ", ")))"))
+        let exp = try Proc.run([try tool("analyze"), path("deliver.pcap"), "--expect", csvPath], timeout: 60)
+        try exp.output.write(toFile: path("deliver-expect.txt"), atomically: true, encoding: .utf8)
+        check(exp.status == 0, "delivery: analyze --expect finds every message intact, in order (deliver-expect.txt)")
+    }
+
+    func chatScenario() throws {
+        guard let net else { return }
+        say("part 3: chat server on \(net.serverIP):\(o.chatPort) with three clients, capture on any")
+        let cap = try startCapture("part3.pcap", ns: net.clientNamespace, filter: ["tcp", "port", String(o.chatPort)])
+        let slog = path("part3-server.log")
+        try? FileManager.default.removeItem(atPath: slog)
+        let server = try Proc.spawn([try tool("chatserver"), "--host", net.serverIP, "--port", String(o.chatPort)],
+                                    netns: net.serverNamespace, log: slog)
+        pids.append(server)
+        try waitFor("listening", in: slog, pid: server)
+        var clients: [String: (pid: pid_t, input: Int32)] = [:]
+        for nick in ["alice", "bob", "carol"] {
+            let log = path("part3-\(nick).log")
+            try? FileManager.default.removeItem(atPath: log)
+            let c = try Proc.spawnWithInput([try tool("chatclient"), "--host", net.serverIP, "--port", String(o.chatPort),
+                                             "--nick", nick], netns: net.clientNamespace, log: log)
+            pids.append(c.pid)
+            clients[nick] = c
+        }
+        func send(_ nick: String, _ line: String) {
+            let data = Array((line + "\n").utf8)
+            _ = data.withUnsafeBytes { write(clients[nick]!.input, $0.baseAddress, $0.count) }
+            usleep(250_000)
+        }
+        usleep(500_000)
+        send("alice", "/list")
+        send("alice", "/chat bob")
+        send("bob", "/accept alice")
+        send("alice", "Hello Bob, this is Alice.")
+        send("bob", "Hi Alice! Bob here.")
+        send("carol", "/chat alice")
+        send("alice", "/accept carol")
+        send("carol", "Hello Alice, it is Carol.")
+        send("alice", "/msg carol Welcome, Carol!")
+        for nick in ["carol", "bob", "alice"] {
+            send(nick, "/quit")
+            close(clients[nick]!.input)
+        }
+        for nick in ["alice", "bob", "carol"] {
+            _ = try? Proc.wait(clients[nick]!.pid, timeout: 5)
+            pids.removeAll { $0 == clients[nick]!.pid }
+        }
+        usleep(200_000)
+        stopProcess(cap)
+        stopProcess(server)
+        let bob = (try? String(contentsOfFile: path("part3-bob.log"), encoding: .utf8)) ?? ""
+        let alice = (try? String(contentsOfFile: path("part3-alice.log"), encoding: .utf8)) ?? ""
+        let carol = (try? String(contentsOfFile: path("part3-carol.log"), encoding: .utf8)) ?? ""
+        check(bob.contains("Hello Bob, this is Alice."), "part3: bob received alice's message")
+        check(alice.contains("Hi Alice! Bob here.") && alice.contains("Hello Alice, it is Carol."),
+              "part3: alice received bob's and carol's messages")
+        check(carol.contains("Welcome, Carol!"), "part3: carol received alice's message")
+        try tsharkReads("part3.pcap")
+    }
+}
+

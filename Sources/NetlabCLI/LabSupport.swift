@@ -1,0 +1,41 @@
+// Pieces the lab and the report share: the bundled sample, the echo exercise's
+// lines, and the error type of both commands.
+import Foundation
+import Netlab
+
+struct LabError: Error {
+    let message: String
+}
+
+enum LabFiles {
+    /// samples/group01_chat_input.csv, from the working directory or beside the sources.
+    static func sample() throws -> String {
+        let rel = "samples/group01_chat_input.csv"
+        if FileManager.default.fileExists(atPath: rel) { return rel }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let p = root.appendingPathComponent(rel).path
+        if FileManager.default.fileExists(atPath: p) { return p }
+        throw LabError(message: "the bundled sample \(rel) was not found; pass --csv FILE")
+    }
+
+    /// The lines the echo exercise sends: each message, split at its line breaks.
+    static func lines(of ms: MessageSet) -> [String] {
+        (0..<ms.count).flatMap { i in
+            ms[i].text.split(separator: "\n", omittingEmptySubsequences: false).map {
+                $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
+            }
+        }
+    }
+
+    /// The messages as a CSV in which every one travels from "client" to "server" (RFC 4180 quoting).
+    static func clientToServerCSV(_ ms: MessageSet) -> String {
+        func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        var out = "msg_id,app_protocol,src_app,dst_app,message,timestamp\r\n"
+        for i in 0..<ms.count {
+            let m = ms[i]
+            out += [m.id, m.appProtocol, "client", "server", m.text, m.timestamp].map(q).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+}

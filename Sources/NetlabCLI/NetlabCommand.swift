@@ -1,0 +1,57 @@
+// netlab: the lab as one command. `netlab doctor` checks the machine, `netlab lab`
+// runs the exercise in two network namespaces, `netlab report` writes the report.
+import ArgumentParser
+import Foundation
+import Netlab
+
+@main
+struct NetlabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "netlab",
+        abstract: "See and prove how TCP/IP works: the whole exercise on one machine.",
+        subcommands: [LabCommand.self, DoctorCommand.self, ReportCommand.self])
+}
+
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check this machine before the lab: privileges, interfaces, offloads, ports, namespaces, tools.")
+
+    @Flag(help: "Print the checks as JSON.")
+    var json = false
+
+    @Flag(name: .customLong("no-color"), help: "Never colour the output (NO_COLOR is honoured too).")
+    var noColor = false
+
+    func run() throws {
+        let exe = CommandLine.arguments.first.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "netlab"
+        let checks: [Check]
+        do {
+            checks = try Doctor.run(program: exe)
+        } catch let e as NetlabError {
+            FileHandle.standardError.write(Data("netlab doctor: \(e.message)\n".utf8))
+            throw ExitCode.failure
+        }
+        if json {
+            let rows = checks.map { ["topic": $0.topic, "status": $0.status, "detail": $0.detail, "fix": $0.fix] }
+            let data = try JSONSerialization.data(withJSONObject: ["checks": rows], options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            let color = !noColor && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            func paint(_ s: String) -> String {
+                guard color else { return s }
+                let code = ["OK": "32", "INFO": "36", "WARN": "33", "FAIL": "1;31"][s] ?? "0"
+                return "\u{1b}[\(code)m\(s)\u{1b}[0m"
+            }
+            let width = checks.map(\.topic.count).max() ?? 10
+            for c in checks {
+                let tag = paint(c.status.padding(toLength: 4, withPad: " ", startingAt: 0))
+                print("\(tag)  \(c.topic.padding(toLength: width, withPad: " ", startingAt: 0))  \(c.detail)")
+                if !c.fix.isEmpty { print("      \(String(repeating: " ", count: width))  -> \(c.fix)") }
+            }
+            let fails = checks.filter { $0.status == "FAIL" }.count
+            print(fails == 0 ? "doctor: ready for the lab" : "doctor: \(fails) problem\(fails == 1 ? "" : "s") to fix first")
+        }
+        if checks.contains(where: { $0.status == "FAIL" }) { throw ExitCode.failure }
+    }
+}

@@ -1,0 +1,149 @@
+// A small streaming JSON writer: fields come out in the order written (stable
+// for readers and diffs), strings are escaped per RFC 8259, output is indented
+// and handed to stdout in 256 KB pieces.
+import Foundation
+
+struct JSONWriter {
+    private(set) var out: [UInt8] = []
+    private var first: [Bool] = []   // per open container: nothing written in it yet
+    private var inArray: [Bool] = []
+
+    init() { out.reserveCapacity(1 << 16) }
+
+    private mutating func raw(_ s: String) { out.append(contentsOf: s.utf8) }
+
+    private mutating func newline() {
+        out.append(10)
+        out.append(contentsOf: repeatElement(32, count: 2 * first.count))
+    }
+
+    /// The line break that ends the document.
+    mutating func endDocument() { out.append(10) }
+
+    /// Write what is buffered to stdout.
+    mutating func flush() {
+        out.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
+        out.removeAll(keepingCapacity: true)
+    }
+
+    /// Comma, line break and "key": before a value.
+    private mutating func lead(_ key: String?) {
+        if out.count >= 1 << 18 { flush() }
+        if let last = first.last {
+            if !last { out.append(44) }
+            first[first.count - 1] = false
+            newline()
+        }
+        if let key {
+            string(key)
+            out.append(58)
+            out.append(32)
+        }
+    }
+
+    private mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { p in self.escaped(p) }
+    }
+
+    /// A string given as UTF-8 bytes.
+    mutating func field(_ key: String?, utf8 b: UnsafeBufferPointer<UInt8>) {
+        lead(key)
+        escaped(b)
+    }
+
+    private mutating func escaped(_ b: UnsafeBufferPointer<UInt8>) {
+        out.append(34)
+        for b in b {
+            switch b {
+            case 34: raw("\\\"")
+            case 92: raw("\\\\")
+            case 10: raw("\\n")
+            case 13: raw("\\r")
+            case 9: raw("\\t")
+            case 0..<32, 127:
+                let hex = Array("0123456789abcdef".utf8)
+                raw("\\u00")
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 15)])
+            default: out.append(b)
+            }
+        }
+        out.append(34)
+    }
+
+    mutating func beginObject(_ key: String? = nil) {
+        lead(key)
+        out.append(123)
+        first.append(true)
+        inArray.append(false)
+    }
+
+    mutating func endObject() {
+        let empty = first.removeLast()
+        inArray.removeLast()
+        if !empty { newline() }
+        out.append(125)
+    }
+
+    mutating func beginArray(_ key: String? = nil) {
+        lead(key)
+        out.append(91)
+        first.append(true)
+        inArray.append(true)
+    }
+
+    mutating func endArray() {
+        let empty = first.removeLast()
+        inArray.removeLast()
+        if !empty { newline() }
+        out.append(93)
+    }
+
+    mutating func field(_ key: String?, _ v: String?) {
+        lead(key)
+        if let v { string(v) } else { raw("null") }
+    }
+
+    mutating func field<T: BinaryInteger>(_ key: String?, _ v: T) {
+        lead(key)
+        raw(String(v))
+    }
+
+    mutating func field(_ key: String?, _ v: Bool) {
+        lead(key)
+        raw(v ? "true" : "false")
+    }
+
+    mutating func field(_ key: String?, _ v: Double) {
+        lead(key)
+        raw(v.isFinite ? String(v) : "null")
+    }
+
+    mutating func null(_ key: String?) {
+        lead(key)
+        raw("null")
+    }
+
+    /// An array of integers on one line.
+    mutating func intArray<T: BinaryInteger>(_ key: String?, _ values: [T]) {
+        lead(key)
+        out.append(91)
+        for (i, v) in values.enumerated() {
+            if i > 0 { raw(", ") }
+            raw(String(v))
+        }
+        out.append(93)
+    }
+
+    /// An array of strings on one line.
+    mutating func stringArray(_ key: String?, _ values: [String]) {
+        lead(key)
+        out.append(91)
+        for (i, v) in values.enumerated() {
+            if i > 0 { raw(", ") }
+            string(v)
+        }
+        out.append(93)
+    }
+}
