@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Chat benchmark: netlab's chatserver beside ngircd (Debian's IRC server) in
-# one run, on loopback, driven by the same harness (tools/chatload, built -O2)
-# speaking each server's protocol: netlab MSG/FROM or IRC PRIVMSG.
+# one run, on loopback, driven by the same harness (tools/chatload, built -O2,
+# one thread, epoll) speaking each server's protocol: netlab MSG/FROM or IRC
+# PRIVMSG. Like an IRC client, it registers as soon as it is connected, and it
+# answers everything one read brought in with one write.
 #   relay  1000 clients in 500 pairs, 64-byte lines, 1 and 16 messages in flight
 #          per client; every message checked (lost, duplicated, reordered)
 #   hold   10,000 clients connect and register, paced 1 and 16 handshakes at a
 #          time; time to register them all; server RSS per idle client
 # Each server is started fresh for every run; runs alternate between servers;
 # ROUNDS runs each; medians and ratios of medians, then the issue's goals.
+# Beside msgs/s: the server's own CPU time per message (from /proc/PID/stat; on
+# loopback some TCP work is charged to whichever process runs it, so read it as
+# a second opinion) and the harness's share of a core (near 100%: the harness,
+# not the server, set the pace).
 #
-#   bench/chat.sh                ROUNDS=3 RELAY_MSGS=300 RELAY16_MSGS=2000
+#   bench/chat.sh                ROUNDS=5 RELAY_MSGS=300 RELAY16_MSGS=2000
 # Needs root (or sudo) once to apt-get install ngircd; it is run as a plain
 # process with a generated config on 127.0.0.1 and a free port, never as a service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 RELAY_MSGS=${RELAY_MSGS:-300}
 RELAY16_MSGS=${RELAY16_MSGS:-2000}
 HOLD=${HOLD:-10000}

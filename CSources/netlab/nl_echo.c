@@ -87,22 +87,30 @@ static void logf_(struct nl_echo_server *s, const char *fmt, ...)
             logf_((s), __VA_ARGS__);  \
     } while (0)
 
-static int write_file(struct nl_echo_server *s)
+/* Append p[0..n) to the output file; a failure stops the server (answers could no longer be kept). */
+static int write_all(struct nl_echo_server *s, const uint8_t *p, size_t n)
 {
-    while (s->file.len > 0) {
-        ssize_t w = write(s->out_fd, nl_buf_head(&s->file), s->file.len);
+    while (n > 0) {
+        ssize_t w = write(s->out_fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
             s->fatal = nl_err_sys(s->fatal_err, w < 0 ? errno : EIO, "%s: cannot append an answer",
                                   s->cfg.output_path);
-            nl_buf_clear(&s->file);
             nl_loop_stop(s->loop);
             return s->fatal;
         }
-        nl_buf_consume(&s->file, (size_t)w);
+        p += w;
+        n -= (size_t)w;
     }
     return NL_OK;
+}
+
+static int write_file(struct nl_echo_server *s)
+{
+    int rc = s->file.len ? write_all(s, nl_buf_head(&s->file), s->file.len) : NL_OK;
+    nl_buf_clear(&s->file);
+    return rc;
 }
 
 static void before_flush(void *ud)
@@ -139,13 +147,16 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
         return;
     nl_echo_transform(line, len, dst);
     dst[len] = '\n';
-    if (s->out_fd >= 0) {
-        if (nl_buf_append(&s->file, dst, len + 1) < 0 && write_file(s) == NL_OK)
-            nl_buf_append(&s->file, dst, len + 1);
-        /* Per line: in the file before anything else happens. Batched: at the end of the pass
-         * (or every 256 KiB), still before any socket write. */
-        if (!s->cfg.batch_output || s->file.len >= 256 * 1024)
-            write_file(s);
+    if (s->out_fd >= 0 && !s->fatal) {
+        if (!s->cfg.batch_output) {
+            write_all(s, dst, len + 1); /* per line: in the file before anything else happens */
+        } else {
+            /* Batched: written at the end of the pass (or every 256 KiB), still before any socket write. */
+            if (nl_buf_append(&s->file, dst, len + 1) < 0 && write_file(s) == NL_OK)
+                nl_buf_append(&s->file, dst, len + 1);
+            if (s->file.len >= 256 * 1024)
+                write_file(s);
+        }
     }
     nl_conn_commit(c, len + 1);
 }
