@@ -68,18 +68,8 @@ void nl_chat_config_init(struct nl_chat_config *cfg)
 
 /* ---- output helpers ---- */
 
-static void logf_(struct nl_chat_server *s, const char *fmt, ...) NL_PRINTF(2, 3);
-static void logf_(struct nl_chat_server *s, const char *fmt, ...)
-{
-    if (!s->cfg.log)
-        return;
-    char line[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    s->cfg.log(s->cfg.log_ud, line);
-}
+/* A server event, to the configured log function. */
+#define logf_(s, ...) nl_log((s)->cfg.log, (s)->cfg.log_ud, __VA_ARGS__)
 
 /* A per-client event: left out with cfg.quiet. */
 #define logc_(s, ...)                 \
@@ -733,14 +723,9 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
     sc.full_line = "ERR 503 server full: try again later\n";
     if ((rc = nl_server_open(&s->srv, s->loop, &sc, &chat_ops, s, errbuf)) < 0)
         goto fail;
-    const struct nl_listeners *l = nl_server_listeners(s->srv);
-    char addrs[NL_LISTEN_MAX * NL_ADDR_STRLEN] = "";
-    size_t o = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        char a[NL_ADDR_STRLEN];
-        o += (size_t)snprintf(addrs + o, sizeof addrs - o, "%s%s", i ? " " : "", nl_addr_format(&l->addr[i], a, sizeof a));
-    }
-    logf_(s, "listening on %s (port %u, up to %u clients)", addrs, l->port, nl_server_max_conns(s->srv));
+    char addrs[NL_LISTEN_MAX * NL_ADDR_STRLEN];
+    logf_(s, "listening on %s (port %u, up to %u clients)", nl_server_listen_text(s->srv, addrs, sizeof addrs),
+          nl_server_listeners(s->srv)->port, nl_server_max_conns(s->srv));
     if (cfg->capture_path && (rc = capture_start(s, errbuf)) < 0)
         goto fail;
     *out = s;

@@ -672,6 +672,33 @@ void nl_server_close(struct nl_server *s)
 }
 
 const struct nl_listeners *nl_server_listeners(const struct nl_server *s) { return &s->lst; }
+
+char *nl_server_listen_text(const struct nl_server *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (cap)
+        out[0] = 0;
+    for (size_t i = 0; i < s->lst.n && o < cap; i++) {
+        char a[NL_ADDR_STRLEN];
+        int w = snprintf(out + o, cap - o, "%s%s", i ? " " : "", nl_addr_format(&s->lst.addr[i], a, sizeof a));
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+    return out;
+}
+
+void nl_log(nl_log_fn fn, void *ud, const char *fmt, ...)
+{
+    if (!fn)
+        return;
+    char line[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fn(ud, line);
+}
 uint32_t nl_server_max_conns(const struct nl_server *s) { return s->max_conns; }
 size_t nl_server_count(const struct nl_server *s) { return s->nconns; }
 void nl_server_get_stats(const struct nl_server *s, struct nl_server_stats *st) { *st = s->st; }

@@ -67,18 +67,8 @@ struct nl_echo_server {
     char fatal_err[NL_ERRBUF_SIZE];
 };
 
-static void logf_(struct nl_echo_server *s, const char *fmt, ...) NL_PRINTF(2, 3);
-static void logf_(struct nl_echo_server *s, const char *fmt, ...)
-{
-    if (!s->cfg.log)
-        return;
-    char line[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    s->cfg.log(s->cfg.log_ud, line);
-}
+/* A server event, to the configured log function. */
+#define logf_(s, ...) nl_log((s)->cfg.log, (s)->cfg.log_ud, __VA_ARGS__)
 
 /* A per-client event: left out with cfg.quiet. */
 #define logc_(s, ...)                 \
@@ -259,15 +249,9 @@ int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config
     char host[256] = "", addrs[512] = "";
     if (nl_sock_host_info(host, sizeof host, addrs, sizeof addrs, NULL) == NL_OK)
         logf_(s, "host %s, addresses %s", host, addrs);
-    const struct nl_listeners *l = nl_server_listeners(s->srv);
-    char lst[NL_LISTEN_MAX * NL_ADDR_STRLEN] = "";
-    size_t o = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        char a[NL_ADDR_STRLEN];
-        o += (size_t)snprintf(lst + o, sizeof lst - o, "%s%s", i ? " " : "", nl_addr_format(&l->addr[i], a, sizeof a));
-    }
-    logf_(s, "listening on %s (port %u); answers go to %s", lst, l->port,
-          s->out_fd >= 0 ? cfg->output_path : "no file");
+    char lst[NL_LISTEN_MAX * NL_ADDR_STRLEN];
+    logf_(s, "listening on %s (port %u); answers go to %s", nl_server_listen_text(s->srv, lst, sizeof lst),
+          nl_server_listeners(s->srv)->port, s->out_fd >= 0 ? cfg->output_path : "no file");
     *out = s;
     return NL_OK;
 fail:

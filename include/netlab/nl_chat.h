@@ -19,9 +19,6 @@ extern "C" {
 #define NL_CHAT_MAX_LINE 4096  /* bytes per line, terminator excluded */
 #define NL_CHAT_MAX_NAME 32    /* name: 1-32 of A-Z a-z 0-9 _ - */
 
-/** Receives one log line (no newline). The library prints nothing itself. */
-typedef void (*nl_log_fn)(void *ud, const char *line);
-
 enum nl_chat_verb {
     NL_CHAT_EMPTY = 0,  /* a blank line: ignored */
     NL_CHAT_UNKNOWN,

@@ -92,6 +92,19 @@ void nl_server_close(struct nl_server *s);
 
 const struct nl_listeners *nl_server_listeners(const struct nl_server *s);
 
+/** The listening addresses as text, space-separated ("127.0.0.1:7000 [::1]:7000"); returns out. */
+char *nl_server_listen_text(const struct nl_server *s, char *out, size_t cap);
+
+/** Receives one log line (no newline). The library prints nothing itself. */
+typedef void (*nl_log_fn)(void *ud, const char *line);
+
+/** Format one log line and hand it to fn (nothing when fn is NULL). */
+void nl_log(nl_log_fn fn, void *ud, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /** The connection limit in force (max_conns, or what the open-file limit leaves). */
 uint32_t nl_server_max_conns(const struct nl_server *s);
 

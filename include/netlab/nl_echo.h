@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nl_chat.h"  /* nl_log_fn */
+#include "nl_conn.h"  /* nl_log_fn */
 
 #ifdef __cplusplus
 extern "C" {
