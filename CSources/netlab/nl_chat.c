@@ -39,16 +39,13 @@ struct chat_user {
 
 struct nl_chat_server {
     struct nl_chat_config cfg;
-    struct nl_loop *loop;
-    struct nl_server *srv;
+    struct nl_service svc;       /* loop, server, and a fatal error raised by a callback */
     struct chat_user **table;
     size_t nbuckets, nusers;
     struct chat_user **room;
     size_t nroom, caproom;
     struct nl_capture *cap;
     int64_t cap_timer;
-    int fatal;                  /* a capture failure stops the server */
-    char fatal_err[NL_ERRBUF_SIZE];
 };
 
 #define NOT_IN_ROOM UINT32_MAX
@@ -324,7 +321,7 @@ static void cmd_nick(struct nl_chat_server *s, struct nl_conn *c, struct chat_us
     memcpy(u->name, cmd->arg, cmd->arg_len);
     u->hash = name_hash(cmd->arg, cmd->arg_len);
     u->room_index = NOT_IN_ROOM;
-    u->since = nl_loop_now(s->loop);
+    u->since = nl_loop_now(s->svc.loop);
     if (table_insert(s, u) < 0) {
         free(u);
         say(c, "ERR 503 server out of memory\n");
@@ -469,7 +466,7 @@ static void cmd_who(struct nl_chat_server *s, struct nl_conn *c, const struct nl
     uint32_t on = 0;
     for (uint32_t i = 0; i < t->nlinks; i++)
         on += t->links[i].state == LINK_ON;
-    uint64_t secs = (nl_loop_now(s->loop) - t->since) / 1000;
+    uint64_t secs = (nl_loop_now(s->svc.loop) - t->since) / 1000;
     say(c, "USER %s %llu %u%s\n", t->name, (unsigned long long)secs, on,
         t->room_index != NOT_IN_ROOM ? " room" : "");
 }
@@ -651,10 +648,10 @@ static const struct nl_server_ops chat_ops = {
 static void capture_pump(struct nl_chat_server *s)
 {
     int done = 0;
-    int rc = nl_capture_dispatch(s->cap, &done, s->fatal_err);
+    int rc = nl_capture_dispatch(s->cap, &done, s->svc.fatal_err);
     if (rc < 0) {
-        s->fatal = rc;
-        nl_loop_stop(s->loop);
+        s->svc.fatal = rc;
+        nl_loop_stop(s->svc.loop);
     }
 }
 
@@ -675,10 +672,10 @@ static int capture_start(struct nl_chat_server *s, char *errbuf)
         return rc;
     int fd = nl_capture_fd(s->cap);
     if (fd >= 0)
-        rc = nl_loop_add(s->loop, fd, POLLIN, on_capture_fd, s, errbuf);
+        rc = nl_loop_add(s->svc.loop, fd, POLLIN, on_capture_fd, s, errbuf);
     /* Also drain on a timer: a quiet link still gets its packets written within 200 ms. */
     if (rc >= 0) {
-        s->cap_timer = nl_loop_timer(s->loop, 200, 200, on_capture_tick, s, errbuf);
+        s->cap_timer = nl_loop_timer(s->svc.loop, 200, 200, on_capture_tick, s, errbuf);
         rc = s->cap_timer < 0 ? (int)s->cap_timer : 0;
     }
     if (rc < 0) {
@@ -704,12 +701,6 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
     if (!s->cfg.max_output)
         s->cfg.max_output = 1024 * 1024;
     int rc = NL_OK;
-    if (cfg->handle_signals && (rc = nl_signals_install(errbuf)) < 0)
-        goto fail;
-    if ((rc = nl_loop_create(&s->loop, errbuf)) < 0)
-        goto fail;
-    if (cfg->handle_signals)
-        nl_loop_watch_flag(s->loop, nl_stop_flag());
     struct nl_server_config sc;
     nl_server_config_init(&sc);
     sc.host = cfg->host;
@@ -721,37 +712,30 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
     sc.line_timeout_ms = cfg->line_timeout_ms;
     sc.idle_timeout_ms = cfg->idle_timeout_ms;
     sc.full_line = "ERR 503 server full: try again later\n";
-    if ((rc = nl_server_open(&s->srv, s->loop, &sc, &chat_ops, s, errbuf)) < 0)
+    if ((rc = nl_service_open(&s->svc, cfg->handle_signals, &sc, &chat_ops, s, errbuf)) < 0)
         goto fail;
     char addrs[NL_LISTEN_MAX * NL_ADDR_STRLEN];
-    logf_(s, "listening on %s (port %u, up to %u clients)", nl_server_listen_text(s->srv, addrs, sizeof addrs),
-          nl_server_listeners(s->srv)->port, nl_server_max_conns(s->srv));
+    logf_(s, "listening on %s (port %u, up to %u clients)", nl_server_listen_text(s->svc.srv, addrs, sizeof addrs),
+          nl_server_listeners(s->svc.srv)->port, nl_server_max_conns(s->svc.srv));
     if (cfg->capture_path && (rc = capture_start(s, errbuf)) < 0)
         goto fail;
     *out = s;
     return NL_OK;
 fail:
-    if (s->srv)
-        nl_server_close(s->srv);
-    nl_loop_destroy(s->loop);
+    nl_service_close(&s->svc, NULL);
     free(s);
     return rc;
 }
 
-uint16_t nl_chat_server_port(const struct nl_chat_server *s) { return nl_server_listeners(s->srv)->port; }
+uint16_t nl_chat_server_port(const struct nl_chat_server *s) { return nl_server_listeners(s->svc.srv)->port; }
 size_t nl_chat_server_users(const struct nl_chat_server *s) { return s->nusers; }
 
 int nl_chat_server_serve(struct nl_chat_server *s, char *errbuf)
 {
-    int rc = nl_loop_run(s->loop, errbuf);
-    if (rc < 0)
-        return rc;
-    if (s->fatal)
-        return nl_err(errbuf, s->fatal, "%s", s->fatal_err);
-    return NL_OK;
+    return nl_service_serve(&s->svc, errbuf);
 }
 
-void nl_chat_server_stop(struct nl_chat_server *s) { nl_loop_stop(s->loop); }
+void nl_chat_server_stop(struct nl_chat_server *s) { nl_loop_stop(s->svc.loop); }
 
 int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
 {
@@ -759,11 +743,10 @@ int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
         return NL_OK;
     int rc = NL_OK;
     struct nl_server_stats st;
-    nl_server_get_stats(s->srv, &st);
-    nl_server_close(s->srv);
+    nl_service_close(&s->svc, &st);
     if (s->cap) {
         struct nl_capture_stats cs;
-        if (s->fatal) {
+        if (s->svc.fatal) {
             nl_capture_abort(s->cap);
         } else {
             rc = nl_capture_close(s->cap, &cs, errbuf);
@@ -777,7 +760,6 @@ int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
           (unsigned long long)st.overflows, (unsigned long long)st.timeouts);
     free(s->table);
     free(s->room);
-    nl_loop_destroy(s->loop);
     free(s);
     return rc;
 }

@@ -5,6 +5,7 @@
  * the protocol sees only whole lines and decides nothing about sockets here.
  */
 #include "netlab/nl_conn.h"
+#include "netlab/nl_signal.h"
 #include "netlab/nl_buf.h"
 #include "netlab/nl_line.h"
 #include "nl_internal.h"
@@ -686,6 +687,58 @@ char *nl_server_listen_text(const struct nl_server *s, char *out, size_t cap)
         o += (size_t)w;
     }
     return out;
+}
+
+int nl_service_open(struct nl_service *svc, int handle_signals, const struct nl_server_config *cfg,
+                    const struct nl_server_ops *ops, void *ud, char *errbuf)
+{
+    memset(svc, 0, sizeof *svc);
+    int rc = NL_OK;
+    if (handle_signals && (rc = nl_signals_install(errbuf)) < 0)
+        return rc;
+    if ((rc = nl_loop_create(&svc->loop, errbuf)) < 0)
+        return rc;
+    if (handle_signals)
+        nl_loop_watch_flag(svc->loop, nl_stop_flag());
+    if ((rc = nl_server_open(&svc->srv, svc->loop, cfg, ops, ud, errbuf)) < 0) {
+        nl_loop_destroy(svc->loop);
+        svc->loop = NULL;
+        return rc;
+    }
+    return NL_OK;
+}
+
+int nl_service_serve(struct nl_service *svc, char *errbuf)
+{
+    int rc = nl_loop_run(svc->loop, errbuf);
+    if (rc < 0)
+        return rc;
+    if (svc->fatal)
+        return nl_err(errbuf, svc->fatal, "%s", svc->fatal_err);
+    return NL_OK;
+}
+
+void nl_service_fail(struct nl_service *svc, int code, const char *text)
+{
+    if (svc->fatal)
+        return;
+    svc->fatal = code;
+    snprintf(svc->fatal_err, sizeof svc->fatal_err, "%s", text);
+    nl_loop_stop(svc->loop);
+}
+
+void nl_service_close(struct nl_service *svc, struct nl_server_stats *st)
+{
+    if (svc->srv) {
+        if (st)
+            nl_server_get_stats(svc->srv, st);
+        nl_server_close(svc->srv);
+    } else if (st) {
+        memset(st, 0, sizeof *st);
+    }
+    nl_loop_destroy(svc->loop);
+    svc->srv = NULL;
+    svc->loop = NULL;
 }
 
 void nl_log(nl_log_fn fn, void *ud, const char *fmt, ...)

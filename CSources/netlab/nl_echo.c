@@ -57,14 +57,11 @@ void nl_echo_config_init(struct nl_echo_config *cfg)
 
 struct nl_echo_server {
     struct nl_echo_config cfg;
-    struct nl_loop *loop;
-    struct nl_server *srv;
+    struct nl_service svc;       /* loop, server, and a fatal error raised by a callback */
     int out_fd;
     struct nl_buf file;          /* answers of this pass, written before any is sent */
     char *greeting;              /* with its LF */
     size_t greeting_len;
-    int fatal;
-    char fatal_err[NL_ERRBUF_SIZE];
 };
 
 /* A server event, to the configured log function. */
@@ -85,10 +82,10 @@ static int write_all(struct nl_echo_server *s, const uint8_t *p, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            s->fatal = nl_err_sys(s->fatal_err, w < 0 ? errno : EIO, "%s: cannot append an answer",
+            s->svc.fatal = nl_err_sys(s->svc.fatal_err, w < 0 ? errno : EIO, "%s: cannot append an answer",
                                   s->cfg.output_path);
-            nl_loop_stop(s->loop);
-            return s->fatal;
+            nl_loop_stop(s->svc.loop);
+            return s->svc.fatal;
         }
         p += w;
         n -= (size_t)w;
@@ -137,7 +134,7 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
         return;
     nl_echo_transform(line, len, dst);
     dst[len] = '\n';
-    if (s->out_fd >= 0 && !s->fatal) {
+    if (s->out_fd >= 0 && !s->svc.fatal) {
         if (!s->cfg.batch_output) {
             write_all(s, dst, len + 1); /* per line: in the file before anything else happens */
         } else {
@@ -226,12 +223,6 @@ int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config
             goto fail;
         }
     }
-    if (cfg->handle_signals && (rc = nl_signals_install(errbuf)) < 0)
-        goto fail;
-    if ((rc = nl_loop_create(&s->loop, errbuf)) < 0)
-        goto fail;
-    if (cfg->handle_signals)
-        nl_loop_watch_flag(s->loop, nl_stop_flag());
     struct nl_server_config sc;
     nl_server_config_init(&sc);
     sc.host = cfg->host;
@@ -244,20 +235,18 @@ int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config
     sc.idle_timeout_ms = cfg->idle_timeout_ms;
     sc.line_timeout_ms = cfg->line_timeout_ms;
     sc.full_line = "ERR server full: try again later\n";
-    if ((rc = nl_server_open(&s->srv, s->loop, &sc, &echo_ops, s, errbuf)) < 0)
+    if ((rc = nl_service_open(&s->svc, cfg->handle_signals, &sc, &echo_ops, s, errbuf)) < 0)
         goto fail;
     char host[256] = "", addrs[512] = "";
     if (nl_sock_host_info(host, sizeof host, addrs, sizeof addrs, NULL) == NL_OK)
         logf_(s, "host %s, addresses %s", host, addrs);
     char lst[NL_LISTEN_MAX * NL_ADDR_STRLEN];
-    logf_(s, "listening on %s (port %u); answers go to %s", nl_server_listen_text(s->srv, lst, sizeof lst),
-          nl_server_listeners(s->srv)->port, s->out_fd >= 0 ? cfg->output_path : "no file");
+    logf_(s, "listening on %s (port %u); answers go to %s", nl_server_listen_text(s->svc.srv, lst, sizeof lst),
+          nl_server_listeners(s->svc.srv)->port, s->out_fd >= 0 ? cfg->output_path : "no file");
     *out = s;
     return NL_OK;
 fail:
-    if (s->srv)
-        nl_server_close(s->srv);
-    nl_loop_destroy(s->loop);
+    nl_service_close(&s->svc, NULL);
     if (s->out_fd >= 0)
         close(s->out_fd);
     free(s->greeting);
@@ -265,38 +254,31 @@ fail:
     return rc;
 }
 
-uint16_t nl_echo_server_port(const struct nl_echo_server *s) { return nl_server_listeners(s->srv)->port; }
+uint16_t nl_echo_server_port(const struct nl_echo_server *s) { return nl_server_listeners(s->svc.srv)->port; }
 
 int nl_echo_server_serve(struct nl_echo_server *s, char *errbuf)
 {
-    int rc = nl_loop_run(s->loop, errbuf);
-    if (rc < 0)
-        return rc;
-    if (s->fatal)
-        return nl_err(errbuf, s->fatal, "%s", s->fatal_err);
-    return NL_OK;
+    return nl_service_serve(&s->svc, errbuf);
 }
 
-void nl_echo_server_stop(struct nl_echo_server *s) { nl_loop_stop(s->loop); }
+void nl_echo_server_stop(struct nl_echo_server *s) { nl_loop_stop(s->svc.loop); }
 
 int nl_echo_server_close(struct nl_echo_server *s, char *errbuf)
 {
     if (!s)
         return NL_OK;
     struct nl_server_stats st;
-    nl_server_get_stats(s->srv, &st);
-    nl_server_close(s->srv);
+    nl_service_close(&s->svc, &st);
     int rc = NL_OK;
     if (s->out_fd >= 0) {
-        if (!s->fatal && s->file.len)
-            rc = write_file(s) < 0 ? nl_err(errbuf, s->fatal, "%s", s->fatal_err) : NL_OK;
+        if (!s->svc.fatal && s->file.len)
+            rc = write_file(s) < 0 ? nl_err(errbuf, s->svc.fatal, "%s", s->svc.fatal_err) : NL_OK;
         if (close(s->out_fd) != 0 && rc == NL_OK)
             rc = nl_err_sys(errbuf, errno, "%s: close", s->cfg.output_path);
     }
     logf_(s, "stopped: %llu connections, %llu lines answered", (unsigned long long)st.accepted,
           (unsigned long long)st.lines);
     nl_buf_clear(&s->file);
-    nl_loop_destroy(s->loop);
     free(s->greeting);
     free(s);
     return rc;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nl_error.h"
 #include "nl_loop.h"
 #include "nl_sock.h"
 
@@ -117,6 +118,35 @@ struct nl_server_stats {
     uint64_t overflows, timeouts, too_long;
 };
 void nl_server_get_stats(const struct nl_server *s, struct nl_server_stats *st);
+
+/**
+ * What a line server built on nl_server keeps around it: its loop, the server,
+ * and a fatal error a callback may raise (an output file that cannot be
+ * written, a capture that fails), returned once the loop has ended.
+ */
+struct nl_service {
+    struct nl_loop *loop;
+    struct nl_server *srv;
+    int fatal;
+    char fatal_err[NL_ERRBUF_SIZE];
+};
+
+/**
+ * Install SIGINT/SIGTERM handling if asked, create the loop and open the
+ * server. On failure nothing is left open.
+ */
+int nl_service_open(struct nl_service *svc, int handle_signals, const struct nl_server_config *cfg,
+                    const struct nl_server_ops *ops, void *ud, char *errbuf);
+
+/** Serve until stopped; then the loop's error, or the fatal error a callback raised. */
+int nl_service_serve(struct nl_service *svc, char *errbuf);
+
+/** Raise a fatal error from a callback (code and text) and end the loop after this pass. */
+void nl_service_fail(struct nl_service *svc, int code, const char *text);
+
+/** The final counters (st may be NULL), then close the server and the loop. */
+void nl_service_close(struct nl_service *svc, struct nl_server_stats *st);
+
 
 /**
  * Queue n bytes. NL_OK, or NL_ELIMIT when the connection cannot take them:
