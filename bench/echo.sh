@@ -42,18 +42,19 @@ wait_port() { # pid port
   echo "server on port $2 never listened" >&2; return 1
 }
 
-# Start the servers once; they serve every run. netlab runs as shipped: one write(2) of
-# each answer to its output file before sending it; netlab-batch writes the file once per pass;
-# netlab-nofile keeps no file, so it does exactly the peers' work (plus the transform).
+# Start the servers once; they serve every run. netlab runs as shipped: the answers of a loop
+# pass go to its output file in one write(2) before any is sent; netlab-line (--line-output)
+# makes one write(2) per answer; netlab-nofile keeps no file, so it does exactly the peers'
+# work (plus the transform).
 p_netlab=$(free_port)
 .build/release/echoserver --host 127.0.0.1 --port "$p_netlab" --quiet --output "$out/echo-answers.txt" > "$out/echoserver.log" 2>&1 &
 pids+=($!); wait_port $! "$p_netlab"
 p_nofile=$(free_port)
 .build/release/echoserver --host 127.0.0.1 --port "$p_nofile" --quiet --no-output > "$out/echoserver-nofile.log" 2>&1 &
 pids+=($!); wait_port $! "$p_nofile"
-p_batch=$(free_port)
-.build/release/echoserver --host 127.0.0.1 --port "$p_batch" --quiet --batch-output --output "$out/echo-answers-batch.txt" > "$out/echoserver-batch.log" 2>&1 &
-pids+=($!); wait_port $! "$p_batch"
+p_line=$(free_port)
+.build/release/echoserver --host 127.0.0.1 --port "$p_line" --quiet --line-output --output "$out/echo-answers-line.txt" > "$out/echoserver-line.log" 2>&1 &
+pids+=($!); wait_port $! "$p_line"
 p_nio=$(free_port)
 "$nio/.build/release/NIOEchoServer" 127.0.0.1 "$p_nio" > "$out/nioechoserver.log" 2>&1 &
 pids+=($!); wait_port $! "$p_nio"
@@ -61,10 +62,10 @@ p_epoll=$(free_port)
 "$out/epoll_echo" "$p_epoll" > "$out/epoll_echo.log" 2>&1 &
 pids+=($!); wait_port $! "$p_epoll"
 
-declare -A spid=([netlab]=${pids[0]} [netlab-nofile]=${pids[1]} [netlab-batch]=${pids[2]} [NIOEchoServer]=${pids[3]} [epoll]=${pids[4]})
-declare -A port=([netlab]=$p_netlab [netlab-batch]=$p_batch [netlab-nofile]=$p_nofile [NIOEchoServer]=$p_nio [epoll]=$p_epoll)
-declare -A extra=([netlab]=--greeting [netlab-batch]=--greeting [netlab-nofile]=--greeting [NIOEchoServer]= [epoll]=)
-servers=(netlab netlab-batch netlab-nofile NIOEchoServer epoll)
+declare -A spid=([netlab]=${pids[0]} [netlab-nofile]=${pids[1]} [netlab-line]=${pids[2]} [NIOEchoServer]=${pids[3]} [epoll]=${pids[4]})
+declare -A port=([netlab]=$p_netlab [netlab-line]=$p_line [netlab-nofile]=$p_nofile [NIOEchoServer]=$p_nio [epoll]=$p_epoll)
+declare -A extra=([netlab]=--greeting [netlab-line]=--greeting [netlab-nofile]=--greeting [NIOEchoServer]= [epoll]=)
+servers=(netlab netlab-line netlab-nofile NIOEchoServer epoll)
 ns=${#servers[@]}
 tsv="$out/echo.tsv"
 : > "$tsv"
@@ -86,7 +87,7 @@ echo
 echo "== medians (echoes per second; latency in microseconds; server CPU time per echo in microseconds,"
 echo "   all threads, lower is better and independent of the load generator; load generator's share of a core)"
 status=0
-for ours in netlab netlab-batch netlab-nofile; do
+for ours in netlab netlab-line netlab-nofile; do
   goals=()
   for n in $COUNTS; do
     goals+=("$n connections|msgs_per_s|NIOEchoServer|1.0|$ours, $n connections: msgs/s vs NIOEchoServer")

@@ -53,6 +53,7 @@ void nl_echo_config_init(struct nl_echo_config *cfg)
     cfg->max_line = 1024 * 1024;
     cfg->idle_timeout_ms = 300000;
     cfg->line_timeout_ms = 60000;
+    cfg->batch_output = 1;
 }
 
 struct nl_echo_server {

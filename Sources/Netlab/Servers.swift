@@ -107,7 +107,7 @@ public struct EchoServerOptions {
     public var greeting = "Welcome to netlab!"
     public var outputPath: String? = "out-proj.txt"
     /// Write the file once per loop pass rather than once per answer (still before answers are sent).
-    public var batchOutput = false
+    public var batchOutput = true
     public var maxLine = 1 << 20
     public var maxClients: UInt32 = 0
     public var idleTimeout = 300.0

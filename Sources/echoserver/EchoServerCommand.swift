@@ -33,9 +33,9 @@ struct EchoServerCommand: ParsableCommand {
     @Flag(name: .customLong("no-output"), help: "Keep no output file.")
     var noOutput = false
 
-    @Flag(name: .customLong("batch-output"),
-          help: "Write the output file once per loop pass instead of once per answer (still before answers are sent).")
-    var batchOutput = false
+    @Flag(name: .customLong("line-output"),
+          help: "One write(2) per answer instead of one per loop pass (either way each answer is in the file before it is sent).")
+    var lineOutput = false
 
     @Option(name: .customLong("max-line"), help: "Longest line answered, in bytes.")
     var maxLine = 1 << 20
@@ -66,7 +66,7 @@ struct EchoServerCommand: ParsableCommand {
         o.port = UInt16(port)
         o.greeting = greeting
         o.outputPath = noOutput ? nil : output
-        o.batchOutput = batchOutput
+        o.batchOutput = !lineOutput
         o.maxLine = maxLine
         o.maxClients = UInt32(maxClients)
         o.idleTimeout = idleTimeout

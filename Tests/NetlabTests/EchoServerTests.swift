@@ -94,7 +94,7 @@ final class EchoServerTests: XCTestCase {
     }
 
     func testEveryAnswerReachesTheFileBatchedOrNot() throws {
-        for mode in [[], ["--batch-output"]] {
+        for mode in [[], ["--line-output"]] {
             try start(["--quiet"] + mode)
             let clients = try (0..<20).map { _ in try LineClient(port: server.port) }
             var expected = [String]()

@@ -34,7 +34,9 @@ struct nl_echo_config {
     uint16_t port;               /* 0: any free port */
     const char *greeting;        /* first line to every client; NULL: NL_ECHO_GREETING; "": none */
     const char *output_path;     /* answers appended here; NULL: none. Each answer is written before it is sent */
-    int batch_output;            /* 0: one write(2) per answer line; 1: one per loop pass (still before sending) */
+    int batch_output;            /* 1 (default): the answers of one loop pass in one write(2), made before any
+                                    of them is sent, so the file holds every answer a client has received,
+                                    also after a crash; 0: one write(2) per answer line */
     size_t max_line;             /* longest line answered; default 1 MiB */
     uint32_t max_clients;        /* 0: as many as the open-file limit allows */
     uint32_t idle_timeout_ms;    /* default 300000; 0: never */
