@@ -14,7 +14,9 @@ echo "pkg-config --static --libs netlab: $(pkg-config --static --libs netlab)"
 rm -rf build/examples
 make -s examples
 export LD_LIBRARY_PATH="$prefix/lib"
-ldd build/examples/encapsulate | grep -q "$prefix/lib/libnetlab.so" || { echo "example is not linked to the installed libnetlab" >&2; exit 1; }
+# (ldd's output is read whole first: `ldd | grep -q` can fail under pipefail when grep stops early)
+libs=$(ldd build/examples/encapsulate)
+grep -q "$prefix/lib/libnetlab.so" <<< "$libs" || { echo "example is not linked to the installed libnetlab: $libs" >&2; exit 1; }
 
 out="$prefix/example.pcap"
 build/examples/encapsulate samples/group01_chat_input.csv "$out" | tail -1
