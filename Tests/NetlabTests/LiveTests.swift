@@ -186,4 +186,18 @@ final class LiveTests: XCTestCase {
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [], "signal \(sig): nothing left")
         }
     }
+
+    /// Without CAP_NET_RAW/CAP_NET_ADMIN (as user nobody): capture says what is missing and how to
+    /// grant it, exits 1, and writes nothing.
+    func testCaptureWithoutPrivilege() throws {
+        try TestSupport.requireRoot("dropping to user nobody needs root first")
+        let setpriv = try TestSupport.requireTool("setpriv")
+        let dir = try TestSupport.tempDir()
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: dir)
+        let r = try TestSupport.run(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                                              capture, "-w", dir + "/x.pcap", "tcp", "port", "12345"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("CAP_NET_RAW") && r.stderr.contains("setcap cap_net_raw,cap_net_admin+ep"), r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+    }
 }
