@@ -1,6 +1,7 @@
 // NetlabError: the one Swift error for every failing libnetlab call, built from
 // the C status code and the text the library wrote into its errbuf.
 import CNetlab
+import Foundation
 
 public struct NetlabError: Error, CustomStringConvertible, Equatable {
     /// The negative NL_E* status code returned by the C call.
@@ -51,4 +52,16 @@ func tupleString<T>(_ tuple: T) -> String {
 func cString(_ p: UnsafePointer<CChar>?) -> String {
     guard let p else { return "" }
     return String(cString: p)
+}
+
+/// Runs a command-line tool's work. A NetlabError becomes the one line "tool: message" on
+/// standard error and the result `false` (the caller exits 1); other errors pass through.
+public func reportingFailure(_ tool: String, _ body: () throws -> Void) throws -> Bool {
+    do {
+        try body()
+        return true
+    } catch let e as NetlabError {
+        FileHandle.standardError.write(Data("\(tool): \(e.message)\n".utf8))
+        return false
+    }
 }

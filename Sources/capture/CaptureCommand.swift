@@ -70,12 +70,9 @@ struct CaptureCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        guard try reportingFailure("capture", {
             try execute()
-        } catch let e as NetlabError {
-            FileHandle.standardError.write(Data("capture: \(e.message)\n".utf8))
-            throw ExitCode.failure
-        }
+        }) else { throw ExitCode.failure }
     }
 
     func execute() throws {

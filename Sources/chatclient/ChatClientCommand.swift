@@ -47,11 +47,8 @@ struct ChatClientCommand: ParsableCommand {
         o.port = UInt16(port)
         o.nick = nick
         o.raw = raw
-        do {
+        guard try reportingFailure("chatclient", {
             try ChatClient.run(o)
-        } catch let e as NetlabError {
-            FileHandle.standardError.write(Data("chatclient: \(e.message)\n".utf8))
-            throw ExitCode.failure
-        }
+        }) else { throw ExitCode.failure }
     }
 }

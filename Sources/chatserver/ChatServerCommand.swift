@@ -83,11 +83,8 @@ struct ChatServerCommand: ParsableCommand {
         o.maxSessions = UInt32(maxSessions)
         o.capturePath = capture
         o.log = !quiet
-        do {
+        guard try reportingFailure("chatserver", {
             try ChatServer.run(o)
-        } catch let e as NetlabError {
-            FileHandle.standardError.write(Data("chatserver: \(e.message)\n".utf8))
-            throw ExitCode.failure
-        }
+        }) else { throw ExitCode.failure }
     }
 }

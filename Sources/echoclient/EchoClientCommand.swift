@@ -39,11 +39,8 @@ struct EchoClientCommand: ParsableCommand {
         o.port = UInt16(port)
         o.inputPath = input
         o.timeout = timeout
-        do {
+        guard try reportingFailure("echoclient", {
             try EchoClient.run(o)
-        } catch let e as NetlabError {
-            FileHandle.standardError.write(Data("echoclient: \(e.message)\n".utf8))
-            throw ExitCode.failure
-        }
+        }) else { throw ExitCode.failure }
     }
 }

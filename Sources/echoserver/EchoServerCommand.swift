@@ -71,11 +71,8 @@ struct EchoServerCommand: ParsableCommand {
         o.maxClients = UInt32(maxClients)
         o.idleTimeout = idleTimeout
         o.log = !quiet
-        do {
+        guard try reportingFailure("echoserver", {
             try EchoServer.run(o)
-        } catch let e as NetlabError {
-            FileHandle.standardError.write(Data("echoserver: \(e.message)\n".utf8))
-            throw ExitCode.failure
-        }
+        }) else { throw ExitCode.failure }
     }
 }

@@ -153,14 +153,11 @@ struct InjectorCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        guard try reportingFailure("injector", {
             // Ctrl-C or SIGTERM: stop between packets, remove a half-written capture, exit 1.
             try Capture.stopOnSignals()
             try execute()
-        } catch let e as NetlabError {
-            FileHandle.standardError.write(Data("injector: \(e.message)\n".utf8))
-            throw ExitCode.failure
-        }
+        }) else { throw ExitCode.failure }
     }
 
     func executeDelivery() throws {
