@@ -36,7 +36,7 @@ median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 wall=$(median "${walls[@]}"); cpu=$(median "${cpus[@]}")
 pkts=$(capinfos -c -M "$DEST/netlab.pcap" | awk '/Number of packets/ {print $NF}')
 # The same ISNs netlab chose, so Scapy builds byte-identical headers.
-isns=$($INJ $out/msgs.csv --no-inject --write /dev/null --format json --server server --src-port 40000 2>/dev/null |
+isns=$($INJ $out/msgs.csv --no-inject --write $out/isn-probe.pcap --format json --server server --src-port 40000 2>/dev/null |
        /usr/bin/python3 -c 'import json,sys; c=json.load(sys.stdin)["conversations"][0]; print(c["client_isn"], c["server_isn"])')
 read -r cisn sisn <<< "$isns"
 read -r swall scpu spk < <(/usr/bin/python3 bench/scapy_write.py $out/msgs.csv "$DEST/scapy.pcap" 40000 "$cisn" "$sisn")

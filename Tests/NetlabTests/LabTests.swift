@@ -46,7 +46,7 @@ final class LabTests: XCTestCase {
         // CSV's lines reversed with their case swapped, in order.
         let csv = try String(contentsOfFile: dir + "/deliver-messages.csv", encoding: .utf8)
         XCTAssertTrue(csv.hasPrefix("msg_id,"))
-        let sample = try TestSupport.run(TestSupport.product("injector"), [TestSupport.sampleCSV, "--write", "/dev/null",
+        let sample = try TestSupport.run(TestSupport.product("injector"), [TestSupport.sampleCSV, "--write", dir + "/sample-check.pcap",
                                                                            "--format", "json", "--no-inject"])
         let doc = try JSONSerialization.jsonObject(with: sample.stdoutData) as! [String: Any]
         let messages = (doc["packets"] as! [[String: Any]]).filter { ($0["message"] as? [String: Any])?["segment"] as? Int == 1 }
