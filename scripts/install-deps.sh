@@ -9,7 +9,8 @@ PKGS=(
   libpcap-dev libnet1-dev libcsv-dev
   tshark wireshark-common tcpdump python3-scapy hping3 ncat netcat-openbsd
   iproute2 nftables procps psmisc util-linux bsdutils
-  chromium
+  chromium poppler-utils
+  redis-server libhiredis-dev
 )
 
 missing=()
