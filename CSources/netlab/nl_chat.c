@@ -524,15 +524,18 @@ static const char GREETING[] = "HELLO netlab-chat 1: register with NICK <name>; 
 
 static void on_open(struct nl_conn *c, void *ud) { nl_conn_write(c, GREETING, sizeof GREETING - 1); }
 
-static int has_nul(const uint8_t *p, size_t n) { return memchr(p, 0, n) != NULL; }
-
 static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
 {
     struct nl_chat_server *s = ud;
     struct chat_user *me = nl_conn_data(c);
     struct nl_chat_cmd cmd;
-    if (!nl_utf8_valid(line, len) || has_nul(line, len)) {
-        say(c, "ERR 400 lines must be UTF-8 text without NUL bytes\n");
+    if (!nl_utf8_valid(line, len)) {
+        say(c, "ERR 400 lines must be UTF-8 text\n");
+        return;
+    }
+    if (!nl_chat_text_safe(line, len)) {
+        /* Relayed raw, an ESC sequence, BEL or bare CR would act on the terminals of nc users. */
+        say(c, "ERR 400 lines must not hold control characters (ESC, CR, BEL, NUL, DEL, U+0080-U+009F; TAB is allowed)\n");
         return;
     }
     int rc = nl_chat_parse(line, len, &cmd);
@@ -544,7 +547,8 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
         say(c, "ERR 405 unknown command %s%s: HELP lists the commands\n", shown, cmd.word_len > 24 ? "..." : "");
         return;
     }
-    if (!me && cmd.verb != NL_CHAT_NICK && cmd.verb != NL_CHAT_PING && cmd.verb != NL_CHAT_QUIT) {
+    if (!me && cmd.verb != NL_CHAT_NICK && cmd.verb != NL_CHAT_PING && cmd.verb != NL_CHAT_QUIT
+        && cmd.verb != NL_CHAT_HELP) {
         say(c, "ERR 401 register first: NICK <name>\n");
         return;
     }

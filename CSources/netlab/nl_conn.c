@@ -365,9 +365,11 @@ static void read_conn(struct nl_conn *c)
     }
     uint64_t now = nl_loop_now(s->loop);
     if (r == 0) {
-        /* The last line may lack its terminator. */
-        int rc = nl_line_finish(&c->in, on_line, c);
-        (void)rc;
+        /* An unterminated last line: delivered only if the protocol asked (a killed client's FIN looks the same). */
+        if (s->cfg.eof_line) {
+            int rc = nl_line_finish(&c->in, on_line, c);
+            (void)rc;
+        }
         nl_conn_close(c, NL_CLOSE_EOF);
         return;
     }

@@ -236,6 +236,7 @@ int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config
     sc.idle_timeout_ms = cfg->idle_timeout_ms;
     sc.line_timeout_ms = cfg->line_timeout_ms;
     sc.full_line = "ERR server full: try again later\n";
+    sc.eof_line = 1; /* `printf 'last' | nc -N` is answered: the half-closed client still reads */
     if ((rc = nl_service_open(&s->svc, cfg->handle_signals, &sc, &echo_ops, s, errbuf)) < 0)
         goto fail;
     char host[256] = "", addrs[512] = "";

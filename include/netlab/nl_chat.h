@@ -47,6 +47,13 @@ struct nl_chat_cmd {
  */
 int nl_chat_parse(const uint8_t *line, size_t len, struct nl_chat_cmd *cmd);
 
+/**
+ * 1 if p[0..n) holds nothing a terminal acts on: no C0 control but TAB (so
+ * no NUL, ESC, BEL or bare CR), no DEL, and no C1 control (U+0080..U+009F as
+ * UTF-8). The server refuses other lines with ERR 400 (docs/PROTOCOL.md).
+ */
+int nl_chat_text_safe(const uint8_t *p, size_t n);
+
 /** 1 if p[0..n) is a valid name: 1-32 of A-Z a-z 0-9 _ - */
 int nl_chat_name_valid(const uint8_t *p, size_t n);
 

@@ -74,6 +74,8 @@ struct nl_server_config {
     uint32_t idle_timeout_ms;   /* 0: none */
     uint32_t close_grace_ms;    /* default 2000 */
     const char *full_line;      /* written to a connection refused for lack of room (NULL: nothing) */
+    int eof_line;               /* 1: an unterminated last line before the peer's FIN is delivered as a line;
+                                   0 (default): it is dropped, as after a reset (a client killed mid-line) */
 };
 
 void nl_server_config_init(struct nl_server_config *cfg);
