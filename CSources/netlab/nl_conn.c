@@ -55,6 +55,7 @@ struct nl_conn {
     struct nl_conn *next_pending; /* flush list */
     struct nl_conn *next_close;   /* close queue, then the free list */
     uint64_t created, last_active, partial_since; /* ms; partial_since doubles as the linger deadline */
+    uint64_t sent;          /* bytes written to the socket */
     void *data;
 };
 
@@ -73,6 +74,7 @@ struct nl_server {
     struct nl_conn *freeq;
     uint8_t *scratch;
     int64_t tick;
+    int halted;                   /* nl_server_halt: nothing is ever sent again */
     struct nl_server_stats st;
 };
 
@@ -257,7 +259,7 @@ static void overflow(struct nl_conn *c)
 
 uint8_t *nl_conn_reserve(struct nl_conn *c, size_t n)
 {
-    if (c->flags & (F_REAPED | F_DEAD | F_MUTED))
+    if ((c->flags & (F_REAPED | F_DEAD | F_MUTED)) || c->srv->halted)
         return NULL;
     uint8_t *dst = nl_buf_reserve(&c->out, n);
     if (!dst) {
@@ -283,12 +285,15 @@ static int flush_conn(struct nl_conn *c)
 {
     struct nl_server *s = c->srv;
     size_t done = 0;
+    if (s->halted)
+        nl_buf_clear(&c->out);
     while (c->out.len > 0 && done < WRITE_QUANTUM && !(c->flags & F_DEAD)) {
         size_t want = NL_MIN(c->out.len, WRITE_QUANTUM - done);
         ssize_t w = send(c->fd, nl_buf_head(&c->out), want, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
             nl_buf_consume(&c->out, (size_t)w);
             done += (size_t)w;
+            c->sent += (uint64_t)w;
             s->st.bytes_out += (uint64_t)w;
             c->last_active = nl_loop_now(s->loop);
             if ((size_t)w < want)
@@ -418,7 +423,7 @@ static void on_conn_io(struct nl_loop *loop, int fd, int revents, void *ud)
 static void refuse(struct nl_server *s, int fd, const struct nl_addr *peer, const char *why)
 {
     s->st.refused++;
-    if (s->cfg.full_line) {
+    if (s->cfg.full_line && !s->halted) {
         ssize_t w = send(fd, s->cfg.full_line, strlen(s->cfg.full_line), MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)w;
     }
@@ -653,7 +658,7 @@ void nl_server_close(struct nl_server *s)
     process_close_queue(s); /* anything the callbacks above closed */
     while (s->nconns) {
         struct nl_conn *c = s->conns[s->nconns - 1];
-        if (!(c->flags & F_DEAD) && c->out.len) {
+        if (!(c->flags & F_DEAD) && c->out.len && !s->halted) {
             ssize_t w = send(c->fd, nl_buf_head(&c->out), c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
             (void)w;
         }
@@ -754,6 +759,18 @@ void nl_log(nl_log_fn fn, void *ud, const char *fmt, ...)
     va_end(ap);
     fn(ud, line);
 }
+void nl_server_halt(struct nl_server *s, nl_conn_dropped_fn dropped, void *ud)
+{
+    s->halted = 1;
+    for (size_t i = 0; i < s->nconns; i++) {
+        struct nl_conn *c = s->conns[i];
+        if (c->out.len && dropped)
+            dropped(c, nl_buf_head(&c->out), c->out.len, ud);
+        nl_buf_clear(&c->out);
+    }
+    nl_loop_stop(s->loop);
+}
+
 uint32_t nl_server_max_conns(const struct nl_server *s) { return s->max_conns; }
 size_t nl_server_count(const struct nl_server *s) { return s->nconns; }
 void nl_server_get_stats(const struct nl_server *s, struct nl_server_stats *st) { *st = s->st; }
@@ -767,4 +784,5 @@ const char *nl_conn_peer_text(const struct nl_conn *c, char *buf) { return nl_ad
 int nl_conn_is_closing(const struct nl_conn *c) { return (c->flags & (F_CLOSING | F_REAPED)) != 0; }
 int nl_conn_errno(const struct nl_conn *c) { return c->err; }
 size_t nl_conn_queued(const struct nl_conn *c) { return c->out.len; }
+uint64_t nl_conn_sent(const struct nl_conn *c) { return c->sent; }
 struct nl_server *nl_conn_server(const struct nl_conn *c) { return c->srv; }

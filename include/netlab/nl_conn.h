@@ -108,6 +108,18 @@ void nl_log(nl_log_fn fn, void *ud, const char *fmt, ...)
 #endif
     ;
 
+/** Receives a connection's queued, never-to-be-sent output (see nl_server_halt). */
+typedef void (*nl_conn_dropped_fn)(struct nl_conn *c, const uint8_t *p, size_t n, void *ud);
+
+/**
+ * Stop sending, for good (an echo server whose output file failed): every
+ * connection's queued output is shown to dropped (NULL allowed) and
+ * discarded; from then on nothing is written to any socket (nl_conn_write and
+ * nl_conn_reserve refuse, a refused connection gets no full_line,
+ * nl_server_close sends nothing) and the loop stops after this pass.
+ */
+void nl_server_halt(struct nl_server *s, nl_conn_dropped_fn dropped, void *ud);
+
 /** The connection limit in force (max_conns, or what the open-file limit leaves). */
 uint32_t nl_server_max_conns(const struct nl_server *s);
 
@@ -177,6 +189,8 @@ int nl_conn_is_closing(const struct nl_conn *c);
 /** The errno of a failed read or write (NL_CLOSE_RESET), else 0. */
 int nl_conn_errno(const struct nl_conn *c);
 size_t nl_conn_queued(const struct nl_conn *c);
+/** Bytes written to the socket so far. */
+uint64_t nl_conn_sent(const struct nl_conn *c);
 struct nl_server *nl_conn_server(const struct nl_conn *c);
 struct nl_loop *nl_server_loop(const struct nl_server *s);
 
