@@ -6,6 +6,7 @@
  */
 #include "netlab/nl_chat.h"
 #include "netlab/nl_capture.h"
+#include "netlab/nl_log.h"
 #include "netlab/nl_signal.h"
 #include "netlab/nl_text.h"
 #include "nl_internal.h"
@@ -718,6 +719,8 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
     sc.full_line = "ERR 503 server full: try again later\n";
     if ((rc = nl_service_open(&s->svc, cfg->handle_signals, &sc, &chat_ops, s, errbuf)) < 0)
         goto fail;
+    if (cfg->log == nl_logger_line && cfg->log_ud)
+        nl_logger_attach(cfg->log_ud, s->svc.loop, NULL); /* a slow log reader is served by the loop, never waited for */
     char addrs[NL_LISTEN_MAX * NL_ADDR_STRLEN];
     logf_(s, "listening on %s (port %u, up to %u clients)", nl_server_listen_text(s->svc.srv, addrs, sizeof addrs),
           nl_server_listeners(s->svc.srv)->port, nl_server_max_conns(s->svc.srv));
@@ -726,6 +729,8 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
     *out = s;
     return NL_OK;
 fail:
+    if (cfg->log == nl_logger_line && cfg->log_ud)
+        nl_logger_detach(cfg->log_ud);
     nl_service_close(&s->svc, NULL);
     free(s);
     return rc;
@@ -747,6 +752,8 @@ int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
         return NL_OK;
     int rc = NL_OK;
     struct nl_server_stats st;
+    if (s->cfg.log == nl_logger_line && s->cfg.log_ud)
+        nl_logger_detach(s->cfg.log_ud);
     nl_service_close(&s->svc, &st);
     if (s->cap) {
         struct nl_capture_stats cs;

@@ -6,6 +6,7 @@
  */
 #include "netlab/nl_echo.h"
 #include "netlab/nl_buf.h"
+#include "netlab/nl_log.h"
 #include "netlab/nl_signal.h"
 #include "netlab/nl_text.h"
 #include "nl_internal.h"
@@ -294,6 +295,8 @@ int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config
     sc.eof_line = 1; /* `printf 'last' | nc -N` is answered: the half-closed client still reads */
     if ((rc = nl_service_open(&s->svc, cfg->handle_signals, &sc, &echo_ops, s, errbuf)) < 0)
         goto fail;
+    if (cfg->log == nl_logger_line && cfg->log_ud)
+        nl_logger_attach(cfg->log_ud, s->svc.loop, NULL); /* a slow log reader is served by the loop, never waited for */
     char host[256] = "", addrs[512] = "";
     if (nl_sock_host_info(host, sizeof host, addrs, sizeof addrs, NULL) == NL_OK)
         logf_(s, "host %s, addresses %s", host, addrs);
@@ -303,6 +306,8 @@ int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config
     *out = s;
     return NL_OK;
 fail:
+    if (cfg->log == nl_logger_line && cfg->log_ud)
+        nl_logger_detach(cfg->log_ud);
     nl_service_close(&s->svc, NULL);
     if (s->out_fd >= 0)
         close(s->out_fd);
@@ -329,6 +334,8 @@ int nl_echo_server_close(struct nl_echo_server *s, char *errbuf)
     /* The last pass's answers go to the file before the close sends what is queued. */
     if (s->out_fd >= 0 && !s->svc.fatal && s->file.len && write_file(s) < 0)
         rc = nl_err(errbuf, s->svc.fatal, "%s", s->svc.fatal_err);
+    if (s->cfg.log == nl_logger_line && s->cfg.log_ud)
+        nl_logger_detach(s->cfg.log_ud);
     nl_service_close(&s->svc, &st);
     if (s->out_fd >= 0) {
         if (close(s->out_fd) != 0 && rc == NL_OK)

@@ -17,19 +17,14 @@ final class CStrings {
     deinit { owned.forEach { free($0) } }
 }
 
-/// The log callback the servers get: one line per event on standard output,
-/// with the local time, flushed at once so a pipe sees it immediately.
-let stdoutLog: nl_log_fn = { _, line in
-    guard let line else { return }
-    var now = time(nil)
-    var parts = tm()
-    localtime_r(&now, &parts)
-    var stamp = [CChar](repeating: 0, count: 32)
-    strftime(&stamp, stamp.count, "%Y-%m-%d %H:%M:%S ", &parts)
-    fputs(stamp, stdout)
-    fputs(line, stdout)
-    fputs("\n", stdout)
-    fflush(stdout)
+/// Runs body with the servers' log on standard output: one line per event with the local time,
+/// written without ever blocking the server's loop (libnetlab's nl_logger: a slow reader costs
+/// dropped lines, counted in the log, never a stalled server).
+func withStdoutLog<T>(_ body: (nl_log_fn, UnsafeMutableRawPointer?) throws -> T) throws -> T {
+    var lg: OpaquePointer?
+    _ = try nlCheck { nl_logger_open(&lg, STDOUT_FILENO, 1, 0, $0) }
+    defer { nl_logger_close(lg, 1000) }
+    return try body(nl_logger_line, UnsafeMutableRawPointer(lg))
 }
 
 private func ms(_ seconds: Double) -> UInt32 { UInt32(max(0, min(seconds * 1000, Double(UInt32.max)))) }
@@ -65,9 +60,15 @@ public enum ChatServer {
         cfg.max_sessions = o.maxSessions
         cfg.capture_path = s(o.capturePath)
         cfg.handle_signals = 1
-        cfg.log = stdoutLog
+        cfg.log_ud = nil
         cfg.quiet = o.log ? 0 : 1
-        try withExtendedLifetime(s) { _ = try nlCheck { nl_chat_server_run(&cfg, $0) } }
+        try withExtendedLifetime(s) {
+            try withStdoutLog { log, ud in
+                cfg.log = log
+                cfg.log_ud = ud
+                _ = try nlCheck { nl_chat_server_run(&cfg, $0) }
+            }
+        }
     }
 }
 
@@ -130,9 +131,15 @@ public enum EchoServer {
         cfg.max_clients = o.maxClients
         cfg.idle_timeout_ms = ms(o.idleTimeout)
         cfg.handle_signals = 1
-        cfg.log = stdoutLog
+        cfg.log_ud = nil
         cfg.quiet = o.log ? 0 : 1
-        try withExtendedLifetime(s) { _ = try nlCheck { nl_echo_server_run(&cfg, $0) } }
+        try withExtendedLifetime(s) {
+            try withStdoutLog { log, ud in
+                cfg.log = log
+                cfg.log_ud = ud
+                _ = try nlCheck { nl_echo_server_run(&cfg, $0) }
+            }
+        }
     }
 
     /// The answer to one line: reversed by UTF-8 character, ASCII case swapped.
