@@ -62,6 +62,7 @@ void nl_chat_config_init(struct nl_chat_config *cfg)
     cfg->login_timeout_ms = 60000;
     cfg->line_timeout_ms = 60000;
     cfg->max_sessions = 256;
+    cfg->max_input = NL_SERVER_MAX_INPUT;
 }
 
 /* ---- output helpers ---- */
@@ -596,6 +597,15 @@ static void on_too_long(struct nl_conn *c, size_t seen, void *ud)
     say(c, "ERR 413 line too long: more than %d bytes; it was ignored\n", NL_CHAT_MAX_LINE);
 }
 
+static void on_shed(struct nl_conn *c, size_t held, void *ud)
+{
+    struct nl_chat_server *s = ud;
+    char addr[NL_ADDR_STRLEN];
+    logc_(s, "unfinished line from %s dropped after %zu bytes: input budget of %zu bytes spent",
+          nl_conn_peer_text(c, addr), held, s->cfg.max_input);
+    say(c, "ERR 503 line dropped: the server holds too much unfinished input; send it again\n");
+}
+
 static void on_closing(struct nl_conn *c, int reason, void *ud)
 {
     struct nl_chat_server *s = ud;
@@ -644,6 +654,7 @@ static const struct nl_server_ops chat_ops = {
     .open = on_open,
     .line = on_line,
     .too_long = on_too_long,
+    .shed = on_shed,
     .closing = on_closing,
     .refused = on_refused,
 };
@@ -713,6 +724,7 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
     sc.max_line = NL_CHAT_MAX_LINE;
     sc.max_output = s->cfg.max_output;
     sc.max_conns = cfg->max_clients;
+    sc.max_input = s->cfg.max_input ? s->cfg.max_input : NL_SERVER_MAX_INPUT;
     sc.login_timeout_ms = cfg->login_timeout_ms;
     sc.line_timeout_ms = cfg->line_timeout_ms;
     sc.idle_timeout_ms = cfg->idle_timeout_ms;

@@ -11,6 +11,9 @@
 #include "nl_internal.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -75,6 +78,7 @@ struct nl_server {
     uint8_t *scratch;
     int64_t tick;
     int halted;                   /* nl_server_halt: nothing is ever sent again */
+    size_t released;              /* buffer bytes freed since the last malloc_trim */
     struct nl_server_stats st;
 };
 
@@ -99,6 +103,44 @@ void nl_server_config_init(struct nl_server_config *cfg)
     cfg->max_line = 4096;
     cfg->max_output = 1024 * 1024;
     cfg->close_grace_ms = 2000;
+    cfg->max_input = NL_SERVER_MAX_INPUT;
+}
+
+/* ---- the input budget ---- */
+
+/* A connection's incomplete-line buffer went from before to after bytes allocated. */
+static void input_changed(struct nl_server *s, size_t before, size_t after)
+{
+    s->st.input_held = s->st.input_held + after - before;
+    if (before > after)
+        s->released += before - after;
+    if (s->st.input_held > s->st.input_peak)
+        s->st.input_peak = s->st.input_held;
+}
+
+/*
+ * Over budget: drop the largest incomplete lines until the total fits (Redis
+ * evicts its biggest clients the same way). A scan per drop; each drop frees
+ * at least the average, and nothing happens while under the budget.
+ */
+static void shed_input(struct nl_server *s)
+{
+    while (s->st.input_held > s->cfg.max_input) {
+        struct nl_conn *big = NULL;
+        for (size_t i = 0; i < s->nconns; i++) {
+            struct nl_conn *c = s->conns[i];
+            if (!(c->flags & F_REAPED) && (!big || c->in.part.cap > big->in.part.cap))
+                big = c;
+        }
+        if (!big || big->in.part.cap == 0)
+            return;
+        size_t before = big->in.part.cap, held = big->in.part.len;
+        nl_line_drop(&big->in);
+        input_changed(s, before, big->in.part.cap);
+        s->st.shed++;
+        if (s->ops->shed && !(big->flags & F_CLOSING))
+            s->ops->shed(big, held, s->ud);
+    }
 }
 
 /* ---- events ---- */
@@ -140,6 +182,8 @@ static void finish(struct nl_conn *c)
     nl_loop_remove(s->loop, c->fd);
     close(c->fd);
     c->fd = -1;
+    input_changed(s, c->in.part.cap, 0);
+    s->released += c->out.cap;
     nl_line_free(&c->in);
     nl_buf_clear(&c->out);
     s->conns[c->index] = s->conns[--s->nconns];
@@ -369,18 +413,24 @@ static void read_conn(struct nl_conn *c)
         return;
     }
     uint64_t now = nl_loop_now(s->loop);
+    size_t held_before = c->in.part.cap;
     if (r == 0) {
         /* An unterminated last line: delivered only if the protocol asked (a killed client's FIN looks the same). */
         if (s->cfg.eof_line) {
             int rc = nl_line_finish(&c->in, on_line, c);
             (void)rc;
         }
+        nl_line_free(&c->in);
+        input_changed(s, held_before, 0);
         nl_conn_close(c, NL_CLOSE_EOF);
         return;
     }
     s->st.bytes_in += (uint64_t)r;
     c->last_active = now;
     int rc = nl_line_feed(&c->in, s->scratch, (size_t)r, on_line, c);
+    input_changed(s, held_before, c->in.part.cap);
+    if (s->st.input_held > s->cfg.max_input)
+        shed_input(s);
     if (rc == NL_ENOMEM) {
         mark_dead(c, ENOMEM);
         nl_conn_close(c, NL_CLOSE_RESET);
@@ -542,6 +592,13 @@ static void on_tick(struct nl_loop *loop, void *ud)
     struct nl_server *s = ud;
     uint64_t now = nl_loop_now(loop);
     const struct nl_server_config *cfg = &s->cfg;
+#ifdef __GLIBC__
+    /* Freed line buffers sit in malloc's heap: hand the pages back once a megabyte or more was freed. */
+    if (s->released >= ((size_t)1 << 20)) {
+        malloc_trim(0);
+        s->released = 0;
+    }
+#endif
     /* Backwards: finish() moves the last connection into the freed index. */
     for (size_t i = s->nconns; i-- > 0;) {
         struct nl_conn *c = s->conns[i];
@@ -587,6 +644,8 @@ int nl_server_open(struct nl_server **out, struct nl_loop *loop, const struct nl
         s->cfg.max_line = 4096;
     if (!s->cfg.max_output)
         s->cfg.max_output = 1024 * 1024;
+    if (!s->cfg.max_input)
+        s->cfg.max_input = NL_SERVER_MAX_INPUT;
     if (s->cfg.pause_output >= s->cfg.max_output)
         s->cfg.pause_output = s->cfg.max_output / 2;
     s->scratch = malloc(READ_CHUNK);

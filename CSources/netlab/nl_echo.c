@@ -55,6 +55,7 @@ void nl_echo_config_init(struct nl_echo_config *cfg)
     cfg->idle_timeout_ms = 300000;
     cfg->line_timeout_ms = 60000;
     cfg->batch_output = 1;
+    cfg->max_input = (size_t)128 << 20; /* 128 unfinished lines of the 1 MiB limit */
 }
 
 struct nl_echo_server {
@@ -215,6 +216,20 @@ static void on_too_long(struct nl_conn *c, size_t seen, void *ud)
     answer(s, c, (const uint8_t *)msg, (size_t)n, 0); /* an answer too: in the file before it is sent */
 }
 
+static void on_shed(struct nl_conn *c, size_t held, void *ud)
+{
+    struct nl_echo_server *s = ud;
+    char ip[NL_ADDR_STRLEN];
+    unsigned port;
+    addr_parts(c, ip, sizeof ip, &port);
+    logc_(s, "unfinished line from %s port %u dropped after %zu bytes: input budget of %zu bytes spent", ip, port,
+          held, s->cfg.max_input);
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "ERR line dropped: the server holds too much unfinished input (%zu bytes at most)",
+                     s->cfg.max_input);
+    answer(s, c, (const uint8_t *)msg, (size_t)n, 0);
+}
+
 static void on_closing(struct nl_conn *c, int reason, void *ud)
 {
     struct nl_echo_server *s = ud;
@@ -239,6 +254,7 @@ static const struct nl_server_ops echo_ops = {
     .open = on_open,
     .line = on_line,
     .too_long = on_too_long,
+    .shed = on_shed,
     .closing = on_closing,
     .refused = on_refused,
     .before_flush = before_flush,
@@ -289,6 +305,7 @@ int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config
     sc.pause_output = 256 * 1024;
     sc.max_output = sc.pause_output + 2 * 64 * 1024 + s->cfg.max_line + 64;
     sc.max_conns = cfg->max_clients;
+    sc.max_input = s->cfg.max_input ? s->cfg.max_input : NL_SERVER_MAX_INPUT;
     sc.idle_timeout_ms = cfg->idle_timeout_ms;
     sc.line_timeout_ms = cfg->line_timeout_ms;
     sc.full_line = "ERR server full: try again later\n";

@@ -34,6 +34,8 @@ public struct ChatServerOptions {
     public var port: UInt16 = 7000
     public var maxClients: UInt32 = 0
     public var maxOutput = 1 << 20
+    /// Bytes of unfinished lines held across all clients (nil: the library's default, 64 MiB).
+    public var maxInput: Int?
     public var loginTimeout = 60.0
     public var lineTimeout = 60.0
     public var idleTimeout = 0.0
@@ -54,6 +56,7 @@ public enum ChatServer {
         cfg.port = o.port
         cfg.max_clients = o.maxClients
         cfg.max_output = o.maxOutput
+        if let m = o.maxInput { cfg.max_input = m }
         cfg.login_timeout_ms = ms(o.loginTimeout)
         cfg.line_timeout_ms = ms(o.lineTimeout)
         cfg.idle_timeout_ms = ms(o.idleTimeout)
@@ -110,6 +113,8 @@ public struct EchoServerOptions {
     /// Write the file once per loop pass rather than once per answer (still before answers are sent).
     public var batchOutput = true
     public var maxLine = 1 << 20
+    /// Bytes of unfinished lines held across all clients (nil: the library's default, 128 MiB).
+    public var maxInput: Int?
     public var maxClients: UInt32 = 0
     public var idleTimeout = 300.0
     /// Log every client's joins and departures (false: only the start and the end).
@@ -128,6 +133,7 @@ public enum EchoServer {
         cfg.output_path = s(o.outputPath)
         cfg.batch_output = o.batchOutput ? 1 : 0
         cfg.max_line = o.maxLine
+        if let m = o.maxInput { cfg.max_input = m }
         cfg.max_clients = o.maxClients
         cfg.idle_timeout_ms = ms(o.idleTimeout)
         cfg.handle_signals = 1

@@ -65,6 +65,8 @@ struct nl_chat_config {
     uint16_t port;                /* 0: any free port (see nl_chat_server_port) */
     uint32_t max_clients;         /* 0: as many as the open-file limit allows */
     size_t max_output;            /* bytes queued for one client before it is dropped; default 1 MiB */
+    size_t max_input;             /* bytes of unfinished lines held across all clients; past it the largest is
+                                     dropped with ERR 503; default 64 MiB; SIZE_MAX: no budget */
     uint32_t login_timeout_ms;    /* connected without NICK; default 60000; 0: never */
     uint32_t line_timeout_ms;     /* half a line outstanding; default 60000; 0: never */
     uint32_t idle_timeout_ms;     /* nothing sent or received; default 0 (never) */

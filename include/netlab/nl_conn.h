@@ -22,6 +22,8 @@
 extern "C" {
 #endif
 
+#define NL_SERVER_MAX_INPUT ((size_t)64 << 20) /* default input budget: 64 MiB */
+
 struct nl_server;  /* opaque */
 struct nl_conn;    /* opaque */
 
@@ -56,6 +58,12 @@ struct nl_server_ops {
     void (*closing)(struct nl_conn *c, int reason, void *ud);
     /** A connection turned away because the server is full (it got full_line). */
     void (*refused)(const struct nl_addr *peer, const char *why, void *ud);
+    /**
+     * The server's input budget (max_input) was spent: this connection held the
+     * largest incomplete line, of held bytes, which was dropped (freed); the rest
+     * of it up to its LF is discarded. The connection stays. May write a reply.
+     */
+    void (*shed)(struct nl_conn *c, size_t held, void *ud);
     /** Once per pass, just before queued output is written to the sockets. */
     void (*before_flush)(void *ud);
 };
@@ -74,6 +82,9 @@ struct nl_server_config {
     uint32_t idle_timeout_ms;   /* 0: none */
     uint32_t close_grace_ms;    /* default 2000 */
     const char *full_line;      /* written to a connection refused for lack of room (NULL: nothing) */
+    size_t max_input;           /* budget for incomplete lines held across all connections (Redis's
+                                   maxmemory-clients for input); past it the largest are dropped (see shed).
+                                   Default NL_SERVER_MAX_INPUT; SIZE_MAX: none */
     int eof_line;               /* 1: an unterminated last line before the peer's FIN is delivered as a line;
                                    0 (default): it is dropped, as after a reset (a client killed mid-line) */
 };
@@ -130,6 +141,8 @@ struct nl_server_stats {
     uint64_t accepted, refused, closed;
     uint64_t lines, bytes_in, bytes_out;
     uint64_t overflows, timeouts, too_long;
+    uint64_t shed;               /* incomplete lines dropped to stay within max_input */
+    uint64_t input_held, input_peak; /* bytes allocated for incomplete lines: now, and at most */
 };
 void nl_server_get_stats(const struct nl_server *s, struct nl_server_stats *st);
 
