@@ -40,6 +40,7 @@
 #include "netlab/nl_loop.h"
 #include "netlab/nl_sock.h"
 #include "netlab/nl_conn.h"
+#include "netlab/nl_log.h"
 #include "netlab/nl_chat.h"
 #include "netlab/nl_chatclient.h"
 #include "netlab/nl_echo.h"

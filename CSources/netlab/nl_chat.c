@@ -6,6 +6,7 @@
  */
 #include "netlab/nl_chat.h"
 #include "netlab/nl_capture.h"
+#include "netlab/nl_log.h"
 #include "netlab/nl_signal.h"
 #include "netlab/nl_text.h"
 #include "nl_internal.h"
@@ -61,6 +62,7 @@ void nl_chat_config_init(struct nl_chat_config *cfg)
     cfg->login_timeout_ms = 60000;
     cfg->line_timeout_ms = 60000;
     cfg->max_sessions = 256;
+    cfg->max_input = NL_SERVER_MAX_INPUT;
 }
 
 /* ---- output helpers ---- */
@@ -524,15 +526,18 @@ static const char GREETING[] = "HELLO netlab-chat 1: register with NICK <name>; 
 
 static void on_open(struct nl_conn *c, void *ud) { nl_conn_write(c, GREETING, sizeof GREETING - 1); }
 
-static int has_nul(const uint8_t *p, size_t n) { return memchr(p, 0, n) != NULL; }
-
 static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
 {
     struct nl_chat_server *s = ud;
     struct chat_user *me = nl_conn_data(c);
     struct nl_chat_cmd cmd;
-    if (!nl_utf8_valid(line, len) || has_nul(line, len)) {
-        say(c, "ERR 400 lines must be UTF-8 text without NUL bytes\n");
+    if (!nl_utf8_valid(line, len)) {
+        say(c, "ERR 400 lines must be UTF-8 text\n");
+        return;
+    }
+    if (!nl_chat_text_safe(line, len)) {
+        /* Relayed raw, an ESC sequence, BEL or bare CR would act on the terminals of nc users. */
+        say(c, "ERR 400 lines must not hold control characters (ESC, CR, BEL, NUL, DEL, U+0080-U+009F; TAB is allowed)\n");
         return;
     }
     int rc = nl_chat_parse(line, len, &cmd);
@@ -544,7 +549,8 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
         say(c, "ERR 405 unknown command %s%s: HELP lists the commands\n", shown, cmd.word_len > 24 ? "..." : "");
         return;
     }
-    if (!me && cmd.verb != NL_CHAT_NICK && cmd.verb != NL_CHAT_PING && cmd.verb != NL_CHAT_QUIT) {
+    if (!me && cmd.verb != NL_CHAT_NICK && cmd.verb != NL_CHAT_PING && cmd.verb != NL_CHAT_QUIT
+        && cmd.verb != NL_CHAT_HELP) {
         say(c, "ERR 401 register first: NICK <name>\n");
         return;
     }
@@ -589,6 +595,15 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
 static void on_too_long(struct nl_conn *c, size_t seen, void *ud)
 {
     say(c, "ERR 413 line too long: more than %d bytes; it was ignored\n", NL_CHAT_MAX_LINE);
+}
+
+static void on_shed(struct nl_conn *c, size_t held, void *ud)
+{
+    struct nl_chat_server *s = ud;
+    char addr[NL_ADDR_STRLEN];
+    logc_(s, "unfinished line from %s dropped after %zu bytes: input budget of %zu bytes spent",
+          nl_conn_peer_text(c, addr), held, s->cfg.max_input);
+    say(c, "ERR 503 line dropped: the server holds too much unfinished input; send it again\n");
 }
 
 static void on_closing(struct nl_conn *c, int reason, void *ud)
@@ -639,6 +654,7 @@ static const struct nl_server_ops chat_ops = {
     .open = on_open,
     .line = on_line,
     .too_long = on_too_long,
+    .shed = on_shed,
     .closing = on_closing,
     .refused = on_refused,
 };
@@ -708,12 +724,15 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
     sc.max_line = NL_CHAT_MAX_LINE;
     sc.max_output = s->cfg.max_output;
     sc.max_conns = cfg->max_clients;
+    sc.max_input = s->cfg.max_input ? s->cfg.max_input : NL_SERVER_MAX_INPUT;
     sc.login_timeout_ms = cfg->login_timeout_ms;
     sc.line_timeout_ms = cfg->line_timeout_ms;
     sc.idle_timeout_ms = cfg->idle_timeout_ms;
     sc.full_line = "ERR 503 server full: try again later\n";
     if ((rc = nl_service_open(&s->svc, cfg->handle_signals, &sc, &chat_ops, s, errbuf)) < 0)
         goto fail;
+    if (cfg->log == nl_logger_line && cfg->log_ud)
+        nl_logger_attach(cfg->log_ud, s->svc.loop, NULL); /* a slow log reader is served by the loop, never waited for */
     char addrs[NL_LISTEN_MAX * NL_ADDR_STRLEN];
     logf_(s, "listening on %s (port %u, up to %u clients)", nl_server_listen_text(s->svc.srv, addrs, sizeof addrs),
           nl_server_listeners(s->svc.srv)->port, nl_server_max_conns(s->svc.srv));
@@ -722,6 +741,8 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
     *out = s;
     return NL_OK;
 fail:
+    if (cfg->log == nl_logger_line && cfg->log_ud)
+        nl_logger_detach(cfg->log_ud);
     nl_service_close(&s->svc, NULL);
     free(s);
     return rc;
@@ -743,6 +764,8 @@ int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
         return NL_OK;
     int rc = NL_OK;
     struct nl_server_stats st;
+    if (s->cfg.log == nl_logger_line && s->cfg.log_ud)
+        nl_logger_detach(s->cfg.log_ud);
     nl_service_close(&s->svc, &st);
     if (s->cap) {
         struct nl_capture_stats cs;

@@ -26,6 +26,18 @@ const char *nl_chat_verb_name(int verb)
     return "";
 }
 
+int nl_chat_text_safe(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7F)
+            return 0; /* C0 control (TAB excepted) or DEL */
+        if (c == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F)
+            return 0; /* U+0080..U+009F, a C1 control in UTF-8 */
+    }
+    return 1;
+}
+
 int nl_chat_name_valid(const uint8_t *p, size_t n)
 {
     if (n < 1 || n > NL_CHAT_MAX_NAME)

@@ -11,6 +11,9 @@
 #include "nl_internal.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -55,6 +58,7 @@ struct nl_conn {
     struct nl_conn *next_pending; /* flush list */
     struct nl_conn *next_close;   /* close queue, then the free list */
     uint64_t created, last_active, partial_since; /* ms; partial_since doubles as the linger deadline */
+    uint64_t sent;          /* bytes written to the socket */
     void *data;
 };
 
@@ -73,6 +77,8 @@ struct nl_server {
     struct nl_conn *freeq;
     uint8_t *scratch;
     int64_t tick;
+    int halted;                   /* nl_server_halt: nothing is ever sent again */
+    size_t released;              /* buffer bytes freed since the last malloc_trim */
     struct nl_server_stats st;
 };
 
@@ -97,6 +103,44 @@ void nl_server_config_init(struct nl_server_config *cfg)
     cfg->max_line = 4096;
     cfg->max_output = 1024 * 1024;
     cfg->close_grace_ms = 2000;
+    cfg->max_input = NL_SERVER_MAX_INPUT;
+}
+
+/* ---- the input budget ---- */
+
+/* A connection's incomplete-line buffer went from before to after bytes allocated. */
+static void input_changed(struct nl_server *s, size_t before, size_t after)
+{
+    s->st.input_held = s->st.input_held + after - before;
+    if (before > after)
+        s->released += before - after;
+    if (s->st.input_held > s->st.input_peak)
+        s->st.input_peak = s->st.input_held;
+}
+
+/*
+ * Over budget: drop the largest incomplete lines until the total fits (Redis
+ * evicts its biggest clients the same way). A scan per drop; each drop frees
+ * at least the average, and nothing happens while under the budget.
+ */
+static void shed_input(struct nl_server *s)
+{
+    while (s->st.input_held > s->cfg.max_input) {
+        struct nl_conn *big = NULL;
+        for (size_t i = 0; i < s->nconns; i++) {
+            struct nl_conn *c = s->conns[i];
+            if (!(c->flags & F_REAPED) && (!big || c->in.part.cap > big->in.part.cap))
+                big = c;
+        }
+        if (!big || big->in.part.cap == 0)
+            return;
+        size_t before = big->in.part.cap, held = big->in.part.len;
+        nl_line_drop(&big->in);
+        input_changed(s, before, big->in.part.cap);
+        s->st.shed++;
+        if (s->ops->shed && !(big->flags & F_CLOSING))
+            s->ops->shed(big, held, s->ud);
+    }
 }
 
 /* ---- events ---- */
@@ -138,6 +182,8 @@ static void finish(struct nl_conn *c)
     nl_loop_remove(s->loop, c->fd);
     close(c->fd);
     c->fd = -1;
+    input_changed(s, c->in.part.cap, 0);
+    s->released += c->out.cap;
     nl_line_free(&c->in);
     nl_buf_clear(&c->out);
     s->conns[c->index] = s->conns[--s->nconns];
@@ -257,7 +303,7 @@ static void overflow(struct nl_conn *c)
 
 uint8_t *nl_conn_reserve(struct nl_conn *c, size_t n)
 {
-    if (c->flags & (F_REAPED | F_DEAD | F_MUTED))
+    if ((c->flags & (F_REAPED | F_DEAD | F_MUTED)) || c->srv->halted)
         return NULL;
     uint8_t *dst = nl_buf_reserve(&c->out, n);
     if (!dst) {
@@ -283,12 +329,15 @@ static int flush_conn(struct nl_conn *c)
 {
     struct nl_server *s = c->srv;
     size_t done = 0;
+    if (s->halted)
+        nl_buf_clear(&c->out);
     while (c->out.len > 0 && done < WRITE_QUANTUM && !(c->flags & F_DEAD)) {
         size_t want = NL_MIN(c->out.len, WRITE_QUANTUM - done);
         ssize_t w = send(c->fd, nl_buf_head(&c->out), want, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
             nl_buf_consume(&c->out, (size_t)w);
             done += (size_t)w;
+            c->sent += (uint64_t)w;
             s->st.bytes_out += (uint64_t)w;
             c->last_active = nl_loop_now(s->loop);
             if ((size_t)w < want)
@@ -364,16 +413,24 @@ static void read_conn(struct nl_conn *c)
         return;
     }
     uint64_t now = nl_loop_now(s->loop);
+    size_t held_before = c->in.part.cap;
     if (r == 0) {
-        /* The last line may lack its terminator. */
-        int rc = nl_line_finish(&c->in, on_line, c);
-        (void)rc;
+        /* An unterminated last line: delivered only if the protocol asked (a killed client's FIN looks the same). */
+        if (s->cfg.eof_line) {
+            int rc = nl_line_finish(&c->in, on_line, c);
+            (void)rc;
+        }
+        nl_line_free(&c->in);
+        input_changed(s, held_before, 0);
         nl_conn_close(c, NL_CLOSE_EOF);
         return;
     }
     s->st.bytes_in += (uint64_t)r;
     c->last_active = now;
     int rc = nl_line_feed(&c->in, s->scratch, (size_t)r, on_line, c);
+    input_changed(s, held_before, c->in.part.cap);
+    if (s->st.input_held > s->cfg.max_input)
+        shed_input(s);
     if (rc == NL_ENOMEM) {
         mark_dead(c, ENOMEM);
         nl_conn_close(c, NL_CLOSE_RESET);
@@ -416,7 +473,7 @@ static void on_conn_io(struct nl_loop *loop, int fd, int revents, void *ud)
 static void refuse(struct nl_server *s, int fd, const struct nl_addr *peer, const char *why)
 {
     s->st.refused++;
-    if (s->cfg.full_line) {
+    if (s->cfg.full_line && !s->halted) {
         ssize_t w = send(fd, s->cfg.full_line, strlen(s->cfg.full_line), MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)w;
     }
@@ -535,6 +592,13 @@ static void on_tick(struct nl_loop *loop, void *ud)
     struct nl_server *s = ud;
     uint64_t now = nl_loop_now(loop);
     const struct nl_server_config *cfg = &s->cfg;
+#ifdef __GLIBC__
+    /* Freed line buffers sit in malloc's heap: hand the pages back once a megabyte or more was freed. */
+    if (s->released >= ((size_t)1 << 20)) {
+        malloc_trim(0);
+        s->released = 0;
+    }
+#endif
     /* Backwards: finish() moves the last connection into the freed index. */
     for (size_t i = s->nconns; i-- > 0;) {
         struct nl_conn *c = s->conns[i];
@@ -580,6 +644,8 @@ int nl_server_open(struct nl_server **out, struct nl_loop *loop, const struct nl
         s->cfg.max_line = 4096;
     if (!s->cfg.max_output)
         s->cfg.max_output = 1024 * 1024;
+    if (!s->cfg.max_input)
+        s->cfg.max_input = NL_SERVER_MAX_INPUT;
     if (s->cfg.pause_output >= s->cfg.max_output)
         s->cfg.pause_output = s->cfg.max_output / 2;
     s->scratch = malloc(READ_CHUNK);
@@ -651,7 +717,7 @@ void nl_server_close(struct nl_server *s)
     process_close_queue(s); /* anything the callbacks above closed */
     while (s->nconns) {
         struct nl_conn *c = s->conns[s->nconns - 1];
-        if (!(c->flags & F_DEAD) && c->out.len) {
+        if (!(c->flags & F_DEAD) && c->out.len && !s->halted) {
             ssize_t w = send(c->fd, nl_buf_head(&c->out), c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
             (void)w;
         }
@@ -752,6 +818,18 @@ void nl_log(nl_log_fn fn, void *ud, const char *fmt, ...)
     va_end(ap);
     fn(ud, line);
 }
+void nl_server_halt(struct nl_server *s, nl_conn_dropped_fn dropped, void *ud)
+{
+    s->halted = 1;
+    for (size_t i = 0; i < s->nconns; i++) {
+        struct nl_conn *c = s->conns[i];
+        if (c->out.len && dropped)
+            dropped(c, nl_buf_head(&c->out), c->out.len, ud);
+        nl_buf_clear(&c->out);
+    }
+    nl_loop_stop(s->loop);
+}
+
 uint32_t nl_server_max_conns(const struct nl_server *s) { return s->max_conns; }
 size_t nl_server_count(const struct nl_server *s) { return s->nconns; }
 void nl_server_get_stats(const struct nl_server *s, struct nl_server_stats *st) { *st = s->st; }
@@ -765,4 +843,5 @@ const char *nl_conn_peer_text(const struct nl_conn *c, char *buf) { return nl_ad
 int nl_conn_is_closing(const struct nl_conn *c) { return (c->flags & (F_CLOSING | F_REAPED)) != 0; }
 int nl_conn_errno(const struct nl_conn *c) { return c->err; }
 size_t nl_conn_queued(const struct nl_conn *c) { return c->out.len; }
+uint64_t nl_conn_sent(const struct nl_conn *c) { return c->sent; }
 struct nl_server *nl_conn_server(const struct nl_conn *c) { return c->srv; }

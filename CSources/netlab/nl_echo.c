@@ -6,6 +6,7 @@
  */
 #include "netlab/nl_echo.h"
 #include "netlab/nl_buf.h"
+#include "netlab/nl_log.h"
 #include "netlab/nl_signal.h"
 #include "netlab/nl_text.h"
 #include "nl_internal.h"
@@ -54,13 +55,16 @@ void nl_echo_config_init(struct nl_echo_config *cfg)
     cfg->idle_timeout_ms = 300000;
     cfg->line_timeout_ms = 60000;
     cfg->batch_output = 1;
+    cfg->max_input = (size_t)128 << 20; /* 128 unfinished lines of the 1 MiB limit */
 }
 
 struct nl_echo_server {
     struct nl_echo_config cfg;
     struct nl_service svc;       /* loop, server, and a fatal error raised by a callback */
     int out_fd;
+    uint64_t file_size;          /* bytes in the output file: a failed write is cut back to this */
     struct nl_buf file;          /* answers of this pass, written before any is sent */
+    uint64_t undelivered;        /* answers made but never sent, once the file failed */
     char *greeting;              /* with its LF */
     size_t greeting_len;
 };
@@ -75,28 +79,60 @@ struct nl_echo_server {
             logf_((s), __VA_ARGS__);  \
     } while (0)
 
-/* Append p[0..n) to the output file; a failure stops the server (answers could no longer be kept). */
-static int write_all(struct nl_echo_server *s, const uint8_t *p, size_t n)
+/* Each unsent answer is one LF in a connection's queue; an unsent greeting is not an answer. */
+static void count_dropped(struct nl_conn *c, const uint8_t *p, size_t n, void *ud)
 {
-    while (n > 0) {
-        ssize_t w = write(s->out_fd, p, n);
+    struct nl_echo_server *s = ud;
+    uint64_t lines = 0;
+    for (const uint8_t *q = p, *end = p + n; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+        lines++;
+    if (s->greeting_len && nl_conn_sent(c) < s->greeting_len && lines)
+        lines--;
+    s->undelivered += lines;
+}
+
+/*
+ * The output file failed: cut it back to its last whole answer, send nothing
+ * more (not even what is queued: it is in the file, but what follows it is
+ * not), and stop with a message that says how many answers were lost.
+ */
+static int file_failed(struct nl_echo_server *s, int err, uint64_t pending)
+{
+    char cut[160] = "";
+    if (ftruncate(s->out_fd, (off_t)s->file_size) != 0)
+        snprintf(cut, sizeof cut, "; cutting it back to its last whole answer failed too (%s)", strerror(errno));
+    s->undelivered = pending;
+    nl_server_halt(s->svc.srv, count_dropped, s);
+    char text[NL_ERRBUF_SIZE];
+    snprintf(text, sizeof text,
+             "%s: cannot append an answer: %s; stopped without sending it: %llu answer%s not delivered%s",
+             s->cfg.output_path, strerror(err), (unsigned long long)s->undelivered, s->undelivered == 1 ? "" : "s",
+             cut);
+    nl_service_fail(&s->svc, NL_ESYS, text);
+    return NL_ESYS;
+}
+
+/* Append p[0..n) to the output file, all of it or nothing (a short write is undone). */
+static int write_all(struct nl_echo_server *s, const uint8_t *p, size_t n, uint64_t pending)
+{
+    size_t left = n;
+    while (left > 0) {
+        ssize_t w = write(s->out_fd, p, left);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0) {
-            s->svc.fatal = nl_err_sys(s->svc.fatal_err, w < 0 ? errno : EIO, "%s: cannot append an answer",
-                                  s->cfg.output_path);
-            nl_loop_stop(s->svc.loop);
-            return s->svc.fatal;
-        }
+        if (w <= 0)
+            return file_failed(s, w < 0 ? errno : EIO, pending);
         p += w;
-        n -= (size_t)w;
+        left -= (size_t)w;
     }
+    s->file_size += n;
     return NL_OK;
 }
 
+/* The batch of answers made since the last write; they are all queued on their connections already. */
 static int write_file(struct nl_echo_server *s)
 {
-    int rc = s->file.len ? write_all(s, nl_buf_head(&s->file), s->file.len) : NL_OK;
+    int rc = s->file.len ? write_all(s, nl_buf_head(&s->file), s->file.len, 0) : NL_OK;
     nl_buf_clear(&s->file);
     return rc;
 }
@@ -104,7 +140,42 @@ static int write_file(struct nl_echo_server *s)
 static void before_flush(void *ud)
 {
     struct nl_echo_server *s = ud;
-    if (s->out_fd >= 0 && s->file.len)
+    if (s->out_fd >= 0 && s->file.len && !s->svc.fatal)
+        write_file(s);
+}
+
+/*
+ * Queue one answer line (p[0..n), LF added, through transform or as is) and
+ * keep it in the file first: per line, written now; batched, written before
+ * the next socket write (at the end of the pass, or once 256 KiB wait).
+ */
+static void answer(struct nl_echo_server *s, struct nl_conn *c, const uint8_t *p, size_t n, int transform)
+{
+    if (s->svc.fatal)
+        return; /* the file failed: nothing more is answered */
+    uint8_t *dst = nl_conn_reserve(c, n + 1);
+    if (!dst)
+        return;
+    if (transform)
+        nl_echo_transform(p, n, dst);
+    else
+        memcpy(dst, p, n);
+    dst[n] = '\n';
+    if (s->out_fd >= 0) {
+        if (!s->cfg.batch_output) {
+            if (write_all(s, dst, n + 1, 1) < 0)
+                return; /* not committed: the halt already dropped it */
+        } else if (nl_buf_append(&s->file, dst, n + 1) < 0) {
+            if (write_file(s) < 0)
+                return;
+            if (nl_buf_append(&s->file, dst, n + 1) < 0) {
+                file_failed(s, ENOMEM, 1);
+                return;
+            }
+        }
+    }
+    nl_conn_commit(c, n + 1);
+    if (s->out_fd >= 0 && s->cfg.batch_output && s->file.len >= 256 * 1024)
         write_file(s);
 }
 
@@ -130,23 +201,7 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
 {
     struct nl_echo_server *s = ud;
     nl_conn_set_data(c, (void *)((uintptr_t)nl_conn_data(c) + 1)); /* lines answered */
-    uint8_t *dst = nl_conn_reserve(c, len + 1);
-    if (!dst)
-        return;
-    nl_echo_transform(line, len, dst);
-    dst[len] = '\n';
-    if (s->out_fd >= 0 && !s->svc.fatal) {
-        if (!s->cfg.batch_output) {
-            write_all(s, dst, len + 1); /* per line: in the file before anything else happens */
-        } else {
-            /* Batched: written at the end of the pass (or every 256 KiB), still before any socket write. */
-            if (nl_buf_append(&s->file, dst, len + 1) < 0 && write_file(s) == NL_OK)
-                nl_buf_append(&s->file, dst, len + 1);
-            if (s->file.len >= 256 * 1024)
-                write_file(s);
-        }
-    }
-    nl_conn_commit(c, len + 1);
+    answer(s, c, line, len, 1);
 }
 
 static void on_too_long(struct nl_conn *c, size_t seen, void *ud)
@@ -157,8 +212,22 @@ static void on_too_long(struct nl_conn *c, size_t seen, void *ud)
     addr_parts(c, ip, sizeof ip, &port);
     logc_(s, "line from %s port %u longer than %zu bytes: not answered", ip, port, s->cfg.max_line);
     char msg[128];
-    int n = snprintf(msg, sizeof msg, "ERR line too long: more than %zu bytes\n", s->cfg.max_line);
-    nl_conn_write(c, msg, (size_t)n);
+    int n = snprintf(msg, sizeof msg, "ERR line too long: more than %zu bytes", s->cfg.max_line);
+    answer(s, c, (const uint8_t *)msg, (size_t)n, 0); /* an answer too: in the file before it is sent */
+}
+
+static void on_shed(struct nl_conn *c, size_t held, void *ud)
+{
+    struct nl_echo_server *s = ud;
+    char ip[NL_ADDR_STRLEN];
+    unsigned port;
+    addr_parts(c, ip, sizeof ip, &port);
+    logc_(s, "unfinished line from %s port %u dropped after %zu bytes: input budget of %zu bytes spent", ip, port,
+          held, s->cfg.max_input);
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "ERR line dropped: the server holds too much unfinished input (%zu bytes at most)",
+                     s->cfg.max_input);
+    answer(s, c, (const uint8_t *)msg, (size_t)n, 0);
 }
 
 static void on_closing(struct nl_conn *c, int reason, void *ud)
@@ -185,6 +254,7 @@ static const struct nl_server_ops echo_ops = {
     .open = on_open,
     .line = on_line,
     .too_long = on_too_long,
+    .shed = on_shed,
     .closing = on_closing,
     .refused = on_refused,
     .before_flush = before_flush,
@@ -223,6 +293,8 @@ int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config
             rc = nl_err_sys(errbuf, errno, "%s: cannot open the output file", cfg->output_path);
             goto fail;
         }
+        off_t end = lseek(s->out_fd, 0, SEEK_END);
+        s->file_size = end > 0 ? (uint64_t)end : 0;
     }
     struct nl_server_config sc;
     nl_server_config_init(&sc);
@@ -233,11 +305,15 @@ int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config
     sc.pause_output = 256 * 1024;
     sc.max_output = sc.pause_output + 2 * 64 * 1024 + s->cfg.max_line + 64;
     sc.max_conns = cfg->max_clients;
+    sc.max_input = s->cfg.max_input ? s->cfg.max_input : NL_SERVER_MAX_INPUT;
     sc.idle_timeout_ms = cfg->idle_timeout_ms;
     sc.line_timeout_ms = cfg->line_timeout_ms;
     sc.full_line = "ERR server full: try again later\n";
+    sc.eof_line = 1; /* `printf 'last' | nc -N` is answered: the half-closed client still reads */
     if ((rc = nl_service_open(&s->svc, cfg->handle_signals, &sc, &echo_ops, s, errbuf)) < 0)
         goto fail;
+    if (cfg->log == nl_logger_line && cfg->log_ud)
+        nl_logger_attach(cfg->log_ud, s->svc.loop, NULL); /* a slow log reader is served by the loop, never waited for */
     char host[256] = "", addrs[512] = "";
     if (nl_sock_host_info(host, sizeof host, addrs, sizeof addrs, NULL) == NL_OK)
         logf_(s, "host %s, addresses %s", host, addrs);
@@ -247,6 +323,8 @@ int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config
     *out = s;
     return NL_OK;
 fail:
+    if (cfg->log == nl_logger_line && cfg->log_ud)
+        nl_logger_detach(cfg->log_ud);
     nl_service_close(&s->svc, NULL);
     if (s->out_fd >= 0)
         close(s->out_fd);
@@ -269,11 +347,14 @@ int nl_echo_server_close(struct nl_echo_server *s, char *errbuf)
     if (!s)
         return NL_OK;
     struct nl_server_stats st;
-    nl_service_close(&s->svc, &st);
     int rc = NL_OK;
+    /* The last pass's answers go to the file before the close sends what is queued. */
+    if (s->out_fd >= 0 && !s->svc.fatal && s->file.len && write_file(s) < 0)
+        rc = nl_err(errbuf, s->svc.fatal, "%s", s->svc.fatal_err);
+    if (s->cfg.log == nl_logger_line && s->cfg.log_ud)
+        nl_logger_detach(s->cfg.log_ud);
+    nl_service_close(&s->svc, &st);
     if (s->out_fd >= 0) {
-        if (!s->svc.fatal && s->file.len)
-            rc = write_file(s) < 0 ? nl_err(errbuf, s->svc.fatal, "%s", s->svc.fatal_err) : NL_OK;
         if (close(s->out_fd) != 0 && rc == NL_OK)
             rc = nl_err_sys(errbuf, errno, "%s: close", s->cfg.output_path);
     }

@@ -22,6 +22,14 @@ void nl_line_free(struct nl_line *f)
     f->skipping = 0;
 }
 
+void nl_line_drop(struct nl_line *f)
+{
+    if (f->part.len == 0 && !f->skipping)
+        return;
+    nl_buf_clear(&f->part);
+    f->skipping = 1;
+}
+
 /* A complete line of len bytes (LF removed): strip one CR, check the limit, deliver. */
 static int deliver(struct nl_line *f, uint8_t *line, size_t len, nl_line_fn fn, void *ud)
 {

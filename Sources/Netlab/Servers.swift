@@ -17,19 +17,14 @@ final class CStrings {
     deinit { owned.forEach { free($0) } }
 }
 
-/// The log callback the servers get: one line per event on standard output,
-/// with the local time, flushed at once so a pipe sees it immediately.
-let stdoutLog: nl_log_fn = { _, line in
-    guard let line else { return }
-    var now = time(nil)
-    var parts = tm()
-    localtime_r(&now, &parts)
-    var stamp = [CChar](repeating: 0, count: 32)
-    strftime(&stamp, stamp.count, "%Y-%m-%d %H:%M:%S ", &parts)
-    fputs(stamp, stdout)
-    fputs(line, stdout)
-    fputs("\n", stdout)
-    fflush(stdout)
+/// Runs body with the servers' log on standard output: one line per event with the local time,
+/// written without ever blocking the server's loop (libnetlab's nl_logger: a slow reader costs
+/// dropped lines, counted in the log, never a stalled server).
+func withStdoutLog<T>(_ body: (nl_log_fn, UnsafeMutableRawPointer?) throws -> T) throws -> T {
+    var lg: OpaquePointer?
+    _ = try nlCheck { nl_logger_open(&lg, STDOUT_FILENO, 1, 0, $0) }
+    defer { nl_logger_close(lg, 1000) }
+    return try body(nl_logger_line, UnsafeMutableRawPointer(lg))
 }
 
 private func ms(_ seconds: Double) -> UInt32 { UInt32(max(0, min(seconds * 1000, Double(UInt32.max)))) }
@@ -39,6 +34,8 @@ public struct ChatServerOptions {
     public var port: UInt16 = 7000
     public var maxClients: UInt32 = 0
     public var maxOutput = 1 << 20
+    /// Bytes of unfinished lines held across all clients (nil: the library's default, 64 MiB).
+    public var maxInput: Int?
     public var loginTimeout = 60.0
     public var lineTimeout = 60.0
     public var idleTimeout = 0.0
@@ -59,15 +56,22 @@ public enum ChatServer {
         cfg.port = o.port
         cfg.max_clients = o.maxClients
         cfg.max_output = o.maxOutput
+        if let m = o.maxInput { cfg.max_input = m }
         cfg.login_timeout_ms = ms(o.loginTimeout)
         cfg.line_timeout_ms = ms(o.lineTimeout)
         cfg.idle_timeout_ms = ms(o.idleTimeout)
         cfg.max_sessions = o.maxSessions
         cfg.capture_path = s(o.capturePath)
         cfg.handle_signals = 1
-        cfg.log = stdoutLog
+        cfg.log_ud = nil
         cfg.quiet = o.log ? 0 : 1
-        try withExtendedLifetime(s) { _ = try nlCheck { nl_chat_server_run(&cfg, $0) } }
+        try withExtendedLifetime(s) {
+            try withStdoutLog { log, ud in
+                cfg.log = log
+                cfg.log_ud = ud
+                _ = try nlCheck { nl_chat_server_run(&cfg, $0) }
+            }
+        }
     }
 }
 
@@ -109,6 +113,8 @@ public struct EchoServerOptions {
     /// Write the file once per loop pass rather than once per answer (still before answers are sent).
     public var batchOutput = true
     public var maxLine = 1 << 20
+    /// Bytes of unfinished lines held across all clients (nil: the library's default, 128 MiB).
+    public var maxInput: Int?
     public var maxClients: UInt32 = 0
     public var idleTimeout = 300.0
     /// Log every client's joins and departures (false: only the start and the end).
@@ -127,12 +133,19 @@ public enum EchoServer {
         cfg.output_path = s(o.outputPath)
         cfg.batch_output = o.batchOutput ? 1 : 0
         cfg.max_line = o.maxLine
+        if let m = o.maxInput { cfg.max_input = m }
         cfg.max_clients = o.maxClients
         cfg.idle_timeout_ms = ms(o.idleTimeout)
         cfg.handle_signals = 1
-        cfg.log = stdoutLog
+        cfg.log_ud = nil
         cfg.quiet = o.log ? 0 : 1
-        try withExtendedLifetime(s) { _ = try nlCheck { nl_echo_server_run(&cfg, $0) } }
+        try withExtendedLifetime(s) {
+            try withStdoutLog { log, ud in
+                cfg.log = log
+                cfg.log_ud = ud
+                _ = try nlCheck { nl_echo_server_run(&cfg, $0) }
+            }
+        }
     }
 
     /// The answer to one line: reversed by UTF-8 character, ASCII case swapped.

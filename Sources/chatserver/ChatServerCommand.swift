@@ -25,6 +25,10 @@ struct ChatServerCommand: ParsableCommand {
     @Option(help: "TCP port to listen on; 0 picks a free one and logs it.")
     var port = 7000
 
+    @Option(name: .customLong("max-input"),
+            help: "Bytes of unfinished lines (no LF yet) held across all clients; past it the largest is dropped with an ERR reply (default 64 MiB).")
+    var maxInput: Int?
+
     @Option(name: .customLong("max-clients"), help: "Most clients at once (default: as many as the open-file limit allows).")
     var maxClients = 0
 
@@ -51,6 +55,9 @@ struct ChatServerCommand: ParsableCommand {
     var quiet = false
 
     mutating func validate() throws {
+        if let maxInput, maxInput < 65536 || maxInput > 1 << 40 {
+            throw ValidationError("--max-input \(maxInput): give 65536 to 1099511627776 bytes")
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port): give 0-65535") }
         guard maxClients >= 0 && maxClients <= 10_000_000 else {
             throw ValidationError("--max-clients \(maxClients): give 0 (no limit) or a positive number")
@@ -76,6 +83,7 @@ struct ChatServerCommand: ParsableCommand {
         o.host = host
         o.port = UInt16(port)
         o.maxClients = UInt32(maxClients)
+        o.maxInput = maxInput
         o.maxOutput = maxOutput
         o.loginTimeout = loginTimeout
         o.lineTimeout = lineTimeout

@@ -40,6 +40,10 @@ struct EchoServerCommand: ParsableCommand {
     @Option(name: .customLong("max-line"), help: "Longest line answered, in bytes.")
     var maxLine = 1 << 20
 
+    @Option(name: .customLong("max-input"),
+            help: "Bytes of unfinished lines (no LF yet) held across all clients; past it the largest is dropped with an ERR reply (default 128 MiB).")
+    var maxInput: Int?
+
     @Option(name: .customLong("max-clients"), help: "Most clients at once (default: as many as the open-file limit allows).")
     var maxClients = 0
 
@@ -50,6 +54,9 @@ struct EchoServerCommand: ParsableCommand {
     var quiet = false
 
     mutating func validate() throws {
+        if let maxInput, maxInput < 65536 || maxInput > 1 << 40 {
+            throw ValidationError("--max-input \(maxInput): give 65536 to 1099511627776 bytes")
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port): give 0-65535") }
         guard !greeting.contains("\n") && !greeting.contains("\r") else {
             throw ValidationError("--greeting: must be one line")
@@ -69,6 +76,7 @@ struct EchoServerCommand: ParsableCommand {
         o.batchOutput = !lineOutput
         o.maxLine = maxLine
         o.maxClients = UInt32(maxClients)
+        o.maxInput = maxInput
         o.idleTimeout = idleTimeout
         o.log = !quiet
         guard try reportingFailure("echoserver", {

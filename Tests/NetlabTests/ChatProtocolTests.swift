@@ -80,6 +80,18 @@ final class ChatProtocolTests: XCTestCase {
         }
     }
 
+    func testTextSafety() {
+        func safe(_ b: [UInt8]) -> Bool { nl_chat_text_safe(b, b.count) == 1 }
+        XCTAssertTrue(safe(Array("MSG bob hello\tworld ✓ 日本語 \u{a0}".utf8)), "TAB, UTF-8 and U+00A0 pass")
+        XCTAssertTrue(safe([]))
+        for c in (0x00...0x1F).filter({ $0 != 0x09 }) + [0x7F] {
+            XCTAssertFalse(safe([0x61, UInt8(c), 0x62]), "C0/DEL \(c)")
+        }
+        for c in 0x80...0x9F { XCTAssertFalse(safe([0x61, 0xC2, UInt8(c)]), "C1 U+00\(String(c, radix: 16))") }
+        XCTAssertTrue(safe([0xC2, 0xA0]), "U+00A0 is not C1")
+        XCTAssertTrue(safe([0xC3, 0x85]), "U+00C5 has 0x85 as its second byte, but is a letter")
+    }
+
     func testClientRendering() {
         func r(_ s: String) -> String { ChatClient.render(Array(s.utf8)) }
         XCTAssertEqual(r("FROM bob hi there"), "<bob> hi there")

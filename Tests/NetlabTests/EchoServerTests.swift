@@ -173,6 +173,11 @@ final class EchoServerTests: XCTestCase {
         try c.send(String(repeating: "a", count: 2000) + "\nAfter\n")
         XCTAssertEqual(try c.next(), "ERR line too long: more than 1000 bytes")
         XCTAssertEqual(try c.next(), "RETFa")
+        // The ERR reply is an answer too: in the file, in its place, before it was sent.
+        _ = server.stop()
+        server = nil
+        let file = try String(contentsOf: dir.appendingPathComponent("out-proj.txt"), encoding: .utf8)
+        XCTAssertEqual(file, "ERR line too long: more than 1000 bytes\nRETFa\n")
     }
 
     func testNoGreetingAndUnwritableOutputFile() throws {
@@ -211,4 +216,107 @@ final class EchoServerTests: XCTestCase {
         XCTAssertEqual(r2.status, 1)
         XCTAssertTrue(r2.err.contains("connect to 127.0.0.1:\(port): Connection refused"), r2.err)
     }
+
+    /// Streams numbered lines at the server and reads answers until the server goes away.
+    /// Returns the whole answer lines received, greeting excluded.
+    static func stream(port: UInt16, client i: Int, timeout: Double = 90) -> [String] {
+        guard let c = try? LineClient(port: port) else { return [] }
+        let pad = String(repeating: "x", count: 80)
+        var out = [UInt8](), sentLines = 0, inbuf = [UInt8](), lines = [String](), greeted = false
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let deadline = Date().addingTimeInterval(timeout)
+        loop: while Date() < deadline {
+            if out.count < 8192 {
+                for _ in 0..<64 { out += Array("c\(i) \(sentLines) \(pad)\n".utf8); sentLines += 1 }
+            }
+            var p = pollfd(fd: c.fd, events: Int16(POLLIN | POLLOUT), revents: 0)
+            _ = poll(&p, 1, 200)
+            if p.revents & Int16(POLLOUT) != 0 {
+                let n = out.withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                if n > 0 { out.removeFirst(n) }
+            }
+            if p.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                let n = recv(c.fd, &chunk, chunk.count, Int32(MSG_DONTWAIT))
+                if n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR)) { break loop }
+                if n > 0 { inbuf += chunk[..<n] }
+                while let lf = inbuf.firstIndex(of: 0x0A) {
+                    let l = String(decoding: inbuf[..<lf], as: UTF8.self)
+                    inbuf.removeFirst(lf + 1)
+                    if greeted { lines.append(l) } else { greeted = true }
+                }
+            }
+        }
+        return lines
+    }
+
+    /// A full disk (a 2 MB tmpfs) under four streaming clients: whatever a client received is in
+    /// the file, in order, as whole lines; nothing is sent after the failed write; the server stops
+    /// and says how many answers it did not deliver. Batched and --line-output.
+    func testFullDiskNothingIsSentThatIsNotInTheFile() throws {
+        guard getuid() == 0 else { throw XCTSkip("mounting a 2 MB tmpfs needs root") }
+        for mode in [[], ["--line-output"]] {
+            let fs = try makeTempDir("echo-full")
+            let m = try runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", fs.path])
+            guard m.status == 0 else {
+                try? FileManager.default.removeItem(at: fs)
+                throw XCTSkip("cannot mount a tmpfs here: \(m.err)")
+            }
+            defer {
+                _ = try? runTool("/bin/umount", [fs.path])
+                try? FileManager.default.removeItem(at: fs)
+            }
+            let outPath = fs.appendingPathComponent("out-proj.txt").path
+            try start(["--quiet", "--output", outPath] + mode)
+            let port = server.port
+            let n = 4
+            let results = StreamResults(n)
+            let done = DispatchSemaphore(value: 0)
+            for i in 0..<n {
+                Thread { results.set(i, EchoServerTests.stream(port: port, client: i)); done.signal() }.start()
+            }
+            for _ in 0..<n { XCTAssertEqual(done.wait(timeout: .now() + 120), .success, "clients finished") }
+            let status = server.stop()
+            let log = server.log
+            server = nil
+            XCTAssertEqual(status, 1, "the server stopped on the full disk: \(log)")
+            let r = log.range(of: #"cannot append an answer: No space left on device; stopped without sending it: (\d+) answers? not delivered"#,
+                              options: .regularExpression)
+            XCTAssertNotNil(r, log)
+            if let r, let count = Int(log[r].split(separator: " ").dropLast(3).last ?? "") {
+                XCTAssertGreaterThan(count, 0, "the answers of the failed write at least")
+            }
+            let data = try Data(contentsOf: URL(fileURLWithPath: outPath))
+            XCTAssertGreaterThan(data.count, 1_000_000, "the disk filled up")
+            XCTAssertEqual(data.last, 0x0A, "the file ends with a whole line, no half answer")
+            var perClient = [[String]](repeating: [], count: n)
+            for l in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                // The transform is its own inverse: each line of the file must be the answer to a line sent.
+                let sent = answer(String(l)).split(separator: " ")
+                guard sent.count == 3, sent[0].hasPrefix("c"), let i = Int(sent[0].dropFirst()), i < n, let k = Int(sent[1]) else {
+                    XCTFail("not an answer: \(l.prefix(120))"); break
+                }
+                XCTAssertEqual(k, perClient[i].count, "client \(i)'s answers in order, none missing")
+                perClient[i].append(String(l))
+            }
+            var received = 0
+            for i in 0..<n {
+                let got = results.get(i)
+                received += got.count
+                XCTAssertLessThanOrEqual(got.count, perClient[i].count, "client \(i) received answers missing from the file (\(mode))")
+                XCTAssertEqual(got, Array(perClient[i].prefix(got.count)), "client \(i): received == the file's first answers (\(mode))")
+            }
+            XCTAssertGreaterThan(received, 1000, "the clients were served until the disk filled")
+            print("full disk \(mode): \(received) answers received, \(data.count) bytes in the file; "
+                  + (r.map { String(log[$0]) } ?? "no message"))
+        }
+    }
+}
+
+/// What each streaming client received, filled in from its own thread.
+final class StreamResults: @unchecked Sendable {
+    private var lines: [[String]]
+    private let lock = NSLock()
+    init(_ n: Int) { lines = Array(repeating: [], count: n) }
+    func set(_ i: Int, _ l: [String]) { lock.lock(); lines[i] = l; lock.unlock() }
+    func get(_ i: Int) -> [String] { lock.lock(); defer { lock.unlock() }; return lines[i] }
 }

@@ -47,6 +47,13 @@ struct nl_chat_cmd {
  */
 int nl_chat_parse(const uint8_t *line, size_t len, struct nl_chat_cmd *cmd);
 
+/**
+ * 1 if p[0..n) holds nothing a terminal acts on: no C0 control but TAB (so
+ * no NUL, ESC, BEL or bare CR), no DEL, and no C1 control (U+0080..U+009F as
+ * UTF-8). The server refuses other lines with ERR 400 (docs/PROTOCOL.md).
+ */
+int nl_chat_text_safe(const uint8_t *p, size_t n);
+
 /** 1 if p[0..n) is a valid name: 1-32 of A-Z a-z 0-9 _ - */
 int nl_chat_name_valid(const uint8_t *p, size_t n);
 
@@ -58,6 +65,8 @@ struct nl_chat_config {
     uint16_t port;                /* 0: any free port (see nl_chat_server_port) */
     uint32_t max_clients;         /* 0: as many as the open-file limit allows */
     size_t max_output;            /* bytes queued for one client before it is dropped; default 1 MiB */
+    size_t max_input;             /* bytes of unfinished lines held across all clients; past it the largest is
+                                     dropped with ERR 503; default 64 MiB; SIZE_MAX: no budget */
     uint32_t login_timeout_ms;    /* connected without NICK; default 60000; 0: never */
     uint32_t line_timeout_ms;     /* half a line outstanding; default 60000; 0: never */
     uint32_t idle_timeout_ms;     /* nothing sent or received; default 0 (never) */

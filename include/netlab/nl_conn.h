@@ -22,6 +22,8 @@
 extern "C" {
 #endif
 
+#define NL_SERVER_MAX_INPUT ((size_t)64 << 20) /* default input budget: 64 MiB */
+
 struct nl_server;  /* opaque */
 struct nl_conn;    /* opaque */
 
@@ -56,6 +58,12 @@ struct nl_server_ops {
     void (*closing)(struct nl_conn *c, int reason, void *ud);
     /** A connection turned away because the server is full (it got full_line). */
     void (*refused)(const struct nl_addr *peer, const char *why, void *ud);
+    /**
+     * The server's input budget (max_input) was spent: this connection held the
+     * largest incomplete line, of held bytes, which was dropped (freed); the rest
+     * of it up to its LF is discarded. The connection stays. May write a reply.
+     */
+    void (*shed)(struct nl_conn *c, size_t held, void *ud);
     /** Once per pass, just before queued output is written to the sockets. */
     void (*before_flush)(void *ud);
 };
@@ -74,6 +82,11 @@ struct nl_server_config {
     uint32_t idle_timeout_ms;   /* 0: none */
     uint32_t close_grace_ms;    /* default 2000 */
     const char *full_line;      /* written to a connection refused for lack of room (NULL: nothing) */
+    size_t max_input;           /* budget for incomplete lines held across all connections (Redis's
+                                   maxmemory-clients for input); past it the largest are dropped (see shed).
+                                   Default NL_SERVER_MAX_INPUT; SIZE_MAX: none */
+    int eof_line;               /* 1: an unterminated last line before the peer's FIN is delivered as a line;
+                                   0 (default): it is dropped, as after a reset (a client killed mid-line) */
 };
 
 void nl_server_config_init(struct nl_server_config *cfg);
@@ -106,6 +119,18 @@ void nl_log(nl_log_fn fn, void *ud, const char *fmt, ...)
 #endif
     ;
 
+/** Receives a connection's queued, never-to-be-sent output (see nl_server_halt). */
+typedef void (*nl_conn_dropped_fn)(struct nl_conn *c, const uint8_t *p, size_t n, void *ud);
+
+/**
+ * Stop sending, for good (an echo server whose output file failed): every
+ * connection's queued output is shown to dropped (NULL allowed) and
+ * discarded; from then on nothing is written to any socket (nl_conn_write and
+ * nl_conn_reserve refuse, a refused connection gets no full_line,
+ * nl_server_close sends nothing) and the loop stops after this pass.
+ */
+void nl_server_halt(struct nl_server *s, nl_conn_dropped_fn dropped, void *ud);
+
 /** The connection limit in force (max_conns, or what the open-file limit leaves). */
 uint32_t nl_server_max_conns(const struct nl_server *s);
 
@@ -116,6 +141,8 @@ struct nl_server_stats {
     uint64_t accepted, refused, closed;
     uint64_t lines, bytes_in, bytes_out;
     uint64_t overflows, timeouts, too_long;
+    uint64_t shed;               /* incomplete lines dropped to stay within max_input */
+    uint64_t input_held, input_peak; /* bytes allocated for incomplete lines: now, and at most */
 };
 void nl_server_get_stats(const struct nl_server *s, struct nl_server_stats *st);
 
@@ -175,6 +202,8 @@ int nl_conn_is_closing(const struct nl_conn *c);
 /** The errno of a failed read or write (NL_CLOSE_RESET), else 0. */
 int nl_conn_errno(const struct nl_conn *c);
 size_t nl_conn_queued(const struct nl_conn *c);
+/** Bytes written to the socket so far. */
+uint64_t nl_conn_sent(const struct nl_conn *c);
 struct nl_server *nl_conn_server(const struct nl_conn *c);
 struct nl_loop *nl_server_loop(const struct nl_server *s);
 

@@ -39,6 +39,8 @@ struct nl_echo_config {
                                     also after a crash; 0: one write(2) per answer line */
     size_t max_line;             /* longest line answered; default 1 MiB */
     uint32_t max_clients;        /* 0: as many as the open-file limit allows */
+    size_t max_input;            /* bytes of unfinished lines held across all clients; past it the largest is
+                                    dropped with "ERR line dropped: ..."; default 128 MiB; SIZE_MAX: no budget */
     uint32_t idle_timeout_ms;    /* default 300000; 0: never */
     uint32_t line_timeout_ms;    /* an incomplete line outstanding; default 60000; 0: never */
     int handle_signals;          /* SIGINT/SIGTERM stop the server; SIGPIPE ignored */

@@ -50,6 +50,12 @@ int nl_line_finish(struct nl_line *f, nl_line_fn fn, void *ud);
 /** Bytes of an incomplete line held (0 when between lines). */
 static inline size_t nl_line_pending(const struct nl_line *f) { return f->part.len + (size_t)(f->skipping != 0); }
 
+/**
+ * Give up the incomplete line held (its memory is freed at once): the rest of
+ * it, up to its LF, is discarded as for an over-long line.
+ */
+void nl_line_drop(struct nl_line *f);
+
 /** Free the held bytes. */
 void nl_line_free(struct nl_line *f);
 
