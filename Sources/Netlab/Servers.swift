@@ -46,6 +46,10 @@ public struct ChatServerOptions {
     public var capturePath: String?
     /// Log every client's joins and departures (false: only the start and the end).
     public var log = true
+    /// "redis://HOST:PORT": join the cluster of chat servers there (nil: serve alone).
+    public var cluster: String?
+    /// This server's name in the cluster (nil: host name and port).
+    public var node: String?
     public init() {}
 }
 
@@ -67,6 +71,8 @@ public enum ChatServer {
         cfg.handle_signals = 1
         cfg.log = stdoutLog
         cfg.quiet = o.log ? 0 : 1
+        cfg.cluster_url = s(o.cluster)
+        cfg.cluster_node = s(o.node)
         try withExtendedLifetime(s) { _ = try nlCheck { nl_chat_server_run(&cfg, $0) } }
     }
 }
