@@ -82,6 +82,8 @@ public struct ChatClientOptions {
     public var port: UInt16 = 7000
     public var nick: String?
     public var raw = false
+    /// "host:port,host:port": servers of a cluster; the next one takes over when the current one goes.
+    public var servers: String?
     public init() {}
 }
 
@@ -95,6 +97,7 @@ public enum ChatClient {
         cfg.port = o.port
         cfg.nick = s(o.nick)
         cfg.raw = o.raw ? 1 : 0
+        cfg.servers = s(o.servers)
         cfg.handle_signals = 1
         try withExtendedLifetime(s) { _ = try nlCheck { nl_chat_client_run(&cfg, $0) } }
     }
