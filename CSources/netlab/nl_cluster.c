@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define TICK_MS 250
-#define ALIVE_TTL_MS 2000     /* a server silent this long is dead: its users go */
+#define ALIVE_TTL_MS 1500     /* a server silent this long is dead: its users go (refreshed every TICK_MS) */
 #define GRACE_MS 4000         /* after (re)connecting, others get this long to come back before being reaped */
 #define OP_TIMEOUT_MS 5000    /* a NICK claim or a WHO question unanswered this long fails with ERR 503 */
 #define WATCHDOG_MS 3000      /* a refresh unanswered this long: the connection is hung, drop it */
@@ -26,7 +26,7 @@
 #define NODE_MAX 48
 
 enum { LINK_OUT = 1, LINK_IN = 2, LINK_ON = 3 };
-enum { OP_CLAIM = 1, OP_WHO };
+enum { OP_CLAIM = 1, OP_WHO, OP_LOOKUP };
 
 /* ---- Lua: each runs atomically in Redis ---- */
 
@@ -91,8 +91,26 @@ static const char LUA_DEAD[] =
     "end\n"
     "return dead\n";
 
-enum { S_CLAIM, S_RELEASE, S_REAP, S_ALIVE, S_DEAD, NSCRIPTS };
-static const char *const SCRIPTS[NSCRIPTS] = {LUA_CLAIM, LUA_RELEASE, LUA_REAP, LUA_ALIVE, LUA_DEAD};
+/* ARGV: node, then the names it has now. Releases its other names (users who left while Redis was away). */
+static const char LUA_SYNC[] =
+    "local node = ARGV[1]\n"
+    "local keep = {}\n"
+    "for i = 2, #ARGV do keep[ARGV[i]] = true end\n"
+    "local gone = 0\n"
+    "for _, name in ipairs(redis.call('SMEMBERS', 'nl:dir:' .. node)) do\n"
+    "  if not keep[name] then\n"
+    "    local k = 'nl:name:' .. string.lower(name)\n"
+    "    if redis.call('GET', k) == node .. ' ' .. name then redis.call('DEL', k) end\n"
+    "    redis.call('SREM', 'nl:dir:' .. node, name)\n"
+    "    redis.call('SREM', 'nl:room:' .. node, name)\n"
+    "    redis.call('PUBLISH', 'nl:all', 'DEL ' .. node .. ' ' .. name)\n"
+    "    gone = gone + 1\n"
+    "  end\n"
+    "end\n"
+    "return gone\n";
+
+enum { S_CLAIM, S_RELEASE, S_REAP, S_ALIVE, S_DEAD, S_SYNC, NSCRIPTS };
+static const char *const SCRIPTS[NSCRIPTS] = {LUA_CLAIM, LUA_RELEASE, LUA_REAP, LUA_ALIVE, LUA_DEAD, LUA_SYNC};
 
 /* ---- case-insensitive name tables ---- */
 
@@ -223,6 +241,8 @@ struct op {
     uint64_t deadline;
     char name[NAME_CAP];
     uint8_t len;
+    uint8_t *line;           /* OP_LOOKUP: the command to run again once the name is known */
+    size_t line_len;
 };
 
 struct nl_cluster {
@@ -242,6 +262,8 @@ struct nl_cluster {
     uint64_t grace_until;
     uint64_t alive_sent;     /* a refresh awaiting its answer since (ms), 0: none */
     int reannounce;          /* we were declared dead: claim our users again */
+    int looked_up;           /* running a command again after a lookup: no second lookup */
+    uint64_t audit_at;       /* when to check that every cross-server session's peer is still announced */
     int dir_pending;
     int64_t tick;
     char (*nodes)[NODE_MAX + 1];
@@ -620,14 +642,25 @@ int nl_cluster_hold(struct nl_cluster *cl, struct nl_conn *c, const uint8_t *lin
     return 1;
 }
 
-/* The answer c waited for was given: handle what it sent meanwhile, in order. */
-static void hold_release(struct nl_cluster *cl, struct nl_conn *c)
+/* The answer c waited for was given: handle `first` (a command to run again) and what c sent meanwhile, in order. */
+static void hold_release(struct nl_cluster *cl, struct nl_conn *c, const uint8_t *first, size_t first_len)
 {
     struct hold *h = hold_find(cl, c);
     if (!h)
         return;
     h->waiting = 0;
     uint8_t line[NL_CHAT_MAX_LINE + 8];
+    if (first && !nl_conn_is_closing(c)) {
+        size_t n = NL_MIN(first_len, (size_t)NL_CHAT_MAX_LINE);
+        memcpy(line, first, n);
+        h->replaying = 1;
+        cl->looked_up = 1;
+        cl->hooks.replay(cl->ud, c, line, n);
+        cl->looked_up = 0;
+        h = hold_find(cl, c);
+        if (h)
+            h->replaying = 0;
+    }
     while (h && !h->waiting && h->off < h->len) {
         if (nl_conn_is_closing(c)) {
             h->off = h->len;
@@ -680,14 +713,19 @@ static struct op *op_find(struct nl_cluster *cl, uint32_t id)
     return NULL;
 }
 
-/* Remove o; its connection (if still there) may go on with what it held. */
-static void op_done(struct nl_cluster *cl, struct op *o)
+/* Remove o; its connection (if still there) may go on with what it held (after `again`, when set, is run again). */
+static void op_finish(struct nl_cluster *cl, struct op *o, int again)
 {
     struct nl_conn *c = o->c;
+    uint8_t *line = o->line;
+    size_t n = o->line_len;
     *o = cl->ops[--cl->nops];
     if (c)
-        hold_release(cl, c);
+        hold_release(cl, c, again ? line : NULL, n);
+    free(line);
 }
+
+static void op_done(struct nl_cluster *cl, struct op *o) { op_finish(cl, o, 0); }
 
 /* ---- NICK ---- */
 
@@ -769,8 +807,6 @@ static void who_answer(struct nl_cluster *cl, uint32_t id, const char *line, siz
 
 static void start_sync(struct nl_cluster *cl);
 
-/* ---- messages from the other servers ---- */
-
 /* Split the next space-separated word off p[0..n); returns its length, advances *p and *n past it and one space. */
 static size_t word(const char **p, size_t *n, const char **w)
 {
@@ -786,6 +822,64 @@ static size_t word(const char **p, size_t *n, const char **w)
     *n -= i;
     return k;
 }
+
+/* ---- a name not (yet) in the directory: ask Redis before saying 404 ---- */
+
+static void on_lookup(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct nl_cluster *cl = ac ? ac->data : NULL;
+    redisReply *rep = r;
+    if (!cl)
+        return;
+    struct op *o = op_find(cl, (uint32_t)(uintptr_t)priv);
+    if (!o)
+        return;
+    if (rep && rep->type == REDIS_REPLY_STRING) {
+        const char *p = rep->str, *nodew, *name;
+        size_t n = (size_t)rep->len;
+        size_t nn = word(&p, &n, &nodew);
+        size_t ml = word(&p, &n, &name);
+        if (node_valid(nodew, nn) && !(nn == strlen(cl->node) && !memcmp(nodew, cl->node, nn)) &&
+            !ntab_find(&cl->remotes, name, ml))
+            remote_put(cl, node_id(cl, nodew, nn), name, ml, 0); /* its ADD is on the way; this is the same */
+    } else if (rep && rep->type != REDIS_REPLY_NIL) {
+        bad_input(cl, "answer to a name lookup", "?", 1);
+    }
+    if (!rep) {
+        if (o->c)
+            nl_conn_write(o->c, UNAVAILABLE, sizeof UNAVAILABLE - 1);
+        op_done(cl, o);
+        return;
+    }
+    op_finish(cl, o, 1);
+}
+
+static void lookup(struct nl_cluster *cl, struct nl_conn *c, const struct nl_chat_cmd *cmd)
+{
+    /* The command's own bytes: from the verb to the end of its name, or of its text. */
+    const uint8_t *end = cmd->arg + cmd->arg_len;
+    if (cmd->has_text && cmd->text + cmd->text_len > end)
+        end = cmd->text + cmd->text_len;
+    size_t n = (size_t)(end - cmd->word);
+    struct op *o = op_new(cl, OP_LOOKUP, c, (const char *)cmd->arg, cmd->arg_len);
+    uint8_t *line = malloc(n ? n : 1);
+    redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
+    if (!o || !line || !ac || !hold_begin(cl, c)) {
+        if (o)
+            cl->nops--;
+        free(line);
+        nl_conn_write(c, UNAVAILABLE, sizeof UNAVAILABLE - 1);
+        return;
+    }
+    memcpy(line, cmd->word, n);
+    o->line = line;
+    o->line_len = n;
+    char lo[NAME_CAP];
+    lower_copy(lo, (const char *)cmd->arg, cmd->arg_len);
+    redisAsyncCommand(ac, on_lookup, (void *)(uintptr_t)o->id, "GET nl:name:%s", lo);
+}
+
+/* ---- messages from the other servers ---- */
 
 static void on_directed(struct nl_cluster *cl, const char *verb, size_t vn, int src, const char *rest, size_t rn)
 {
@@ -916,6 +1010,7 @@ static void on_broadcast(struct nl_cluster *cl, const char *verb, size_t vn, int
     } else if (vn == 3 && !memcmp(verb, "DEL", 3)) {
         if (r && r->node == src)
             remote_del(cl, r);
+        links_gone(cl, src, name, nn); /* a GONE lost while Redis was away arrives this way */
     } else if (vn == 6 && (!memcmp(verb, "JOINED", 6) || !memcmp(verb, "PARTED", 6))) {
         int join = verb[0] == 'J';
         if (r && r->node == src && r->room != join) {
@@ -1006,6 +1101,9 @@ static void set_down(struct nl_cluster *cl, const char *why)
 struct reannounce_ctx {
     struct nl_cluster *cl;
     size_t n;
+    const char **names;   /* for the sync script: every local name */
+    size_t *lens;
+    size_t cap;
 };
 
 static void on_reclaim(redisAsyncContext *ac, void *r, void *priv)
@@ -1042,9 +1140,39 @@ static void reclaim_one(void *arg, const char *name, size_t n, int in_room)
     x->n++;
 }
 
+static void collect_one(void *arg, const char *name, size_t n, int in_room)
+{
+    struct reannounce_ctx *x = arg;
+    if (x->n + 3 >= x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 1024;
+        const char **a = realloc(x->names, cap * sizeof *a);
+        size_t *l = a ? realloc(x->lens, cap * sizeof *l) : NULL;
+        if (a)
+            x->names = a;
+        if (!a || !l)
+            return;
+        x->lens = l;
+        x->cap = cap;
+    }
+    x->names[x->n] = name;
+    x->lens[x->n++] = n;
+}
+
+/* After a reconnect: first give back the names of users who left meanwhile, then claim the others again. */
 static void reannounce(struct nl_cluster *cl)
 {
-    struct reannounce_ctx x = {cl, 0};
+    struct reannounce_ctx all = {cl, 0, NULL, NULL, 0};
+    collect_one(&all, "EVALSHA", 7, 0);
+    collect_one(&all, cl->sha[S_SYNC], 40, 0);
+    collect_one(&all, "0", 1, 0);
+    collect_one(&all, cl->node, strlen(cl->node), 0);
+    cl->hooks.each(cl->ud, collect_one, &all);
+    redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
+    if (ac && all.names && all.n >= 4)
+        redisAsyncCommandArgv(ac, NULL, NULL, (int)all.n, all.names, all.lens);
+    free(all.names);
+    free(all.lens);
+    struct reannounce_ctx x = {cl, 0, NULL, NULL, 0};
     cl->hooks.each(cl->ud, reclaim_one, &x);
     if (x.n)
         logf_(cl, "cluster: announced %zu local users again", x.n);
@@ -1056,6 +1184,7 @@ static void dir_done(struct nl_cluster *cl)
         return;
     cl->syncing = 0;
     cl->ready = 1;
+    cl->audit_at = nl_loop_now(cl->loop) + GRACE_MS;
     reannounce(cl);
     logf_(cl, "cluster: ready as %s (%zu users on other servers)", cl->node, cl->remotes.n);
 }
@@ -1281,6 +1410,38 @@ static void on_dead(redisAsyncContext *ac, void *r, void *priv)
     }
 }
 
+/*
+ * After a reconnect, once every live server has had time to announce its users again:
+ * a session whose peer is announced nowhere ended while Redis was away (its GONE was lost).
+ */
+static void audit_links(struct nl_cluster *cl)
+{
+    for (size_t i = 0; i < cl->lusers.nb; i++) {
+        struct nent *e = cl->lusers.b[i];
+        while (e) {
+            struct nent *next = e->next;
+            struct luser *u = (struct luser *)e;
+            struct nl_conn *c = cl->hooks.find(cl->ud, u->e.name, u->e.len);
+            for (uint32_t k = 0; k < u->n;) {
+                struct rlink *l = &u->links[k];
+                struct remote *r = (struct remote *)ntab_find(&cl->remotes, l->peer, l->plen);
+                if (r && r->node == l->node) {
+                    k++;
+                    continue;
+                }
+                if (c)
+                    say(c, "GONE %s\n", l->peer);
+                if (u->n == 1) {
+                    luser_free(cl, u);
+                    break;
+                }
+                *l = u->links[--u->n];
+            }
+            e = next;
+        }
+    }
+}
+
 static void on_tick(struct nl_loop *loop, void *ud)
 {
     struct nl_cluster *cl = ud;
@@ -1315,6 +1476,10 @@ static void on_tick(struct nl_loop *loop, void *ud)
     if (cl->reannounce) {
         cl->reannounce = 0;
         reannounce(cl);
+    }
+    if (cl->audit_at && now >= cl->audit_at) {
+        cl->audit_at = 0;
+        audit_links(cl);
     }
     /* Which servers have no liveness key: ours and whatever Redis lists. */
     const char *argv[64];
@@ -1416,6 +1581,8 @@ void nl_cluster_close(struct nl_cluster *cl)
     free(cl->remotes.b);
     free(cl->lusers.b);
     free(cl->holds);
+    for (size_t i = 0; i < cl->nops; i++)
+        free(cl->ops[i].line);
     free(cl->ops);
     free(cl->nodes);
     free(cl);
@@ -1564,8 +1731,12 @@ int nl_cluster_command(struct nl_cluster *cl, struct nl_conn *c, const char *me,
     }
     char t[NAME_CAP];
     int node;
-    if (!resolve(cl, me, mn, cmd, t, &node))
-        return 0; /* nowhere: the chat server says 404 */
+    if (!resolve(cl, me, mn, cmd, t, &node)) {
+        if (cl->looked_up || !nl_chat_name_valid(cmd->arg, an))
+            return 0; /* nowhere: the chat server says 404 */
+        lookup(cl, c, cmd); /* perhaps registered a moment ago elsewhere, its announcement still on the way */
+        return 1;
+    }
     size_t tn = strlen(t);
     if (cmd->verb == NL_CHAT_WHO) {
         struct op *o = op_new(cl, OP_WHO, c, t, tn);

@@ -275,6 +275,12 @@ final class ChatClusterTests: XCTestCase {
         XCTAssertEqual(try ben.next(), "REQUEST ann")
         try ben.send("ACCEPT ann\n")
         XCTAssertEqual(try ann.waitFor("ACCEPTED"), "ACCEPTED ben")
+        let ida = try client(a, "ida")
+        try ida.send("CHAT ben\n")
+        XCTAssertEqual(try ben.waitFor("REQUEST"), "REQUEST ida")
+        try ben.send("ACCEPT ida\n")
+        XCTAssertEqual(try ben.next(), "OK ACCEPT ida")
+        XCTAssertEqual(try ida.waitFor("ACCEPTED"), "ACCEPTED ben")
 
         redis.stop()
         try a.waitForLog("cluster: unavailable")
@@ -288,6 +294,9 @@ final class ChatClusterTests: XCTestCase {
         XCTAssertEqual(try ann.next(), "ERR 503 cluster unavailable")
         let newcomer = try LineClient(port: a.port)
         XCTAssertEqual(try newcomer.register("nia"), "ERR 503 cluster unavailable")
+        // ida leaves while Redis is away: once it is back her name is given back and ben hears GONE.
+        try ida.send("QUIT\n")
+        XCTAssertEqual(try ida.next(), "OK QUIT")
 
         let redis2 = try RedisProcess(port: port)
         try a.waitForLog("announced 2 local users again")
@@ -300,6 +309,7 @@ final class ChatClusterTests: XCTestCase {
             usleep(50_000)
         }
         XCTAssertEqual(reply, "OK NICK nia")
+        XCTAssertEqual(try ben.waitFor("GONE"), "GONE ida")
         var names = Set<String>()
         for _ in 0..<100 {
             names = try list(ben)
@@ -309,7 +319,7 @@ final class ChatClusterTests: XCTestCase {
         XCTAssertEqual(names, ["ann", "amy", "ben", "nia"])
         // The session across servers survived the outage.
         try ann.send("MSG ben back again\n")
-        XCTAssertEqual(try ben.next(), "FROM ann back again")
+        XCTAssertEqual(try ben.waitFor("FROM"), "FROM ann back again")
         // The rule for a name claimed twice while a server was cut off: the claim Redis holds wins. Here server
         // "zz" holds amy when a must announce its users again (a's liveness key lapsed): a's amy is told and dropped.
         let c = try LineClient(port: redis2.port)
