@@ -18,7 +18,8 @@ SOVERSION  := 0
 
 # Link flags for libnet, libpcap and libcsv live here and in Package.swift only.
 # Debian's libnet1-dev and libcsv-dev ship no pkg-config file, so they are plain -l flags.
-DEP_LIBS   := -lnet -lpcap -lcsv
+# hiredis (the chat cluster through Redis, nl_redis.c) is linked but only used with --cluster.
+DEP_LIBS   := -lnet -lpcap -lcsv -lhiredis
 NL_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=default -Iinclude
 
 SRCS := $(wildcard CSources/netlab/*.c)

@@ -37,6 +37,7 @@ let package = Package(
                 .linkedLibrary("net"),
                 .linkedLibrary("pcap"),
                 .linkedLibrary("csv"),
+                .linkedLibrary("hiredis"),  // the chat cluster through Redis (nl_redis.c); used only with --cluster
             ]
         ),
         .target(

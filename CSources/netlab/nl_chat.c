@@ -9,6 +9,7 @@
 #include "netlab/nl_log.h"
 #include "netlab/nl_signal.h"
 #include "netlab/nl_text.h"
+#include "nl_cluster.h"
 #include "nl_internal.h"
 
 #include <poll.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { LINK_OUT = 1, LINK_IN = 2, LINK_ON = 3 }; /* I asked / they asked / accepted */
 
@@ -47,6 +49,7 @@ struct nl_chat_server {
     size_t nroom, caproom;
     struct nl_capture *cap;
     int64_t cap_timer;
+    struct nl_cluster *cluster;  /* NULL without --cluster: nothing below touches Redis */
 };
 
 #define NOT_IN_ROOM UINT32_MAX
@@ -257,6 +260,8 @@ static void room_remove(struct nl_chat_server *s, struct chat_user *u, int annou
     if (announce)
         for (size_t i = 0; i < s->nroom; i++)
             say(s->room[i]->conn, "PARTED %s\n", u->name);
+    if (announce && s->cluster)
+        nl_cluster_room_event(s->cluster, "PARTED", u->name, u->name_len, NULL, 0);
 }
 
 /* ---- leaving ---- */
@@ -276,6 +281,8 @@ static void user_gone(struct nl_chat_server *s, struct chat_user *u, const char 
     u->links = NULL;
     u->nlinks = 0;
     room_remove(s, u, notify);
+    if (s->cluster)
+        nl_cluster_user_gone(s->cluster, u->name, u->name_len);
     table_remove(s, u);
     nl_conn_set_data(u->conn, NULL);
     free(u);
@@ -295,6 +302,8 @@ static struct chat_user *target(struct nl_chat_server *s, struct nl_conn *c, con
     return t;
 }
 
+static int register_user(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *name, size_t len);
+
 static void cmd_nick(struct nl_chat_server *s, struct nl_conn *c, struct chat_user *me, const struct nl_chat_cmd *cmd)
 {
     if (me) {
@@ -313,34 +322,41 @@ static void cmd_nick(struct nl_chat_server *s, struct nl_conn *c, struct chat_us
         say(c, "ERR 409 name taken: %s\n", other->name);
         return;
     }
+    register_user(s, c, cmd->arg, cmd->arg_len);
+}
+
+/* The name is free (here, and in the cluster if there is one): c becomes its user. */
+static int register_user(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *name, size_t len)
+{
     struct chat_user *u = calloc(1, sizeof *u);
     if (!u) {
         say(c, "ERR 503 server out of memory\n");
-        return;
+        return NL_ENOMEM;
     }
     u->conn = c;
-    u->name_len = (uint8_t)cmd->arg_len;
-    memcpy(u->name, cmd->arg, cmd->arg_len);
-    u->hash = name_hash(cmd->arg, cmd->arg_len);
+    u->name_len = (uint8_t)len;
+    memcpy(u->name, name, len);
+    u->hash = name_hash(name, len);
     u->room_index = NOT_IN_ROOM;
     u->since = nl_loop_now(s->svc.loop);
     if (table_insert(s, u) < 0) {
         free(u);
         say(c, "ERR 503 server out of memory\n");
-        return;
+        return NL_ENOMEM;
     }
     nl_conn_set_data(c, u);
     nl_conn_set_ready(c);
     say(c, "OK NICK %s\n", u->name);
     char addr[NL_ADDR_STRLEN];
     logc_(s, "join %s %s", u->name, nl_conn_peer_text(c, addr));
+    return NL_OK;
 }
 
 /* USERS <total> <name>...: split so that no line passes the protocol's line limit. */
 static void cmd_list(struct nl_chat_server *s, struct nl_conn *c)
 {
     char line[NL_CHAT_MAX_LINE + 1];
-    int head = snprintf(line, sizeof line, "USERS %zu", s->nusers);
+    int head = snprintf(line, sizeof line, "USERS %zu", s->nusers + (s->cluster ? nl_cluster_remote_count(s->cluster) : 0));
     size_t n = (size_t)head;
     int sent_any = 0;
     for (size_t b = 0; b < s->nbuckets; b++) {
@@ -356,6 +372,21 @@ static void cmd_list(struct nl_chat_server *s, struct nl_conn *c)
             memcpy(line + n, u->name, u->name_len);
             n += u->name_len;
         }
+    }
+    const char *rn;
+    size_t rl;
+    struct nl_cluster_iter it = {0, NULL};
+    while (s->cluster && nl_cluster_remote_next(s->cluster, &it, &rn, &rl)) {
+        if (n + 1 + rl > NL_CHAT_MAX_LINE) { /* users of the other servers, split the same way */
+            line[n++] = '\n';
+            if (nl_conn_write(c, line, n) < 0)
+                return;
+            sent_any = 1;
+            n = (size_t)head;
+        }
+        line[n++] = ' ';
+        memcpy(line + n, rn, rl);
+        n += rl;
     }
     if (n > (size_t)head || !sent_any) {
         line[n++] = '\n';
@@ -469,16 +500,24 @@ static void cmd_who(struct nl_chat_server *s, struct nl_conn *c, const struct nl
     for (uint32_t i = 0; i < t->nlinks; i++)
         on += t->links[i].state == LINK_ON;
     uint64_t secs = (nl_loop_now(s->svc.loop) - t->since) / 1000;
+    if (s->cluster) {
+        on += nl_cluster_sessions(s->cluster, t->name, t->name_len, NULL, NULL, 0);
+        say(c, "USER %s %llu %u%s @%s\n", t->name, (unsigned long long)secs, on,
+            t->room_index != NOT_IN_ROOM ? " room" : "", nl_cluster_node(s->cluster));
+        return;
+    }
     say(c, "USER %s %llu %u%s\n", t->name, (unsigned long long)secs, on,
         t->room_index != NOT_IN_ROOM ? " room" : "");
 }
 
-static void cmd_sessions(struct nl_conn *c, const struct chat_user *me)
+static void cmd_sessions(struct nl_chat_server *s, struct nl_conn *c, const struct chat_user *me)
 {
     char line[NL_CHAT_MAX_LINE + 1];
     uint32_t on = 0;
     for (uint32_t i = 0; i < me->nlinks; i++)
         on += me->links[i].state == LINK_ON;
+    if (s->cluster)
+        on += nl_cluster_sessions(s->cluster, me->name, me->name_len, NULL, NULL, 0);
     size_t n = (size_t)snprintf(line, sizeof line, "SESSIONS %u", on);
     for (uint32_t i = 0; i < me->nlinks; i++) {
         const struct chat_user *p = me->links[i].peer;
@@ -490,6 +529,8 @@ static void cmd_sessions(struct nl_conn *c, const struct chat_user *me)
         memcpy(line + n, p->name, p->name_len);
         n += p->name_len;
     }
+    if (s->cluster)
+        nl_cluster_sessions(s->cluster, me->name, me->name_len, line, &n, sizeof line - 1);
     line[n++] = '\n';
     nl_conn_write(c, line, n);
 }
@@ -506,7 +547,9 @@ static void cmd_join(struct nl_chat_server *s, struct nl_conn *c, struct chat_us
         say(c, "ERR 503 server out of memory\n");
         return;
     }
-    say(c, "OK JOIN %zu\n", s->nroom);
+    if (s->cluster)
+        nl_cluster_room_event(s->cluster, "JOINED", me->name, me->name_len, NULL, 0);
+    say(c, "OK JOIN %zu\n", s->nroom + (s->cluster ? nl_cluster_remote_room(s->cluster) : 0));
 }
 
 static void cmd_say(struct nl_chat_server *s, struct nl_conn *c, struct chat_user *me, const struct nl_chat_cmd *cmd)
@@ -518,6 +561,8 @@ static void cmd_say(struct nl_chat_server *s, struct nl_conn *c, struct chat_use
     for (size_t i = 0; i < s->nroom; i++)
         if (s->room[i] != me)
             relay(s->room[i]->conn, "ROOM", 4, me, cmd->text, cmd->text_len);
+    if (s->cluster)
+        nl_cluster_room_event(s->cluster, "ROOM", me->name, me->name_len, cmd->text, cmd->text_len);
 }
 
 /* ---- nl_conn callbacks ---- */
@@ -531,6 +576,8 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
     struct nl_chat_server *s = ud;
     struct chat_user *me = nl_conn_data(c);
     struct nl_chat_cmd cmd;
+    if (s->cluster && nl_cluster_hold(s->cluster, c, line, len))
+        return; /* waiting for the cluster: handled in order once it answers */
     if (!nl_utf8_valid(line, len)) {
         say(c, "ERR 400 lines must be UTF-8 text\n");
         return;
@@ -558,6 +605,8 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
         say(c, "ERR 400 %s %s\n", nl_chat_verb_name(cmd.verb), cmd.error);
         return;
     }
+    if (s->cluster && nl_cluster_command(s->cluster, c, me ? me->name : NULL, me ? me->name_len : 0, &cmd))
+        return; /* a user on another server, or something only Redis can answer */
     switch (cmd.verb) {
     case NL_CHAT_NICK: cmd_nick(s, c, me, &cmd); break;
     case NL_CHAT_LIST: cmd_list(s, c); break;
@@ -567,7 +616,7 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
     case NL_CHAT_DECLINE: cmd_answer(s, c, me, &cmd, 0); break;
     case NL_CHAT_MSG: cmd_msg(s, c, me, &cmd); break;
     case NL_CHAT_LEAVE: cmd_leave(s, c, me, &cmd); break;
-    case NL_CHAT_SESSIONS: cmd_sessions(c, me); break;
+    case NL_CHAT_SESSIONS: cmd_sessions(s, c, me); break;
     case NL_CHAT_JOIN: cmd_join(s, c, me); break;
     case NL_CHAT_PART:
         if (me->room_index == NOT_IN_ROOM) {
@@ -636,6 +685,8 @@ static void on_closing(struct nl_conn *c, int reason, void *ud)
         snprintf(why, sizeof why, "%s (%s)", nl_close_reason_text(reason), strerror(nl_conn_errno(c)));
     else
         snprintf(why, sizeof why, "%s", reason == NL_CLOSE_LOCAL ? "quit" : nl_close_reason_text(reason));
+    if (s->cluster)
+        nl_cluster_conn_closing(s->cluster, c);
     if (me) {
         user_gone(s, me, why, reason != NL_CLOSE_SHUTDOWN);
     } else if (reason != NL_CLOSE_SHUTDOWN) {
@@ -703,6 +754,86 @@ static int capture_start(struct nl_chat_server *s, char *errbuf)
     return NL_OK;
 }
 
+/* ---- the cluster's view of this server (nl_cluster.h) ---- */
+
+static struct nl_conn *cl_find(void *ud, const char *name, size_t n)
+{
+    struct chat_user *u = find_user(ud, (const uint8_t *)name, n);
+    return u ? u->conn : NULL;
+}
+
+static int cl_registered(void *ud, struct nl_conn *c, const char *name, size_t n)
+{
+    struct nl_chat_server *s = ud;
+    if (nl_conn_data(c) || find_user(s, (const uint8_t *)name, n)) {
+        say(c, "ERR 409 name taken: %.*s\n", (int)n, name);
+        return NL_EEXIST;
+    }
+    return register_user(s, c, (const uint8_t *)name, n);
+}
+
+static void cl_replay(void *ud, struct nl_conn *c, uint8_t *line, size_t n) { on_line(c, line, n, ud); }
+
+static void cl_room(void *ud, const char *line, size_t n, const char *except, size_t exn)
+{
+    struct nl_chat_server *s = ud;
+    for (size_t i = 0; i < s->nroom; i++)
+        if (!except || !same_name(s->room[i], (const uint8_t *)except, exn))
+            nl_conn_write(s->room[i]->conn, line, n);
+}
+
+static void cl_each(void *ud, void (*fn)(void *arg, const char *name, size_t n, int in_room), void *arg)
+{
+    struct nl_chat_server *s = ud;
+    for (size_t b = 0; b < s->nbuckets; b++)
+        for (struct chat_user *u = s->table[b]; u; u = u->hnext)
+            fn(arg, u->name, u->name_len, u->room_index != NOT_IN_ROOM);
+}
+
+static int cl_who(void *ud, const char *name, size_t n, char *out, size_t cap)
+{
+    struct nl_chat_server *s = ud;
+    struct chat_user *t = find_user(s, (const uint8_t *)name, n);
+    if (!t)
+        return NL_ENOTFOUND;
+    uint32_t on = nl_cluster_sessions(s->cluster, t->name, t->name_len, NULL, NULL, 0);
+    for (uint32_t i = 0; i < t->nlinks; i++)
+        on += t->links[i].state == LINK_ON;
+    uint64_t secs = (nl_loop_now(s->svc.loop) - t->since) / 1000;
+    int k = snprintf(out, cap, "USER %s %llu %u%s", t->name, (unsigned long long)secs, on,
+                     t->room_index != NOT_IN_ROOM ? " room" : "");
+    return k < 0 || (size_t)k >= cap ? NL_ELIMIT : k;
+}
+
+static uint32_t cl_links(void *ud, const char *name, size_t n)
+{
+    struct chat_user *u = find_user(ud, (const uint8_t *)name, n);
+    return u ? u->nlinks : 0;
+}
+
+static const struct nl_cluster_hooks cluster_hooks = {
+    .find = cl_find, .registered = cl_registered, .replay = cl_replay, .room = cl_room,
+    .each = cl_each, .who = cl_who, .links = cl_links,
+};
+
+static int cluster_start(struct nl_chat_server *s, char *errbuf)
+{
+    char node[96];
+    if (s->cfg.cluster_node) {
+        snprintf(node, sizeof node, "%s", s->cfg.cluster_node);
+    } else {
+        char host[64] = "chat";
+        gethostname(host, sizeof host - 1);
+        host[sizeof host - 1] = 0;
+        snprintf(node, sizeof node, "%.40s-%u", host, nl_chat_server_port(s));
+    }
+    struct nl_cluster_config cc = {
+        .url = s->cfg.cluster_url, .node = node, .max_sessions = s->cfg.max_sessions,
+        .log = s->cfg.log, .log_ud = s->cfg.log_ud, .quiet = s->cfg.quiet,
+    };
+    return nl_cluster_open(&s->cluster, s->svc.loop, &cc, &cluster_hooks, s, errbuf);
+}
+
 /* ---- the server ---- */
 
 int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config *cfg, char *errbuf)
@@ -738,9 +869,13 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
           nl_server_listeners(s->svc.srv)->port, nl_server_max_conns(s->svc.srv));
     if (cfg->capture_path && (rc = capture_start(s, errbuf)) < 0)
         goto fail;
+    if (cfg->cluster_url && (rc = cluster_start(s, errbuf)) < 0)
+        goto fail;
     *out = s;
     return NL_OK;
 fail:
+    if (s->cap)
+        nl_capture_abort(s->cap);
     if (cfg->log == nl_logger_line && cfg->log_ud)
         nl_logger_detach(cfg->log_ud);
     nl_service_close(&s->svc, NULL);
@@ -764,6 +899,9 @@ int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
         return NL_OK;
     int rc = NL_OK;
     struct nl_server_stats st;
+    /* The cluster goes first (its users' peers elsewhere get GONE through it), while the loop still exists. */
+    nl_cluster_close(s->cluster);
+    s->cluster = NULL;
     if (s->cfg.log == nl_logger_line && s->cfg.log_ud)
         nl_logger_detach(s->cfg.log_ud);
     nl_service_close(&s->svc, &st);

@@ -243,6 +243,10 @@ struct cc {
     size_t nsess, capsess;
     int quitting, done, server_closed;
     int rc;
+    char (*srv_host)[256];          /* --server list */
+    uint16_t *srv_port;
+    size_t nsrv, cursrv;
+    int renick;                     /* registering the name again after a failover: tries left */
     char err[NL_ERRBUF_SIZE];
     char *show;                     /* SHOW_CAP bytes */
 };
@@ -438,6 +442,8 @@ static void track(struct cc *c, const uint8_t *line, size_t len)
 #undef NAME_OF
 }
 
+static void on_renick_timer(struct nl_loop *loop, void *ud);
+
 static int on_server_line(void *ud, uint8_t *line, size_t len, int status)
 {
     struct cc *c = ud;
@@ -455,10 +461,18 @@ static int on_server_line(void *ud, uint8_t *line, size_t len, int status)
         puts_(c, "\r\033[K");
     put(c, c->show, NL_MIN(k, (size_t)SHOW_CAP - 1));
     puts_(c, c->interactive ? "\r\n" : "\n");
+    if (c->renick > 0 && word_is(line, len, "OK") && len > 8 && !memcmp(line + 3, "NICK", 4)) {
+        c->renick = 0;
+    } else if (c->renick > 0 && len >= 7 && !memcmp(line, "ERR 409", 7)) {
+        if (--c->renick > 0) /* the name is still held by the server that went: ask again shortly */
+            nl_loop_timer(c->loop, 250, 0, on_renick_timer, c, NULL);
+    }
     track(c, line, len);
     prompt(c);
     return 0;
 }
+
+static int failover(struct cc *c);
 
 static void on_socket(struct nl_loop *loop, int fd, int revents, void *ud)
 {
@@ -490,6 +504,8 @@ static void on_socket(struct nl_loop *loop, int fd, int revents, void *ud)
         nl_line_finish(&c->from_server, on_server_line, c);
         c->server_closed = 1;
         nl_loop_remove(loop, fd);
+        if (!c->quitting && c->nsrv > 1 && failover(c) == 0)
+            return;
         if (c->quitting) {
             c->rc = NL_OK;
         } else if (e) {
@@ -504,6 +520,111 @@ static void on_socket(struct nl_loop *loop, int fd, int revents, void *ud)
         }
         finish(c);
     }
+}
+
+/* ---- failover between the servers of a cluster ---- */
+
+static void on_socket(struct nl_loop *loop, int fd, int revents, void *ud);
+
+static int parse_servers(struct cc *c, const char *list, char *errbuf)
+{
+    size_t cap = 1;
+    for (const char *p = list; *p; p++)
+        cap += *p == ',';
+    c->srv_host = calloc(cap, sizeof *c->srv_host);
+    c->srv_port = calloc(cap, sizeof *c->srv_port);
+    if (!c->srv_host || !c->srv_port)
+        return nl_err(errbuf, NL_ENOMEM, "chat client: out of memory");
+    const char *p = list;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *colon = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (p[i] == ':')
+                colon = p + i;
+        if (!colon || colon == p || (size_t)(colon - p) >= sizeof c->srv_host[0])
+            return nl_err(errbuf, NL_EINVAL, "--server %.*s: give host:port", (int)n, p);
+        char *e;
+        long port = strtol(colon + 1, &e, 10);
+        if (e != p + n || port < 1 || port > 65535)
+            return nl_err(errbuf, NL_EINVAL, "--server %.*s: the port must be 1-65535", (int)n, p);
+        const char *h = p;
+        size_t hl = (size_t)(colon - p);
+        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* [::1]:7000 */
+            h++;
+            hl -= 2;
+        }
+        memcpy(c->srv_host[c->nsrv], h, hl);
+        c->srv_host[c->nsrv][hl] = 0;
+        c->srv_port[c->nsrv++] = (uint16_t)port;
+        p = end ? end + 1 : p + n;
+    }
+    if (!c->nsrv)
+        return nl_err(errbuf, NL_EINVAL, "--server: give host:port[,host:port...]");
+    return NL_OK;
+}
+
+/* Connect to the first server that answers, starting at cursrv. */
+static int connect_next(struct cc *c, size_t tries, char *errbuf)
+{
+    int rc = NL_ESYS;
+    for (size_t k = 0; k < tries; k++) {
+        size_t i = (c->cursrv + k) % c->nsrv;
+        struct nl_addr peer;
+        rc = nl_sock_connect(c->srv_host[i], c->srv_port[i], 2000, &peer, errbuf);
+        if (rc >= 0) {
+            c->fd = rc;
+            c->cursrv = i;
+            nl_addr_format(&peer, c->where, sizeof c->where);
+            return NL_OK;
+        }
+    }
+    return rc;
+}
+
+static void send_nick(struct cc *c)
+{
+    char l[NAME_CAP + 8];
+    int n = snprintf(l, sizeof l, "NICK %s", c->me);
+    send_line(c, l, (size_t)n);
+}
+
+static void on_renick_timer(struct nl_loop *loop, void *ud)
+{
+    struct cc *c = ud;
+    if (c->renick > 0 && !c->server_closed)
+        send_nick(c);
+}
+
+/* The server went: the next one of the list, the same name, and the user told. 0, or <0 when none answers. */
+static int failover(struct cc *c)
+{
+    char old[NL_ADDR_STRLEN];
+    snprintf(old, sizeof old, "%s", c->where);
+    close(c->fd);
+    c->fd = -1;
+    c->cursrv = (c->cursrv + 1) % c->nsrv;
+    char err[NL_ERRBUF_SIZE];
+    if (connect_next(c, c->nsrv, err) < 0 || nl_loop_add(c->loop, c->fd, POLLIN, on_socket, c, err) < 0)
+        return -1;
+    c->server_closed = 0;
+    nl_line_free(&c->from_server);
+    nl_line_init(&c->from_server, 65536);
+    nl_buf_clear(&c->out);
+    nl_buf_init(&c->out, 1024 * 1024);
+    /* Sessions lived on the old server: their peers were told GONE. */
+    c->nsess = 0;
+    c->current[0] = 0;
+    char m[2 * NL_ADDR_STRLEN + NAME_CAP + 96];
+    snprintf(m, sizeof m, "* server %s went away; reconnected to %s%s%s", old, c->where,
+             c->me[0] ? ", registering again as " : "", c->me);
+    note(c, m);
+    if (c->me[0]) {
+        c->renick = 20; /* a killed server's names are free within ~3 s: try for a while */
+        send_nick(c);
+    }
+    return 0;
 }
 
 static int on_user_piped(void *ud, uint8_t *line, size_t len, int status)
@@ -639,12 +760,17 @@ int nl_chat_client_run(const struct nl_chat_client_config *cfg, char *errbuf)
     }
     if (cfg->handle_signals && (rc = nl_signals_install(errbuf)) < 0)
         goto out;
-    struct nl_addr peer;
-    rc = nl_sock_connect(cfg->host, cfg->port, 10000, &peer, errbuf);
-    if (rc < 0)
-        goto out;
-    c->fd = rc;
-    nl_addr_format(&peer, c->where, sizeof c->where);
+    if (cfg->servers && *cfg->servers) {
+        if ((rc = parse_servers(c, cfg->servers, errbuf)) < 0 || (rc = connect_next(c, c->nsrv, errbuf)) < 0)
+            goto out;
+    } else {
+        struct nl_addr peer;
+        rc = nl_sock_connect(cfg->host, cfg->port, 10000, &peer, errbuf);
+        if (rc < 0)
+            goto out;
+        c->fd = rc;
+        nl_addr_format(&peer, c->where, sizeof c->where);
+    }
     if ((rc = nl_loop_create(&c->loop, errbuf)) < 0)
         goto out;
     if (cfg->handle_signals)
@@ -684,6 +810,8 @@ out:
     nl_buf_clear(&c->out);
     free(c->sess);
     free(c->show);
+    free(c->srv_host);
+    free(c->srv_port);
     free(c);
     return rc;
 }

@@ -43,6 +43,10 @@ public struct ChatServerOptions {
     public var capturePath: String?
     /// Log every client's joins and departures (false: only the start and the end).
     public var log = true
+    /// "redis://HOST:PORT": join the cluster of chat servers there (nil: serve alone).
+    public var cluster: String?
+    /// This server's name in the cluster (nil: host name and port).
+    public var node: String?
     public init() {}
 }
 
@@ -65,6 +69,8 @@ public enum ChatServer {
         cfg.handle_signals = 1
         cfg.log_ud = nil
         cfg.quiet = o.log ? 0 : 1
+        cfg.cluster_url = s(o.cluster)
+        cfg.cluster_node = s(o.node)
         try withExtendedLifetime(s) {
             try withStdoutLog { log, ud in
                 cfg.log = log
@@ -80,6 +86,8 @@ public struct ChatClientOptions {
     public var port: UInt16 = 7000
     public var nick: String?
     public var raw = false
+    /// "host:port,host:port": servers of a cluster; the next one takes over when the current one goes.
+    public var servers: String?
     public init() {}
 }
 
@@ -93,6 +101,7 @@ public enum ChatClient {
         cfg.port = o.port
         cfg.nick = s(o.nick)
         cfg.raw = o.raw ? 1 : 0
+        cfg.servers = s(o.servers)
         cfg.handle_signals = 1
         try withExtendedLifetime(s) { _ = try nlCheck { nl_chat_client_run(&cfg, $0) } }
     }

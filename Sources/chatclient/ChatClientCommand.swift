@@ -30,8 +30,19 @@ struct ChatClientCommand: ParsableCommand {
     @Flag(help: "Show the server's protocol lines as they are (still made safe for the terminal).")
     var raw = false
 
+    @Option(help: "Servers of a cluster, host:port,host:port,... (instead of --host/--port): when the one in use goes, the client connects to the next, registers the same name again and says so.")
+    var server: String?
+
     mutating func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port \(port): give 1-65535") }
+        if let server {
+            for item in server.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let colon = item.lastIndex(of: ":"), colon != item.startIndex,
+                      let p = Int(item[item.index(after: colon)...]), (1...65535).contains(p) else {
+                    throw ValidationError("--server \(server): give host:port[,host:port...]")
+                }
+            }
+        }
         if let nick {
             let ok = !nick.isEmpty && nick.utf8.count <= 32
                 && nick.utf8.allSatisfy { c in
@@ -47,6 +58,7 @@ struct ChatClientCommand: ParsableCommand {
         o.port = UInt16(port)
         o.nick = nick
         o.raw = raw
+        o.servers = server
         guard try reportingFailure("chatclient", {
             try ChatClient.run(o)
         }) else { throw ExitCode.failure }

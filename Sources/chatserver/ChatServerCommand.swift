@@ -54,6 +54,12 @@ struct ChatServerCommand: ParsableCommand {
     @Flag(help: "Log only the start (with the port) and the end, nothing per client.")
     var quiet = false
 
+    @Option(help: "Join a cluster of chat servers through Redis: redis://HOST:PORT. Names are unique across the cluster and every command works across servers.")
+    var cluster: String?
+
+    @Option(help: "This server's name in the cluster (1-48 of A-Z a-z 0-9 _ - . :; default: host name and port).")
+    var node: String?
+
     mutating func validate() throws {
         if let maxInput, maxInput < 65536 || maxInput > 1 << 40 {
             throw ValidationError("--max-input \(maxInput): give 65536 to 1099511627776 bytes")
@@ -69,6 +75,19 @@ struct ChatServerCommand: ParsableCommand {
             guard v >= 0 && v <= 86400 * 7 else { throw ValidationError("\(name) \(v): give 0 to 604800 seconds") }
         }
         guard (1...65535).contains(maxSessions) else { throw ValidationError("--max-sessions \(maxSessions): give 1-65535") }
+        if let cluster {
+            let rest = cluster.hasPrefix("redis://") ? String(cluster.dropFirst(8)) : cluster
+            guard !rest.isEmpty, !rest.contains("/"), !rest.contains("@") else {
+                throw ValidationError("--cluster \(cluster): give redis://HOST:PORT")
+            }
+        }
+        if let node {
+            let ok = (1...48).contains(node.utf8.count) && node.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x3A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D || c == 0x2E
+            }
+            guard ok else { throw ValidationError("--node \(node): use 1-48 characters from A-Z a-z 0-9 _ - . :") }
+            guard cluster != nil else { throw ValidationError("--node needs --cluster redis://HOST:PORT") }
+        }
         if let capture {
             guard !capture.isEmpty else { throw ValidationError("--capture: give a file name, e.g. chat.pcap") }
             var isDir: ObjCBool = false
@@ -91,6 +110,8 @@ struct ChatServerCommand: ParsableCommand {
         o.maxSessions = UInt32(maxSessions)
         o.capturePath = capture
         o.log = !quiet
+        o.cluster = cluster
+        o.node = node
         guard try reportingFailure("chatserver", {
             try ChatServer.run(o)
         }) else { throw ExitCode.failure }

@@ -77,6 +77,8 @@ struct nl_chat_config {
     nl_log_fn log;                /* NULL: silent */
     void *log_ud;
     int quiet;                    /* log the start and the end only, nothing per client */
+    const char *cluster_url;      /* "redis://HOST:PORT": one chat with the other servers there (NULL: alone) */
+    const char *cluster_node;     /* this server's name in the cluster (NULL: "<host name>-<port>") */
 };
 
 void nl_chat_config_init(struct nl_chat_config *cfg);

@@ -24,6 +24,9 @@ struct nl_chat_client_config {
     int interactive;         /* -1 (default): when both descriptors are terminals; 0 or 1 to force */
     uint32_t quit_wait_ms;   /* after input ends: wait this long for the server to close; default 3000 */
     int handle_signals;      /* SIGINT/SIGTERM end the client; SIGPIPE ignored */
+    const char *servers;     /* "host:port,host:port,...": the servers of a cluster, tried in turn; when the
+                                one in use goes, the next is connected, the name registered again and the
+                                user told. NULL: host and port only, and the client ends with its server. */
 };
 
 void nl_chat_client_config_init(struct nl_chat_client_config *cfg);

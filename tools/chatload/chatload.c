@@ -17,6 +17,10 @@
  *   chatload nick --port P --clients 50
  *       N clients send NICK with the same name at the same moment: exactly one
  *       may get it.
+ * A cluster of servers: --ports P1,P2,... instead of --port. Clients go round
+ * the servers; in pairs mode pair k starts on server k mod N and its second
+ * client is on the next server for --cross PCT percent of the pairs (default
+ * 100), on the same server for the others.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,6 +45,7 @@ enum phase { P_CONNECTING, P_GREET, P_GREETED, P_REGISTERING, P_REGISTERED, P_RE
 struct client {
     int fd;
     int idx;
+    int srv;                  /* index into the servers (--ports) */
     enum phase phase;
     char name[24];
     int peer;                 /* index of the partner (pairs) */
@@ -69,8 +74,10 @@ static struct {
 static int ep;
 static int wait_greeting; /* nick mode: every client greeted before the race */
 static struct client *cl;
-static struct sockaddr_storage srv_addr;
-static socklen_t srv_len;
+#define MAX_SRV 16
+static struct sockaddr_storage srv_addr[MAX_SRV];
+static socklen_t srv_len[MAX_SRV];
+static int srv_port[MAX_SRV], nsrv, cross_pct = 100;
 static uint64_t errors, lost, dups, reorders, wrong_sender, delivered;
 static uint32_t *lat_us;
 static size_t nlat, lat_cap;
@@ -116,15 +123,19 @@ static void die(const char *fmt, ...)
 
 static void resolve(void)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
-    char port[16];
-    snprintf(port, sizeof port, "%d", opt.port);
-    int g = getaddrinfo(opt.host, port, &hints, &ai);
-    if (g != 0)
-        die("cannot resolve %s: %s", opt.host, gai_strerror(g));
-    memcpy(&srv_addr, ai->ai_addr, ai->ai_addrlen);
-    srv_len = ai->ai_addrlen;
-    freeaddrinfo(ai);
+    if (!nsrv)
+        srv_port[nsrv++] = opt.port;
+    for (int i = 0; i < nsrv; i++) {
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
+        char port[16];
+        snprintf(port, sizeof port, "%d", srv_port[i]);
+        int g = getaddrinfo(opt.host, port, &hints, &ai);
+        if (g != 0)
+            die("cannot resolve %s: %s", opt.host, gai_strerror(g));
+        memcpy(&srv_addr[i], ai->ai_addr, ai->ai_addrlen);
+        srv_len[i] = ai->ai_addrlen;
+        freeaddrinfo(ai);
+    }
 }
 
 static void raise_nofile(void)
@@ -187,12 +198,12 @@ static void sendf(struct client *c, const char *fmt, ...)
 
 static int open_socket(struct client *c)
 {
-    c->fd = socket(srv_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    c->fd = socket(srv_addr[c->srv].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         die("socket: %s (is the open-file limit high enough?)", strerror(errno));
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(c->fd, (struct sockaddr *)&srv_addr, srv_len) != 0 && errno != EINPROGRESS) {
+    if (connect(c->fd, (struct sockaddr *)&srv_addr[c->srv], srv_len[c->srv]) != 0 && errno != EINPROGRESS) {
         fail(c, "connect: %s", strerror(errno));
         close(c->fd);
         c->fd = -1;
@@ -553,6 +564,9 @@ static void init_clients(const char *prefix)
         cl[i].idx = i;
         cl[i].phase = P_CLOSED;
         cl[i].peer = i ^ 1;
+        /* Pair k = i/2: its first client on server k mod N; the second on the next one for cross_pct% of pairs. */
+        int k = i / 2;
+        cl[i].srv = (i & 1) && (k % 100) < cross_pct ? (k + 1) % nsrv : k % nsrv;
         snprintf(cl[i].name, sizeof cl[i].name, "%s%d", prefix, i);
     }
 }
@@ -799,7 +813,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: chatload pairs|hold|flood|nick --port PORT [--host H] [--proto netlab|irc] [--clients N]\n"
             "       [--messages M] [--window W] [--payload BYTES] [--rounds R] [--hold SECONDS]\n"
-            "       [--timeout SECONDS] [--server-pid PID] [--prefix NAME] [--inflight N (connects at once, 256)]\n");
+            "       [--timeout SECONDS] [--server-pid PID] [--prefix NAME] [--inflight N (connects at once, 256)]\n"
+            "       [--ports P1,P2,... (a cluster, instead of --port)] [--cross PCT (pairs across servers, 100)]\n");
     exit(64);
 }
 
@@ -839,6 +854,18 @@ int main(int argc, char **argv)
             opt.inflight = atoi(v);
         else if (!strcmp(a, "--prefix"))
             opt.prefix = v;
+        else if (!strcmp(a, "--cross"))
+            cross_pct = atoi(v);
+        else if (!strcmp(a, "--ports")) {
+            for (char *p = (char *)v; *p && nsrv < MAX_SRV;) {
+                srv_port[nsrv++] = atoi(p);
+                char *comma = strchr(p, ',');
+                if (!comma)
+                    break;
+                p = comma + 1;
+            }
+            opt.port = srv_port[0];
+        }
         else
             usage();
         i++;
