@@ -40,6 +40,9 @@ struct AnalyzeCommand: ParsableCommand {
             help: "List at most this many bad packets, problems, matches and duplicates each.")
     var maxListed = 10_000
 
+    @Flag(help: "Print the answer sheet of each capture instead: per TCP conversation the server, client, interfaces, greeting, request/reply pairs, bytes each way, largest payload; chat users.")
+    var answers = false
+
     @Flag(name: .customLong("no-color"), help: "Never colour the output (NO_COLOR is honoured too).")
     var noColor = false
 
@@ -53,6 +56,10 @@ struct AnalyzeCommand: ParsableCommand {
     }
 
     func run() throws {
+        if answers {
+            if !AnswersOutput.run(files: files, json: json, complain: complain) { throw ExitCode.failure }
+            return
+        }
         var options = AnalyzeOptions()
         options.find = find
         options.follow = follow ?? 0

@@ -1,0 +1,587 @@
+/*
+ * nl_answers.c - the answer sheet of a capture (see nl_answers.h for the rules).
+ * Two passes over the file with the conversation table of nl_analyze (nl_flow.h),
+ * so conversations, numbers and servers agree with `analyze`: the first decides
+ * each server, the second reads the payloads knowing who spoke. Owns no policy
+ * of the analysis itself; prints nothing.
+ */
+#include "nl_internal.h"
+#include "nl_flow.h"
+#include "netlab/nl_answers.h"
+#include "netlab/nl_decode.h"
+#include "netlab/nl_pcapr.h"
+#include "netlab/nl_tcp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct text {
+    uint8_t *p;
+    size_t len;
+};
+
+struct xchg {
+    uint64_t req_pkt, req_last, rep_pkt, rep_last;
+    uint32_t req_bytes, rep_bytes;
+    struct text req, rep;
+    uint8_t expect_reply;
+};
+
+struct aif {
+    int kind;
+    uint32_t index;
+    uint32_t file_iface;
+    uint64_t packets;
+    uint8_t loopback;
+};
+
+struct conv {
+    uint64_t frames[2], fbytes[2], payload[2]; /* by direction (0: from endpoint 0) */
+    uint64_t greet_pkt;
+    uint32_t greet_bytes;
+    struct text greet;
+    uint8_t client_spoke, server_spoke, chat;
+    uint8_t req_open, rep_open;   /* the last request/reply has not ended with LF */
+    uint32_t largest;
+    uint64_t *ties;
+    size_t nties, capties, ties_total;
+    struct xchg *x;
+    size_t nx, capx, nx_total;
+    size_t next_reply;            /* first exchange still waiting for its reply */
+    struct aif ifs[NL_ANSWERS_IFACE_CAP];
+    size_t nifs;
+    const char *user;
+};
+
+struct user_rec {
+    char *name;
+    uint32_t flow;                /* index */
+    uint64_t packet;
+};
+
+struct nl_answers {
+    char *file;
+    char **if_name, **if_desc;    /* the file's interfaces (pcapng IDB options), by number */
+    size_t nfile_if;
+    struct nl_flow_table ft;      /* of the first pass: servers decided */
+    struct conv *cv;              /* by flow index */
+    size_t ncv;
+    uint64_t packets;
+    uint32_t largest;
+    uint64_t *ties;
+    size_t nties, capties, ties_total;
+    struct user_rec *users;
+    size_t nusers, capusers;
+    int read_error;
+    char read_err[NL_ERRBUF_SIZE];
+};
+
+static int grow(void **arr, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 8;
+    void *p = realloc(*arr, nc * elem);
+    if (!p)
+        return NL_ENOMEM;
+    *arr = p;
+    *cap = nc;
+    return 0;
+}
+
+static int text_append(struct text *t, const uint8_t *p, size_t n)
+{
+    if (t->len >= NL_ANSWERS_TEXT_CAP || !n)
+        return 0;
+    n = NL_MIN(n, NL_ANSWERS_TEXT_CAP - t->len);
+    uint8_t *q = realloc(t->p, t->len + n);
+    if (!q)
+        return NL_ENOMEM;
+    memcpy(q + t->len, p, n);
+    t->p = q;
+    t->len += n;
+    return 0;
+}
+
+static int add_tie(uint64_t **arr, size_t *n, size_t *cap, size_t *total, uint32_t *largest, uint32_t len,
+                   uint64_t pkt)
+{
+    if (len < *largest || len == 0)
+        return 0;
+    if (len > *largest) {
+        *largest = len;
+        *n = 0;
+        *total = 0;
+    }
+    (*total)++;
+    if (*n >= NL_ANSWERS_TIE_CAP)
+        return 0;
+    if (grow((void **)arr, *n, cap, sizeof **arr) < 0)
+        return NL_ENOMEM;
+    (*arr)[(*n)++] = pkt;
+    return 0;
+}
+
+/* ---- the chat protocol, as far as pairing needs it (docs/PROTOCOL.md) ---- */
+
+static int starts_word(const uint8_t *p, size_t n, const char *w)
+{
+    size_t k = strlen(w);
+    if (n < k)
+        return 0;
+    for (size_t i = 0; i < k; i++)
+        if ((p[i] | 0x20) != (w[i] | 0x20))
+            return 0;
+    return n == k || p[k] == ' ' || p[k] == '\r' || p[k] == '\n';
+}
+
+/* A server line that reports someone else's action: not a reply. */
+static int chat_event(const uint8_t *p, size_t n)
+{
+    static const char *ev[] = {"REQUEST", "ACCEPTED", "DECLINED", "FROM", "LEFT", "GONE", "JOINED", "PARTED", "ROOM"};
+    for (size_t i = 0; i < sizeof ev / sizeof *ev; i++)
+        if (starts_word(p, n, ev[i]))
+            return 1;
+    return 0;
+}
+
+/* "OK NICK <name>" lines of a server segment: register the user. */
+static int chat_users(struct nl_answers *a, size_t flow, const uint8_t *p, size_t n, uint64_t pkt)
+{
+    const uint8_t *end = p + n;
+    while (p < end) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        const uint8_t *le = nl ? nl : end;
+        size_t ll = (size_t)(le - p);
+        if (ll && p[ll - 1] == '\r')
+            ll--;
+        if (ll > 8 && memcmp(p, "OK NICK ", 8) == 0 && ll - 8 <= 64) {
+            if (grow((void **)&a->users, a->nusers, &a->capusers, sizeof *a->users) < 0)
+                return NL_ENOMEM;
+            char *name = strndup((const char *)p + 8, ll - 8);
+            if (!name)
+                return NL_ENOMEM;
+            a->users[a->nusers].name = name;
+            a->users[a->nusers].flow = (uint32_t)flow;
+            a->users[a->nusers].packet = pkt;
+            a->nusers++;
+            if (!a->cv[flow].user)
+                a->cv[flow].user = name;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return 0;
+}
+
+/* ---- one payload segment carrying new data, in capture order ---- */
+
+static int on_payload(struct nl_answers *a, size_t flow, int from_client, const struct nl_decoded *d, uint64_t pkt)
+{
+    struct conv *c = &a->cv[flow];
+    const uint8_t *p = d->payload;
+    size_t n = d->payload_caplen;
+    int ends_line = n && p[n - 1] == '\n' && n == d->payload_len;
+    int rc;
+
+    if (from_client) {
+        if (c->req_open && c->nx_total && c->nx == c->nx_total) {
+            struct xchg *x = &c->x[c->nx - 1];
+            x->req_last = pkt;
+            x->req_bytes += d->payload_len;
+            if ((rc = text_append(&x->req, p, n)) < 0)
+                return rc;
+        } else {
+            c->nx_total++;
+            if (c->nx < NL_ANSWERS_EXCHANGE_CAP) {
+                if (grow((void **)&c->x, c->nx, &c->capx, sizeof *c->x) < 0)
+                    return NL_ENOMEM;
+                struct xchg *x = &c->x[c->nx++];
+                memset(x, 0, sizeof *x);
+                x->req_pkt = x->req_last = pkt;
+                x->req_bytes = d->payload_len;
+                x->expect_reply = !(c->chat && (starts_word(p, n, "MSG") || starts_word(p, n, "SAY")));
+                if ((rc = text_append(&x->req, p, n)) < 0)
+                    return rc;
+            }
+        }
+        c->client_spoke = 1;
+        c->req_open = !ends_line;
+        c->rep_open = 0;
+        return 0;
+    }
+
+    if (!c->client_spoke && !c->server_spoke) {
+        c->greet_pkt = pkt;
+        c->greet_bytes = d->payload_len;
+        c->chat = n >= 17 && memcmp(p, "HELLO netlab-chat", 17) == 0;
+        c->server_spoke = 1;
+        c->rep_open = 0;
+        return text_append(&c->greet, p, n);
+    }
+    c->server_spoke = 1;
+    if (c->chat && (rc = chat_users(a, flow, p, n, pkt)) < 0)
+        return rc;
+    if (c->rep_open && c->next_reply > 0 && c->next_reply <= c->nx) {
+        struct xchg *x = &c->x[c->next_reply - 1];
+        x->rep_last = pkt;
+        x->rep_bytes += d->payload_len;
+        c->rep_open = !ends_line;
+        return text_append(&x->rep, p, n);
+    }
+    if (c->chat && chat_event(p, n))
+        return 0;
+    while (c->next_reply < c->nx && !c->x[c->next_reply].expect_reply)
+        c->next_reply++;
+    if (c->next_reply >= c->nx)
+        return 0; /* nothing asked: not a reply */
+    struct xchg *x = &c->x[c->next_reply++];
+    x->rep_pkt = x->rep_last = pkt;
+    x->rep_bytes = d->payload_len;
+    c->rep_open = !ends_line;
+    return text_append(&x->rep, p, n);
+}
+
+static int note_iface(struct conv *c, const struct nl_decoded *d, const struct nl_frame *pkt)
+{
+    int kind = d->link.has_ifindex ? NL_ANSWER_IFACE_INDEX : NL_ANSWER_IFACE_FILE;
+    uint32_t idx = d->link.has_ifindex ? d->link.ifindex : pkt->iface;
+    size_t i;
+    for (i = 0; i < c->nifs; i++)
+        if (c->ifs[i].kind == kind && c->ifs[i].index == idx)
+            break;
+    if (i == c->nifs) {
+        if (c->nifs == NL_ANSWERS_IFACE_CAP)
+            return 0;
+        c->ifs[i].kind = kind;
+        c->ifs[i].index = idx;
+        c->ifs[i].file_iface = pkt->iface;
+        c->ifs[i].packets = 0;
+        c->ifs[i].loopback = 0;
+        c->nifs++;
+    }
+    c->ifs[i].packets++;
+    c->ifs[i].loopback |= d->link.loopback;
+    return 0;
+}
+
+/* ---- the passes ---- */
+
+/* A second copy of the packet just seen in this direction: nl_analyze.c's rule. */
+static int duplicate(struct nl_flow_dir *D, const struct nl_decoded *d, const struct nl_frame *pkt)
+{
+    if (D->last_l3 && d->ipver == 4 && d->ip_id != 0 && pkt->caplen == pkt->len && D->last_l3_cap == d->l3_caplen &&
+        pkt->ts_ns >= D->last_ns && pkt->ts_ns - D->last_ns <= 1000000 &&
+        !(d->link.pkttype != NL_PKTTYPE_NONE && d->link.pkttype == D->last_pkttype) &&
+        memcmp(D->last_l3, d->l3, d->l3_caplen) == 0) {
+        D->last_l3 = NULL;
+        return 1;
+    }
+    D->last_l3 = d->l3;
+    D->last_l3_cap = d->l3_caplen;
+    D->last_ns = pkt->ts_ns;
+    D->last_pkt = pkt->number;
+    D->last_pkttype = d->link.pkttype;
+    D->last_if = d->link.has_ifindex ? d->link.ifindex : pkt->iface;
+    return 0;
+}
+
+static int pass(struct nl_answers *a, struct nl_flow_table *t, int second, char *errbuf)
+{
+    struct nl_pcapr *rd;
+    int rc = nl_pcapr_open(&rd, a->file, errbuf);
+    if (rc < 0)
+        return rc;
+    struct nl_frame pkt;
+    char eb[NL_ERRBUF_SIZE];
+    for (;;) {
+        rc = nl_pcapr_next(rd, &pkt, eb);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            if (!second) {
+                a->read_error = rc;
+                snprintf(a->read_err, sizeof a->read_err, "%s", eb);
+            }
+            break;
+        }
+        if (!second)
+            a->packets++;
+        if (!nl_linktype_supported(pkt.linktype))
+            continue;
+        struct nl_decoded d;
+        nl_decode_packet(&pkt, 0, &d);
+        if ((d.ipver != 4 && d.ipver != 6) || d.fragment || !d.has_l4 || (d.proto != 6 && d.proto != 17))
+            continue;
+        int dir, created;
+        struct nl_flow *f = nl_flow_get(t, &d, &dir, &created);
+        if (!f) {
+            rc = NL_ENOMEM;
+            break;
+        }
+        size_t fi = f->id - 1;
+        struct conv *c = NULL;
+        if (second && d.proto == 6) {
+            if (fi >= a->ncv) {
+                rc = NL_EMISMATCH; /* the file changed between the passes */
+                break;
+            }
+            c = &a->cv[fi];
+            c->frames[dir]++;
+            c->fbytes[dir] += pkt.len;
+        }
+        if (duplicate(&f->d[dir], &d, &pkt))
+            continue;
+        nl_flow_touch(f, dir, &d, pkt.number, pkt.ts_ns);
+        if (d.proto != 6) {
+            nl_flow_udp(f, dir, &d, pkt.number, pkt.len);
+            continue;
+        }
+        uint32_t before = f->d[dir].retrans;
+        nl_flow_tcp(f, dir, &d, pkt.number, pkt.len);
+        if (!c)
+            continue;
+        if ((rc = note_iface(c, &d, &pkt)) < 0)
+            break;
+        if ((rc = add_tie(&c->ties, &c->nties, &c->capties, &c->ties_total, &c->largest, d.payload_len,
+                          pkt.number)) < 0 ||
+            (rc = add_tie(&a->ties, &a->nties, &a->capties, &a->ties_total, &a->largest, d.payload_len,
+                          pkt.number)) < 0)
+            break;
+        if (!d.payload_len || f->d[dir].retrans != before || (d.tcp_flags & NL_TCP_RST))
+            continue;
+        c->payload[dir] += d.payload_len;
+        int server = a->ft.flows[fi].server;
+        if ((rc = on_payload(a, fi, dir != server, &d, pkt.number)) < 0)
+            break;
+    }
+    if (!second && rc >= 0) {
+        size_t n = nl_pcapr_iface_count(rd);
+        a->if_name = calloc(n ? n : 1, sizeof *a->if_name);
+        a->if_desc = calloc(n ? n : 1, sizeof *a->if_desc);
+        if (!a->if_name || !a->if_desc)
+            rc = NL_ENOMEM;
+        for (size_t i = 0; rc >= 0 && i < n; i++, a->nfile_if++) {
+            const struct nl_file_iface *fi = nl_pcapr_iface(rd, i);
+            if ((fi->name && !(a->if_name[i] = strdup(fi->name))) ||
+                (fi->description && !(a->if_desc[i] = strdup(fi->description))))
+                rc = NL_ENOMEM;
+        }
+    }
+    nl_pcapr_close(rd);
+    if (rc < 0)
+        return nl_err(errbuf, rc, "%s: %s", a->file, rc == NL_ENOMEM ? "out of memory" : "changed while read");
+    return 0;
+}
+
+int nl_answers_file(const char *path, struct nl_answers **out, char *errbuf)
+{
+    *out = NULL;
+    struct nl_answers *a = calloc(1, sizeof *a);
+    if (!a || !(a->file = strdup(path))) {
+        free(a);
+        return nl_err(errbuf, NL_ENOMEM, "out of memory");
+    }
+    nl_flow_table_init(&a->ft);
+    int rc = pass(a, &a->ft, 0, errbuf);
+    if (rc == 0) {
+        nl_flow_finish(&a->ft);
+        a->ncv = a->ft.nflows;
+        a->cv = calloc(a->ncv ? a->ncv : 1, sizeof *a->cv);
+        if (!a->cv)
+            rc = nl_err(errbuf, NL_ENOMEM, "out of memory");
+    }
+    if (rc == 0) {
+        struct nl_flow_table t2;
+        nl_flow_table_init(&t2);
+        rc = pass(a, &t2, 1, errbuf);
+        nl_flow_table_free(&t2);
+    }
+    if (rc < 0) {
+        nl_answers_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+void nl_answers_free(struct nl_answers *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->ncv; i++) {
+        struct conv *c = &a->cv[i];
+        free(c->greet.p);
+        free(c->ties);
+        for (size_t k = 0; k < c->nx; k++) {
+            free(c->x[k].req.p);
+            free(c->x[k].rep.p);
+        }
+        free(c->x);
+    }
+    free(a->cv);
+    for (size_t i = 0; i < a->nusers; i++)
+        free(a->users[i].name);
+    free(a->users);
+    free(a->ties);
+    for (size_t i = 0; i < a->nfile_if; i++) {
+        free(a->if_name[i]);
+        free(a->if_desc[i]);
+    }
+    free(a->if_name);
+    free(a->if_desc);
+    nl_flow_table_free(&a->ft);
+    free(a->file);
+    free(a);
+}
+
+/* ---- accessors ---- */
+
+void nl_answers_capture(const struct nl_answers *a, struct nl_answers_capture *o)
+{
+    memset(o, 0, sizeof *o);
+    o->file = a->file;
+    o->packets = a->packets;
+    o->conversations = nl_answers_count(a);
+    o->largest_bytes = a->largest;
+    o->largest_count = a->ties_total;
+    o->users = a->nusers;
+    o->read_error = a->read_error;
+    o->read_error_text = a->read_error ? a->read_err : NULL;
+}
+
+uint64_t nl_answers_capture_largest(const struct nl_answers *a, size_t k)
+{
+    return k < a->nties ? a->ties[k] : 0;
+}
+
+/* The flow index of the i-th TCP conversation, or (size_t)-1. */
+static size_t tcp_flow(const struct nl_answers *a, size_t i)
+{
+    for (size_t f = 0; f < a->ft.nflows; f++)
+        if (a->ft.flows[f].proto == 6 && i-- == 0)
+            return f;
+    return (size_t)-1;
+}
+
+size_t nl_answers_count(const struct nl_answers *a)
+{
+    size_t n = 0;
+    for (size_t f = 0; f < a->ft.nflows; f++)
+        n += a->ft.flows[f].proto == 6;
+    return n;
+}
+
+static const char *basis_name(int b)
+{
+    switch (b) {
+    case NL_SERVER_SYN: return "syn";
+    case NL_SERVER_SYNACK: return "syn-ack";
+    case NL_SERVER_WELL_KNOWN: return "well-known port";
+    case NL_SERVER_LOWER_PORT: return "lower port";
+    case NL_SERVER_FIRST_DEST: return "first destination";
+    default: return "";
+    }
+}
+
+int nl_answers_get(const struct nl_answers *a, size_t i, struct nl_answer *o)
+{
+    size_t fi = tcp_flow(a, i);
+    if (fi == (size_t)-1)
+        return NL_EINVAL;
+    const struct nl_flow *f = &a->ft.flows[fi];
+    const struct conv *c = &a->cv[fi];
+    int s = f->server, cl = !s;
+    memset(o, 0, sizeof *o);
+    o->conversation = f->id;
+    o->transport = "TCP";
+    nl_endpoint_format(f->ipver, f->addr[s], f->port[s], o->server);
+    nl_endpoint_format(f->ipver, f->addr[cl], f->port[cl], o->client);
+    o->server_port = f->port[s];
+    o->client_port = f->port[cl];
+    o->server_basis = basis_name(f->basis);
+    o->first_packet = f->first_pkt;
+    o->last_packet = f->last_pkt;
+    /* direction d carries packets from endpoint d */
+    o->frames_c2s = c->frames[cl];
+    o->frames_s2c = c->frames[s];
+    o->frame_bytes_c2s = c->fbytes[cl];
+    o->frame_bytes_s2c = c->fbytes[s];
+    o->payload_c2s = c->payload[cl];
+    o->payload_s2c = c->payload[s];
+    o->greeting_packet = c->greet_pkt;
+    o->greeting_bytes = c->greet_bytes;
+    o->greeting_text = c->greet.p;
+    o->greeting_text_len = c->greet.len;
+    o->largest_bytes = c->largest;
+    o->largest_count = c->ties_total;
+    o->exchanges = c->nx_total;
+    o->interfaces = c->nifs;
+    o->chat = c->chat;
+    o->user = c->user;
+    return 0;
+}
+
+uint64_t nl_answers_largest(const struct nl_answers *a, size_t i, size_t k)
+{
+    size_t fi = tcp_flow(a, i);
+    if (fi == (size_t)-1 || k >= a->cv[fi].nties)
+        return 0;
+    return a->cv[fi].ties[k];
+}
+
+int nl_answers_exchange(const struct nl_answers *a, size_t i, size_t k, struct nl_exchange *o)
+{
+    size_t fi = tcp_flow(a, i);
+    if (fi == (size_t)-1 || k >= a->cv[fi].nx)
+        return NL_EINVAL;
+    const struct xchg *x = &a->cv[fi].x[k];
+    memset(o, 0, sizeof *o);
+    o->request_packet = x->req_pkt;
+    o->request_last_packet = x->req_last;
+    o->request_bytes = x->req_bytes;
+    o->request_text = x->req.p;
+    o->request_text_len = x->req.len;
+    o->reply_packet = x->rep_pkt;
+    o->reply_last_packet = x->rep_last;
+    o->reply_bytes = x->rep_bytes;
+    o->reply_text = x->rep.p;
+    o->reply_text_len = x->rep.len;
+    o->reply_expected = x->expect_reply;
+    o->field = "tcp.payload";
+    return 0;
+}
+
+int nl_answers_iface(const struct nl_answers *a, size_t i, size_t k, struct nl_answer_iface *o)
+{
+    size_t fi = tcp_flow(a, i);
+    if (fi == (size_t)-1 || k >= a->cv[fi].nifs)
+        return NL_EINVAL;
+    const struct aif *x = &a->cv[fi].ifs[k];
+    memset(o, 0, sizeof *o);
+    o->kind = x->kind;
+    o->index = x->index;
+    o->packets = x->packets;
+    o->loopback = x->loopback;
+    if (x->kind == NL_ANSWER_IFACE_FILE && x->index < a->nfile_if) {
+        o->name = a->if_name[x->index];
+        o->description = a->if_desc[x->index];
+    }
+    return 0;
+}
+
+int nl_answers_user(const struct nl_answers *a, size_t k, struct nl_chat_user *o)
+{
+    if (k >= a->nusers)
+        return NL_EINVAL;
+    const struct user_rec *u = &a->users[k];
+    const struct nl_flow *f = &a->ft.flows[u->flow];
+    int cl = !f->server;
+    memset(o, 0, sizeof *o);
+    o->name = u->name;
+    o->conversation = f->id;
+    nl_endpoint_format(f->ipver, f->addr[cl], f->port[cl], o->client);
+    o->client_port = f->port[cl];
+    o->packet = u->packet;
+    return 0;
+}
