@@ -585,3 +585,82 @@ int nl_answers_user(const struct nl_answers *a, size_t k, struct nl_chat_user *o
     o->packet = u->packet;
     return 0;
 }
+
+/* ---- one packet, copied for explaining ---- */
+
+int nl_answers_packet(const struct nl_answers *a, uint64_t number, struct nl_packet_copy *o, char *errbuf)
+{
+    memset(o, 0, sizeof *o);
+    struct nl_pcapr *rd;
+    int rc = nl_pcapr_open(&rd, a->file, errbuf);
+    if (rc < 0)
+        return rc;
+    struct nl_frame pkt;
+    for (;;) {
+        rc = nl_pcapr_next(rd, &pkt, errbuf);
+        if (rc <= 0 || pkt.number == number)
+            break;
+    }
+    if (rc <= 0) {
+        nl_pcapr_close(rd);
+        return rc < 0 ? rc : nl_err(errbuf, NL_ENOTFOUND, "%s: no packet %llu", a->file, (unsigned long long)number);
+    }
+    o->frame = malloc(pkt.caplen ? pkt.caplen : 1);
+    if (!o->frame) {
+        nl_pcapr_close(rd);
+        return nl_err(errbuf, NL_ENOMEM, "out of memory");
+    }
+    memcpy(o->frame, pkt.data, pkt.caplen);
+    o->frame_len = pkt.caplen;
+    o->wire_len = pkt.len;
+    o->linktype = pkt.linktype;
+    struct nl_decoded d;
+    memset(&d, 0, sizeof d);
+    if (nl_linktype_supported(pkt.linktype))
+        nl_decode_packet(&pkt, NL_DECODE_CHECKSUMS, &d);
+    nl_pcapr_close(rd); /* d's pointers are not used past here except as offsets */
+    o->ipver = d.ipver;
+    if (d.ipver) {
+        o->l3_offset = (uint32_t)(d.l3 - pkt.data);
+        o->l3_len = d.l3_caplen;
+    }
+    o->ck_ip = d.ck_ip;
+    o->ck_l4 = d.ck_l4;
+    o->offload_l4 = d.offload_l4;
+    if (!d.has_l4 || d.proto != 6)
+        return 0;
+    /* Its conversation: the same endpoints, and the packet within its span. */
+    for (size_t i = 0; i < a->ft.nflows; i++) {
+        const struct nl_flow *f = &a->ft.flows[i];
+        if (f->proto != 6 || f->ipver != d.ipver || number < f->first_pkt || number > f->last_pkt)
+            continue;
+        size_t alen = d.ipver == 4 ? 4 : 16;
+        int dir;
+        if (!memcmp(f->addr[0], d.src, alen) && !memcmp(f->addr[1], d.dst, alen) && f->port[0] == d.sport &&
+            f->port[1] == d.dport)
+            dir = 0;
+        else if (!memcmp(f->addr[1], d.src, alen) && !memcmp(f->addr[0], d.dst, alen) && f->port[1] == d.sport &&
+                 f->port[0] == d.dport)
+            dir = 1;
+        else
+            continue;
+        o->conversation = f->id;
+        o->from_client = dir != f->server;
+        const struct nl_flow_dir *S = &f->d[dir], *R = &f->d[!dir];
+        if ((S->syn || S->synack) && (R->syn || R->synack)) {
+            o->has_isn = 1;
+            o->sender_isn = S->isn;
+            o->receiver_isn = R->isn;
+        }
+        break;
+    }
+    return 0;
+}
+
+void nl_packet_copy_free(struct nl_packet_copy *p)
+{
+    if (!p)
+        return;
+    free(p->frame);
+    p->frame = NULL;
+}

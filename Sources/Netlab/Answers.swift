@@ -78,12 +78,39 @@ public struct CaptureAnswers {
     public let largestCount: Int
     public let users: [ChatUser]
     public let readError: NetlabError?
+    private let handle: Handle
+
+    final class Handle {
+        let h: OpaquePointer?
+        init(_ h: OpaquePointer?) { self.h = h }
+        deinit { nl_answers_free(h) }
+    }
+
+    /// Packet `number` of the capture, with what explaining it needs.
+    public func packet(_ number: UInt64) throws -> CapturedPacket {
+        var p = nl_packet_copy()
+        try nlCheck { nl_answers_packet(handle.h, number, &p, $0) }
+        defer { nl_packet_copy_free(&p) }
+        let frame = Array(UnsafeBufferPointer(start: p.frame, count: p.frame_len))
+        var ctx: nl_explain_ctx?
+        if p.has_isn != 0 {
+            var c = nl_explain_ctx()
+            c.has_isn = 1
+            c.sender_isn = p.sender_isn
+            c.receiver_isn = p.receiver_isn
+            ctx = c
+        }
+        return CapturedPacket(number: number, frame: frame, wireLength: Int(p.wire_len), linkType: Int(p.linktype),
+                              l3Offset: Int(p.l3_offset), l3Length: Int(p.l3_len), ipVersion: Int(p.ipver),
+                              checksumIP: Int(p.ck_ip), checksumTCP: Int(p.ck_l4), offloadTCP: Int(p.offload_l4),
+                              context: ctx, fromClient: p.from_client != 0, conversation: Int(p.conversation))
+    }
 
     /// Reads the capture (two passes) and answers its questions.
     public init(path: String) throws {
         var h: OpaquePointer?
         try nlCheck { nl_answers_file(path, &h, $0) }
-        defer { nl_answers_free(h) }
+        handle = Handle(h)
         var cap = nl_answers_capture()
         nl_answers_capture(h, &cap)
         file = path
@@ -135,5 +162,29 @@ public struct CaptureAnswers {
                 exchanges: xs, exchangeCount: Int(r.exchanges), interfaces: ifs, chat: r.chat != 0,
                 user: r.user.map { String(cString: $0) })
         }
+    }
+}
+
+/// One captured packet, copied for explaining.
+public struct CapturedPacket {
+    public let number: UInt64
+    public let frame: [UInt8]
+    public let wireLength: Int
+    public let linkType: Int
+    public let l3Offset, l3Length: Int
+    public let ipVersion: Int
+    /// nl_decode's verdicts: 1 good, 2 bad, 3 offload, 4 unverified.
+    public let checksumIP, checksumTCP: Int
+    /// 1: the field holds only the pseudo-header sum, 2: zero (the NIC was to fill it in).
+    public let offloadTCP: Int
+    public let context: nl_explain_ctx?
+    public let fromClient: Bool
+    public let conversation: Int
+    public var ipBytes: [UInt8] { Array(frame[l3Offset..<min(frame.count, l3Offset + l3Length)]) }
+
+    /// Every field and both checksums of its IPv4/TCP headers.
+    public func explain() throws -> Explanation {
+        let b = ipBytes
+        return try b.withUnsafeBufferPointer { try Explanation(bytes: $0, context: context) }
     }
 }

@@ -136,6 +136,31 @@ struct nl_chat_user {
 /** The k-th chat user of the capture, in order of registration. Returns 0 or NL_EINVAL. */
 int nl_answers_user(const struct nl_answers *a, size_t k, struct nl_chat_user *out);
 
+/* ---- one packet of the capture, for explaining it byte by byte ---- */
+
+struct nl_packet_copy {
+    uint8_t *frame;               /* the captured bytes of the frame (owned) */
+    size_t frame_len;
+    uint32_t wire_len;
+    int linktype;
+    uint32_t l3_offset, l3_len;   /* the IP packet inside frame (clipped to its total length) */
+    int ipver;
+    int ck_ip, ck_l4;             /* nl_decode's verdicts (enum nl_ckv) */
+    int offload_l4;               /* enum nl_offload_kind: the sender left the TCP checksum to its NIC */
+    int has_isn;                  /* both initial sequence numbers were captured */
+    uint32_t sender_isn, receiver_isn;
+    int from_client;              /* sent by the conversation's client */
+    uint32_t conversation;        /* 0 if the packet is in none */
+};
+/**
+ * Copy packet `number` (Wireshark's frame number) of the capture the answers were
+ * read from, with what is needed to explain it (nl_explain_packet on
+ * frame + l3_offset). Returns 0, NL_ENOTFOUND (no such frame), NL_ESYS/NL_EMALFORMED
+ * (the file), NL_ENOMEM. Free with nl_packet_copy_free.
+ */
+int nl_answers_packet(const struct nl_answers *a, uint64_t number, struct nl_packet_copy *out, char *errbuf);
+void nl_packet_copy_free(struct nl_packet_copy *p);
+
 #ifdef __cplusplus
 }
 #endif
