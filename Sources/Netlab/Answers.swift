@@ -7,6 +7,28 @@ public struct AnswerText {
     /// Captured bytes (up to NL_ANSWERS_TEXT_CAP).
     public let bytes: [UInt8]
     public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// For one line of a report: control bytes escaped (\n, \r, \t, \xNN), the rest as UTF-8.
+    public func visible(limit: Int = 120) -> String {
+        var s = ""
+        for (i, ch) in text.unicodeScalars.enumerated() {
+            if i >= limit { s += "…"; break }
+            switch ch {
+            case "\n": s += "\\n"
+            case "\r": s += "\\r"
+            case "\t": s += "\\t"
+            case "\\": s += "\\\\"
+            default:
+                if ch.value < 32 || ch.value == 127 {
+                    let h = String(ch.value, radix: 16)
+                    s += "\\x" + (h.count < 2 ? "0" + h : h)
+                } else {
+                    s.unicodeScalars.append(ch)
+                }
+            }
+        }
+        return s
+    }
     init(_ p: UnsafePointer<UInt8>?, _ n: Int) { bytes = p.map { Array(UnsafeBufferPointer(start: $0, count: n)) } ?? [] }
 }
 
@@ -37,6 +59,19 @@ public struct AnswerInterface {
     public let description: String?
     public let packets: UInt64
     public let loopback: Bool
+
+    /// How the answer sheet names it: the capture's name, else the index (named from `names`, e.g. the lab's
+    /// interfaces.txt, when given).
+    public func label(names: [UInt32: String] = [:]) -> String {
+        if let n = name { return n }
+        switch kind {
+        case .ifindex:
+            if let n = names[index] { return "\(n) (ifindex \(index)\(loopback ? ", loopback" : ""))" }
+            return "ifindex \(index)\(loopback ? " (loopback)" : "")"
+        case .file:
+            return "interface \(index) of the file (no name recorded)\(loopback ? ", loopback" : "")"
+        }
+    }
 }
 
 public struct ConversationAnswers {

@@ -114,8 +114,9 @@ final class Lab {
         try checkStop()
         try results.map { $0 + "\n" }.joined().write(toFile: path("results.txt"), atomically: true, encoding: .utf8)
         if o.report {
-            var writer = ReportWriter(labDir: outDir, csv: try o.csv ?? LabFiles.sample())
-            let files = try writer.write()
+            var writer = ReportWriter(labDir: outDir, csv: try o.csv ?? LabFiles.sample(), input: path("in-proj.txt"))
+            var files = try writer.write()
+            do { files.append(try writer.writePDF()) } catch let e as LabError { say("report.pdf: \(e.message)") }
             say("report: \(files.joined(separator: ", "))")
         }
         say("")

@@ -4,36 +4,6 @@
 import Foundation
 import Netlab
 
-/// Payload text for one line of a report: control bytes escaped (\n, \r, \t, \xNN), the rest as UTF-8.
-func visibleText(_ bytes: [UInt8], limit: Int = 120) -> String {
-    var s = ""
-    for (i, ch) in String(decoding: bytes, as: UTF8.self).unicodeScalars.enumerated() {
-        if i >= limit { s += "…"; break }
-        switch ch {
-        case "\n": s += "\\n"
-        case "\r": s += "\\r"
-        case "\t": s += "\\t"
-        case "\\": s += "\\\\"
-        default:
-            if ch.value < 32 || ch.value == 127 { s += String(format: "\\x%02x", ch.value) } else { s.unicodeScalars.append(ch) }
-        }
-    }
-    return s
-}
-
-/// How an interface is named on the answer sheet: the capture's name, else its index.
-func interfaceLabel(_ i: AnswerInterface, names: [UInt32: String] = [:]) -> String {
-    if let n = i.name { return n }
-    switch i.kind {
-    case .ifindex:
-        let lo = i.loopback ? ", loopback" : ""
-        if let n = names[i.index] { return "\(n) (ifindex \(i.index)\(lo))" }
-        return "ifindex \(i.index)\(i.loopback ? " (loopback)" : "")"
-    case .file:
-        return "interface \(i.index) of the file (no name recorded)\(i.loopback ? ", loopback" : "")"
-    }
-}
-
 enum AnswersOutput {
     static func text(_ a: CaptureAnswers) -> String {
         var out = "answers     \(a.file): \(a.packets) packets, \(a.conversations.count) TCP conversation"
@@ -52,9 +22,9 @@ enum AnswersOutput {
             row("transport", c.transport)
             row("server", "\(c.server) (port \(c.serverPort); \(basisText(c.serverBasis)))")
             row("client", "\(c.client) (ephemeral port \(c.clientPort))")
-            row("interfaces", c.interfaces.map { interfaceLabel($0) }.joined(separator: ", "))
+            row("interfaces", c.interfaces.map { $0.label() }.joined(separator: ", "))
             if let g = c.greeting {
-                row("greeting", "packet \(g.packet), \(g.payloadBytes) bytes of payload: \"\(visibleText(g.text.bytes))\"")
+                row("greeting", "packet \(g.packet), \(g.payloadBytes) bytes of payload: \"\(g.text.visible())\"")
             } else {
                 row("greeting", "none (the server did not speak first)")
             }
@@ -67,10 +37,10 @@ enum AnswersOutput {
             }
             row("exchanges", "\(c.exchangeCount) (the data is in tcp.payload)")
             for x in c.exchanges {
-                let req = "packet \(x.requestPacket) (\(x.requestBytes) B) \"\(visibleText(x.request.bytes, limit: 60))\""
+                let req = "packet \(x.requestPacket) (\(x.requestBytes) B) \"\(x.request.visible(limit: 60))\""
                 let rep: String
                 if x.replyPacket != 0 {
-                    rep = "packet \(x.replyPacket) (\(x.replyBytes) B) \"\(visibleText(x.reply.bytes, limit: 60))\""
+                    rep = "packet \(x.replyPacket) (\(x.replyBytes) B) \"\(x.reply.visible(limit: 60))\""
                 } else {
                     rep = x.replyExpected ? "no reply captured" : "no reply expected"
                 }
