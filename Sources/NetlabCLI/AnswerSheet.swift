@@ -17,9 +17,7 @@ extension ReportWriter {
     /// Lines the user sent (--input) or the CSV's messages (--csv): what to look for in the requests.
     func userLines() -> [String] {
         if let input, let text = try? String(contentsOfFile: input, encoding: .utf8) {
-            return text.split(separator: "\n", omittingEmptySubsequences: true).map {
-                $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-            }.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            return LabFiles.splitLines(text).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         }
         if let csv, let ms = try? MessageSet(path: csv) {
             return LabFiles.lines(of: ms).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }

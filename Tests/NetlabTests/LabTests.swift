@@ -33,7 +33,7 @@ final class LabTests: XCTestCase {
         let r = try TestSupport.run(netlab, ["lab", "--out", dir])
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertFalse(r.stdout.contains("FAIL"), r.stdout)
-        for f in ["part1.pcap", "part2.pcap", "part3.pcap", "deliver.pcap", "report.html", "report.md", "results.txt"] {
+        for f in ["part1.pcap", "part2.pcap", "part3.pcap", "deliver.pcap", "report.html", "report.md", "report.pdf", "results.txt"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + f), f)
         }
         // tshark reads every capture without errors.
@@ -196,8 +196,9 @@ final class LabTests: XCTestCase {
         XCTAssertFalse(dom.stderr.contains("CONSOLE"), dom.stderr)
         for text in ["netlab lab report", "Encapsulation, byte by byte", "IPv4 header (RFC 791), 32 bits per row",
                      "Part 1: echo on one host", "Part 2: echo across two hosts", "Hand-built packets into a real server",
-                     "Part 3: the chat server with three clients", "server port", "client ephemeral ports",
-                     "12345 (the side that received the SYN)", "greeting (\"Welcome\")", "largest TCP payload",
+                     "Part 3: the chat server with three clients", "Answer sheet", "server port", "client ephemeral port",
+                     "12345 (the side that received the SYN)", "greeting (the server's first payload)", "largest payload",
+                     "the matching echo reply", "chat users",
                      "[SYN] Seq=0", "payload bytes sent (cumulative)", "OK</span>"] {
             XCTAssertTrue(dom.stdout.contains(text.replacingOccurrences(of: "\"", with: "&quot;")) || dom.stdout.contains(text),
                           "rendered page lacks '\(text)'")
