@@ -9,6 +9,7 @@ trap 'rm -rf "$prefix"' EXIT
 make -s lib
 make -s install PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+[ -f "$prefix/lib/wireshark/plugins/netlab_chat.lua" ] || { echo "make install did not install the chat dissector" >&2; exit 1; }
 echo "pkg-config --cflags --libs netlab: $(pkg-config --cflags --libs netlab)"
 echo "pkg-config --static --libs netlab: $(pkg-config --static --libs netlab)"
 rm -rf build/examples
