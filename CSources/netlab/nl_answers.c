@@ -26,6 +26,8 @@ struct xchg {
     uint32_t req_bytes, rep_bytes;
     struct text req, rep;
     uint8_t expect_reply;
+    uint32_t rep_shared;          /* requests answered by the same reply segment (1: this one alone) */
+    uint32_t req_lines, rep_lines;/* complete lines asked and answered */
 };
 
 struct aif {
@@ -43,6 +45,8 @@ struct conv {
     struct text greet;
     uint8_t client_spoke, server_spoke, chat;
     uint8_t req_open, rep_open;   /* the last request/reply has not ended with LF */
+    uint8_t have_cseq;
+    uint32_t cseq;                /* sequence number of the client's first payload byte */
     uint32_t largest;
     uint64_t *ties;
     size_t nties, capties, ties_total;
@@ -205,41 +209,68 @@ static int on_payload(struct nl_answers *a, size_t flow, int from_client, const 
                     return rc;
             }
         }
+        for (size_t i = 0; i < n && c->nx && c->nx == c->nx_total; i++)
+            c->x[c->nx - 1].req_lines += p[i] == '\n';
+        if (!c->have_cseq) {
+            c->have_cseq = 1;
+            c->cseq = d->seq;
+        }
         c->client_spoke = 1;
         c->req_open = !ends_line;
         c->rep_open = 0;
         return 0;
     }
 
-    if (!c->client_spoke && !c->server_spoke) {
-        c->greet_pkt = pkt;
-        c->greet_bytes = d->payload_len;
-        c->chat = n >= 17 && memcmp(p, "HELLO netlab-chat", 17) == 0;
+    /* The greeting: the server's first payload, sent before it had any of the client's bytes: before
+     * the client's first payload in the capture, or (the two crossing) acknowledging none of it. Or
+     * netlab chat's HELLO, which the server sends on accepting whatever the client does. */
+    if (!c->server_spoke) {
+        int hello = n >= 17 && memcmp(p, "HELLO netlab-chat", 17) == 0;
+        int before = !c->client_spoke ||
+                     (c->have_cseq && (d->tcp_flags & NL_TCP_ACK) && (int32_t)(d->ack - c->cseq) <= 0);
         c->server_spoke = 1;
-        c->rep_open = 0;
-        return text_append(&c->greet, p, n);
+        c->chat = hello;
+        if (before || hello) {
+            c->greet_pkt = pkt;
+            c->greet_bytes = d->payload_len;
+            c->rep_open = 0;
+            return text_append(&c->greet, p, n);
+        }
     }
-    c->server_spoke = 1;
     if (c->chat && (rc = chat_users(a, flow, p, n, pkt)) < 0)
         return rc;
-    if (c->rep_open && c->next_reply > 0 && c->next_reply <= c->nx) {
-        struct xchg *x = &c->x[c->next_reply - 1];
+    /* Each reply line answers the request waiting longest, which takes as many lines as it sent
+     * (a server answering several requests at once sends their replies in one segment). */
+    size_t touched = 0, first = c->next_reply;
+    for (const uint8_t *q = p, *end = p + n; q < end;) {
+        const uint8_t *lf = memchr(q, '\n', (size_t)(end - q));
+        size_t ll = lf ? (size_t)(lf - q) + 1 : (size_t)(end - q);
+        const uint8_t *line = q;
+        q += ll;
+        if (!c->rep_open && c->chat && chat_event(line, ll))
+            continue;
+        while (c->next_reply < c->nx && !c->x[c->next_reply].expect_reply)
+            c->next_reply++;
+        if (c->next_reply >= c->nx)
+            break; /* nothing asked: not a reply */
+        struct xchg *x = &c->x[c->next_reply];
+        if (!x->rep_pkt)
+            x->rep_pkt = pkt;
+        if (x->rep_last != pkt) {
+            x->rep_bytes += d->payload_len;
+            touched++;
+        }
         x->rep_last = pkt;
-        x->rep_bytes += d->payload_len;
-        c->rep_open = !ends_line;
-        return text_append(&x->rep, p, n);
+        if ((rc = text_append(&x->rep, line, ll)) < 0)
+            return rc;
+        c->rep_open = lf == NULL;
+        if (lf && ++x->rep_lines >= NL_MAX(x->req_lines, 1u))
+            c->next_reply++;
     }
-    if (c->chat && chat_event(p, n))
-        return 0;
-    while (c->next_reply < c->nx && !c->x[c->next_reply].expect_reply)
-        c->next_reply++;
-    if (c->next_reply >= c->nx)
-        return 0; /* nothing asked: not a reply */
-    struct xchg *x = &c->x[c->next_reply++];
-    x->rep_pkt = x->rep_last = pkt;
-    x->rep_bytes = d->payload_len;
-    c->rep_open = !ends_line;
-    return text_append(&x->rep, p, n);
+    for (size_t k = first; k < c->nx && k <= c->next_reply; k++)
+        if (c->x[k].rep_last == pkt)
+            c->x[k].rep_shared = (uint32_t)touched;
+    return 0;
 }
 
 static int note_iface(struct conv *c, const struct nl_decoded *d, const struct nl_frame *pkt)
@@ -548,6 +579,7 @@ int nl_answers_exchange(const struct nl_answers *a, size_t i, size_t k, struct n
     o->reply_text = x->rep.p;
     o->reply_text_len = x->rep.len;
     o->reply_expected = x->expect_reply;
+    o->reply_shared = x->rep_shared;
     o->field = "tcp.payload";
     return 0;
 }

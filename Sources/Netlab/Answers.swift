@@ -47,6 +47,8 @@ public struct Exchange {
     public let replyBytes: UInt32
     public let reply: AnswerText
     public let replyExpected: Bool
+    /// How many requests' replies the reply packet carries (its lines in order; `reply` is this one's line).
+    public let replyShared: Int
     /// Where the data travels in the packet: "tcp.payload".
     public let field: String
 }
@@ -175,7 +177,8 @@ public struct CaptureAnswers {
                                 requestBytes: x.request_bytes, request: AnswerText(x.request_text, x.request_text_len),
                                 replyPacket: x.reply_packet, replyLastPacket: x.reply_last_packet,
                                 replyBytes: x.reply_bytes, reply: AnswerText(x.reply_text, x.reply_text_len),
-                                replyExpected: x.reply_expected != 0, field: cString(x.field))
+                                replyExpected: x.reply_expected != 0, replyShared: Int(x.reply_shared),
+                                field: cString(x.field))
             }
             let ifs: [AnswerInterface] = (0..<Int(r.interfaces)).compactMap { k in
                 var f = nl_answer_iface()

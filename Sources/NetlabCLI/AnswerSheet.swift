@@ -31,6 +31,10 @@ extension ReportWriter {
         for c in a.conversations {
             for x in c.exchanges where lines.contains(where: { x.request.text.contains($0) }) { return (c, x) }
         }
+        // A chat message (MSG) says more than registering; elsewhere the first request answered.
+        for c in a.conversations where c.chat {
+            if let x = c.exchanges.first(where: { $0.request.text.hasPrefix("MSG ") }) { return (c, x) }
+        }
         for c in a.conversations {
             if let x = c.exchanges.first(where: { $0.replyPacket != 0 }) { return (c, x) }
         }
@@ -86,8 +90,11 @@ extension ReportWriter {
                     let echo = EchoServer.transform(Array(x.request.bytes.filter { $0 != 10 && $0 != 13 }))
                     let isEcho = x.reply.bytes.filter { $0 != 10 && $0 != 13 } == echo
                     rows.append([c.chat ? "the server's reply" : "the matching echo reply",
-                                 per(c, "packet \(x.replyPacket): \"\(x.reply.visible())\", \(x.replyBytes) bytes"
-                                     + (isEcho ? " (the request reversed, its case swapped)" : ""))])
+                                 per(c, "packet \(x.replyPacket): \"\(x.reply.visible())\""
+                                     + (x.replyShared > 1
+                                        ? " (one of the \(x.replyShared) reply lines this \(x.replyBytes)-byte payload carries)"
+                                        : ", \(x.replyBytes) bytes")
+                                     + (isEcho ? ", the request reversed with its case swapped" : ""))])
                 } else {
                     rows.append(["the reply", per(c, x.replyExpected ? "none captured" : "none: the chat server does not acknowledge MSG")])
                 }

@@ -40,7 +40,8 @@ enum AnswersOutput {
                 let req = "packet \(x.requestPacket) (\(x.requestBytes) B) \"\(x.request.visible(limit: 60))\""
                 let rep: String
                 if x.replyPacket != 0 {
-                    rep = "packet \(x.replyPacket) (\(x.replyBytes) B) \"\(x.reply.visible(limit: 60))\""
+                    rep = "packet \(x.replyPacket) (\(x.replyBytes) B"
+                        + (x.replyShared > 1 ? ", the replies to \(x.replyShared) requests" : "") + ") \"\(x.reply.visible(limit: 60))\""
                 } else {
                     rep = x.replyExpected ? "no reply captured" : "no reply expected"
                 }
@@ -122,6 +123,7 @@ enum AnswersOutput {
                     w.field("reply_last_packet", x.replyLastPacket)
                     w.field("reply_bytes", x.replyBytes)
                     w.field("reply_text", x.reply.text)
+                    w.field("reply_shared", x.replyShared)
                 } else {
                     w.null("reply_packet")
                     w.null("reply_last_packet")

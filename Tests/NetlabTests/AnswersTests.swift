@@ -274,7 +274,7 @@ final class AnswersTests: XCTestCase {
 
     func testAnswersOfAMissingFileAndTheCLibraryOnAnEmptyCapture() throws {
         let r = try Lab.run(Lab.product("analyze"), [path("nope.pcap"), "--answers"])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2, "a capture that cannot be read")
         XCTAssertTrue(r.stderr.contains("nope.pcap"), r.stderr)
         // A capture with no TCP at all: nothing to answer, and no error.
         let empty = CaptureBytes.pcap(linkType: 1, frames: [])

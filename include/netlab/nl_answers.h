@@ -9,13 +9,17 @@
  * - conversations are numbered as nl_analyze numbers them (TCP and UDP share one
  *   sequence); only TCP conversations are answered. The server is the side that
  *   received the SYN (else sent the SYN-ACK, else the port rules of nl_analyze).
- * - greeting: the server's first payload segment, when it comes before any payload
- *   from the client. When the client speaks first, there is no greeting (the
- *   server's first payload is then a reply, listed among the exchanges). What the
- *   payload says does not matter: a client line containing "Welcome" is never it.
+ * - greeting: the server's first payload segment, when the server sent it before it
+ *   had any of the client's bytes: it comes before any payload from the client, or
+ *   its acknowledgment number covers none of it (the two crossed on the wire); and
+ *   netlab chat's "HELLO netlab-chat" line, which its server sends on accepting.
+ *   When the client speaks first and the server answers, there is no greeting (the
+ *   server's first payload is a reply, listed among the exchanges). What the payload
+ *   says plays no part otherwise: a client line holding "Welcome" is never it.
  * - exchanges: each client request (a payload segment, continued by the next client
  *   segments until one ends with a line feed) paired, in order, with the next
- *   server payload that is a reply (continued likewise). For netlab's chat protocol
+ *   server payload that is a reply (continued likewise); a server segment of several
+ *   lines answers as many waiting requests, one line each. For netlab's chat protocol
  *   (the greeting begins "HELLO netlab-chat"), server lines that are events
  *   (FROM, REQUEST, ACCEPTED, ...) are not replies and MSG/SAY expect none.
  * - bytes: `frames` sums the wire length of every frame of the conversation, as
@@ -109,6 +113,8 @@ struct nl_exchange {
     const uint8_t *reply_text;
     size_t reply_text_len;
     int reply_expected;           /* 0 for chat MSG/SAY */
+    uint32_t reply_shared;        /* requests whose replies share the reply packet (its lines in order;
+                                     reply_text is this request's line, reply_bytes the packet's tcp.len) */
     const char *field;            /* where the data is: "tcp.payload" */
 };
 /** Conversation i's k-th exchange. Returns 0 or NL_EINVAL. */
