@@ -204,6 +204,23 @@ final class LabTests: XCTestCase {
                           "rendered page lacks '\(text)'")
         }
         XCTAssertFalse(dom.stdout.contains("FAIL</span>"))
+        // The answer sheet of the lab's own captures agrees with tshark, traps included: deliver.pcap's
+        // client sends "Welcome to netlab chat!", part3's alice sends "Welcome, Carol!".
+        for f in ["part1.pcap", "part2.pcap", "deliver.pcap", "part3.pcap"] {
+            let convs = try answersOf(dir + "/" + f)
+            XCTAssertFalse(convs.isEmpty, f)
+            for (k, a) in convs.enumerated() {
+                try answersAgreeWithTshark(f, a, stream: k, path: dir + "/" + f, retransmissions: f == "deliver.pcap")
+                let g = (a["greeting"] as? [String: Any])?["text"] as? String
+                XCTAssertEqual(g, f == "part3.pcap" ? "HELLO netlab-chat 1: register with NICK <name>; HELP lists the commands\n"
+                                                    : "Welcome to netlab!\n", f)
+            }
+        }
+        let pdf = try TestSupport.run("/usr/bin/pdftotext", [dir + "/report.pdf", "-"])
+        XCTAssertEqual(pdf.status, 0)
+        for text in ["Answer sheet", "Part 1: echo on one host", "chat users", "alice: client port"] {
+            XCTAssertTrue(pdf.stdout.contains(text), "report.pdf lacks '\(text)'")
+        }
         XCTAssertGreaterThanOrEqual(dom.stdout.components(separatedBy: "<svg").count - 1, 15, "the pictures are drawn")
         // The Markdown twin references pictures that exist.
         let md = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
