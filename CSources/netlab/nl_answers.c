@@ -9,6 +9,7 @@
 #include "nl_flow.h"
 #include "netlab/nl_answers.h"
 #include "netlab/nl_decode.h"
+#include "netlab/nl_echo.h"
 #include "netlab/nl_pcapr.h"
 #include "netlab/nl_tcp.h"
 
@@ -46,6 +47,7 @@ struct conv {
     uint8_t client_spoke, server_spoke, chat;
     uint8_t req_open, rep_open;   /* the last request/reply has not ended with LF */
     uint8_t have_cseq;
+    uint8_t cand;                 /* greet_* holds a candidate greeting not yet told from a reply */
     uint32_t cseq;                /* sequence number of the client's first payload byte */
     uint32_t largest;
     uint64_t *ties;
@@ -180,6 +182,10 @@ static int chat_users(struct nl_answers *a, size_t flow, const uint8_t *p, size_
 
 /* ---- one payload segment carrying new data, in capture order ---- */
 
+static int pair_reply(struct nl_answers *a, size_t flow, const uint8_t *p, size_t n, uint32_t payload_len, uint64_t pkt);
+static int on_server(struct nl_answers *a, size_t flow, const uint8_t *p, size_t n, uint32_t payload_len, int has_ack,
+                     uint32_t ack, uint64_t pkt);
+
 static int on_payload(struct nl_answers *a, size_t flow, int from_client, const struct nl_decoded *d, uint64_t pkt)
 {
     struct conv *c = &a->cv[flow];
@@ -221,22 +227,14 @@ static int on_payload(struct nl_answers *a, size_t flow, int from_client, const 
         return 0;
     }
 
-    /* The greeting: the server's first payload, sent before it had any of the client's bytes: before
-     * the client's first payload in the capture, or (the two crossing) acknowledging none of it. Or
-     * netlab chat's HELLO, which the server sends on accepting whatever the client does. */
-    if (!c->server_spoke) {
-        int hello = n >= 17 && memcmp(p, "HELLO netlab-chat", 17) == 0;
-        int before = !c->client_spoke ||
-                     (c->have_cseq && (d->tcp_flags & NL_TCP_ACK) && (int32_t)(d->ack - c->cseq) <= 0);
-        c->server_spoke = 1;
-        c->chat = hello;
-        if (before || hello) {
-            c->greet_pkt = pkt;
-            c->greet_bytes = d->payload_len;
-            c->rep_open = 0;
-            return text_append(&c->greet, p, n);
-        }
-    }
+    return on_server(a, flow, p, n, d->payload_len, (d->tcp_flags & NL_TCP_ACK) != 0, d->ack, pkt);
+}
+
+/* A server payload that is not the greeting: the replies it carries. */
+static int pair_reply(struct nl_answers *a, size_t flow, const uint8_t *p, size_t n, uint32_t payload_len, uint64_t pkt)
+{
+    struct conv *c = &a->cv[flow];
+    int rc;
     if (c->chat && (rc = chat_users(a, flow, p, n, pkt)) < 0)
         return rc;
     /* Each reply line answers the request waiting longest, which takes as many lines as it sent
@@ -257,7 +255,7 @@ static int on_payload(struct nl_answers *a, size_t flow, int from_client, const 
         if (!x->rep_pkt)
             x->rep_pkt = pkt;
         if (x->rep_last != pkt) {
-            x->rep_bytes += d->payload_len;
+            x->rep_bytes += payload_len;
             touched++;
         }
         x->rep_last = pkt;
@@ -271,6 +269,82 @@ static int on_payload(struct nl_answers *a, size_t flow, int from_client, const 
         if (c->x[k].rep_last == pkt)
             c->x[k].rep_shared = (uint32_t)touched;
     return 0;
+}
+
+/* The echo (nl_echo_transform) of the client's first line begins p: p answers that line. */
+static int echoes_first_line(const struct conv *c, const uint8_t *p, size_t n)
+{
+    if (!c->nx || !c->x[0].req.len)
+        return 0;
+    const uint8_t *q = c->x[0].req.p, *lf = memchr(q, '\n', c->x[0].req.len);
+    if (!lf)
+        return 0;
+    size_t ll = (size_t)(lf - q);
+    if (ll && q[ll - 1] == '\r')
+        ll--;
+    if (n < ll + 1)
+        return 0;
+    uint8_t buf[NL_ANSWERS_TEXT_CAP];
+    nl_echo_transform(q, ll, buf);
+    return memcmp(buf, p, ll) == 0 && (p[ll] == '\n' || p[ll] == '\r');
+}
+
+static int set_greeting(struct conv *c, const uint8_t *p, size_t n, uint32_t payload_len, uint64_t pkt)
+{
+    c->greet_pkt = pkt;
+    c->greet_bytes = payload_len;
+    c->rep_open = 0;
+    free(c->greet.p);
+    c->greet.p = NULL;
+    c->greet.len = 0;
+    return text_append(&c->greet, p, n);
+}
+
+/* The candidate held back turned out to be the reply to the first request. */
+static int candidate_is_reply(struct nl_answers *a, size_t flow)
+{
+    struct conv *c = &a->cv[flow];
+    c->cand = 0;
+    struct text t = c->greet;
+    uint64_t pkt = c->greet_pkt;
+    uint32_t len = c->greet_bytes;
+    c->greet.p = NULL;
+    c->greet.len = 0;
+    c->greet_pkt = 0;
+    c->greet_bytes = 0;
+    int rc = pair_reply(a, flow, t.p, t.len, len, pkt);
+    free(t.p);
+    return rc;
+}
+
+/* The greeting: the server's first payload when the server sent it before it had any of the
+ * client's bytes (before the client's first payload, or acknowledging none of it), or when it is
+ * netlab chat's HELLO. Sent after the client's bytes reached it, it is a reply, unless the echo of
+ * the client's first line comes later (netlab's echo server greets on accepting, and may accept
+ * after the first request arrived): held back until the next server payload tells. */
+static int on_server(struct nl_answers *a, size_t flow, const uint8_t *p, size_t n, uint32_t payload_len, int has_ack,
+                     uint32_t ack, uint64_t pkt)
+{
+    struct conv *c = &a->cv[flow];
+    int rc;
+    if (c->cand) {
+        if (echoes_first_line(c, p, n))
+            c->cand = 0; /* it was the greeting */
+        else if ((rc = candidate_is_reply(a, flow)) < 0)
+            return rc;
+    }
+    if (!c->server_spoke) {
+        c->server_spoke = 1;
+        c->chat = n >= 17 && memcmp(p, "HELLO netlab-chat", 17) == 0;
+        int before = !c->client_spoke || (c->have_cseq && has_ack && (int32_t)(ack - c->cseq) <= 0);
+        if (before || c->chat)
+            return set_greeting(c, p, n, payload_len, pkt);
+        if (!echoes_first_line(c, p, n) && payload_len == n) {
+            c->cand = 1;
+            return set_greeting(c, p, n, payload_len, pkt);
+        }
+    }
+    return pair_reply(a, flow, p, n, payload_len, pkt);
 }
 
 static int note_iface(struct conv *c, const struct nl_decoded *d, const struct nl_frame *pkt)
@@ -386,6 +460,10 @@ static int pass(struct nl_answers *a, struct nl_flow_table *t, int second, char 
         if ((rc = on_payload(a, fi, dir != server, &d, pkt.number)) < 0)
             break;
     }
+    /* A candidate greeting no echo of the first line followed was the reply to it. */
+    for (size_t i = 0; second && rc >= 0 && i < a->ncv; i++)
+        if (a->cv[i].cand)
+            rc = candidate_is_reply(a, i);
     if (!second && rc >= 0) {
         size_t n = nl_pcapr_iface_count(rd);
         a->if_name = calloc(n ? n : 1, sizeof *a->if_name);

@@ -42,12 +42,19 @@ struct TsharkAnswers {
     }
 
     /// The server's first payload frame, when the server sent it before it had any of the client's
-    /// bytes (before the client's first payload, or acknowledging none of it), or netlab chat's HELLO.
+    /// bytes (before the client's first payload, or acknowledging none of it), or netlab chat's HELLO,
+    /// or when it is not the echo of the client's first line and a later server payload is.
     func greeting(serverPort: Int) -> Seg? {
-        guard let s = segs.first(where: { $0.len > 0 && $0.sport == serverPort }) else { return nil }
+        let server = segs.filter { $0.len > 0 && $0.sport == serverPort }
+        guard let s = server.first else { return nil }
         guard let c = segs.first(where: { $0.len > 0 && $0.sport != serverPort }), c.frame < s.frame else { return s }
         if Int32(bitPattern: s.ack &- c.seq) <= 0 { return s }
-        return s.payload.starts(with: Array("HELLO netlab-chat".utf8)) ? s : nil
+        if s.payload.starts(with: Array("HELLO netlab-chat".utf8)) { return s }
+        var line = Array(c.payload.prefix { $0 != 10 })
+        if line.last == 13 { line.removeLast() }
+        let echo = EchoServer.transform(line)
+        func echoes(_ p: [UInt8]) -> Bool { p.starts(with: echo) && p.count > echo.count && [10, 13].contains(p[echo.count]) }
+        return !echoes(s.payload) && server.dropFirst().contains { echoes($0.payload) } ? s : nil
     }
 
     /// Every frame carrying the largest tcp.len.
@@ -200,6 +207,36 @@ extension AnswersTests {
         // The text sheet says the same.
         let text = try Lab.run(Lab.product("analyze"), [path("echo.pcap"), "--answers"]).text
         XCTAssertTrue(text.contains("greeting          packet \(g["packet"]!), \(g["payload_bytes"]!) bytes of payload"), text)
+    }
+
+    func testGreetingSentAfterTheClientsFirstLineIsStillTheGreeting() throws {
+        let server = try Lab.Background(Lab.product("echoserver"), ["--host", "127.0.0.1", "--port", "\(port)", "--no-output"],
+                                        label: "echoserver", dir: dir)
+        defer { server.stop(SIGTERM) }
+        try server.waitFor("listening")
+        try capture("cross.pcap", with: "tcpdump-lo") {
+            // The server is stopped: the kernel completes the handshake and takes the line, and the
+            // server accepts (and greets) only afterwards, acknowledging the line with its greeting.
+            kill(server.process.processIdentifier, SIGSTOP)
+            let c = try LineClient(port: UInt16(port))
+            try c.send("Welcome to netlab!\n")
+            usleep(300_000)
+            kill(server.process.processIdentifier, SIGCONT)
+            XCTAssertEqual(try c.next(), "Welcome to netlab!")
+            XCTAssertEqual(try c.next(), "!BALTEN OT EMOCLEw")
+            try c.send("abc\n")
+            XCTAssertEqual(try c.next(), "CBA")
+            c.close()
+        }
+        let a = try XCTUnwrap(conversations(try answersJSON("cross.pcap")).first)
+        let t = try checkAgainstTshark("cross.pcap", a, stream: 0, file: path("cross.pcap"))
+        let g = try XCTUnwrap(a["greeting"] as? [String: Any])
+        XCTAssertEqual(g["text"] as? String, "Welcome to netlab!\n")
+        XCTAssertEqual(g["packet"] as? Int, t.segs.first { $0.len > 0 && $0.sport == port }?.frame)
+        let firstClient = try XCTUnwrap(t.segs.first { $0.len > 0 && $0.sport != port })
+        XCTAssertLessThan(firstClient.frame, g["packet"] as! Int, "the client's line came first on the wire")
+        let xs = try XCTUnwrap(a["exchanges"] as? [[String: Any]])
+        XCTAssertEqual(xs.map { $0["reply_text"] as? String }, ["!BALTEN OT EMOCLEw\n", "CBA\n"])
     }
 
     func testClientSpeaksFirstOnANamedPcapngInterface() throws {

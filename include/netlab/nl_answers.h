@@ -11,11 +11,14 @@
  *   received the SYN (else sent the SYN-ACK, else the port rules of nl_analyze).
  * - greeting: the server's first payload segment, when the server sent it before it
  *   had any of the client's bytes: it comes before any payload from the client, or
- *   its acknowledgment number covers none of it (the two crossed on the wire); and
- *   netlab chat's "HELLO netlab-chat" line, which its server sends on accepting.
- *   When the client speaks first and the server answers, there is no greeting (the
- *   server's first payload is a reply, listed among the exchanges). What the payload
- *   says plays no part otherwise: a client line holding "Welcome" is never it.
+ *   its acknowledgment number covers none of it (the two crossed on the wire). Sent
+ *   after the client's bytes reached the server, it is the greeting only if it is
+ *   netlab chat's "HELLO netlab-chat" line, or if it is not the echo (reversed, case
+ *   swapped) of the client's first line and a later server payload is (netlab's echo
+ *   server greets on accepting, which may come after the first line arrived).
+ *   Otherwise the client spoke first and the server only replied: no greeting (its
+ *   first payload is a reply, listed among the exchanges). The text plays no other
+ *   part: a client line holding "Welcome" is never the greeting.
  * - exchanges: each client request (a payload segment, continued by the next client
  *   segments until one ends with a line feed) paired, in order, with the next
  *   server payload that is a reply (continued likewise); a server segment of several
