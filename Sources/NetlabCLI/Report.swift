@@ -148,7 +148,7 @@ struct ReportWriter {
             svg .fv{font-size:11px;font-weight:bold}svg .bit{font-size:10px;fill:#64748b}svg .lbl{font-size:11px}
             svg .life{stroke:#94a3b8;stroke-width:2}svg .arrow{stroke:#334155;stroke-width:1.4}svg .ctl{stroke:#b91c1c}
             svg .data{stroke:#1d4ed8}svg .axis{stroke:#334155}.ok{color:#15803d;font-weight:bold}.fail{color:#b91c1c;font-weight:bold}
-            .ip{color:#93c5fd}.tcp{color:#86efac}.pl{color:#fde68a}td{overflow-wrap:anywhere}
+            .ip{color:#93c5fd}.tcp{color:#86efac}.pl{color:#fde68a}td{overflow-wrap:anywhere}td:nth-child(3){white-space:nowrap}
             @page{size:A4;margin:12mm}
             @media print{body{max-width:none;margin:0;padding:0;font-size:11px}h2{break-before:page}h2.first{break-before:auto}
             pre{white-space:pre-wrap;overflow-wrap:anywhere;overflow:visible;font-size:9.5px}table{width:100%}
