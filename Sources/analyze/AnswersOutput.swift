@@ -5,7 +5,21 @@ import Foundation
 import Netlab
 
 enum AnswersOutput {
+    /// Names for interface indexes from the interfaces.txt `netlab lab` writes beside its captures
+    /// ("3 nlc1234" per line): a capture on "any" records only the index.
+    static func labInterfaceNames(besides capture: String) -> [UInt32: String] {
+        let f = URL(fileURLWithPath: capture).deletingLastPathComponent().appendingPathComponent("interfaces.txt").path
+        guard let text = try? String(contentsOfFile: f, encoding: .utf8) else { return [:] }
+        var out: [UInt32: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count >= 2, let i = UInt32(parts[0]) { out[i] = String(parts[1]) }
+        }
+        return out
+    }
+
     static func text(_ a: CaptureAnswers) -> String {
+        let names = labInterfaceNames(besides: a.file)
         var out = "answers     \(a.file): \(a.packets) packets, \(a.conversations.count) TCP conversation"
             + (a.conversations.count == 1 ? "" : "s") + "\n"
         if a.largestBytes > 0 {
@@ -22,7 +36,7 @@ enum AnswersOutput {
             row("transport", c.transport)
             row("server", "\(c.server) (port \(c.serverPort); \(basisText(c.serverBasis)))")
             row("client", "\(c.client) (ephemeral port \(c.clientPort))")
-            row("interfaces", c.interfaces.map { $0.label() }.joined(separator: ", "))
+            row("interfaces", c.interfaces.map { $0.label(names: names) }.joined(separator: ", "))
             if let g = c.greeting {
                 row("greeting", "packet \(g.packet), \(g.payloadBytes) bytes of payload: \"\(g.text.visible())\"")
             } else {
@@ -60,6 +74,7 @@ enum AnswersOutput {
     }
 
     static func writeJSON(_ a: CaptureAnswers, into w: inout JSONWriter) {
+        let names = labInterfaceNames(besides: a.file)
         w.beginObject()
         w.field("file", a.file)
         w.field("packets", a.packets)
@@ -95,7 +110,8 @@ enum AnswersOutput {
                 w.beginObject()
                 w.field("kind", i.kind.rawValue)
                 w.field("index", i.index)
-                w.field("name", i.name)
+                w.field("name", i.name ?? (i.kind == .ifindex ? names[i.index] : nil))
+                w.field("name_from", i.name != nil ? "capture" : (i.kind == .ifindex && names[i.index] != nil) ? "interfaces.txt" : nil)
                 w.field("description", i.description)
                 w.field("loopback", i.loopback)
                 w.field("packets", i.packets)

@@ -30,9 +30,20 @@ final class LabTests: XCTestCase {
     func testLabRunsEverythingProvesDeliveryAndLeavesNothing() throws {
         try TestSupport.requireRoot("network namespaces, raw sockets and capture")
         let dir = try TestSupport.tempDir() + "/out"
-        let r = try TestSupport.run(netlab, ["lab", "--out", dir])
+        // The user's own lines for the echo parts (the assignment's in-proj.txt), CRLF and all.
+        let input = try TestSupport.tempDir() + "/in-proj.txt"
+        let mine = ["My own first line", "Welcome to netlab!", "  MiXeD  "]
+        try mine.map { $0 + "\r\n" }.joined().write(toFile: input, atomically: true, encoding: .utf8)
+        let r = try TestSupport.run(netlab, ["lab", "--out", dir, "--input", input, "--no-color"])
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertFalse(r.stdout.contains("FAIL"), r.stdout)
+        for part in ["part1", "part2"] {
+            let out = try String(contentsOfFile: dir + "/\(part)-out-proj.txt", encoding: .utf8)
+            XCTAssertEqual(out, mine.map { echo($0) + "\n" }.joined(), "\(part) echoed the user's lines")
+            // Graded without a person: every line and its echo, in order.
+            let g = try TestSupport.run(TestSupport.product("analyze"), [dir + "/\(part).pcap", "--expect-echo", input])
+            XCTAssertEqual(g.status, 0, g.stdout + g.stderr)
+        }
         for f in ["part1.pcap", "part2.pcap", "part3.pcap", "deliver.pcap", "report.html", "report.md", "report.pdf", "results.txt"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + f), f)
         }
