@@ -30,7 +30,19 @@ enum LabFiles {
 
     /// Lines split at LF, a CR before it dropped (by scalars: Swift keeps CRLF as one Character).
     static func splitLines(_ text: String) -> [String] {
-        text.components(separatedBy: "\n").map { $0.unicodeScalars.last == "\r" ? String($0.unicodeScalars.dropLast()) : $0 }
+        var out: [String] = []
+        var cur = String.UnicodeScalarView()
+        for u in text.unicodeScalars {
+            if u == "\n" {
+                if cur.last == "\r" { cur.removeLast() }
+                out.append(String(cur))
+                cur = String.UnicodeScalarView()
+            } else {
+                cur.append(u)
+            }
+        }
+        out.append(String(cur))
+        return out
     }
 
     /// The lines of a text file as the echo client sends them (LF or CRLF ends a line; a last line without
