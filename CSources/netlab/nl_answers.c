@@ -73,6 +73,8 @@ struct nl_answers {
     struct nl_flow_table ft;      /* of the first pass: servers decided */
     struct conv *cv;              /* by flow index */
     size_t ncv;
+    size_t *tcp;                  /* flow index of each TCP conversation, in order */
+    size_t ntcp;
     uint64_t packets;
     uint32_t largest;
     uint64_t *ties;
@@ -506,6 +508,14 @@ int nl_answers_file(const char *path, struct nl_answers **out, char *errbuf)
         rc = pass(a, &t2, 1, errbuf);
         nl_flow_table_free(&t2);
     }
+    if (rc == 0) {
+        a->tcp = malloc((a->ft.nflows ? a->ft.nflows : 1) * sizeof *a->tcp);
+        if (!a->tcp)
+            rc = nl_err(errbuf, NL_ENOMEM, "out of memory");
+        for (size_t f = 0; rc == 0 && f < a->ft.nflows; f++)
+            if (a->ft.flows[f].proto == 6)
+                a->tcp[a->ntcp++] = f;
+    }
     if (rc < 0) {
         nl_answers_free(a);
         return rc;
@@ -529,6 +539,7 @@ void nl_answers_free(struct nl_answers *a)
         free(c->x);
     }
     free(a->cv);
+    free(a->tcp);
     for (size_t i = 0; i < a->nusers; i++)
         free(a->users[i].name);
     free(a->users);
@@ -567,19 +578,10 @@ uint64_t nl_answers_capture_largest(const struct nl_answers *a, size_t k)
 /* The flow index of the i-th TCP conversation, or (size_t)-1. */
 static size_t tcp_flow(const struct nl_answers *a, size_t i)
 {
-    for (size_t f = 0; f < a->ft.nflows; f++)
-        if (a->ft.flows[f].proto == 6 && i-- == 0)
-            return f;
-    return (size_t)-1;
+    return i < a->ntcp ? a->tcp[i] : (size_t)-1;
 }
 
-size_t nl_answers_count(const struct nl_answers *a)
-{
-    size_t n = 0;
-    for (size_t f = 0; f < a->ft.nflows; f++)
-        n += a->ft.flows[f].proto == 6;
-    return n;
-}
+size_t nl_answers_count(const struct nl_answers *a) { return a->ntcp; }
 
 static const char *basis_name(int b)
 {
