@@ -10,6 +10,9 @@
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+# The chat dissector (wireshark/netlab_chat.lua). Wireshark reads Lua plugins from its global folder and from
+# ~/.local/lib/wireshark/plugins: WIRESHARK_PLUGINDIR=$$HOME/.local/lib/wireshark/plugins installs it for you alone.
+WIRESHARK_PLUGINDIR ?= $(LIBDIR)/wireshark/plugins
 DESTDIR    ?=
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -60,10 +63,13 @@ install: lib
 	ln -sf libnetlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libnetlab.so.$(SOVERSION)
 	ln -sf libnetlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libnetlab.so
 	install -m 644 build/netlab.pc $(DESTDIR)$(LIBDIR)/pkgconfig/netlab.pc
+	install -d $(DESTDIR)$(WIRESHARK_PLUGINDIR)
+	install -m 644 wireshark/netlab_chat.lua $(DESTDIR)$(WIRESHARK_PLUGINDIR)/netlab_chat.lua
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/netlab $(DESTDIR)$(INCLUDEDIR)/netlab.h
 	rm -f $(DESTDIR)$(LIBDIR)/libnetlab.* $(DESTDIR)$(LIBDIR)/pkgconfig/netlab.pc
+	rm -f $(DESTDIR)$(WIRESHARK_PLUGINDIR)/netlab_chat.lua
 
 # Built against an *installed* libnetlab: PKG_CONFIG_PATH must find netlab.pc.
 EXAMPLES := $(patsubst examples/%.c,build/examples/%,$(wildcard examples/*.c))

@@ -2,8 +2,8 @@
 # analyze over hundreds of assorted and malformed captures (fuzz/mkcorpus.py,
 # from the seed captures in fuzz/corpus/pcap), built with AddressSanitizer and
 # LeakSanitizer, and UndefinedBehaviorSanitizer on libnetlab's C: never a crash,
-# a hang, a leak or a sanitizer report; exit status 0 or 1 only; every error
-# line names its file. Text and JSON, with --find, --follow and --expect.
+# a hang, a leak or a sanitizer report; exit status 0, 1 or 2 only; every error
+# line names its file. Text and JSON, with --find, --follow and --expect; and --answers.
 #   fuzz/robust.sh [SEED]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,14 +20,15 @@ export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1
 args=(--find Welcome --find HELLO --follow 1 --expect samples/group01_chat_input.csv)
 
 bad() { # MODE STATUS ERRFILE: true when the run went wrong
-  [ "$2" -ne 0 ] && [ "$2" -ne 1 ] && return 0
+  [ "$2" -ne 0 ] && [ "$2" -ne 1 ] && [ "$2" -ne 2 ] && return 0
   grep -qE 'Sanitizer|runtime error' "$3" && return 0
   [ -n "$(grep -v "^analyze: $out/corpus/" "$3")" ] && return 0
   return 1
 }
 
-for mode in json text; do
+for mode in json text answers; do
   extra=(); [ "$mode" = json ] && extra=(--json)
+  [ "$mode" = answers ] && args=(--answers --json)
   set +e
   timeout 300 "$bin" "${args[@]}" "${extra[@]}" "$out"/corpus/* > "$out/$mode.out" 2> "$out/$mode.err"
   status=$?

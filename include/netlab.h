@@ -44,5 +44,6 @@
 #include "netlab/nl_chat.h"
 #include "netlab/nl_chatclient.h"
 #include "netlab/nl_echo.h"
+#include "netlab/nl_answers.h"
 
 #endif

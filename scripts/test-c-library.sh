@@ -9,6 +9,7 @@ trap 'rm -rf "$prefix"' EXIT
 make -s lib
 make -s install PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+[ -f "$prefix/lib/wireshark/plugins/netlab_chat.lua" ] || { echo "make install did not install the chat dissector" >&2; exit 1; }
 echo "pkg-config --cflags --libs netlab: $(pkg-config --cflags --libs netlab)"
 echo "pkg-config --static --libs netlab: $(pkg-config --static --libs netlab)"
 rm -rf build/examples
@@ -35,6 +36,19 @@ cat "$prefix/conv.txt" | head -3
 grep -q "1 TCP conversations" "$prefix/conv.txt" && grep -q -- "-> 127.0.0.1:12345 packets" "$prefix/conv.txt" \
   && grep -q "handshake yes end fin" "$prefix/conv.txt" && grep -q "bad 0 offload 0" "$prefix/conv.txt" \
   || { echo "examples/conversations misread the capture: $(cat "$prefix/conv.txt")" >&2; exit 1; }
+
+# The answer sheet from C, checked against tshark: the server's first payload frame and its tcp.len,
+# and the frame bytes each way of -z conv,tcp.
+build/examples/answers "$out" > "$prefix/answers.txt"
+head -3 "$prefix/answers.txt"
+read -r gframe glen < <(tshark -r "$out" -Y 'tcp.srcport == 12345 && tcp.len > 0' -T fields -e frame.number -e tcp.len 2>/dev/null | head -1)
+conv=$(tshark -r "$out" -q -z conv,tcp 2>/dev/null | grep '<->')
+grep -q "greeting packet $gframe, $glen bytes" "$prefix/answers.txt" \
+  || { echo "examples/answers: greeting is not frame $gframe ($glen bytes): $(cat "$prefix/answers.txt")" >&2; exit 1; }
+for b in $(awk '{print $5, $8}' <<< "$conv"); do
+  grep -q "frames $b" "$prefix/answers.txt" || { echo "examples/answers: no frame byte count $b (tshark: $conv)" >&2; exit 1; }
+done
+echo "answers from C: greeting frame $gframe ($glen bytes) and the frame bytes agree with tshark"
 
 # A bad CSV must fail with a message naming the file and line, and a non-zero exit.
 printf 'msg_id,app_protocol,src_app,dst_app,message,timestamp\n1,CHAT,a,b,"unterminated\n' > "$prefix/bad.csv"

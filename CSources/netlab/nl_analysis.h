@@ -106,6 +106,9 @@ struct nl_analysis {
     /* --expect */
     struct nl_expect_rec *exp;
     size_t nexp;
+    int expect_echo;
+    struct nl_unexpected_rec *unexp;
+    size_t nunexp;
 
     uint64_t stream_bytes;    /* kept for --follow/--expect */
     uint64_t stream_dropped;

@@ -380,6 +380,8 @@ static int finish(struct nl_analysis *a)
             k++;
         }
         rc = nl_expect_run(a->msgs, ec, k, &a->exp, &a->nexp);
+        if (rc == 0)
+            rc = nl_expect_unexpected(a->exp, a->nexp, ec, k, a->expect_echo, &a->unexp, &a->nunexp);
         free(ec);
         if (rc < 0)
             return rc;
@@ -416,10 +418,18 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
                 a->maxtext = n;
         }
     }
+    if (o->expect && o->expect_echo)
+        return nl_err(errbuf, NL_EINVAL, "--expect and --expect-echo: give one");
     if (o->expect) {
         int rc = nl_messages_load(o->expect, &a->msgs, errbuf);
         if (rc < 0)
             return rc;
+    }
+    if (o->expect_echo) {
+        int rc = nl_expect_echo_load(o->expect_echo, &a->msgs, errbuf);
+        if (rc < 0)
+            return rc;
+        a->expect_echo = 1;
     }
     return 0;
 }
@@ -520,6 +530,7 @@ void nl_analysis_free(struct nl_analysis *a)
     free(a->chunks);
     free(a->fbuf);
     free(a->exp);
+    free(a->unexp);
     nl_pcapr_close(a->rd);
     free(a);
 }

@@ -5,10 +5,12 @@
  */
 #include "nl_expect.h"
 #include "netlab/nl_error.h"
+#include "nl_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct group {
     const char *proto, *a, *b;  /* a: src_app of the group's first message */
@@ -137,6 +139,15 @@ static size_t simulate(const struct nl_messages *ms, const struct group *g, cons
     return found;
 }
 
+/* As the injector decides without --server (nl_craft.c): the app whose name holds "server". */
+static int names_server(const char *app)
+{
+    for (const char *p = app; *p; p++)
+        if (strncasecmp(p, "server", 6) == 0)
+            return 1;
+    return 0;
+}
+
 static const char *status_name(int s)
 {
     switch (s) {
@@ -194,15 +205,15 @@ int nl_expect_run(const struct nl_messages *ms, const struct nl_expect_conv *con
     for (size_t g = 0; g < ng; g++) {
         size_t best = 0, best_c = 0;
         int best_o = -1;
-        for (size_t c = 0; c < nconvs; c++)
-            for (int o = 1; o >= 0; o--) {
-                size_t f = simulate(ms, &gs[g], &convs[c], o, NULL);
-                if (f > best) {
-                    best = f;
-                    best_c = c;
-                    best_o = o;
-                }
+        int o = !(names_server(gs[g].a) && !names_server(gs[g].b)); /* the group's first sender is its client */
+        for (size_t c = 0; c < nconvs; c++) {
+            size_t f = simulate(ms, &gs[g], &convs[c], o, NULL);
+            if (f > best) {
+                best = f;
+                best_c = c;
+                best_o = o;
             }
+        }
         if (best_o >= 0)
             simulate(ms, &gs[g], &convs[best_c], best_o, recs);
     }
@@ -217,4 +228,96 @@ done:
     free(gs);
     free(recs);
     return rc;
+}
+
+/* ---- bytes no message accounts for ---- */
+
+struct range {
+    size_t lo, hi;
+};
+
+static int cmp_range(const void *x, const void *y)
+{
+    const struct range *a = x, *b = y;
+    return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+static int only_eol(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != '\r' && p[i] != '\n')
+            return 0;
+    return 1;
+}
+
+int nl_expect_unexpected(const struct nl_expect_rec *recs, size_t nrecs, const struct nl_expect_conv *convs,
+                         size_t nconvs, int echo, struct nl_unexpected_rec **out, size_t *nout)
+{
+    *out = NULL;
+    *nout = 0;
+    struct nl_unexpected_rec *u = NULL;
+    size_t nu = 0, capu = 0;
+    struct range *rs = malloc((nrecs ? nrecs : 1) * sizeof *rs);
+    if (!rs)
+        return NL_ENOMEM;
+    for (size_t c = 0; c < nconvs; c++) {
+        for (int from_client = 1; from_client >= 0; from_client--) {
+            const struct nl_stream_store *s = from_client ? convs[c].c2s : convs[c].s2c;
+            size_t nr = 0, expected = 0;
+            for (size_t i = 0; i < nrecs; i++) {
+                const struct nl_expect_result *r = &recs[i].pub;
+                if (r->conversation != convs[c].id || r->from_client != from_client)
+                    continue;
+                expected++;
+                if (r->status == NL_EXPECT_MISSING)
+                    continue;
+                rs[nr].lo = r->stream_offset;
+                rs[nr].hi = r->stream_offset + (r->status == NL_EXPECT_ALTERED && r->length > 0
+                                                     ? NL_MAX((size_t)r->length, 1) : r->length);
+                if (rs[nr].hi > s->len)
+                    rs[nr].hi = s->len;
+                nr++;
+            }
+            if (!expected || !s)
+                continue;
+            qsort(rs, nr, sizeof *rs, cmp_range);
+            size_t at = 0;
+            for (size_t k = 0; k <= nr; k++) {
+                size_t lo = at, hi = k < nr ? rs[k].lo : s->len;
+                if (hi > lo && !only_eol(s->data + lo, hi - lo)) {
+                    if (nu == capu) {
+                        size_t nc = capu ? capu * 2 : 8;
+                        struct nl_unexpected_rec *p = realloc(u, nc * sizeof *p);
+                        if (!p) {
+                            free(u);
+                            free(rs);
+                            return NL_ENOMEM;
+                        }
+                        u = p;
+                        capu = nc;
+                    }
+                    struct nl_unexpected_rec *x = &u[nu++];
+                    memset(x, 0, sizeof *x);
+                    x->pub.conversation = convs[c].id;
+                    x->pub.from_client = (uint8_t)from_client;
+                    x->pub.packet = nl_stream_packet_at(s, lo);
+                    x->pub.last_packet = nl_stream_packet_at(s, hi - 1);
+                    x->pub.stream_offset = lo;
+                    x->pub.length = (uint32_t)(hi - lo);
+                    x->pub.kind = echo && !from_client && lo == 0 && k < nr ? "greeting" : "unexpected";
+                    size_t pn = NL_MIN(hi - lo, sizeof x->preview);
+                    memcpy(x->preview, s->data + lo, pn);
+                    x->pub.data_len = pn;
+                }
+                if (k < nr && rs[k].hi > at)
+                    at = rs[k].hi;
+            }
+        }
+    }
+    free(rs);
+    for (size_t i = 0; i < nu; i++)
+        u[i].pub.data = u[i].preview;
+    *out = u;
+    *nout = nu;
+    return 0;
 }

@@ -21,6 +21,12 @@ struct nl_expect_rec {
     char detail[320];
 };
 
+/* Payload bytes of a matched stream that no expected message accounts for. */
+struct nl_unexpected_rec {
+    struct nl_unexpected pub;     /* pub.data points into preview */
+    uint8_t preview[64];
+};
+
 /**
  * Messages are grouped as the injector groups them into connections (one per
  * app_protocol and pair of apps); each group is matched against the
@@ -29,5 +35,15 @@ struct nl_expect_rec {
  */
 int nl_expect_run(const struct nl_messages *ms, const struct nl_expect_conv *convs, size_t nconvs,
                   struct nl_expect_rec **out, size_t *nout);
+
+/**
+ * After nl_expect_run: the bytes of each stream a group was matched to (only the
+ * directions it expects messages in) that no found, out-of-order or altered
+ * message covers, line terminators alone excepted. With echo, what the server
+ * sent before the first expected reply is its greeting (kind "greeting", no
+ * failure). Returns 0 or NL_ENOMEM; *out is freed by the caller.
+ */
+int nl_expect_unexpected(const struct nl_expect_rec *recs, size_t nrecs, const struct nl_expect_conv *convs,
+                         size_t nconvs, int echo, struct nl_unexpected_rec **out, size_t *nout);
 
 #endif

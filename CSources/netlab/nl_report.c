@@ -185,3 +185,9 @@ void nl_analysis_expect(const struct nl_analysis *a, size_t i, struct nl_expect_
     *out = a->exp[i].pub;
     out->detail = a->exp[i].detail;
 }
+
+size_t nl_analysis_unexpected_count(const struct nl_analysis *a) { return a->nunexp; }
+void nl_analysis_unexpected(const struct nl_analysis *a, size_t i, struct nl_unexpected *out)
+{
+    *out = a->unexp[i].pub;
+}

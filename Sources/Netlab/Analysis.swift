@@ -13,6 +13,8 @@ public struct AnalyzeOptions {
     public var follow: Int = 0
     /// A messages CSV whose messages must be found in one conversation.
     public var expect: String?
+    /// Echo grading: a text file of lines (in-proj.txt); each line and its echo must be in one conversation.
+    public var expectEcho: String?
     /// Cap on payload bytes kept for follow/expect; 0 for the library default.
     public var maxStreamBytes: UInt64 = 0
     /// Cap on listed items of each kind; 0 for the library default.
@@ -190,7 +192,9 @@ public final class Analysis {
         try cFind.withUnsafeBufferPointer { finds in
             try finds.withMemoryRebound(to: UnsafePointer<CChar>?.self) { texts in
                 try withOptionalCString(options.expect) { expect in
+                  try withOptionalCString(options.expectEcho) { echo in
                     var o = nl_analyze_opts()
+                    o.expect_echo = echo
                     o.find = texts.baseAddress
                     o.nfind = texts.count
                     o.follow = UInt32(clamping: options.follow)
@@ -198,6 +202,7 @@ public final class Analysis {
                     o.max_stream_bytes = options.maxStreamBytes
                     o.max_listed = UInt32(clamping: options.maxListed)
                     try nlCheck { nl_analyze_file(path, &o, &out, $0) }
+                  }
                 }
             }
         }
@@ -205,6 +210,13 @@ public final class Analysis {
     }
 
     deinit { nl_analysis_free(handle) }
+
+    /// Checks an echo-grading input file (--expect-echo) without reading a capture.
+    public static func validateEchoInput(_ path: String) throws {
+        var ms: OpaquePointer?
+        try nlCheck { nl_expect_echo_load(path, &ms, $0) }
+        nl_messages_free(ms)
+    }
 
     public lazy var summary: CaptureSummary = {
         var s = nl_summary()
@@ -303,6 +315,18 @@ public final class Analysis {
                            detail: cString(e.detail))
     }
 
+    /// Payload of the matched streams that no expected message accounts for (and, grading an echo, the greeting).
+    public lazy var unexpected: [UnexpectedPayload] = (0..<nl_analysis_unexpected_count(handle)).map { i in
+        var u = nl_unexpected()
+        nl_analysis_unexpected(handle, i, &u)
+        return UnexpectedPayload(kind: cString(u.kind), conversation: Int(u.conversation), fromClient: u.from_client != 0,
+                                 packet: u.packet, lastPacket: u.last_packet, streamOffset: u.stream_offset,
+                                 length: Int(u.length), preview: Array(UnsafeBufferPointer(start: u.data, count: u.data_len)))
+    }
+
+    /// Every expected message intact and in order, and nothing unexpected beside them.
+    public var expectationsMet: Bool { expectations.allSatisfy(\.ok) && !unexpected.contains { $0.kind == "unexpected" } }
+
     public lazy var warnings: [String] = (0..<nl_analysis_warning_count(handle)).map {
         cString(nl_analysis_warning(handle, $0))
     }
@@ -318,4 +342,14 @@ public func linkTypeName(_ linkType: Int) -> String {
 /// A description of a link type ("Linux cooked v2").
 public func linkTypeDescription(_ linkType: Int) -> String {
     linkType < 0 ? "several link types" : String(cString: nl_linktype_description(Int32(linkType)))
+}
+
+public struct UnexpectedPayload {
+    public let kind: String       // "unexpected" or "greeting"
+    public let conversation: Int
+    public let fromClient: Bool
+    public let packet, lastPacket: UInt64
+    public let streamOffset: UInt64
+    public let length: Int
+    public let preview: [UInt8]
 }

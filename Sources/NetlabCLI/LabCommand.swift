@@ -22,8 +22,14 @@ struct LabCommand: ParsableCommand {
     @Option(name: .customLong("out"), help: "Folder for the captures, logs and the report.")
     var out = "lab-out"
 
-    @Option(name: .customLong("csv"), help: "Messages for the echo and delivery parts (default: the bundled sample).")
+    @Option(name: .customLong("csv"), help: "Messages for the delivery part, and the echo parts' lines unless --input (default: the bundled sample).")
     var csv: String?
+
+    @Option(name: .customLong("input"), help: "Your own lines for the echo parts (the assignment's in-proj.txt); default: the CSV's messages.")
+    var input: String?
+
+    @Flag(name: .customLong("no-color"), help: "Never colour the output (NO_COLOR is honoured too).")
+    var noColor = false
 
     @Option(help: "TCP port of the echo server.")
     var port: UInt16 = 12345
@@ -98,7 +104,8 @@ final class Lab {
         say("two hosts: \(net.clientNamespace) (\(net.clientIP), \(net.clientInterface)) <-> \(net.serverNamespace) (\(net.serverIP), \(net.serverInterface))")
         if o.failAfterNamespaces { throw LabError(message: "stopping as asked (--fail-after), to show the clean-up") }
         try recordInterfaces(net)
-        let lines = LabFiles.lines(of: messages)
+        let csvLines = LabFiles.lines(of: messages)
+        let lines = try o.input.map { try LabFiles.lines(ofFile: $0) } ?? csvLines
         try lines.map { $0 + "\n" }.joined().write(toFile: path("in-proj.txt"), atomically: true, encoding: .utf8)
 
         try checkStop()
@@ -108,14 +115,15 @@ final class Lab {
         try echoScenario(name: "part2", title: "part 2: echo across two hosts", serverNS: net.serverNamespace,
                          serverIP: net.serverIP, lines: lines)
         try checkStop()
-        try deliveryProof(messages: messages, lines: lines)
+        try deliveryProof(messages: messages, lines: csvLines)
         try checkStop()
         try chatScenario()
         try checkStop()
         try results.map { $0 + "\n" }.joined().write(toFile: path("results.txt"), atomically: true, encoding: .utf8)
         if o.report {
-            var writer = ReportWriter(labDir: outDir, csv: try o.csv ?? LabFiles.sample())
-            let files = try writer.write()
+            var writer = ReportWriter(labDir: outDir, csv: try o.csv ?? LabFiles.sample(), input: path("in-proj.txt"))
+            var files = try writer.write()
+            do { files.append(try writer.writePDF()) } catch let e as LabError { say("report.pdf: \(e.message)") }
             say("report: \(files.joined(separator: ", "))")
         }
         say("")

@@ -28,6 +28,38 @@ enum LabFiles {
         }
     }
 
+    /// Lines split at LF, a CR before it dropped (by scalars: Swift keeps CRLF as one Character).
+    static func splitLines(_ text: String) -> [String] {
+        var out: [String] = []
+        var cur = String.UnicodeScalarView()
+        for u in text.unicodeScalars {
+            if u == "\n" {
+                if cur.last == "\r" { cur.removeLast() }
+                out.append(String(cur))
+                cur = String.UnicodeScalarView()
+            } else {
+                cur.append(u)
+            }
+        }
+        out.append(String(cur))
+        return out
+    }
+
+    /// The lines of a text file as the echo client sends them (LF or CRLF ends a line; a last line without
+    /// its LF still counts).
+    static func lines(ofFile path: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LabError(message: "--input \(path): cannot read it")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw LabError(message: "--input \(path): not UTF-8 text")
+        }
+        var ls = splitLines(text)
+        if ls.last == "" { ls.removeLast() }
+        guard !ls.isEmpty else { throw LabError(message: "--input \(path): no line to send") }
+        return ls
+    }
+
     /// The messages as a CSV in which every one travels from "client" to "server" (RFC 4180 quoting).
     static func clientToServerCSV(_ ms: MessageSet) -> String {
         func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }

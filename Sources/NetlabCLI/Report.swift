@@ -9,19 +9,52 @@ import Netlab
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Write report.html and report.md from a lab folder's captures (no root needed).")
+        abstract: "Write report.html, report.md and report.pdf: the answer sheet of your captures first (no root needed).",
+        discussion: """
+        netlab report part1.pcap part2.pcap --input in-proj.txt --out answers   # your own two captures
+        netlab report --in lab-out                                             # the captures of `netlab lab`
+        Order: the answer sheet (one table per capture; part 1 / part 2 when given two), the encapsulation of a real \
+        data packet of your capture (header diagrams, both checksums, hex dump), then each capture's flow graphs. \
+        The PDF is printed by headless Chromium (A4).
+        """)
+
+    @Argument(help: "Capture files (.pcap or .pcapng); none: the lab folder's captures (--in).")
+    var captures: [String] = []
 
     @Option(name: .customLong("in"), help: "Folder holding the lab's captures (part1.pcap, part2.pcap, ...).")
     var input = "lab-out"
 
-    @Option(name: .customLong("csv"), help: "Messages whose encapsulation the report explains (default: the bundled sample).")
+    @Option(name: .customLong("csv"), help: "Messages CSV: its messages mark the packet the report takes apart.")
     var csv: String?
+
+    @Option(name: .customLong("input"), help: "The echo client's input (in-proj.txt): its lines mark the packet the report takes apart.")
+    var inputLines: String?
+
+    @Option(name: .customLong("out"), help: "Folder for report.html, report.md, report.pdf (default: the lab folder, or report-out).")
+    var out: String?
+
+    @Flag(inversion: .prefixedNo, help: "Print report.pdf with headless Chromium.")
+    var pdf = true
+
+    func validate() throws {
+        for f in captures where !FileManager.default.fileExists(atPath: f) {
+            throw ValidationError("\(f): no such capture file")
+        }
+        if let inputLines, !FileManager.default.fileExists(atPath: inputLines) {
+            throw ValidationError("--input \(inputLines): no such file")
+        }
+    }
 
     func run() throws {
         do {
-            var writer = ReportWriter(labDir: URL(fileURLWithPath: input).standardizedFileURL,
-                                      csv: try csv ?? LabFiles.sample())
-            let files = try writer.write()
+            let lab = URL(fileURLWithPath: input).standardizedFileURL
+            let outDir = URL(fileURLWithPath: out ?? (captures.isEmpty ? input : "report-out")).standardizedFileURL
+            let sample: String? = captures.isEmpty ? try LabFiles.sample() : nil
+            var writer = ReportWriter(labDir: lab, outDir: outDir, csv: csv ?? sample,
+                                      input: inputLines ?? (captures.isEmpty ? existing(lab.appendingPathComponent("in-proj.txt").path) : nil),
+                                      captures: captures)
+            var files = try writer.write()
+            if pdf { files.append(try writer.writePDF()) }
             print("wrote " + files.joined(separator: ", "))
         } catch let e as NetlabError {
             FileHandle.standardError.write(Data("netlab report: \(e.message)\n".utf8))
@@ -31,11 +64,16 @@ struct ReportCommand: ParsableCommand {
             throw ExitCode.failure
         }
     }
+
+    func existing(_ p: String) -> String? { FileManager.default.fileExists(atPath: p) ? p : nil }
 }
 
 struct ReportWriter {
     let labDir: URL
-    let csv: String
+    let outDir: URL
+    let csv: String?
+    let input: String?
+    let given: [String]
 
     static let captures: [(file: String, title: String, about: String)] = [
         ("part1.pcap", "Part 1: echo on one host", "The echo server and client on the same host, talking over loopback, captured on the any interface."),
@@ -48,12 +86,28 @@ struct ReportWriter {
     var md = ""
     var svgs: [(String, String)] = []
 
-    init(labDir: URL, csv: String) {
+    init(labDir: URL, outDir: URL? = nil, csv: String?, input: String? = nil, captures: [String] = []) {
         self.labDir = labDir
+        self.outDir = outDir ?? labDir
         self.csv = csv
+        self.input = input
+        given = captures
     }
 
     func path(_ n: String) -> String { labDir.appendingPathComponent(n).path }
+    func outPath(_ n: String) -> String { outDir.appendingPathComponent(n).path }
+
+    /// The captures of the report: those given (part 1, part 2 when two), else the lab's.
+    var reportCaptures: [ReportCapture] {
+        if !given.isEmpty {
+            return given.enumerated().map { i, f in
+                let title = given.count == 2 ? "Part \(i + 1)" : given.count == 1 ? "Capture" : "Capture \(i + 1)"
+                return ReportCapture(path: f, title: title, about: "")
+            }
+        }
+        return Self.captures.filter { FileManager.default.fileExists(atPath: path($0.file)) }
+            .map { ReportCapture(path: path($0.file), title: $0.title, about: $0.about) }
+    }
 
     mutating func h(_ s: String) { html += s + "\n" }
     mutating func m(_ s: String) { md += s + "\n" }
@@ -67,11 +121,14 @@ struct ReportWriter {
 
     mutating func table(_ header: [String], _ rows: [[String]]) {
         h("<table><thead><tr>" + header.map { "<th>\(SVG.esc($0))</th>" }.joined() + "</tr></thead><tbody>")
-        for r in rows { h("<tr>" + r.map { "<td>\(SVG.esc($0))</td>" }.joined() + "</tr>") }
+        for r in rows { h("<tr>" + r.map { "<td>\(SVG.esc($0).replacingOccurrences(of: "\n", with: "<br>"))</td>" }.joined() + "</tr>") }
         h("</tbody></table>")
         m("| " + header.joined(separator: " | ") + " |")
         m("|" + header.map { _ in " --- |" }.joined())
-        for r in rows { m("| " + r.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |") }
+        for r in rows {
+            m("| " + r.map { $0.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: "<br>") }
+                .joined(separator: " | ") + " |")
+        }
         m("")
     }
 
@@ -91,30 +148,39 @@ struct ReportWriter {
             svg .fv{font-size:11px;font-weight:bold}svg .bit{font-size:10px;fill:#64748b}svg .lbl{font-size:11px}
             svg .life{stroke:#94a3b8;stroke-width:2}svg .arrow{stroke:#334155;stroke-width:1.4}svg .ctl{stroke:#b91c1c}
             svg .data{stroke:#1d4ed8}svg .axis{stroke:#334155}.ok{color:#15803d;font-weight:bold}.fail{color:#b91c1c;font-weight:bold}
-            .ip{color:#93c5fd}.tcp{color:#86efac}.pl{color:#fde68a}
+            .ip{color:#93c5fd}.tcp{color:#86efac}.pl{color:#fde68a}td{overflow-wrap:anywhere}td:nth-child(3){white-space:nowrap}
+            @page{size:A4;margin:12mm}
+            @media print{body{max-width:none;margin:0;padding:0;font-size:11px}h2{break-before:page}h2.first{break-before:auto}
+            pre{white-space:pre-wrap;overflow-wrap:anywhere;overflow:visible;font-size:9.5px}table{width:100%}
+            tr,figure,pre{break-inside:avoid}h2,h3,h4{break-after:avoid}details{display:block}summary{display:none}}
             """
         h("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">")
         h("<title>netlab lab report</title><style>\(style)</style></head><body>")
         h("<h1>netlab lab report</h1>")
         m("# netlab lab report\n")
         let when = ISO8601DateFormatter().string(from: Date())
-        h("<p>Written \(when) from <code>\(SVG.esc(labDir.path))</code>. Packet numbers are frame numbers as Wireshark shows them.</p>")
-        m("Written \(when) from `\(labDir.path)`. Packet numbers are frame numbers as Wireshark shows them.\n")
-        checks()
-        try encapsulation()
-        for c in Self.captures where FileManager.default.fileExists(atPath: path(c.file)) {
-            try captureSection(file: c.file, title: c.title, about: c.about)
+        let caps = reportCaptures
+        guard !caps.isEmpty else { throw LabError(message: "\(labDir.path): no capture to report on (part1.pcap, ...); give capture files") }
+        let from = given.isEmpty ? labDir.path : caps.map(\.name).joined(separator: ", ")
+        h("<p>Written \(when) from <code>\(SVG.esc(from))</code>. Packet numbers are frame numbers as Wireshark shows them.</p>")
+        m("Written \(when) from `\(from)`. Packet numbers are frame numbers as Wireshark shows them.\n")
+        let answered = try answerSheet(caps)
+        try capturedEncapsulation(answered)
+        if given.isEmpty { checks() }
+        for c in caps {
+            try captureSection(file: c.path, title: c.title, about: c.about)
         }
         h("</body></html>")
-        let files = labDir.appendingPathComponent("report-files")
+        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+        let files = outDir.appendingPathComponent("report-files")
         try? FileManager.default.removeItem(at: files) /* pictures of an earlier report */
         try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
         for (name, svg) in svgs {
             try svg.write(to: files.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
-        try html.write(toFile: path("report.html"), atomically: true, encoding: .utf8)
-        try md.write(toFile: path("report.md"), atomically: true, encoding: .utf8)
-        return [path("report.html"), path("report.md")]
+        try html.write(toFile: outPath("report.html"), atomically: true, encoding: .utf8)
+        try md.write(toFile: outPath("report.md"), atomically: true, encoding: .utf8)
+        return [outPath("report.html"), outPath("report.md")]
     }
 
     /// The lab's own verdicts (results.txt), when the lab wrote them.
@@ -130,65 +196,6 @@ struct ReportWriter {
         }
         h("</ul>")
         m("")
-    }
-
-    mutating func encapsulation() throws {
-        let ms = try MessageSet(path: csv)
-        var o = CraftOptions()
-        o.raw.handshake = 0
-        let plan = try Plan(messages: ms, options: o)
-        h("<h2>Encapsulation, byte by byte</h2>")
-        m("## Encapsulation, byte by byte\n")
-        let intro = "Each message of \(URL(fileURLWithPath: csv).lastPathComponent) becomes the payload of a TCP segment, which rides in an IPv4 packet. netlab builds both headers with libnet and computes both checksums itself; here are the first messages."
-        h("<p>\(SVG.esc(intro))</p>")
-        m(intro + "\n")
-        var shown = 0
-        for p in plan.packets where p.message != nil && p.segment == 1 {
-            if shown == 3 { break }
-            shown += 1
-            let msg = plan.messages[p.message!]
-            let x = try plan.explain(p.number - 1)
-            let title = "Message \(msg.id): \"\(safePreview(msg.bytes, limit: 60))\""
-            h("<h3>\(SVG.esc(title))</h3><p><code>\(SVG.esc(x.summary))</code></p>")
-            m("### \(title)\n\n`\(x.summary)`\n")
-            picture(SVG.nesting(spans: x.spans, total: p.bytes.count), name: "msg\(msg.id)-layers.svg",
-                    alt: "message \(msg.id): the payload inside TCP inside IPv4")
-            picture(SVG.headerDiagram(layer: "IPv4", fields: x.fields, title: "IPv4 header (RFC 791), 32 bits per row"),
-                    name: "msg\(msg.id)-ipv4.svg", alt: "IPv4 header of message \(msg.id) with its values")
-            picture(SVG.headerDiagram(layer: "TCP", fields: x.fields, title: "TCP header (RFC 9293), 32 bits per row"),
-                    name: "msg\(msg.id)-tcp.svg", alt: "TCP header of message \(msg.id) with its values")
-            h("<details><summary>Every field explained</summary>")
-            table(["layer", "field", "bits", "value", "meaning"],
-                  x.fields.map { [$0.layer, $0.name, "\($0.bitOffset)+\($0.bitWidth)", $0.valueText, $0.meaning] })
-            h("</details>")
-            checksum("IPv4 header checksum", x.ipChecksum, libnet: p.ipChecksumLibnet)
-            checksum("TCP checksum (pseudo-header + header + data)", x.tcpChecksum, libnet: p.tcpChecksumLibnet)
-            hexdump(p.bytes, spans: x.spans)
-        }
-    }
-
-    mutating func checksum(_ title: String, _ t: ChecksumTrace, libnet: UInt16) {
-        h("<h4>\(SVG.esc(title))</h4>")
-        m("#### \(title)\n")
-        var lines: [String] = []
-        for part in ["pseudo-header", "header", "data"] {
-            let ws = t.words.filter { $0.part == part }
-            guard !ws.isEmpty else { continue }
-            let shown = ws.prefix(40).map { w in
-                w.part == "header" && w.offset == t.fieldOffset ? "[0000]" : String(format: "%04x", w.value)
-            }
-            lines.append(part.padding(toLength: 14, withPad: " ", startingAt: 0) + shown.joined(separator: " ")
-                         + (ws.count > 40 ? " … (\(ws.count) words)" : ""))
-        }
-        lines.append(String(format: "sum           0x%08x  (%d words)", t.sum, t.words.count))
-        var s = t.sum
-        for f in t.folds {
-            lines.append(String(format: "fold carry    0x%04x + 0x%04x = 0x%04x", s >> 16, s & 0xffff, f))
-            s = f
-        }
-        lines.append(String(format: "complement    ~0x%04x = 0x%04x   in the packet: 0x%04x %@; libnet computed 0x%04x",
-                            t.folded, t.checksum, t.inPacket, t.correct ? "(correct)" : "(WRONG)", libnet))
-        pre(lines)
     }
 
     mutating func hexdump(_ bytes: [UInt8], spans: [Span]) {
@@ -227,54 +234,29 @@ struct ReportWriter {
     }
 
     mutating func captureSection(file: String, title: String, about: String) throws {
-        var opts = AnalyzeOptions()
-        opts.find = ["Welcome"]
-        let a = try Analysis(path: path(file), options: opts)
+        let a = try Analysis(path: file, options: AnalyzeOptions())
         let s = a.summary
-        h("<h2>\(SVG.esc(title)) <small><code>\(SVG.esc(file))</code></small></h2><p>\(SVG.esc(about))</p>")
-        m("## \(title) (`\(file)`)\n\n\(about)\n")
-        let names = interfaceNames()
-        // A capture on "any" records each packet's interface index: name those; else the file's interfaces.
-        let byIndex = a.interfaces.filter { $0.kind == .ifindex }
-        let ifaces = (byIndex.isEmpty ? a.interfaces : byIndex).map { i -> String in
-            if let n = i.name { return n }
-            if i.kind == .ifindex { return names[i.index].map { "\($0) (index \(i.index))" } ?? "interface index \(i.index)" }
-            return "interface \(i.index)"
-        }
+        let name = URL(fileURLWithPath: file).lastPathComponent
+        h("<h2>\(SVG.esc(title)) <small><code>\(SVG.esc(name))</code></small></h2><p>\(SVG.esc(about))</p>")
+        m("## \(title) (`\(name)`)\n\n\(about)\n")
         let tcp = a.conversations.filter { $0.proto == 6 }
         var protos: [String] = []
         if s.tcp > 0 { protos.append("TCP (\(s.tcp) packets)") }
         if s.udp > 0 { protos.append("UDP (\(s.udp) packets)") }
         if s.icmp + s.icmpv6 > 0 { protos.append("ICMP (\(s.icmp + s.icmpv6) packets)") }
-        let serverPorts = Array(Set(tcp.map(\.serverPort))).sorted().map(String.init).joined(separator: ", ")
-        let clientPorts = tcp.map { "\($0.clientPort)" }.joined(separator: ", ")
-        let greeting = a.matches.first
-        var rows: [[String]] = [
+        let rows: [[String]] = [
             ["capture", "\(s.packets) packets, \(s.bytes) bytes, \(linkTypeName(s.linkType)) (\(linkTypeDescription(s.linkType)))"],
-            ["transport protocol", protos.isEmpty ? "none" : protos.joined(separator: ", ")],
-            ["server port", tcp.isEmpty ? "-" : serverPorts + " (the side that received the SYN)"],
-            ["client ephemeral ports", tcp.isEmpty ? "-" : clientPorts],
-            ["interfaces", ifaces.isEmpty ? "-" : ifaces.joined(separator: ", ")],
+            ["protocols", protos.isEmpty ? "none" : protos.joined(separator: ", ")],
+            ["checksums", "IPv4 \(s.ckIPv4.good) good, \(s.ckIPv4.bad) bad; TCP \(s.ckTCP.good) good, \(s.ckTCP.bad) bad, \(s.ckTCP.offload) left to offload"],
         ]
-        for c in tcp {
-            rows.append(["bytes each way, conversation \(c.id)",
-                         "\(c.client) -> \(c.server): \(c.payloadC2S) payload bytes in \(c.packetsC2S) packets; back: \(c.payloadS2C) bytes in \(c.packetsS2C) packets"])
-        }
-        if let g = greeting {
-            rows.append(["greeting (\"Welcome\")", "packet \(g.packet), \(g.payloadBytes) bytes of payload, conversation \(g.conversation)"])
-        }
-        if s.largestPacket > 0 {
-            rows.append(["largest TCP payload", "packet \(s.largestPacket): \(s.largestBytes) bytes"])
-        }
-        rows.append(["checksums", "IPv4 \(s.ckIPv4.good) good, \(s.ckIPv4.bad) bad; TCP \(s.ckTCP.good) good, \(s.ckTCP.bad) bad, \(s.ckTCP.offload) left to offload"])
-        table(["question", "answer"], rows)
+        table(["about the capture", ""], rows)
         if !a.notes.isEmpty {
             h("<ul>" + a.notes.map { "<li>\(SVG.esc($0.text))</li>" }.joined() + "</ul>")
             for n in a.notes { m("- " + n.text) }
             m("")
         }
-        let flows = try FlowGraph.read(path: path(file))
-        let stem = file.replacingOccurrences(of: ".pcap", with: "")
+        let flows = try FlowGraph.read(path: file)
+        let stem = URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent
         for f in flows {
             // Number it as analyze does (TCP and UDP share one sequence): match by the two endpoints.
             let id = tcp.first { Set([$0.client, $0.server]) == Set([f.a, f.b]) }?.id ?? f.id

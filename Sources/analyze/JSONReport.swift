@@ -247,7 +247,22 @@ struct JSONReport {
         for status in ["found", "out-of-order", "altered", "missing"] {
             w.field(status.replacingOccurrences(of: "-", with: "_"), ex.filter { $0.status == status }.count)
         }
-        w.field("ok", ex.allSatisfy(\.ok))
+        w.field("unexpected", analysis.unexpected.filter { $0.kind == "unexpected" }.count)
+        w.field("ok", analysis.expectationsMet)
+        w.beginArray("unexpected_payload")
+        for u in analysis.unexpected {
+            w.beginObject()
+            w.field("kind", u.kind)
+            w.field("conversation", u.conversation)
+            w.field("direction", Fmt.direction(u.fromClient))
+            w.field("packet", u.packet)
+            w.field("last_packet", u.lastPacket)
+            w.field("stream_offset", u.streamOffset)
+            w.field("bytes", u.length)
+            w.field("preview", String(decoding: u.preview, as: UTF8.self))
+            w.endObject()
+        }
+        w.endArray()
         w.beginArray("results")
         for e in ex {
             w.beginObject()

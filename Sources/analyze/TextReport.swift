@@ -263,5 +263,12 @@ struct TextReport: TerminalStyled {
             line("  " + Fmt.pad("\(e.msgID) (line \(e.line))", 18) + " " + tag + " "
                  + (e.conversation > 0 ? "conversation \(e.conversation): " : "") + e.detail)
         }
+        for u in analysis.unexpected {
+            let tag = u.kind == "greeting" ? good(Fmt.pad("greeting", 12)) : bad(Fmt.pad("UNEXPECTED", 12))
+            let pk = u.packet == u.lastPacket ? "packet \(u.packet)" : "packets \(u.packet)-\(u.lastPacket)"
+            line("  " + Fmt.pad("", 18) + " " + tag + " conversation \(u.conversation): \(u.length) bytes in \(pk) ("
+                 + Fmt.direction(u.fromClient) + ") that no expected message holds: \""
+                 + safePreview(u.preview, limit: 60) + (u.length > u.preview.count ? "…" : "") + "\"")
+        }
     }
 }

@@ -71,16 +71,16 @@ final class AnalyzeCommandTests: XCTestCase {
     func testMissingNotACaptureAndSeveralFiles() throws {
         let missing = dir.appendingPathComponent("missing.pcap").path
         var r = try analyze([missing])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2, "a capture that cannot be read: 2")
         XCTAssertTrue(r.stderr.hasPrefix("analyze: \(missing): cannot open the capture"), r.stderr)
         let text = dir.appendingPathComponent("notes.txt")
         try "not a capture\n".write(to: text, atomically: true, encoding: .utf8)
         r = try analyze([text.path])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("\(text.path): not a pcap or pcapng capture"), r.stderr)
         // Several files: a JSON array, one object per file, the failing one saying why.
         r = try analyze(["--json", capture, missing, capture])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2)
         let arr = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]])
         XCTAssertEqual(arr.count, 3)
         XCTAssertEqual(arr[1]["file"] as? String, missing)
@@ -96,7 +96,7 @@ final class AnalyzeCommandTests: XCTestCase {
         let cut = dir.appendingPathComponent("cut.pcap").path
         try bytes.write(to: URL(fileURLWithPath: cut))
         let r = try analyze(["--json", cut])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2, "damaged part-way: the capture could not be read whole")
         XCTAssertTrue(r.stderr.contains("\(cut): packet \(total) at byte offset"), r.stderr)
         XCTAssertTrue(r.stderr.contains("the report covers the \(total - 1) packets before it"), r.stderr)
         let j = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])

@@ -30,10 +30,21 @@ final class LabTests: XCTestCase {
     func testLabRunsEverythingProvesDeliveryAndLeavesNothing() throws {
         try TestSupport.requireRoot("network namespaces, raw sockets and capture")
         let dir = try TestSupport.tempDir() + "/out"
-        let r = try TestSupport.run(netlab, ["lab", "--out", dir])
+        // The user's own lines for the echo parts (the assignment's in-proj.txt), CRLF and all.
+        let input = try TestSupport.tempDir() + "/in-proj.txt"
+        let mine = ["My own first line", "Welcome to netlab!", "  MiXeD  "]
+        try mine.map { $0 + "\r\n" }.joined().write(toFile: input, atomically: true, encoding: .utf8)
+        let r = try TestSupport.run(netlab, ["lab", "--out", dir, "--input", input, "--no-color"])
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertFalse(r.stdout.contains("FAIL"), r.stdout)
-        for f in ["part1.pcap", "part2.pcap", "part3.pcap", "deliver.pcap", "report.html", "report.md", "results.txt"] {
+        for part in ["part1", "part2"] {
+            let out = try String(contentsOfFile: dir + "/\(part)-out-proj.txt", encoding: .utf8)
+            XCTAssertEqual(out, mine.map { echo($0) + "\n" }.joined(), "\(part) echoed the user's lines")
+            // Graded without a person: every line and its echo, in order.
+            let g = try TestSupport.run(TestSupport.product("analyze"), [dir + "/\(part).pcap", "--expect-echo", input])
+            XCTAssertEqual(g.status, 0, g.stdout + g.stderr)
+        }
+        for f in ["part1.pcap", "part2.pcap", "part3.pcap", "deliver.pcap", "report.html", "report.md", "report.pdf", "results.txt"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + f), f)
         }
         // tshark reads every capture without errors.
@@ -196,13 +207,31 @@ final class LabTests: XCTestCase {
         XCTAssertFalse(dom.stderr.contains("CONSOLE"), dom.stderr)
         for text in ["netlab lab report", "Encapsulation, byte by byte", "IPv4 header (RFC 791), 32 bits per row",
                      "Part 1: echo on one host", "Part 2: echo across two hosts", "Hand-built packets into a real server",
-                     "Part 3: the chat server with three clients", "server port", "client ephemeral ports",
-                     "12345 (the side that received the SYN)", "greeting (\"Welcome\")", "largest TCP payload",
+                     "Part 3: the chat server with three clients", "Answer sheet", "server port", "client ephemeral port",
+                     "12345 (the side that received the SYN)", "greeting (the server's first payload)", "largest payload",
+                     "the matching echo reply", "chat users",
                      "[SYN] Seq=0", "payload bytes sent (cumulative)", "OK</span>"] {
             XCTAssertTrue(dom.stdout.contains(text.replacingOccurrences(of: "\"", with: "&quot;")) || dom.stdout.contains(text),
                           "rendered page lacks '\(text)'")
         }
         XCTAssertFalse(dom.stdout.contains("FAIL</span>"))
+        // The answer sheet of the lab's own captures agrees with tshark, traps included: deliver.pcap's
+        // client sends "Welcome to netlab chat!", part3's alice sends "Welcome, Carol!".
+        for f in ["part1.pcap", "part2.pcap", "deliver.pcap", "part3.pcap"] {
+            let convs = try answersOf(dir + "/" + f)
+            XCTAssertFalse(convs.isEmpty, f)
+            for (k, a) in convs.enumerated() {
+                try answersAgreeWithTshark(f, a, stream: k, path: dir + "/" + f, retransmissions: f == "deliver.pcap")
+                let g = (a["greeting"] as? [String: Any])?["text"] as? String
+                XCTAssertEqual(g, f == "part3.pcap" ? "HELLO netlab-chat 1: register with NICK <name>; HELP lists the commands\n"
+                                                    : "Welcome to netlab!\n", f)
+            }
+        }
+        let pdf = try TestSupport.run("/usr/bin/pdftotext", [dir + "/report.pdf", "-"])
+        XCTAssertEqual(pdf.status, 0)
+        for text in ["Answer sheet", "Part 1: echo on one host", "chat users", "alice: client port"] {
+            XCTAssertTrue(pdf.stdout.contains(text), "report.pdf lacks '\(text)'")
+        }
         XCTAssertGreaterThanOrEqual(dom.stdout.components(separatedBy: "<svg").count - 1, 15, "the pictures are drawn")
         // The Markdown twin references pictures that exist.
         let md = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)

@@ -31,6 +31,9 @@ struct nl_analyze_opts {
     const char *expect;        /* messages CSV (nl_csv.h) to find in the payloads, or NULL */
     uint64_t max_stream_bytes; /* 0: NL_ANALYZE_STREAM_CAP */
     uint32_t max_listed;       /* 0: NL_ANALYZE_LIST_CAP */
+    const char *expect_echo;   /* echo grading: a text file of lines (in-proj.txt); each line must travel
+                                  client -> server and its echo (nl_echo_transform) back, in order.
+                                  Not with expect. */
 };
 
 struct nl_analysis; /* opaque */
@@ -241,6 +244,31 @@ struct nl_expect_result {
 };
 size_t nl_analysis_expect_count(const struct nl_analysis *a);
 void nl_analysis_expect(const struct nl_analysis *a, size_t i, struct nl_expect_result *out);
+
+/* Payload of a stream the expected messages were matched to (in a direction they
+ * travel) that none of them accounts for; line terminators alone are not listed.
+ * With expect_echo, what the server sent before the first reply is "greeting". */
+struct nl_unexpected {
+    const char *kind;         /* "unexpected" (a failure) or "greeting" */
+    uint32_t conversation;
+    uint8_t from_client;
+    uint64_t packet, last_packet;
+    uint64_t stream_offset;
+    uint32_t length;
+    const uint8_t *data;      /* the first data_len (<= 64) bytes */
+    size_t data_len;
+};
+size_t nl_analysis_unexpected_count(const struct nl_analysis *a);
+void nl_analysis_unexpected(const struct nl_analysis *a, size_t i, struct nl_unexpected *out);
+
+/**
+ * The expectations of echo grading as messages: for each line of the text file at
+ * path (LF or CRLF ends a line), the line + LF from "client" to "server" and its
+ * echo + LF back. Returns 0, or a negative code when the file cannot be read or
+ * holds no line (errbuf names it).
+ */
+struct nl_messages;
+int nl_expect_echo_load(const char *path, struct nl_messages **out, char *errbuf);
 
 #ifdef __cplusplus
 }

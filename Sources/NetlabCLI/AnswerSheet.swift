@@ -1,0 +1,232 @@
+// The report's answer sheet (one table per capture, from libnetlab's nl_answers)
+// and the encapsulation explained on a real data packet of the user's capture
+// (header diagrams, both checksums from that packet's bytes, its hex dump).
+// Rendering only: which packet is the greeting, which reply answers which
+// request, the byte counts and checksum verdicts all come from C.
+import Foundation
+import Netlab
+
+extension ReportWriter {
+    /// "packet 9" / "packets 9, 10 (tied)".
+    static func packets(_ ps: [UInt64], count: Int) -> String {
+        let list = ps.map(String.init).joined(separator: ", ")
+        if count <= 1 { return "packet \(list)" }
+        return "packets \(list)" + (count > ps.count ? " … (\(count) tied)" : " (\(count) tied)")
+    }
+
+    /// Lines the user sent (--input) or the CSV's messages (--csv): what to look for in the requests.
+    func userLines() -> [String] {
+        if let input, let text = try? String(contentsOfFile: input, encoding: .utf8) {
+            return LabFiles.splitLines(text).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        }
+        if let csv, let ms = try? MessageSet(path: csv) {
+            return LabFiles.lines(of: ms).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        }
+        return []
+    }
+
+    /// The exchange to show as "a client message and its reply": the first whose request holds one of the
+    /// user's lines, else the first answered one.
+    func chosenExchange(_ a: CaptureAnswers, lines: [String]) -> (ConversationAnswers, Exchange)? {
+        for c in a.conversations {
+            for x in c.exchanges where lines.contains(where: { x.request.text.contains($0) }) { return (c, x) }
+        }
+        // A chat message (MSG) says more than registering; elsewhere the first request answered.
+        for c in a.conversations where c.chat {
+            if let x = c.exchanges.first(where: { $0.request.text.hasPrefix("MSG ") }) { return (c, x) }
+        }
+        for c in a.conversations {
+            if let x = c.exchanges.first(where: { $0.replyPacket != 0 }) { return (c, x) }
+        }
+        for c in a.conversations { if let x = c.exchanges.first { return (c, x) } }
+        return nil
+    }
+
+    mutating func answerSheet(_ caps: [ReportCapture]) throws -> [(ReportCapture, CaptureAnswers)] {
+        h("<h2 class=\"first\">Answer sheet</h2>")
+        m("## Answer sheet\n")
+        let intro = "Every answer below is read from the capture itself; packet numbers are Wireshark's frame numbers. "
+            + "The greeting is the server's first payload, sent before the client said anything (none when the client "
+            + "speaks first). Bytes are counted twice: the TCP payload (tcp.len of each new segment) and whole frames, as "
+            + "Wireshark's Statistics > Conversations counts them."
+        h("<p>\(SVG.esc(intro))</p>")
+        m(intro + "\n")
+        let names = interfaceNames()
+        let lines = userLines()
+        var done: [(ReportCapture, CaptureAnswers)] = []
+        for cap in caps {
+            let a = try CaptureAnswers(path: cap.path)
+            done.append((cap, a))
+            h("<h3>\(SVG.esc(cap.title)) <small><code>\(SVG.esc(cap.name))</code></small></h3>")
+            m("### \(cap.title) (`\(cap.name)`)\n")
+            let cs = a.conversations
+            let many = cs.count > 1
+            func per(_ c: ConversationAnswers, _ s: String) -> String { many ? "conversation \(c.conversation): \(s)" : s }
+            func userOf(_ c: ConversationAnswers) -> String { c.user.map { " (\($0))" } ?? "" }
+            var rows: [[String]] = [["capture", "\(a.packets) packets, \(cs.count) TCP conversation\(cs.count == 1 ? "" : "s")"]]
+            guard !cs.isEmpty else {
+                rows.append(["transport protocol", "no TCP conversation in this capture"])
+                table(["question", "answer"], rows)
+                continue
+            }
+            let v6 = cs[0].server.hasPrefix("[")
+            rows.append(["transport protocol", "TCP (the \(v6 ? "IPv6 header's next header" : "IPv4 header's protocol") field is 6)"])
+            rows.append(["server (IP:port)", Array(Set(cs.map(\.server))).sorted().joined(separator: ", ")
+                + " (the side that received the SYN)"])
+            rows.append(["server port", Array(Set(cs.map(\.serverPort))).sorted().map(String.init).joined(separator: ", ")])
+            rows.append(["client ephemeral port", cs.map { "\($0.clientPort)\(userOf($0))" }.joined(separator: ", ")])
+            var ifs: [String] = []
+            for c in cs { for i in c.interfaces where !ifs.contains(i.label(names: names)) { ifs.append(i.label(names: names)) } }
+            rows.append(["interface", ifs.joined(separator: ", ")])
+            let greetings = cs.map { c -> String in
+                guard let g = c.greeting else { return per(c, "none: the client spoke first") }
+                return per(c, "packet \(g.packet), \(g.payloadBytes) bytes of payload: \"\(g.text.visible())\"")
+            }
+            rows.append(["greeting (the server's first payload)", greetings.joined(separator: "\n")])
+            if let (c, x) = chosenExchange(a, lines: lines) {
+                rows.append(["a client message and the field that holds it",
+                             per(c, "packet \(x.requestPacket): \"\(x.request.visible())\", \(x.requestBytes) bytes in the TCP payload (field tcp.payload)")])
+                if x.replyPacket != 0 {
+                    let echo = EchoServer.transform(Array(x.request.bytes.filter { $0 != 10 && $0 != 13 }))
+                    let isEcho = x.reply.bytes.filter { $0 != 10 && $0 != 13 } == echo
+                    rows.append([c.chat ? "the server's reply" : "the matching echo reply",
+                                 per(c, "packet \(x.replyPacket): \"\(x.reply.visible())\""
+                                     + (x.replyShared > 1
+                                        ? " (one of the \(x.replyShared) reply lines this \(x.replyBytes)-byte payload carries)"
+                                        : ", \(x.replyBytes) bytes")
+                                     + (isEcho ? ", the request reversed with its case swapped" : ""))])
+                } else {
+                    rows.append(["the reply", per(c, x.replyExpected ? "none captured" : "none: the chat server does not acknowledge MSG")])
+                }
+            }
+            rows.append(["bytes client → server", cs.map { c in
+                per(c, "\(c.payloadC2S) bytes of payload; \(c.frameBytesC2S) bytes in \(c.framesC2S) frames")
+            }.joined(separator: "\n")])
+            rows.append(["bytes server → client", cs.map { c in
+                per(c, "\(c.payloadS2C) bytes of payload; \(c.frameBytesS2C) bytes in \(c.framesS2C) frames")
+            }.joined(separator: "\n")])
+            rows.append(["largest payload", "\(a.largestBytes) bytes: " + Self.packets(a.largestPackets, count: a.largestCount)])
+            if !a.users.isEmpty {
+                rows.append(["chat users", a.users.map { "\($0.name): client port \($0.clientPort)" }.joined(separator: "\n")])
+            }
+            table(["question", "answer"], rows)
+        }
+        return done
+    }
+
+    /// The encapsulation of one real packet of the user's capture: the first request holding one of the
+    /// user's lines, else the first greeting, else the first request.
+    mutating func capturedEncapsulation(_ done: [(ReportCapture, CaptureAnswers)]) throws {
+        let lines = userLines()
+        var pick: (ReportCapture, CaptureAnswers, UInt64, String)?
+        for (cap, a) in done where pick == nil {
+            for c in a.conversations where pick == nil {
+                if let x = c.exchanges.first(where: { x in lines.contains { x.request.text.contains($0) } }) {
+                    pick = (cap, a, x.requestPacket, "the first packet carrying one of your messages")
+                }
+            }
+        }
+        for (cap, a) in done where pick == nil {
+            if let g = a.conversations.compactMap(\.greeting).first {
+                pick = (cap, a, g.packet, "the server's greeting")
+            }
+        }
+        for (cap, a) in done where pick == nil {
+            if let x = a.conversations.compactMap(\.exchanges.first).first {
+                pick = (cap, a, x.requestPacket, "the first client message")
+            }
+        }
+        h("<h2>Encapsulation, byte by byte</h2>")
+        m("## Encapsulation, byte by byte\n")
+        guard let (cap, a, number, why) = pick else {
+            let s = "No captured packet carries TCP payload, so there is no data packet to take apart."
+            h("<p>\(s)</p>"); m(s + "\n")
+            return
+        }
+        let p = try a.packet(number)
+        guard p.ipVersion == 4 else {
+            let s = "Packet \(number) of \(cap.name) travels over IPv\(p.ipVersion); the byte-by-byte explanation covers IPv4."
+            h("<p>\(SVG.esc(s))</p>"); m(s + "\n")
+            return
+        }
+        let x = try p.explain()
+        let linkBytes = p.l3Offset
+        let intro = "Packet \(number) of \(cap.name) (\(why)), as captured: a \(p.wireLength)-byte frame whose first "
+            + "\(linkBytes) bytes are the \(linkTypeName(p.linkType)) link-layer header (\(linkTypeDescription(p.linkType))); "
+            + "inside it an IPv4 packet, inside that a TCP segment, inside that the application's bytes. "
+            + "Every value below is read from this packet's bytes, and both checksums are worked out from them."
+        h("<p>\(SVG.esc(intro))</p><p><code>\(SVG.esc(x.summary))</code></p>")
+        m(intro + "\n\n`\(x.summary)`\n")
+        picture(SVG.nesting(spans: x.spans, total: p.ipBytes.count), name: "packet\(number)-layers.svg",
+                alt: "packet \(number): the payload inside TCP inside IPv4")
+        picture(SVG.headerDiagram(layer: "IPv4", fields: x.fields, title: "IPv4 header (RFC 791), 32 bits per row"),
+                name: "packet\(number)-ipv4.svg", alt: "IPv4 header of packet \(number) with its values")
+        picture(SVG.headerDiagram(layer: "TCP", fields: x.fields, title: "TCP header (RFC 9293), 32 bits per row"),
+                name: "packet\(number)-tcp.svg", alt: "TCP header of packet \(number) with its values")
+        h("<h3>Every field</h3>")
+        m("### Every field\n")
+        table(["layer", "field", "bits", "value", "meaning"],
+              x.fields.map { [$0.layer, $0.name, "\($0.bitOffset)+\($0.bitWidth)", $0.valueText, $0.meaning] })
+        capturedChecksum("IPv4 header checksum", x.ipChecksum, verdict: p.checksumIP, offload: 0)
+        capturedChecksum("TCP checksum (pseudo-header + header + data)", x.tcpChecksum, verdict: p.checksumTCP,
+                         offload: p.offloadTCP)
+        if linkBytes > 0 {
+            let lh = p.frame.prefix(linkBytes).map { String(format: "%02x", $0) }.joined(separator: " ")
+            let s = "Link-layer header (\(linkBytes) bytes, before the IPv4 header): \(lh)"
+            h("<p><code>\(SVG.esc(s))</code></p>")
+            m("`\(s)`\n")
+        }
+        hexdump(p.ipBytes, spans: x.spans)
+    }
+
+    /// A checksum worked out from a captured packet, with what the packet holds and why.
+    mutating func capturedChecksum(_ title: String, _ t: ChecksumTrace, verdict: Int, offload: Int) {
+        h("<h3>\(SVG.esc(title))</h3>")
+        m("### \(title)\n")
+        var lines: [String] = []
+        for part in ["pseudo-header", "header", "data"] {
+            let ws = t.words.filter { $0.part == part }
+            guard !ws.isEmpty else { continue }
+            let cells = ws.map { w in w.part == "header" && w.offset == t.fieldOffset ? "[0000]" : String(format: "%04x", w.value) }
+            var k = 0
+            while k < cells.count {
+                let lead = k == 0 ? part.padding(toLength: 14, withPad: " ", startingAt: 0) : String(repeating: " ", count: 14)
+                lines.append(lead + cells[k..<min(k + 12, cells.count)].joined(separator: " "))
+                k += 12
+            }
+        }
+        lines.append(String(format: "sum           0x%08x  (%d 16-bit words; the checksum field counts as 0000)", t.sum, t.words.count))
+        var s = t.sum
+        for f in t.folds {
+            lines.append(String(format: "fold carry    0x%04x + 0x%04x = 0x%04x", s >> 16, s & 0xffff, f))
+            s = f
+        }
+        lines.append(String(format: "complement    ~0x%04x = 0x%04x", t.folded, t.checksum))
+        let said: String
+        switch verdict {
+        case 1: said = String(format: "in the packet 0x%04x: equal, the checksum is correct", t.inPacket)
+        case 3:
+            var ps: UInt32 = t.words.filter { $0.part == "pseudo-header" }.reduce(0) { $0 + UInt32($1.value) }
+            while ps > 0xffff { ps = (ps & 0xffff) + (ps >> 16) }
+            let what = offload == 1
+                ? String(format: "the field holds only the pseudo-header's sum (0x%04x)", ps)
+                : "the field is zero"
+            said = String(format: "in the packet 0x%04x: checksum offload. The sending kernel left the checksum to be "
+                          + "finished by the network card, so %@; a card would write 0x%04x, the value computed above "
+                          + "(over loopback or a veth pair no card does, and the receiving kernel does not check it). "
+                          + "Nothing is wrong with the packet.", t.inPacket, what, t.checksum)
+        case 2: said = String(format: "in the packet 0x%04x: WRONG (it should be 0x%04x)", t.inPacket, t.checksum)
+        default: said = String(format: "in the packet 0x%04x (not every byte it covers was captured)", t.inPacket)
+        }
+        lines.append(said)
+        pre(lines)
+    }
+}
+
+/// One capture of the report: its file, and how the answer sheet titles it.
+struct ReportCapture {
+    let path: String
+    let title: String
+    let about: String
+    var name: String { URL(fileURLWithPath: path).lastPathComponent }
+}

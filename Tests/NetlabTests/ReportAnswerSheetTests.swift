@@ -1,0 +1,137 @@
+// netlab report CAPTURE... on a student's own two captures (echo on lo, chat on
+// any): report.pdf printed by headless Chromium is read back with pdftotext and
+// every answer on it is what tshark says of the same files; the answer sheet
+// comes first, then the encapsulation of a real packet of the capture (both
+// checksums as tshark computes them), then the flow graphs.
+import Foundation
+import Netlab
+import XCTest
+
+final class ReportAnswerSheetTests: XCTestCase {
+    func testReportOfTwoOwnCapturesAgreesWithTsharkInThePDF() throws {
+        try Lab.requireRoot("capturing real traffic for the report")
+        Lab.requireTools(["tshark", "tcpdump", "chromium", "pdftotext"])
+        let dir = Lab.tempDir("report-answers")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func path(_ n: String) -> String { dir.appendingPathComponent(n).path }
+        let port = Lab.randomPortBase() + 5
+        let lines = ["Hello World", "Welcome to netlab! (my own line)", "The Quick Brown Fox"]
+        try (lines.map { $0 + "\n" }.joined()).write(toFile: path("in-proj.txt"), atomically: true, encoding: .utf8)
+
+        // Part 1: echo on lo (tcpdump). Part 2: chat on any (netlab capture), "Welcome" in a message.
+        let echo = try Lab.Background(Lab.product("echoserver"), ["--host", "127.0.0.1", "--port", "\(port)", "--no-output"],
+                                      label: "echoserver", dir: dir)
+        defer { echo.stop(SIGTERM) }
+        try echo.waitFor("listening")
+        let cap1 = try Lab.Background("tcpdump", ["-U", "-n", "--immediate-mode", "-i", "lo", "-w", path("part1.pcap"),
+                                                  "tcp port \(port)"], label: "tcpdump", dir: dir)
+        try cap1.waitFor("listening on")
+        usleep(200_000)
+        let r = try Lab.run(Lab.product("echoclient"), ["--host", "127.0.0.1", "--port", "\(port)", "--input", path("in-proj.txt")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        usleep(300_000)
+        cap1.stop()
+
+        let chat = try Lab.Background(Lab.product("chatserver"), ["--host", "127.0.0.1", "--port", "\(port + 1)"],
+                                      label: "chatserver", dir: dir)
+        defer { chat.stop(SIGTERM) }
+        try chat.waitFor("listening")
+        let cap2 = try Lab.Background(Lab.product("capture"), ["-i", "any", "-w", path("part2.pcap"), "tcp", "port", "\(port + 1)"],
+                                      label: "capture", dir: dir)
+        try cap2.waitFor("listening on")
+        usleep(200_000)
+        do {
+            let alice = try LineClient(port: UInt16(port + 1)), bob = try LineClient(port: UInt16(port + 1))
+            try alice.register("alice"); try bob.register("bob")
+            try alice.send("CHAT bob\n"); _ = try alice.next(); _ = try bob.waitFor("REQUEST")
+            try bob.send("ACCEPT alice\n"); _ = try bob.next(); _ = try alice.waitFor("ACCEPTED")
+            try alice.send("MSG bob Welcome, Bob!\n"); _ = try bob.waitFor("FROM alice")
+            try alice.send("QUIT\n"); _ = try alice.next()
+            try bob.send("QUIT\n"); _ = try bob.next()
+        }
+        usleep(300_000)
+        cap2.stop()
+
+        let out = path("report")
+        let rep = try Lab.run(Lab.product("netlab"), ["report", path("part1.pcap"), path("part2.pcap"), "--input",
+                                                      path("in-proj.txt"), "--out", out], timeout: 180)
+        XCTAssertEqual(rep.status, 0, rep.stderr)
+        for f in ["report.html", "report.md", "report.pdf"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + f), f)
+        }
+        func pdfText(_ args: [String]) throws -> String {
+            let t = try Lab.run("pdftotext", args + [out + "/report.pdf", "-"]).text
+            return t.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).joined(separator: " ")
+        }
+        let text = try pdfText([])
+        let page1 = try pdfText(["-f", "1", "-l", "1"])
+        let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+            .replacingOccurrences(of: " | ", with: " ").replacingOccurrences(of: "<br>", with: " ")
+        let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        XCTAssertFalse(html.contains("<details"), "every table printed expanded")
+        XCTAssertFalse(html.contains("<script"))
+        let pages = try Lab.run("pdfinfo", [out + "/report.pdf"]).text
+            .split(separator: "\n").first { $0.hasPrefix("Pages:") }.flatMap { Int($0.split(separator: " ").last!) } ?? 0
+        XCTAssertTrue((3...60).contains(pages), "page count \(pages)")
+
+        // Order: the answer sheet (on page 1), then the encapsulation, then the flow graphs.
+        XCTAssertTrue(page1.contains("Answer sheet") && page1.contains("Part 1") && page1.contains("greeting"), page1)
+        let iSheet = try XCTUnwrap(text.range(of: "Answer sheet")).lowerBound
+        let iEncap = try XCTUnwrap(text.range(of: "Encapsulation, byte by byte")).lowerBound
+        let iFlow = try XCTUnwrap(text.range(of: "Conversation 1:")).lowerBound
+        XCTAssertTrue(iSheet < iEncap && iEncap < iFlow)
+
+        // Every answer, as tshark says it.
+        func expectIn(_ s: String, _ why: String) {
+            XCTAssertTrue(text.contains(s), "PDF lacks \(why): '\(s)'")
+            XCTAssertTrue(md.contains(s), "report.md lacks \(why): '\(s)'")
+        }
+        for (file, srv) in [("part1.pcap", port), ("part2.pcap", port + 1)] {
+            let rows = try Tshark.run(["-r", path(file), "-Y", "tcp.len > 0", "-T", "fields", "-e", "frame.number",
+                                       "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.len", "-e", "tcp.stream"])
+                .split(separator: "\n").map { $0.split(separator: "\t").map { Int($0)! } }
+            // The greeting of each stream: its first payload frame, from the server port.
+            for s in Set(rows.map { $0[4] }) {
+                let first = try XCTUnwrap(rows.first { $0[4] == s })
+                XCTAssertEqual(first[1], srv, "\(file): the server speaks first")
+                expectIn("packet \(first[0]), \(first[3]) bytes of payload", "\(file) greeting of stream \(s)")
+            }
+            expectIn("server port \(srv)", "\(file) server port")
+            let m = rows.map { $0[3] }.max()!
+            let tied = rows.filter { $0[3] == m }.map { String($0[0]) }
+            expectIn("\(m) bytes: packet\(tied.count > 1 ? "s" : "") \(tied.joined(separator: ", "))", "\(file) largest payload")
+            for c in try Tshark.conversations(path(file), proto: "tcp", excluding: []) {
+                let client = c.a.hasSuffix(":\(srv)") ? c.b : c.a
+                let c2s = c.a == client ? (c.framesAB, c.bytesAB) : (c.framesBA, c.bytesBA)
+                let s2c = c.a == client ? (c.framesBA, c.bytesBA) : (c.framesAB, c.bytesAB)
+                expectIn("\(c2s.1) in \(c2s.0) frames", "\(file) frame bytes client to server")
+                expectIn("\(s2c.1) in \(s2c.0) frames", "\(file) frame bytes server to client")
+            }
+        }
+        // The chat users and their client ports (tshark: the destination port of "OK NICK <name>").
+        for name in ["alice", "bob"] {
+            let p = try Tshark.run(["-r", path("part2.pcap"), "-Y", "tcp.payload contains \"OK NICK \(name)\"", "-T", "fields",
+                                    "-e", "tcp.dstport"]).split(separator: "\n").first.map(String.init) ?? "?"
+            expectIn("\(name): client port \(p)", "chat user \(name)")
+        }
+        // The trap: the client's own line holding "Welcome" is never the greeting.
+        let trap = try Tshark.run(["-r", path("part1.pcap"), "-Y", "tcp.payload contains \"my own line\"", "-T", "fields",
+                                   "-e", "frame.number", "-e", "tcp.len"]).split(separator: "\n").first.map {
+            $0.split(separator: "\t").map(String.init) } ?? []
+        XCTAssertEqual(trap.count, 2)
+        XCTAssertFalse(text.contains("packet \(trap[0]), \(trap[1]) bytes of payload"), "the client's Welcome line is no greeting")
+
+        // The encapsulation is of a packet of part1.pcap carrying one of the user's lines; both checksums are tshark's.
+        let enc = try XCTUnwrap(text.range(of: #"Packet (\d+) of part1\.pcap \(the first packet carrying one of your messages\)"#,
+                                           options: .regularExpression))
+        let num = String(text[enc].dropFirst(7).prefix { $0.isNumber })
+        let ck = try Tshark.run(["-r", path("part1.pcap"), "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+                                 "-Y", "frame.number == \(num)", "-T", "fields", "-e", "ip.checksum", "-e", "tcp.checksum",
+                                 "-e", "tcp.checksum_calculated", "-e", "tcp.payload"])
+        let f = ck.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t").map(String.init)
+        XCTAssertEqual(String(decoding: TsharkAnswers.hex(f[3]), as: UTF8.self), lines[0] + "\n")
+        let ipck = f[0].dropFirst(2), tcpCalc = (f.count > 2 && !f[2].isEmpty ? f[2] : f[1]).dropFirst(2)
+        XCTAssertTrue(text.contains("complement ~0x") && text.contains("= 0x\(ipck)"), "IPv4 checksum 0x\(ipck)")
+        XCTAssertTrue(text.contains("= 0x\(tcpCalc)"), "TCP checksum as tshark calculates it: 0x\(tcpCalc)")
+    }
+}
