@@ -17,6 +17,10 @@ public struct FlowRow {
     /// An RTT sample: this ACK covers exactly the end of frame `rttFrame` (0: no sample).
     public var rttFrame: UInt64 = 0
     public var rttMs: Double = 0
+
+    /// nl_flowgraph's simple rule marked it a retransmission / a duplicate ACK.
+    public var markedRetransmission: Bool { marks & UInt8(NL_FLOW_MARK_RETRANS) != 0 }
+    public var markedDuplicateAck: Bool { marks & UInt8(NL_FLOW_MARK_DUPACK) != 0 }
 }
 
 public struct FlowConversation {
