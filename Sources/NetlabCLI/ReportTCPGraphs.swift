@@ -211,7 +211,7 @@ enum TCPGraphs {
         let x1 = max(Double(c.rows.last!.timeNs - t0) / 1e9, 1e-6)
         let samples = c.rows.filter { $0.rttFrame != 0 }
         let yMax = max((samples.map(\.rttMs).max() ?? 1) * 1.1, 0.01)
-        let fr = Frame(x0: 0, x1: x1, y0: 0, y1: yMax, top: t, height: h - t - b - 20)
+        let fr = Frame(x0: 0, x1: x1, y0: 0, y1: yMax, top: t, height: h - t - b - 36)
         var s = open(h, "round-trip time over time, conversation \(c.id)")
         s += axes(fr, yLabel: "round-trip time (ms)", yFormat: { String(format: yMax < 1 ? "%.3f" : "%.1f", $0) })
         // Bounded: at most one dot per pixel for each direction (the lowest and the highest sample there).
@@ -242,7 +242,7 @@ enum TCPGraphs {
         let n = tp.sentA.count
         let x1 = max(Double(tp.binNs) * Double(n) / 1e9, 1e-6)
         let yMax = max((tp.sentA + tp.sentB).max() ?? 1, 1) * 1.1
-        let fr = Frame(x0: 0, x1: x1, y0: 0, y1: yMax, top: t, height: h - t - b - 20)
+        let fr = Frame(x0: 0, x1: x1, y0: 0, y1: yMax, top: t, height: h - t - b - 36)
         var s = open(h, "throughput over time, conversation \(c.id)")
         s += axes(fr, yLabel: "payload throughput", yFormat: bits)
         for (series, color, dashed) in [(tp.sentA, dataColor, false), (tp.freshA, dataColor, true),
