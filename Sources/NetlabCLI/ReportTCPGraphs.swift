@@ -24,6 +24,20 @@ extension ReportWriter {
     /// retransmission/out-of-order and duplicate_ack frames on the lab's bulk capture.
     /// When nl_tcpanalysis (branch tcp) is merged, replace the body with its per-packet flags
     /// (nl_analysis_tcp_packet: NL_TA_BIT(NL_TA_RETRANSMISSION), NL_TA_BIT(NL_TA_DUPLICATE_ACK)).
+    /// The body against branch tcp's committed API (Analysis.tcpFlags, capture-wide frame lists;
+    /// fast and spurious retransmissions carry "retransmission" too), with `throws` added:
+    ///
+    ///     var o = AnalyzeOptions()
+    ///     o.maxListed = Int(UInt32.max)
+    ///     let a = try Analysis(path: capture, options: o)
+    ///     let frames = Set(c.rows.map(\.frame))
+    ///     var out: [UInt64: TCPMarks] = [:]
+    ///     for f in a.tcpFlags {
+    ///         let m: TCPMarks = f.field == "retransmission" ? .retransmission : f.field == "duplicate_ack" ? .duplicateAck : []
+    ///         guard !m.isEmpty else { continue }
+    ///         for fr in f.frames where frames.contains(fr) { out[fr, default: []].insert(m) }
+    ///     }
+    ///     return out
     static func tcpAnalysisFlags(capture: String, conversation c: FlowConversation) -> [UInt64: TCPMarks] {
         var out: [UInt64: TCPMarks] = [:]
         for r in c.rows where r.marks != 0 {
