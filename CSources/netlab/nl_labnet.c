@@ -210,7 +210,7 @@ int nl_impair_parse(const char *spec, struct nl_impair *out, char *errbuf)
                 return nl_err(errbuf, NL_EINVAL, "--impair: rate '%s': unit missing or unknown (bit, kbit, mbit, gbit; bps, kbps, mbps, gbps are bytes per second)", v);
             if (r < 0 || x < 8e3 || x > 10e9)
                 return nl_err(errbuf, NL_EINVAL, "--impair: rate '%s': between 8kbit and 10gbit (rate=8mbit)", v);
-            out->rate_bps = (uint64_t)llround(x);
+            out->rate_bps = (uint64_t)(x + 0.5); /* no libm: libnetlab links without -lm */
         } else {
             static const char *const n[] = {"us", "ms", "s", NULL};
             static const double f[] = {1, 1e3, 1e6};
@@ -219,7 +219,7 @@ int nl_impair_parse(const char *spec, struct nl_impair *out, char *errbuf)
                 return nl_err(errbuf, NL_EINVAL, "--impair: delay '%s': unit missing or unknown (us, ms, s)", v);
             if (r < 0 || x < 1 || x > 10e6)
                 return nl_err(errbuf, NL_EINVAL, "--impair: delay '%s': between 1us and 10s (delay=20ms)", v);
-            out->delay_us = (uint32_t)llround(x);
+            out->delay_us = (uint32_t)(x + 0.5);
         }
     }
     if (!out->set)
@@ -366,7 +366,7 @@ int nl_labnet_impair(struct nl_labnet *n, const struct nl_impair *im, struct nl_
                                (double)limit * 8e3 / (double)im->rate_bps);
     }
     if (im->set & NL_IMPAIR_LOSS) {
-        uint32_t mod = (uint32_t)lround(100.0 / im->loss_pct);
+        uint32_t mod = (uint32_t)(100.0 / im->loss_pct + 0.5);
         if (mod < 2)
             mod = 2;
         char m[16], chain[160];
