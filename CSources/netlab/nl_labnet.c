@@ -2,12 +2,16 @@
  * nl_labnet.c - the lab's namespace pair through iproute2 (`ip netns`, `ip link
  * add ... type veth`), its removal, and the sweep of pairs left by crashed runs.
  * Runs `ip` through nl_proc; signals only processes inside its own namespaces.
+ * Also impairs the pair (loss, rate, delay) with netem, or tbf + nftables where
+ * the kernel has no netem, and removes the impairment again.
  */
 #include "netlab/nl_labnet.h"
 #include "netlab/nl_proc.h"
 #include "nl_internal.h"
 
+#include <ctype.h>
 #include <dirent.h>
+#include <math.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -148,4 +152,277 @@ int nl_labnet_cleanup_stale(int *removed, char *errbuf)
             (*removed)++;
     }
     return rc;
+}
+
+/* ---- impairment ---- */
+
+/* A number with a unit from units[] (name, factor); the unit is required. */
+static int parse_quantity(const char *v, const char *const names[], const double factors[], double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || errno || !isfinite(x) || x <= 0 || isspace((unsigned char)*v))
+        return -1;
+    for (int i = 0; names[i]; i++)
+        if (!strcasecmp(end, names[i])) {
+            *out = x * factors[i];
+            return 0;
+        }
+    return -2;
+}
+
+int nl_impair_parse(const char *spec, struct nl_impair *out, char *errbuf)
+{
+    memset(out, 0, sizeof *out);
+    if (!spec || !*spec)
+        return nl_err(errbuf, NL_EINVAL, "--impair: empty; give loss=2%%, rate=8mbit and/or delay=20ms, comma-separated");
+    char buf[256];
+    if (strlen(spec) >= sizeof buf)
+        return nl_err(errbuf, NL_EINVAL, "--impair: longer than %zu characters", sizeof buf - 1);
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq || eq == item || !eq[1])
+            return nl_err(errbuf, NL_EINVAL, "--impair: '%s' is not KEY=VALUE (keys: loss, rate, delay)", item);
+        *eq = 0;
+        const char *k = item, *v = eq + 1;
+        unsigned bit = !strcmp(k, "loss") ? NL_IMPAIR_LOSS : !strcmp(k, "rate") ? NL_IMPAIR_RATE
+                     : !strcmp(k, "delay") ? NL_IMPAIR_DELAY : 0;
+        if (!bit)
+            return nl_err(errbuf, NL_EINVAL, "--impair: unknown key '%s' (keys: loss, rate, delay)", k);
+        if (out->set & bit)
+            return nl_err(errbuf, NL_EINVAL, "--impair: '%s' given twice", k);
+        out->set |= bit;
+        double x;
+        if (bit == NL_IMPAIR_LOSS) {
+            static const char *const n[] = {"%", "", NULL};
+            static const double f[] = {1, 1};
+            if (parse_quantity(v, n, f, &x) < 0 || x > 50)
+                return nl_err(errbuf, NL_EINVAL, "--impair: loss '%s': a percentage above 0 and at most 50 (loss=2%%)", v);
+            out->loss_pct = x;
+        } else if (bit == NL_IMPAIR_RATE) {
+            static const char *const n[] = {"bit", "kbit", "mbit", "gbit", "bps", "kbps", "mbps", "gbps", NULL};
+            static const double f[] = {1, 1e3, 1e6, 1e9, 8, 8e3, 8e6, 8e9};
+            int r = parse_quantity(v, n, f, &x);
+            if (r == -2)
+                return nl_err(errbuf, NL_EINVAL, "--impair: rate '%s': unit missing or unknown (bit, kbit, mbit, gbit; bps, kbps, mbps, gbps are bytes per second)", v);
+            if (r < 0 || x < 8e3 || x > 10e9)
+                return nl_err(errbuf, NL_EINVAL, "--impair: rate '%s': between 8kbit and 10gbit (rate=8mbit)", v);
+            out->rate_bps = (uint64_t)(x + 0.5); /* no libm: libnetlab links without -lm */
+        } else {
+            static const char *const n[] = {"us", "ms", "s", NULL};
+            static const double f[] = {1, 1e3, 1e6};
+            int r = parse_quantity(v, n, f, &x);
+            if (r == -2)
+                return nl_err(errbuf, NL_EINVAL, "--impair: delay '%s': unit missing or unknown (us, ms, s)", v);
+            if (r < 0 || x < 1 || x > 10e6)
+                return nl_err(errbuf, NL_EINVAL, "--impair: delay '%s': between 1us and 10s (delay=20ms)", v);
+            out->delay_us = (uint32_t)(x + 0.5);
+        }
+    }
+    if (!out->set)
+        return nl_err(errbuf, NL_EINVAL, "--impair: nothing given; loss=2%%, rate=8mbit and/or delay=20ms");
+    return 0;
+}
+
+#define NFT_TABLE "netlab_impair"
+
+/* Run a tool (tc, nft) inside netns; *output gets its words (may be NULL). */
+static int run_tool(char *errbuf, const char *what, const char *netns, const char *const argv[], char *out, size_t cap)
+{
+    char local[1024];
+    if (!out) {
+        out = local;
+        cap = sizeof local;
+    }
+    int status = 0;
+    int rc = nl_proc_run(argv, netns, IP_TIMEOUT, out, cap, &status, errbuf);
+    if (rc < 0)
+        return rc;
+    if (status != 0) {
+        size_t l = strlen(out);
+        while (l && (out[l - 1] == '\n' || out[l - 1] == ' '))
+            out[--l] = 0;
+        int code = strstr(out, "Operation not permitted") ? NL_EPERM : NL_ESYS;
+        return nl_err(errbuf, code, "%s: %s: %s", what, argv[0], out[0] ? out : "failed");
+    }
+    return 0;
+}
+
+static void fmt_rate(char *b, size_t cap, uint64_t bps)
+{
+    if (bps % 1000000000 == 0)
+        snprintf(b, cap, "%llugbit", (unsigned long long)(bps / 1000000000));
+    else if (bps % 1000000 == 0)
+        snprintf(b, cap, "%llumbit", (unsigned long long)(bps / 1000000));
+    else if (bps % 1000 == 0)
+        snprintf(b, cap, "%llukbit", (unsigned long long)(bps / 1000));
+    else
+        snprintf(b, cap, "%llubit", (unsigned long long)bps);
+}
+
+int nl_labnet_unimpair(struct nl_labnet *n, char *errbuf)
+{
+    (void)errbuf; /* best effort: a qdisc or table that is not there is not an error */
+    const char *ns[2] = {n->ns_client, n->ns_server}, *dev[2] = {n->if_client, n->if_server};
+    for (int i = 0; i < 2; i++) {
+        const char *tc[] = {"tc", "qdisc", "del", "dev", dev[i], "root", NULL};
+        run_tool(NULL, "removing the qdisc", ns[i], tc, NULL, 0);
+        const char *nft[] = {"nft", "delete", "table", "ip", NFT_TABLE, NULL};
+        run_tool(NULL, "removing the nftables table", ns[i], nft, NULL, 0);
+    }
+    return 0;
+}
+
+int nl_labnet_impair(struct nl_labnet *n, const struct nl_impair *im, struct nl_impair_applied *out, char *errbuf)
+{
+    memset(out, 0, sizeof *out);
+    if (!im->set)
+        return nl_err(errbuf, NL_EINVAL, "impair: nothing asked for");
+    const char *ns[2] = {n->ns_client, n->ns_server}, *dev[2] = {n->if_client, n->if_server};
+    char rate[32] = "", delay[32] = "", loss[32] = "", msg[1024];
+    fmt_rate(rate, sizeof rate, im->rate_bps);
+    if (im->delay_us % 1000 == 0)
+        snprintf(delay, sizeof delay, "%ums", im->delay_us / 1000);
+    else
+        snprintf(delay, sizeof delay, "%uus", im->delay_us);
+    snprintf(loss, sizeof loss, "%g%%", im->loss_pct);
+    int rc;
+
+    /* netem, where the kernel has it: one qdisc on each egress does all three. */
+    for (int i = 0; i < 2; i++) {
+        const char *argv[16];
+        int k = 0;
+        argv[k++] = "tc"; argv[k++] = "qdisc"; argv[k++] = "add"; argv[k++] = "dev"; argv[k++] = dev[i];
+        argv[k++] = "root"; argv[k++] = "netem";
+        if (im->set & NL_IMPAIR_DELAY) { argv[k++] = "delay"; argv[k++] = delay; }
+        if (im->set & NL_IMPAIR_LOSS) { argv[k++] = "loss"; argv[k++] = loss; }
+        if (im->set & NL_IMPAIR_RATE) { argv[k++] = "rate"; argv[k++] = rate; }
+        argv[k] = NULL;
+        rc = run_tool(msg, "adding netem", ns[i], argv, msg, sizeof msg);
+        if (rc < 0) {
+            if (i == 0 && (strstr(msg, "unknown") || strstr(msg, "Unknown")))
+                break; /* no netem in this kernel: tbf + nftables below */
+            nl_labnet_unimpair(n, NULL);
+            return nl_err(errbuf, rc, "%s", msg);
+        }
+        if (i == 1) {
+            out->mechanism = NL_IMPAIR_NETEM;
+            out->mechanism_name = "netem";
+            out->applied = im->set;
+            out->loss_pct = im->loss_pct;
+            out->rate_bps = im->rate_bps;
+            out->delay_us = im->delay_us;
+            snprintf(out->detail, sizeof out->detail,
+                     "netem on both veth ends (%s and %s), each direction:%s%s%s%s%s%s", dev[0], dev[1],
+                     im->set & NL_IMPAIR_LOSS ? " loss " : "", im->set & NL_IMPAIR_LOSS ? loss : "",
+                     im->set & NL_IMPAIR_RATE ? " rate " : "", im->set & NL_IMPAIR_RATE ? rate : "",
+                     im->set & NL_IMPAIR_DELAY ? " delay " : "", im->set & NL_IMPAIR_DELAY ? delay : "");
+            return 0;
+        }
+    }
+
+    /* No netem: tbf for the rate, nftables for the loss; delay has no mechanism here. */
+    if (!(im->set & (NL_IMPAIR_LOSS | NL_IMPAIR_RATE)))
+        return nl_err(errbuf, NL_ENOTFOUND,
+                      "impair: delay needs netem, which this kernel lacks (CONFIG_NET_SCH_NETEM), and no other "
+                      "qdisc here can hold packets back; add loss= or rate= to impair the link without delay");
+    out->mechanism = NL_IMPAIR_TBF_NFT;
+    out->mechanism_name = im->set & NL_IMPAIR_RATE ? (im->set & NL_IMPAIR_LOSS ? "tbf + nftables" : "tbf") : "nftables";
+    size_t dl = 0;
+    if (im->set & NL_IMPAIR_RATE) {
+        /* The bucket holds a few full frames (and at least one timer tick at HZ=100);
+         * the queue about 25 ms at the rate: beyond it, tbf drops the arriving packet. */
+        uint64_t burst = im->rate_bps / 8 / 100, limit = im->rate_bps / 8 / 40;
+        if (burst < 4 * 1514)
+            burst = 4 * 1514;
+        if (limit < 16 * 1514)
+            limit = 16 * 1514;
+        if (burst > (1u << 24))
+            burst = 1u << 24;
+        if (limit > (1u << 26))
+            limit = 1u << 26;
+        char b[24], l[24];
+        snprintf(b, sizeof b, "%llu", (unsigned long long)burst);
+        snprintf(l, sizeof l, "%llu", (unsigned long long)limit);
+        for (int i = 0; i < 2; i++) {
+            const char *argv[] = {"tc", "qdisc", "add", "dev", dev[i], "root", "tbf", "rate", rate, "burst", b,
+                                  "limit", l, NULL};
+            if ((rc = run_tool(errbuf, "adding the tbf rate limit", ns[i], argv, NULL, 0)) < 0) {
+                nl_labnet_unimpair(n, NULL);
+                return rc;
+            }
+        }
+        out->applied |= NL_IMPAIR_RATE;
+        out->rate_bps = im->rate_bps;
+        out->tbf_burst = (uint32_t)burst;
+        out->tbf_limit = (uint32_t)limit;
+        dl += (size_t)snprintf(out->detail + dl, sizeof out->detail - dl,
+                               "tbf on both veth egresses: rate %s, bucket %llu bytes, queue %llu bytes "
+                               "(about %.0f ms; a packet arriving at a full queue is dropped)",
+                               rate, (unsigned long long)burst, (unsigned long long)limit,
+                               (double)limit * 8e3 / (double)im->rate_bps);
+    }
+    if (im->set & NL_IMPAIR_LOSS) {
+        uint32_t mod = (uint32_t)(100.0 / im->loss_pct + 0.5);
+        if (mod < 2)
+            mod = 2;
+        char m[16], chain[160];
+        snprintf(m, sizeof m, "%u", mod);
+        for (int i = 0; i < 2; i++) {
+            snprintf(chain, sizeof chain, "{ type filter hook prerouting priority -300; }");
+            const char *t[] = {"nft", "add", "table", "ip", NFT_TABLE, NULL};
+            const char *c[] = {"nft", "add", "chain", "ip", NFT_TABLE, "in", chain, NULL};
+            const char *r[] = {"nft", "add", "rule", "ip", NFT_TABLE, "in", "iifname", dev[i], "numgen", "random",
+                               "mod", m, "==", "0", "counter", "drop", NULL};
+            if ((rc = run_tool(errbuf, "adding the nftables loss rule", ns[i], t, NULL, 0)) < 0 ||
+                (rc = run_tool(errbuf, "adding the nftables loss rule", ns[i], c, NULL, 0)) < 0 ||
+                (rc = run_tool(errbuf, "adding the nftables loss rule", ns[i], r, NULL, 0)) < 0) {
+                nl_labnet_unimpair(n, NULL);
+                return rc;
+            }
+        }
+        out->applied |= NL_IMPAIR_LOSS;
+        out->loss_modulus = mod;
+        out->loss_pct = 100.0 / mod;
+        dl += (size_t)snprintf(out->detail + dl, sizeof out->detail - dl,
+                               "%snftables in each namespace drops arriving IP packets on its veth with "
+                               "`numgen random mod %u == 0 drop`: %.3g%% loss each way%s",
+                               dl ? "; " : "", mod, out->loss_pct,
+                               fabs(out->loss_pct - im->loss_pct) > 1e-9 ? " (the nearest 1-in-N to the asked loss)" : "");
+    }
+    if (im->set & NL_IMPAIR_DELAY)
+        snprintf(out->detail + dl, sizeof out->detail - dl,
+                 "; delay=%s NOT applied: this kernel has no netem (CONFIG_NET_SCH_NETEM) and no other qdisc "
+                 "here can hold packets back (no fq for timed departures)", delay);
+    return 0;
+}
+
+/* The first number after `key` in text, or -1. */
+static int64_t number_after(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+    if (!p)
+        return -1;
+    p += strlen(key);
+    while (*p == ' ')
+        p++;
+    return isdigit((unsigned char)*p) ? strtoll(p, NULL, 10) : -1;
+}
+
+int nl_labnet_impair_stats(struct nl_labnet *n, struct nl_impair_stats *st, char *errbuf)
+{
+    (void)errbuf;
+    const char *ns[2] = {n->ns_client, n->ns_server}, *dev[2] = {n->if_client, n->if_server};
+    char out[4096];
+    for (int i = 0; i < 2; i++) {
+        const char *nft[] = {"nft", "list", "table", "ip", NFT_TABLE, NULL};
+        st->loss_dropped[i] = run_tool(NULL, "", ns[i], nft, out, sizeof out) < 0 ? -1 : number_after(out, "counter packets");
+        const char *tc[] = {"tc", "-s", "qdisc", "show", "dev", dev[i], NULL};
+        st->queue_dropped[i] = run_tool(NULL, "", ns[i], tc, out, sizeof out) < 0 ? -1 : number_after(out, "dropped");
+        st->sent_packets[i] = run_tool(NULL, "", ns[i], tc, out, sizeof out) < 0 ? -1 : number_after(out, "bytes");
+    }
+    return 0;
 }

@@ -9,6 +9,18 @@ public struct FlowRow {
     public let flags: String     // "SYN, ACK"
     public let relativeSeq, relativeAck: UInt32
     public let length: Int
+    /// Advertised receive window in bytes (scaled when `windowScaleKnown`).
+    public var window: UInt32 = 0
+    public var windowScaleKnown = false
+    /// nl_flowgraph's simple loss marks (NL_FLOW_MARK_RETRANS, NL_FLOW_MARK_DUPACK).
+    public var marks: UInt8 = 0
+    /// An RTT sample: this ACK covers exactly the end of frame `rttFrame` (0: no sample).
+    public var rttFrame: UInt64 = 0
+    public var rttMs: Double = 0
+
+    /// nl_flowgraph's simple rule marked it a retransmission / a duplicate ACK.
+    public var markedRetransmission: Bool { marks & UInt8(NL_FLOW_MARK_RETRANS) != 0 }
+    public var markedDuplicateAck: Bool { marks & UInt8(NL_FLOW_MARK_DUPACK) != 0 }
 }
 
 public struct FlowConversation {
@@ -28,9 +40,46 @@ public enum FlowGraph {
             let c = nl_flowgraph_conv(g, i)!.pointee
             let rows = UnsafeBufferPointer(start: c.rows, count: c.nrows).map {
                 FlowRow(frame: $0.frame, timeNs: $0.time_ns, fromA: $0.from_a != 0, flags: tcpFlags($0.flags),
-                        relativeSeq: $0.rel_seq, relativeAck: $0.rel_ack, length: Int($0.len))
+                        relativeSeq: $0.rel_seq, relativeAck: $0.rel_ack, length: Int($0.len), window: $0.window,
+                        windowScaleKnown: $0.wscale_known != 0, marks: $0.marks, rttFrame: $0.rtt_frame, rttMs: $0.rtt_ms)
             }
             return FlowConversation(id: Int(c.id), a: tupleString(c.a), b: tupleString(c.b), total: Int(c.total), rows: rows)
+        }
+    }
+}
+
+/// Payload bits per second in equal time bins from the conversation's first packet, each direction:
+/// every byte sent (retransmissions included) and only new bytes (nl_flowgraph_throughput).
+public struct FlowThroughput {
+    public let t0Ns, binNs: Int64
+    public let sentA, freshA, sentB, freshB: [Double]
+}
+
+extension FlowGraph {
+    /// Every TCP conversation with its throughput in `bins` bins spanning its kept rows.
+    public static func readWithThroughput(path: String, maxRows: Int, bins: Int) throws -> [(FlowConversation, FlowThroughput)] {
+        var g: OpaquePointer?
+        try nlCheck { nl_flowgraph_read(path, maxRows, &g, $0) }
+        defer { nl_flowgraph_free(g) }
+        let convs = try read(path: path, maxRows: maxRows)
+        return try convs.enumerated().map { i, conv in
+            let c = nl_flowgraph_conv(g, i)
+            let t0 = conv.rows.first?.timeNs ?? 0
+            let span = max((conv.rows.last?.timeNs ?? t0) - t0, 1)
+            let bin = max((span + Int64(bins) - 1) / Int64(bins), 1)
+            func series(_ a: Bool) throws -> ([Double], [Double]) {
+                var sent = [Double](repeating: 0, count: bins), fresh = [Double](repeating: 0, count: bins)
+                try nlCheck { e in
+                    sent.withUnsafeMutableBufferPointer { s in
+                        fresh.withUnsafeMutableBufferPointer { f in
+                            nl_flowgraph_throughput(c, a ? 1 : 0, t0, bin, bins, s.baseAddress, f.baseAddress, e)
+                        }
+                    }
+                }
+                return (sent, fresh)
+            }
+            let (sa, fa) = try series(true), (sb, fb) = try series(false)
+            return (conv, FlowThroughput(t0Ns: t0, binNs: bin, sentA: sa, freshA: fa, sentB: sb, freshB: fb))
         }
     }
 }

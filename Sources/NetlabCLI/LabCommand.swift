@@ -43,6 +43,12 @@ struct LabCommand: ParsableCommand {
     @Flag(name: .customLong("fail-after"), help: .hidden)
     var failAfterNamespaces = false
 
+    @Option(name: .customLong("impair"),
+            help: "Impair the link between the hosts, e.g. loss=2%,rate=8mbit,delay=20ms (any subset); adds a 2 MB bulk transfer. netem where the kernel has it, else tbf + nftables (delay needs netem).")
+    var impair: String?
+
+    func validate() throws { try validateImpair() }
+
     func run() throws {
         do {
             try Lab(options: self).run()
@@ -66,6 +72,7 @@ final class Lab {
     var pids: [pid_t] = []
     var results: [String] = []
     var failures: [String] = []
+    var impairment: ImpairApplied?
 
     init(options: LabCommand) {
         o = options
@@ -112,12 +119,17 @@ final class Lab {
         try echoScenario(name: "part1", title: "part 1: echo on one host (loopback)", serverNS: net.clientNamespace,
                          serverIP: "127.0.0.1", lines: lines)
         try checkStop()
+        try applyImpairment()
         try echoScenario(name: "part2", title: "part 2: echo across two hosts", serverNS: net.serverNamespace,
                          serverIP: net.serverIP, lines: lines)
         try checkStop()
+        try liftImpairment()
         try deliveryProof(messages: messages, lines: csvLines)
         try checkStop()
+        try restoreImpairment()
         try chatScenario()
+        try checkStop()
+        try impairedScenarios()
         try checkStop()
         try results.map { $0 + "\n" }.joined().write(toFile: path("results.txt"), atomically: true, encoding: .utf8)
         if o.report {
@@ -291,21 +303,31 @@ final class Lab {
             pids.append(c.pid)
             clients[nick] = c
         }
-        func send(_ nick: String, _ line: String) {
+        // Each step waits until its effect shows in the client's output (up to 10 s): on a lossy
+        // link a segment may arrive a retransmission timeout later, and the next step depends on it.
+        func shows(_ nick: String, _ text: String) {
+            for _ in 0..<400 {
+                if let s = try? String(contentsOfFile: path("part3-\(nick).log"), encoding: .utf8), s.contains(text) { return }
+                usleep(25_000)
+            }
+        }
+        func send(_ nick: String, _ line: String, until: (String, String)? = nil) {
             let data = Array((line + "\n").utf8)
             _ = data.withUnsafeBytes { write(clients[nick]!.input, $0.baseAddress, $0.count) }
             usleep(250_000)
+            if let (who, text) = until { shows(who, text) }
         }
         usleep(500_000)
-        send("alice", "/list")
-        send("alice", "/chat bob")
-        send("bob", "/accept alice")
-        send("alice", "Hello Bob, this is Alice.")
-        send("bob", "Hi Alice! Bob here.")
-        send("carol", "/chat alice")
-        send("alice", "/accept carol")
-        send("carol", "Hello Alice, it is Carol.")
-        send("alice", "/msg carol Welcome, Carol!")
+        for nick in ["alice", "bob", "carol"] { shows(nick, "you are \(nick)") }
+        send("alice", "/list", until: ("alice", "online"))
+        send("alice", "/chat bob", until: ("bob", "alice asks to chat"))
+        send("bob", "/accept alice", until: ("alice", "bob accepted"))
+        send("alice", "Hello Bob, this is Alice.", until: ("bob", "Hello Bob, this is Alice."))
+        send("bob", "Hi Alice! Bob here.", until: ("alice", "Hi Alice! Bob here."))
+        send("carol", "/chat alice", until: ("alice", "carol asks to chat"))
+        send("alice", "/accept carol", until: ("carol", "alice accepted"))
+        send("carol", "Hello Alice, it is Carol.", until: ("alice", "Hello Alice, it is Carol."))
+        send("alice", "/msg carol Welcome, Carol!", until: ("carol", "Welcome, Carol!"))
         for nick in ["carol", "bob", "alice"] {
             send(nick, "/quit")
             close(clients[nick]!.input)

@@ -4,7 +4,9 @@
  * number, time, direction, flags, relative sequence and acknowledgement
  * numbers and payload length. TCP conversations are numbered 1, 2, ... in order
  * of their first packet (analyze numbers TCP and UDP together and splits reused
- * ports: match its conversations by the two endpoints).
+ * ports: match its conversations by the two endpoints). For time-sequence
+ * graphs each row also carries its advertised window (scaled), an RTT sample
+ * when it is an ACK that covers a segment, and simple loss marks.
  */
 #ifndef NL_FLOWGRAPH_H
 #define NL_FLOWGRAPH_H
@@ -24,7 +26,19 @@ struct nl_flow_row {
     uint32_t rel_seq;        /* relative to the sender's first sequence number (its ISN when the SYN was seen) */
     uint32_t rel_ack;        /* relative to the receiver's, 0 without ACK */
     uint32_t len;            /* TCP payload bytes (tcp.len) */
+    uint32_t window;         /* advertised receive window in bytes: scaled by the sender's window-scale
+                                shift when both SYNs carried the option (RFC 7323 §2.2; never on a SYN) */
+    uint8_t marks;           /* NL_FLOW_MARK_* (nl_flowgraph_marks' rule) */
+    uint8_t wscale_known;    /* the window is exact: the SYNs were captured (else unscaled as sent) */
+    uint64_t rtt_frame;      /* an ACK covering exactly the end of a data segment sent once (Karn's rule,
+                                RFC 6298 §3): that segment's frame; 0 otherwise */
+    double rtt_ms;           /* with rtt_frame: this ACK's time minus that segment's */
 };
+
+/* Loss marks, by a simple rule of nl_flowgraph.c (see nl_flowgraph_marks). */
+#define NL_FLOW_MARK_RETRANS 1u  /* carries data starting below the highest sequence already sent that way */
+#define NL_FLOW_MARK_DUPACK  2u  /* no data, no SYN/FIN/RST, same ACK and window as the previous segment
+                                    that way, while the other side has unacknowledged data beyond it */
 
 struct nl_flow_conv {
     uint32_t id;
@@ -41,6 +55,15 @@ int nl_flowgraph_read(const char *path, size_t max_rows, struct nl_flowgraph **o
 size_t nl_flowgraph_count(const struct nl_flowgraph *g);
 const struct nl_flow_conv *nl_flowgraph_conv(const struct nl_flowgraph *g, size_t i);
 void nl_flowgraph_free(struct nl_flowgraph *g);
+
+/**
+ * Payload throughput of one direction of a conversation in nbins bins of bin_ns
+ * from t0_ns: sent[i] counts every payload byte (retransmissions included),
+ * fresh[i] only bytes beyond the highest sequence sent before (new data), both
+ * in bits per second. Rows not kept (past max_rows) are not counted.
+ */
+int nl_flowgraph_throughput(const struct nl_flow_conv *c, int from_a, int64_t t0_ns, int64_t bin_ns, size_t nbins,
+                            double *sent, double *fresh, char *errbuf);
 
 #ifdef __cplusplus
 }

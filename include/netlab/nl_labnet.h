@@ -42,6 +42,66 @@ int nl_labnet_cleanup_stale(int *removed, char *errbuf);
 /** 1 if this process may create network namespaces (root / CAP_SYS_ADMIN). */
 int nl_can_create_netns(void);
 
+
+/* ---- an impaired link: loss, a rate limit, delay (netlab lab --impair) ---- */
+
+#define NL_IMPAIR_LOSS  1u
+#define NL_IMPAIR_RATE  2u
+#define NL_IMPAIR_DELAY 4u
+
+/** What was asked for: "loss=2%,rate=8mbit,delay=20ms", any subset, any order. */
+struct nl_impair {
+    unsigned set;            /* NL_IMPAIR_* present in the spec */
+    double loss_pct;         /* 0 < loss <= 50 (percent of packets, each direction) */
+    uint64_t rate_bps;       /* 8 kbit/s .. 10 Gbit/s, each direction */
+    uint32_t delay_us;       /* 1 us .. 10 s, one way, each direction */
+};
+
+enum nl_impair_mech { NL_IMPAIR_NONE = 0, NL_IMPAIR_NETEM = 1, NL_IMPAIR_TBF_NFT = 2 };
+
+/** What was done to the veth pair. */
+struct nl_impair_applied {
+    int mechanism;             /* enum nl_impair_mech */
+    const char *mechanism_name;/* "netem", "tbf + nftables" */
+    unsigned applied;          /* NL_IMPAIR_* in force (delay is missing without netem) */
+    double loss_pct;           /* the loss in force: netem's as asked, nftables' 100/modulus */
+    uint32_t loss_modulus;     /* nftables: `numgen random mod N == 0 drop` (0 with netem) */
+    uint64_t rate_bps;
+    uint32_t tbf_burst, tbf_limit; /* bytes: the bucket and the queue (tail drops beyond it) */
+    uint32_t delay_us;         /* one way, in force */
+    char detail[768];          /* for people: every rule applied, and what could not be and why */
+};
+
+/**
+ * Parse an impairment spec: comma-separated loss=P% (P in (0, 50], the % sign
+ * optional), rate=N<unit> (bit, kbit, mbit, gbit; bps, kbps, mbps, gbps are
+ * bytes per second as tc reads them) and delay=N<unit> (us, ms, s). Every key at
+ * most once. NL_EINVAL with errbuf saying what is wrong and what is accepted.
+ */
+int nl_impair_parse(const char *spec, struct nl_impair *out, char *errbuf);
+
+/**
+ * Impair both directions of the pair, on each namespace's veth end. With netem
+ * in the kernel (found by trying to add it) netem does all; otherwise a tbf
+ * qdisc (the rate, with a queue of about 25 ms whose overflow tail-drops) on each
+ * egress and an nftables rule in each namespace dropping arriving IP packets
+ * with `numgen random mod N == 0` (N = round(100/loss)); delay then cannot be
+ * applied (said in out->detail). NL_ENOTFOUND when nothing asked for can be
+ * applied here; anything half-applied is removed again on failure.
+ */
+int nl_labnet_impair(struct nl_labnet *n, const struct nl_impair *im, struct nl_impair_applied *out, char *errbuf);
+
+/** What the impairment did so far, per namespace ([0] client, [1] server); -1 where not known. */
+struct nl_impair_stats {
+    int64_t loss_dropped[2];   /* packets the nftables loss rule dropped arriving there */
+    int64_t queue_dropped[2];  /* packets the qdisc on its egress dropped (tbf's full queue, netem's loss) */
+    int64_t sent_packets[2];   /* packets the qdisc sent */
+};
+int nl_labnet_impair_stats(struct nl_labnet *n, struct nl_impair_stats *st, char *errbuf);
+
+/** Remove every impairment (qdiscs and the nftables table); what is absent is skipped. */
+int nl_labnet_unimpair(struct nl_labnet *n, char *errbuf);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,165 @@
+// netlab lab --impair (root): the spec's usage errors; a lab run over a lossy,
+// rate-limited link whose delivery proof still holds (checked here, independently:
+// the echo transform, the chat order, the bulk bytes) while tshark finds the loss
+// and its repair in the captures; nl_flowgraph's windows, RTT samples and loss
+// marks against tshark's fields; and the report's three TCP graphs per
+// conversation, rendered by headless Chromium.
+import Foundation
+import Netlab
+import XCTest
+
+final class LabImpairTests: XCTestCase {
+    var netlab: String { TestSupport.product("netlab") }
+
+    func testBadImpairSpecsAreUsageErrors() throws {
+        for (spec, says) in [("loss=60%", "at most 50"), ("loss=0", "above 0"), ("rate=8", "unit"), ("rate=1bit", "between"),
+                             ("delay=20", "unit"), ("delay=20ms,delay=1ms", "given twice"), ("jitter=3ms", "unknown key"),
+                             ("loss", "KEY=VALUE"), ("", "empty")] {
+            let r = try TestSupport.run(netlab, ["lab", "--out", "/tmp/nl-never-created", "--impair", spec])
+            XCTAssertEqual(r.status, 64, spec)
+            XCTAssertTrue(r.stderr.contains(says), "\(spec): \(r.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/nl-never-created"))
+    }
+
+    /// The echo answer computed here, independently of libnetlab.
+    func echo(_ line: String) -> String {
+        String(String.UnicodeScalarView(line.unicodeScalars.reversed().map { u -> Unicode.Scalar in
+            switch u.value {
+            case 65...90: return Unicode.Scalar(u.value + 32)!
+            case 97...122: return Unicode.Scalar(u.value - 32)!
+            default: return u
+            }
+        }))
+    }
+
+    func testImpairedLabDeliversEverythingAndTheCaptureShowsTheRepair() throws {
+        try TestSupport.requireRoot("network namespaces, tc, nftables and capture")
+        _ = try TestSupport.requireTool("tshark")
+        _ = try TestSupport.requireTool("ncat")
+        let dir = try TestSupport.tempDir() + "/out"
+        let r = try TestSupport.run(netlab, ["lab", "--out", dir, "--impair", "loss=2%,rate=8mbit,delay=20ms"])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertFalse(r.stdout.contains("FAIL"), r.stdout)
+        // It says which mechanism it used, and what it could not do.
+        let netem = r.stdout.contains("impaired link (loss=2%,rate=8mbit,delay=20ms): netem")
+        XCTAssertTrue(netem || r.stdout.contains("impaired link (loss=2%,rate=8mbit,delay=20ms): tbf + nftables"), r.stdout)
+        if !netem {
+            XCTAssertTrue(r.stdout.contains("numgen random mod 50 == 0 drop"), r.stdout)
+            XCTAssertTrue(r.stdout.contains("delay=20ms NOT applied"), r.stdout)
+        }
+        // Echo across the impaired link: the server's output is the transform of the input, in order.
+        let input = try String(contentsOfFile: dir + "/in-proj.txt", encoding: .utf8)
+        let want = input.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { echo(String($0)) + "\n" }.joined()
+        XCTAssertEqual(try String(contentsOfFile: dir + "/part2-out-proj.txt", encoding: .utf8), want)
+        // Chat: every message once, in order, at the one it was for.
+        for (nick, msgs) in [("bob", ["Hello Bob, this is Alice."]), ("alice", ["Hi Alice! Bob here.", "Hello Alice, it is Carol."]),
+                             ("carol", ["Welcome, Carol!"])] {
+            let log = try String(contentsOfFile: dir + "/part3-\(nick).log", encoding: .utf8)
+            var at = log.startIndex
+            for m in msgs {
+                XCTAssertEqual(log.components(separatedBy: m).count, 2, "\(nick) got '\(m)' once: \(log)")
+                guard let found = log.range(of: m, range: at..<log.endIndex) else { XCTFail("\(nick): '\(m)' out of order"); break }
+                at = found.upperBound
+            }
+        }
+        // Bulk: 2 MiB arrived byte for byte.
+        let sent = try Data(contentsOf: URL(fileURLWithPath: dir + "/bulk-in.bin"))
+        let got = try Data(contentsOf: URL(fileURLWithPath: dir + "/bulk-out.bin"))
+        XCTAssertEqual(sent.count, 2 * 1024 * 1024)
+        XCTAssertTrue(sent == got, "the bytes received are the bytes sent (\(got.count) of \(sent.count))")
+        // tshark sees the loss and the repair in the bulk capture, and the payload it carried.
+        let bulk = dir + "/bulk.pcap"
+        let retrans = try TestSupport.tsharkCount(bulk, filter: "tcp.analysis.retransmission")
+        XCTAssertGreaterThan(retrans, 0, "2% loss over 1,400+ segments shows retransmissions")
+        XCTAssertGreaterThan(try TestSupport.tsharkCount(bulk, filter: "tcp.analysis.duplicate_ack"), 0)
+        XCTAssertEqual(try TestSupport.tsharkCount(bulk, filter: "_ws.malformed"), 0)
+        let ends = try TestSupport.tsharkFields(bulk, ["tcp.seq", "tcp.len"], filter: "tcp.dstport == 5001 and tcp.len > 0")
+            .compactMap { r in Int(r[0]).flatMap { s in Int(r[1]).map { s + $0 } } }
+        XCTAssertEqual(ends.max(), 2 * 1024 * 1024 + 1, "the capture carried every byte (relative sequence number after the last)")
+        // Nothing left behind.
+        let ns = try TestSupport.sh("ip netns list").stdout
+        XCTAssertFalse(ns.contains("nllab-"), ns)
+
+        try flowGraphAgreesWithTshark(bulk)
+        try reportHasTheGraphs(dir)
+    }
+
+    /// nl_flowgraph's per-packet data against tshark, frame by frame: the scaled window, the loss marks
+    /// (tshark's retransmission or out-of-order, and duplicate_ack), the RTT samples' frames and values.
+    func flowGraphAgreesWithTshark(_ pcap: String) throws {
+        let convs = try FlowGraph.read(path: pcap, maxRows: 1_000_000)
+        XCTAssertEqual(convs.count, 1)
+        guard let c = convs.first else { return }
+        let rows = try TestSupport.tsharkFields(pcap, ["frame.number", "tcp.window_size", "tcp.analysis.retransmission",
+                                                       "tcp.analysis.out_of_order", "tcp.analysis.duplicate_ack",
+                                                       "tcp.analysis.acks_frame", "tcp.analysis.ack_rtt"])
+        XCTAssertEqual(rows.count, c.rows.count)
+        var ts: [UInt64: [String]] = [:]
+        for r in rows { ts[UInt64(r[0])!] = r }
+        var windowWrong = 0, rtt = 0, rttAgree = 0
+        var oursR = Set<UInt64>(), theirsR = Set<UInt64>(), oursD = Set<UInt64>(), theirsD = Set<UInt64>()
+        for row in c.rows {
+            guard let t = ts[row.frame] else { XCTFail("frame \(row.frame) missing in tshark"); continue }
+            if UInt32(t[1]) != row.window { windowWrong += 1 }
+            if !t[2].isEmpty || !t[3].isEmpty { theirsR.insert(row.frame) }
+            if !t[4].isEmpty { theirsD.insert(row.frame) }
+            if row.markedRetransmission { oursR.insert(row.frame) }
+            if row.markedDuplicateAck { oursD.insert(row.frame) }
+            if row.rttFrame != 0 {
+                rtt += 1
+                if UInt64(t[5]) == row.rttFrame, let v = Double(t[6]), abs(v * 1000 - row.rttMs) < 0.001 { rttAgree += 1 }
+            }
+        }
+        XCTAssertEqual(windowWrong, 0, "every advertised window, scaled, equals tshark's tcp.window_size")
+        XCTAssertGreaterThan(theirsR.count, 0)
+        for (what, ours, theirs) in [("retransmission/out-of-order", oursR, theirsR), ("duplicate ACK", oursD, theirsD)] {
+            let found = ours.intersection(theirs).count, extra = ours.subtracting(theirs).count
+            XCTAssertGreaterThanOrEqual(Double(found), 0.99 * Double(theirs.count), "\(what): \(found) of tshark's \(theirs.count)")
+            XCTAssertLessThanOrEqual(Double(extra), 0.01 * Double(theirs.count), "\(what): \(extra) extra")
+        }
+        XCTAssertGreaterThan(rtt, 100)
+        XCTAssertGreaterThanOrEqual(Double(rttAgree), 0.99 * Double(rtt),
+                                    "RTT samples: \(rttAgree) of \(rtt) name tshark's acks_frame with its ack_rtt")
+    }
+
+    /// Three SVGs per TCP conversation of every capture (as many as tshark's conversation table
+    /// lists), the bulk graphs marking retransmissions, and the page rendered by headless Chromium.
+    func reportHasTheGraphs(_ dir: String) throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/report-files")
+        for cap in ["part1", "part2", "deliver", "part3", "bulk"] {
+            let conv = try TestSupport.run(try TestSupport.requireTool("tshark"), ["-r", "\(dir)/\(cap).pcap", "-q", "-z", "conv,tcp"])
+            let n = conv.stdout.split(separator: "\n").filter { $0.contains("<->") }.count
+            XCTAssertGreaterThan(n, 0, cap)
+            for kind in ["tseq", "rtt", "throughput"] {
+                XCTAssertEqual(files.filter { $0.hasPrefix(cap + "-conv") && $0.hasSuffix("-\(kind).svg") }.count, n, "\(cap) \(kind)")
+            }
+        }
+        let tseq = try String(contentsOfFile: dir + "/report-files/bulk-conv1-tseq.svg", encoding: .utf8)
+        XCTAssertTrue(tseq.contains("stroke=\"#dc2626\""), "retransmissions drawn in red")
+        XCTAssertTrue(tseq.contains("duplicate ACK"), "duplicate ACKs marked")
+        XCTAssertTrue(tseq.contains("stroke-dasharray=\"5 3\""), "the window edge drawn")
+        let chromium = try TestSupport.requireTool("chromium")
+        let html = dir + "/report.html"
+        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+                     "--user-data-dir=" + dir + "/chromium-profile"]
+        let shot = try TestSupport.run(chromium, flags + ["--screenshot=" + dir + "/report.png", "--window-size=1100,2400",
+                                                           "file://" + html])
+        XCTAssertEqual(shot.status, 0, shot.stderr)
+        XCTAssertFalse(shot.stderr.contains("CONSOLE"), shot.stderr)
+        let dom = try TestSupport.run(chromium, flags + ["--dump-dom", "file://" + html])
+        XCTAssertEqual(dom.status, 0)
+        for text in ["Bulk transfer over the impaired link", "Time-sequence graph of conversation 1",
+                     "Round-trip time of conversation 1", "Throughput of conversation 1", "relative sequence number (bytes)",
+                     "round-trip time (ms)", "payload throughput", "OK</span> bulk: the 2097152 bytes received are the 2097152 sent"] {
+            XCTAssertTrue(dom.stdout.contains(text), "rendered page lacks '\(text)'")
+        }
+        // Each capture's graphs are inline in the page, too.
+        XCTAssertGreaterThanOrEqual(dom.stdout.components(separatedBy: "aria-label=\"time-sequence graph").count - 1, 7)
+        // The caption's retransmission count is tshark's (retransmission or out-of-order) for the bulk transfer.
+        let theirs = try TestSupport.tsharkCount(dir + "/bulk.pcap", filter: "tcp.analysis.retransmission or tcp.analysis.out_of_order")
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        let bulkPart = page.components(separatedBy: "Bulk transfer over the impaired link").last ?? ""
+        XCTAssertTrue(bulkPart.contains("Red bars are retransmissions (\(theirs) here)"), "caption counts \(theirs)")
+    }
+}
