@@ -51,9 +51,9 @@ extension ReportWriter {
 
     /// The three graphs of the TCP conversation between endpoints a and b of `file`.
     mutating func tcpGraphs(file: String, a: String, b: String, id: Int, stem: String) throws {
-        let all = try FlowGraph.readWithThroughput(path: path(file), maxRows: Self.graphRows, bins: Self.throughputBins)
+        let all = try FlowGraph.readWithThroughput(path: file, maxRows: Self.graphRows, bins: Self.throughputBins)
         guard let (c, tp) = all.first(where: { Set([$0.0.a, $0.0.b]) == Set([a, b]) }), !c.rows.isEmpty else { return }
-        let marks = Self.tcpAnalysisFlags(capture: path(file), conversation: c)
+        let marks = Self.tcpAnalysisFlags(capture: file, conversation: c)
         let retrans = marks.values.filter { $0.contains(.retransmission) }.count
         let dups = marks.values.filter { $0.contains(.duplicateAck) }.count
         let cut = c.total > c.rows.count ? " Only the first \(c.rows.count) of its \(c.total) packets are drawn." : ""
