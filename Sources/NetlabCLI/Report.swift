@@ -110,10 +110,10 @@ struct ReportWriter {
         try? FileManager.default.removeItem(at: files) /* pictures of an earlier report */
         try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
         for (name, svg) in svgs {
-            try svg.write(to: files.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            try OutputFile.write(svg, to: files.appendingPathComponent(name).path)
         }
-        try html.write(toFile: path("report.html"), atomically: true, encoding: .utf8)
-        try md.write(toFile: path("report.md"), atomically: true, encoding: .utf8)
+        try OutputFile.write(html, to: path("report.html"))
+        try OutputFile.write(md, to: path("report.md"))
         return [path("report.html"), path("report.md")]
     }
 

@@ -52,6 +52,7 @@ struct CaptureCommand: ParsableCommand {
     mutating func validate() throws {
         if snaplen < 14 || snaplen > 262_144 { throw ValidationError("--snaplen \(snaplen): give 14-262144") }
         if duration < 0 { throw ValidationError("--duration must not be negative") }
+        if json && write == "-" { throw ValidationError("--json prints on standard output, which -w - already writes the capture to") }
         if let maxSize, parseSize(maxSize) == nil {
             throw ValidationError("--max-size '\(maxSize)': give bytes, optionally with K, M or G (e.g. 10M)")
         }
@@ -99,7 +100,7 @@ struct CaptureCommand: ParsableCommand {
         let cap = try Capture(o)
         let tty = isatty(STDERR_FILENO) == 1
         FileHandle.standardError.write(Data(("capture: listening on \(interface) (\(cap.linkTypeName))"
-            + (o.filter.map { ", filter \"\($0)\"" } ?? "") + ", writing \(write)\n").utf8))
+            + (o.filter.map { ", filter \"\($0)\"" } ?? "") + ", writing \(write == "-" ? "standard output" : write)\n").utf8))
         try cap.run(status: tty ? { st in
             let line = String(format: "\r\u{1b}[K  %llu packets, %@ bytes, kernel drops %llu, %.1f s",
                               st.packets, Self.grouped(st.bytes), st.kernelDropped, st.seconds)
@@ -120,7 +121,7 @@ struct CaptureCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         }
         FileHandle.standardError.write(Data(String(format: "capture: %@: %llu packets (%@ bytes) in %.1f s, written to %@ (%@ bytes)\ncapture: kernel: %llu received by the filter, %llu dropped (buffer full), %llu dropped by the interface\n",
-            why, st.packets, Self.grouped(st.bytes), st.seconds, write, Self.grouped(st.fileBytes),
+            why, st.packets, Self.grouped(st.bytes), st.seconds, write == "-" ? "standard output" : write, Self.grouped(st.fileBytes),
             st.kernelReceived, st.kernelDropped, st.interfaceDropped).utf8))
     }
 

@@ -27,7 +27,9 @@ struct InjectorCommand: ParsableCommand {
     @Argument(help: "CSV of messages. Default: samples/group01_chat_input.csv.")
     var csv: String?
 
-    @Option(name: [.short, .customLong("write")], help: "Write the packets to this pcap file (no root needed).")
+    @Option(name: [.short, .customLong("write")], help: ArgumentHelp(
+        "Write the packets to this pcap file (no root needed); '-' writes the pcap to standard output.",
+        discussion: "A regular file appears whole or not at all; a FIFO or device is written in place, never replaced."))
     var write: String?
 
     @Flag(inversion: .prefixedNo, help: "Inject on the wire with libnet's raw IPv4 socket (needs CAP_NET_RAW).")
@@ -226,13 +228,21 @@ struct InjectorCommand: ParsableCommand {
         let outcome = Outcome(csv: csvPath, pcap: pcapPath, injected: sent, injectNote: injectNote,
                               destination: plan.conversations.map(\.server), roundTrip: roundTrip,
                               capturePath: capture)
-        let color = format == .text && terminalWantsColor(disabled: noColor)
+        // With the pcap on standard output (--write -), the report goes to standard error, as tcpdump -w - does.
+        let reportToStderr = pcapPath == "-"
+        let color = format == .text && !reportToStderr && terminalWantsColor(disabled: noColor)
+        let report: String
         switch format {
         case .text:
             var r = TextRenderer(plan: plan, color: color)
-            print(try r.render(explain: explain, quiet: quiet && !explain, outcome: outcome), terminator: "")
+            report = try r.render(explain: explain, quiet: quiet && !explain, outcome: outcome)
         case .json:
-            print(try JSONRenderer(plan: plan).render(explain: explain, outcome: outcome))
+            report = try JSONRenderer(plan: plan).render(explain: explain, outcome: outcome) + "\n"
+        }
+        if reportToStderr {
+            FileHandle.standardError.write(Data(report.utf8))
+        } else {
+            print(report, terminator: "")
         }
         if let roundTrip, !roundTrip.ok {
             let bad = (0..<plan.packetCount).filter { !roundTrip.item($0).intact }.count

@@ -237,7 +237,9 @@ struct TextRenderer: TerminalStyled {
         // Plan construction fails on any disagreement, so every packet here agrees.
         let n = plan.packetCount
         line("checksums: libnet and netlab agree on all \(n * 2) (\(n) IPv4, \(n) TCP)")
-        if let pcap = outcome.pcap {
+        if let pcap = outcome.pcap, pcap == "-" {
+            line("wrote the pcap to standard output: \(plan.packetCount) packets, \(Fmt.grouped(plan.totalBytes)) bytes of IP")
+        } else if let pcap = outcome.pcap {
             line("wrote \(pcap): \(plan.packetCount) packets, \(Fmt.grouped(plan.totalBytes)) bytes of IP "
                  + dim("(open it in Wireshark, or: tshark -r \(pcap))"))
         }
