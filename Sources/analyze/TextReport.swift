@@ -44,7 +44,7 @@ struct TextReport: TerminalStyled {
         if s.capturedBytes != s.bytes { span += " (\(Fmt.grouped(s.capturedBytes)) captured)" }
         if s.packets > 0 {
             span += ", from \(Fmt.isoTime(s.firstNs, nano: s.nanosecond)) over "
-                + String(format: "%.6f s", Fmt.seconds(s.lastNs - s.firstNs))
+                + String(format: "%.6f s", Fmt.span(s.firstNs, s.lastNs))
         }
         line(bold("packets") + "     " + span)
         let ifs = a.interfaces.map { f -> String in
