@@ -148,7 +148,7 @@ struct ReportWriter {
             shown += 1
             let msg = plan.messages[p.message!]
             let x = try plan.explain(p.number - 1)
-            let title = "Message \(msg.id): \"\(safePreview(msg.bytes, limit: 60))\""
+            let title = "Message \(msg.id): \"\(safePreview(msg.payload, limit: 60))\""
             h("<h3>\(SVG.esc(title))</h3><p><code>\(SVG.esc(x.summary))</code></p>")
             m("### \(title)\n\n`\(x.summary)`\n")
             picture(SVG.nesting(spans: x.spans, total: p.bytes.count), name: "msg\(msg.id)-layers.svg",

@@ -155,11 +155,19 @@ struct InjectorCommand: ParsableCommand {
     }
 
     func run() throws {
+        var interrupted = false
         guard try reportingFailure("injector", {
-            // Ctrl-C or SIGTERM: stop between packets, remove a half-written capture, exit 1.
+            // Ctrl-C or SIGTERM: stop between packets or report lines, remove a half-written
+            // capture, exit 130 (SIGINT) or 143 (SIGTERM) as a shell reports a killed command.
             try Capture.stopOnSignals()
-            try execute()
+            do {
+                try execute()
+            } catch let e as NetlabError where e.isInterrupted {
+                FileHandle.standardError.write(Data("injector: \(e.message)\n".utf8))
+                interrupted = true
+            }
         }) else { throw ExitCode.failure }
+        if interrupted { throw ExitCode(Interruption.exitStatus) }
     }
 
     func executeDelivery() throws {
@@ -242,7 +250,7 @@ struct InjectorCommand: ParsableCommand {
         if reportToStderr {
             FileHandle.standardError.write(Data(report.utf8))
         } else {
-            print(report, terminator: "")
+            try Interruption.writeStandardOutput(report)
         }
         if let roundTrip, !roundTrip.ok {
             let bad = (0..<plan.packetCount).filter { !roundTrip.item($0).intact }.count
