@@ -34,6 +34,9 @@ struct LabCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Write report.html and report.md at the end.")
     var report = true
 
+    @Flag(name: .customLong("no-color"), help: "Never colour the output (NO_COLOR is honoured too); the lab prints plain text.")
+    var noColor = false
+
     @Flag(name: .customLong("fail-after"), help: .hidden)
     var failAfterNamespaces = false
 

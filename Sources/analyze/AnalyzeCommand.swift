@@ -37,7 +37,7 @@ struct AnalyzeCommand: ParsableCommand {
     var expect: String?
 
     @Option(name: .customLong("max-listed"),
-            help: "List at most this many bad packets, problems, matches and duplicates each.")
+            help: "List at most this many conversations (TCP and UDP each), bad packets, problems, matches and duplicates each.")
     var maxListed = 10_000
 
     @Flag(name: .customLong("no-color"), help: "Never colour the output (NO_COLOR is honoured too).")
@@ -76,11 +76,12 @@ struct AnalyzeCommand: ParsableCommand {
                 continue
             }
             if json {
-                JSONReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect)
+                JSONReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect,
+                           maxListed: maxListed)
                     .write(into: &w)
             } else {
                 var r = TextReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect,
-                                   color: color)
+                                   color: color, maxListed: maxListed)
                 if many && i > 0 { emit("\n") }
                 r.render()
             }

@@ -8,6 +8,7 @@ struct JSONReport {
     let texts: [String]
     let followAsked: Int
     let expectAsked: String?
+    var maxListed = Int.max
 
     func write(into w: inout JSONWriter) {
         let a = analysis
@@ -57,9 +58,12 @@ struct JSONReport {
         w.field("udp_flows", s.udpFlows)
         w.field("retransmissions", s.retransmissions)
 
+        // --max-listed: at most that many entries; conversations_not_listed counts the rest.
+        let listed = min(a.conversationCount, maxListed)
         w.beginArray("conversations")
-        for i in 0..<a.conversationCount { conversation(a.conversation(at: i), &w) }
+        for i in 0..<listed { conversation(a.conversation(at: i), &w) }
         w.endArray()
+        w.field("conversations_not_listed", a.conversationCount - listed)
 
         if s.largestPacket > 0 {
             w.beginObject("largest_payload")

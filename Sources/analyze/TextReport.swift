@@ -16,9 +16,12 @@ struct TextReport: TerminalStyled {
     let followAsked: Int
     let expectAsked: String?
     let color: Bool
+    var maxListed = Int.max
     var out = Output()
 
-    init(analysis: Analysis, texts: [String], followAsked: Int, expectAsked: String?, color: Bool) {
+    init(analysis: Analysis, texts: [String], followAsked: Int, expectAsked: String?, color: Bool,
+         maxListed: Int = Int.max) {
+        self.maxListed = maxListed
         self.analysis = analysis
         self.texts = texts
         self.followAsked = followAsked
@@ -116,7 +119,11 @@ struct TextReport: TerminalStyled {
                 + (proto == 6 ? "  hs   end     retr  largest" : "")
             line(bold(title))
             line(dim(header))
+            var listed = 0
             for i in 0..<n where a.conversationProtocol(at: i) == proto {
+                // --max-listed: a capture of millions of conversations prints a bounded report.
+                if listed == maxListed { break }
+                listed += 1
                 let c = a.conversation(at: i)
                 guessed = guessed || c.serverGuessed
                 out.spaces(2 + 5 - Output.width(c.id))
@@ -147,6 +154,10 @@ struct TextReport: TerminalStyled {
                     }
                 }
                 out.newline()
+            }
+            if UInt64(listed) < count {
+                line("  ... \(Fmt.grouped(count - UInt64(listed))) more \(proto == 6 ? "TCP conversations" : "UDP flows") "
+                     + "not listed (--max-listed \(maxListed))")
             }
             if guessed { line(dim("  ? the server is guessed from the ports: no SYN or SYN-ACK was captured")) }
         }

@@ -16,13 +16,15 @@ struct CaptureCommand: ParsableCommand {
         Needs CAP_NET_RAW and CAP_NET_ADMIN (root).
         """)
 
-    @Option(name: [.short, .customLong("interface")], help: "Interface to capture on (default: any).")
+    @Option(name: [.short, .customLong("interface")], help: "Interface to capture on.")
     var interface = "any"
 
     @Flag(name: .customLong("list-interfaces"), help: "List the interfaces libpcap can capture on, then exit.")
     var listInterfaces = false
 
-    @Option(name: [.short, .customLong("write")], help: "Output file; .pcapng selects pcapng.")
+    @Option(name: [.short, .customLong("write")], help: ArgumentHelp(
+        "Output file; .pcapng selects pcapng; '-' writes to standard output (as tcpdump -w -).",
+        discussion: "A regular file appears whole when the capture ends (nothing if it is killed); a FIFO or device is written in place."))
     var write = "capture.pcap"
 
     @Flag(help: "Write pcapng even if the file name does not end in .pcapng.")
@@ -50,6 +52,9 @@ struct CaptureCommand: ParsableCommand {
     var filter: [String] = []
 
     mutating func validate() throws {
+        // The filter takes every word after the options, so --help and -h arrive here: no BPF
+        // expression uses them, so they are the user asking for help (issue 8 item 10).
+        if filter.contains(where: { $0 == "--help" || $0 == "-h" || $0 == "-help" }) { throw CleanExit.helpRequest(self) }
         if snaplen < 14 || snaplen > 262_144 { throw ValidationError("--snaplen \(snaplen): give 14-262144") }
         if duration < 0 { throw ValidationError("--duration must not be negative") }
         if json && write == "-" { throw ValidationError("--json prints on standard output, which -w - already writes the capture to") }
