@@ -30,8 +30,8 @@ final class OutputFileTests: XCTestCase {
         let fifo = dir + "/cap.fifo"
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         let r = try TestSupport.run("/bin/bash", ["-c", """
-            \(capinfos) -c -M "$1" > "$2/capinfos.txt" 2>&1 & reader=$!
-            "$3" --write "$1" --no-inject "$4" > "$2/report.txt" || exit 10
+            timeout 30 \(capinfos) -c -M "$1" > "$2/capinfos.txt" 2>&1 & reader=$!
+            timeout 30 "$3" --write "$1" --no-inject "$4" > "$2/report.txt" || exit 10
             wait $reader || exit 11
             """, "x", fifo, dir, TestSupport.product("injector"), TestSupport.sampleCSV])
         XCTAssertEqual(r.status, 0, r.stderr)
