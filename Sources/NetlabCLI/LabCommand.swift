@@ -34,9 +34,6 @@ struct LabCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Write report.html and report.md at the end.")
     var report = true
 
-    @Flag(name: .customLong("no-color"), help: "Never colour the output (NO_COLOR is honoured too); the lab prints plain text.")
-    var noColor = false
-
     @Flag(name: .customLong("fail-after"), help: .hidden)
     var failAfterNamespaces = false
 
@@ -102,7 +99,7 @@ final class Lab {
         if o.failAfterNamespaces { throw LabError(message: "stopping as asked (--fail-after), to show the clean-up") }
         try recordInterfaces(net)
         let lines = LabFiles.lines(of: messages)
-        try OutputFile.write(lines.map { $0 + "\n" }.joined(), to: path("in-proj.txt"))
+        try lines.map { $0 + "\n" }.joined().write(toFile: path("in-proj.txt"), atomically: true, encoding: .utf8)
 
         try checkStop()
         try echoScenario(name: "part1", title: "part 1: echo on one host (loopback)", serverNS: net.clientNamespace,
@@ -115,7 +112,7 @@ final class Lab {
         try checkStop()
         try chatScenario()
         try checkStop()
-        try OutputFile.write(results.map { $0 + "\n" }.joined(), to: path("results.txt"))
+        try results.map { $0 + "\n" }.joined().write(toFile: path("results.txt"), atomically: true, encoding: .utf8)
         if o.report {
             var writer = ReportWriter(labDir: outDir, csv: try o.csv ?? LabFiles.sample())
             let files = try writer.write()
@@ -138,7 +135,7 @@ final class Lab {
             let name = parts[1].trimmingCharacters(in: .whitespaces).split(separator: "@")[0]
             out += "\(idx) \(name)\n"
         }
-        try OutputFile.write(out, to: path("interfaces.txt"))
+        try out.write(toFile: path("interfaces.txt"), atomically: true, encoding: .utf8)
     }
 
     func cleanup() {
@@ -210,7 +207,7 @@ final class Lab {
                                          log: path("\(name)-server.log"))
         let client = try Proc.run([try tool("echoclient"), "--host", serverIP, "--port", String(o.port), "--input",
                                    path("in-proj.txt")], netns: net.clientNamespace, timeout: 60)
-        try OutputFile.write(client.output, to: path("\(name)-client.log"))
+        try client.output.write(toFile: path("\(name)-client.log"), atomically: true, encoding: .utf8)
         usleep(200_000)
         stopProcess(cap)
         stopProcess(server)
@@ -242,11 +239,11 @@ final class Lab {
                                          log: path("deliver-server.log"))
         // Every message goes from the client here, so the CSV given to --deliver and --expect says so.
         let csvPath = path("deliver-messages.csv")
-        try OutputFile.write(LabFiles.clientToServerCSV(messages), to: csvPath)
+        try LabFiles.clientToServerCSV(messages).write(toFile: csvPath, atomically: true, encoding: .utf8)
         let d = try Proc.run([try tool("injector"), csvPath, "--deliver", "--src-ip", net.clientIP, "--dst-ip", net.serverIP,
                               "--dst-port", String(o.port), "--src-port", srcPort, "--expect-lines",
                               String(lines.count + 1)], netns: net.clientNamespace, timeout: 90)
-        try OutputFile.write(d.output, to: path("deliver.log"))
+        try d.output.write(toFile: path("deliver.log"), atomically: true, encoding: .utf8)
         usleep(300_000)
         stopProcess(cap)
         stopProcess(server)
@@ -263,7 +260,7 @@ final class Lab {
               "delivery: tshark reports no TCP analysis warnings for the stream" +
               (flagged.isEmpty ? "" : " (flagged frames: \(flagged.joined(separator: ", ")))"))
         let exp = try Proc.run([try tool("analyze"), path("deliver.pcap"), "--expect", csvPath], timeout: 60)
-        try OutputFile.write(exp.output, to: path("deliver-expect.txt"))
+        try exp.output.write(toFile: path("deliver-expect.txt"), atomically: true, encoding: .utf8)
         check(exp.status == 0, "delivery: analyze --expect finds every message intact, in order (deliver-expect.txt)")
     }
 

@@ -110,10 +110,10 @@ struct ReportWriter {
         try? FileManager.default.removeItem(at: files) /* pictures of an earlier report */
         try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
         for (name, svg) in svgs {
-            try OutputFile.write(svg, to: files.appendingPathComponent(name).path)
+            try svg.write(to: files.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
-        try OutputFile.write(html, to: path("report.html"))
-        try OutputFile.write(md, to: path("report.md"))
+        try html.write(toFile: path("report.html"), atomically: true, encoding: .utf8)
+        try md.write(toFile: path("report.md"), atomically: true, encoding: .utf8)
         return [path("report.html"), path("report.md")]
     }
 
@@ -148,7 +148,7 @@ struct ReportWriter {
             shown += 1
             let msg = plan.messages[p.message!]
             let x = try plan.explain(p.number - 1)
-            let title = "Message \(msg.id): \"\(safePreview(msg.payload, limit: 60))\""
+            let title = "Message \(msg.id): \"\(safePreview(msg.bytes, limit: 60))\""
             h("<h3>\(SVG.esc(title))</h3><p><code>\(SVG.esc(x.summary))</code></p>")
             m("### \(title)\n\n`\(x.summary)`\n")
             picture(SVG.nesting(spans: x.spans, total: p.bytes.count), name: "msg\(msg.id)-layers.svg",

@@ -76,12 +76,11 @@ struct AnalyzeCommand: ParsableCommand {
                 continue
             }
             if json {
-                JSONReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect,
-                           maxListed: maxListed)
+                JSONReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect)
                     .write(into: &w)
             } else {
                 var r = TextReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect,
-                                   color: color, maxListed: maxListed)
+                                   color: color)
                 if many && i > 0 { emit("\n") }
                 r.render()
             }

@@ -8,7 +8,6 @@ struct JSONReport {
     let texts: [String]
     let followAsked: Int
     let expectAsked: String?
-    var maxListed = Int.max
 
     func write(into w: inout JSONWriter) {
         let a = analysis
@@ -59,7 +58,7 @@ struct JSONReport {
         w.field("retransmissions", s.retransmissions)
 
         // --max-listed: at most that many entries; conversations_not_listed counts the rest.
-        let listed = min(a.conversationCount, maxListed)
+        let listed = min(a.conversationCount, a.listedCap)
         w.beginArray("conversations")
         for i in 0..<listed { conversation(a.conversation(at: i), &w) }
         w.endArray()

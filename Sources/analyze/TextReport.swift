@@ -16,12 +16,9 @@ struct TextReport: TerminalStyled {
     let followAsked: Int
     let expectAsked: String?
     let color: Bool
-    var maxListed = Int.max
     var out = Output()
 
-    init(analysis: Analysis, texts: [String], followAsked: Int, expectAsked: String?, color: Bool,
-         maxListed: Int = Int.max) {
-        self.maxListed = maxListed
+    init(analysis: Analysis, texts: [String], followAsked: Int, expectAsked: String?, color: Bool) {
         self.analysis = analysis
         self.texts = texts
         self.followAsked = followAsked
@@ -120,6 +117,7 @@ struct TextReport: TerminalStyled {
             line(bold(title))
             line(dim(header))
             var listed = 0
+            let maxListed = a.listedCap
             for i in 0..<n where a.conversationProtocol(at: i) == proto {
                 // --max-listed: a capture of millions of conversations prints a bounded report.
                 if listed == maxListed { break }

@@ -62,7 +62,8 @@ final class ExtremeTimeTests: XCTestCase {
         for mode in modes {
             // All files in one run (a trap on any ends it); the report of each is printed.
             let r = try TestSupport.run(TestSupport.product("analyze"), mode + files)
-            XCTAssertTrue(r.status == 0 || r.status == 1, "analyze \(mode): exit \(r.status)\n\(r.stderr.suffix(2000))")
+            // 0 or 1 (2 where a file is damaged, once analyze gives that its own status): never a signal.
+            XCTAssertTrue((0...2).contains(r.status), "analyze \(mode): exit \(r.status)\n\(r.stderr.suffix(2000))")
             XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
             XCTAssertTrue(r.stdout.contains(files.last!), "analyze \(mode) stopped before the last file")
         }

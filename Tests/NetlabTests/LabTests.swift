@@ -157,18 +157,6 @@ final class LabTests: XCTestCase {
         XCTAssertTrue(raw["fix"]!.contains("setcap cap_net_raw,cap_net_admin+ep"), raw["fix"]!)
     }
 
-    /// `netlab lab --no-color` is accepted like the other tools' (issue 8 item 10): as user
-    /// nobody it gets as far as the privilege check instead of a usage error.
-    func testLabAcceptsNoColor() throws {
-        try TestSupport.requireRoot("dropping to user nobody needs root first")
-        let setpriv = try TestSupport.requireTool("setpriv")
-        let r = try TestSupport.run(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                                              netlab, "lab", "--no-color", "--out", "/tmp/nl-nobody-lab"])
-        XCTAssertEqual(r.status, 1, r.stderr)
-        XCTAssertTrue(r.stderr.contains("needs root"), r.stderr)
-        XCTAssertFalse(r.stderr.contains("Unknown option"), r.stderr)
-    }
-
     func testDoctorAsRoot() throws {
         try TestSupport.requireRoot("the privileged checks")
         let r = try TestSupport.run(netlab, ["doctor", "--json"])
