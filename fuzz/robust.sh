@@ -11,6 +11,10 @@ out=fuzz/out/robust
 rm -rf "$out"
 mkdir -p "$out"
 n=$(python3 fuzz/mkcorpus.py fuzz/corpus/pcap "$out/corpus" "${1:-20261121}")
+# Plus valid captures with extreme times and lengths (fuzz/mkextreme.py: if_tsoffset past the
+# int64-nanosecond range, interfaces offset -9e9 s and +9e9 s, every if_tsresol), so the Swift
+# formatting a user's run goes through is fuzzed too, not only the C (issue 8 item 2).
+n=$((n + $(python3 fuzz/mkextreme.py "$out/corpus")))
 # (--disable-build-manifest-caching: SwiftPM 6.3 fails incremental sanitizer builds without it)
 flags=(--sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --scratch-path .build-asan
        --disable-build-manifest-caching)

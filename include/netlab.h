@@ -18,6 +18,8 @@
 #include "netlab/nl_craft.h"
 #include "netlab/nl_explain.h"
 #include "netlab/nl_pcapw.h"
+#include "netlab/nl_outfile.h"
+#include "netlab/nl_time.h"
 #include "netlab/nl_inject.h"
 #include "netlab/nl_signal.h"
 #include "netlab/nl_link.h"

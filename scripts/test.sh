@@ -11,6 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stage() { printf '\n=== %s ===\n' "$*"; }
+# Issue 8: no test may replace /dev/null (an output path renamed over it did once).
+dev_null_intact() {
+  [ -c /dev/null ] || { echo "FAIL: /dev/null is no longer a character device after $1" >&2; exit 1; }
+  echo "/dev/null is still a character device after $1"
+}
 
 stage "swift build"
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting|Linking|Applying)' || true
@@ -18,6 +23,7 @@ swift build --build-tests >/dev/null
 
 stage "swift test"
 swift test --skip-build
+dev_null_intact "swift test"
 
 stage "C library through pkg-config"
 scripts/test-c-library.sh
@@ -29,4 +35,5 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
   fuzz/robust.sh
 fi
 
+dev_null_intact "the whole suite"
 stage "all tests passed"

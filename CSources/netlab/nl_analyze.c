@@ -7,6 +7,7 @@
  */
 #include "nl_analysis.h"
 #include "netlab/nl_tcp.h"
+#include "netlab/nl_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,7 +186,7 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
      * (no identification) can repeat byte for byte, so they are counted as sent.
      * Two copies with the same known packet type are repeats, not copies. */
     if (D->last_l3 && d.ipver == 4 && d.ip_id != 0 && pkt->caplen == pkt->len && D->last_l3_cap == d.l3_caplen &&
-        pkt->ts_ns >= D->last_ns && pkt->ts_ns - D->last_ns <= NL_ANALYZE_DUP_WINDOW_NS &&
+        pkt->ts_ns >= D->last_ns && nl_time_sub(pkt->ts_ns, D->last_ns) <= NL_ANALYZE_DUP_WINDOW_NS &&
         !(d.link.pkttype != NL_PKTTYPE_NONE && d.link.pkttype == D->last_pkttype) &&
         memcmp(D->last_l3, d.l3, d.l3_caplen) == 0) {
         s->duplicates++;
@@ -197,7 +198,7 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
             r->packet = pkt->number;
             r->original = D->last_pkt;
             r->flow = fidx;
-            r->delta_ns = pkt->ts_ns - D->last_ns;
+            r->delta_ns = nl_time_sub(pkt->ts_ns, D->last_ns);
             uint32_t ifid = d.link.has_ifindex ? d.link.ifindex : pkt->iface;
             r->other_iface = ifid != D->last_if;
         }

@@ -272,6 +272,12 @@ int nl_capture_dispatch(struct nl_capture *c, int *done, char *errbuf)
             break;
         total += n;
     }
+    /* A pipe or FIFO reader (capture -w - | tshark -r -) sees packets as they come. */
+    if (c->w && nl_pcapw_is_stream(c->w)) {
+        int rc = nl_pcapw_flush(c->w, errbuf);
+        if (rc < 0)
+            return rc;
+    }
     if (c->o.max_seconds > 0 && elapsed(c) >= c->o.max_seconds)
         c->done = 1;
     if (done)

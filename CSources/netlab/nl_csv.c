@@ -5,6 +5,7 @@
  */
 #include "netlab/nl_csv.h"
 #include "nl_arena.h"
+#include "netlab/nl_time.h"
 #include "nl_internal.h"
 
 #include <csv.h>
@@ -455,9 +456,14 @@ static void finish_record(struct pstate *st)
             return;
         }
         m.has_time = 1;
-        if (st->have_last_time && m.time_ns < st->last_time)
-            warn(st, "%s:%u: timestamp %s is earlier than the previous message's; packets keep the file's order",
-                 name, f[C_TS].line, f[C_TS].p);
+        if (st->have_last_time && m.time_ns < st->last_time) {
+            char prev[48];
+            if (nl_time_iso8601(st->last_time, 1, prev, sizeof prev) < 0)
+                prev[0] = 0;
+            warn(st, "%s:%u: timestamp %s goes back in time (the previous message's is %s): its packets are "
+                 "re-timed to 1 us after the previous packet, so the capture keeps the file's order",
+                 name, f[C_TS].line, f[C_TS].p, prev);
+        }
         st->last_time = m.time_ns;
         st->have_last_time = 1;
     }
@@ -529,6 +535,14 @@ static void on_field(void *s, size_t len, void *data)
     size_t fl = len;
     if (c != C_MSG)
         trim(&fp, &fl);
+    /* "1, HTTP, a, b": spaces around a name are dropped, spaces starting a message are
+     * kept; neither silently (issue 8), so the user learns which. */
+    if (c != C_MSG && fl != len)
+        warn(st, "%s:%u: column %zu (%s) '%.*s' has spaces around it; they are ignored (the value is '%.*s')",
+             st->ms->name, fline, idx + 1, col_names[c], (int)NL_MIN(len, 40), p, (int)NL_MIN(fl, 40), fp);
+    else if (c == C_MSG && len && (p[0] == ' ' || p[0] == '\t'))
+        warn(st, "%s:%u: column %zu (message) begins with a space, which is sent as part of the message; "
+             "remove the space after the comma if it is not meant", st->ms->name, fline, idx + 1);
     char *copy = nl_arena_strndup(&st->ms->arena, fp, fl);
     if (!copy) {
         fail(st, NL_ENOMEM, "%s:%u: out of memory", st->ms->name, fline);

@@ -287,16 +287,25 @@ void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_
         if (!D->rst && !f->rst_pkt)
             f->rst_pkt = pkt;
         D->rst = 1;
+        f->rsts++;
+        int kernel = 0;
         /* Resets a kernel sends when no socket owns the segment (RFC 9293 3.10.7.1):
          * to a SYN, <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>; to anything with ACK,
          * <SEQ=SEG.ACK><CTL=RST>. Linux gives both a zero window and no payload. */
         if (d->payload_len == 0 && d->window == 0) {
             if ((fl & NL_TCP_ACK) && d->seq == 0 && O->syn && !D->synack && d->ack == O->isn + 1) {
                 f->refused = 1;
-                f->kernel_rst = 1;
+                kernel = 1;
             } else if (!(fl & NL_TCP_ACK) && O->have_ack && d->seq == O->last_ack) {
-                f->kernel_rst = 1;
+                kernel = 1;
             }
+        }
+        if (kernel) {
+            f->kernel_rst = 1;
+            D->kernel_rsts++;
+            if (!f->krst_first)
+                f->krst_first = pkt;
+            f->krst_last = pkt;
         }
     } else {
         /* Retransmission: data (or SYN/FIN) below what this side already sent,

@@ -37,6 +37,7 @@ struct nl_flow_dir {
     uint32_t ck_bad, ck_offload;
     uint8_t have_seq, have_ack, syn, synack, fin, rst;
     uint8_t have_base;
+    uint32_t kernel_rsts;     /* resets this side's kernel sent (no socket owned the segment) */
     uint8_t last_pkttype;     /* for duplicate-copy detection */
     uint32_t last_if;         /* SLL2 interface index, else the file's interface */
     const uint8_t *last_l3;   /* previous packet's network layer (in the file mapping) */
@@ -58,6 +59,8 @@ struct nl_flow {
     uint32_t id;              /* 1-based, in order of first packet */
     uint32_t hash;
     uint64_t first_pkt, last_pkt, rst_pkt;
+    uint32_t rsts;            /* every reset, either side */
+    uint64_t krst_first, krst_last;  /* first and last kernel reset packet */
     int64_t first_ns, last_ns;
     struct nl_flow_dir d[2];
     struct nl_flow_ext *ext;

@@ -113,16 +113,33 @@ int nl_write_notes(struct nl_analysis *a)
                               "\"connection refused\" looks like on the wire",
                               f->id, v, c, (unsigned long long)f->rst_pkt, f->port[srv]);
         } else if (f->kernel_rst) {
-            int who = f->d[0].rst ? 0 : 1;
-            char w[64];
-            ep(f, who, w);
+            /* Every kernel reset of the conversation, not only the first: how many, which
+             * packets (first and last), and from which side. */
+            uint32_t k0 = f->d[0].kernel_rsts, k1 = f->d[1].kernel_rsts, k = k0 + k1;
+            char w0[64], w1[64], which[200], where[200];
+            ep(f, 0, w0);
+            ep(f, 1, w1);
+            if (k1 == 0 || k0 == 0)
+                snprintf(where, sizeof where, "the kernel at %s", k0 ? w0 : w1);
+            else
+                snprintf(where, sizeof where, "the kernels at both ends (%u at %s, %u at %s)", k0, w0, k1, w1);
+            unsigned long long p1 = f->krst_first, p2 = f->krst_last;
+            if (k == 1)
+                snprintf(which, sizeof which, "the reset in packet %llu", p1);
+            else if (k == f->rsts && k == 2)
+                snprintf(which, sizeof which, "both resets (packets %llu and %llu)", p1, p2);
+            else if (k == f->rsts)
+                snprintf(which, sizeof which, "all %u resets (packets %llu to %llu)", k, p1, p2);
+            else
+                snprintf(which, sizeof which, "%u of its %u resets (the first in packet %llu, the last in %llu)", k,
+                         f->rsts, p1, p2);
             if (n_kernel++ < NOTES_PER_KIND)
-                rc = add_note(a, "kernel-reset", f->rst_pkt, f->id,
-                              "conversation %u: the reset in packet %llu came from the kernel at %s, not from a "
+                rc = add_note(a, "kernel-reset", f->krst_first, f->id,
+                              "conversation %u: %s came from %s, not from a "
                               "program: no socket owned this connection there (it was never opened on that host, "
                               "or its socket was already closed), as with hand-crafted packets or traffic sent "
                               "after a program exited",
-                              f->id, (unsigned long long)f->rst_pkt, w);
+                              f->id, which, where);
         }
         if (rc == 0 && !(f->first_flags & NL_TCP_SYN)) {
             if (n_early++ < NOTES_PER_KIND)

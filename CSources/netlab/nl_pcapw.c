@@ -1,11 +1,12 @@
 /*
- * nl_pcapw.c - capture file writing to a temporary file in the target's
- * directory, then rename (atomic on POSIX): pcap through libpcap's
- * pcap_dump, pcapng (which libpcap cannot write) through a small block writer.
- * Never leaves a half-written capture under the real name.
+ * nl_pcapw.c - capture file writing: pcap through libpcap's pcap_dump, pcapng
+ * (which libpcap cannot write) through a small block writer. Where the bytes
+ * go is nl_outfile's: a regular file appears whole on commit or not at all,
+ * a device, FIFO or "-" is streamed in place.
  */
 #include "netlab/nl_pcapw.h"
 #include "netlab/nl_craft.h"
+#include "netlab/nl_outfile.h"
 #include "netlab/nl_signal.h"
 #include "nl_internal.h"
 
@@ -22,9 +23,9 @@ struct nl_pcapw {
     int ng;                 /* pcapng: blocks written with fwrite, no libpcap dumper */
     pcap_t *dead;
     pcap_dumper_t *dumper;
-    FILE *fp;
-    char *path;
-    char *tmp;
+    FILE *fp;               /* on a dup() of the outfile's descriptor */
+    struct nl_outfile *of;
+    const char *path;       /* nl_outfile_name(of) */
     int nano;
     uint32_t snaplen;
     uint64_t bytes;
@@ -39,8 +40,7 @@ static void pcapw_free(struct nl_pcapw *w)
         fclose(w->fp);
     if (w->dead)
         pcap_close(w->dead);
-    free(w->path);
-    free(w->tmp);
+    nl_outfile_abort(w->of);
     free(w->iobuf);
     free(w);
 }
@@ -48,48 +48,31 @@ static void pcapw_free(struct nl_pcapw *w)
 static int open_temp(struct nl_pcapw **out, const char *path, uint32_t snaplen, int nano, char *errbuf)
 {
     *out = NULL;
-    if (!path || !*path)
-        return nl_err(errbuf, NL_EINVAL, "capture file: no path given");
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return nl_err(errbuf, NL_EINVAL, "%s: is a directory; give a file name such as %s/out.pcap", path, path);
     struct nl_pcapw *w = calloc(1, sizeof *w);
     if (!w)
-        return nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
+        return nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path ? path : "capture file");
     w->nano = nano;
     w->snaplen = snaplen ? snaplen : 262144;
-    w->path = strdup(path);
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    size_t tl = strlen(path) + 32;
-    w->tmp = malloc(tl);
-    if (!w->path || !w->tmp) {
-        pcapw_free(w);
-        return nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
+    int rc = nl_outfile_open(&w->of, path, 0, errbuf);
+    if (rc < 0) {
+        free(w);
+        return rc;
     }
-    snprintf(w->tmp, tl, "%.*s.%s.tmp-XXXXXX", (int)dirlen, path, path + dirlen);
-    int fd = mkstemp(w->tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(w->tmp);
-        w->tmp = NULL;
-        pcapw_free(w);
-        return nl_err_sys(errbuf, e, "%s: cannot create the capture file%s", path,
-                          e == ENOENT ? " (does the directory exist?)" : "");
-    }
-    mode_t um = umask(0);
-    umask(um);
-    (void)fchmod(fd, 0666 & ~um);
-    w->fp = fdopen(fd, "wb");
+    w->path = nl_outfile_name(w->of);
+    int fd = fcntl(nl_outfile_fd(w->of), F_DUPFD_CLOEXEC, 3);
+    w->fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!w->fp) {
         int e = errno;
-        close(fd);
-        nl_pcapw_abort(w);
+        if (fd >= 0)
+            close(fd);
+        pcapw_free(w);
         return nl_err_sys(errbuf, e, "%s: fdopen", path);
     }
-    w->iobuf = malloc(1 << 20);
+    /* A stream (pipe, FIFO, device) gets packets as nl_pcapw_flush pushes them. */
+    size_t bufsize = nl_outfile_is_stream(w->of) ? 64 << 10 : 1 << 20;
+    w->iobuf = malloc(bufsize);
     if (w->iobuf)
-        setvbuf(w->fp, w->iobuf, _IOFBF, 1 << 20);
+        setvbuf(w->fp, w->iobuf, _IOFBF, bufsize);
     *out = w;
     return 0;
 }
@@ -221,45 +204,45 @@ int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32
 
 uint64_t nl_pcapw_bytes(const struct nl_pcapw *w) { return w ? w->bytes : 0; }
 
+int nl_pcapw_flush(struct nl_pcapw *w, char *errbuf)
+{
+    if (!w || !nl_outfile_is_stream(w->of))
+        return 0;
+    if ((w->dumper ? pcap_dump_flush(w->dumper) != 0 : fflush(w->fp) != 0) || ferror(w->fp))
+        return nl_err_sys(errbuf, errno ? errno : EIO, "%s: write failed", w->path);
+    return 0;
+}
+
+int nl_pcapw_is_stream(const struct nl_pcapw *w) { return w && nl_outfile_is_stream(w->of); }
+
 int nl_pcapw_commit(struct nl_pcapw *w, char *errbuf)
 {
     int rc = 0;
-    /* No fsync: the rename makes the file appear whole or not at all to every
-     * reader, whatever happens to this process; ext4 also flushes a file that
-     * replaces another by rename (auto_da_alloc) before the rename commits. */
     if ((w->dumper ? pcap_dump_flush(w->dumper) != 0 : fflush(w->fp) != 0) || ferror(w->fp))
         rc = nl_err_sys(errbuf, errno ? errno : EIO, "%s: flushing the capture failed", w->path);
     if (rc < 0) {
         nl_pcapw_abort(w);
         return rc;
     }
-    if (w->dumper)
-        pcap_dump_close(w->dumper); /* closes fp */
-    else if (fclose(w->fp) != 0) {
-        int e = errno;
-        w->fp = NULL;
+    int closed = w->dumper ? (pcap_dump_close(w->dumper), 0) /* closes fp */ : fclose(w->fp);
+    int e = errno;
+    w->dumper = NULL;
+    w->fp = NULL;
+    if (closed != 0) {
         nl_pcapw_abort(w);
         return nl_err_sys(errbuf, e, "%s: close failed", w->path);
     }
-    w->dumper = NULL;
-    w->fp = NULL;
-    if (rename(w->tmp, w->path) != 0) {
-        int e = errno;
-        unlink(w->tmp);
-        pcapw_free(w);
-        return nl_err_sys(errbuf, e, "rename to the capture file failed");
-    }
+    struct nl_outfile *of = w->of;
+    w->of = NULL;
     pcapw_free(w);
-    return 0;
+    return nl_outfile_commit(of, errbuf);
 }
 
 void nl_pcapw_abort(struct nl_pcapw *w)
 {
     if (!w)
         return;
-    if (w->tmp)
-        unlink(w->tmp);
-    pcapw_free(w);
+    pcapw_free(w); /* the outfile drops a regular file's bytes; a stream keeps what it got */
 }
 
 int nl_pcap_write_plan(const struct nl_plan *p, const char *path, char *errbuf)

@@ -26,6 +26,7 @@ size_t nl_analysis_warning_count(const struct nl_analysis *a) { return nl_pcapr_
 const char *nl_analysis_warning(const struct nl_analysis *a, size_t i) { return nl_pcapr_warning(a->rd, i); }
 
 size_t nl_analysis_conv_count(const struct nl_analysis *a) { return a->ft.nflows; }
+size_t nl_analysis_listed_cap(const struct nl_analysis *a) { return a->listed_cap; }
 
 uint8_t nl_analysis_conv_protocol(const struct nl_analysis *a, size_t i)
 {

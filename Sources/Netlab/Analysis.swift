@@ -183,6 +183,8 @@ public struct Expectation {
 
 public final class Analysis {
     let handle: OpaquePointer
+    /// At most how many conversations, bad packets, problems, matches and duplicates to list (--max-listed).
+    public var listedCap: Int { nl_analysis_listed_cap(handle) }
 
     /// Analyse one capture file; throws NetlabError when nothing could be read.
     public init(path: String, options: AnalyzeOptions = AnalyzeOptions()) throws {

@@ -6,10 +6,20 @@ public struct Message {
     public let appProtocol: String
     public let srcApp: String
     public let dstApp: String
-    public let bytes: [UInt8]
     public let timestamp: String
     public let line: Int
-    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    /// Payload length in bytes.
+    public let length: Int
+    // The payload stays in the C message set (kept alive here): looking a message up per
+    // segment must not copy a 16 MiB payload each time (issue 8: that made the injector quadratic).
+    let owner: MessageSet
+    let data: UnsafePointer<UInt8>?
+
+    /// The payload, copied out on each use: prefer `payload` for a slice of a large one.
+    public var bytes: [UInt8] { Array(payload) }
+    /// The payload without copying, valid while this Message (or its MessageSet) lives.
+    public var payload: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: data, count: length) }
+    public var text: String { String(decoding: payload, as: UTF8.self) }
 }
 
 public final class MessageSet {
@@ -39,8 +49,8 @@ public final class MessageSet {
     public subscript(i: Int) -> Message {
         let m = nl_messages_at(handle, i)!.pointee
         return Message(id: cString(m.id), appProtocol: cString(m.app_protocol), srcApp: cString(m.src_app),
-                       dstApp: cString(m.dst_app), bytes: Array(UnsafeBufferPointer(start: m.data, count: m.len)),
-                       timestamp: cString(m.timestamp), line: Int(m.line))
+                       dstApp: cString(m.dst_app), timestamp: cString(m.timestamp), line: Int(m.line),
+                       length: m.len, owner: self, data: m.data)
     }
 
     public var warnings: [String] {

@@ -65,3 +65,34 @@ public func reportingFailure(_ tool: String, _ body: () throws -> Void) throws -
         return false
     }
 }
+
+/// Ctrl-C and SIGTERM after `Capture.stopOnSignals()`: libnetlab's stop flag, polled by long Swift loops.
+public enum Interruption {
+    public static var requested: Bool { nl_stop_flag().pointee != 0 }
+
+    /// Throws NetlabError NL_EINTR once SIGINT or SIGTERM has arrived.
+    public static func check() throws {
+        if requested { throw NetlabError(code: NL_EINTR.rawValue, message: "interrupted") }
+    }
+
+    /// The shell's status for the signal that stopped us: 130 for SIGINT, 143 for SIGTERM.
+    public static var exitStatus: Int32 { 128 + (nl_stop_signal() > 0 ? nl_stop_signal() : 2) }
+
+    /// Write text to standard output in chunks, stopping between chunks (or in a write
+    /// blocked on a full pipe) as soon as a stop is requested.
+    public static func writeStandardOutput(_ text: String) throws {
+        var text = text
+        try text.withUTF8 { buf in
+            var off = 0
+            while off < buf.count {
+                try check()
+                let n = write(STDOUT_FILENO, buf.baseAddress! + off, min(1 << 16, buf.count - off))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw NetlabError(code: NL_ESYS.rawValue, message: "standard output: " + String(cString: strerror(errno)))
+                }
+                off += n
+            }
+        }
+    }
+}

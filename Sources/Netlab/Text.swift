@@ -6,7 +6,9 @@
 public func safePreview<C: Collection>(_ bytes: C, limit: Int) -> String where C.Element == UInt8 {
     var out = ""
     var count = 0
-    for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+    // Decode only what can be shown: limit + 1 scalars take at most 4 * (limit + 1) bytes,
+    // so a 16 MiB message costs no more than a short one.
+    for scalar in String(decoding: bytes.prefix(4 * (limit + 1)), as: UTF8.self).unicodeScalars {
         if count >= limit {
             out += "…"
             break

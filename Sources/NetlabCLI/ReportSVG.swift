@@ -115,7 +115,7 @@ enum SVG {
             let (x1, x2) = r.fromA ? (xa, xb) : (xb, xa)
             let cls = r.flags.contains("SYN") || r.flags.contains("FIN") || r.flags.contains("RST") ? "ctl" : (r.length > 0 ? "data" : "ack")
             s += "<text x=\"8\" y=\"\(y + 4)\" class=\"bit\">\(r.frame)</text>"
-            s += "<text x=\"60\" y=\"\(y + 4)\" class=\"bit\">\(String(format: "%.6f", Double(r.timeNs - t0) / 1e9))</text>"
+            s += "<text x=\"60\" y=\"\(y + 4)\" class=\"bit\">\(String(format: "%.6f", NanoTime.span(t0, r.timeNs)))</text>"
             s += "<line x1=\"\(x1)\" y1=\"\(y)\" x2=\"\(x2)\" y2=\"\(y + 10)\" class=\"arrow \(cls)\" marker-end=\"url(#ah)\"/>"
             var label = "[\(r.flags)] Seq=\(r.relativeSeq)"
             if r.flags.contains("ACK") { label += " Ack=\(r.relativeAck)" }
@@ -135,12 +135,12 @@ enum SVG {
         var series: [(Bool, [(Double, Double)])] = [(true, [(0, 0)]), (false, [(0, 0)])]
         var total = [true: 0.0, false: 0.0]
         for row in c.rows where row.length > 0 {
-            let x = Double(row.timeNs - t0) / 1e9
+            let x = NanoTime.span(t0, row.timeNs)
             total[row.fromA]! += Double(row.length)
             let idx = row.fromA ? 0 : 1
             series[idx].1.append((x, total[row.fromA]!))
         }
-        let maxX = max(c.rows.map { Double($0.timeNs - t0) / 1e9 }.max() ?? 0, 1e-6)
+        let maxX = max(c.rows.map { NanoTime.span(t0, $0.timeNs) }.max() ?? 0, 1e-6)
         let maxY = max(total.values.max() ?? 0, 1)
         func px(_ x: Double) -> Double { l + x / maxX * (w - l - r) }
         func py(_ y: Double) -> Double { h - b - y / maxY * (h - t - b) }

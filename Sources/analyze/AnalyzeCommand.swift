@@ -47,7 +47,7 @@ struct AnalyzeCommand: ParsableCommand {
     var expectEcho: String?
 
     @Option(name: .customLong("max-listed"),
-            help: "List at most this many bad packets, problems, matches and duplicates each.")
+            help: "List at most this many conversations (TCP and UDP each), bad packets, problems, matches and duplicates each.")
     var maxListed = 10_000
 
     @Flag(help: "Print the answer sheet of each capture instead: per TCP conversation the server, client, interfaces, greeting, request/reply pairs, bytes each way, largest payload; chat users.")

@@ -3,18 +3,11 @@ import Foundation
 import Netlab
 
 enum Fmt {
-    /// "2025-03-01T10:00:00.000300Z" (nanoseconds when the capture has them).
-    static func isoTime(_ ns: Int64, nano: Bool) -> String {
-        var secs = time_t(ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000)
-        let frac = ns - Int64(secs) * 1_000_000_000
-        var t = tm()
-        gmtime_r(&secs, &t)
-        let f = nano ? String(format: "%09lld", frac) : String(format: "%06lld", frac / 1000)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-                      t.tm_hour, t.tm_min, t.tm_sec) + f + "Z"
-    }
+    /// "2025-03-01T10:00:00.000300Z" (nanoseconds when the capture has them); any Int64 (C, nl_time.h).
+    static func isoTime(_ ns: Int64, nano: Bool) -> String { NanoTime.iso8601(ns, nano: nano) }
 
-    static func seconds(_ ns: Int64) -> Double { Double(ns) / 1e9 }
+    /// Seconds from first to last, for any two times (computed in C without overflow).
+    static func span(_ first: Int64, _ last: Int64) -> Double { NanoTime.span(first, last) }
 
     static func grouped<T: BinaryInteger>(_ n: T) -> String {
         let s = String(n)

@@ -24,7 +24,7 @@ struct JSONReport {
         if s.packets > 0 {
             w.field("first_time", Fmt.isoTime(s.firstNs, nano: s.nanosecond))
             w.field("last_time", Fmt.isoTime(s.lastNs, nano: s.nanosecond))
-            w.field("duration", Fmt.seconds(s.lastNs - s.firstNs))
+            w.field("duration", Fmt.span(s.firstNs, s.lastNs))
         } else {
             w.null("first_time"); w.null("last_time"); w.field("duration", 0.0)
         }
@@ -57,9 +57,12 @@ struct JSONReport {
         w.field("udp_flows", s.udpFlows)
         w.field("retransmissions", s.retransmissions)
 
+        // --max-listed: at most that many entries; conversations_not_listed counts the rest.
+        let listed = min(a.conversationCount, a.listedCap)
         w.beginArray("conversations")
-        for i in 0..<a.conversationCount { conversation(a.conversation(at: i), &w) }
+        for i in 0..<listed { conversation(a.conversation(at: i), &w) }
         w.endArray()
+        w.field("conversations_not_listed", a.conversationCount - listed)
 
         if s.largestPacket > 0 {
             w.beginObject("largest_payload")
@@ -165,7 +168,7 @@ struct JSONReport {
         w.field("bytes_s2c", c.bytesS2C)
         w.field("first_packet", c.firstPacket)
         w.field("last_packet", c.lastPacket)
-        w.field("duration", Fmt.seconds(c.lastNs - c.firstNs))
+        w.field("duration", Fmt.span(c.firstNs, c.lastNs))
         if c.proto == 6 {
             w.field("handshake", c.handshake)
             w.field("end", c.end)

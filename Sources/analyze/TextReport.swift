@@ -44,7 +44,7 @@ struct TextReport: TerminalStyled {
         if s.capturedBytes != s.bytes { span += " (\(Fmt.grouped(s.capturedBytes)) captured)" }
         if s.packets > 0 {
             span += ", from \(Fmt.isoTime(s.firstNs, nano: s.nanosecond)) over "
-                + String(format: "%.6f s", Fmt.seconds(s.lastNs - s.firstNs))
+                + String(format: "%.6f s", Fmt.span(s.firstNs, s.lastNs))
         }
         line(bold("packets") + "     " + span)
         let ifs = a.interfaces.map { f -> String in
@@ -116,7 +116,12 @@ struct TextReport: TerminalStyled {
                 + (proto == 6 ? "  hs   end     retr  largest" : "")
             line(bold(title))
             line(dim(header))
+            var listed = 0
+            let maxListed = a.listedCap
             for i in 0..<n where a.conversationProtocol(at: i) == proto {
+                // --max-listed: a capture of millions of conversations prints a bounded report.
+                if listed == maxListed { break }
+                listed += 1
                 let c = a.conversation(at: i)
                 guessed = guessed || c.serverGuessed
                 out.spaces(2 + 5 - Output.width(c.id))
@@ -147,6 +152,10 @@ struct TextReport: TerminalStyled {
                     }
                 }
                 out.newline()
+            }
+            if UInt64(listed) < count {
+                line("  ... \(Fmt.grouped(count - UInt64(listed))) more \(proto == 6 ? "TCP conversations" : "UDP flows") "
+                     + "not listed (--max-listed \(maxListed))")
             }
             if guessed { line(dim("  ? the server is guessed from the ports: no SYN or SYN-ACK was captured")) }
         }

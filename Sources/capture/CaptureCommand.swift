@@ -16,13 +16,15 @@ struct CaptureCommand: ParsableCommand {
         Needs CAP_NET_RAW and CAP_NET_ADMIN (root).
         """)
 
-    @Option(name: [.short, .customLong("interface")], help: "Interface to capture on (default: any).")
+    @Option(name: [.short, .customLong("interface")], help: "Interface to capture on.")
     var interface = "any"
 
     @Flag(name: .customLong("list-interfaces"), help: "List the interfaces libpcap can capture on, then exit.")
     var listInterfaces = false
 
-    @Option(name: [.short, .customLong("write")], help: "Output file; .pcapng selects pcapng.")
+    @Option(name: [.short, .customLong("write")], help: ArgumentHelp(
+        "Output file; .pcapng selects pcapng; '-' writes to standard output (as tcpdump -w -).",
+        discussion: "A regular file appears whole when the capture ends (nothing if it is killed); a FIFO or device is written in place."))
     var write = "capture.pcap"
 
     @Flag(help: "Write pcapng even if the file name does not end in .pcapng.")
@@ -50,8 +52,12 @@ struct CaptureCommand: ParsableCommand {
     var filter: [String] = []
 
     mutating func validate() throws {
+        // The filter takes every word after the options, so --help and -h arrive here: no BPF
+        // expression uses them, so they are the user asking for help (issue 8 item 10).
+        if filter.contains(where: { $0 == "--help" || $0 == "-h" || $0 == "-help" }) { throw CleanExit.helpRequest(self) }
         if snaplen < 14 || snaplen > 262_144 { throw ValidationError("--snaplen \(snaplen): give 14-262144") }
         if duration < 0 { throw ValidationError("--duration must not be negative") }
+        if json && write == "-" { throw ValidationError("--json prints on standard output, which -w - already writes the capture to") }
         if let maxSize, parseSize(maxSize) == nil {
             throw ValidationError("--max-size '\(maxSize)': give bytes, optionally with K, M or G (e.g. 10M)")
         }
@@ -99,7 +105,7 @@ struct CaptureCommand: ParsableCommand {
         let cap = try Capture(o)
         let tty = isatty(STDERR_FILENO) == 1
         FileHandle.standardError.write(Data(("capture: listening on \(interface) (\(cap.linkTypeName))"
-            + (o.filter.map { ", filter \"\($0)\"" } ?? "") + ", writing \(write)\n").utf8))
+            + (o.filter.map { ", filter \"\($0)\"" } ?? "") + ", writing \(write == "-" ? "standard output" : write)\n").utf8))
         try cap.run(status: tty ? { st in
             let line = String(format: "\r\u{1b}[K  %llu packets, %@ bytes, kernel drops %llu, %.1f s",
                               st.packets, Self.grouped(st.bytes), st.kernelDropped, st.seconds)
@@ -120,7 +126,7 @@ struct CaptureCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         }
         FileHandle.standardError.write(Data(String(format: "capture: %@: %llu packets (%@ bytes) in %.1f s, written to %@ (%@ bytes)\ncapture: kernel: %llu received by the filter, %llu dropped (buffer full), %llu dropped by the interface\n",
-            why, st.packets, Self.grouped(st.bytes), st.seconds, write, Self.grouped(st.fileBytes),
+            why, st.packets, Self.grouped(st.bytes), st.seconds, write == "-" ? "standard output" : write, Self.grouped(st.fileBytes),
             st.kernelReceived, st.kernelDropped, st.interfaceDropped).utf8))
     }
 

@@ -3,15 +3,8 @@ import Foundation
 import Netlab
 
 enum Fmt {
-    /// "2025-03-01T10:00:00.000300Z"
-    static func isoTime(_ ns: Int64) -> String {
-        var secs = time_t(ns / 1_000_000_000)
-        var tm = tm()
-        gmtime_r(&secs, &tm)
-        let us = (ns % 1_000_000_000) / 1000
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                      tm.tm_hour, tm.tm_min, tm.tm_sec, us)
-    }
+    /// "2025-03-01T10:00:00.000300Z" (any Int64: libnetlab's nl_time_iso8601)
+    static func isoTime(_ ns: Int64) -> String { NanoTime.iso8601(ns, nano: false) }
 
     /// "10:00:00.000300"
     static func clock(_ ns: Int64) -> String {

@@ -27,7 +27,9 @@ struct InjectorCommand: ParsableCommand {
     @Argument(help: "CSV of messages. Default: samples/group01_chat_input.csv.")
     var csv: String?
 
-    @Option(name: [.short, .customLong("write")], help: "Write the packets to this pcap file (no root needed).")
+    @Option(name: [.short, .customLong("write")], help: ArgumentHelp(
+        "Write the packets to this pcap file (no root needed); '-' writes the pcap to standard output.",
+        discussion: "A regular file appears whole or not at all; a FIFO or device is written in place, never replaced."))
     var write: String?
 
     @Flag(inversion: .prefixedNo, help: "Inject on the wire with libnet's raw IPv4 socket (needs CAP_NET_RAW).")
@@ -153,11 +155,19 @@ struct InjectorCommand: ParsableCommand {
     }
 
     func run() throws {
+        var interrupted = false
         guard try reportingFailure("injector", {
-            // Ctrl-C or SIGTERM: stop between packets, remove a half-written capture, exit 1.
+            // Ctrl-C or SIGTERM: stop between packets or report lines, remove a half-written
+            // capture, exit 130 (SIGINT) or 143 (SIGTERM) as a shell reports a killed command.
             try Capture.stopOnSignals()
-            try execute()
+            do {
+                try execute()
+            } catch let e as NetlabError where e.isInterrupted {
+                FileHandle.standardError.write(Data("injector: \(e.message)\n".utf8))
+                interrupted = true
+            }
         }) else { throw ExitCode.failure }
+        if interrupted { throw ExitCode(Interruption.exitStatus) }
     }
 
     func executeDelivery() throws {
@@ -226,13 +236,21 @@ struct InjectorCommand: ParsableCommand {
         let outcome = Outcome(csv: csvPath, pcap: pcapPath, injected: sent, injectNote: injectNote,
                               destination: plan.conversations.map(\.server), roundTrip: roundTrip,
                               capturePath: capture)
-        let color = format == .text && terminalWantsColor(disabled: noColor)
+        // With the pcap on standard output (--write -), the report goes to standard error, as tcpdump -w - does.
+        let reportToStderr = pcapPath == "-"
+        let color = format == .text && !reportToStderr && terminalWantsColor(disabled: noColor)
+        let report: String
         switch format {
         case .text:
             var r = TextRenderer(plan: plan, color: color)
-            print(try r.render(explain: explain, quiet: quiet && !explain, outcome: outcome), terminator: "")
+            report = try r.render(explain: explain, quiet: quiet && !explain, outcome: outcome)
         case .json:
-            print(try JSONRenderer(plan: plan).render(explain: explain, outcome: outcome))
+            report = try JSONRenderer(plan: plan).render(explain: explain, outcome: outcome) + "\n"
+        }
+        if reportToStderr {
+            FileHandle.standardError.write(Data(report.utf8))
+        } else {
+            try Interruption.writeStandardOutput(report)
         }
         if let roundTrip, !roundTrip.ok {
             let bad = (0..<plan.packetCount).filter { !roundTrip.item($0).intact }.count

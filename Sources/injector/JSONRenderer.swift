@@ -154,6 +154,7 @@ struct JSONRenderer {
         }
         var pkts: [Pkt] = []
         for p in plan.packets {
+            try Interruption.check()
             let x = try plan.explain(p.number - 1)
             var ref: MsgRef?
             var payload: String?

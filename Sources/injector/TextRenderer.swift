@@ -42,6 +42,7 @@ struct TextRenderer: TerminalStyled {
         let packets = plan.packets
         if explain {
             for p in packets {
+                try Interruption.check()
                 if p.message != nil {
                     try explainPacket(p)
                 } else {
@@ -50,7 +51,7 @@ struct TextRenderer: TerminalStyled {
                 }
             }
         } else {
-            table(packets)
+            try table(packets)
         }
         summary(outcome: outcome)
         if let rt = outcome.roundTrip { roundTrip(rt, packets: packets, path: outcome.capturePath ?? "", table: true) }
@@ -98,12 +99,13 @@ struct TextRenderer: TerminalStyled {
         }
     }
 
-    mutating func table(_ packets: [Packet]) {
+    mutating func table(_ packets: [Packet]) throws {
         let head = [Fmt.padLeft("#", 4), Fmt.pad("time", 15), "dir", Fmt.pad("flags", 9), Fmt.padLeft("seq", 6),
                     Fmt.padLeft("ack", 6), Fmt.padLeft("len", 5), Fmt.pad("msg", 7), Fmt.pad("IPv4 cksum", 11),
                     Fmt.pad("TCP cksum", 11), "payload"]
         line(bold(head.joined(separator: " ")))
         for p in packets {
+            try Interruption.check()
             let flags = p.flags.replacingOccurrences(of: ", ", with: ",")
             var msg = "-"
             var payload = dim("(\(p.kind))")
@@ -237,7 +239,9 @@ struct TextRenderer: TerminalStyled {
         // Plan construction fails on any disagreement, so every packet here agrees.
         let n = plan.packetCount
         line("checksums: libnet and netlab agree on all \(n * 2) (\(n) IPv4, \(n) TCP)")
-        if let pcap = outcome.pcap {
+        if let pcap = outcome.pcap, pcap == "-" {
+            line("wrote the pcap to standard output: \(plan.packetCount) packets, \(Fmt.grouped(plan.totalBytes)) bytes of IP")
+        } else if let pcap = outcome.pcap {
             line("wrote \(pcap): \(plan.packetCount) packets, \(Fmt.grouped(plan.totalBytes)) bytes of IP "
                  + dim("(open it in Wireshark, or: tshark -r \(pcap))"))
         }

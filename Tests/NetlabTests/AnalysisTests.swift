@@ -130,6 +130,86 @@ final class AnalysisTests: XCTestCase {
         XCTAssertTrue(a.notes.contains { $0.kind == "kernel-reset" && $0.conversation == 2 })
     }
 
+    /// Eight data segments nobody owns, each refused by the kernel: the note names all eight
+    /// resets (count, first and last packet), not only the first (issue 8 item 10).
+    func testKernelResetNoteNamesEveryReset() throws {
+        var pkts: [[UInt8]] = []
+        for i in 0..<8 {
+            let seq = UInt32(500 + 3 * i)
+            pkts.append(Pkt.tcp4(src: C, dst: S, sport: 40001, dport: 7000, seq: seq, ack: 900, flags: Pkt.PSH | Pkt.ACK,
+                                 payload: [1, 2, 3]))
+            pkts.append(Pkt.tcp4(src: S, dst: C, sport: 7000, dport: 40001, seq: 900, flags: Pkt.RST, window: 0))
+        }
+        let a = try Analysis(path: capture(pkts))
+        let notes = a.notes.filter { $0.kind == "kernel-reset" }
+        XCTAssertEqual(notes.count, 1)
+        XCTAssertTrue(notes[0].text.contains("all 8 resets (packets 2 to 16) came from the kernel at 192.168.1.1:7000"),
+                      notes[0].text)
+        XCTAssertEqual(notes[0].packet, 2)
+    }
+
+    /// The same on real traffic: the injector's segments to a port nobody listens on, refused by
+    /// the kernel at both ends; the note's count, packets and sides agree with tshark.
+    func testKernelResetNoteAgreesWithTsharkOnRealResets() throws {
+        try TestSupport.requireRoot("raw injection and capture on lo")
+        let tshark = try TestSupport.requireTool("tshark")
+        let dir = try TestSupport.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pcap = dir + "/rt.pcap"
+        let port = 20_000 + Int(getpid() % 10_000)
+        let r = try TestSupport.run(TestSupport.product("injector"), ["--capture", pcap, "--dst-port", String(port), "-q",
+                                                                    TestSupport.sampleCSV])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rsts = try TestSupport.run(tshark, ["-r", pcap, "-Y", "tcp.flags.reset==1", "-T", "fields", "-e",
+                                                "frame.number", "-e", "tcp.srcport"]).stdout
+            .split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertGreaterThan(rsts.count, 1)
+        let a = try Analysis(path: pcap)
+        let note = try XCTUnwrap(a.notes.first { $0.kind == "kernel-reset" })
+        let fromServer = rsts.filter { $0[1] == String(port) }.count
+        let fromClient = rsts.count - fromServer
+        XCTAssertTrue(note.text.contains("all \(rsts.count) resets (packets \(rsts.first![0]) to \(rsts.last![0]))"),
+                      note.text)
+        if fromClient > 0 {
+            XCTAssertTrue(note.text.contains("\(fromServer) at 127.0.0.1:\(port)"), note.text)
+            XCTAssertTrue(note.text.contains("\(fromClient) at 127.0.0.1:"), note.text)
+        }
+    }
+
+    /// --max-listed bounds the conversation list too, text and JSON, with a count of the rest
+    /// (5M conversations printed 5,000,025 lines before; issue 8 item 10).
+    func testMaxListedLimitsTheConversationList() throws {
+        var frames: [[UInt8]] = []
+        for i in 0..<30 {
+            frames.append(Pkt.tcp4(src: C, dst: S, sport: 41000 + i, dport: 80, seq: 1, flags: Pkt.SYN))
+        }
+        for i in 0..<5 { frames.append(Pkt.ipv4(src: C, dst: S, proto: 17, payload: Pkt.udp(sport: 5000 + i, dport: 53, payload: [1]))) }
+        let file = capture(frames)
+        let tshark = try TestSupport.requireTool("tshark")
+        let conv = try TestSupport.run(tshark, ["-r", file, "-q", "-z", "conv,tcp"]).stdout
+        let tsharkTCP = conv.split(separator: "\n").filter { $0.contains("<->") }.count
+        XCTAssertEqual(tsharkTCP, 30)
+
+        let text = try TestSupport.run(TestSupport.product("analyze"), ["--max-listed", "3", file])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("TCP conversations (\(tsharkTCP))"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("... 27 more TCP conversations not listed (--max-listed 3)"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("... 2 more UDP flows not listed (--max-listed 3)"), text.stdout)
+        XCTAssertEqual(text.stdout.split(separator: "\n").filter { $0.contains(" -> 192.168.1.1:80") }.count, 3)
+
+        let json = try TestSupport.run(TestSupport.product("analyze"), ["--json", "--max-listed", "3", file])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let j = try XCTUnwrap(try JSONSerialization.jsonObject(with: json.stdoutData) as? [String: Any])
+        XCTAssertEqual((j["conversations"] as? [Any])?.count, 3)
+        XCTAssertEqual(j["conversations_not_listed"] as? Int, 32)
+        XCTAssertEqual(j["tcp_conversations"] as? Int, 30)
+        // Unlimited by default (up to 10,000): every conversation listed.
+        let all = try TestSupport.run(TestSupport.product("analyze"), ["--json", file])
+        let ja = try XCTUnwrap(try JSONSerialization.jsonObject(with: all.stdoutData) as? [String: Any])
+        XCTAssertEqual((ja["conversations"] as? [Any])?.count, 35)
+        XCTAssertEqual(ja["conversations_not_listed"] as? Int, 0)
+    }
+
     func testDuplicateCopiesOnALoopbackPacketSocket() throws {
         // Each packet twice, 15 us apart, as a raw AF_PACKET sniffer on lo sees them.
         let f = conversation(cport: 41000, sport: 7000)

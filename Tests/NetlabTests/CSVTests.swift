@@ -140,7 +140,26 @@ final class CSVTests: XCTestCase {
         let ms = try parse(header + "1,CHAT,a,b,x,2025-01-01T00:00:01Z\n2,CHAT,a,b,y,2025-01-01T00:00:00Z\n")
         XCTAssertEqual(ms.count, 2)
         XCTAssertEqual(ms.warnings.count, 1)
-        XCTAssertTrue(ms.warnings[0].contains("earlier"))
+        // It says what is done about it (issue 8 item 10): re-timed, naming the line.
+        XCTAssertTrue(ms.warnings[0].contains("t.csv:3: timestamp 2025-01-01T00:00:00Z goes back in time"), ms.warnings[0])
+        XCTAssertTrue(ms.warnings[0].contains("re-timed to 1 us after the previous packet"), ms.warnings[0])
+        // ... and that is what the packets get.
+        let plan = try Plan(messages: ms, options: CraftOptions())
+        XCTAssertEqual(plan.packet(1).timeNs - plan.packet(0).timeNs, 1000)
+    }
+
+    /// "1, HTTP, a, b": spaces around a name are dropped and spaces starting a message kept,
+    /// each with a warning naming line and column (they were taken silently).
+    func testLeadingSpacesWarnNamingLineAndColumn() throws {
+        let ms = try parse(header + "1,CHAT,a,b,x,\n2, HTTP, a,b, y,\n")
+        XCTAssertEqual(ms[1].appProtocol, "HTTP")
+        XCTAssertEqual(ms[1].text, " y")
+        XCTAssertEqual(ms.warnings.count, 3, "\(ms.warnings)")
+        XCTAssertTrue(ms.warnings[0].contains("t.csv:3: column 2 (app_protocol) ' HTTP' has spaces around it; they are ignored"),
+                      ms.warnings[0])
+        XCTAssertTrue(ms.warnings[1].contains("t.csv:3: column 3 (src_app) ' a'"), ms.warnings[1])
+        XCTAssertTrue(ms.warnings[2].contains("t.csv:3: column 5 (message) begins with a space"), ms.warnings[2])
+        XCTAssertTrue(try parse(header + "1,CHAT,a,b,x,\n").warnings.isEmpty)
     }
 
     func testFileErrors() throws {

@@ -136,4 +136,56 @@ final class InjectorCLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("wrote injector.pcap"), r.stdout)
         XCTAssertTrue(r.stdout.contains("did not inject: raw IPv4 injection needs CAP_NET_RAW"), r.stdout)
     }
+
+    /// A CSV of one message of `bytes` bytes (issue 8 item 9).
+    func bigMessageCSV(_ dir: String, bytes: Int) throws -> String {
+        let path = dir + "/big.csv"
+        var csv = Array("msg_id,app_protocol,src_app,dst_app,message,timestamp\n1,CHAT,client,server,".utf8)
+        csv += [UInt8](repeating: UInt8(ascii: "a"), count: bytes)
+        csv += Array(",2025-03-01T10:00:00.000Z\n".utf8)
+        try Data(csv).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Ctrl-C while the report of a large message is being produced and printed: the
+    /// injector stops promptly with status 130 (it used to finish, 25 s later, with 0).
+    /// Standard output is a pipe nobody reads, so the report cannot be printed to the end.
+    func testCtrlCWhilePrintingALargeReportExits130() throws {
+        let dir = try TestSupport.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let csv = try bigMessageCSV(dir, bytes: 4 << 20)
+        for args in [["--explain"], []] {
+            let pcap = dir + "/big.pcap"
+            try? FileManager.default.removeItem(atPath: pcap)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: injector)
+            p.arguments = args + ["--no-inject", "--write", pcap, csv]
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out // never read: printing blocks once the pipe is full
+            p.standardError = err
+            try p.run()
+            // The pcap is written before the report: once it is there, the report is under way.
+            var waited = 0
+            while !FileManager.default.fileExists(atPath: pcap) && waited < 600 {
+                usleep(50_000)
+                waited += 1
+            }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: pcap), "the pcap never appeared")
+            usleep(300_000)
+            kill(p.processIdentifier, SIGINT)
+            // Promptly: well under the 25 s the old code kept going (a deadline, not a timing).
+            let deadline = Date().addingTimeInterval(15)
+            while p.isRunning && Date() < deadline { usleep(20_000) }
+            if p.isRunning {
+                kill(p.processIdentifier, SIGKILL)
+                p.waitUntilExit()
+                XCTFail("injector \(args) kept running 15 s after SIGINT")
+                continue
+            }
+            XCTAssertEqual(p.terminationReason, .exit)
+            XCTAssertEqual(p.terminationStatus, 130, "injector \(args)")
+            let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            XCTAssertTrue(e.contains("injector: interrupted"), e)
+        }
+    }
 }

@@ -163,8 +163,8 @@ final class LiveTests: XCTestCase {
         XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.contains(".tmp-") })
     }
 
-    /// Ctrl-C (or SIGTERM) in the middle of a slow round trip: exit 1, and neither the capture
-    /// nor a temporary file stays behind.
+    /// Ctrl-C (or SIGTERM) in the middle of a slow round trip: exit 130 (143), as a shell reports
+    /// a command a signal stopped (issue 8), and neither the capture nor a temporary file stays behind.
     func testInterruptedRoundTripLeavesNoFile() throws {
         try TestSupport.requireRoot("raw sockets and packet capture")
         for sig in [SIGINT, SIGTERM] {
@@ -181,7 +181,7 @@ final class LiveTests: XCTestCase {
             kill(p.processIdentifier, sig)
             p.waitUntilExit()
             let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            XCTAssertEqual(p.terminationStatus, 1, text)
+            XCTAssertEqual(p.terminationStatus, 128 + sig, text)
             XCTAssertTrue(text.contains("interrupted"), text)
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [], "signal \(sig): nothing left")
         }
@@ -189,6 +189,20 @@ final class LiveTests: XCTestCase {
 
     /// Without CAP_NET_RAW/CAP_NET_ADMIN (as user nobody): capture says what is missing and how to
     /// grant it, exits 1, and writes nothing.
+    /// `capture --help` and `-h` print the help (they used to be taken as a filter: "invalid
+    /// filter '--help'"), and the help gives the default output file.
+    func testCaptureHelp() throws {
+        for args in [["--help"], ["-h"], ["-i", "lo", "--help"], ["tcp", "port", "80", "-h"]] {
+            let r = try TestSupport.run(TestSupport.product("capture"), args)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stdout.contains("USAGE: capture"), "\(args): \(r.stdout)")
+            let flat = r.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+            XCTAssertTrue(flat.contains("(default: capture.pcap)"), r.stdout)
+            XCTAssertTrue(flat.contains("'-' writes to standard output"), r.stdout)
+            XCTAssertFalse(r.stderr.contains("invalid filter"), r.stderr)
+        }
+    }
+
     func testCaptureWithoutPrivilege() throws {
         try TestSupport.requireRoot("dropping to user nobody needs root first")
         let setpriv = try TestSupport.requireTool("setpriv")

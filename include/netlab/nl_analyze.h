@@ -145,6 +145,8 @@ struct nl_conversation {
 };
 
 size_t nl_analysis_conv_count(const struct nl_analysis *a);
+/** At most how many items of each list to show (--max-listed: the conversation list too; the others are kept only that far). */
+size_t nl_analysis_listed_cap(const struct nl_analysis *a);
 /** Its protocol (6 or 17) without filling a record; 0 when i is out of range. */
 uint8_t nl_analysis_conv_protocol(const struct nl_analysis *a, size_t i);
 /** Conversation at position i (0-based; its id is i + 1). Returns 0 or NL_EINVAL. */

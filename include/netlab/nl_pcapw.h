@@ -1,7 +1,8 @@
 /*
- * nl_pcapw.h - writing capture files through libpcap, all-or-nothing: packets go
- * to a temporary file beside the target, which is renamed into place only by
- * nl_pcapw_commit. A failure or nl_pcapw_abort leaves no file behind.
+ * nl_pcapw.h - writing capture files through libpcap. A regular file is
+ * all-or-nothing (nl_outfile.h): it appears under its name only on
+ * nl_pcapw_commit, and a failure, nl_pcapw_abort or SIGKILL leaves nothing.
+ * A character device, FIFO or "-" (standard output) is streamed in place.
  */
 #ifndef NL_PCAPW_H
 #define NL_PCAPW_H
@@ -47,10 +48,16 @@ int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32
 /** Bytes written so far (file header included). */
 uint64_t nl_pcapw_bytes(const struct nl_pcapw *w);
 
-/** Flush, sync and rename into place; frees w whatever the outcome. */
+/** Streams only (device, FIFO, "-"): push buffered packets to the reader now. No-op for a regular file. */
+int nl_pcapw_flush(struct nl_pcapw *w, char *errbuf);
+
+/** 1 when w streams in place (device, FIFO, standard output). */
+int nl_pcapw_is_stream(const struct nl_pcapw *w);
+
+/** Flush and make the file visible under its name (nothing to do for a stream); frees w whatever the outcome. */
 int nl_pcapw_commit(struct nl_pcapw *w, char *errbuf);
 
-/** Remove the temporary file and free w. NULL is allowed. */
+/** Drop a regular file's bytes (nothing appears) and free w. NULL is allowed. */
 void nl_pcapw_abort(struct nl_pcapw *w);
 
 /** Write every packet of a plan as a LINKTYPE_RAW capture at path. */
