@@ -113,7 +113,7 @@ final class Lab {
         try recordInterfaces(net)
         let csvLines = LabFiles.lines(of: messages)
         let lines = try o.input.map { try LabFiles.lines(ofFile: $0) } ?? csvLines
-        try lines.map { $0 + "\n" }.joined().write(toFile: path("in-proj.txt"), atomically: true, encoding: .utf8)
+        try OutputFile.write(lines.map { $0 + "\n" }.joined(), to: path("in-proj.txt"))
 
         try checkStop()
         try echoScenario(name: "part1", title: "part 1: echo on one host (loopback)", serverNS: net.clientNamespace,
@@ -131,7 +131,7 @@ final class Lab {
         try checkStop()
         try impairedScenarios()
         try checkStop()
-        try results.map { $0 + "\n" }.joined().write(toFile: path("results.txt"), atomically: true, encoding: .utf8)
+        try OutputFile.write(results.map { $0 + "\n" }.joined(), to: path("results.txt"))
         if o.report {
             var writer = ReportWriter(labDir: outDir, csv: try o.csv ?? LabFiles.sample(), input: path("in-proj.txt"))
             var files = try writer.write()
@@ -155,7 +155,7 @@ final class Lab {
             let name = parts[1].trimmingCharacters(in: .whitespaces).split(separator: "@")[0]
             out += "\(idx) \(name)\n"
         }
-        try out.write(toFile: path("interfaces.txt"), atomically: true, encoding: .utf8)
+        try OutputFile.write(out, to: path("interfaces.txt"))
     }
 
     func cleanup() {
@@ -227,7 +227,7 @@ final class Lab {
                                          log: path("\(name)-server.log"))
         let client = try Proc.run([try tool("echoclient"), "--host", serverIP, "--port", String(o.port), "--input",
                                    path("in-proj.txt")], netns: net.clientNamespace, timeout: 60)
-        try client.output.write(toFile: path("\(name)-client.log"), atomically: true, encoding: .utf8)
+        try OutputFile.write(client.output, to: path("\(name)-client.log"))
         usleep(200_000)
         stopProcess(cap)
         stopProcess(server)
@@ -259,11 +259,11 @@ final class Lab {
                                          log: path("deliver-server.log"))
         // Every message goes from the client here, so the CSV given to --deliver and --expect says so.
         let csvPath = path("deliver-messages.csv")
-        try LabFiles.clientToServerCSV(messages).write(toFile: csvPath, atomically: true, encoding: .utf8)
+        try OutputFile.write(LabFiles.clientToServerCSV(messages), to: csvPath)
         let d = try Proc.run([try tool("injector"), csvPath, "--deliver", "--src-ip", net.clientIP, "--dst-ip", net.serverIP,
                               "--dst-port", String(o.port), "--src-port", srcPort, "--expect-lines",
                               String(lines.count + 1)], netns: net.clientNamespace, timeout: 90)
-        try d.output.write(toFile: path("deliver.log"), atomically: true, encoding: .utf8)
+        try OutputFile.write(d.output, to: path("deliver.log"))
         usleep(300_000)
         stopProcess(cap)
         stopProcess(server)
@@ -280,7 +280,7 @@ final class Lab {
               "delivery: tshark reports no TCP analysis warnings for the stream" +
               (flagged.isEmpty ? "" : " (flagged frames: \(flagged.joined(separator: ", ")))"))
         let exp = try Proc.run([try tool("analyze"), path("deliver.pcap"), "--expect", csvPath], timeout: 60)
-        try exp.output.write(toFile: path("deliver-expect.txt"), atomically: true, encoding: .utf8)
+        try OutputFile.write(exp.output, to: path("deliver-expect.txt"))
         check(exp.status == 0, "delivery: analyze --expect finds every message intact, in order (deliver-expect.txt)")
     }
 

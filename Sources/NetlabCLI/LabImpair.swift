@@ -30,7 +30,7 @@ extension Lab {
         if a.rateApplied { summary += " rate \(a.rateBitsPerSecond / 1000) kbit/s" }
         if a.delayApplied { summary += " delay \(Double(a.delayMicroseconds) / 1000) ms each way" }
         if try ImpairSpec(text).hasDelay && !a.delayApplied { summary += "; delay NOT applied (no netem in this kernel)" }
-        try (summary + "\n" + a.detail + "\n").write(toFile: path("impairment.txt"), atomically: true, encoding: .utf8)
+        try OutputFile.write((summary + "\n" + a.detail + "\n"), to: path("impairment.txt"))
     }
 
     /// The hand-built connection of the delivery proof is checked for zero TCP warnings: it runs on the clean link.
@@ -164,7 +164,7 @@ extension String {
             h.seekToEndOfFile()
             h.write(Data(utf8))
         } else {
-            try write(toFile: p, atomically: true, encoding: .utf8)
+            try OutputFile.write(self, to: p)
         }
     }
 }

@@ -177,10 +177,10 @@ struct ReportWriter {
         try? FileManager.default.removeItem(at: files) /* pictures of an earlier report */
         try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
         for (name, svg) in svgs {
-            try svg.write(to: files.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            try OutputFile.write(svg, to: files.appendingPathComponent(name).path)
         }
-        try html.write(toFile: outPath("report.html"), atomically: true, encoding: .utf8)
-        try md.write(toFile: outPath("report.md"), atomically: true, encoding: .utf8)
+        try OutputFile.write(html, to: outPath("report.html"))
+        try OutputFile.write(md, to: outPath("report.md"))
         return [outPath("report.html"), outPath("report.md")]
     }
 
