@@ -701,7 +701,16 @@ static void on_refused(const struct nl_addr *peer, const char *why, void *ud)
     logc_((struct nl_chat_server *)ud, "refused %s: %s", nl_addr_format(peer, addr, sizeof addr), why);
 }
 
+/* Once per pass before output is written: cross-server MSGs of the pass go out in one PUBLISH per server. */
+static void on_before_flush(void *ud)
+{
+    struct nl_chat_server *s = ud;
+    if (s->cluster)
+        nl_cluster_flush(s->cluster);
+}
+
 static const struct nl_server_ops chat_ops = {
+    .before_flush = on_before_flush,
     .open = on_open,
     .line = on_line,
     .too_long = on_too_long,

@@ -62,6 +62,9 @@ int nl_cluster_hold(struct nl_cluster *cl, struct nl_conn *c, const uint8_t *lin
 int nl_cluster_command(struct nl_cluster *cl, struct nl_conn *c, const char *me, size_t me_len,
                        const struct nl_chat_cmd *cmd);
 
+/** Publish the MSGs gathered during this pass (one PUBLISH per server); the chat server calls it before each poll(). */
+void nl_cluster_flush(struct nl_cluster *cl);
+
 /** The connection is closing: forget what it waited for. */
 void nl_cluster_conn_closing(struct nl_cluster *cl, struct nl_conn *c);
 /** A local user left: peers on other servers get GONE, the name is released. */
