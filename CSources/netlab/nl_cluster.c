@@ -1768,6 +1768,12 @@ uint32_t nl_cluster_sessions(const struct nl_cluster *cl, const char *name, size
     return on;
 }
 
+uint32_t nl_cluster_links(const struct nl_cluster *cl, const char *name, size_t n)
+{
+    const struct luser *u = (const struct luser *)ntab_find(&cl->lusers, name, n);
+    return u ? u->n : 0;
+}
+
 void nl_cluster_conn_closing(struct nl_cluster *cl, struct nl_conn *c)
 {
     for (size_t i = 0; i < cl->nops; i++)

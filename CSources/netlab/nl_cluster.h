@@ -84,6 +84,9 @@ struct nl_cluster_iter {
 /** The next user on another server (it->bucket = 0, it->at = NULL to begin); 0 at the end. */
 int nl_cluster_remote_next(const struct nl_cluster *cl, struct nl_cluster_iter *it, const char **name, size_t *n);
 
+/** Sessions and pending requests (either way) of a local user with users on other servers. */
+uint32_t nl_cluster_links(const struct nl_cluster *cl, const char *name, size_t n);
+
 /** Accepted sessions of a local user with users on other servers; their names appended (" name") to out. */
 uint32_t nl_cluster_sessions(const struct nl_cluster *cl, const char *name, size_t n, char *out, size_t *len,
                              size_t cap);
