@@ -239,6 +239,8 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
 
     if (d.proto == 6) {
         nl_flow_tcp(f, dir, &d, pkt->number, pkt->len);
+        if (d.payload_caplen && !D->headlen)
+            nl_appid_note(f, dir, d.payload, d.payload_caplen);
         if (d.payload_len > s->largest_bytes) {
             s->largest_bytes = d.payload_len;
             s->largest_packet = pkt->number;
@@ -318,6 +320,7 @@ static int finish(struct nl_analysis *a)
         }
     }
     nl_flow_finish(&a->ft);
+    nl_appid_finish(&a->ft);
     struct nl_summary *s = &a->sum;
     for (size_t i = 0; i < a->ft.nflows; i++) {
         const struct nl_flow *f = &a->ft.flows[i];

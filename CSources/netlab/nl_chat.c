@@ -413,7 +413,13 @@ static void cmd_chat(struct nl_chat_server *s, struct nl_conn *c, struct chat_us
             say(c, "ERR 409 %s has asked you: ACCEPT %s or DECLINE %s\n", t->name, t->name, t->name);
         return;
     }
-    if (me->nlinks >= s->cfg.max_sessions || t->nlinks >= s->cfg.max_sessions) {
+    /* The limit counts every session and request of a user, with users here and on other servers. */
+    uint32_t mine = me->nlinks, theirs = t->nlinks;
+    if (s->cluster) {
+        mine += nl_cluster_links(s->cluster, me->name, me->name_len);
+        theirs += nl_cluster_links(s->cluster, t->name, t->name_len);
+    }
+    if (mine >= s->cfg.max_sessions || theirs >= s->cfg.max_sessions) {
         say(c, "ERR 429 too many sessions (at most %u each)\n", s->cfg.max_sessions);
         return;
     }
@@ -701,7 +707,16 @@ static void on_refused(const struct nl_addr *peer, const char *why, void *ud)
     logc_((struct nl_chat_server *)ud, "refused %s: %s", nl_addr_format(peer, addr, sizeof addr), why);
 }
 
+/* Once per pass before output is written: cross-server MSGs of the pass go out in one PUBLISH per server. */
+static void on_before_flush(void *ud)
+{
+    struct nl_chat_server *s = ud;
+    if (s->cluster)
+        nl_cluster_flush(s->cluster);
+}
+
 static const struct nl_server_ops chat_ops = {
+    .before_flush = on_before_flush,
     .open = on_open,
     .line = on_line,
     .too_long = on_too_long,

@@ -24,6 +24,7 @@
 #define HOLD_MAX (256 * 1024) /* bytes of lines held for one connection while it waits */
 #define NAME_CAP (NL_CHAT_MAX_NAME + 1)
 #define NODE_MAX 48
+#define BATCH_MAX (64 * 1024) /* bytes of MSG lines gathered for one server before they are published */
 
 enum { LINK_OUT = 1, LINK_IN = 2, LINK_ON = 3 };
 enum { OP_CLAIM = 1, OP_WHO, OP_LOOKUP };
@@ -277,6 +278,20 @@ struct nl_cluster {
     size_t nops, capops;
     uint32_t next_id;
     uint64_t bad;            /* malformed replies and messages skipped */
+    struct batch *batches;   /* per node index: MSGs of this pass, one PUBLISH each (nl_cluster_flush) */
+    size_t nbatches;
+    int flushing;
+};
+
+/* MSG lines for one server gathered during a pass: "MSG node from to text" lines
+ * joined by LF (a chat line holds no LF), and "from\0to\0" per line for the
+ * error report should the PUBLISH fail. Buffers are kept from pass to pass. */
+struct batch {
+    char *msg;
+    size_t len, cap;
+    char *names;
+    size_t nlen, ncap;
+    uint32_t count;
 };
 
 #define logf_(cl, ...) nl_log((cl)->cfg.log, (cl)->cfg.log_ud, __VA_ARGS__)
@@ -493,9 +508,13 @@ static void links_gone(struct nl_cluster *cl, int node, const char *peer, size_t
 
 /* ---- publishing ---- */
 
+static void batches_flush(struct nl_cluster *cl);
+
 static int publish(struct nl_cluster *cl, const char *chan, size_t cn, const char *msg, size_t mn,
                    redisCallbackFn *fn, void *priv)
 {
+    if (!cl->flushing)
+        batches_flush(cl); /* MSGs queued earlier go first: one order for all that leaves this server */
     redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
     if (!ac)
         return NL_ESYS;
@@ -521,19 +540,123 @@ static int to_node(struct nl_cluster *cl, int node, redisCallbackFn *fn, void *p
     return publish(cl, chan, (size_t)cn, msg, (size_t)mn, fn, priv);
 }
 
-/* A MSG whose PUBLISH reached no server (or whose answer was lost) is reported to its sender. */
+/* Each MSG of a batch whose PUBLISH failed: its sender is told ("sender\0target\0" pairs). */
+static void batch_failed(struct nl_cluster *cl, const char *names, size_t len)
+{
+    const char *p = names, *end = names + len;
+    while (p < end) {
+        size_t sn = strlen(p);
+        const char *to = p + sn + 1;
+        struct nl_conn *c = cl->hooks.find(cl->ud, p, sn);
+        if (c)
+            say(c, "ERR 503 cluster unavailable: message to %s not delivered\n", to);
+        p = to + strlen(to) + 1;
+    }
+}
+
+/* A batch of MSGs whose PUBLISH reached no server (or whose answer was lost): each sender is told. */
 static void on_msg_published(redisAsyncContext *ac, void *r, void *priv)
 {
     struct nl_cluster *cl = ac->data;
     redisReply *rep = r;
-    char *names = priv; /* "sender\0target" */
-    if (cl && (!rep || rep->type != REDIS_REPLY_INTEGER || rep->integer < 1)) {
-        struct nl_conn *c = cl->hooks.find(cl->ud, names, strlen(names));
-        const char *to = names + strlen(names) + 1;
-        if (c)
-            say(c, "ERR 503 cluster unavailable: message to %s not delivered\n", to);
-    }
+    size_t *names = priv; /* length, then the pairs */
+    if (cl && (!rep || rep->type != REDIS_REPLY_INTEGER || rep->integer < 1))
+        batch_failed(cl, (const char *)(names + 1), names[0]);
     free(names);
+}
+
+/* One PUBLISH per server for the MSGs gathered since the last flush, written at once. */
+static void batches_flush(struct nl_cluster *cl)
+{
+    int any = 0;
+    cl->flushing = 1;
+    for (size_t i = 0; i < cl->nbatches && i < cl->nnodes; i++) {
+        struct batch *b = &cl->batches[i];
+        if (!b->count)
+            continue;
+        size_t *names = malloc(sizeof(size_t) + b->nlen);
+        char chan[NODE_MAX + 16];
+        int cn = snprintf(chan, sizeof chan, "nl:to:%s", cl->nodes[i]);
+        if (names) {
+            names[0] = b->nlen;
+            memcpy(names + 1, b->names, b->nlen);
+        }
+        if (!names || publish(cl, chan, (size_t)cn, b->msg, b->len, on_msg_published, names) < 0) {
+            free(names);
+            batch_failed(cl, b->names, b->nlen);
+        } else {
+            any = 1;
+        }
+        b->len = b->nlen = 0;
+        b->count = 0;
+    }
+    cl->flushing = 0;
+    if (any)
+        nl_redis_flush(cl->cmd);
+}
+
+void nl_cluster_flush(struct nl_cluster *cl)
+{
+    if (cl)
+        batches_flush(cl);
+}
+
+static int grow(char **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need)
+        n *= 2;
+    char *q = realloc(*p, n);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* Queue "MSG <us> <from> <to> <text>" for node; published by the next flush (or sooner when full). */
+static int batch_msg(struct nl_cluster *cl, int node, const char *me, size_t mn, const char *t, size_t tn,
+                     const uint8_t *text, size_t len)
+{
+    if (!nl_redis_ctx(cl->cmd))
+        return NL_ESYS;
+    if ((size_t)node >= cl->nbatches) {
+        size_t n = cl->nnodes > (size_t)node ? cl->nnodes : (size_t)node + 1;
+        struct batch *nb = realloc(cl->batches, n * sizeof *nb);
+        if (!nb)
+            return NL_ENOMEM;
+        memset(nb + cl->nbatches, 0, (n - cl->nbatches) * sizeof *nb);
+        cl->batches = nb;
+        cl->nbatches = n;
+    }
+    struct batch *b = &cl->batches[node];
+    size_t nodel = strlen(cl->node);
+    size_t line = 4 + nodel + 1 + mn + 1 + tn + 1 + len;
+    if (b->count && b->len + 1 + line > BATCH_MAX)
+        batches_flush(cl);
+    if (grow(&b->msg, &b->cap, b->len + 1 + line) < 0 || grow(&b->names, &b->ncap, b->nlen + mn + tn + 2) < 0)
+        return NL_ENOMEM;
+    char *p = b->msg + b->len;
+    if (b->count)
+        *p++ = '\n';
+    memcpy(p, "MSG ", 4), p += 4;
+    memcpy(p, cl->node, nodel), p += nodel;
+    *p++ = ' ';
+    memcpy(p, me, mn), p += mn;
+    *p++ = ' ';
+    memcpy(p, t, tn), p += tn;
+    *p++ = ' ';
+    memcpy(p, text, len), p += len;
+    b->len = (size_t)(p - b->msg);
+    memcpy(b->names + b->nlen, me, mn);
+    b->names[b->nlen + mn] = 0;
+    memcpy(b->names + b->nlen + mn + 1, t, tn);
+    b->names[b->nlen + mn + 1 + tn] = 0;
+    b->nlen += mn + tn + 2;
+    b->count++;
+    return NL_OK;
 }
 
 static void script(struct nl_cluster *cl, int which, redisCallbackFn *fn, void *priv, int argc, const char **argv)
@@ -1036,6 +1159,28 @@ static void on_broadcast(struct nl_cluster *cl, const char *verb, size_t vn, int
     }
 }
 
+static void one_message(struct nl_cluster *cl, int all, const char *line, size_t len)
+{
+    const char *p = line, *verb, *nodew;
+    size_t n = len;
+    size_t vn = word(&p, &n, &verb);
+    size_t nl_ = word(&p, &n, &nodew);
+    if (!vn || !node_valid(nodew, nl_)) {
+        bad_input(cl, "message in the wrong format", line, len);
+        return;
+    }
+    if (nl_ == strlen(cl->node) && !memcmp(nodew, cl->node, nl_)) {
+        if (vn == 4 && !memcmp(verb, "DOWN", 4))
+            cl->reannounce = 1; /* someone took us for dead: claim our users again */
+        return;                 /* our own broadcast */
+    }
+    int src = node_id(cl, nodew, nl_);
+    if (all)
+        on_broadcast(cl, verb, vn, src, p, n);
+    else if (src >= 0)
+        on_directed(cl, verb, vn, src, p, n);
+}
+
 static void on_message(redisAsyncContext *ac, void *r, void *priv)
 {
     struct nl_cluster *cl = ac ? ac->data : NULL;
@@ -1057,24 +1202,15 @@ static void on_message(redisAsyncContext *ac, void *r, void *priv)
         return;
     if (!cl->ready && !cl->syncing)
         return;
-    const char *p = msg->str, *verb, *nodew;
-    size_t n = (size_t)msg->len;
-    size_t vn = word(&p, &n, &verb);
-    size_t nl_ = word(&p, &n, &nodew);
-    if (!vn || !node_valid(nodew, nl_)) {
-        bad_input(cl, "message in the wrong format", msg->str, (size_t)msg->len);
-        return;
+    /* A message may hold several lines (a batch of MSGs): each is one message. */
+    int all = chan->len == 6 && !memcmp(chan->str, "nl:all", 6);
+    const char *p = msg->str, *end = msg->str + msg->len;
+    while (p < end) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        size_t n = lf ? (size_t)(lf - p) : (size_t)(end - p);
+        one_message(cl, all, p, n);
+        p += n + 1;
     }
-    if (nl_ == strlen(cl->node) && !memcmp(nodew, cl->node, nl_)) {
-        if (vn == 4 && !memcmp(verb, "DOWN", 4))
-            cl->reannounce = 1; /* someone took us for dead: claim our users again */
-        return;                 /* our own broadcast */
-    }
-    int src = node_id(cl, nodew, nl_);
-    if (chan->len == 6 && !memcmp(chan->str, "nl:all", 6))
-        on_broadcast(cl, verb, vn, src, p, n);
-    else if (src >= 0)
-        on_directed(cl, verb, vn, src, p, n);
 }
 
 /* ---- synchronising with Redis ---- */
@@ -1553,6 +1689,7 @@ void nl_cluster_close(struct nl_cluster *cl)
         /* Leave at once rather than after the liveness key expires: delete it and free our names. */
         redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
         if (ac) {
+            batches_flush(cl); /* messages users sent in the last pass still go */
             redisAsyncCommand(ac, NULL, NULL, "DEL nl:alive:%s", cl->node);
             const char *argv[2] = {cl->node, "0"};
             script(cl, S_REAP, NULL, NULL, 2, argv);
@@ -1560,6 +1697,13 @@ void nl_cluster_close(struct nl_cluster *cl)
         }
     }
     cl->ready = 0;
+    for (size_t i = 0; i < cl->nbatches; i++) {
+        free(cl->batches[i].msg);
+        free(cl->batches[i].names);
+    }
+    free(cl->batches);
+    cl->batches = NULL;
+    cl->nbatches = 0;
     nl_loop_timer_cancel(cl->loop, cl->tick);
     /* Pending callbacks run with NULL replies while the contexts are freed: make them see no cluster. */
     redisAsyncContext *a = nl_redis_ctx(cl->cmd), *b = nl_redis_ctx(cl->sub);
@@ -1622,6 +1766,12 @@ uint32_t nl_cluster_sessions(const struct nl_cluster *cl, const char *name, size
         }
     }
     return on;
+}
+
+uint32_t nl_cluster_links(const struct nl_cluster *cl, const char *name, size_t n)
+{
+    const struct luser *u = (const struct luser *)ntab_find(&cl->lusers, name, n);
+    return u ? u->n : 0;
 }
 
 void nl_cluster_conn_closing(struct nl_cluster *cl, struct nl_conn *c)
@@ -1805,22 +1955,8 @@ int nl_cluster_command(struct nl_cluster *cl, struct nl_conn *c, const char *me,
                 say(c, "ERR 403 no session with %s: CHAT %s first\n", t, t);
             return 1;
         }
-        char *names = malloc(mn + 1 + tn + 1);
-        if (!names) {
-            say(c, "ERR 503 server out of memory\n");
-            return 1;
-        }
-        memcpy(names, me, mn);
-        names[mn] = 0;
-        memcpy(names + mn + 1, t, tn + 1);
-        char chan[NODE_MAX + 16], msg[NL_CHAT_MAX_LINE + 160];
-        int cn = snprintf(chan, sizeof chan, "nl:to:%s", cl->nodes[node]);
-        int k = snprintf(msg, sizeof msg, "MSG %s %.*s %s ", cl->node, (int)mn, me, t);
-        memcpy(msg + k, cmd->text, cmd->text_len);
-        if (publish(cl, chan, (size_t)cn, msg, (size_t)k + cmd->text_len, on_msg_published, names) < 0) {
-            free(names);
+        if (batch_msg(cl, node, me, mn, t, strlen(t), cmd->text, cmd->text_len) < 0)
             say(c, "ERR 503 cluster unavailable: message to %s not delivered\n", t);
-        }
         return 1;
     }
     case NL_CHAT_LEAVE:

@@ -62,6 +62,9 @@ int nl_cluster_hold(struct nl_cluster *cl, struct nl_conn *c, const uint8_t *lin
 int nl_cluster_command(struct nl_cluster *cl, struct nl_conn *c, const char *me, size_t me_len,
                        const struct nl_chat_cmd *cmd);
 
+/** Publish the MSGs gathered during this pass (one PUBLISH per server); the chat server calls it before each poll(). */
+void nl_cluster_flush(struct nl_cluster *cl);
+
 /** The connection is closing: forget what it waited for. */
 void nl_cluster_conn_closing(struct nl_cluster *cl, struct nl_conn *c);
 /** A local user left: peers on other servers get GONE, the name is released. */
@@ -80,6 +83,9 @@ struct nl_cluster_iter {
 };
 /** The next user on another server (it->bucket = 0, it->at = NULL to begin); 0 at the end. */
 int nl_cluster_remote_next(const struct nl_cluster *cl, struct nl_cluster_iter *it, const char **name, size_t *n);
+
+/** Sessions and pending requests (either way) of a local user with users on other servers. */
+uint32_t nl_cluster_links(const struct nl_cluster *cl, const char *name, size_t n);
 
 /** Accepted sessions of a local user with users on other servers; their names appended (" name") to out. */
 uint32_t nl_cluster_sessions(const struct nl_cluster *cl, const char *name, size_t n, char *out, size_t *len,

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include "netlab/nl_decode.h"
 
+#define NL_APPID_HEAD 24  /* payload bytes kept per direction to tell the application */
+
 struct nl_flow_ext; /* reassembly state, allocated only when asked for (nl_analyze.c) */
 
 /* Why a side was taken to be the server. */
@@ -44,6 +46,8 @@ struct nl_flow_dir {
     uint32_t last_l3_cap;
     int64_t last_ns;
     uint64_t last_pkt;
+    uint8_t head[NL_APPID_HEAD]; /* the first captured payload bytes this side sent (nl_appid.c) */
+    uint8_t headlen;
 };
 
 struct nl_flow {
@@ -56,6 +60,7 @@ struct nl_flow {
     uint8_t first_flags;      /* TCP flags of the first packet seen */
     uint8_t first_dir;        /* direction (0: from endpoint 0) of the first packet */
     uint8_t refused, kernel_rst;
+    uint8_t app, app_basis, app_role; /* enum nl_app, nl_app_basis, nl_app_role (nl_appid.c) */
     uint32_t id;              /* 1-based, in order of first packet */
     uint32_t hash;
     uint64_t first_pkt, last_pkt, rst_pkt;
@@ -93,6 +98,12 @@ void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_
 
 /** Account one UDP datagram. */
 void nl_flow_udp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, uint32_t wirelen);
+
+/** Keep the first payload bytes of a direction (the application's first words). */
+void nl_appid_note(struct nl_flow *f, int dir, const uint8_t *payload, uint32_t caplen);
+
+/** Name the application and the role of every TCP flow (after nl_flow_finish). */
+void nl_appid_finish(struct nl_flow_table *t);
 
 /** Decide the server of every flow still undecided (ports), at the end of the capture. */
 void nl_flow_finish(struct nl_flow_table *t);

@@ -3,7 +3,8 @@
  * add ... type veth`), its removal, and the sweep of pairs left by crashed runs.
  * Runs `ip` through nl_proc; signals only processes inside its own namespaces.
  * Also impairs the pair (loss, rate, delay) with netem, or tbf + nftables where
- * the kernel has no netem, and removes the impairment again.
+ * the kernel has no netem, and removes the impairment again. A third namespace
+ * can hang off the client one (the cluster lab).
  */
 #include "netlab/nl_labnet.h"
 #include "netlab/nl_proc.h"
@@ -90,6 +91,44 @@ fail:
     return rc;
 }
 
+static void kill_inside(const char *name);
+
+int nl_labnet_add_third(struct nl_labnet *n, int tag, char *errbuf)
+{
+    if (n->created < 2)
+        return nl_err(errbuf, NL_EINVAL, "adding a third host: create the pair first");
+    if (n->created >= 3)
+        return 0;
+    int pid = (int)getpid();
+    snprintf(n->ns_third, sizeof n->ns_third, NL_LABNET_PREFIX "%d-%d-t", pid, tag);
+    snprintf(n->if_client2, sizeof n->if_client2, "nlx%d%d", pid % 1000000, tag % 10);
+    snprintf(n->if_third, sizeof n->if_third, "nlt%d%d", pid % 1000000, tag % 10);
+    static const uint8_t c[4] = {10, 99, 2, 1}, t[4] = {10, 99, 2, 2};
+    memcpy(n->ip_client2, c, 4);
+    memcpy(n->ip_third, t, 4);
+    int rc;
+    if ((rc = ip(errbuf, "creating the third namespace", "netns", "add", n->ns_third, NULL)) < 0)
+        return rc;
+    n->created = 3;
+    if ((rc = ip(errbuf, "creating the second veth pair", "link", "add", n->if_client2, "netns", n->ns_client, "type",
+                 "veth", "peer", "name", n->if_third, "netns", n->ns_third, NULL)) < 0 ||
+        (rc = ip(errbuf, "addressing the client's second veth", "-n", n->ns_client, "addr", "add", "10.99.2.1/24", "dev",
+                 n->if_client2, NULL)) < 0 ||
+        (rc = ip(errbuf, "addressing the third host", "-n", n->ns_third, "addr", "add", "10.99.2.2/24", "dev",
+                 n->if_third, NULL)) < 0 ||
+        (rc = ip(errbuf, "bringing up loopback", "-n", n->ns_third, "link", "set", "lo", "up", NULL)) < 0 ||
+        (rc = ip(errbuf, "bringing up the client's second veth", "-n", n->ns_client, "link", "set", n->if_client2, "up",
+                 NULL)) < 0 ||
+        (rc = ip(errbuf, "bringing up the third host's veth", "-n", n->ns_third, "link", "set", n->if_third, "up",
+                 NULL)) < 0) {
+        kill_inside(n->ns_third);
+        ip(NULL, "deleting the third namespace", "netns", "del", n->ns_third, NULL);
+        n->created = 2;
+        return rc;
+    }
+    return 0;
+}
+
 /* SIGKILL every process whose network namespace is /run/netns/name (`ip netns pids`). */
 static void kill_inside(const char *name)
 {
@@ -108,10 +147,16 @@ static void kill_inside(const char *name)
 int nl_labnet_destroy(struct nl_labnet *n, char *errbuf)
 {
     int rc = 0;
+    if (n->created >= 3) {
+        kill_inside(n->ns_third);
+        rc = ip(errbuf, "deleting the third namespace", "netns", "del", n->ns_third, NULL);
+        if (rc > 0)
+            rc = 0;
+    }
     if (n->created >= 2) {
         kill_inside(n->ns_server);
-        int r = ip(errbuf, "deleting the server namespace", "netns", "del", n->ns_server, NULL);
-        if (r < 0)
+        int r = ip(rc < 0 ? NULL : errbuf, "deleting the server namespace", "netns", "del", n->ns_server, NULL);
+        if (r < 0 && rc == 0)
             rc = r;
     }
     if (n->created >= 1) {

@@ -99,6 +99,11 @@ int nl_analysis_conv(const struct nl_analysis *a, size_t i, struct nl_conversati
     o->largest_bytes = L->largest_bytes;
     o->checksum_bad = C->ck_bad + S->ck_bad;
     o->checksum_offload = C->ck_offload + S->ck_offload;
+    o->app = f->app;
+    o->app_role = f->app_role;
+    o->app_name = nl_app_name(f->app);
+    o->app_basis = nl_app_basis_name(f->app_basis);
+    o->role = nl_app_role_name(f->app_role);
     return 0;
 }
 

@@ -79,6 +79,12 @@ public struct CaptureConversation {
     public var serverPort: Int { Int(raw.server_port) }
     public var serverGuessed: Bool { raw.server_guessed != 0 }
     public var serverBasis: String { cString(raw.server_basis) }
+    /// "chat", "redis" or "" (TCP: from the first payload bytes, nl_appid.c).
+    public var app: String { cString(raw.app_name) }
+    /// "payload", "port 6379" or "".
+    public var appBasis: String { cString(raw.app_basis) }
+    /// "client <-> chat server", "chat server <-> Redis", "client <-> Redis" or "".
+    public var role: String { cString(raw.role) }
     public var packetsC2S: UInt64 { raw.packets_c2s }
     public var packetsS2C: UInt64 { raw.packets_s2c }
     public var payloadC2S: UInt64 { raw.payload_c2s }

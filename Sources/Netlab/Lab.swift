@@ -83,7 +83,12 @@ public final class LabNet {
 
     deinit { _ = nl_labnet_destroy(&raw, nil) }
 
-    /// Stops what runs inside and deletes both namespaces.
+    /// Adds a third namespace joined to the client one by its own veth pair (10.99.2.1 <-> 10.99.2.2).
+    public func addThird(tag: Int32 = 0) throws {
+        try nlCheck { nl_labnet_add_third(&raw, tag, $0) }
+    }
+
+    /// Stops what runs inside and deletes the namespaces.
     public func destroy() throws {
         try nlCheck { nl_labnet_destroy(&raw, $0) }
     }
@@ -93,6 +98,9 @@ public final class LabNet {
     public var clientInterface: String { tupleString(raw.if_client) }
     public var serverInterface: String { tupleString(raw.if_server) }
     public var clientIP: String { formatIPv4(raw.ip_client) }
+    public var thirdNamespace: String { tupleString(raw.ns_third) }
+    public var clientIP2: String { formatIPv4(raw.ip_client2) }
+    public var thirdIP: String { formatIPv4(raw.ip_third) }
     public var serverIP: String { formatIPv4(raw.ip_server) }
 
     /// Removes namespace pairs left by a crashed run; returns how many namespaces went.

@@ -17,7 +17,21 @@ struct LabCommand: ParsableCommand {
         `injector --deliver` opening a TCP connection of hand-built packets to the real echo server; part 3, the \
         chat server with three clients. Each is captured on "any" into OUT/part*.pcap. Ctrl-C, a failure or a \
         crash never leaves a namespace or process behind (the next run removes what a crash left).
+
+        --scenario cluster: the chat cluster instead. A third host (namespace -t, 10.99.2.2) hangs off the \
+        client one (10.99.2.1); redis-server runs in the client namespace on 10.99.0.1 and 10.99.2.1 port 6379, \
+        chat server "a" in the server namespace (10.99.0.2) and "b" in the third (10.99.2.2), both with \
+        --cluster; users in the client namespace talk across the two servers. Captured on "any" in the client \
+        namespace into OUT/cluster.pcap, which every packet crosses once; `analyze` on it names each \
+        conversation "client <-> chat server" or "chat server <-> Redis" (OUT/cluster-analyze.txt, .json).
         """)
+
+    enum Scenario: String, ExpressibleByArgument, CaseIterable {
+        case exercise, cluster
+    }
+
+    @Option(help: "What to run: exercise (echo, delivery, chat: the default) or cluster (two chat servers and Redis).")
+    var scenario: Scenario = .exercise
 
     @Option(name: .customLong("out"), help: "Folder for the captures, logs and the report.")
     var out = "lab-out"
@@ -110,6 +124,19 @@ final class Lab {
         self.net = net
         say("two hosts: \(net.clientNamespace) (\(net.clientIP), \(net.clientInterface)) <-> \(net.serverNamespace) (\(net.serverIP), \(net.serverInterface))")
         if o.failAfterNamespaces { throw LabError(message: "stopping as asked (--fail-after), to show the clean-up") }
+        if o.scenario == .cluster {
+            try net.addThird()
+            say("third host: \(net.thirdNamespace) (\(net.thirdIP)) <-> \(net.clientNamespace) (\(net.clientIP2))")
+            try clusterScenario()
+            try results.map { $0 + "\n" }.joined().write(toFile: path("results.txt"), atomically: true, encoding: .utf8)
+            say("")
+            for r in results { say(r) }
+            if !failures.isEmpty {
+                throw LabError(message: "\(failures.count) check\(failures.count == 1 ? "" : "s") failed: "
+                               + failures.joined(separator: "; "))
+            }
+            return
+        }
         try recordInterfaces(net)
         let csvLines = LabFiles.lines(of: messages)
         let lines = try o.input.map { try LabFiles.lines(ofFile: $0) } ?? csvLines
@@ -163,7 +190,8 @@ final class Lab {
         pids.removeAll()
         if let net {
             do { try net.destroy() } catch { FileHandle.standardError.write(Data("netlab lab: clean-up: \(error)\n".utf8)) }
-            say("removed the namespaces \(net.clientNamespace) and \(net.serverNamespace)")
+            let third = net.thirdNamespace
+            say("removed the namespaces \(net.clientNamespace) and \(net.serverNamespace)" + (third.isEmpty ? "" : " and \(third)"))
         }
         net = nil
     }
@@ -348,5 +376,99 @@ final class Lab {
         check(carol.contains("Welcome, Carol!"), "part3: carol received alice's message")
         try tsharkReads("part3.pcap")
     }
-}
 
+    /// Two chat servers joined through Redis, users on both, one capture; analyze tells the conversations apart.
+    func clusterScenario() throws {
+        guard let net else { return }
+        let redisPort = "6379"
+        say("cluster: redis-server in \(net.clientNamespace) on \(net.clientIP) and \(net.clientIP2):\(redisPort); "
+            + "chat server a on \(net.serverIP):\(o.chatPort), b on \(net.thirdIP):\(o.chatPort); capture on any")
+        let cap = try startCapture("cluster.pcap", ns: net.clientNamespace,
+                                   filter: ["tcp", "port", String(o.chatPort), "or", "tcp", "port", redisPort])
+        let rlog = path("cluster-redis.log")
+        try? FileManager.default.removeItem(atPath: rlog)
+        let redis = try Proc.spawn(["redis-server", "--bind", "\(net.clientIP) \(net.clientIP2)", "--port", redisPort,
+                                    "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+                                   netns: net.clientNamespace, log: rlog)
+        pids.append(redis)
+        try waitFor("Ready to accept connections", in: rlog, pid: redis)
+        var servers: [pid_t] = []
+        for (node, ns, ip, rip) in [("a", net.serverNamespace, net.serverIP, net.clientIP),
+                                    ("b", net.thirdNamespace, net.thirdIP, net.clientIP2)] {
+            let log = path("cluster-server-\(node).log")
+            try? FileManager.default.removeItem(atPath: log)
+            let pid = try Proc.spawn([try tool("chatserver"), "--host", ip, "--port", String(o.chatPort),
+                                      "--cluster", "redis://\(rip):\(redisPort)", "--node", node], netns: ns, log: log)
+            pids.append(pid)
+            servers.append(pid)
+            try waitFor("listening", in: log, pid: pid)
+        }
+        usleep(300_000)
+        var clients: [String: (pid: pid_t, input: Int32)] = [:]
+        for (nick, ip) in [("alice", net.serverIP), ("bob", net.thirdIP), ("carol", net.thirdIP)] {
+            let log = path("cluster-\(nick).log")
+            try? FileManager.default.removeItem(atPath: log)
+            let c = try Proc.spawnWithInput([try tool("chatclient"), "--host", ip, "--port", String(o.chatPort),
+                                             "--nick", nick], netns: net.clientNamespace, log: log)
+            pids.append(c.pid)
+            clients[nick] = c
+            usleep(200_000)
+        }
+        func send(_ nick: String, _ line: String) {
+            let data = Array((line + "\n").utf8)
+            _ = data.withUnsafeBytes { write(clients[nick]!.input, $0.baseAddress, $0.count) }
+            usleep(300_000)
+        }
+        usleep(500_000)
+        send("alice", "/list")
+        send("alice", "/chat bob")
+        send("bob", "/accept alice")
+        send("alice", "Hello Bob, this is Alice on server a.")
+        send("bob", "Hi Alice! Bob here, on server b.")
+        send("carol", "/chat alice")
+        send("alice", "/accept carol")
+        send("carol", "Hello Alice, it is Carol on server b.")
+        send("alice", "/msg carol Welcome, Carol!")
+        for nick in ["carol", "bob", "alice"] {
+            send(nick, "/quit")
+            close(clients[nick]!.input)
+        }
+        for nick in ["alice", "bob", "carol"] {
+            _ = try? Proc.wait(clients[nick]!.pid, timeout: 5)
+            pids.removeAll { $0 == clients[nick]!.pid }
+        }
+        usleep(300_000)
+        for s in servers { stopProcess(s) }
+        usleep(200_000)
+        stopProcess(redis)
+        usleep(200_000)
+        stopProcess(cap)
+        let read = { (n: String) in (try? String(contentsOfFile: self.path("cluster-\(n).log"), encoding: .utf8)) ?? "" }
+        let alice = read("alice"), bob = read("bob"), carol = read("carol")
+        check(alice.contains("alice") && alice.contains("bob") && alice.contains("carol"),
+              "cluster: alice on server a lists bob and carol on server b")
+        check(bob.contains("Hello Bob, this is Alice on server a."), "cluster: bob (server b) received alice's message (server a)")
+        check(alice.contains("Hi Alice! Bob here, on server b.") && alice.contains("Hello Alice, it is Carol on server b."),
+              "cluster: alice (server a) received bob's and carol's messages (server b)")
+        check(carol.contains("Welcome, Carol!"), "cluster: carol (server b) received alice's message (server a)")
+        try tsharkReads("cluster.pcap")
+        let text = try Proc.run([try tool("analyze"), path("cluster.pcap")], timeout: 60)
+        try text.output.write(toFile: path("cluster-analyze.txt"), atomically: true, encoding: .utf8)
+        let json = try Proc.run([try tool("analyze"), path("cluster.pcap"), "--json"], timeout: 60)
+        try json.output.write(toFile: path("cluster-analyze.json"), atomically: true, encoding: .utf8)
+        // Each conversation's role against the ports the lab chose: users reach port chatPort, servers port 6379.
+        var users = 0, toRedis = 0, wrong: [String] = []
+        if let obj = try? JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any],
+           let convs = obj["conversations"] as? [[String: Any]] {
+            for c in convs where (c["protocol"] as? String) == "tcp" {
+                let server = c["server"] as? String ?? "", role = c["role"] as? String ?? ""
+                if server.hasSuffix(":\(o.chatPort)") && role == "client <-> chat server" { users += 1 }
+                else if server.hasSuffix(":\(redisPort)") && role == "chat server <-> Redis" { toRedis += 1 }
+                else { wrong.append("\(c["id"] ?? "?") \(server) '\(role)'") }
+            }
+        }
+        check(json.status == 0 && users == 3 && toRedis >= 2 && wrong.isEmpty,
+              "cluster: analyze names \(users) conversations client <-> chat server and \(toRedis) chat server <-> Redis"
+              + (wrong.isEmpty ? "" : " (wrong: \(wrong.joined(separator: ", ")))") + " (cluster-analyze.txt)")
+    }
+}

@@ -160,6 +160,11 @@ struct JSONReport {
         }
         w.field("server_guessed", c.serverGuessed)
         w.field("server_basis", c.serverBasis)
+        if !c.app.isEmpty {
+            w.field("app", c.app)
+            w.field("app_basis", c.appBasis)
+            w.field("role", c.role)
+        }
         w.field("packets_c2s", c.packetsC2S)
         w.field("packets_s2c", c.packetsS2C)
         w.field("payload_bytes_c2s", c.payloadC2S)

@@ -150,6 +150,8 @@ struct TextReport: TerminalStyled {
                     } else {
                         out.byte(45)
                     }
+                    let app = c.app
+                    if !app.isEmpty { out.write("  "); out.write(app) }
                 }
                 out.newline()
             }
@@ -158,6 +160,27 @@ struct TextReport: TerminalStyled {
                      + "not listed (--max-listed \(maxListed))")
             }
             if guessed { line(dim("  ? the server is guessed from the ports: no SYN or SYN-ACK was captured")) }
+        }
+        roles()
+    }
+
+    /// Which conversations are users at a chat server and which are servers at Redis (nl_appid.c).
+    mutating func roles() {
+        let a = analysis
+        var byRole: [(String, [Int])] = []
+        for i in 0..<a.conversationCount where a.conversationProtocol(at: i) == 6 {
+            let c = a.conversation(at: i)
+            let r = c.role
+            guard !r.isEmpty else { continue }
+            if let k = byRole.firstIndex(where: { $0.0 == r }) { byRole[k].1.append(c.id) } else { byRole.append((r, [c.id])) }
+        }
+        guard !byRole.isEmpty else { return }
+        line()
+        line(bold("applications") + dim("  (chat: the server's HELLO line; redis: RESP commands)"))
+        for (r, ids) in byRole {
+            let list = ids.count > 20 ? ids.prefix(20).map(String.init).joined(separator: ", ") + ", ..."
+                : ids.map(String.init).joined(separator: ", ")
+            line("  " + Fmt.pad(r, 24) + "\(ids.count) conversation\(ids.count == 1 ? "" : "s"): \(list)")
         }
     }
 

@@ -81,8 +81,8 @@ func freePort() throws -> UInt16 {
 }
 
 final class ChatClusterTests: XCTestCase {
-    func startServer(_ redis: RedisProcess, _ node: String, port: UInt16? = nil) throws -> ServerProcess {
-        var args = ["--host", "127.0.0.1", "--cluster", redis.url, "--node", node, "--login-timeout", "0"]
+    func startServer(_ redis: RedisProcess, _ node: String, port: UInt16? = nil, extra: [String] = []) throws -> ServerProcess {
+        var args = ["--host", "127.0.0.1", "--cluster", redis.url, "--node", node, "--login-timeout", "0"] + extra
         if let port { args += ["--port", String(port)] }
         let s = try ServerProcess("chatserver", args)
         try s.waitForLog("cluster: ready as \(node)")
@@ -214,6 +214,63 @@ final class ChatClusterTests: XCTestCase {
         XCTAssertEqual(f["lost"], "0")
         XCTAssertEqual(f["dup"], "0")
         XCTAssertEqual(f["reordered"], "0")
+    }
+
+    /// Two users on two servers CHAT each other at the same moment (Redis holds both requests back
+    /// until both servers have answered OK CHAT): each request is the other's acceptance, one session.
+    func testCrossingRequestsAcrossServersOpenOneSession() throws {
+        let redis = try RedisProcess()
+        let a = try startServer(redis, "a"), b = try startServer(redis, "b")
+        let alice = try client(a, "alice"), bob = try client(b, "bob")
+        XCTAssertTrue(try redis.command("CLIENT PAUSE 600 WRITE").hasPrefix("+OK"))
+        try alice.send("CHAT bob\n")
+        try bob.send("CHAT alice\n")
+        XCTAssertEqual(try alice.next(), "OK CHAT bob")
+        XCTAssertEqual(try bob.next(), "OK CHAT alice")
+        XCTAssertEqual(try alice.next(), "ACCEPTED bob")
+        XCTAssertEqual(try bob.next(), "ACCEPTED alice")
+        try alice.send("SESSIONS\nMSG bob hi\n")
+        XCTAssertEqual(try alice.next(), "SESSIONS 1 bob")
+        XCTAssertEqual(try bob.next(), "FROM alice hi")
+        try bob.send("SESSIONS\nMSG alice hello\n")
+        XCTAssertEqual(try bob.next(), "SESSIONS 1 alice")
+        XCTAssertEqual(try alice.next(), "FROM bob hello")
+        // On one server the same two CHATs come one after the other: the second is told to answer.
+        let dave = try client(a, "dave"), erin = try client(a, "erin")
+        try dave.send("CHAT erin\n")
+        XCTAssertEqual(try dave.next(), "OK CHAT erin")
+        XCTAssertEqual(try erin.next(), "REQUEST dave")
+        try erin.send("CHAT dave\n")
+        XCTAssertEqual(try erin.next(), "ERR 409 dave has asked you: ACCEPT dave or DECLINE dave")
+    }
+
+    /// The per-user limit counts sessions and requests with users on other servers, also for a local CHAT.
+    func testLocalChatCountsCrossServerSessionsInTheLimit() throws {
+        let redis = try RedisProcess()
+        let a = try startServer(redis, "a", extra: ["--max-sessions", "2"]), b = try startServer(redis, "b", extra: ["--max-sessions", "2"])
+        let alice = try client(a, "alice"), dave = try client(a, "dave")
+        let bob = try client(b, "bob"), carol = try client(b, "carol")
+        try alice.send("CHAT bob\n")
+        XCTAssertEqual(try alice.next(), "OK CHAT bob")
+        XCTAssertEqual(try bob.next(), "REQUEST alice")
+        try bob.send("ACCEPT alice\n")
+        XCTAssertEqual(try bob.next(), "OK ACCEPT alice")
+        XCTAssertEqual(try alice.next(), "ACCEPTED bob")
+        try carol.send("CHAT alice\n")
+        XCTAssertEqual(try carol.next(), "OK CHAT alice")
+        XCTAssertEqual(try alice.next(), "REQUEST carol")
+        // alice holds one session and one request, both across servers: a local CHAT either way is refused.
+        try alice.send("CHAT dave\n")
+        XCTAssertEqual(try alice.next(), "ERR 429 too many sessions (at most 2 each)")
+        try dave.send("CHAT alice\n")
+        XCTAssertEqual(try dave.next(), "ERR 429 too many sessions (at most 2 each)")
+        // One gone, room again.
+        try alice.send("DECLINE carol\n")
+        XCTAssertEqual(try alice.next(), "OK DECLINE carol")
+        XCTAssertEqual(try carol.next(), "DECLINED alice")
+        try dave.send("CHAT alice\n")
+        XCTAssertEqual(try dave.next(), "OK CHAT alice")
+        XCTAssertEqual(try alice.next(), "REQUEST dave")
     }
 
     func testAKilledServersUsersVanishAndTheirPeersGetGone() throws {

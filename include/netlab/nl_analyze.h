@@ -113,6 +113,20 @@ const char *nl_analysis_warning(const struct nl_analysis *a, size_t i);
 
 /* ---- conversations (TCP) and flows (UDP), in order of their first packet ---- */
 
+/* The application of a TCP conversation (nl_appid.c): netlab's chat protocol
+ * (the server's first line "HELLO netlab-chat") or Redis's RESP (a command
+ * "*<n>\r\n$..." from the client; port 6379 only when no payload was seen). */
+enum nl_app { NL_APP_NONE = 0, NL_APP_CHAT = 1, NL_APP_REDIS = 2 };
+enum nl_app_basis { NL_APP_BASIS_NONE = 0, NL_APP_BASIS_PAYLOAD = 1, NL_APP_BASIS_PORT = 2 };
+/* The part a conversation plays: a user at a chat server, a chat server at Redis
+ * (its client is the server of chat conversations in the same capture), or
+ * another Redis client. */
+enum nl_app_role { NL_APP_ROLE_NONE = 0, NL_APP_ROLE_USER_SERVER = 1, NL_APP_ROLE_SERVER_REDIS = 2,
+                   NL_APP_ROLE_CLIENT_REDIS = 3 };
+const char *nl_app_name(int app);
+const char *nl_app_basis_name(int basis);
+const char *nl_app_role_name(int role);
+
 enum nl_conv_end { NL_END_OPEN = 0, NL_END_FIN = 1, NL_END_RST = 2 };
 
 struct nl_conversation {
@@ -142,6 +156,11 @@ struct nl_conversation {
     uint64_t largest_packet;      /* 0 when no payload */
     uint32_t largest_bytes;
     uint32_t checksum_bad, checksum_offload;  /* TCP/UDP checksums of this conversation */
+    uint8_t app;                  /* enum nl_app: what the first payload bytes say (TCP) */
+    uint8_t app_role;             /* enum nl_app_role */
+    const char *app_name;         /* "chat", "redis" or "" */
+    const char *app_basis;        /* "payload", "port 6379" or "" */
+    const char *role;             /* "client <-> chat server", "chat server <-> Redis", "client <-> Redis" or "" */
 };
 
 size_t nl_analysis_conv_count(const struct nl_analysis *a);

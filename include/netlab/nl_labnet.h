@@ -21,6 +21,12 @@ struct nl_labnet {
     char if_client[16], if_server[16];  /* veth ends, one in each namespace */
     uint8_t ip_client[4], ip_server[4];
     int created;                        /* which parts exist (for destroy) */
+    /* A third host (nl_labnet_add_third): "nllab-<pid>-<n>-t", joined to the
+     * client namespace by its own veth pair, 10.99.2.1/24 (client side) and
+     * 10.99.2.2/24 (third). The client namespace is the hub: it reaches both. */
+    char ns_third[40];
+    char if_client2[16], if_third[16];
+    uint8_t ip_client2[4], ip_third[4];
 };
 
 /**
@@ -30,7 +36,13 @@ struct nl_labnet {
  */
 int nl_labnet_create(struct nl_labnet *n, int tag, char *errbuf);
 
-/** Stop every process left inside the namespaces and delete them (the veth goes with them). */
+/**
+ * Add the third namespace to a created pair (root needed). On failure the
+ * third namespace is removed again and the pair stays as it was.
+ */
+int nl_labnet_add_third(struct nl_labnet *n, int tag, char *errbuf);
+
+/** Stop every process left inside the namespaces and delete them (the veths go with them). */
 int nl_labnet_destroy(struct nl_labnet *n, char *errbuf);
 
 /**
