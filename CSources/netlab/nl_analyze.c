@@ -1,7 +1,8 @@
 /*
  * nl_analyze.c - one pass over a capture (see nl_analyze.h): read, decode,
  * account each packet to its conversation, count checksum verdicts, spot
- * duplicate copies, search payloads, then conclude (servers, notes, --expect).
+ * duplicate copies, analyse TCP sequences (nl_tcpanalysis.c), search payloads,
+ * then conclude (servers, notes, --expect).
  * Memory grows with conversations and findings (each list capped), never with
  * packets.
  */
@@ -238,6 +239,8 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
 
     if (d.proto == 6) {
         nl_flow_tcp(f, dir, &d, pkt->number, pkt->len);
+        if (d.status == NL_DS_OK && (rc = nl_ta_packet(a, f, dir, &d, pkt)) < 0)
+            return rc;
         if (d.payload_len > s->largest_bytes) {
             s->largest_bytes = d.payload_len;
             s->largest_packet = pkt->number;
@@ -317,12 +320,14 @@ static int finish(struct nl_analysis *a)
         }
     }
     nl_flow_finish(&a->ft);
+    if ((rc = nl_ta_finish(a)) < 0)
+        return rc;
     struct nl_summary *s = &a->sum;
     for (size_t i = 0; i < a->ft.nflows; i++) {
         const struct nl_flow *f = &a->ft.flows[i];
         if (f->proto == 6) {
             s->tcp_conversations++;
-            s->retransmissions += f->d[0].retrans + f->d[1].retrans;
+            s->retransmissions += nl_ta_retransmissions(f);
         } else {
             s->udp_flows++;
         }
@@ -395,6 +400,7 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
     a->listed_cap = o && o->max_listed ? o->max_listed : NL_ANALYZE_LIST_CAP;
     if (!o)
         return 0;
+    a->record_packets = o->packets != 0;
     a->follow = o->follow;
     if (o->nfind) {
         a->texts = calloc(o->nfind, sizeof *a->texts);
@@ -497,8 +503,16 @@ void nl_analysis_free(struct nl_analysis *a)
 {
     if (!a)
         return;
-    for (size_t i = 0; i < a->ft.nflows; i++)
+    for (size_t i = 0; i < a->ft.nflows; i++) {
         nl_flow_ext_free(a->ft.flows[i].ext);
+        nl_ta_free(a->ft.flows[i].ta);
+    }
+    for (int k = 0; k < NL_TA_NKINDS; k++)
+        free(a->ta_frames[k]);
+    free(a->tpk);
+    for (size_t i = 0; i < a->ntnotes; i++)
+        free(a->tnotes[i].text);
+    free(a->tnotes);
     nl_flow_table_free(&a->ft);
     for (size_t i = 0; i < a->ntexts; i++)
         free(a->texts[i]);

@@ -31,6 +31,7 @@ struct nl_analyze_opts {
     const char *expect;        /* messages CSV (nl_csv.h) to find in the payloads, or NULL */
     uint64_t max_stream_bytes; /* 0: NL_ANALYZE_STREAM_CAP */
     uint32_t max_listed;       /* 0: NL_ANALYZE_LIST_CAP */
+    int packets;               /* keep one record per TCP segment (nl_tcpanalysis.h): memory grows with packets */
 };
 
 struct nl_analysis; /* opaque */
@@ -74,7 +75,7 @@ struct nl_summary {
     uint64_t duplicates;          /* second copies of a packet, not counted again */
     uint64_t unsupported_link;    /* frames of a link type netlab does not decode */
     uint64_t tcp_conversations, udp_flows;
-    uint64_t retransmissions;
+    uint64_t retransmissions;     /* tcp.analysis.retransmission frames (nl_tcpanalysis.h) */
     uint64_t largest_packet;      /* frame with the largest TCP payload (0: none) */
     uint32_t largest_bytes;
     uint32_t largest_conversation;
@@ -134,7 +135,7 @@ struct nl_conversation {
     uint8_t refused;              /* the SYN was answered by a kernel RST: nothing listened */
     uint8_t kernel_reset;         /* an RST came from a kernel with no socket for the segment */
     uint64_t reset_packet;        /* first RST, 0 if none */
-    uint32_t retransmissions;
+    uint32_t retransmissions;     /* frames tshark marks tcp.analysis.retransmission (fast and spurious too) */
     uint32_t duplicates;
     uint64_t largest_packet;      /* 0 when no payload */
     uint32_t largest_bytes;
