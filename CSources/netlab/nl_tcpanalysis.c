@@ -377,7 +377,14 @@ classified:;
                     ots = F->segs[i].ts;
                     break;
                 }
-            if (orig)
+            if (orig && R->dupacknum > 0)
+                rc = nl_note_tcp(a, "retransmission", frame, f->id,
+                                 "packet %llu resends byte %s, first sent in packet %llu %.1f ms earlier, during "
+                                 "loss recovery: the receiver's duplicate ACKs (with their SACK blocks) showed it "
+                                 "missing (RFC 6675)",
+                                 (unsigned long long)frame, grouped(seq - fb, g1), (unsigned long long)orig,
+                                 ms(now - ots));
+            else if (orig)
                 rc = nl_note_tcp(a, "retransmission", frame, f->id,
                                  "packet %llu resends byte %s, first sent in packet %llu %.1f ms earlier; no "
                                  "duplicate ACKs prompted it, so the sender's retransmission timer expired "
@@ -672,7 +679,8 @@ int nl_ta_finish(struct nl_analysis *a)
             }
             char extra[256];
             snprintf(extra, sizeof extra,
-                     "%llu fast (after duplicate ACKs), %llu spurious (not needed), %llu after a timeout; %llu "
+                     "%llu fast (after duplicate ACKs), %llu spurious (not needed), %llu others (timeout or SACK "
+                     "recovery); %llu "
                      "segments not captured, %llu duplicate ACKs, %llu zero windows",
                      (unsigned long long)t->count[NL_TA_FAST_RETRANSMISSION],
                      (unsigned long long)t->count[NL_TA_SPURIOUS_RETRANSMISSION],
@@ -689,7 +697,7 @@ int nl_ta_finish(struct nl_analysis *a)
         }
     }
     static const char *names[NL_TA_NKINDS] = {
-        [NL_TA_RETRANSMISSION] = "retransmissions after a timeout",
+        [NL_TA_RETRANSMISSION] = "other retransmissions",
         [NL_TA_FAST_RETRANSMISSION] = "fast retransmissions",
         [NL_TA_SPURIOUS_RETRANSMISSION] = "spurious retransmissions",
         [NL_TA_OUT_OF_ORDER] = "out-of-order segments",

@@ -40,6 +40,9 @@ struct AnalyzeCommand: ParsableCommand {
             help: "List at most this many bad packets, problems, matches and duplicates each.")
     var maxListed = 10_000
 
+    @Flag(help: "List every TCP segment, one line each, with Wireshark's analysis flags in brackets.")
+    var packets = false
+
     @Flag(name: .customLong("no-color"), help: "Never colour the output (NO_COLOR is honoured too).")
     var noColor = false
 
@@ -58,6 +61,7 @@ struct AnalyzeCommand: ParsableCommand {
         options.follow = follow ?? 0
         options.expect = expect
         options.maxListed = maxListed
+        options.packets = packets
         let color = !json && terminalWantsColor(disabled: noColor)
         var failed = false
         var w = JSONWriter()
@@ -76,11 +80,13 @@ struct AnalyzeCommand: ParsableCommand {
                 continue
             }
             if json {
-                JSONReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect)
-                    .write(into: &w)
+                var jr = JSONReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect)
+                jr.packets = packets
+                jr.write(into: &w)
             } else {
                 var r = TextReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect,
                                    color: color)
+                r.packets = packets
                 if many && i > 0 { emit("\n") }
                 r.render()
             }
