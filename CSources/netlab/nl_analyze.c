@@ -239,7 +239,7 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
 
     if (d.proto == 6) {
         nl_flow_tcp(f, dir, &d, pkt->number, pkt->len);
-        if (d.status == NL_DS_OK && (rc = nl_ta_packet(a, f, dir, &d, pkt)) < 0)
+        if ((rc = nl_ta_packet(a, f, dir, &d, pkt)) < 0)
             return rc;
         if (d.payload_len > s->largest_bytes) {
             s->largest_bytes = d.payload_len;

@@ -347,9 +347,15 @@ finished_fwd:
     }
 classified:;
 
+    /* A segment whose TCP options the capture cut is analysed (the state moves on) but its
+     * flags are not reported: tshark's dissection stops at the cut before it shows them. */
+    const int report = !d->tcp_opts_cut;
+
     /* ---- plain-language notes, worded before the state moves on ---- */
     uint32_t fb = F->base_seq, rb = R->base_seq;
-    if (bits & NL_TA_BIT(NL_TA_FAST_RETRANSMISSION)) {
+    if (!report) {
+        /* nothing to say */
+    } else if (bits & NL_TA_BIT(NL_TA_FAST_RETRANSMISSION)) {
         if (want_note(a, NL_TA_FAST_RETRANSMISSION) &&
             (rc = nl_note_tcp(a, "fast-retransmission", frame, f->id,
                               "packets %llu-%llu: %d duplicate ACKs for byte %s (the receiver is missing it); packet "
@@ -408,7 +414,7 @@ classified:;
                               ms(now - F->nextseq_ts))) < 0)
             return rc;
     }
-    if ((bits & NL_TA_BIT(NL_TA_LOST_SEGMENT)) && want_note(a, NL_TA_LOST_SEGMENT) &&
+    if (report && (bits & NL_TA_BIT(NL_TA_LOST_SEGMENT)) && want_note(a, NL_TA_LOST_SEGMENT) &&
         (rc = nl_note_tcp(a, "lost-segment", frame, f->id,
                           "packet %llu starts at byte %s, but %s's data so far ended at byte %s: %u bytes were "
                           "never captured (dropped before the capture point, or by the capture itself); a "
@@ -416,13 +422,13 @@ classified:;
                           (unsigned long long)frame, grouped(seq - fb, g1), ep(f, dir, eb),
                           grouped(F->nextseq - fb, g2), seq - F->nextseq)) < 0)
         return rc;
-    if ((bits & NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT)) && want_note(a, NL_TA_ACK_LOST_SEGMENT) &&
+    if (report && (bits & NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT)) && want_note(a, NL_TA_ACK_LOST_SEGMENT) &&
         (rc = nl_note_tcp(a, "ack-lost-segment", frame, f->id,
                           "packet %llu acknowledges byte %s from %s, beyond the data captured from it: segments "
                           "the receiver got were not captured (common at the start of a capture)",
                           (unsigned long long)frame, grouped(ack - rb, g1), ep(f, !dir, ea))) < 0)
         return rc;
-    if ((bits & NL_TA_BIT(NL_TA_WINDOW_FULL)) && want_note(a, NL_TA_WINDOW_FULL) &&
+    if (report && (bits & NL_TA_BIT(NL_TA_WINDOW_FULL)) && want_note(a, NL_TA_WINDOW_FULL) &&
         (rc = nl_note_tcp(a, "window-full", frame, f->id,
                           "packet %llu fills the window %s advertised (up to byte %s): the sender must wait for an "
                           "ACK before sending more; when this repeats the receiver's buffer limits the throughput",
@@ -522,7 +528,7 @@ classified:;
             }
         }
         R->nsegs = k;
-        if (matched && now != 0 && ack_rtt != 0 && (rc = add_rtt(t, ack_rtt)) < 0)
+        if (matched && report && ack_rtt != 0 && (rc = add_rtt(t, ack_rtt)) < 0)
             return rc;
     }
 
@@ -596,7 +602,7 @@ classified:;
     }
     t->last_ts = now;
 
-    for (int k = 0; k < NL_TA_NKINDS; k++)
+    for (int k = 0; k < NL_TA_NKINDS && report; k++)
         if ((bits & NL_TA_BIT(k)) && (rc = record_flag(a, t, k, frame)) < 0)
             return rc;
 
@@ -614,11 +620,11 @@ classified:;
         p->ack = (fl & FL_ACK) ? ack - R->base_seq : 0;
         p->len = seglen;
         p->window = scaled;
-        p->flags = bits;
+        p->flags = report ? bits : 0;
         p->dupack_num = dupack_num;
         p->dupack_frame = dupack_frame;
-        p->acked_frame = acked_frame;
-        p->ack_rtt_ms = ack_rtt;
+        p->acked_frame = report ? acked_frame : 0;
+        p->ack_rtt_ms = report ? ack_rtt : 0;
         p->bytes_in_flight = in_flight_out;
     }
     return 0;
