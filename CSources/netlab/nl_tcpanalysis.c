@@ -41,12 +41,12 @@ struct ta_dir {
     uint32_t lastack;          /* ack field of the latest segment */
     uint32_t window;           /* raw window field of the latest segment; ~0 before any */
     uint32_t lastflags;        /* analysis flags of the latest segment */
-    uint64_t nextseq_frame, lastack_frame, lastnondupack, last_frame;
+    uint64_t nextseq_frame, lastack_frame, lastnondupack;
     int64_t nextseq_ts, lastack_ts;
     int32_t dupacknum;         /* -1: an ACKed unseen segment was reported */
     int8_t win_scale;          /* -1 unknown, -2 not used, else the shift */
     uint8_t base_set, valid_bif, window_from_syn;
-    uint8_t has_mss, sack_perm, has_ts, nsack;
+    uint8_t has_mss, sack_perm, has_ts, nsack, fin;
     uint16_t mss;
     int8_t ws_offered;
     uint32_t sack[4][2];       /* SACK blocks of the latest segment */
@@ -67,14 +67,15 @@ struct ta_dir {
 struct nl_ta_conv {
     struct ta_dir d[2];
     int64_t ts_mru_syn, first_rtt, last_ts;
-    uint64_t count[NL_TA_NKINDS];
+    uint32_t count[NL_TA_NKINDS];
     float *rtt;                /* ms */
     uint32_t nrtt, caprtt;
-    uint64_t rtt_seen;
-    double rtt_min, rtt_max, rtt_median, rtt_p95;
+    uint32_t rtt_seen;
+    float rtt_min, rtt_max, rtt_median, rtt_p95;
     uint64_t rng;
     uint32_t max_in_flight;
-    uint8_t finished;
+    uint8_t finished;          /* RTT quantiles computed, lists freed (closed, or the capture ended) */
+    uint8_t noted;             /* end-of-capture notes written */
 };
 
 static const struct {
@@ -141,9 +142,11 @@ static int add_rtt(struct nl_ta_conv *t, double ms)
 {
     t->rtt_seen++;
     if (t->rtt_seen == 1 || ms < t->rtt_min)
-        t->rtt_min = ms;
+        t->rtt_min = (float)ms;
     if (t->rtt_seen == 1 || ms > t->rtt_max)
-        t->rtt_max = ms;
+        t->rtt_max = (float)ms;
+    if (t->finished)
+        return 0; /* after the close: counted, not in the quantiles */
     if (t->nrtt < NL_TA_RTT_CAP) {
         if (t->nrtt == t->caprtt) {
             uint32_t nc = t->caprtt ? t->caprtt * 2 : 16;
@@ -209,6 +212,37 @@ static const char *grouped(uint64_t v, char out[32])
     }
     out[o] = 0;
     return out;
+}
+
+static int cmp_float(const void *x, const void *y)
+{
+    float a = *(const float *)x, b = *(const float *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* A conversation is over (or the capture is): RTT quantiles from the samples, then the
+ * samples and the unacknowledged lists are freed, so ended conversations keep only the
+ * fixed fields. */
+static void finalize(struct nl_ta_conv *t)
+{
+    if (t->finished)
+        return;
+    t->finished = 1;
+    if (t->nrtt) {
+        qsort(t->rtt, t->nrtt, sizeof *t->rtt, cmp_float);
+        uint32_t n = t->nrtt;
+        t->rtt_median = n % 2 ? t->rtt[n / 2] : (t->rtt[n / 2 - 1] + t->rtt[n / 2]) / 2;
+        uint32_t r = (uint32_t)((95ull * n + 99) / 100); /* nearest rank */
+        t->rtt_p95 = t->rtt[r ? r - 1 : 0];
+    }
+    free(t->rtt);
+    t->rtt = NULL;
+    t->nrtt = t->caprtt = 0;
+    for (int i = 0; i < 2; i++) {
+        free(t->d[i].segs);
+        t->d[i].segs = NULL;
+        t->d[i].nsegs = t->d[i].capsegs = 0;
+    }
 }
 
 /* ---- the analysis of one segment ---- */
@@ -504,7 +538,6 @@ classified:;
     F->lastack_ts = now;
     F->lastack_frame = frame;
     F->lastflags = bits;
-    F->last_frame = frame;
 
     /* Segments of the other side this ACK covers: an RTT sample from the oldest one it ends exactly. */
     {
@@ -601,6 +634,11 @@ classified:;
         F->payload += seglen;
     }
     t->last_ts = now;
+    if (fl & FL_FIN)
+        F->fin = 1;
+    /* Over: a reset, or both FINs sent and everything acknowledged. */
+    if (!t->finished && ((fl & FL_RST) || (F->fin && R->fin && !F->nsegs && !R->nsegs)))
+        finalize(t);
 
     for (int k = 0; k < NL_TA_NKINDS && report; k++)
         if ((bits & NL_TA_BIT(k)) && (rc = record_flag(a, t, k, frame)) < 0)
@@ -630,11 +668,6 @@ classified:;
     return 0;
 }
 
-static int cmp_float(const void *x, const void *y)
-{
-    float a = *(const float *)x, b = *(const float *)y;
-    return a < b ? -1 : a > b;
-}
 
 /* After the last packet: RTT quantiles (then the samples are freed), open zero windows,
  * and a summary note per troubled conversation. */
@@ -646,24 +679,12 @@ int nl_ta_finish(struct nl_analysis *a)
     for (size_t i = 0; i < a->ft.nflows; i++) {
         struct nl_flow *f = &a->ft.flows[i];
         struct nl_ta_conv *t = f->ta;
-        if (!t || t->finished)
+        if (!t || t->noted)
             continue;
-        t->finished = 1;
-        if (t->nrtt) {
-            qsort(t->rtt, t->nrtt, sizeof *t->rtt, cmp_float);
-            uint32_t n = t->nrtt;
-            t->rtt_median = n % 2 ? t->rtt[n / 2] : ((double)t->rtt[n / 2 - 1] + t->rtt[n / 2]) / 2;
-            uint32_t r = (uint32_t)((95ull * n + 99) / 100); /* nearest rank */
-            t->rtt_p95 = t->rtt[r ? r - 1 : 0];
-        }
-        free(t->rtt);
-        t->rtt = NULL;
-        t->nrtt = t->caprtt = 0;
+        t->noted = 1;
+        finalize(t);
         for (int dir = 0; dir < 2; dir++) {
             struct ta_dir *D = &t->d[dir];
-            free(D->segs);
-            D->segs = NULL;
-            D->nsegs = D->capsegs = 0;
             if (D->zw_open) {
                 if (a->ta_zw_noted++ < TA_NOTES_PER_KIND) {
                     if ((rc = nl_note_tcp(a, "zero-window", D->zw_frame, f->id,
@@ -761,7 +782,8 @@ int nl_analysis_tcp_figures(const struct nl_analysis *a, size_t i, struct nl_tcp
         return 0;
     int srv = f->server < 0 ? 1 : f->server, cli = !srv;
     const struct ta_dir *C = &t->d[cli], *S = &t->d[srv];
-    memcpy(o->count, t->count, sizeof o->count);
+    for (int k = 0; k < NL_TA_NKINDS; k++)
+        o->count[k] = t->count[k];
     o->mss_c2s = C->has_mss ? C->mss : 0;
     o->mss_s2c = S->has_mss ? S->mss : 0;
     o->wscale_c2s = C->ws_offered;

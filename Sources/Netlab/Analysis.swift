@@ -376,11 +376,23 @@ public struct TCPPacket {
     public let ackRttMs: Double
     public let bytesInFlight: UInt32
     public var fields: [String] {
-        (0..<Int(NL_TA_NKINDS.rawValue)).compactMap { flagBits & (1 << UInt32($0)) != 0 ? cString(nl_ta_field(Int32($0))) : nil }
+        flagBits == 0 ? [] : tcpFlagFields.indices.compactMap { flagBits & (1 << UInt32($0)) != 0 ? tcpFlagFields[$0] : nil }
     }
 }
 
+/// tshark's field names, in libnetlab's flag order (made once).
+public let tcpFlagFields: [String] = (0..<Int32(NL_TA_NKINDS.rawValue)).map { cString(nl_ta_field($0)) }
+
 public extension Analysis {
+    /// How much the TCP analysis has to say about conversation i, without building its figures:
+    /// flagged frames (0 for UDP) and data segments.
+    func tcpFlagWeight(at i: Int) -> (flagged: UInt64, dataSegments: UInt64, rttSamples: UInt64) {
+        var f = nl_tcp_figures()
+        guard nl_analysis_tcp_figures(handle, i, &f) == 0 else { return (0, 0, 0) }
+        let n = withUnsafeBytes(of: f.count) { $0.bindMemory(to: UInt64.self).reduce(0, +) }
+        return (n, f.data_segments, f.rtt_samples)
+    }
+
     /// Every flag kind, in tshark's field order, with its frames.
     var tcpFlags: [TCPFlagFrames] {
         (0..<Int32(NL_TA_NKINDS.rawValue)).map { k in
@@ -399,7 +411,7 @@ public extension Analysis {
         guard nl_analysis_tcp_figures(handle, i, &f) == 0 else { return nil }
         let counts: [(String, UInt64)] = withUnsafeBytes(of: f.count) { raw in
             let c = raw.bindMemory(to: UInt64.self)
-            return (0..<Int32(NL_TA_NKINDS.rawValue)).map { (cString(nl_ta_field($0)), c[Int($0)]) }
+            return tcpFlagFields.indices.map { (tcpFlagFields[$0], c[$0]) }
         }
         return TCPFigures(
             conversation: Int(f.conversation), counts: counts.map { (field: $0.0, count: $0.1) },

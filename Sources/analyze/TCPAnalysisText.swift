@@ -30,19 +30,25 @@ extension TextReport {
         }
         if !any { line("  " + good("no retransmissions, lost segments, duplicate ACKs or window problems")) }
 
-        // Figures of the conversations worth a look: flagged ones first, then the busiest, at most 20.
-        var ids = [Int]()
+        // Figures of the conversations worth a look: flagged ones first, then the busiest, at most 20
+        // (chosen from the C records, so 100,000 conversations cost little).
+        var top = [(flagged: UInt64, data: UInt64, i: Int)]()
+        var tcp = 0
         for i in 0..<a.conversationCount where a.conversationProtocol(at: i) == 6 {
-            ids.append(i)
+            tcp += 1
+            let w = a.tcpFlagWeight(at: i)
+            guard w.flagged > 0 || w.rttSamples > 0 else { continue }
+            top.append((w.flagged, w.dataSegments, i))
+            if top.count > 64 {
+                top.sort { ($0.flagged, $0.data) > ($1.flagged, $1.data) }
+                top.removeLast(top.count - 20)
+            }
         }
-        let figs = ids.compactMap { a.tcpFigures(at: $0) }
-        let shown = figs.filter { f in f.rttSamples > 0 || f.counts.contains { $0.count > 0 } }
-            .sorted { ($0.counts.reduce(0) { $0 + $1.count }, $0.dataSegments) > ($1.counts.reduce(0) { $0 + $1.count }, $1.dataSegments) }
-            .prefix(20)
-            .sorted { $0.conversation < $1.conversation }
-        for f in shown { tcpFigures(f) }
-        if figs.count > shown.count && !shown.isEmpty {
-            line(dim("  (\(shown.count) of \(figs.count) TCP conversations shown: every one is in --json)"))
+        top.sort { ($0.flagged, $0.data) > ($1.flagged, $1.data) }
+        let shown = top.prefix(20).map(\.i).sorted()
+        for i in shown { if let f = a.tcpFigures(at: i) { tcpFigures(f) } }
+        if tcp > shown.count && !shown.isEmpty {
+            line(dim("  (\(shown.count) of \(tcp) TCP conversations shown: every one is in --json)"))
         }
     }
 
