@@ -176,6 +176,9 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
         return NL_ENOMEM;
     uint32_t fidx = f->id;
     struct nl_flow_dir *D = &f->d[dir];
+    if (f->ta) /* the TCP analysis state: fetched while the checks below run */
+        for (int i = 0; i < 9; i++)
+            __builtin_prefetch((const char *)f->ta + 64 * i);
 
     /* A second copy of the packet just seen in this direction (the same bytes
      * from the IP header on, within a millisecond): a packet socket that keeps
