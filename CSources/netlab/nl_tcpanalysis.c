@@ -591,10 +591,11 @@ classified:;
     /* Options: the SYN's negotiate (window scale as RFC 7323 2.2: both sides or neither),
      * every segment's SACK blocks are remembered for bytes in flight. */
     F->nsack = 0;
-    const uint8_t *opt = d->payload ? d->payload - d->tcp_hlen + NL_TCP_HDR_MIN : NULL;
+    const uint8_t *opt = d->payload && !d->tcp_opts_cut && d->tcp_hlen > NL_TCP_HDR_MIN
+                             ? d->payload - d->tcp_hlen + NL_TCP_HDR_MIN : NULL; /* the whole header was captured */
     /* The usual NOP, NOP, timestamps alone carries nothing this needs outside a SYN: skip the parse. */
     int ts_only = d->tcp_hlen == 32 && opt && opt[0] == 1 && opt[1] == 1 && opt[2] == 8 && !(fl & FL_SYN);
-    if (d->tcp_hlen > NL_TCP_HDR_MIN && !d->tcp_opts_cut && opt && !ts_only) {
+    if (opt && !ts_only) {
         struct nl_tcp_opts o;
         if (nl_tcp_options_parse(opt, d->tcp_hlen - NL_TCP_HDR_MIN, &o) == 0 || o.has_mss || o.nsack) {
             for (int i = 0; i < o.nsack && i < 4; i++) {
