@@ -7,8 +7,12 @@
  * TCP timestamps on every segment; every checksum right (computed here, by its
  * own RFC 1071 code, independently of libnetlab). Deterministic for a seed.
  *
- *   cc -O2 -o gen_capture bench/gen_capture.c && ./gen_capture 1000000 out.pcap [SEED [LONGER]]
+ *   cc -O2 -o gen_capture bench/gen_capture.c && ./gen_capture 1000000 out.pcap [SEED [LONGER [LOSS]]]
  * LONGER multiplies the response lengths: as many packets in fewer conversations.
+ * LOSS (per mille of response segments) makes a lossy capture for the TCP analysis: the
+ * segment is lost before the capture point (the next one is "previous segment not
+ * captured"), the client sends four ACKs for the missing byte with a SACK block for what
+ * came after (three duplicates), and the server resends it at once (a fast retransmission).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -59,13 +63,16 @@ struct conv {
 };
 
 static uint8_t payload[65536];
+/* Overrides for the lossy mode: the ack a client repeats, a resent sequence number, a SACK block. */
+static uint32_t ack_over, seq_over, sack_lo, sack_hi;
+static int use_ack_over, use_seq_over, use_sack;
 static FILE *out;
 static uint64_t written, usec = 1700000000ull * 1000000;
 
 static void emit(struct conv *c, int from_client, uint8_t flags, uint32_t plen)
 {
     uint8_t pkt[2048];
-    size_t l2 = 14, l3 = c->v6 ? 40 : 20, l4 = 32;
+    size_t l2 = 14, l3 = c->v6 ? 40 : 20, l4 = use_sack ? 44 : 32;
     uint8_t *e = pkt, *ip = pkt + l2, *t = ip + l3;
     const uint8_t *src = from_client ? c->caddr : c->saddr, *dst = from_client ? c->saddr : c->caddr;
     memset(pkt, 0, l2 + l3 + l4);
@@ -91,14 +98,19 @@ static void emit(struct conv *c, int from_client, uint8_t flags, uint32_t plen)
     }
     put16(t, from_client ? c->cport : c->sport);
     put16(t + 2, from_client ? c->sport : c->cport);
-    put32(t + 4, from_client ? c->cseq : c->sseq);
-    put32(t + 8, (flags & 0x10) ? (from_client ? c->sseq : c->cseq) : 0);
-    t[12] = 8 << 4;
+    put32(t + 4, use_seq_over ? seq_over : from_client ? c->cseq : c->sseq);
+    put32(t + 8, (flags & 0x10) ? (use_ack_over ? ack_over : from_client ? c->sseq : c->cseq) : 0);
+    t[12] = (uint8_t)((l4 / 4) << 4);
     t[13] = flags;
     put16(t + 14, 65535);
     t[20] = 1; t[21] = 1; t[22] = 8; t[23] = 10;
     put32(t + 24, c->tsval++);
     put32(t + 28, c->tsval - 7);
+    if (use_sack) { /* NOP NOP SACK(lo, hi) after the timestamps */
+        t[32] = 1; t[33] = 1; t[34] = 5; t[35] = 10;
+        put32(t + 36, sack_lo);
+        put32(t + 40, sack_hi);
+    }
     memcpy(t + l4, payload + (rnd() & 0x3fff), plen);
     uint32_t s = 0;
     size_t alen = c->v6 ? 16 : 4;
@@ -116,6 +128,8 @@ static void emit(struct conv *c, int from_client, uint8_t flags, uint32_t plen)
     fwrite(rec, 1, 16, out);
     fwrite(pkt, 1, len, out);
     uint32_t adv = plen + ((flags & 0x03) ? 1 : 0);
+    if (use_seq_over)
+        adv = 0; /* a resend does not advance */
     if (from_client)
         c->cseq += adv;
     else
@@ -124,7 +138,7 @@ static void emit(struct conv *c, int from_client, uint8_t flags, uint32_t plen)
 }
 
 static uint32_t next_port = 1024;
-static uint32_t longer = 1;
+static uint32_t longer = 1, loss_pm = 0;
 static void open_conv(struct conv *c, uint32_t n)
 {
     memset(c, 0, sizeof *c);
@@ -165,6 +179,8 @@ int main(int argc, char **argv)
         rng ^= strtoull(argv[3], NULL, 10) * 0x9e3779b97f4a7c15ull;
     if (argc > 4 && atoi(argv[4]) > 0)
         longer = (uint32_t)atoi(argv[4]);
+    if (argc > 5 && atoi(argv[5]) > 0)
+        loss_pm = (uint32_t)atoi(argv[5]);
     for (size_t i = 0; i < sizeof payload; i++)
         payload[i] = (uint8_t)(' ' + (i * 7 + i / 13) % 90);
     out = fopen(argv[2], "wb");
@@ -193,7 +209,27 @@ int main(int argc, char **argv)
         case 2: emit(c, 1, 0x10, 0); c->state = 3; break;
         case 3: emit(c, 1, 0x18, c->req_len); c->state = 4; break;
         case 4:
-            if (c->segs_left > 1) {
+            if (c->segs_left > 2 && loss_pm && rnd() % 1000 < loss_pm) {
+                /* Lost before the capture point, repaired by a fast retransmission. */
+                uint32_t lost = c->sseq;
+                c->sseq += MSS;                  /* never written */
+                emit(c, 0, 0x10, MSS);           /* previous segment not captured */
+                ack_over = lost;
+                use_ack_over = 1;
+                emit(c, 1, 0x10, 0);             /* the ACK of what arrived in order */
+                use_sack = 1;
+                sack_lo = lost + MSS;
+                sack_hi = c->sseq;
+                for (int k = 0; k < 3; k++)
+                    emit(c, 1, 0x10, 0);         /* three duplicate ACKs with a SACK block */
+                use_sack = use_ack_over = 0;
+                seq_over = lost;
+                use_seq_over = 1;
+                emit(c, 0, 0x10, MSS);           /* the fast retransmission */
+                use_seq_over = 0;
+                c->segs_left -= 2;
+                c->since_ack = 0;
+            } else if (c->segs_left > 1) {
                 emit(c, 0, 0x10, MSS);
                 c->segs_left--;
                 if (++c->since_ack == 2) { /* delayed ACK every two segments */

@@ -35,6 +35,7 @@
 #include "netlab/nl_icmp.h"
 #include "netlab/nl_decode.h"
 #include "netlab/nl_analyze.h"
+#include "netlab/nl_tcpanalysis.h"
 #include "netlab/nl_flowgraph.h"
 #include "netlab/nl_buf.h"
 #include "netlab/nl_text.h"

@@ -50,6 +50,12 @@ for b in $(awk '{print $5, $8}' <<< "$conv"); do
 done
 echo "answers from C: greeting frame $gframe ($glen bytes) and the frame bytes agree with tshark"
 
+# The TCP analysis from C: the clean capture flags nothing and has its conversation's figures.
+build/examples/tcp_analysis "$out" > "$prefix/ta.txt"
+grep -q "^conversation 1: mss" "$prefix/ta.txt" && ! grep -q "^Warning\|^Note" "$prefix/ta.txt" \
+  || { echo "examples/tcp_analysis: $(cat "$prefix/ta.txt")" >&2; exit 1; }
+head -1 "$prefix/ta.txt"
+
 # A bad CSV must fail with a message naming the file and line, and a non-zero exit.
 printf 'msg_id,app_protocol,src_app,dst_app,message,timestamp\n1,CHAT,a,b,"unterminated\n' > "$prefix/bad.csv"
 if build/examples/encapsulate "$prefix/bad.csv" "$prefix/bad.pcap" 2> "$prefix/err"; then

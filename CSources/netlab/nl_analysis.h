@@ -12,6 +12,7 @@
 #include "netlab/nl_csv.h"
 #include "netlab/nl_decode.h"
 #include "netlab/nl_pcapr.h"
+#include "netlab/nl_tcpanalysis.h"
 #include "nl_expect.h"
 #include "nl_flow.h"
 #include "nl_internal.h"
@@ -114,6 +115,17 @@ struct nl_analysis {
     uint64_t stream_dropped;
     int linktype_set;
     uint64_t snaplen_seen;    /* a snap length that cut packets */
+
+    /* TCP sequence analysis (nl_tcpanalysis.c) */
+    uint64_t ta_total[NL_TA_NKINDS];
+    uint64_t *ta_frames[NL_TA_NKINDS]; /* first listed_cap frames of each flag */
+    size_t ta_n[NL_TA_NKINDS], ta_cap[NL_TA_NKINDS];
+    uint64_t ta_noted[NL_TA_NKINDS], ta_zw_noted, ta_conv_noted;
+    int record_packets;
+    struct nl_tcp_packet *tpk;  /* with record_packets: one per TCP segment */
+    size_t ntpk, captpk;
+    struct note_rec *tnotes;    /* TCP notes, appended after the others */
+    size_t ntnotes, captnotes;
 };
 
 /* Grow *arr (n used, cap allocated, elem bytes each) for one more item. */
@@ -136,7 +148,20 @@ void nl_flow_ext_free(struct nl_flow_ext *e); /* NULL allowed */
 struct nl_reasm *nl_flow_ext_reasm(struct nl_flow_ext *e, int dir);
 const struct nl_stream_store *nl_flow_ext_store(const struct nl_flow_ext *e, int dir);
 
+/* nl_tcpanalysis.c: bounds of the per-conversation state and Wireshark's thresholds. */
+#define NL_TA_UNACKED_CAP 1000u              /* unacknowledged segments kept per direction */
+#define NL_TA_RTT_CAP 8192u                  /* RTT samples kept per conversation (then a reservoir) */
+#define NL_TA_FAST_RETRANS_NS 20000000       /* a fast retransmission follows the dup ACK within 20 ms */
+#define NL_TA_OOO_DEFAULT_NS 3000000         /* out-of-order window without a handshake RTT */
+int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct nl_decoded *d,
+                 const struct nl_frame *pkt);
+int nl_ta_finish(struct nl_analysis *a);
+void nl_ta_free(struct nl_ta_conv *t); /* NULL allowed */
+uint64_t nl_ta_retransmissions(const struct nl_flow *f);
+
 /* nl_notes.c */
+int nl_note_tcp(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)
+    NL_PRINTF(5, 6);
 int nl_note_unreachable(struct nl_analysis *a, const struct nl_decoded *d, const struct nl_frame *pkt);
 int nl_write_notes(struct nl_analysis *a);
 

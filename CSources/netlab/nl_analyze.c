@@ -1,7 +1,8 @@
 /*
  * nl_analyze.c - one pass over a capture (see nl_analyze.h): read, decode,
  * account each packet to its conversation, count checksum verdicts, spot
- * duplicate copies, search payloads, then conclude (servers, notes, --expect).
+ * duplicate copies, analyse TCP sequences (nl_tcpanalysis.c), search payloads,
+ * then conclude (servers, notes, --expect).
  * Memory grows with conversations and findings (each list capped), never with
  * packets.
  */
@@ -176,6 +177,9 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
         return NL_ENOMEM;
     uint32_t fidx = f->id;
     struct nl_flow_dir *D = &f->d[dir];
+    if (f->ta) /* the TCP analysis state: fetched while the checks below run */
+        for (int i = 0; i < 9; i++)
+            __builtin_prefetch((const char *)f->ta + 64 * i);
 
     /* A second copy of the packet just seen in this direction (the same bytes
      * from the IP header on, within a millisecond): a packet socket that keeps
@@ -241,6 +245,8 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
         nl_flow_tcp(f, dir, &d, pkt->number, pkt->len);
         if (d.payload_caplen && !D->headlen)
             nl_appid_note(f, dir, d.payload, d.payload_caplen);
+        if ((rc = nl_ta_packet(a, f, dir, &d, pkt)) < 0)
+            return rc;
         if (d.payload_len > s->largest_bytes) {
             s->largest_bytes = d.payload_len;
             s->largest_packet = pkt->number;
@@ -321,12 +327,14 @@ static int finish(struct nl_analysis *a)
     }
     nl_flow_finish(&a->ft);
     nl_appid_finish(&a->ft);
+    if ((rc = nl_ta_finish(a)) < 0)
+        return rc;
     struct nl_summary *s = &a->sum;
     for (size_t i = 0; i < a->ft.nflows; i++) {
         const struct nl_flow *f = &a->ft.flows[i];
         if (f->proto == 6) {
             s->tcp_conversations++;
-            s->retransmissions += f->d[0].retrans + f->d[1].retrans;
+            s->retransmissions += nl_ta_retransmissions(f);
         } else {
             s->udp_flows++;
         }
@@ -401,6 +409,7 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
     a->listed_cap = o && o->max_listed ? o->max_listed : NL_ANALYZE_LIST_CAP;
     if (!o)
         return 0;
+    a->record_packets = o->packets != 0;
     a->follow = o->follow;
     if (o->nfind) {
         a->texts = calloc(o->nfind, sizeof *a->texts);
@@ -511,8 +520,16 @@ void nl_analysis_free(struct nl_analysis *a)
 {
     if (!a)
         return;
-    for (size_t i = 0; i < a->ft.nflows; i++)
+    for (size_t i = 0; i < a->ft.nflows; i++) {
         nl_flow_ext_free(a->ft.flows[i].ext);
+        nl_ta_free(a->ft.flows[i].ta);
+    }
+    for (int k = 0; k < NL_TA_NKINDS; k++)
+        free(a->ta_frames[k]);
+    free(a->tpk);
+    for (size_t i = 0; i < a->ntnotes; i++)
+        free(a->tnotes[i].text);
+    free(a->tnotes);
     nl_flow_table_free(&a->ft);
     for (size_t i = 0; i < a->ntexts; i++)
         free(a->texts[i]);

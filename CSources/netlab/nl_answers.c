@@ -47,6 +47,8 @@ struct conv {
     uint8_t client_spoke, server_spoke, chat;
     uint8_t req_open, rep_open;   /* the last request/reply has not ended with LF */
     uint8_t have_cseq;
+    uint8_t have_hi[2];           /* hi[dir] holds the end of the highest sequence seen */
+    uint32_t hi[2];
     uint8_t cand;                 /* greet_* holds a candidate greeting not yet told from a reply */
     uint32_t cseq;                /* sequence number of the client's first payload byte */
     uint32_t largest;
@@ -444,7 +446,6 @@ static int pass(struct nl_answers *a, struct nl_flow_table *t, int second, char 
             nl_flow_udp(f, dir, &d, pkt.number, pkt.len);
             continue;
         }
-        uint32_t before = f->d[dir].retrans;
         nl_flow_tcp(f, dir, &d, pkt.number, pkt.len);
         if (!c)
             continue;
@@ -455,9 +456,25 @@ static int pass(struct nl_answers *a, struct nl_flow_table *t, int second, char 
             (rc = add_tie(&a->ties, &a->nties, &a->capties, &a->ties_total, &a->largest, d.payload_len,
                           pkt.number)) < 0)
             break;
-        if (!d.payload_len || f->d[dir].retrans != before || (d.tcp_flags & NL_TCP_RST))
+        if (!d.payload_len || (d.tcp_flags & NL_TCP_RST))
             continue;
-        c->payload[dir] += d.payload_len;
+        /* New data only: the bytes beyond the highest sequence this side had sent
+         * (a retransmission, whole or in part, is not counted twice). */
+        uint32_t start = d.seq + ((d.tcp_flags & NL_TCP_SYN) ? 1 : 0), end = start + d.payload_len;
+        uint32_t fresh = d.payload_len;
+        if (c->have_hi[dir]) {
+            if ((int32_t)(end - c->hi[dir]) <= 0)
+                fresh = 0;
+            else if ((int32_t)(start - c->hi[dir]) < 0)
+                fresh = end - c->hi[dir];
+        }
+        if (!c->have_hi[dir] || (int32_t)(end - c->hi[dir]) > 0) {
+            c->hi[dir] = end;
+            c->have_hi[dir] = 1;
+        }
+        if (!fresh)
+            continue;
+        c->payload[dir] += fresh;
         int server = a->ft.flows[fi].server;
         if ((rc = on_payload(a, fi, dir != server, &d, pkt.number)) < 0)
             break;

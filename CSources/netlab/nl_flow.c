@@ -1,7 +1,8 @@
 /*
  * nl_flow.c - the conversation table (see nl_flow.h): 5-tuple hashing with
  * linear probing, grown by conversations (never by packets), and the TCP
- * bookkeeping per direction. Decides who is the server; does no I/O and keeps
+ * bookkeeping per direction (retransmissions and the rest of the sequence
+ * analysis are nl_tcpanalysis.c's). Decides who is the server; does no I/O and keeps
  * no packet bytes (only a pointer to the previous packet for duplicate checks).
  */
 #include "nl_flow.h"
@@ -10,10 +11,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-#define SEQ_LT(a, b) ((int32_t)((a) - (b)) < 0)
-#define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
-#define SEQ_GT(a, b) ((int32_t)((a) - (b)) > 0)
 
 void nl_flow_table_init(struct nl_flow_table *t) { memset(t, 0, sizeof *t); }
 
@@ -200,48 +197,6 @@ static void first_packet(struct nl_flow *f, int dir, const struct nl_decoded *d,
     f->first_flags = d->tcp_flags;
 }
 
-/* Remember [lo, hi) as skipped; the oldest gap gives way when all slots are used. */
-static void add_gap(struct nl_flow_dir *D, uint32_t lo, uint32_t hi)
-{
-    if (D->ngaps == 4) {
-        memmove(D->gap_lo, D->gap_lo + 1, 3 * sizeof *D->gap_lo);
-        memmove(D->gap_hi, D->gap_hi + 1, 3 * sizeof *D->gap_hi);
-        D->ngaps = 3;
-    }
-    D->gap_lo[D->ngaps] = lo;
-    D->gap_hi[D->ngaps] = hi;
-    D->ngaps++;
-}
-
-/* [lo, hi) arrives below the top: 1 if it falls in a remembered gap (which
- * shrinks accordingly), 0 if those bytes were sent before. */
-static int fill_gap(struct nl_flow_dir *D, uint32_t lo, uint32_t hi)
-{
-    for (int i = 0; i < D->ngaps; i++) {
-        uint32_t glo = D->gap_lo[i], ghi = D->gap_hi[i];
-        if (!(SEQ_LT(lo, ghi) && SEQ_GT(hi, glo)))
-            continue;
-        if (SEQ_LEQ(lo, glo) && !SEQ_LT(hi, ghi)) { /* fills it */
-            memmove(D->gap_lo + i, D->gap_lo + i + 1, (size_t)(D->ngaps - i - 1) * sizeof *D->gap_lo);
-            memmove(D->gap_hi + i, D->gap_hi + i + 1, (size_t)(D->ngaps - i - 1) * sizeof *D->gap_hi);
-            D->ngaps--;
-        } else if (SEQ_LEQ(lo, glo)) {
-            D->gap_lo[i] = hi;
-        } else if (!SEQ_LT(hi, ghi)) {
-            D->gap_hi[i] = lo;
-        } else {
-            D->gap_hi[i] = lo; /* split: keep the lower part, remember the upper one */
-            if (D->ngaps < 4) {
-                D->gap_lo[D->ngaps] = hi;
-                D->gap_hi[D->ngaps] = ghi;
-                D->ngaps++;
-            }
-        }
-        return 1;
-    }
-    return 0;
-}
-
 void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, uint32_t wirelen)
 {
     struct nl_flow_dir *D = &f->d[dir], *O = &f->d[!dir];
@@ -306,29 +261,6 @@ void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_
             if (!f->krst_first)
                 f->krst_first = pkt;
             f->krst_last = pkt;
-        }
-    } else {
-        /* Retransmission: data (or SYN/FIN) below what this side already sent,
-         * unless it fills a gap left when a later segment came first (that is
-         * out of order, not sent twice). A one-byte probe just below the top is
-         * a keep-alive. */
-        uint32_t seglen = d->payload_len + ((fl & NL_TCP_SYN) ? 1 : 0) + ((fl & NL_TCP_FIN) ? 1 : 0);
-        uint32_t end = d->seq + seglen;
-        if (!D->have_seq) {
-            D->have_seq = 1;
-            D->next_seq = end;
-        } else if (seglen > 0) {
-            if (SEQ_GT(d->seq, D->next_seq)) {
-                add_gap(D, D->next_seq, d->seq);
-                D->next_seq = end;
-            } else {
-                int keepalive = seglen <= 1 && !(fl & (NL_TCP_SYN | NL_TCP_FIN)) && d->seq == D->next_seq - 1;
-                uint32_t old_end = SEQ_LT(end, D->next_seq) ? end : D->next_seq;
-                if (!fill_gap(D, d->seq, old_end) && SEQ_LT(d->seq, old_end) && !keepalive)
-                    D->retrans++;
-                if (SEQ_GT(end, D->next_seq))
-                    D->next_seq = end;
-            }
         }
     }
     if (fl & NL_TCP_ACK) {

@@ -2,7 +2,7 @@
  * nl_flow.h - the conversation table of an analysis (internal): TCP and UDP
  * conversations keyed by their 5-tuple in an open-addressing hash table sized by
  * the number of conversations, and the per-direction TCP bookkeeping (handshake,
- * end, retransmissions, largest payload, who is the server).
+ * end, largest payload, who is the server).
  */
 #ifndef NL_FLOW_H
 #define NL_FLOW_H
@@ -14,6 +14,7 @@
 #define NL_APPID_HEAD 24  /* payload bytes kept per direction to tell the application */
 
 struct nl_flow_ext; /* reassembly state, allocated only when asked for (nl_analyze.c) */
+struct nl_ta_conv; /* TCP sequence analysis state (nl_tcpanalysis.c), TCP only */
 
 /* Why a side was taken to be the server. */
 enum nl_server_basis {
@@ -28,16 +29,12 @@ struct nl_flow_dir {
     uint64_t packets, payload, bytes;  /* bytes: frame (wire) lengths */
     uint64_t largest_pkt;
     uint32_t largest_bytes;
-    uint32_t next_seq;        /* highest sequence number sent + 1 (with have_seq) */
     uint32_t isn;             /* of the SYN or SYN-ACK */
     uint32_t base_seq;        /* sequence number of this side's first segment */
     uint32_t last_ack;        /* ack field of this side's latest ACK segment */
-    uint32_t retrans;
-    uint32_t gap_lo[4], gap_hi[4];  /* sequence ranges skipped over, not yet filled */
-    uint8_t ngaps;
     uint32_t dups;
     uint32_t ck_bad, ck_offload;
-    uint8_t have_seq, have_ack, syn, synack, fin, rst;
+    uint8_t have_ack, syn, synack, fin, rst;
     uint8_t have_base;
     uint32_t kernel_rsts;     /* resets this side's kernel sent (no socket owned the segment) */
     uint8_t last_pkttype;     /* for duplicate-copy detection */
@@ -69,6 +66,7 @@ struct nl_flow {
     int64_t first_ns, last_ns;
     struct nl_flow_dir d[2];
     struct nl_flow_ext *ext;
+    struct nl_ta_conv *ta;
 };
 
 struct nl_flow_table {

@@ -1,7 +1,8 @@
 /*
  * nl_notes.c - the plain-language notes of an analysis: refused connections,
  * kernel resets, handshakes not captured, duplicate copies, checksum offload,
- * bad checksums, snap length, fragments, ICMP port unreachable. Text only; the
+ * bad checksums, snap length, fragments, ICMP port unreachable, and the TCP
+ * analysis's notes (worded in nl_tcpanalysis.c). Text only; the
  * findings themselves are made by nl_analyze.c and nl_flow.c.
  */
 #include "nl_analysis.h"
@@ -30,6 +31,27 @@ static int add_note(struct nl_analysis *a, const char *kind, uint64_t pkt, uint3
     if (!t)
         return NL_ENOMEM;
     struct note_rec *n = &a->notes[a->nnotes++];
+    n->kind = kind;
+    n->packet = pkt;
+    n->conversation = conv;
+    n->text = t;
+    return 0;
+}
+
+/* TCP analysis notes: kept apart and appended after the others. */
+int nl_note_tcp(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)
+{
+    if (GROW(a, tnotes, ntnotes, captnotes) < 0)
+        return NL_ENOMEM;
+    char buf[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *t = strdup(buf);
+    if (!t)
+        return NL_ENOMEM;
+    struct note_rec *n = &a->tnotes[a->ntnotes++];
     n->kind = kind;
     n->packet = pkt;
     n->conversation = conv;
@@ -220,6 +242,14 @@ int nl_write_notes(struct nl_analysis *a)
                       "only the first %llu bytes of payload were kept for --follow/--expect; %llu more were "
                       "treated as missing",
                       (unsigned long long)a->stream_cap, (unsigned long long)a->stream_dropped);
+    /* The TCP analysis notes, moved over in the order they were made. */
+    for (size_t i = 0; i < a->ntnotes && rc == 0; i++) {
+        if (GROW(a, notes, nnotes, capnotes) < 0)
+            return NL_ENOMEM;
+        a->notes[a->nnotes++] = a->tnotes[i];
+        a->tnotes[i].text = NULL;
+    }
+    a->ntnotes = 0;
     return rc;
 }
 

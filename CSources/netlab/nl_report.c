@@ -90,7 +90,7 @@ int nl_analysis_conv(const struct nl_analysis *a, size_t i, struct nl_conversati
     o->refused = f->refused;
     o->kernel_reset = f->kernel_rst;
     o->reset_packet = f->rst_pkt;
-    o->retransmissions = C->retrans + S->retrans;
+    o->retransmissions = (uint32_t)nl_ta_retransmissions(f);
     o->duplicates = C->dups + S->dups;
     const struct nl_flow_dir *L = C->largest_bytes >= S->largest_bytes ? C : S;
     if (C->largest_bytes == S->largest_bytes && C->largest_bytes && S->largest_pkt < C->largest_pkt)

@@ -19,6 +19,8 @@ public struct AnalyzeOptions {
     public var maxStreamBytes: UInt64 = 0
     /// Cap on listed items of each kind; 0 for the library default.
     public var maxListed: Int = 0
+    /// Keep one record per TCP segment for Analysis.tcpPacket(at:) (memory grows with packets).
+    public var packets = false
     public init() {}
 }
 
@@ -209,6 +211,7 @@ public final class Analysis {
                     o.expect = expect
                     o.max_stream_bytes = options.maxStreamBytes
                     o.max_listed = UInt32(clamping: options.maxListed)
+                    o.packets = options.packets ? 1 : 0
                     try nlCheck { nl_analyze_file(path, &o, &out, $0) }
                   }
                 }
@@ -360,4 +363,129 @@ public struct UnexpectedPayload {
     public let streamOffset: UInt64
     public let length: Int
     public let preview: [UInt8]
+}
+
+// MARK: - TCP sequence analysis (nl_tcpanalysis.h)
+
+/// One of Wireshark's tcp.analysis flags, with the frames carrying it.
+public struct TCPFlagFrames {
+    /// tshark's field name without "tcp.analysis." ("retransmission").
+    public let field: String
+    /// Wireshark's Info column label ("TCP Retransmission").
+    public let label: String
+    /// tshark's expert info summary.
+    public let summary: String
+    /// "Warning", "Note" or "Chat", as tshark's expert info groups it.
+    public let severity: String
+    /// Frames carrying the flag in the capture.
+    public let total: UInt64
+    /// The first of them (at most --max-listed), 1-based, in file order.
+    public let frames: [UInt64]
+}
+
+/// Per TCP conversation: options, RTT, throughput, bytes in flight and each flag's count.
+public struct TCPFigures {
+    public let conversation: Int
+    /// Count per flag, keyed by tshark's field name.
+    public let counts: [(field: String, count: UInt64)]
+    public let mssC2S, mssS2C: Int          // 0 when absent
+    public let wscaleC2S, wscaleS2C: Int    // -1 when absent
+    public let sack, timestamps: Bool
+    public let rttSamples: UInt64
+    public let rttMinMs, rttMedianMs, rttP95Ms, rttMaxMs: Double
+    public let handshakeMs: Double?         // nil when the handshake was not captured
+    public let throughputBpsC2S, throughputBpsS2C: Double
+    public let maxInFlight: UInt64
+    public let maxWindowC2S, maxWindowS2C: UInt32
+    public let dataSegments: UInt64
+    public let retransmissionRate: Double
+    public func count(_ field: String) -> UInt64 { counts.first { $0.field == field }?.count ?? 0 }
+}
+
+/// One TCP segment as Wireshark's packet list shows it (with AnalyzeOptions.packets).
+public struct TCPPacket {
+    public let packet: UInt64
+    public let tsNs: Int64
+    public let conversation: Int
+    public let fromClient: Bool
+    public let tcpFlags: UInt8
+    public let seq, ack, length, window: UInt32
+    /// Labels of the analysis flags set, in Wireshark's order ("TCP Dup ACK", ...).
+    public let flagBits: UInt32
+    public let dupAckNum: UInt32
+    public let dupAckFrame: UInt64
+    public let ackedFrame: UInt64
+    public let ackRttMs: Double
+    public let bytesInFlight: UInt32
+    public var fields: [String] {
+        flagBits == 0 ? [] : tcpFlagFields.indices.compactMap { flagBits & (1 << UInt32($0)) != 0 ? tcpFlagFields[$0] : nil }
+    }
+}
+
+/// tshark's field names, in libnetlab's flag order (made once).
+public let tcpFlagFields: [String] = (0..<Int32(NL_TA_NKINDS.rawValue)).map { cString(nl_ta_field($0)) }
+
+public extension Analysis {
+    /// How much the TCP analysis has to say about conversation i, without building its figures:
+    /// flagged frames (0 for UDP) and data segments.
+    func tcpFlagWeight(at i: Int) -> (flagged: UInt64, dataSegments: UInt64, rttSamples: UInt64) {
+        var f = nl_tcp_figures()
+        guard nl_analysis_tcp_figures(handle, i, &f) == 0 else { return (0, 0, 0) }
+        let n = withUnsafeBytes(of: f.count) { $0.bindMemory(to: UInt64.self).reduce(0, +) }
+        return (n, f.data_segments, f.rtt_samples)
+    }
+
+    /// Every flag kind, in tshark's field order, with its frames.
+    var tcpFlags: [TCPFlagFrames] {
+        (0..<Int32(NL_TA_NKINDS.rawValue)).map { k in
+            let n = nl_analysis_ta_listed(handle, k)
+            return TCPFlagFrames(field: cString(nl_ta_field(k)), label: cString(nl_ta_label(k)),
+                                 summary: cString(nl_ta_summary(k)),
+                                 severity: cString(nl_ta_severity_name(nl_ta_severity(k))),
+                                 total: nl_analysis_ta_total(handle, k),
+                                 frames: (0..<n).map { nl_analysis_ta_frame(handle, k, $0) })
+        }
+    }
+
+    /// The figures of the TCP conversation at position i; nil for UDP.
+    func tcpFigures(at i: Int) -> TCPFigures? {
+        var f = nl_tcp_figures()
+        guard nl_analysis_tcp_figures(handle, i, &f) == 0 else { return nil }
+        let counts: [(String, UInt64)] = withUnsafeBytes(of: f.count) { raw in
+            let c = raw.bindMemory(to: UInt64.self)
+            return tcpFlagFields.indices.map { (tcpFlagFields[$0], c[$0]) }
+        }
+        return TCPFigures(
+            conversation: Int(f.conversation), counts: counts.map { (field: $0.0, count: $0.1) },
+            mssC2S: Int(f.mss_c2s), mssS2C: Int(f.mss_s2c), wscaleC2S: Int(f.wscale_c2s), wscaleS2C: Int(f.wscale_s2c),
+            sack: f.sack != 0, timestamps: f.timestamps != 0, rttSamples: f.rtt_samples, rttMinMs: f.rtt_min_ms,
+            rttMedianMs: f.rtt_median_ms, rttP95Ms: f.rtt_p95_ms, rttMaxMs: f.rtt_max_ms,
+            handshakeMs: f.handshake_ms < 0 ? nil : f.handshake_ms, throughputBpsC2S: f.throughput_bps_c2s,
+            throughputBpsS2C: f.throughput_bps_s2c, maxInFlight: f.max_in_flight, maxWindowC2S: f.max_window_c2s,
+            maxWindowS2C: f.max_window_s2c, dataSegments: f.data_segments, retransmissionRate: f.retransmission_rate)
+    }
+
+    var tcpPacketCount: Int { nl_analysis_tcp_packet_count(handle) }
+
+    func tcpPacket(at i: Int) -> TCPPacket {
+        var p = nl_tcp_packet()
+        nl_analysis_tcp_packet(handle, i, &p)
+        return TCPPacket(packet: p.packet, tsNs: p.ts_ns, conversation: Int(p.conversation),
+                         fromClient: p.from_client != 0, tcpFlags: p.tcp_flags, seq: p.seq, ack: p.ack,
+                         length: p.len, window: p.window, flagBits: p.flags, dupAckNum: p.dupack_num,
+                         dupAckFrame: p.dupack_frame, ackedFrame: p.acked_frame, ackRttMs: p.ack_rtt_ms,
+                         bytesInFlight: p.bytes_in_flight)
+    }
+}
+
+/// Wireshark's Info column label of a flag given by field name ("TCP Retransmission").
+public func tcpFlagLabel(field: String) -> String {
+    for k in 0..<Int32(NL_TA_NKINDS.rawValue) where cString(nl_ta_field(k)) == field { return cString(nl_ta_label(k)) }
+    return field
+}
+
+/// "SYN, ACK" as Wireshark writes TCP flags.
+public func tcpFlagsText(_ flags: UInt8) -> String {
+    var buf = [CChar](repeating: 0, count: 64)
+    return String(cString: nl_tcp_flags_str(flags, &buf, buf.count))
 }

@@ -18,33 +18,20 @@ extension ReportWriter {
     static let graphRows = 2_000_000
     static let throughputBins = 120
 
-    /// THE single place the graphs look up each packet's TCP analysis flags, by frame number.
-    /// Today: nl_flowgraph's simple rule (data below the highest sequence sent = retransmission;
-    /// a repeated bare ACK while data is outstanding = duplicate ACK), which agrees with tshark's
-    /// retransmission/out-of-order and duplicate_ack frames on the lab's bulk capture.
-    /// When nl_tcpanalysis (branch tcp) is merged, replace the body with its per-packet flags
-    /// (nl_analysis_tcp_packet: NL_TA_BIT(NL_TA_RETRANSMISSION), NL_TA_BIT(NL_TA_DUPLICATE_ACK)).
-    /// The body against branch tcp's committed API (Analysis.tcpFlags, capture-wide frame lists;
-    /// fast and spurious retransmissions carry "retransmission" too), with `throws` added:
-    ///
-    ///     var o = AnalyzeOptions()
-    ///     o.maxListed = Int(UInt32.max)
-    ///     let a = try Analysis(path: capture, options: o)
-    ///     let frames = Set(c.rows.map(\.frame))
-    ///     var out: [UInt64: TCPMarks] = [:]
-    ///     for f in a.tcpFlags {
-    ///         let m: TCPMarks = f.field == "retransmission" ? .retransmission : f.field == "duplicate_ack" ? .duplicateAck : []
-    ///         guard !m.isEmpty else { continue }
-    ///         for fr in f.frames where frames.contains(fr) { out[fr, default: []].insert(m) }
-    ///     }
-    ///     return out
-    static func tcpAnalysisFlags(capture: String, conversation c: FlowConversation) -> [UInt64: TCPMarks] {
+    /// THE single place the graphs look up each packet's TCP analysis flags, by frame number:
+    /// libnetlab's TCP analysis (nl_tcpanalysis.c, Wireshark's rules; fast and spurious
+    /// retransmissions carry "retransmission" too), so the red bars are exactly the frames
+    /// `analyze` and tshark call retransmissions.
+    static func tcpAnalysisFlags(capture: String, conversation c: FlowConversation) throws -> [UInt64: TCPMarks] {
+        var o = AnalyzeOptions()
+        o.maxListed = Int(UInt32.max)
+        let a = try Analysis(path: capture, options: o)
+        let frames = Set(c.rows.map(\.frame))
         var out: [UInt64: TCPMarks] = [:]
-        for r in c.rows where r.marks != 0 {
-            var m: TCPMarks = []
-            if r.markedRetransmission { m.insert(.retransmission) }
-            if r.markedDuplicateAck { m.insert(.duplicateAck) }
-            out[r.frame] = m
+        for f in a.tcpFlags {
+            let m: TCPMarks = f.field == "retransmission" ? .retransmission : f.field == "duplicate_ack" ? .duplicateAck : []
+            guard !m.isEmpty else { continue }
+            for fr in f.frames where frames.contains(fr) { out[fr, default: []].insert(m) }
         }
         return out
     }
@@ -53,7 +40,7 @@ extension ReportWriter {
     mutating func tcpGraphs(file: String, a: String, b: String, id: Int, stem: String) throws {
         let all = try FlowGraph.readWithThroughput(path: file, maxRows: Self.graphRows, bins: Self.throughputBins)
         guard let (c, tp) = all.first(where: { Set([$0.0.a, $0.0.b]) == Set([a, b]) }), !c.rows.isEmpty else { return }
-        let marks = Self.tcpAnalysisFlags(capture: file, conversation: c)
+        let marks = try Self.tcpAnalysisFlags(capture: file, conversation: c)
         let retrans = marks.values.filter { $0.contains(.retransmission) }.count
         let dups = marks.values.filter { $0.contains(.duplicateAck) }.count
         let cut = c.total > c.rows.count ? " Only the first \(c.rows.count) of its \(c.total) packets are drawn." : ""

@@ -53,6 +53,9 @@ struct AnalyzeCommand: ParsableCommand {
     @Flag(help: "Print the answer sheet of each capture instead: per TCP conversation the server, client, interfaces, greeting, request/reply pairs, bytes each way, largest payload; chat users.")
     var answers = false
 
+    @Flag(help: "List every TCP segment, one line each, with Wireshark's analysis flags in brackets.")
+    var packets = false
+
     @Flag(name: .customLong("no-color"), help: "Never colour the output (NO_COLOR is honoured too).")
     var noColor = false
 
@@ -95,6 +98,7 @@ struct AnalyzeCommand: ParsableCommand {
         options.expect = expect
         options.expectEcho = expectEcho
         options.maxListed = maxListed
+        options.packets = packets
         let color = !json && terminalWantsColor(disabled: noColor)
         var failed = false
         var w = JSONWriter()
@@ -113,11 +117,13 @@ struct AnalyzeCommand: ParsableCommand {
                 continue
             }
             if json {
-                JSONReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect ?? expectEcho)
-                    .write(into: &w)
+                var jr = JSONReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect ?? expectEcho)
+                jr.packets = packets
+                jr.write(into: &w)
             } else {
                 var r = TextReport(analysis: analysis, texts: find, followAsked: follow ?? 0, expectAsked: expect ?? expectEcho,
                                    color: color)
+                r.packets = packets
                 if many && i > 0 { emit("\n") }
                 r.render()
             }

@@ -8,6 +8,7 @@ struct JSONReport {
     let texts: [String]
     let followAsked: Int
     let expectAsked: String?
+    var packets = false
 
     func write(into w: inout JSONWriter) {
         let a = analysis
@@ -63,6 +64,8 @@ struct JSONReport {
         for i in 0..<listed { conversation(a.conversation(at: i), &w) }
         w.endArray()
         w.field("conversations_not_listed", a.conversationCount - listed)
+        tcpAnalysis(&w)
+        if packets { tcpPackets(&w) }
 
         if s.largestPacket > 0 {
             w.beginObject("largest_payload")
@@ -186,6 +189,7 @@ struct JSONReport {
             w.field("kernel_reset", c.kernelReset)
             w.field("started_before_capture", c.startedBeforeCapture)
             w.field("retransmissions", c.retransmissions)
+            tcpConversation(c.id - 1, &w)
         }
         w.field("duplicates", c.duplicates)
         if c.largestPacket > 0 {

@@ -16,6 +16,7 @@ struct TextReport: TerminalStyled {
     let followAsked: Int
     let expectAsked: String?
     let color: Bool
+    var packets = false
     var out = Output()
 
     init(analysis: Analysis, texts: [String], followAsked: Int, expectAsked: String?, color: Bool) {
@@ -80,6 +81,8 @@ struct TextReport: TerminalStyled {
         }
 
         conversations()
+        tcpAnalysis()
+        if packets { tcpPackets() }
         checksums()
         matches()
         problems()

@@ -34,6 +34,7 @@ struct nl_analyze_opts {
     const char *expect_echo;   /* echo grading: a text file of lines (in-proj.txt); each line must travel
                                   client -> server and its echo (nl_echo_transform) back, in order.
                                   Not with expect. */
+    int packets;               /* keep one record per TCP segment (nl_tcpanalysis.h): memory grows with packets */
 };
 
 struct nl_analysis; /* opaque */
@@ -77,7 +78,7 @@ struct nl_summary {
     uint64_t duplicates;          /* second copies of a packet, not counted again */
     uint64_t unsupported_link;    /* frames of a link type netlab does not decode */
     uint64_t tcp_conversations, udp_flows;
-    uint64_t retransmissions;
+    uint64_t retransmissions;     /* tcp.analysis.retransmission frames (nl_tcpanalysis.h) */
     uint64_t largest_packet;      /* frame with the largest TCP payload (0: none) */
     uint32_t largest_bytes;
     uint32_t largest_conversation;
@@ -151,7 +152,7 @@ struct nl_conversation {
     uint8_t refused;              /* the SYN was answered by a kernel RST: nothing listened */
     uint8_t kernel_reset;         /* an RST came from a kernel with no socket for the segment */
     uint64_t reset_packet;        /* first RST, 0 if none */
-    uint32_t retransmissions;
+    uint32_t retransmissions;     /* frames tshark marks tcp.analysis.retransmission (fast and spurious too) */
     uint32_t duplicates;
     uint64_t largest_packet;      /* 0 when no payload */
     uint32_t largest_bytes;
