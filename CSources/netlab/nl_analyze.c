@@ -189,10 +189,7 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
      * each packet), captured whole. Kernel resets (identification 0) and IPv6
      * (no identification) can repeat byte for byte, so they are counted as sent.
      * Two copies with the same known packet type are repeats, not copies. */
-    if (D->last_l3 && d.ipver == 4 && d.ip_id != 0 && pkt->caplen == pkt->len && D->last_l3_cap == d.l3_caplen &&
-        pkt->ts_ns >= D->last_ns && nl_time_sub(pkt->ts_ns, D->last_ns) <= NL_ANALYZE_DUP_WINDOW_NS &&
-        !(d.link.pkttype != NL_PKTTYPE_NONE && d.link.pkttype == D->last_pkttype) &&
-        memcmp(D->last_l3, d.l3, d.l3_caplen) == 0) {
+    if (nl_flow_is_copy(D, &d, pkt)) {
         s->duplicates++;
         D->dups++;
         if (a->ndups < a->listed_cap) {
@@ -209,12 +206,7 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
         D->last_l3 = NULL; /* a third copy is a repeat again */
         return 0;
     }
-    D->last_l3 = d.l3;
-    D->last_l3_cap = d.l3_caplen;
-    D->last_ns = pkt->ts_ns;
-    D->last_pkt = pkt->number;
-    D->last_pkttype = d.link.pkttype;
-    D->last_if = d.link.has_ifindex ? d.link.ifindex : pkt->iface;
+    nl_flow_remember(D, &d, pkt);
     nl_flow_touch(f, dir, &d, pkt->number, pkt->ts_ns);
 
     /* Checksums. */

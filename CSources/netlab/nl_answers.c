@@ -379,19 +379,11 @@ static int note_iface(struct conv *c, const struct nl_decoded *d, const struct n
 /* A second copy of the packet just seen in this direction: nl_analyze.c's rule. */
 static int duplicate(struct nl_flow_dir *D, const struct nl_decoded *d, const struct nl_frame *pkt)
 {
-    if (D->last_l3 && d->ipver == 4 && d->ip_id != 0 && pkt->caplen == pkt->len && D->last_l3_cap == d->l3_caplen &&
-        pkt->ts_ns >= D->last_ns && pkt->ts_ns - D->last_ns <= 1000000 &&
-        !(d->link.pkttype != NL_PKTTYPE_NONE && d->link.pkttype == D->last_pkttype) &&
-        memcmp(D->last_l3, d->l3, d->l3_caplen) == 0) {
+    if (nl_flow_is_copy(D, d, pkt)) {
         D->last_l3 = NULL;
         return 1;
     }
-    D->last_l3 = d->l3;
-    D->last_l3_cap = d->l3_caplen;
-    D->last_ns = pkt->ts_ns;
-    D->last_pkt = pkt->number;
-    D->last_pkttype = d->link.pkttype;
-    D->last_if = d->link.has_ifindex ? d->link.ifindex : pkt->iface;
+    nl_flow_remember(D, d, pkt);
     return 0;
 }
 

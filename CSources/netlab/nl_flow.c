@@ -8,6 +8,9 @@
 #include "nl_flow.h"
 #include "nl_internal.h"
 #include "netlab/nl_tcp.h"
+#include "netlab/nl_analyze.h"
+#include "netlab/nl_pcapr.h"
+#include "netlab/nl_time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -306,4 +309,23 @@ void nl_flow_touch(struct nl_flow *f, int dir, const struct nl_decoded *d, uint6
 {
     first_packet(f, dir, d, pkt, ns);
     f->last_ns = ns;
+}
+
+int nl_flow_is_copy(const struct nl_flow_dir *D, const struct nl_decoded *d, const struct nl_frame *pkt)
+{
+    return D->last_l3 && d->ipver == 4 && d->ip_id != 0 && pkt->caplen == pkt->len &&
+           D->last_l3_cap == d->l3_caplen && pkt->ts_ns >= D->last_ns &&
+           nl_time_sub(pkt->ts_ns, D->last_ns) <= NL_ANALYZE_DUP_WINDOW_NS &&
+           !(d->link.pkttype != NL_PKTTYPE_NONE && d->link.pkttype == D->last_pkttype) &&
+           memcmp(D->last_l3, d->l3, d->l3_caplen) == 0;
+}
+
+void nl_flow_remember(struct nl_flow_dir *D, const struct nl_decoded *d, const struct nl_frame *pkt)
+{
+    D->last_l3 = d->l3;
+    D->last_l3_cap = d->l3_caplen;
+    D->last_ns = pkt->ts_ns;
+    D->last_pkt = pkt->number;
+    D->last_pkttype = d->link.pkttype;
+    D->last_if = d->link.has_ifindex ? d->link.ifindex : pkt->iface;
 }

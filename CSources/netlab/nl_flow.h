@@ -91,6 +91,14 @@ struct nl_flow *nl_flow_get(struct nl_flow_table *t, const struct nl_decoded *d,
 /** Record the first packet of a flow (direction, flags, time) and the latest time. */
 void nl_flow_touch(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, int64_t ns);
 
+struct nl_frame;
+/* Whether this packet is a second copy of the one seen just before in the same
+ * direction (identical bytes from the IP header on, within NL_ANALYZE_DUP_WINDOW_NS):
+ * the rule is explained at its one caller in nl_analyze.c. Reads D only. */
+int nl_flow_is_copy(const struct nl_flow_dir *D, const struct nl_decoded *d, const struct nl_frame *pkt);
+/* Remember this packet as the last one of its direction (for nl_flow_is_copy). */
+void nl_flow_remember(struct nl_flow_dir *D, const struct nl_decoded *d, const struct nl_frame *pkt);
+
 /** Account one TCP segment (not a duplicate) to its flow. */
 void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, uint32_t wirelen);
 

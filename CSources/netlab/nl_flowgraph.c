@@ -10,6 +10,7 @@
 #include "netlab/nl_decode.h"
 #include "netlab/nl_pcapr.h"
 #include "netlab/nl_tcp.h"
+#include "netlab/nl_time.h"
 #include "nl_internal.h"
 
 #include <arpa/inet.h>
@@ -124,7 +125,7 @@ static void track_ack(struct conv_state *c, int s, struct nl_flow_row *row)
             break;
         if (u->end == row->rel_ack && !u->resent) {
             row->rtt_frame = u->frame;
-            row->rtt_ms = (double)(row->time_ns - u->ts) / 1e6;
+            row->rtt_ms = (double)nl_time_sub(row->time_ns, u->ts) / 1e6;
         }
         c->qhead[o] = (c->qhead[o] + 1) % UNACKED_CAP;
         c->qlen[o]--;
@@ -308,7 +309,7 @@ int nl_flowgraph_throughput(const struct nl_flow_conv *c, int from_a, int64_t t0
             have = 1;
             high = end;
         }
-        size_t b = (size_t)((r->time_ns - t0_ns) / bin_ns);
+        size_t b = (size_t)(nl_time_sub(r->time_ns, t0_ns) / bin_ns);
         if (b >= nbins)
             continue;
         sent[b] += r->len;

@@ -7,6 +7,7 @@
  * NL_TA_UNACKED_CAP unacknowledged segments per direction and NL_TA_RTT_CAP
  * RTT samples (then a uniform reservoir). Notes are worded here, stored by nl_notes.c.
  */
+#include "netlab/nl_time.h"
 #include "nl_analysis.h"
 #include "netlab/nl_tcp.h"
 #include "netlab/nl_tcpanalysis.h"
@@ -275,7 +276,7 @@ int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct
     double ack_rtt = 0;
     uint32_t in_flight_out = 0;
     int rc;
-    int64_t idle = t->last_ts ? now - t->last_ts : 0;
+    int64_t idle = t->last_ts ? nl_time_sub(now, t->last_ts) : 0;
     char ea[64], eb[64], g1[32], g2[32];
 
     /* Relative numbering: the ISN of a SYN, else the sequence number before the first seen. */
@@ -363,13 +364,13 @@ finished_fwd:
             bits |= NL_TA_BIT(NL_TA_SPURIOUS_RETRANSMISSION) | NL_TA_BIT(NL_TA_RETRANSMISSION);
             goto classified;
         }
-        int64_t since_ack = now - R->lastack_ts;
+        int64_t since_ack = nl_time_sub(now, R->lastack_ts);
         if (not_advanced && R->dupacknum >= 2 && R->lastack == seq && since_ack >= 0 &&
             since_ack < NL_TA_FAST_RETRANS_NS) {
             bits |= NL_TA_BIT(NL_TA_FAST_RETRANSMISSION) | NL_TA_BIT(NL_TA_RETRANSMISSION);
             goto classified;
         }
-        int64_t since_top = now - F->nextseq_ts;
+        int64_t since_top = nl_time_sub(now, F->nextseq_ts);
         int64_t thres = t->first_rtt > 0 ? t->first_rtt : NL_TA_OOO_DEFAULT_NS;
         if (not_advanced && since_top >= 0 && since_top < thres &&
             F->nextseq != seq + seglen + ((fl & (FL_SYN | FL_FIN)) ? 1 : 0)) {
@@ -395,7 +396,7 @@ classified:;
                               "packets %llu-%llu: %d duplicate ACKs for byte %s (the receiver is missing it); packet "
                               "%llu resends it %.1f ms after the last (a fast retransmission, RFC 5681 3.2)",
                               (unsigned long long)R->lastnondupack, (unsigned long long)R->lastack_frame,
-                              R->dupacknum, grouped(seq - fb, g1), (unsigned long long)frame, ms(now - R->lastack_ts)))
+                              R->dupacknum, grouped(seq - fb, g1), (unsigned long long)frame, ms(nl_time_sub(now, R->lastack_ts))))
                 < 0)
             return rc;
     } else if (bits & NL_TA_BIT(NL_TA_SPURIOUS_RETRANSMISSION)) {
@@ -423,14 +424,14 @@ classified:;
                                  "loss recovery: the receiver's duplicate ACKs (with their SACK blocks) showed it "
                                  "missing (RFC 6675)",
                                  (unsigned long long)frame, grouped(seq - fb, g1), (unsigned long long)orig,
-                                 ms(now - ots));
+                                 ms(nl_time_sub(now, ots)));
             else if (orig)
                 rc = nl_note_tcp(a, "retransmission", frame, f->id,
                                  "packet %llu resends byte %s, first sent in packet %llu %.1f ms earlier; no "
                                  "duplicate ACKs prompted it, so the sender's retransmission timer expired "
                                  "(RFC 6298 5)",
                                  (unsigned long long)frame, grouped(seq - fb, g1), (unsigned long long)orig,
-                                 ms(now - ots));
+                                 ms(nl_time_sub(now, ots)));
             else
                 rc = nl_note_tcp(a, "retransmission", frame, f->id,
                                  "packet %llu resends byte %s: its first copy is not in the capture (lost before "
@@ -445,7 +446,7 @@ classified:;
                               "packet %llu carries byte %s, below the highest already seen (packet %llu) only %.2f "
                               "ms later: it was overtaken on the way (out of order), not sent twice",
                               (unsigned long long)frame, grouped(seq - fb, g1), (unsigned long long)F->nextseq_frame,
-                              ms(now - F->nextseq_ts))) < 0)
+                              ms(nl_time_sub(now, F->nextseq_ts)))) < 0)
             return rc;
     }
     if (report && (bits & NL_TA_BIT(NL_TA_LOST_SEGMENT)) && want_note(a, NL_TA_LOST_SEGMENT) &&
@@ -488,7 +489,7 @@ classified:;
                                   "the application was not reading, so the sender had to stop%s; packet %llu "
                                   "reopened the window %.3f s later",
                                   (unsigned long long)F->zw_frame, ep(f, dir, ea), probes,
-                                  (unsigned long long)frame, (double)(now - F->zw_ts) / 1e9)) < 0)
+                                  (unsigned long long)frame, (double)nl_time_sub(now, F->zw_ts) / 1e9)) < 0)
                 return rc;
         }
     }
@@ -549,7 +550,7 @@ classified:;
                 if (!matched) {
                     matched = 1;
                     acked_frame = s->frame;
-                    ack_rtt = ms(now - s->ts);
+                    ack_rtt = ms(nl_time_sub(now, s->ts));
                 }
                 continue; /* removed */
             }
@@ -627,7 +628,7 @@ classified:;
             t->ts_mru_syn = now;
     }
     if ((fl & (FL_SYN | FL_ACK)) == FL_ACK && t->ts_mru_syn >= 0 && t->first_rtt < 0)
-        t->first_rtt = now - t->ts_mru_syn;
+        t->first_rtt = nl_time_sub(now, t->ts_mru_syn);
 
     uint32_t scaled = (fl & FL_SYN) || F->win_scale < 0 ? window : (uint32_t)((uint64_t)window << F->win_scale);
     if (scaled > F->max_window)
@@ -803,7 +804,7 @@ int nl_analysis_tcp_figures(const struct nl_analysis *a, size_t i, struct nl_tcp
         o->rtt_p95_ms = t->rtt_p95;
     }
     o->handshake_ms = t->first_rtt >= 0 ? ms(t->first_rtt) : -1;
-    double secs = (double)(f->last_ns - f->first_ns) / 1e9;
+    double secs = nl_time_span_s(f->first_ns, f->last_ns);
     if (secs > 0) {
         o->throughput_bps_c2s = (double)C->payload * 8 / secs;
         o->throughput_bps_s2c = (double)S->payload * 8 / secs;
