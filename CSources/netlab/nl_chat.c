@@ -763,9 +763,10 @@ int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
                       (unsigned long long)cs.packets, s->cfg.capture_path, (unsigned long long)cs.kernel_dropped);
         }
     }
-    logf_(s, "stopped: %llu connections, %llu refused, %llu lines, %llu dropped for not reading, %llu timed out",
+    logf_(s, "stopped: %llu connections, %llu refused, %llu lines, %llu dropped for not reading, %llu timed out, "
+          "%llu times a sender was slowed for a reader",
           (unsigned long long)st.accepted, (unsigned long long)st.refused, (unsigned long long)st.lines,
-          (unsigned long long)st.overflows, (unsigned long long)st.timeouts);
+          (unsigned long long)st.overflows, (unsigned long long)st.timeouts, (unsigned long long)st.held);
     free(s->table);
     free(s->room);
     free(s);

@@ -65,10 +65,11 @@ struct nl_conn {
     struct nl_conn *next_pending; /* flush list */
     struct nl_conn *next_close;   /* close queue, then the free list */
     uint64_t created, last_active, partial_since; /* ms; partial_since doubles as the linger deadline */
-    uint64_t over_since;          /* ms its queue went over soft_output (0: not over) */
+    uint64_t over_since;          /* ms its queue went over soft_output (0: since back to half of it) */
     struct nl_conn *held_by;      /* F_HELD: the reader it waits for (NULL: that reader is gone) */
     uint32_t held_index;          /* F_HELD: in srv->held */
     uint32_t nholding;            /* senders held waiting for this connection to read */
+    uint8_t midline;              /* the last byte sent was not a newline: a line is half sent */
     void *data;
 };
 
@@ -323,11 +324,28 @@ int nl_conn_write(struct nl_conn *c, const void *p, size_t n)
     return NL_OK;
 }
 
+/*
+ * Drop what waits for a connection being dropped, but finish a line already
+ * half sent: the explanation the protocol writes next starts on its own line.
+ */
+static void drop_queued(struct nl_conn *c)
+{
+    if (c->midline && c->out.len) {
+        uint8_t *h = nl_buf_head(&c->out);
+        uint8_t *nl = memchr(h, '\n', c->out.len);
+        if (nl) {
+            c->out.len = (size_t)(nl - h) + 1;
+            return;
+        }
+    }
+    nl_buf_clear(&c->out);
+}
+
 static void overflow(struct nl_conn *c)
 {
     struct nl_server *s = c->srv;
     s->st.overflows++;
-    nl_buf_clear(&c->out);
+    drop_queued(c);
     if (c->flags & F_CLOSED_CB) {
         /* Already past closing(): nothing more to say; close now. */
         mark_dead(c, 0);
@@ -377,6 +395,7 @@ static int flush_conn(struct nl_conn *c)
         size_t want = NL_MIN(c->out.len, WRITE_QUANTUM - done);
         ssize_t w = send(c->fd, nl_buf_head(&c->out), want, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
+            c->midline = nl_buf_head(&c->out)[w - 1] != '\n';
             nl_buf_consume(&c->out, (size_t)w);
             done += (size_t)w;
             s->st.bytes_out += (uint64_t)w;
@@ -401,8 +420,8 @@ static int flush_conn(struct nl_conn *c)
     }
     if ((c->flags & F_PAUSED) && c->out.len <= s->cfg.pause_output / 2)
         c->flags &= (uint16_t)~F_PAUSED;
-    if (c->over_since && c->out.len <= s->cfg.soft_output)
-        c->over_since = 0;
+    if (c->over_since && c->out.len <= s->cfg.soft_output / 2)
+        c->over_since = 0; /* the mark at which senders held for it are let go */
     if ((c->flags & F_LINGER) && c->out.len == 0)
         linger_drained(c);
     if (!(c->flags & F_REAPED))
@@ -662,7 +681,7 @@ static void on_tick(struct nl_loop *loop, void *ud)
         } else if (cfg->soft_output_ms && c->over_since && now - c->over_since >= cfg->soft_output_ms) {
             /* Over the soft mark all this time: not reading. What waited for it is dropped. */
             s->st.overflows++;
-            nl_buf_clear(&c->out);
+            drop_queued(c);
             c->over_since = 0;
             c->flags |= F_MUTED;
             nl_conn_close(c, NL_CLOSE_SLOW_READER);

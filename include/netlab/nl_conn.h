@@ -35,7 +35,7 @@ enum nl_close_reason {
     NL_CLOSE_LINE_TIMEOUT,   /* a line stayed incomplete for line_timeout_ms */
     NL_CLOSE_IDLE_TIMEOUT,   /* nothing received or sent for idle_timeout_ms */
     NL_CLOSE_SHUTDOWN,       /* the server is stopping */
-    NL_CLOSE_SLOW_READER     /* its output stayed over soft_output for soft_output_ms */
+    NL_CLOSE_SLOW_READER     /* its output went over soft_output and stayed above half of it for soft_output_ms */
 };
 
 /** SO_SNDBUF asked for on accepted sockets unless configured (the kernel doubles it for its bookkeeping). */
@@ -75,7 +75,7 @@ struct nl_server_config {
     size_t soft_output;         /* 0: off. Fairness: when a connection's lines push another one's queue
                                    past this, the sender is not read from until that queue is back to
                                    half of it (the reader is not dropped for it) */
-    uint32_t soft_output_ms;    /* with soft_output: a connection over it this long is dropped
+    uint32_t soft_output_ms;    /* with soft_output: a connection over it, and not back to half of it, this long is dropped
                                    (NL_CLOSE_SLOW_READER); 0: only max_output drops */
     size_t sndbuf;              /* SO_SNDBUF for accepted sockets: bounds the kernel's send queue
                                    beside max_output (default NL_SNDBUF_DEFAULT; 0: the kernel's autotuning) */
