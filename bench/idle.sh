@@ -91,7 +91,9 @@ if big > 0 and 0 in idles:
     ratio = med("epoll", big, "rtt_p50_us") / med("epoll", 0, "rtt_p50_us")
     reg = med("epoll", big, "register_s") / med("poll", big, "register_s")
     ok = lambda c: "met" if c else "NOT met"
-    print(f"  p99 {p99/1000:.2f} ms <= 2 ms: {ok(p99 <= 2000)}")
+    p99_0 = med("epoll", 0, "rtt_p99_us")
+    print(f"  p99 {p99/1000:.2f} ms <= 2 ms: {ok(p99 <= 2000)} (no idle clients, same run: {p99_0/1000:.2f} ms;"
+          f" a p99 over 2 ms there means the machine, not the idle clients, sets the tail)")
     print(f"  median {ratio:.2f}x the no-idle median <= 2x: {ok(ratio <= 2)}")
     print(f"  {big} registrations {reg:.2f}x poll()'s time <= 1.15x: {ok(reg <= 1.15)}")
 PY
