@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every netlab test, in the order a failure is cheapest to read:
 #   1. Swift build of every product, then the XCTest suite (tshark/tcpdump/nc as oracles;
-#      tests needing root or CAP_NET_RAW skip with the reason when it is missing)
+#      tests needing root or CAP_NET_RAW skip with the reason when it is missing);
+#      the event-loop and server tests run again on the poll() backend (NETLAB_LOOP=poll)
 #   2. libnetlab as a plain C library: make, make install into a temporary prefix,
 #      examples/ built through pkg-config and run, their output checked by tshark
 #   3. short libFuzzer runs of every fuzz target (fuzz/run.sh)
@@ -24,6 +25,10 @@ swift build --build-tests >/dev/null
 stage "swift test"
 swift test --skip-build
 dev_null_intact "swift test"
+
+stage "event loop and server tests on the poll() backend (NETLAB_LOOP=poll)"
+NETLAB_LOOP=poll swift test --skip-build \
+  --filter 'EventLoopTests|LoopHotColdTests|ChatServerTests|ChatLoadTests|ChatFairnessTests|EchoServerTests'
 
 stage "C library through pkg-config"
 scripts/test-c-library.sh

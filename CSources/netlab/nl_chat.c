@@ -62,6 +62,8 @@ void nl_chat_config_init(struct nl_chat_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->max_output = 1024 * 1024;
+    cfg->soft_output = cfg->max_output / 4;
+    cfg->soft_output_ms = 10000;
     cfg->login_timeout_ms = 60000;
     cfg->line_timeout_ms = 60000;
     cfg->max_sessions = 256;
@@ -671,6 +673,10 @@ static void on_closing(struct nl_conn *c, int reason, void *ud)
         say(c, "ERR 507 you are not reading: more than %zu bytes were waiting for you; disconnected\n",
             cfg->max_output);
         break;
+    case NL_CLOSE_SLOW_READER:
+        say(c, "ERR 507 you are not reading: more than %zu bytes waited for you for %u s; disconnected\n",
+            cfg->soft_output, cfg->soft_output_ms / 1000);
+        break;
     case NL_CLOSE_LOGIN_TIMEOUT:
         say(c, "ERR 408 timed out: no NICK within %u s\n", cfg->login_timeout_ms / 1000);
         break;
@@ -869,6 +875,8 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
     sc.port = cfg->port;
     sc.max_line = NL_CHAT_MAX_LINE;
     sc.max_output = s->cfg.max_output;
+    sc.soft_output = s->cfg.soft_output;         /* a flooder is slowed down, its readers are not dropped */
+    sc.soft_output_ms = s->cfg.soft_output_ms;
     sc.max_conns = cfg->max_clients;
     sc.max_input = s->cfg.max_input ? s->cfg.max_input : NL_SERVER_MAX_INPUT;
     sc.login_timeout_ms = cfg->login_timeout_ms;
@@ -931,9 +939,10 @@ int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
                       (unsigned long long)cs.packets, s->cfg.capture_path, (unsigned long long)cs.kernel_dropped);
         }
     }
-    logf_(s, "stopped: %llu connections, %llu refused, %llu lines, %llu dropped for not reading, %llu timed out",
+    logf_(s, "stopped: %llu connections, %llu refused, %llu lines, %llu dropped for not reading, %llu timed out, "
+          "%llu times a sender was slowed for a reader",
           (unsigned long long)st.accepted, (unsigned long long)st.refused, (unsigned long long)st.lines,
-          (unsigned long long)st.overflows, (unsigned long long)st.timeouts);
+          (unsigned long long)st.overflows, (unsigned long long)st.timeouts, (unsigned long long)st.held);
     free(s->table);
     free(s->room);
     free(s);

@@ -3,6 +3,15 @@
  * connections on an nl_loop. Owns every connection's descriptor and buffers
  * and the order of their lifecycle (open -> closing -> lingering -> freed);
  * the protocol sees only whole lines and decides nothing about sockets here.
+ *
+ * Fairness between a sender and its readers (with soft_output): output
+ * queued while a connection's line is being handled is that connection's
+ * doing. When it pushes another connection past the soft mark, the sender
+ * is held (not read from) until that reader drains to half the mark, so a
+ * flooder is slowed instead of its readers being dropped; a reader is
+ * dropped only past the hard cap (max_output) or after staying over the
+ * soft mark for soft_output_ms (Redis's hard and soft output limits).
+ * SO_SNDBUF bounds what the kernel holds per connection beside the queue.
  */
 #include "netlab/nl_conn.h"
 #include "netlab/nl_signal.h"
@@ -42,7 +51,8 @@ enum {
     F_REAPED = 1 << 8,   /* descriptor closed; struct freed before the next poll() */
     F_SHUT = 1 << 9,     /* lingering: our side is shut down, discarding input until EOF */
     F_EV_IN = 1 << 10,   /* POLLIN is being asked for */
-    F_EV_OUT = 1 << 11   /* POLLOUT is being asked for */
+    F_EV_OUT = 1 << 11,  /* POLLOUT is being asked for */
+    F_HELD = 1 << 12     /* fairness: its lines pushed a reader past the soft mark; not reading */
 };
 
 struct nl_conn {
@@ -59,6 +69,11 @@ struct nl_conn {
     struct nl_conn *next_close;   /* close queue, then the free list */
     uint64_t created, last_active, partial_since; /* ms; partial_since doubles as the linger deadline */
     uint64_t sent;          /* bytes written to the socket */
+    uint64_t over_since;          /* ms its queue went over soft_output (0: since back to half of it) */
+    struct nl_conn *held_by;      /* F_HELD: the reader it waits for (NULL: that reader is gone) */
+    uint32_t held_index;          /* F_HELD: in srv->held */
+    uint32_t nholding;            /* senders held waiting for this connection to read */
+    uint8_t midline;              /* the last byte sent was not a newline: a line is half sent */
     void *data;
 };
 
@@ -76,6 +91,9 @@ struct nl_server {
     struct nl_conn *closeq, *closeq_tail;
     struct nl_conn *freeq;
     uint8_t *scratch;
+    struct nl_conn *source;       /* whose input is being handled: output queued now is its doing */
+    struct nl_conn **held;        /* senders held for fairness (F_HELD) */
+    size_t nheld, capheld;
     int64_t tick;
     int halted;                   /* nl_server_halt: nothing is ever sent again */
     size_t released;              /* buffer bytes freed since the last malloc_trim */
@@ -93,6 +111,7 @@ const char *nl_close_reason_text(int reason)
     case NL_CLOSE_LINE_TIMEOUT: return "timed out in the middle of a line";
     case NL_CLOSE_IDLE_TIMEOUT: return "idle timeout";
     case NL_CLOSE_SHUTDOWN: return "server shutting down";
+    case NL_CLOSE_SLOW_READER: return "not reading: over the soft output limit for too long";
     default: return "closed";
     }
 }
@@ -103,6 +122,7 @@ void nl_server_config_init(struct nl_server_config *cfg)
     cfg->max_line = 4096;
     cfg->max_output = 1024 * 1024;
     cfg->close_grace_ms = 2000;
+    cfg->sndbuf = NL_SNDBUF_DEFAULT;
     cfg->max_input = NL_SERVER_MAX_INPUT;
 }
 
@@ -152,7 +172,7 @@ static void update_events(struct nl_conn *c)
 {
     if (c->flags & F_REAPED)
         return;
-    int want_in = !(c->flags & (F_CLOSING | F_PAUSED)) || (c->flags & F_SHUT);
+    int want_in = !(c->flags & (F_CLOSING | F_PAUSED | F_HELD)) || (c->flags & F_SHUT);
     int want_out = c->out.len > 0 && !(c->flags & F_DEAD);
     uint16_t now = (uint16_t)((want_in ? F_EV_IN : 0) | (want_out ? F_EV_OUT : 0));
     if ((c->flags & (F_EV_IN | F_EV_OUT)) == now)
@@ -170,6 +190,66 @@ static void push_pending(struct nl_conn *c)
     c->srv->pending = c;
 }
 
+/* ---- fairness: holding a sender for its readers ---- */
+
+static void hold(struct nl_conn *sender, struct nl_conn *reader)
+{
+    struct nl_server *s = sender->srv;
+    if (s->nheld == s->capheld) {
+        size_t cap = s->capheld ? s->capheld * 2 : 16;
+        struct nl_conn **h = realloc(s->held, cap * sizeof *h);
+        if (!h)
+            return; /* not held: the hard cap still protects the reader */
+        s->held = h;
+        s->capheld = cap;
+    }
+    sender->flags |= F_HELD;
+    sender->held_by = reader;
+    sender->held_index = (uint32_t)s->nheld;
+    s->held[s->nheld++] = sender;
+    reader->nholding++;
+    s->st.held++;
+    update_events(sender);
+}
+
+static void release(struct nl_conn *sender)
+{
+    struct nl_server *s = sender->srv;
+    if (!(sender->flags & F_HELD))
+        return;
+    sender->flags &= (uint16_t)~F_HELD;
+    if (sender->held_by)
+        sender->held_by->nholding--;
+    sender->held_by = NULL;
+    s->held[sender->held_index] = s->held[--s->nheld];
+    s->held[sender->held_index]->held_index = sender->held_index;
+    update_events(sender);
+}
+
+/* Before each wait: let go of senders whose reader drained to half the soft mark, closed or went away. */
+static void release_drained(struct nl_server *s)
+{
+    size_t low = s->cfg.soft_output / 2;
+    for (size_t i = s->nheld; i-- > 0;) {
+        struct nl_conn *c = s->held[i];
+        struct nl_conn *r = c->held_by;
+        if (!r || (r->flags & (F_CLOSING | F_REAPED)) || r->out.len <= low)
+            release(c);
+    }
+}
+
+/* A connection about to be freed: nothing may point at it any more. */
+static void forget_holds(struct nl_conn *c)
+{
+    release(c);
+    if (!c->nholding)
+        return;
+    for (size_t i = 0; i < c->srv->nheld; i++)
+        if (c->srv->held[i]->held_by == c)
+            c->srv->held[i]->held_by = NULL;
+    c->nholding = 0;
+}
+
 /* ---- lifecycle ---- */
 
 /* Close the descriptor and unlink; the struct is freed before the next poll(). */
@@ -178,6 +258,9 @@ static void finish(struct nl_conn *c)
     struct nl_server *s = c->srv;
     if (c->flags & F_REAPED)
         return;
+    forget_holds(c);
+    if (s->source == c)
+        s->source = NULL;
     c->flags |= F_REAPED;
     nl_loop_remove(s->loop, c->fd);
     close(c->fd);
@@ -287,11 +370,28 @@ int nl_conn_write(struct nl_conn *c, const void *p, size_t n)
     return NL_OK;
 }
 
+/*
+ * Drop what waits for a connection being dropped, but finish a line already
+ * half sent: the explanation the protocol writes next starts on its own line.
+ */
+static void drop_queued(struct nl_conn *c)
+{
+    if (c->midline && c->out.len) {
+        uint8_t *h = nl_buf_head(&c->out);
+        uint8_t *nl = memchr(h, '\n', c->out.len);
+        if (nl) {
+            c->out.len = (size_t)(nl - h) + 1;
+            return;
+        }
+    }
+    nl_buf_clear(&c->out);
+}
+
 static void overflow(struct nl_conn *c)
 {
     struct nl_server *s = c->srv;
     s->st.overflows++;
-    nl_buf_clear(&c->out);
+    drop_queued(c);
     if (c->flags & F_CLOSED_CB) {
         /* Already past closing(): nothing more to say; close now. */
         mark_dead(c, 0);
@@ -318,6 +418,14 @@ void nl_conn_commit(struct nl_conn *c, size_t n)
     nl_buf_commit(&c->out, n);
     push_pending(c);
     struct nl_server *s = c->srv;
+    if (s->cfg.soft_output && c->out.len > s->cfg.soft_output) {
+        if (!c->over_since)
+            c->over_since = NL_MAX(nl_loop_now(s->loop), (uint64_t)1);
+        /* The connection whose line queued this is slowed down, not the reader. */
+        struct nl_conn *src = s->source;
+        if (src && src != c && !(src->flags & (F_HELD | F_CLOSING | F_REAPED)))
+            hold(src, c);
+    }
     if (s->cfg.pause_output && c->out.len > s->cfg.pause_output && !(c->flags & F_PAUSED)) {
         c->flags |= F_PAUSED;
         update_events(c);
@@ -335,6 +443,7 @@ static int flush_conn(struct nl_conn *c)
         size_t want = NL_MIN(c->out.len, WRITE_QUANTUM - done);
         ssize_t w = send(c->fd, nl_buf_head(&c->out), want, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
+            c->midline = nl_buf_head(&c->out)[w - 1] != '\n';
             nl_buf_consume(&c->out, (size_t)w);
             done += (size_t)w;
             c->sent += (uint64_t)w;
@@ -360,6 +469,8 @@ static int flush_conn(struct nl_conn *c)
     }
     if ((c->flags & F_PAUSED) && c->out.len <= s->cfg.pause_output / 2)
         c->flags &= (uint16_t)~F_PAUSED;
+    if (c->over_since && c->out.len <= s->cfg.soft_output / 2)
+        c->over_since = 0; /* the mark at which senders held for it are let go */
     if ((c->flags & F_LINGER) && c->out.len == 0)
         linger_drained(c);
     if (!(c->flags & F_REAPED))
@@ -417,7 +528,9 @@ static void read_conn(struct nl_conn *c)
     if (r == 0) {
         /* An unterminated last line: delivered only if the protocol asked (a killed client's FIN looks the same). */
         if (s->cfg.eof_line) {
+            s->source = c;
             int rc = nl_line_finish(&c->in, on_line, c);
+            s->source = NULL;
             (void)rc;
         }
         nl_line_free(&c->in);
@@ -427,7 +540,9 @@ static void read_conn(struct nl_conn *c)
     }
     s->st.bytes_in += (uint64_t)r;
     c->last_active = now;
+    s->source = c;
     int rc = nl_line_feed(&c->in, s->scratch, (size_t)r, on_line, c);
+    s->source = NULL;
     input_changed(s, held_before, c->in.part.cap);
     if (s->st.input_held > s->cfg.max_input)
         shed_input(s);
@@ -553,6 +668,11 @@ static void on_listener(struct nl_loop *loop, int lfd, int revents, void *ud)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (s->cfg.sndbuf > 0) {
+            /* A fixed send buffer (no autotuning to tcp_wmem's 4 MB): the kernel's share stays bounded. */
+            int sb = (int)NL_MIN(s->cfg.sndbuf, (size_t)INT32_MAX / 2);
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+        }
         if (add_conn(s, fd, &peer) < 0)
             refuse(s, fd, &peer, "out of memory");
     }
@@ -579,6 +699,8 @@ static void before_poll(struct nl_loop *loop, void *ud)
     /* Whatever is still queued goes out when poll() says the socket can take it. */
     for (struct nl_conn *c = s->pending; c; c = c->next_pending)
         update_events(c);
+    if (s->nheld)
+        release_drained(s);
     free_reaped(s);
 }
 
@@ -612,7 +734,7 @@ static void on_tick(struct nl_loop *loop, void *ud)
         int reason = 0;
         if (cfg->login_timeout_ms && !(c->flags & F_READY) && now - c->created >= cfg->login_timeout_ms)
             reason = NL_CLOSE_LOGIN_TIMEOUT;
-        else if (cfg->line_timeout_ms && c->partial_since && !(c->flags & F_PAUSED)
+        else if (cfg->line_timeout_ms && c->partial_since && !(c->flags & (F_PAUSED | F_HELD))
                  && now - c->partial_since >= cfg->line_timeout_ms)
             reason = NL_CLOSE_LINE_TIMEOUT;
         else if (cfg->idle_timeout_ms && now - c->last_active >= cfg->idle_timeout_ms)
@@ -620,6 +742,13 @@ static void on_tick(struct nl_loop *loop, void *ud)
         if (reason) {
             s->st.timeouts++;
             nl_conn_close(c, reason);
+        } else if (cfg->soft_output_ms && c->over_since && now - c->over_since >= cfg->soft_output_ms) {
+            /* Over the soft mark all this time: not reading. What waited for it is dropped. */
+            s->st.overflows++;
+            drop_queued(c);
+            c->over_since = 0;
+            c->flags |= F_MUTED;
+            nl_conn_close(c, NL_CLOSE_SLOW_READER);
         }
     }
 }
@@ -648,6 +777,8 @@ int nl_server_open(struct nl_server **out, struct nl_loop *loop, const struct nl
         s->cfg.max_input = NL_SERVER_MAX_INPUT;
     if (s->cfg.pause_output >= s->cfg.max_output)
         s->cfg.pause_output = s->cfg.max_output / 2;
+    if (s->cfg.soft_output >= s->cfg.max_output)
+        s->cfg.soft_output = s->cfg.max_output / 2;
     s->scratch = malloc(READ_CHUNK);
     if (!s->scratch) {
         free(s);
@@ -672,7 +803,7 @@ int nl_server_open(struct nl_server **out, struct nl_loop *loop, const struct nl
     s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     uint32_t tmin = 0;
     const uint32_t t[] = {cfg->login_timeout_ms, cfg->line_timeout_ms, cfg->idle_timeout_ms,
-                          s->cfg.close_grace_ms};
+                          s->cfg.close_grace_ms, s->cfg.soft_output ? cfg->soft_output_ms : 0};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i] && (!tmin || t[i] < tmin))
             tmin = t[i];
@@ -734,6 +865,7 @@ void nl_server_close(struct nl_server *s)
     if (s->reserve_fd >= 0)
         close(s->reserve_fd);
     free(s->conns);
+    free(s->held);
     free(s->scratch);
     free(s);
 }

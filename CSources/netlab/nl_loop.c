@@ -14,9 +14,18 @@
  * so sweeping costs a few percent). When a pass finds nothing, the next one
  * polls everything and may block: an idle server wakes for anyone at once,
  * and a cold descriptor waits at most one sweep interval on a busy server.
+ *
+ * That is the poll() backend. The split cannot make an intermittent
+ * descriptor fast among thousands of idle ones (it waits for a sweep, or
+ * pays for a poll() over all of them), so on Linux the loop uses epoll by
+ * default (nl_loop_epoll.c, as Redis's ae picks ae_epoll.c): the kernel
+ * keeps the interest list and a wait costs what the ready descriptors cost.
+ * NETLAB_LOOP=poll (or nl_loop_create_backend) selects poll(); the slot
+ * table, timers, hooks and the order of a pass are the same for both.
  */
 #include "netlab/nl_loop.h"
 #include "nl_internal.h"
+#include "nl_loop_epoll.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +41,7 @@ struct handler {
     void *ud;
     uint64_t last;     /* ms of its last event, or of its registration */
     uint8_t pinned;    /* never cold (the wake pipe) */
+    uint32_t gen;      /* registration number: an epoll event for an earlier registration of the fd is stale */
 };
 
 #define COLD_MIN 256        /* fewer cold descriptors than this: always poll them all */
@@ -65,6 +75,9 @@ struct nl_loop {
     int wake[2];
     uint64_t now;
     uint64_t passes;
+    int backend;            /* NL_LOOP_POLL or NL_LOOP_EPOLL */
+    struct nl_epoll *ep;    /* the epoll backend's state; NULL with poll() */
+    uint32_t gen;
 };
 
 static uint64_t mono_ms(void)
@@ -167,16 +180,43 @@ static void demote_quiet(struct nl_loop *l)
     }
 }
 
-int nl_loop_create(struct nl_loop **out, char *errbuf)
+int nl_loop_backend_from_env(void)
+{
+    const char *v = getenv("NETLAB_LOOP");
+    if (v && strcmp(v, "poll") == 0)
+        return NL_LOOP_POLL;
+    if (v && strcmp(v, "epoll") == 0)
+        return NL_LOOP_EPOLL;
+    return nl_epoll_available() ? NL_LOOP_EPOLL : NL_LOOP_POLL;
+}
+
+const char *nl_loop_backend_name(const struct nl_loop *l) { return l->backend == NL_LOOP_EPOLL ? "epoll" : "poll"; }
+
+int nl_loop_create(struct nl_loop **out, char *errbuf) { return nl_loop_create_backend(out, NL_LOOP_DEFAULT, errbuf); }
+
+int nl_loop_create_backend(struct nl_loop **out, int backend, char *errbuf)
 {
     *out = NULL;
+    if (backend == NL_LOOP_DEFAULT)
+        backend = nl_loop_backend_from_env();
+    if (backend != NL_LOOP_POLL && backend != NL_LOOP_EPOLL)
+        return nl_err(errbuf, NL_EINVAL, "event loop: unknown backend %d", backend);
     struct nl_loop *l = calloc(1, sizeof *l);
     if (!l)
         return nl_err(errbuf, NL_ENOMEM, "event loop: out of memory");
     l->wake[0] = l->wake[1] = -1;
     l->next_id = 1;
+    l->backend = backend;
+    if (backend == NL_LOOP_EPOLL) {
+        int rc = nl_epoll_open(&l->ep, errbuf);
+        if (rc < 0) {
+            free(l);
+            return rc;
+        }
+    }
     if (pipe2(l->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
         int e = errno;
+        nl_epoll_close(l->ep);
         free(l);
         return nl_err_sys(errbuf, e, "event loop: pipe");
     }
@@ -205,6 +245,7 @@ void nl_loop_destroy(struct nl_loop *l)
     free(l->slot);
     free(l->timers);
     free(l->promote);
+    nl_epoll_close(l->ep);
     free(l);
 }
 
@@ -228,10 +269,20 @@ int nl_loop_add(struct nl_loop *l, int fd, int events, nl_loop_io_fn fn, void *u
         l->h = h;
         l->cap = cap;
     }
+    uint32_t gen = ++l->gen;
+    if (l->ep) {
+        int rc = nl_epoll_add(l->ep, fd, events, gen, errbuf);
+        if (rc < 0)
+            return rc;
+    }
     l->pfd[l->n] = (struct pollfd){.fd = fd, .events = (short)events, .revents = 0};
-    l->h[l->n] = (struct handler){.fn = fn, .ud = ud, .last = l->now};
+    l->h[l->n] = (struct handler){.fn = fn, .ud = ud, .last = l->now, .gen = gen};
     l->slot[fd] = (int)l->n;
     l->n++;
+    if (l->ep) {
+        l->nhot = l->n; /* no hot/cold split with epoll */
+        return NL_OK;
+    }
     return queue_promotion(l, fd); /* new descriptors start hot */
 }
 
@@ -241,6 +292,15 @@ int nl_loop_modify(struct nl_loop *l, int fd, int events)
         return NL_ENOTFOUND;
     struct pollfd *p = &l->pfd[l->slot[fd]];
     int added = events & ~p->events;
+    if (l->ep) {
+        if (events == p->events)
+            return NL_OK;
+        int rc = nl_epoll_modify(l->ep, fd, events, l->h[l->slot[fd]].gen);
+        if (rc < 0)
+            return rc;
+        p->events = (short)events;
+        return NL_OK;
+    }
     p->events = (short)events;
     /* Newly wanted events (output to send, reading resumed) are wanted now: make it hot. */
     if (added && (size_t)l->slot[fd] >= l->nhot)
@@ -254,6 +314,8 @@ void nl_loop_remove(struct nl_loop *l, int fd)
         return;
     int s = l->slot[fd];
     l->slot[fd] = -1;
+    if (l->ep)
+        nl_epoll_remove(l->ep, fd);
     /* Leave a hole that poll() ignores (negative fd); compact before the next poll(). */
     l->pfd[s].fd = -1;
     l->pfd[s].events = 0;
@@ -278,7 +340,7 @@ static void compact(struct nl_loop *l)
         j++;
     }
     l->n = j;
-    l->nhot = hot;
+    l->nhot = l->ep ? j : hot;
     l->ndead = 0;
 }
 
@@ -367,6 +429,80 @@ void nl_loop_stop(struct nl_loop *l)
     errno = saved;
 }
 
+/* One poll() pass over the hot part or everything. 1: done, 0: interrupted, <0: failed. */
+static int pass_poll(struct nl_loop *l, char *errbuf)
+{
+    if (l->npromote)
+        promote_queued(l);
+    int timeout = poll_timeout(l);
+    size_t ncold = l->n - l->nhot;
+    uint64_t every = sweep_interval(ncold);
+    int full = ncold < COLD_MIN || !l->busy || l->now - l->last_sweep >= every;
+    size_t npoll = full ? l->n : l->nhot;
+    if (!full) {
+        uint64_t left = every - (l->now - l->last_sweep);
+        if (timeout < 0 || (uint64_t)timeout > left)
+            timeout = (int)left;
+    }
+    int ready = poll(l->pfd, (nfds_t)npoll, timeout);
+    int err = errno;
+    l->now = mono_ms();
+    l->passes++;
+    if (ready < 0) {
+        if (err == EINTR)
+            return 0;
+        return nl_err_sys(errbuf, err, "event loop: poll over %zu descriptors", npoll);
+    }
+    l->busy = ready > 0;
+    /* Callbacks may add slots (appended, not visited this pass) or remove any. */
+    size_t nhot = l->nhot;
+    for (size_t i = 0; i < npoll && ready > 0; i++) {
+        int rev = l->pfd[i].revents;
+        if (!rev)
+            continue;
+        ready--;
+        l->pfd[i].revents = 0;
+        if (!l->h[i].fn)
+            continue;
+        l->h[i].last = l->now;
+        if (i >= nhot)
+            queue_promotion(l, l->pfd[i].fd);
+        l->h[i].fn(l, l->pfd[i].fd, rev, l->h[i].ud);
+    }
+    if (full) {
+        l->last_sweep = l->now;
+        l->sweeps++;
+        demote_quiet(l);
+    }
+    return 1;
+}
+
+/* One epoll_wait() pass: only ready descriptors are visited. Same contract as pass_poll. */
+static int pass_epoll(struct nl_loop *l, char *errbuf)
+{
+    int timeout = poll_timeout(l);
+    int ready = nl_epoll_wait(l->ep, l->n, timeout, errbuf);
+    l->now = mono_ms();
+    l->passes++;
+    if (ready < 0)
+        return ready == NL_EINTR ? 0 : ready;
+    l->busy = ready > 0;
+    for (int i = 0; i < ready; i++) {
+        int fd, rev;
+        uint32_t gen;
+        nl_epoll_event(l->ep, i, &fd, &gen, &rev);
+        /* Removed during this pass, or removed and the number given to a new registration: skip. */
+        if (fd < 0 || (size_t)fd >= l->slot_cap || l->slot[fd] < 0)
+            continue;
+        size_t s = (size_t)l->slot[fd];
+        if (!l->h[s].fn || l->h[s].gen != gen)
+            continue;
+        l->h[s].last = l->now;
+        l->h[s].fn(l, fd, rev, l->h[s].ud);
+    }
+    return 1;
+}
+
 int nl_loop_run(struct nl_loop *l, char *errbuf)
 {
     while (!stopping(l)) {
@@ -374,48 +510,11 @@ int nl_loop_run(struct nl_loop *l, char *errbuf)
             l->before(l, l->hook_ud);
         if (l->ndead)
             compact(l);
-        if (l->npromote)
-            promote_queued(l);
-        int timeout = poll_timeout(l);
-        size_t ncold = l->n - l->nhot;
-        uint64_t every = sweep_interval(ncold);
-        int full = ncold < COLD_MIN || !l->busy || l->now - l->last_sweep >= every;
-        size_t npoll = full ? l->n : l->nhot;
-        if (!full) {
-            uint64_t left = every - (l->now - l->last_sweep);
-            if (timeout < 0 || (uint64_t)timeout > left)
-                timeout = (int)left;
-        }
-        int ready = poll(l->pfd, (nfds_t)npoll, timeout);
-        int err = errno;
-        l->now = mono_ms();
-        l->passes++;
-        if (ready < 0) {
-            if (err == EINTR)
-                continue;
-            return nl_err_sys(errbuf, err, "event loop: poll over %zu descriptors", npoll);
-        }
-        l->busy = ready > 0;
-        /* Callbacks may add slots (appended, not visited this pass) or remove any. */
-        size_t nhot = l->nhot;
-        for (size_t i = 0; i < npoll && ready > 0; i++) {
-            int rev = l->pfd[i].revents;
-            if (!rev)
-                continue;
-            ready--;
-            l->pfd[i].revents = 0;
-            if (!l->h[i].fn)
-                continue;
-            l->h[i].last = l->now;
-            if (i >= nhot)
-                queue_promotion(l, l->pfd[i].fd);
-            l->h[i].fn(l, l->pfd[i].fd, rev, l->h[i].ud);
-        }
-        if (full) {
-            l->last_sweep = l->now;
-            l->sweeps++;
-            demote_quiet(l);
-        }
+        int rc = l->ep ? pass_epoll(l, errbuf) : pass_poll(l, errbuf);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            continue;
         run_timers(l);
         if (l->after)
             l->after(l, l->hook_ud);

@@ -36,6 +36,10 @@ public struct ChatServerOptions {
     public var maxOutput = 1 << 20
     /// Bytes of unfinished lines held across all clients (nil: the library's default, 64 MiB).
     public var maxInput: Int?
+    /// Bytes waiting for a client past which its senders are slowed (nil: maxOutput / 4; 0: off).
+    public var softOutput: Int?
+    /// Seconds a client may stay over softOutput before it is dropped (0: never).
+    public var softOutputTimeout = 10.0
     public var loginTimeout = 60.0
     public var lineTimeout = 60.0
     public var idleTimeout = 0.0
@@ -61,6 +65,8 @@ public enum ChatServer {
         cfg.max_clients = o.maxClients
         cfg.max_output = o.maxOutput
         if let m = o.maxInput { cfg.max_input = m }
+        cfg.soft_output = o.softOutput ?? o.maxOutput / 4
+        cfg.soft_output_ms = ms(o.softOutputTimeout)
         cfg.login_timeout_ms = ms(o.loginTimeout)
         cfg.line_timeout_ms = ms(o.lineTimeout)
         cfg.idle_timeout_ms = ms(o.idleTimeout)

@@ -36,6 +36,14 @@ struct ChatServerCommand: ParsableCommand {
             help: "Bytes that may wait for a client that is not reading before it is disconnected.")
     var maxOutput = 1 << 20
 
+    @Option(name: .customLong("soft-output"),
+            help: "Bytes waiting for a client past which whoever sends to it is slowed down (default: max-output / 4; 0: off).")
+    var softOutput: Int?
+
+    @Option(name: .customLong("soft-output-timeout"),
+            help: "Seconds a client may stay over --soft-output before it is disconnected as not reading (0: never).")
+    var softOutputTimeout = 10.0
+
     @Option(name: .customLong("login-timeout"), help: "Seconds a new connection has to send NICK (0: no limit).")
     var loginTimeout = 60.0
 
@@ -71,7 +79,10 @@ struct ChatServerCommand: ParsableCommand {
         guard maxOutput >= 8192 && maxOutput <= 1 << 30 else {
             throw ValidationError("--max-output \(maxOutput): give 8192 to 1073741824 bytes")
         }
-        for (name, v) in [("--login-timeout", loginTimeout), ("--line-timeout", lineTimeout), ("--idle-timeout", idleTimeout)] {
+        if let softOutput, softOutput < 0 || softOutput >= maxOutput {
+            throw ValidationError("--soft-output \(softOutput): give 0 (off) up to less than --max-output (\(maxOutput))")
+        }
+        for (name, v) in [("--soft-output-timeout", softOutputTimeout), ("--login-timeout", loginTimeout), ("--line-timeout", lineTimeout), ("--idle-timeout", idleTimeout)] {
             guard v >= 0 && v <= 86400 * 7 else { throw ValidationError("\(name) \(v): give 0 to 604800 seconds") }
         }
         guard (1...65535).contains(maxSessions) else { throw ValidationError("--max-sessions \(maxSessions): give 1-65535") }
@@ -104,6 +115,8 @@ struct ChatServerCommand: ParsableCommand {
         o.maxClients = UInt32(maxClients)
         o.maxInput = maxInput
         o.maxOutput = maxOutput
+        o.softOutput = softOutput
+        o.softOutputTimeout = softOutputTimeout
         o.loginTimeout = loginTimeout
         o.lineTimeout = lineTimeout
         o.idleTimeout = idleTimeout

@@ -1,11 +1,14 @@
-// The poll() loop on its own: descriptors, timers, hooks, and a stop from
-// another thread that wakes a poll() with nothing else to do.
+// The event loop on its own: descriptors, timers, hooks, and a stop from
+// another thread that wakes a wait with nothing else to do. These run on the
+// default backend (epoll); scripts/test.sh runs them again with NETLAB_LOOP=poll.
 import CNetlab
 import Foundation
 import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
+
+nonisolated(unsafe) var onFreshHolder: nl_loop_io_fn?
 
 final class LoopBox {
     var events: [String] = []
@@ -62,6 +65,80 @@ final class EventLoopTests: XCTestCase {
         XCTAssertEqual(nl_loop_count(loop), 0)
     }
 
+    final class Reuse {
+        var loop: OpaquePointer?
+        var pairs: [[Int32]] = []
+        var first: Int32 = -1
+        var fresh: [Int32] = []
+        var calls: [String] = []
+    }
+
+    /// A callback removes and closes another ready descriptor and a new one takes its number in the
+    /// same pass: the new registration must not get the old one's event.
+    func testEventOfARemovedDescriptorDoesNotReachItsSuccessor() throws {
+        var loop: OpaquePointer?
+        XCTAssertEqual(nl_loop_create(&loop, nil), 0)
+        defer { nl_loop_destroy(loop) }
+        let r = Reuse()
+        r.loop = loop
+        for _ in 0..<2 {
+            var sv: [Int32] = [0, 0]
+            XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &sv), 0)
+            r.pairs.append(sv)
+            _ = write(sv[1], "x", 1) // both readable before the first wait
+        }
+        let ud = Unmanaged.passUnretained(r).toOpaque()
+        let onFresh: nl_loop_io_fn = { _, fd, revents, ud in
+            let r = Unmanaged<Reuse>.fromOpaque(ud!).takeUnretainedValue()
+            var b = [UInt8](repeating: 0, count: 8)
+            let n = recv(fd, &b, 8, Int32(MSG_DONTWAIT))
+            r.calls.append("fresh \(revents) read \(n)")
+        }
+        let onOld: nl_loop_io_fn = { loop, fd, _, ud in
+            let r = Unmanaged<Reuse>.fromOpaque(ud!).takeUnretainedValue()
+            r.calls.append("old")
+            if r.first >= 0 { return }
+            r.first = fd
+            var b = [UInt8](repeating: 0, count: 8)
+            _ = read(fd, &b, 8)
+            // Remove and close the other ready one, then reuse its number at once.
+            let other = r.pairs[0][0] == fd ? r.pairs[1][0] : r.pairs[0][0]
+            nl_loop_remove(loop, other)
+            close(other)
+            var sv: [Int32] = [0, 0]
+            _ = socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &sv)
+            r.fresh = sv
+            XCTAssertEqual(nl_loop_add(loop, sv[0], Int32(POLLIN), onFreshHolder!, ud, nil), 0)
+        }
+        onFreshHolder = onFresh
+        for p in r.pairs { XCTAssertEqual(nl_loop_add(loop, p[0], Int32(POLLIN), onOld, ud, nil), 0) }
+        let stop: nl_loop_fn = { loop, _ in nl_loop_stop(loop) }
+        XCTAssertGreaterThan(nl_loop_timer(loop, 100, 0, stop, nil, nil), 0)
+        XCTAssertEqual(nl_loop_run(loop, nil), 0)
+        defer {
+            close(r.first); close(r.pairs[0][1]); close(r.pairs[1][1])
+            if r.fresh.count == 2 { close(r.fresh[0]); close(r.fresh[1]) }
+        }
+        XCTAssertEqual(r.fresh.count, 2)
+        XCTAssertTrue(r.fresh.contains(r.pairs[0][0]) || r.fresh.contains(r.pairs[1][0]),
+                      "the new socket reused the closed descriptor's number")
+        XCTAssertEqual(r.calls, ["old"], "nothing reached the new registration: it never became readable")
+    }
+
+    func testBackendIsChosenByNETLAB_LOOP() throws {
+        var loop: OpaquePointer?
+        XCTAssertEqual(nl_loop_create_backend(&loop, Int32(NL_LOOP_POLL.rawValue), nil), 0)
+        XCTAssertEqual(String(cString: nl_loop_backend_name(loop)), "poll")
+        nl_loop_destroy(loop)
+        XCTAssertEqual(nl_loop_create_backend(&loop, Int32(NL_LOOP_EPOLL.rawValue), nil), 0)
+        XCTAssertEqual(String(cString: nl_loop_backend_name(loop)), "epoll")
+        nl_loop_destroy(loop)
+        XCTAssertEqual(nl_loop_create(&loop, nil), 0)
+        let env = ProcessInfo.processInfo.environment["NETLAB_LOOP"]
+        XCTAssertEqual(String(cString: nl_loop_backend_name(loop)), env == "poll" ? "poll" : "epoll")
+        nl_loop_destroy(loop)
+    }
+
     func testStopFromAnotherThreadWakesPoll() throws {
         var loop: OpaquePointer?
         XCTAssertEqual(nl_loop_create(&loop, nil), 0)
@@ -74,7 +151,7 @@ final class EventLoopTests: XCTestCase {
     }
 }
 
-/// Hundreds of idle descriptors go cold; one of them still gets its event while another stays busy.
+/// poll() backend: hundreds of idle descriptors go cold; one of them still gets its event while another stays busy.
 final class LoopHotColdTests: XCTestCase {
     final class State {
         var loop: OpaquePointer?
@@ -87,7 +164,7 @@ final class LoopHotColdTests: XCTestCase {
 
     func testColdDescriptorIsServedWhileOthersAreBusy() throws {
         var loop: OpaquePointer?
-        XCTAssertEqual(nl_loop_create(&loop, nil), 0)
+        XCTAssertEqual(nl_loop_create_backend(&loop, Int32(NL_LOOP_POLL.rawValue), nil), 0)
         defer { nl_loop_destroy(loop) }
         let st = State()
         st.loop = loop

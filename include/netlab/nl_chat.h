@@ -67,6 +67,9 @@ struct nl_chat_config {
     size_t max_output;            /* bytes queued for one client before it is dropped; default 1 MiB */
     size_t max_input;             /* bytes of unfinished lines held across all clients; past it the largest is
                                      dropped with ERR 503; default 64 MiB; SIZE_MAX: no budget */
+    size_t soft_output;           /* past this, whoever sends to the client is not read from until it
+                                     drains to half of it; default max_output / 4; 0: off */
+    uint32_t soft_output_ms;      /* a client over soft_output this long is dropped (ERR 507); default 10000; 0: never */
     uint32_t login_timeout_ms;    /* connected without NICK; default 60000; 0: never */
     uint32_t line_timeout_ms;     /* half a line outstanding; default 60000; 0: never */
     uint32_t idle_timeout_ms;     /* nothing sent or received; default 0 (never) */

@@ -36,8 +36,12 @@ enum nl_close_reason {
     NL_CLOSE_LOGIN_TIMEOUT,  /* not marked ready within login_timeout_ms */
     NL_CLOSE_LINE_TIMEOUT,   /* a line stayed incomplete for line_timeout_ms */
     NL_CLOSE_IDLE_TIMEOUT,   /* nothing received or sent for idle_timeout_ms */
-    NL_CLOSE_SHUTDOWN        /* the server is stopping */
+    NL_CLOSE_SHUTDOWN,       /* the server is stopping */
+    NL_CLOSE_SLOW_READER     /* its output went over soft_output and stayed above half of it for soft_output_ms */
 };
+
+/** SO_SNDBUF asked for on accepted sockets unless configured (the kernel doubles it for its bookkeeping). */
+#define NL_SNDBUF_DEFAULT (128 * 1024)
 
 /** "peer closed the connection", "connection reset", ... Never NULL. */
 const char *nl_close_reason_text(int reason);
@@ -76,6 +80,13 @@ struct nl_server_config {
     size_t max_output;          /* queued output per connection; default 1 MiB */
     size_t pause_output;        /* 0: a connection passing max_output is dropped (NL_CLOSE_OVERFLOW);
                                    >0: back-pressure: stop reading from it while more than this is queued */
+    size_t soft_output;         /* 0: off. Fairness: when a connection's lines push another one's queue
+                                   past this, the sender is not read from until that queue is back to
+                                   half of it (the reader is not dropped for it) */
+    uint32_t soft_output_ms;    /* with soft_output: a connection over it, and not back to half of it, this long is dropped
+                                   (NL_CLOSE_SLOW_READER); 0: only max_output drops */
+    size_t sndbuf;              /* SO_SNDBUF for accepted sockets: bounds the kernel's send queue
+                                   beside max_output (default NL_SNDBUF_DEFAULT; 0: the kernel's autotuning) */
     uint32_t max_conns;         /* 0: as many as the open-file limit allows */
     uint32_t login_timeout_ms;  /* 0: none */
     uint32_t line_timeout_ms;   /* 0: none */
@@ -143,6 +154,7 @@ struct nl_server_stats {
     uint64_t overflows, timeouts, too_long;
     uint64_t shed;               /* incomplete lines dropped to stay within max_input */
     uint64_t input_held, input_peak; /* bytes allocated for incomplete lines: now, and at most */
+    uint64_t held;              /* times a sender was held for fairness (soft_output) */
 };
 void nl_server_get_stats(const struct nl_server *s, struct nl_server_stats *st);
 

@@ -1,5 +1,5 @@
 /*
- * nl_loop.h - a small poll() event loop (Redis ae.c in spirit): descriptors
+ * nl_loop.h - a small event loop (Redis ae.c in spirit): descriptors
  * with callbacks, one-shot and repeating timers, a hook before each poll()
  * and one after each pass, and a stop that is safe from signal handlers and
  * other threads. It knows nothing of connections or protocols.
@@ -7,9 +7,12 @@
  * One iteration: before-poll hook, poll(), every ready descriptor's callback,
  * due timers, after-pass hook. Descriptors removed during a pass are not
  * called again in it; the loop never closes a descriptor it was given.
- * Descriptors idle for a few milliseconds are polled less often while others are busy
- * (at most a sweep interval of 2-25 ms later), so a pass costs what the active
- * descriptors cost, not what all of them do.
+ * Two backends behind one API, as ae picks its own: epoll (the default on
+ * Linux: a pass costs what the ready descriptors cost, however many are
+ * idle) and poll(). With poll(), descriptors idle for a few milliseconds are
+ * polled less often while others are busy (at most a sweep interval of 2-25 ms
+ * later). The environment variable NETLAB_LOOP=poll or =epoll chooses for
+ * every loop created with nl_loop_create; nl_loop_create_backend chooses for one.
  */
 #ifndef NL_LOOP_H
 #define NL_LOOP_H
@@ -24,11 +27,27 @@ extern "C" {
 
 struct nl_loop;  /* opaque */
 
-/** A ready descriptor: revents are poll() revents (POLLIN, POLLOUT, POLLHUP, POLLERR). */
+/** A ready descriptor: revents are poll() revents, whatever the backend (POLLIN, POLLOUT, POLLHUP, POLLERR). */
 typedef void (*nl_loop_io_fn)(struct nl_loop *loop, int fd, int revents, void *ud);
 typedef void (*nl_loop_fn)(struct nl_loop *loop, void *ud);
 
+enum nl_loop_backend {
+    NL_LOOP_DEFAULT = 0, /* NETLAB_LOOP if set ("poll" or "epoll"), else epoll where the system has it */
+    NL_LOOP_POLL = 1,
+    NL_LOOP_EPOLL = 2
+};
+
+/** A loop on the default backend (see NL_LOOP_DEFAULT). */
 int nl_loop_create(struct nl_loop **out, char *errbuf);
+
+/** A loop on the given backend; NL_EINVAL if this system does not have it. */
+int nl_loop_create_backend(struct nl_loop **out, int backend, char *errbuf);
+
+/** The backend NL_LOOP_DEFAULT stands for here and now (reads NETLAB_LOOP). */
+int nl_loop_backend_from_env(void);
+
+/** "epoll" or "poll". */
+const char *nl_loop_backend_name(const struct nl_loop *loop);
 
 /** Free the loop. Registered descriptors are left open (their owners close them). */
 void nl_loop_destroy(struct nl_loop *loop);
@@ -77,10 +96,10 @@ size_t nl_loop_count(const struct nl_loop *loop);
 uint64_t nl_loop_passes(const struct nl_loop *loop);
 
 /**
- * Descriptors in the hot part (wake-up pipe excluded): those with an event in
+ * poll() backend: descriptors in the hot part (wake-up pipe excluded): those with an event in
  * the last few sweep intervals, new ones, and those waiting to write. poll() is given only
  * these while events keep coming; all of them every few milliseconds, and
- * whenever a pass finds nothing (see nl_loop.c).
+ * whenever a pass finds nothing (see nl_loop.c). epoll backend: every watched descriptor.
  */
 size_t nl_loop_hot(const struct nl_loop *loop);
 
