@@ -275,6 +275,7 @@ struct replica {
     int overflow;            /* q overflowed while waiting: take another snapshot */
     uint64_t behind_at;      /* since when Redis's version is ahead of ours (ms), 0: it is not */
     uint64_t behind_ver;     /* the version Redis had then */
+    uint64_t ahead_at;       /* since when Redis's version is below ours (ms), 0: it is not */
     struct dop *q;
     size_t nq, capq;
 };
@@ -526,7 +527,9 @@ static void dir_apply(struct nl_cluster *cl, int node, const struct dop *d)
         return;
     }
     if (d->v != rp->ver + 1) {
-        resync(cl, node, "a change was missed");
+        char why[64];
+        snprintf(why, sizeof why, "a change was missed: version %llu came next", (unsigned long long)d->v);
+        resync(cl, node, why);
         return;
     }
     rp->ver = d->v;
@@ -1589,7 +1592,7 @@ static void on_snap(redisAsyncContext *ac, void *r, void *priv)
             }
         }
         rp->ver = v;
-        rp->behind_at = 0;
+        rp->behind_at = rp->ahead_at = 0;
         /* Changes newer than the snapshot stay queued (for the next snapshot, if one is awaited, or now). */
         size_t k = 0;
         for (size_t i = 0; i < rp->nq; i++)
@@ -1810,14 +1813,26 @@ static void check_versions(struct nl_cluster *cl, const redisReply *vers)
         if (id <= 0)
             continue;
         struct replica *rp = &cl->reps[id];
-        if (rp->snaps || v <= rp->ver) {
-            rp->behind_at = 0; /* in step (or ahead: changes published after this answer came in first) */
-        } else if (!rp->behind_at || rp->ver >= rp->behind_ver) {
-            rp->behind_at = now; /* behind; its broadcasts may still be on the way */
-            rp->behind_ver = v;
-        } else if (now - rp->behind_at >= REPLICA_LAG_MS) {
+        if (rp->snaps || v == rp->ver) {
+            rp->behind_at = rp->ahead_at = 0;
+        } else if (v < rp->ver) {
+            /* Ahead: changes published after this answer came in first; for a whole second, not that. */
             rp->behind_at = 0;
-            resync(cl, id, "behind the version in Redis");
+            if (!rp->ahead_at) {
+                rp->ahead_at = now;
+            } else if (now - rp->ahead_at >= REPLICA_LAG_MS) {
+                rp->ahead_at = 0;
+                resync(cl, id, "ahead of the version in Redis");
+            }
+        } else {
+            rp->ahead_at = 0;
+            if (!rp->behind_at || rp->ver >= rp->behind_ver) {
+                rp->behind_at = now; /* behind; its broadcasts may still be on the way */
+                rp->behind_ver = v;
+            } else if (now - rp->behind_at >= REPLICA_LAG_MS) {
+                rp->behind_at = 0;
+                resync(cl, id, "behind the version in Redis");
+            }
         }
     }
 }
