@@ -1673,8 +1673,10 @@ static void on_nodes(redisAsyncContext *ac, void *r, void *priv)
     }
     /* Servers no longer listed were reaped while this one was away: nothing of theirs is left. */
     for (size_t i = 1; listed && i < cl->nnodes; i++)
-        if (!listed[i] && !cl->reps[i].snaps)
+        if (!listed[i] && !cl->reps[i].snaps) {
             replica_clear(cl, (int)i);
+            cl->reps[i].ver = 0; /* Redis may have started afresh: its next change is version 1 */
+        }
     free(listed);
     dir_done(cl);
 }
