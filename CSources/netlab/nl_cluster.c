@@ -1517,6 +1517,10 @@ static void reannounce(struct nl_cluster *cl)
     collect_one(&all, "0", 1, 0);
     collect_one(&all, cl->node, strlen(cl->node), 0);
     cl->hooks.each(cl->ud, collect_one, &all);
+    /* A claim on its way is a user too: won in Redis, registered here when its answer comes. */
+    for (size_t i = 0; i < cl->nops; i++)
+        if (cl->ops[i].kind == OP_CLAIM)
+            collect_one(&all, cl->ops[i].name, cl->ops[i].len, 0);
     redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
     if (ac && all.names && all.n >= 4)
         redisAsyncCommandArgv(ac, NULL, NULL, (int)all.n, all.names, all.lens);
@@ -1535,6 +1539,7 @@ static void dir_done(struct nl_cluster *cl)
     cl->syncing = 0;
     cl->ready = 1;
     cl->audit_at = nl_loop_now(cl->loop) + GRACE_MS;
+    cl->reannounce = 0; /* a DOWN of ours seen while syncing (our own reap at start): this is the answer */
     reannounce(cl);
     logf_(cl, "cluster: ready as %s (%zu users on other servers)", cl->node, remote_total(cl, 0));
 }
