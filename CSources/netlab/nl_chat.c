@@ -377,7 +377,7 @@ static void cmd_list(struct nl_chat_server *s, struct nl_conn *c)
     }
     const char *rn;
     size_t rl;
-    struct nl_cluster_iter it = {0, NULL};
+    struct nl_cluster_iter it = {0, NULL, 0};
     while (s->cluster && nl_cluster_remote_next(s->cluster, &it, &rn, &rl)) {
         if (n + 1 + rl > NL_CHAT_MAX_LINE) { /* users of the other servers, split the same way */
             line[n++] = '\n';

@@ -25,11 +25,19 @@
 #define NAME_CAP (NL_CHAT_MAX_NAME + 1)
 #define NODE_MAX 48
 #define BATCH_MAX (64 * 1024) /* bytes of MSG lines gathered for one server before they are published */
+#define REPLICA_LAG_MS 1000   /* a copy still behind Redis's version this long is taken again */
+#define REPLICA_QMAX 65536    /* changes queued for one server while its snapshot is awaited */
 
 enum { LINK_OUT = 1, LINK_IN = 2, LINK_ON = 3 };
 enum { OP_CLAIM = 1, OP_WHO, OP_LOOKUP };
 
 /* ---- Lua: each runs atomically in Redis ---- */
+
+/*
+ * Every change to a server's user set (nl:dir:<node>, nl:room:<node>) increments
+ * nl:ver:<node> in the same script and its broadcast carries the new version, so a
+ * server that keeps a copy knows when it missed one (and takes a fresh snapshot).
+ */
 
 /* ARGV: node, Name, lower, mode ("new" | "again"), room (0/1). Returns 1 (won) or the holder "<node> <Name>". */
 static const char LUA_CLAIM[] =
@@ -40,13 +48,18 @@ static const char LUA_CLAIM[] =
     "  local owner, oname = string.match(cur, '^(%S+) (%S+)$')\n"
     "  if not (owner == node and mode == 'again' and oname == name) then\n"
     "    if owner and redis.call('EXISTS', 'nl:alive:' .. owner) == 1 then return cur end\n"
-    "    if owner then redis.call('SREM', 'nl:dir:' .. owner, oname); redis.call('SREM', 'nl:room:' .. owner, oname) end\n"
+    "    if owner then\n"
+    "      redis.call('SREM', 'nl:dir:' .. owner, oname); redis.call('SREM', 'nl:room:' .. owner, oname)\n"
+    "      local ov = redis.call('INCR', 'nl:ver:' .. owner)\n"
+    "      redis.call('PUBLISH', 'nl:all', 'DEL ' .. owner .. ' ' .. oname .. ' ' .. ov)\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "redis.call('SET', k, node .. ' ' .. name)\n"
     "redis.call('SADD', 'nl:dir:' .. node, name)\n"
-    "if room == '1' then redis.call('SADD', 'nl:room:' .. node, name) end\n"
-    "redis.call('PUBLISH', 'nl:all', 'ADD ' .. node .. ' ' .. name .. ' ' .. room)\n"
+    "if room == '1' then redis.call('SADD', 'nl:room:' .. node, name) else redis.call('SREM', 'nl:room:' .. node, name) end\n"
+    "local v = redis.call('INCR', 'nl:ver:' .. node)\n"
+    "redis.call('PUBLISH', 'nl:all', 'ADD ' .. node .. ' ' .. name .. ' ' .. room .. ' ' .. v)\n"
     "return 1\n";
 
 /* ARGV: node, Name, lower. */
@@ -56,13 +69,17 @@ static const char LUA_RELEASE[] =
     "if redis.call('GET', k) == node .. ' ' .. name then redis.call('DEL', k) end\n"
     "redis.call('SREM', 'nl:dir:' .. node, name)\n"
     "redis.call('SREM', 'nl:room:' .. node, name)\n"
-    "redis.call('PUBLISH', 'nl:all', 'DEL ' .. node .. ' ' .. name)\n"
+    "local v = redis.call('INCR', 'nl:ver:' .. node)\n"
+    "redis.call('PUBLISH', 'nl:all', 'DEL ' .. node .. ' ' .. name .. ' ' .. v)\n"
     "return 1\n";
 
-/* ARGV: node, force ("1": this server's own leftovers at start). Frees a dead server's names. */
+/* ARGV: node, force ("1": this server's own leftovers at start). Frees a dead server's names.
+ * -1: it is alive; -2: nothing left to reap (reaped before: no second DOWN). */
 static const char LUA_REAP[] =
     "local node, force = ARGV[1], ARGV[2]\n"
     "if force ~= '1' and redis.call('EXISTS', 'nl:alive:' .. node) == 1 then return -1 end\n"
+    "if force ~= '1' and redis.call('SISMEMBER', 'nl:nodes', node) == 0 and\n"
+    "   redis.call('EXISTS', 'nl:dir:' .. node) == 0 and redis.call('EXISTS', 'nl:room:' .. node) == 0 then return -2 end\n"
     "local names = redis.call('SMEMBERS', 'nl:dir:' .. node)\n"
     "for _, name in ipairs(names) do\n"
     "  local k = 'nl:name:' .. string.lower(name)\n"
@@ -70,7 +87,8 @@ static const char LUA_REAP[] =
     "end\n"
     "redis.call('DEL', 'nl:dir:' .. node, 'nl:room:' .. node)\n"
     "if force ~= '1' then redis.call('SREM', 'nl:nodes', node) end\n"
-    "redis.call('PUBLISH', 'nl:all', 'DOWN ' .. node)\n"
+    "local v = redis.call('INCR', 'nl:ver:' .. node)\n"
+    "redis.call('PUBLISH', 'nl:all', 'DOWN ' .. node .. ' ' .. v)\n"
     "return #names\n";
 
 /* ARGV: node, ttl ms, first ("1": only if no live server has the name). Returns 1 if the key was there, 0 if not, -1 refused. */
@@ -82,15 +100,18 @@ static const char LUA_ALIVE[] =
     "redis.call('SADD', 'nl:nodes', ARGV[1])\n"
     "return was\n";
 
-/* ARGV: servers this one knows of. Returns those (and any in nl:nodes) without a liveness key. */
+/* ARGV: servers this one knows of. Returns {those (and any in nl:nodes) without a liveness key,
+ * {server, version of its user set, ...} for all of them}: the once-a-tick check of the copies. */
 static const char LUA_DEAD[] =
-    "local dead, seen = {}, {}\n"
+    "local dead, seen, vers = {}, {}, {}\n"
     "for _, n in ipairs(redis.call('SMEMBERS', 'nl:nodes')) do seen[n] = true end\n"
     "for _, n in ipairs(ARGV) do seen[n] = true end\n"
     "for n, _ in pairs(seen) do\n"
     "  if redis.call('EXISTS', 'nl:alive:' .. n) == 0 then table.insert(dead, n) end\n"
+    "  table.insert(vers, n)\n"
+    "  table.insert(vers, redis.call('GET', 'nl:ver:' .. n) or '0')\n"
     "end\n"
-    "return dead\n";
+    "return {dead, vers}\n";
 
 /* ARGV: node, then the names it has now. Releases its other names (users who left while Redis was away). */
 static const char LUA_SYNC[] =
@@ -104,14 +125,30 @@ static const char LUA_SYNC[] =
     "    if redis.call('GET', k) == node .. ' ' .. name then redis.call('DEL', k) end\n"
     "    redis.call('SREM', 'nl:dir:' .. node, name)\n"
     "    redis.call('SREM', 'nl:room:' .. node, name)\n"
-    "    redis.call('PUBLISH', 'nl:all', 'DEL ' .. node .. ' ' .. name)\n"
+    "    local v = redis.call('INCR', 'nl:ver:' .. node)\n"
+    "    redis.call('PUBLISH', 'nl:all', 'DEL ' .. node .. ' ' .. name .. ' ' .. v)\n"
     "    gone = gone + 1\n"
     "  end\n"
     "end\n"
     "return gone\n";
 
-enum { S_CLAIM, S_RELEASE, S_REAP, S_ALIVE, S_DEAD, S_SYNC, NSCRIPTS };
-static const char *const SCRIPTS[NSCRIPTS] = {LUA_CLAIM, LUA_RELEASE, LUA_REAP, LUA_ALIVE, LUA_DEAD, LUA_SYNC};
+/* ARGV: node, Name, join ("1") or part ("0"). */
+static const char LUA_ROOM[] =
+    "local node, name = ARGV[1], ARGV[2]\n"
+    "if ARGV[3] == '1' then redis.call('SADD', 'nl:room:' .. node, name) else redis.call('SREM', 'nl:room:' .. node, name) end\n"
+    "local v = redis.call('INCR', 'nl:ver:' .. node)\n"
+    "redis.call('PUBLISH', 'nl:all', (ARGV[3] == '1' and 'JOINED ' or 'PARTED ') .. node .. ' ' .. name .. ' ' .. v)\n"
+    "return v\n";
+
+/* ARGV: node. One server's user set as it is now: {version, users, users in the room}. */
+static const char LUA_SNAP[] =
+    "local n = ARGV[1]\n"
+    "return {redis.call('GET', 'nl:ver:' .. n) or '0', redis.call('SMEMBERS', 'nl:dir:' .. n),\n"
+    "        redis.call('SMEMBERS', 'nl:room:' .. n)}\n";
+
+enum { S_CLAIM, S_RELEASE, S_REAP, S_ALIVE, S_DEAD, S_SYNC, S_ROOM, S_SNAP, NSCRIPTS };
+static const char *const SCRIPTS[NSCRIPTS] = {LUA_CLAIM, LUA_RELEASE, LUA_REAP, LUA_ALIVE,
+                                              LUA_DEAD,  LUA_SYNC,    LUA_ROOM, LUA_SNAP};
 
 /* ---- case-insensitive name tables ---- */
 
@@ -216,6 +253,33 @@ struct remote {      /* a user on another server */
     uint8_t room;
 };
 
+/* A change to another server's user set, as its broadcast said (queued while a snapshot is awaited). */
+enum { D_ADD = 1, D_DEL, D_JOIN, D_PART, D_DOWN };
+struct dop {
+    uint64_t v;
+    uint8_t op, room, len;
+    char name[NAME_CAP];
+};
+
+/*
+ * This server's copy of another server's users: nl:dir:<node> and nl:room:<node> as
+ * they were at version `ver` of nl:ver:<node>. Changes apply in version order; a gap,
+ * a copy left behind Redis's version for REPLICA_LAG_MS, or a lost subscription
+ * takes a fresh snapshot (changes arriving meanwhile wait in q, then apply on it).
+ */
+struct replica {
+    struct ntab users;       /* struct remote */
+    size_t room;
+    uint64_t ver;
+    int snaps;               /* snapshots asked for and not answered yet */
+    int overflow;            /* q overflowed while waiting: take another snapshot */
+    uint64_t behind_at;      /* since when Redis's version is ahead of ours (ms), 0: it is not */
+    uint64_t behind_ver;     /* the version Redis had then */
+    uint64_t ahead_at;       /* since when Redis's version is below ours (ms), 0: it is not */
+    struct dop *q;
+    size_t nq, capq;
+};
+
 struct rlink {       /* a session of a local user with a user on another server */
     char peer[NAME_CAP];
     uint8_t plen, state;
@@ -269,8 +333,11 @@ struct nl_cluster {
     int64_t tick;
     char (*nodes)[NODE_MAX + 1];
     size_t nnodes, capnodes;
-    struct ntab remotes;     /* struct remote */
-    size_t remote_room;
+    struct replica *reps;    /* per node index (ours, 0, stays empty) */
+    uint64_t resyncs;        /* snapshots taken after the first sync (a missed change, a lag) */
+    const char *lk_name;     /* a name just looked up in Redis (valid while looked_up) */
+    size_t lk_len;
+    int lk_node;
     struct ntab lusers;      /* struct luser */
     struct hold *holds;
     size_t nholds, capholds;
@@ -345,10 +412,17 @@ static int node_id(struct nl_cluster *cl, const char *p, size_t n)
             return (int)i;
     if (cl->nnodes == cl->capnodes) {
         size_t cap = cl->capnodes ? cl->capnodes * 2 : 8;
+        if (cap > UINT16_MAX)
+            return -1;
         char(*x)[NODE_MAX + 1] = realloc(cl->nodes, cap * sizeof *x);
         if (!x)
             return -1;
         cl->nodes = x;
+        struct replica *r = realloc(cl->reps, cap * sizeof *r);
+        if (!r)
+            return -1;
+        memset(r + cl->capnodes, 0, (cap - cl->capnodes) * sizeof *r);
+        cl->reps = r;
         cl->capnodes = cap;
     }
     memcpy(cl->nodes[cl->nnodes], p, n);
@@ -369,52 +443,150 @@ static int node_valid(const char *p, size_t n)
     return 1;
 }
 
-/* ---- the directory of remote users ---- */
+/* ---- the directory of remote users: one replica per server ---- */
 
 static void remote_put(struct nl_cluster *cl, int node, const char *name, size_t n, int room)
 {
-    if (node < 0 || !nl_chat_name_valid((const uint8_t *)name, n))
+    if (node <= 0 || (size_t)node >= cl->nnodes || !nl_chat_name_valid((const uint8_t *)name, n))
         return;
-    struct remote *r = (struct remote *)ntab_find(&cl->remotes, name, n);
+    struct replica *rp = &cl->reps[node];
+    struct remote *r = (struct remote *)ntab_find(&rp->users, name, n);
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r)
             return;
         set_name(&r->e, name, n);
-        if (ntab_add(&cl->remotes, &r->e) < 0) {
+        if (ntab_add(&rp->users, &r->e) < 0) {
             free(r);
             return;
         }
     } else {
         set_name(&r->e, name, n);
         if (r->room)
-            cl->remote_room--;
+            rp->room--;
     }
     r->node = (uint16_t)node;
     r->room = room ? 1 : 0;
-    cl->remote_room += r->room;
+    rp->room += r->room;
 }
 
 static void remote_del(struct nl_cluster *cl, struct remote *r)
 {
+    struct replica *rp = &cl->reps[r->node];
     if (r->room)
-        cl->remote_room--;
-    ntab_del(&cl->remotes, &r->e);
+        rp->room--;
+    ntab_del(&rp->users, &r->e);
     free(r);
+}
+
+static void replica_clear(struct nl_cluster *cl, int node)
+{
+    struct ntab *t = &cl->reps[node].users;
+    for (size_t i = 0; i < t->nb; i++) {
+        struct nent *e = t->b[i];
+        t->b[i] = NULL;
+        while (e) {
+            struct nent *next = e->next;
+            free(e);
+            e = next;
+        }
+    }
+    t->n = 0;
+    cl->reps[node].room = 0;
 }
 
 static void remote_clear(struct nl_cluster *cl, int node /* -1: all */)
 {
-    for (size_t i = 0; i < cl->remotes.nb; i++) {
-        struct nent *e = cl->remotes.b[i];
-        while (e) {
-            struct nent *next = e->next;
-            struct remote *r = (struct remote *)e;
-            if (node < 0 || r->node == node)
-                remote_del(cl, r);
-            e = next;
-        }
+    for (size_t i = 0; i < cl->nnodes; i++)
+        if (node < 0 || (size_t)node == i)
+            replica_clear(cl, (int)i);
+}
+
+/* The user of that name on another server (the first replica that has it). */
+static struct remote *remote_find(const struct nl_cluster *cl, const char *name, size_t n)
+{
+    for (size_t i = 1; i < cl->nnodes; i++) {
+        struct remote *r = (struct remote *)ntab_find(&cl->reps[i].users, name, n);
+        if (r)
+            return r;
     }
+    return NULL;
+}
+
+static void resync(struct nl_cluster *cl, int node, const char *why);
+
+/* One change, in version order: older than the copy is skipped, a gap takes a snapshot. */
+static void dir_apply(struct nl_cluster *cl, int node, const struct dop *d)
+{
+    struct replica *rp = &cl->reps[node];
+    if (d->v <= rp->ver)
+        return; /* the snapshot had it already */
+    if (d->op == D_DOWN) { /* the whole set, empty, at that version */
+        replica_clear(cl, node);
+        rp->ver = d->v;
+        return;
+    }
+    if (d->v != rp->ver + 1) {
+        char why[64];
+        snprintf(why, sizeof why, "a change was missed: version %llu came next", (unsigned long long)d->v);
+        resync(cl, node, why);
+        return;
+    }
+    rp->ver = d->v;
+    struct remote *r = (struct remote *)ntab_find(&rp->users, d->name, d->len);
+    switch (d->op) {
+    case D_ADD:
+        remote_put(cl, node, d->name, d->len, d->room);
+        break;
+    case D_DEL:
+        if (r)
+            remote_del(cl, r);
+        break;
+    case D_JOIN:
+    case D_PART:
+        if (r && r->room != (d->op == D_JOIN)) {
+            r->room = d->op == D_JOIN;
+            if (r->room)
+                rp->room++;
+            else
+                rp->room--;
+        }
+        break;
+    }
+}
+
+/* A change announced by `node`: applied now, or queued while a snapshot of that server is awaited. */
+static void dir_change(struct nl_cluster *cl, int node, const struct dop *d)
+{
+    if (node <= 0 || (size_t)node >= cl->nnodes)
+        return;
+    struct replica *rp = &cl->reps[node];
+    if (!rp->snaps) {
+        dir_apply(cl, node, d);
+        return;
+    }
+    if (rp->overflow)
+        return;
+    if (rp->nq == rp->capq) {
+        size_t cap = rp->capq ? rp->capq * 2 : 64;
+        struct dop *q = cap <= REPLICA_QMAX ? realloc(rp->q, cap * sizeof *q) : NULL;
+        if (!q) {
+            rp->overflow = 1; /* another snapshot once this one is in */
+            rp->nq = 0;
+            return;
+        }
+        rp->q = q;
+        rp->capq = cap;
+    }
+    rp->q[rp->nq++] = *d;
+}
+
+static size_t remote_total(const struct nl_cluster *cl, int room)
+{
+    size_t n = 0;
+    for (size_t i = 1; i < cl->nnodes; i++)
+        n += room ? cl->reps[i].room : cl->reps[i].users.n;
+    return n;
 }
 
 /* ---- cross-server session links ---- */
@@ -661,6 +833,8 @@ static int batch_msg(struct nl_cluster *cl, int node, const char *me, size_t mn,
 
 static void script(struct nl_cluster *cl, int which, redisCallbackFn *fn, void *priv, int argc, const char **argv)
 {
+    if (!cl->flushing)
+        batches_flush(cl); /* MSGs queued earlier go first */
     redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
     if (!ac) {
         if (fn)
@@ -962,9 +1136,14 @@ static void on_lookup(redisAsyncContext *ac, void *r, void *priv)
         size_t n = (size_t)rep->len;
         size_t nn = word(&p, &n, &nodew);
         size_t ml = word(&p, &n, &name);
-        if (node_valid(nodew, nn) && !(nn == strlen(cl->node) && !memcmp(nodew, cl->node, nn)) &&
-            !ntab_find(&cl->remotes, name, ml))
-            remote_put(cl, node_id(cl, nodew, nn), name, ml, 0); /* its ADD is on the way; this is the same */
+        /* Its ADD is on the way: the command runs again with this answer (the copy waits for the ADD). */
+        int id = node_valid(nodew, nn) && !(nn == strlen(cl->node) && !memcmp(nodew, cl->node, nn))
+                     ? node_id(cl, nodew, nn) : -1;
+        if (id > 0 && nl_chat_name_valid((const uint8_t *)name, ml)) {
+            cl->lk_name = name;
+            cl->lk_len = ml;
+            cl->lk_node = id;
+        }
     } else if (rep && rep->type != REDIS_REPLY_NIL) {
         bad_input(cl, "answer to a name lookup", "?", 1);
     }
@@ -975,6 +1154,7 @@ static void on_lookup(redisAsyncContext *ac, void *r, void *priv)
         return;
     }
     op_finish(cl, o, 1);
+    cl->lk_name = NULL;
 }
 
 static void lookup(struct nl_cluster *cl, struct nl_conn *c, const struct nl_chat_cmd *cmd)
@@ -1105,21 +1285,42 @@ static void on_directed(struct nl_cluster *cl, const char *verb, size_t vn, int 
     }
 }
 
-static void node_down(struct nl_cluster *cl, int node)
+/* The version word that ends a directory broadcast; 0 if there is none (bad input). */
+static uint64_t version(const char *p, size_t n)
 {
-    size_t before = cl->remotes.n;
-    remote_clear(cl, node);
+    uint64_t v = 0;
+    if (n == 0 || n > 19)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(p[i] - '0');
+    }
+    return v;
+}
+
+static void node_down(struct nl_cluster *cl, int node, uint64_t v)
+{
+    size_t before = cl->reps[node].users.n;
     links_gone(cl, node, NULL, 0);
-    if (before != cl->remotes.n)
-        logf_(cl, "cluster: server %s is gone with %zu users", cl->nodes[node], before - cl->remotes.n);
+    struct dop d = {.v = v, .op = D_DOWN};
+    dir_change(cl, node, &d);
+    if (before && !cl->reps[node].users.n)
+        logf_(cl, "cluster: server %s is gone with %zu users", cl->nodes[node], before);
 }
 
 static void on_broadcast(struct nl_cluster *cl, const char *verb, size_t vn, int src, const char *rest, size_t rn)
 {
-    const char *name;
+    const char *name, *w;
+    if (src <= 0)
+        return;
     if (vn == 4 && !memcmp(verb, "DOWN", 4)) {
-        if (src >= 0)
-            node_down(cl, src);
+        uint64_t v = version(rest, rn);
+        if (!v) {
+            bad_input(cl, "DOWN without a version", verb, vn);
+            return;
+        }
+        node_down(cl, src, v);
         return;
     }
     size_t nn = word(&rest, &rn, &name);
@@ -1127,25 +1328,38 @@ static void on_broadcast(struct nl_cluster *cl, const char *verb, size_t vn, int
         bad_input(cl, "broadcast with a bad name", verb, vn);
         return;
     }
-    struct remote *r = (struct remote *)ntab_find(&cl->remotes, name, nn);
+    struct dop d = {0};
+    d.len = (uint8_t)nn;
+    memcpy(d.name, name, nn);
+    d.name[nn] = 0;
     if (vn == 3 && !memcmp(verb, "ADD", 3)) {
-        remote_put(cl, src, name, nn, rn >= 1 && rest[0] == '1');
+        size_t rl = word(&rest, &rn, &w);
+        d.op = D_ADD;
+        d.room = rl == 1 && w[0] == '1';
+        if (!(d.v = version(rest, rn))) {
+            bad_input(cl, "ADD without a version", verb, vn);
+            return;
+        }
+        dir_change(cl, src, &d);
     } else if (vn == 3 && !memcmp(verb, "DEL", 3)) {
-        if (r && r->node == src)
-            remote_del(cl, r);
         links_gone(cl, src, name, nn); /* a GONE lost while Redis was away arrives this way */
+        d.op = D_DEL;
+        if (!(d.v = version(rest, rn))) {
+            bad_input(cl, "DEL without a version", verb, vn);
+            return;
+        }
+        dir_change(cl, src, &d);
     } else if (vn == 6 && (!memcmp(verb, "JOINED", 6) || !memcmp(verb, "PARTED", 6))) {
         int join = verb[0] == 'J';
-        if (r && r->node == src && r->room != join) {
-            r->room = (uint8_t)join;
-            if (join)
-                cl->remote_room++;
-            else
-                cl->remote_room--;
-        }
         char line[NAME_CAP + 16];
         int k = snprintf(line, sizeof line, "%s %.*s\n", join ? "JOINED" : "PARTED", (int)nn, name);
         cl->hooks.room(cl->ud, line, (size_t)k, NULL, 0);
+        d.op = join ? D_JOIN : D_PART;
+        if (!(d.v = version(rest, rn))) {
+            bad_input(cl, "room change without a version", verb, vn);
+            return;
+        }
+        dir_change(cl, src, &d);
     } else if (vn == 4 && !memcmp(verb, "ROOM", 4)) {
         char line[NL_CHAT_MAX_LINE + 64];
         if (rn > NL_CHAT_MAX_LINE) {
@@ -1303,6 +1517,10 @@ static void reannounce(struct nl_cluster *cl)
     collect_one(&all, "0", 1, 0);
     collect_one(&all, cl->node, strlen(cl->node), 0);
     cl->hooks.each(cl->ud, collect_one, &all);
+    /* A claim on its way is a user too: won in Redis, registered here when its answer comes. */
+    for (size_t i = 0; i < cl->nops; i++)
+        if (cl->ops[i].kind == OP_CLAIM)
+            collect_one(&all, cl->ops[i].name, cl->ops[i].len, 0);
     redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
     if (ac && all.names && all.n >= 4)
         redisAsyncCommandArgv(ac, NULL, NULL, (int)all.n, all.names, all.lens);
@@ -1321,41 +1539,117 @@ static void dir_done(struct nl_cluster *cl)
     cl->syncing = 0;
     cl->ready = 1;
     cl->audit_at = nl_loop_now(cl->loop) + GRACE_MS;
+    cl->reannounce = 0; /* a DOWN of ours seen while syncing (our own reap at start): this is the answer */
     reannounce(cl);
-    logf_(cl, "cluster: ready as %s (%zu users on other servers)", cl->node, cl->remotes.n);
+    logf_(cl, "cluster: ready as %s (%zu users on other servers)", cl->node, remote_total(cl, 0));
 }
 
-struct dir_ctx {
+struct snap_ctx {
+    struct nl_cluster *cl; /* for an answer that never left (no connection) */
     int node;
-    int room;
+    int counted; /* part of the first load: dir_done when answered */
 };
 
-static void on_dir(redisAsyncContext *ac, void *r, void *priv)
+static int reply_u64(const redisReply *e, uint64_t *v)
 {
-    struct nl_cluster *cl = ac ? ac->data : NULL;
+    if (e->type == REDIS_REPLY_INTEGER && e->integer >= 0) {
+        *v = (uint64_t)e->integer;
+        return 0;
+    }
+    if (e->type == REDIS_REPLY_STRING) {
+        *v = version(e->str, (size_t)e->len);
+        return *v || (e->len == 1 && e->str[0] == '0') ? 0 : -1;
+    }
+    return -1;
+}
+
+/* A server's user set as Redis had it at version S: it replaces the copy, then what came meanwhile applies. */
+static void on_snap(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct snap_ctx x = *(struct snap_ctx *)priv;
+    struct nl_cluster *cl = ac ? ac->data : x.cl; /* ac->data is NULL while closing */
     redisReply *rep = r;
-    struct dir_ctx *d = priv;
-    if (cl && rep && rep->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < rep->elements; i++) {
-            const redisReply *e = rep->element[i];
-            if (e->type != REDIS_REPLY_STRING) {
+    free(priv);
+    if (!cl)
+        return;
+    struct replica *rp = &cl->reps[x.node];
+    if (rp->snaps > 0)
+        rp->snaps--;
+    uint64_t v = 0;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 && !reply_u64(rep->element[0], &v) &&
+        rep->element[1]->type == REDIS_REPLY_ARRAY && rep->element[2]->type == REDIS_REPLY_ARRAY) {
+        replica_clear(cl, x.node);
+        const redisReply *dir = rep->element[1], *room = rep->element[2];
+        for (size_t i = 0; i < dir->elements; i++) {
+            const redisReply *e = dir->element[i];
+            if (e->type == REDIS_REPLY_STRING)
+                remote_put(cl, x.node, e->str, (size_t)e->len, 0);
+            else
                 bad_input(cl, "directory entry", "?", 1);
-                continue;
-            }
-            if (d->room) {
-                struct remote *x = (struct remote *)ntab_find(&cl->remotes, e->str, (size_t)e->len);
-                if (x && x->node == d->node && !x->room) {
-                    x->room = 1;
-                    cl->remote_room++;
-                }
-            } else {
-                remote_put(cl, d->node, e->str, (size_t)e->len, 0);
+        }
+        for (size_t i = 0; i < room->elements; i++) {
+            const redisReply *e = room->element[i];
+            struct remote *u = e->type == REDIS_REPLY_STRING
+                                   ? (struct remote *)ntab_find(&rp->users, e->str, (size_t)e->len) : NULL;
+            if (u && !u->room) {
+                u->room = 1;
+                rp->room++;
             }
         }
+        rp->ver = v;
+        rp->behind_at = rp->ahead_at = 0;
+        /* Changes newer than the snapshot stay queued (for the next snapshot, if one is awaited, or now). */
+        size_t k = 0;
+        for (size_t i = 0; i < rp->nq; i++)
+            if (rp->q[i].v > v)
+                rp->q[k++] = rp->q[i];
+        rp->nq = k;
+    } else if (rep) {
+        bad_input(cl, "answer to a directory snapshot", rep->type == REDIS_REPLY_ERROR ? rep->str : "?",
+                  rep->type == REDIS_REPLY_ERROR ? (size_t)rep->len : 1);
     }
-    free(d);
-    if (cl)
+    if (!rp->snaps) {
+        struct dop *q = rp->q;
+        size_t nq = rp->nq;
+        int again = rp->overflow || (rep && rep->type != REDIS_REPLY_ARRAY);
+        rp->q = NULL;
+        rp->nq = rp->capq = 0;
+        rp->overflow = 0;
+        if (rep)
+            for (size_t i = 0; i < nq; i++)
+                dir_change(cl, x.node, &q[i]); /* a gap among them asks for another snapshot */
+        free(q);
+        if (again && rep)
+            resync(cl, x.node, "changes overflowed while the snapshot was awaited");
+    }
+    if (x.counted)
         dir_done(cl);
+}
+
+static void snapshot(struct nl_cluster *cl, int node, int counted)
+{
+    struct snap_ctx *x = malloc(sizeof *x);
+    if (!x)
+        return;
+    x->cl = cl;
+    x->node = node;
+    x->counted = counted;
+    cl->reps[node].snaps++;
+    if (counted)
+        cl->dir_pending++;
+    const char *argv[1] = {cl->nodes[node]};
+    script(cl, S_SNAP, on_snap, x, 1, argv); /* not connected: on_snap(NULL) at once */
+}
+
+/* Take the copy of one server again (it missed a change, or fell behind Redis). */
+static void resync(struct nl_cluster *cl, int node, const char *why)
+{
+    if ((!cl->ready && !cl->syncing) || node <= 0 || (size_t)node >= cl->nnodes || cl->reps[node].snaps)
+        return;
+    cl->resyncs++;
+    logf_(cl, "cluster: taking the users of %s again (%s; copy at version %llu)", cl->nodes[node], why,
+          (unsigned long long)cl->reps[node].ver);
+    snapshot(cl, node, 0);
 }
 
 static void on_nodes(redisAsyncContext *ac, void *r, void *priv)
@@ -1369,33 +1663,26 @@ static void on_nodes(redisAsyncContext *ac, void *r, void *priv)
             bad_input(cl, "answer to SMEMBERS nl:nodes", "?", 1);
         return;
     }
-    remote_clear(cl, -1);
     cl->dir_pending = 1;
-    redisAsyncContext *cmd = nl_redis_ctx(cl->cmd);
-    for (size_t i = 0; i < rep->elements && cmd; i++) {
+    uint8_t *listed = calloc(cl->nnodes + rep->elements + 1, 1);
+    for (size_t i = 0; i < rep->elements; i++) {
         const redisReply *e = rep->element[i];
         if (e->type != REDIS_REPLY_STRING || !node_valid(e->str, (size_t)e->len))
             continue;
-        if ((size_t)e->len == strlen(cl->node) && !memcmp(e->str, cl->node, (size_t)e->len))
-            continue;
         int id = node_id(cl, e->str, (size_t)e->len);
-        if (id < 0)
-            continue;
-        /* The users first, then who of them is in the room (replies come in order). */
-        for (int room = 0; room < 2; room++) {
-            struct dir_ctx *d = malloc(sizeof *d);
-            if (!d)
-                continue;
-            d->node = id;
-            d->room = room;
-            cl->dir_pending++;
-            if (redisAsyncCommand(cmd, on_dir, d, room ? "SMEMBERS nl:room:%s" : "SMEMBERS nl:dir:%s",
-                                  cl->nodes[id]) != REDIS_OK) {
-                free(d);
-                cl->dir_pending--;
-            }
-        }
+        if (id <= 0)
+            continue; /* ours, or no memory */
+        if (listed)
+            listed[id] = 1;
+        snapshot(cl, id, 1); /* a copy of each server, whatever was kept before the connection went */
     }
+    /* Servers no longer listed were reaped while this one was away: nothing of theirs is left. */
+    for (size_t i = 1; listed && i < cl->nnodes; i++)
+        if (!listed[i] && !cl->reps[i].snaps) {
+            replica_clear(cl, (int)i);
+            cl->reps[i].ver = 0; /* Redis may have started afresh: its next change is version 1 */
+        }
+    free(listed);
     dir_done(cl);
 }
 
@@ -1519,20 +1806,61 @@ static void on_sub_state(struct nl_redis *r, int up, const char *why, void *ud)
 
 /* ---- the tick: liveness, dead servers, timeouts ---- */
 
+/* Redis's version of each server's user set against our copy's. */
+static void check_versions(struct nl_cluster *cl, const redisReply *vers)
+{
+    uint64_t now = nl_loop_now(cl->loop);
+    for (size_t i = 0; i + 1 < vers->elements; i += 2) {
+        const redisReply *e = vers->element[i];
+        uint64_t v;
+        if (e->type != REDIS_REPLY_STRING || !node_valid(e->str, (size_t)e->len) ||
+            reply_u64(vers->element[i + 1], &v) < 0)
+            continue;
+        int id = node_id(cl, e->str, (size_t)e->len);
+        if (id <= 0)
+            continue;
+        struct replica *rp = &cl->reps[id];
+        if (rp->snaps || v == rp->ver) {
+            rp->behind_at = rp->ahead_at = 0;
+        } else if (v < rp->ver) {
+            /* Ahead: changes published after this answer came in first; for a whole second, not that. */
+            rp->behind_at = 0;
+            if (!rp->ahead_at) {
+                rp->ahead_at = now;
+            } else if (now - rp->ahead_at >= REPLICA_LAG_MS) {
+                rp->ahead_at = 0;
+                resync(cl, id, "ahead of the version in Redis");
+            }
+        } else {
+            rp->ahead_at = 0;
+            if (!rp->behind_at || rp->ver >= rp->behind_ver) {
+                rp->behind_at = now; /* behind; its broadcasts may still be on the way */
+                rp->behind_ver = v;
+            } else if (now - rp->behind_at >= REPLICA_LAG_MS) {
+                rp->behind_at = 0;
+                resync(cl, id, "behind the version in Redis");
+            }
+        }
+    }
+}
+
 static void on_dead(redisAsyncContext *ac, void *r, void *priv)
 {
     struct nl_cluster *cl = ac ? ac->data : NULL;
     redisReply *rep = r;
     if (!cl || !rep || !cl->ready)
         return;
-    if (rep->type != REDIS_REPLY_ARRAY) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_ARRAY ||
+        rep->element[1]->type != REDIS_REPLY_ARRAY) {
         bad_input(cl, "answer to the liveness check", "?", 1);
         return;
     }
+    check_versions(cl, rep->element[1]);
     if (nl_loop_now(cl->loop) < cl->grace_until)
         return;
-    for (size_t i = 0; i < rep->elements; i++) {
-        const redisReply *e = rep->element[i];
+    const redisReply *dead = rep->element[0];
+    for (size_t i = 0; i < dead->elements; i++) {
+        const redisReply *e = dead->element[i];
         if (e->type != REDIS_REPLY_STRING || !node_valid(e->str, (size_t)e->len))
             continue;
         if ((size_t)e->len == strlen(cl->node) && !memcmp(e->str, cl->node, (size_t)e->len))
@@ -1540,7 +1868,8 @@ static void on_dead(redisAsyncContext *ac, void *r, void *priv)
         int id = node_id(cl, e->str, (size_t)e->len);
         if (id < 0)
             continue;
-        node_down(cl, id);
+        /* Its users go from our copy when the DOWN comes back on the subscription, in order with the
+         * server's own broadcasts (it may be back already: then there is no DOWN). */
         const char *argv[2] = {cl->nodes[id], "0"};
         script(cl, S_REAP, NULL, NULL, 2, argv);
     }
@@ -1560,8 +1889,10 @@ static void audit_links(struct nl_cluster *cl)
             struct nl_conn *c = cl->hooks.find(cl->ud, u->e.name, u->e.len);
             for (uint32_t k = 0; k < u->n;) {
                 struct rlink *l = &u->links[k];
-                struct remote *r = (struct remote *)ntab_find(&cl->remotes, l->peer, l->plen);
-                if (r && r->node == l->node) {
+                struct remote *r = l->node < cl->nnodes
+                                       ? (struct remote *)ntab_find(&cl->reps[l->node].users, l->peer, l->plen)
+                                       : NULL;
+                if (r) {
                     k++;
                     continue;
                 }
@@ -1722,7 +2053,11 @@ void nl_cluster_close(struct nl_cluster *cl)
         }
     for (size_t i = 0; i < cl->nholds; i++)
         free(cl->holds[i].q);
-    free(cl->remotes.b);
+    for (size_t i = 0; i < cl->nnodes; i++) {
+        free(cl->reps[i].users.b);
+        free(cl->reps[i].q);
+    }
+    free(cl->reps);
     free(cl->lusers.b);
     free(cl->holds);
     for (size_t i = 0; i < cl->nops; i++)
@@ -1734,14 +2069,23 @@ void nl_cluster_close(struct nl_cluster *cl)
 
 const char *nl_cluster_node(const struct nl_cluster *cl) { return cl->node; }
 int nl_cluster_ready(const struct nl_cluster *cl) { return cl->ready; }
-size_t nl_cluster_remote_count(const struct nl_cluster *cl) { return cl->remotes.n; }
-size_t nl_cluster_remote_room(const struct nl_cluster *cl) { return cl->remote_room; }
+size_t nl_cluster_remote_count(const struct nl_cluster *cl) { return remote_total(cl, 0); }
+size_t nl_cluster_remote_room(const struct nl_cluster *cl) { return remote_total(cl, 1); }
 
 int nl_cluster_remote_next(const struct nl_cluster *cl, struct nl_cluster_iter *it, const char **name, size_t *n)
 {
     const struct nent *e = it->at ? ((const struct nent *)it->at)->next : NULL;
-    while (!e && it->bucket < cl->remotes.nb)
-        e = cl->remotes.b[it->bucket++];
+    while (!e) {
+        if (it->node >= cl->nnodes)
+            break;
+        const struct ntab *t = &cl->reps[it->node].users;
+        if (it->bucket < t->nb) {
+            e = t->b[it->bucket++];
+        } else {
+            it->node++;
+            it->bucket = 0;
+        }
+    }
     it->at = e;
     if (!e)
         return 0;
@@ -1804,10 +2148,16 @@ void nl_cluster_room_event(struct nl_cluster *cl, const char *verb, const char *
     redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
     if (!ac)
         return;
-    if (verb[0] == 'J')
-        redisAsyncCommand(ac, NULL, NULL, "SADD nl:room:%s %b", cl->node, name, n);
-    else if (verb[0] == 'P')
-        redisAsyncCommand(ac, NULL, NULL, "SREM nl:room:%s %b", cl->node, name, n);
+    if (verb[0] == 'J' || verb[0] == 'P') { /* the room set changes: one versioned change (LUA_ROOM) */
+        char nm[NAME_CAP];
+        if (n >= sizeof nm)
+            return;
+        memcpy(nm, name, n);
+        nm[n] = 0;
+        const char *argv[3] = {cl->node, nm, verb[0] == 'J' ? "1" : "0"};
+        script(cl, S_ROOM, NULL, NULL, 3, argv);
+        return;
+    }
     char msg[NL_CHAT_MAX_LINE + 128];
     int k = snprintf(msg, sizeof msg, "%s %s %.*s%s%.*s", verb, cl->node, (int)n, name, text ? " " : "",
                      text ? (int)tlen : 0, text ? (const char *)text : "");
@@ -1821,10 +2171,16 @@ static int resolve(struct nl_cluster *cl, const char *me, size_t mn, const struc
 {
     const char *a = (const char *)cmd->arg;
     size_t an = cmd->arg_len;
-    struct remote *r = (struct remote *)ntab_find(&cl->remotes, a, an);
+    struct remote *r = remote_find(cl, a, an);
     if (r) {
         memcpy(name, r->e.name, r->e.len + 1u);
         *node = r->node;
+        return 1;
+    }
+    if (cl->looked_up && cl->lk_name && lsame(cl->lk_name, cl->lk_len, a, an)) {
+        memcpy(name, cl->lk_name, cl->lk_len);
+        name[cl->lk_len] = 0;
+        *node = cl->lk_node;
         return 1;
     }
     struct rlink *l = me ? link_find(luser_get(cl, me, mn, 0), a, an) : NULL;

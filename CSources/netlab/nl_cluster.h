@@ -80,8 +80,9 @@ size_t nl_cluster_remote_room(const struct nl_cluster *cl);
 struct nl_cluster_iter {
     size_t bucket;
     const void *at;
+    size_t node;
 };
-/** The next user on another server (it->bucket = 0, it->at = NULL to begin); 0 at the end. */
+/** The next user on another server (an iterator of zeros to begin); 0 at the end. */
 int nl_cluster_remote_next(const struct nl_cluster *cl, struct nl_cluster_iter *it, const char **name, size_t *n);
 
 /** Sessions and pending requests (either way) of a local user with users on other servers. */

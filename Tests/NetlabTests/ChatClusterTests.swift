@@ -389,6 +389,78 @@ final class ChatClusterTests: XCTestCase {
         XCTAssertEqual(try ann.waitFor("PONG"), "PONG x", "ann kept her name and her connection")
     }
 
+    /// LIST as seen through c until it equals `want` or `seconds` pass (the copies travel through Redis).
+    func converged(_ c: LineClient, _ want: Set<String>, within seconds: Double) throws -> Set<String> {
+        let deadline = Date().addingTimeInterval(seconds)
+        var names = try list(c)
+        while names != want && Date() < deadline {
+            usleep(100_000)
+            names = try list(c)
+        }
+        return names
+    }
+
+    /// Every server keeps a copy of the other servers' users fed by broadcasts: a broadcast that never
+    /// arrives (a subscription cut by Redis, e.g. its pubsub output-buffer limit) must not leave LIST wrong.
+    func testEveryListConvergesAfterALostBroadcastAndACutSubscription() throws {
+        let redis = try RedisProcess()
+        let a = try startServer(redis, "a"), b = try startServer(redis, "b"), c = try startServer(redis, "c")
+        let ann = try client(a, "ann"), ben = try client(b, "ben"), cat = try client(c, "cat")
+        var everyone: Set<String> = ["ann", "ben", "cat"]
+        for u in [ann, ben, cat] { XCTAssertEqual(try converged(u, everyone, within: 5), everyone) }
+        // A server zz (alive as far as Redis knows) whose claim of zed reached nobody: made in Redis as the claim
+        // script makes it, without the PUBLISH. a and c notice that zz's user set moved on and take it again.
+        let r = try LineClient(port: redis.port)
+        try r.send("MULTI\r\nSET nl:alive:zz 1 PX 120000\r\nSADD nl:nodes zz\r\nSET nl:name:zed \"zz zed\"\r\n" +
+                   "SADD nl:dir:zz zed\r\nINCR nl:ver:zz\r\nEXEC\r\n")
+        XCTAssertEqual(try r.next(), "+OK")
+        XCTAssertEqual(try r.waitFor("*5"), "*5", "the transaction ran")
+        let withZed = everyone.union(["zed"])
+        XCTAssertEqual(try converged(ann, withZed, within: 5), withZed, "a lost ADD reaches a's LIST")
+        XCTAssertEqual(try converged(cat, withZed, within: 5), withZed, "a lost ADD reaches c's LIST")
+        // And its DEL lost the same way.
+        let r2 = try LineClient(port: redis.port)
+        try r2.send("MULTI\r\nDEL nl:name:zed\r\nSREM nl:dir:zz zed\r\nINCR nl:ver:zz\r\nEXEC\r\n")
+        XCTAssertEqual(try r2.waitFor("*3"), "*3", "the transaction ran")
+        XCTAssertEqual(try converged(ann, everyone, within: 5), everyone, "a lost DEL leaves a's LIST")
+        XCTAssertEqual(try converged(cat, everyone, within: 5), everyone, "a lost DEL leaves c's LIST")
+        XCTAssertTrue(a.log.contains("cluster: taking the users of zz again"), a.log)
+
+        // Now Redis cuts every subscription (as its client-output-buffer-limit for pubsub does to a slow
+        // subscriber) again and again while users come and go on all three servers: every LIST converges
+        // to exactly the users there are.
+        let load = try runTool(executable("chatload").path,
+                               ["hold", "--ports", "\(a.port),\(b.port),\(c.port)", "--clients", "300",
+                                "--prefix", "h_", "--hold", "1", "--inflight", "16", "--timeout", "60"])
+        XCTAssertEqual(load.status, 0, load.out + load.err) // registered, held, gone: 300 names came and went
+        var extra: [(String, LineClient)] = []
+        for round in 0..<6 {
+            XCTAssertTrue(try redis.command("CLIENT KILL TYPE pubsub").hasPrefix(":"))
+            for (i, s) in [a, b, c].enumerated() {
+                let name = "u\(round)_\(i)"
+                let u = try LineClient(port: s.port)
+                var reply = try u.register(name)
+                for _ in 0..<100 where reply == "ERR 503 cluster unavailable" { // until the server is in sync again
+                    usleep(20_000)
+                    try u.send("NICK \(name)\n")
+                    reply = try u.next()
+                }
+                XCTAssertEqual(reply, "OK NICK \(name)")
+                extra.append((name, u))
+                everyone.insert(name)
+            }
+            if round % 2 == 1 { // and one of them leaves
+                let (name, gone) = extra.removeFirst()
+                try gone.send("QUIT\n")
+                XCTAssertEqual(try gone.waitFor("OK QUIT"), "OK QUIT")
+                everyone.remove(name)
+            }
+        }
+        for u in [ann, ben, cat] + extra.map({ $0.1 }) {
+            XCTAssertEqual(try converged(u, everyone, within: 5), everyone)
+        }
+    }
+
     func testBadMessagesFromRedisAreLoggedAndSkipped() throws {
         let redis = try RedisProcess()
         let a = try startServer(redis, "a"), b = try startServer(redis, "b")
