@@ -144,6 +144,9 @@ const struct nl_messages *nl_plan_messages(const struct nl_plan *p);
 uint64_t nl_plan_bytes(const struct nl_plan *p);
 void nl_plan_free(struct nl_plan *p);
 
+/** Write every packet of a plan as a LINKTYPE_RAW capture at path, through the pcap writer (nl_pcapw.h). */
+int nl_pcap_write_plan(const struct nl_plan *p, const char *path, char *errbuf);
+
 #ifdef __cplusplus
 }
 #endif

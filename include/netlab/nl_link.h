@@ -9,13 +9,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "nl_pcapw.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* LINKTYPE_* values beyond those in nl_pcapw.h. */
+/* Link types (LINKTYPE_* values of the pcap file format; libpcap's DLT_* names in comments). */
+#define NL_LINKTYPE_NULL 0
+#define NL_LINKTYPE_ETHERNET 1
+#define NL_LINKTYPE_RAW 101        /* raw IPv4/IPv6, what the injector writes */
+#define NL_LINKTYPE_LINUX_SLL 113
+#define NL_LINKTYPE_LINUX_SLL2 276
 #define NL_LINKTYPE_RAW_OLD12 12   /* DLT_RAW on some BSDs */
 #define NL_LINKTYPE_RAW_OLD14 14   /* DLT_RAW on OpenBSD */
 #define NL_LINKTYPE_LOOP 108       /* OpenBSD loopback: family in network byte order */

@@ -8,20 +8,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "nl_link.h"  /* the NL_LINKTYPE_* values */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Link types (LINKTYPE_* values of the pcap file format). */
-#define NL_LINKTYPE_NULL 0
-#define NL_LINKTYPE_ETHERNET 1
-#define NL_LINKTYPE_RAW 101        /* raw IPv4/IPv6, what the injector writes */
-#define NL_LINKTYPE_LINUX_SLL 113
-#define NL_LINKTYPE_LINUX_SLL2 276
-
 struct nl_pcapw;  /* opaque */
-struct nl_plan;
 
 /**
  * Start a capture file at path (not created until commit). linktype is a
@@ -52,9 +45,6 @@ int nl_pcapw_commit(struct nl_pcapw *w, char *errbuf);
 
 /** Remove the temporary file and free w. NULL is allowed. */
 void nl_pcapw_abort(struct nl_pcapw *w);
-
-/** Write every packet of a plan as a LINKTYPE_RAW capture at path. */
-int nl_pcap_write_plan(const struct nl_plan *p, const char *path, char *errbuf);
 
 #ifdef __cplusplus
 }
