@@ -62,5 +62,6 @@
 #include "netlab/nl_proc.h"
 #include "netlab/nl_labnet.h"
 #include "netlab/nl_doctor.h"
+#include "netlab/nl_chatcap.h"
 
 #endif

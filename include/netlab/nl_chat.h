@@ -60,6 +60,8 @@ int nl_chat_name_valid(const uint8_t *p, size_t n);
 /** The verb's upper-case name ("NICK"); "" for EMPTY/UNKNOWN. */
 const char *nl_chat_verb_name(int verb);
 
+struct nl_chat_server;  /* opaque */
+
 struct nl_chat_config {
     const char *host;             /* NULL: every address, IPv4 and IPv6 */
     uint16_t port;                /* 0: any free port (see nl_chat_server_port) */
@@ -71,21 +73,24 @@ struct nl_chat_config {
     uint32_t line_timeout_ms;     /* half a line outstanding; default 60000; 0: never */
     uint32_t idle_timeout_ms;     /* nothing sent or received; default 0 (never) */
     uint32_t max_sessions;        /* sessions and requests per user; default 256 */
-    const char *capture_path;     /* record the server's port with libpcap to this file (needs CAP_NET_RAW) */
-    const char *capture_interface;/* default "any" */
     int handle_signals;           /* SIGINT/SIGTERM stop the server; SIGPIPE ignored */
     nl_log_fn log;                /* NULL: silent */
     void *log_ud;
     int quiet;                    /* log the start and the end only, nothing per client */
     const char *cluster_url;      /* "redis://HOST:PORT": one chat with the other servers there (NULL: alone) */
     const char *cluster_node;     /* this server's name in the cluster (NULL: "<host name>-<port>") */
+    /* Something more on the server's loop, owned by the caller (chatserver --capture: nl_chatcap.h).
+     * attach runs once the server listens (a negative return fails the open); detach runs once
+     * after the connections are closed and before the last log line, failed set when the server
+     * stopped on a fatal error or its open failed. NULL: nothing attached. */
+    int (*attach)(struct nl_chat_server *s, void *ud, char *errbuf);
+    int (*detach)(struct nl_chat_server *s, void *ud, int failed, char *errbuf);
+    void *attach_ud;
 };
 
 void nl_chat_config_init(struct nl_chat_config *cfg);
 
-struct nl_chat_server;  /* opaque */
-
-/** Listen (and start the capture). The server runs in nl_chat_server_serve. */
+/** Listen (and run cfg->attach). The server runs in nl_chat_server_serve. */
 int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config *cfg, char *errbuf);
 
 /** The port listened on. */
@@ -97,8 +102,15 @@ int nl_chat_server_serve(struct nl_chat_server *s, char *errbuf);
 /** Make serve return. Async-signal-safe and thread-safe. */
 void nl_chat_server_stop(struct nl_chat_server *s);
 
-/** Disconnect everyone, finish the capture file, free s. */
+/** Disconnect everyone, run cfg->detach, free s. */
 int nl_chat_server_close(struct nl_chat_server *s, char *errbuf);
+
+/** The server's event loop, for what cfg->attach adds to it (valid until close). */
+struct nl_loop *nl_chat_server_loop(struct nl_chat_server *s);
+
+/** Stop the server on a fatal error raised by something attached to its loop: serve returns code
+ * and text (the first failure wins). */
+void nl_chat_server_fail(struct nl_chat_server *s, int code, const char *text);
 
 /** open + serve + close. */
 int nl_chat_server_run(const struct nl_chat_config *cfg, char *errbuf);
