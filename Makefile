@@ -26,7 +26,7 @@ DEP_LIBS   := -lnet -lpcap -lcsv -lhiredis
 # libnetlab is laid out by half (README "Layout"): CSources/netlab/<half>/. Internal headers
 # (nl_internal.h, nl_analysis.h, ...) are found through one -I per half folder.
 NL_HALVES  := base wire pcap craft analyze apps lab
-NL_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=default -Iinclude \
+NL_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=hidden -Iinclude \
               $(addprefix -ICSources/netlab/,$(NL_HALVES))
 
 SRCS := $(wildcard CSources/netlab/*.c CSources/netlab/*/*.c)

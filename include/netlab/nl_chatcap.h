@@ -7,6 +7,8 @@
 #ifndef NL_CHATCAP_H
 #define NL_CHATCAP_H
 
+#include "nl_api.h"
+
 #include "nl_chat.h"
 
 #ifdef __cplusplus
@@ -18,7 +20,7 @@ extern "C" {
  * interface (NULL: "any"), written when the server stops and never when it stops on a fatal
  * error. path NULL: no capture, just nl_chat_server_run. cfg->attach must be NULL.
  */
-int nl_chatcap_run(const struct nl_chat_config *cfg, const char *path, const char *interface, char *errbuf);
+NL_API int nl_chatcap_run(const struct nl_chat_config *cfg, const char *path, const char *interface, char *errbuf);
 
 #ifdef __cplusplus
 }

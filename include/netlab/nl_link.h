@@ -7,6 +7,8 @@
 #ifndef NL_LINK_H
 #define NL_LINK_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,14 +59,14 @@ struct nl_link {
  * the frame carries something that is not a network-layer packet, or for a link
  * type not handled), NL_ETRUNC when the captured bytes end inside the link header.
  */
-int nl_link_decode(int linktype, const uint8_t *p, size_t caplen, struct nl_link *out);
+NL_API int nl_link_decode(int linktype, const uint8_t *p, size_t caplen, struct nl_link *out);
 
 /** libpcap's name for a LINKTYPE_* value ("EN10MB", "LINUX_SLL"), or NULL if unknown. */
-const char *nl_linktype_name(int linktype);
+NL_API const char *nl_linktype_name(int linktype);
 /** A description ("Ethernet", "Linux cooked v2"), never NULL. */
-const char *nl_linktype_description(int linktype);
+NL_API const char *nl_linktype_description(int linktype);
 /** 1 when nl_link_decode understands this link type. */
-int nl_linktype_supported(int linktype);
+NL_API int nl_linktype_supported(int linktype);
 
 #ifdef __cplusplus
 }

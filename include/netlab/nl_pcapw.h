@@ -6,6 +6,8 @@
 #ifndef NL_PCAPW_H
 #define NL_PCAPW_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "nl_link.h"  /* the NL_LINKTYPE_* values */
@@ -22,7 +24,7 @@ struct nl_pcapw;  /* opaque */
  * them); nano selects nanosecond timestamps. Fails early, with
  * NL_EPERM/NL_ENOTFOUND/NL_ESYS, when the directory is not writable.
  */
-int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, int nano, char *errbuf);
+NL_API int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, int nano, char *errbuf);
 
 /**
  * As nl_pcapw_open, writing pcapng (one section, one interface) instead of
@@ -30,21 +32,21 @@ int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_
  * nanosecond resolution, then an Enhanced Packet Block per packet.
  * linktype must be a LINKTYPE_* value here.
  */
-int nl_pcapw_open_ng(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, const char *ifname,
+NL_API int nl_pcapw_open_ng(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, const char *ifname,
                      char *errbuf);
 
 /** Append one packet: caplen bytes of data captured from a len-byte packet at t_ns. */
-int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32_t caplen, uint32_t len,
+NL_API int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32_t caplen, uint32_t len,
                    char *errbuf);
 
 /** Bytes written so far (file header included). */
-uint64_t nl_pcapw_bytes(const struct nl_pcapw *w);
+NL_API uint64_t nl_pcapw_bytes(const struct nl_pcapw *w);
 
 /** Flush, sync and rename into place; frees w whatever the outcome. */
-int nl_pcapw_commit(struct nl_pcapw *w, char *errbuf);
+NL_API int nl_pcapw_commit(struct nl_pcapw *w, char *errbuf);
 
 /** Remove the temporary file and free w. NULL is allowed. */
-void nl_pcapw_abort(struct nl_pcapw *w);
+NL_API void nl_pcapw_abort(struct nl_pcapw *w);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef NL_TEXT_H
 #define NL_TEXT_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,10 +21,10 @@ extern "C" {
  * overlong form, a surrogate, or a value above U+10FFFF). *cp gets the code
  * point when cp is not NULL.
  */
-size_t nl_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp);
+NL_API size_t nl_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp);
 
 /** 1 if p[0..n) is entirely well-formed UTF-8 (the empty string is). */
-int nl_utf8_valid(const uint8_t *p, size_t n);
+NL_API int nl_utf8_valid(const uint8_t *p, size_t n);
 
 /**
  * Write p[0..n) to out (at most cap bytes, always NUL-terminated when cap > 0)
@@ -32,7 +34,7 @@ int nl_utf8_valid(const uint8_t *p, size_t n);
  * separators become "<U+XXXX>", and bytes that are not UTF-8 become "\xNN".
  * Returns the length the full result needs (without the NUL), like snprintf.
  */
-size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap);
+NL_API size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap);
 
 #ifdef __cplusplus
 }
