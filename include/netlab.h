@@ -13,6 +13,7 @@
  * scripts/check-layout.sh reads these groups and every #include of CSources/ to check it. */
 
 /* ---- half: base - errors, bytes and text: no network knowledge (CSources/netlab/base/) ---- */
+#include "netlab/nl_api.h"
 #include "netlab/nl_error.h"
 #include "netlab/nl_cursor.h"
 #include "netlab/nl_checksum.h"

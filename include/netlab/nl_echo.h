@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "nl_conn.h"  /* nl_log_fn */
+#include "nl_text.h"  /* nl_echo_transform: the transform itself is plain text work */
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,14 +23,6 @@ extern "C" {
 #define NL_ECHO_OUTPUT "out-proj.txt"
 #define NL_ECHO_INPUT "in-proj.txt"
 
-/**
- * out = in reversed by character, ASCII letters' case swapped ("HELLO" ->
- * "olleh", "héllo" -> "OLLéH"). A character is a well-formed UTF-8 sequence
- * (RFC 3629) or, failing that, one byte, so no multi-byte character is ever
- * split. out must have room for n bytes and may not overlap in. Returns n.
- * For well-formed UTF-8 the transform is its own inverse.
- */
-NL_API size_t nl_echo_transform(const uint8_t *in, size_t n, uint8_t *out);
 
 struct nl_echo_config {
     const char *host;            /* NULL: every address, IPv4 and IPv6 */

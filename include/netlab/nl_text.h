@@ -36,6 +36,15 @@ NL_API int nl_utf8_valid(const uint8_t *p, size_t n);
  */
 NL_API size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap);
 
+/**
+ * out = in reversed by character, ASCII letters' case swapped ("HELLO" ->
+ * "olleh", "héllo" -> "OLLéH"). A character is a well-formed UTF-8 sequence
+ * (RFC 3629) or, failing that, one byte, so no multi-byte character is ever
+ * split. out must have room for n bytes and may not overlap in. Returns n.
+ * For well-formed UTF-8 the transform is its own inverse.
+ */
+NL_API size_t nl_echo_transform(const uint8_t *in, size_t n, uint8_t *out);
+
 #ifdef __cplusplus
 }
 #endif

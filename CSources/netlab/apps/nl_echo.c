@@ -1,6 +1,6 @@
 /*
- * nl_echo.c - the echo transform (reverse by UTF-8 character, swap ASCII
- * case) and the echo server: greeting, one answer per line, every answer
+ * nl_echo.c - the echo server: greeting, one answer per line (the echo
+ * transform of nl_text.c), every answer
  * appended to the output file before it is sent, back-pressure for clients
  * that do not read. Sockets are nl_conn's business, not this file's.
  */
@@ -18,33 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static inline uint8_t swap_case(uint8_t c)
-{
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
-        return c ^ 0x20;
-    return c;
-}
-
-size_t nl_echo_transform(const uint8_t *in, size_t n, uint8_t *out)
-{
-    /* Each character at [i, i+l) lands at [n-i-l, n-i): reversed, bytes of a character kept in order. */
-    size_t i = 0;
-    while (i < n) {
-        uint8_t b = in[i];
-        if (b < 0x80) {
-            out[n - i - 1] = swap_case(b);
-            i++;
-            continue;
-        }
-        size_t l = nl_utf8_seq(in + i, n - i, NULL);
-        if (l == 0)
-            l = 1; /* not UTF-8: the byte stands alone */
-        memcpy(out + n - i - l, in + i, l);
-        i += l;
-    }
-    return n;
-}
 
 void nl_echo_config_init(struct nl_echo_config *cfg)
 {

@@ -1,11 +1,13 @@
 /*
  * nl_text.c - UTF-8 decoding (RFC 3629 section 4 syntax, nothing more lenient)
- * and terminal-safe rendering of untrusted text. Pure functions over byte
+ * and terminal-safe rendering of untrusted text, and the echo exercise's
+ * transform (reverse by character, swap ASCII case). Pure functions over byte
  * ranges: no allocation, no I/O.
  */
 #include "netlab/nl_text.h"
 
 #include <stdio.h>
+#include <string.h>
 
 size_t nl_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
 {
@@ -123,4 +125,33 @@ size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap)
     if (cap > 0)
         out[o < cap ? o : cap - 1] = 0;
     return o;
+}
+
+/* ---- the echo transform ---- */
+
+static inline uint8_t swap_case(uint8_t c)
+{
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
+        return c ^ 0x20;
+    return c;
+}
+
+size_t nl_echo_transform(const uint8_t *in, size_t n, uint8_t *out)
+{
+    /* Each character at [i, i+l) lands at [n-i-l, n-i): reversed, bytes of a character kept in order. */
+    size_t i = 0;
+    while (i < n) {
+        uint8_t b = in[i];
+        if (b < 0x80) {
+            out[n - i - 1] = swap_case(b);
+            i++;
+            continue;
+        }
+        size_t l = nl_utf8_seq(in + i, n - i, NULL);
+        if (l == 0)
+            l = 1; /* not UTF-8: the byte stands alone */
+        memcpy(out + n - i - l, in + i, l);
+        i += l;
+    }
+    return n;
 }
