@@ -36,6 +36,21 @@ NL_API int nl_utf8_valid(const uint8_t *p, size_t n);
  */
 NL_API size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap);
 
+/* nl_text_escape flags */
+#define NL_TEXT_KEEP_LINES 1u  /* LF and TAB pass as they are (a stream shown as sent) */
+
+/**
+ * The escaped notation of previews and followed streams (what the packet tools print):
+ * printable ASCII and printable non-ASCII characters pass; without NL_TEXT_KEEP_LINES, LF,
+ * CR, TAB and backslash become "\n", "\r", "\t", "\\" (one line); other C0 controls,
+ * DEL and C1 controls become "\xNN" (lower-case hex); bidirectional controls and
+ * line/paragraph separators become "<U+XXXX>" exactly as nl_text_sanitize masks them; a byte
+ * that is not UTF-8 becomes U+FFFD. max_chars > 0 stops after that many characters of input
+ * (an escape counts as one) and appends "..." as U+2026 when input remains. Writes like
+ * nl_text_sanitize (NUL-terminated, at most cap bytes) and returns the full length needed.
+ */
+NL_API size_t nl_text_escape(const uint8_t *p, size_t n, unsigned flags, size_t max_chars, char *out, size_t cap);
+
 /**
  * out = in reversed by character, ASCII letters' case swapped ("HELLO" ->
  * "olleh", "héllo" -> "OLLéH"). A character is a well-formed UTF-8 sequence

@@ -127,6 +127,65 @@ size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap)
     return o;
 }
 
+size_t nl_text_escape(const uint8_t *p, size_t n, unsigned flags, size_t max_chars, char *out, size_t cap)
+{
+    size_t o = 0, chars = 0;
+#define PUTS(str)                                  \
+    do {                                           \
+        for (const char *t_ = (str); *t_; t_++) {  \
+            if (o + 1 < cap)                       \
+                out[o] = *t_;                      \
+            o++;                                   \
+        }                                          \
+    } while (0)
+    int keep = (flags & NL_TEXT_KEEP_LINES) != 0;
+    char tmp[16];
+    for (size_t i = 0; i < n; chars++) {
+        if (max_chars && chars >= max_chars) {
+            PUTS("\xE2\x80\xA6"); /* U+2026 HORIZONTAL ELLIPSIS */
+            break;
+        }
+        uint8_t b = p[i];
+        if (b < 0x80) {
+            i++;
+            if (keep && (b == '\n' || b == '\t')) {
+                tmp[0] = (char)b, tmp[1] = 0;
+            } else if (!keep && (b == '\n' || b == '\r' || b == '\t' || b == '\\')) {
+                tmp[0] = '\\', tmp[1] = b == '\n' ? 'n' : b == '\r' ? 'r' : b == '\t' ? 't' : '\\', tmp[2] = 0;
+            } else if (b < 0x20 || b == 0x7F) {
+                snprintf(tmp, sizeof tmp, "\\x%02x", b);
+            } else {
+                tmp[0] = (char)b, tmp[1] = 0;
+            }
+            PUTS(tmp);
+            continue;
+        }
+        uint32_t cp;
+        size_t l = nl_utf8_seq(p + i, n - i, &cp);
+        if (l == 0) {
+            PUTS("\xEF\xBF\xBD"); /* U+FFFD: the byte is not UTF-8 */
+            i++;
+            continue;
+        }
+        if (cp <= 0x9F) {
+            snprintf(tmp, sizeof tmp, "\\x%02x", (unsigned)cp);
+            PUTS(tmp);
+        } else if (is_invisible_control(cp)) {
+            snprintf(tmp, sizeof tmp, "<U+%04X>", (unsigned)cp);
+            PUTS(tmp);
+        } else {
+            memcpy(tmp, p + i, l);
+            tmp[l] = 0;
+            PUTS(tmp);
+        }
+        i += l;
+    }
+#undef PUTS
+    if (cap > 0)
+        out[o < cap ? o : cap - 1] = 0;
+    return o;
+}
+
 /* ---- the echo transform ---- */
 
 static inline uint8_t swap_case(uint8_t c)
