@@ -117,7 +117,6 @@ struct nl_analysis {
 };
 
 /* Grow *arr (n used, cap allocated, elem bytes each) for one more item. */
-int nl_grow(void **arr, size_t n, size_t *cap, size_t elem);
 #define GROW(a, arr, n, cap) nl_grow((void **)&(a)->arr, (a)->n, &(a)->cap, sizeof *(a)->arr)
 
 static inline int from_client(const struct nl_flow *f, int dir) { return dir != f->server; }

@@ -236,14 +236,8 @@ static void drop_link(struct chat_user *u, const struct chat_user *peer)
 
 static int room_add(struct nl_chat_server *s, struct chat_user *u)
 {
-    if (s->nroom == s->caproom) {
-        size_t cap = s->caproom ? s->caproom * 2 : 64;
-        struct chat_user **r = realloc(s->room, cap * sizeof *r);
-        if (!r)
-            return NL_ENOMEM;
-        s->room = r;
-        s->caproom = cap;
-    }
+    if (NL_GROW(s->room, s->nroom, s->caproom, 64) < 0)
+        return NL_ENOMEM;
     u->room_index = (uint32_t)s->nroom;
     s->room[s->nroom++] = u;
     return NL_OK;

@@ -300,14 +300,8 @@ static int sess_find(const struct cc *c, const char *name)
 static void sess_add(struct cc *c, const char *name)
 {
     if (sess_find(c, name) < 0) {
-        if (c->nsess == c->capsess) {
-            size_t cap = c->capsess ? c->capsess * 2 : 8;
-            char(*s)[NAME_CAP] = realloc(c->sess, cap * sizeof *s);
-            if (!s)
-                return;
-            c->sess = s;
-            c->capsess = cap;
-        }
+        if (NL_GROW(c->sess, c->nsess, c->capsess, 8) < 0)
+            return;
         snprintf(c->sess[c->nsess++], NAME_CAP, "%s", name);
     }
     snprintf(c->current, sizeof c->current, "%s", name);

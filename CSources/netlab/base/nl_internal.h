@@ -26,6 +26,13 @@ int nl_err_sys(char *errbuf, int errnum, const char *fmt, ...) NL_PRINTF(3, 4);
 int nl_pkt_diff(const uint8_t *a, const uint8_t *b, size_t len, size_t ihl, const char *name_a, const char *name_b,
                 char *errbuf);
 
+/* nl_grow.c: make room in *arr (n items used, *cap allocated, elem bytes each) for one more,
+ * doubling from first (nl_grow: from 16). 0, or NL_ENOMEM with *arr and *cap unchanged.
+ * NL_GROW(ptr, n, cap, first) for a typed pointer and a size_t capacity. */
+int nl_grow_n(void **arr, size_t n, size_t *cap, size_t elem, size_t first);
+int nl_grow(void **arr, size_t n, size_t *cap, size_t elem);
+#define NL_GROW(ptr, n, cap, first) nl_grow_n((void **)&(ptr), (n), &(cap), sizeof *(ptr), (first))
+
 #define NL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NL_MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -117,14 +117,8 @@ static int add_iface(struct nl_pcapr *r, int linktype, uint32_t snaplen)
 {
     if (r->nifaces >= NL_PCAPR_MAX_IFACES)
         return NL_ELIMIT;
-    if (r->nifaces == r->cap_ifaces) {
-        size_t nc = r->cap_ifaces ? r->cap_ifaces * 2 : 4;
-        struct iface_rec *n = realloc(r->ifaces, nc * sizeof *n);
-        if (!n)
-            return NL_ENOMEM;
-        r->ifaces = n;
-        r->cap_ifaces = nc;
-    }
+    if (NL_GROW(r->ifaces, r->nifaces, r->cap_ifaces, 4) < 0)
+        return NL_ENOMEM;
     struct iface_rec *f = &r->ifaces[r->nifaces++];
     memset(f, 0, sizeof *f);
     f->pub.linktype = linktype;
