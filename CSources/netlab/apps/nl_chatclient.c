@@ -253,15 +253,7 @@ struct cc {
 
 static void put(struct cc *c, const char *p, size_t n)
 {
-    while (n > 0) {
-        ssize_t w = write(c->cfg->out_fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return; /* nowhere to show it; the session itself goes on */
-        p += w;
-        n -= (size_t)w;
-    }
+    (void)nl_write_all(c->cfg->out_fd, p, n); /* on failure: nowhere to show it; the session itself goes on */
 }
 
 static void puts_(struct cc *c, const char *s) { put(c, s, strlen(s)); }

@@ -88,16 +88,9 @@ static int file_failed(struct nl_echo_server *s, int err, uint64_t pending)
 /* Append p[0..n) to the output file, all of it or nothing (a short write is undone). */
 static int write_all(struct nl_echo_server *s, const uint8_t *p, size_t n, uint64_t pending)
 {
-    size_t left = n;
-    while (left > 0) {
-        ssize_t w = write(s->out_fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return file_failed(s, w < 0 ? errno : EIO, pending);
-        p += w;
-        left -= (size_t)w;
-    }
+    int err = nl_write_all(s->out_fd, p, n);
+    if (err)
+        return file_failed(s, err, pending);
     s->file_size += n;
     return NL_OK;
 }

@@ -33,6 +33,10 @@ int nl_grow_n(void **arr, size_t n, size_t *cap, size_t elem, size_t first);
 int nl_grow(void **arr, size_t n, size_t *cap, size_t elem);
 #define NL_GROW(ptr, n, cap, first) nl_grow_n((void **)&(ptr), (n), &(cap), sizeof *(ptr), (first))
 
+/* nl_write.c: write all of buf[0..n) to fd (short writes continued, EINTR retried).
+ * 0, or the errno of the failure (EIO when write wrote nothing); errno itself is not kept. */
+int nl_write_all(int fd, const void *buf, size_t n);
+
 #define NL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NL_MAX(a, b) ((a) > (b) ? (a) : (b))
 
