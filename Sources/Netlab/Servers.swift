@@ -1,6 +1,6 @@
 // Thin wrappers over libnetlab's socket applications: the chat server and
 // client and the echo server and client. Each call runs one C entry point;
-// every networking decision is made in C (CSources/netlab/nl_chat.c, ...).
+// every networking decision is made in C (CSources/netlab/apps/nl_chat.c, ...).
 import CNetlab
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 /*
  * nl_analysis.h - the state of one analysis (internal), shared by the files that
  * build it: nl_analyze.c (the pass), nl_streams.c (reassembled bytes),
- * nl_notes.c (plain-language notes) and nl_report.c (the accessors).
+ * nl_notes.c (plain-language notes) and nl_analysis_read.c (the accessors).
  */
 #ifndef NL_ANALYSIS_H
 #define NL_ANALYSIS_H

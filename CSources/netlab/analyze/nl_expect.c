@@ -139,7 +139,7 @@ static size_t simulate(const struct nl_messages *ms, const struct group *g, cons
     return found;
 }
 
-/* As the injector decides without --server (nl_craft.c): the app whose name holds "server". */
+/* As the injector decides without --server (nl_plan.c): the app whose name holds "server". */
 static int names_server(const char *app)
 {
     for (const char *p = app; *p; p++)
