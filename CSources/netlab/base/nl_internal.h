@@ -37,6 +37,20 @@ int nl_grow(void **arr, size_t n, size_t *cap, size_t elem);
  * 0, or the errno of the failure (EIO when write wrote nothing); errno itself is not kept. */
 int nl_write_all(int fd, const void *buf, size_t n);
 
+/* nl_file.c: a whole file in memory (mapped, or read when it cannot be mapped). what names it in
+ * errors ("the capture"), a_file in the directory error ("a capture file"); max > 0 refuses larger
+ * files with NL_ELIMIT. An empty file gives size 0 and data "" (never NULL). Release with
+ * nl_file_release, which may be called on a released or failed nl_file. */
+struct nl_file {
+    const uint8_t *data;
+    size_t size;
+    void *map;       /* the mapping (size bytes), or NULL */
+    uint8_t *owned;  /* the copy read from a pipe or an unmappable file, or NULL */
+};
+int nl_file_load(struct nl_file *f, const char *path, const char *what, const char *a_file, uint64_t max,
+                 char *errbuf);
+void nl_file_release(struct nl_file *f);
+
 #define NL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NL_MAX(a, b) ((a) > (b) ? (a) : (b))
 
