@@ -19,7 +19,11 @@ private func cText(_ bytes: [UInt8], _ write: (UnsafePointer<UInt8>?, Int, Unsaf
 /// and bidirectional controls masked, at most `limit` characters (then "…"): nl_text_escape.
 public func safePreview<C: Collection>(_ bytes: C, limit: Int) -> String where C.Element == UInt8 {
     guard limit > 0 else { return bytes.isEmpty ? "" : "…" }
-    return cText(Array(bytes)) { nl_text_escape($0, $1, 0, limit, $2, $3) }
+    // Hand C only what can be shown: limit + 1 characters take at most 4 * (limit + 1) bytes
+    // (a byte that is not UTF-8 counts as one character), so a 16 MiB message costs no more
+    // than a short one, and C still sees that more follows.
+    let room = limit < Int.max / 4 - 1 ? 4 * (limit + 1) : Int.max
+    return cText(Array(bytes.prefix(room))) { nl_text_escape($0, $1, 0, limit, $2, $3) }
 }
 
 /// The bytes as they were sent, lines and tabs kept, every other control character escaped and

@@ -26,6 +26,10 @@ final class TerminalTextTests: XCTestCase {
         // A preview longer than any first guess of the buffer size.
         let long = [UInt8](repeating: 0x01, count: 5000)
         XCTAssertEqual(safePreview(long, limit: 5000), String(repeating: "\\x01", count: 5000))
+        // Only the shown part of a large message is handed to C; the ellipsis still says more follows.
+        XCTAssertEqual(safePreview([UInt8](repeating: 0x61, count: 1 << 24), limit: 5), "aaaaa…")
+        XCTAssertEqual(safePreview(Array("ééééé".utf8), limit: 5), "ééééé")
+        XCTAssertEqual(safePreview(Array("éééééé".utf8), limit: 5), "ééééé…")
     }
 
     func testBidiControlsAreMaskedOnEveryPath() {
