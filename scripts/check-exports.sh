@@ -15,7 +15,7 @@ status=0
 # (1) A prototype at the start of a line (type, then nl_name() must carry NL_API.
 if grep -nE '^(const |unsigned |struct |enum )*[a-z_0-9]+[ *]+nl_[a-z0-9_]+ *\(' include/netlab/*.h include/netlab.h \
      | grep -vE ':(static|typedef) ' > "$tmp/unmarked"; then
-  echo "check-exports: public functions declared without NL_API:" >&2; cat "$tmp/unmarked" >&2; status=1
+  echo "check-exports: public functions declared without NL_API (scripts/mark-api.sh adds it):" >&2; cat "$tmp/unmarked" >&2; status=1
 fi
 
 # The names declared with NL_API: each declaration runs from NL_API to its ';'.
