@@ -23,9 +23,13 @@ SOVERSION  := 0
 # Debian's libnet1-dev and libcsv-dev ship no pkg-config file, so they are plain -l flags.
 # hiredis (the chat cluster through Redis, nl_redis.c) is linked but only used with --cluster.
 DEP_LIBS   := -lnet -lpcap -lcsv -lhiredis
-NL_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=default -Iinclude
+# libnetlab is laid out by half (README "Layout"): CSources/netlab/<half>/. Internal headers
+# (nl_internal.h, nl_analysis.h, ...) are found through one -I per half folder.
+NL_HALVES  := base wire pcap craft analyze apps lab
+NL_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=hidden -Iinclude \
+              $(addprefix -ICSources/netlab/,$(NL_HALVES))
 
-SRCS := $(wildcard CSources/netlab/*.c)
+SRCS := $(wildcard CSources/netlab/*.c CSources/netlab/*/*.c)
 OBJS := $(SRCS:CSources/netlab/%.c=build/obj/%.o)
 HDRS := $(wildcard include/netlab/*.h) include/netlab.h
 
@@ -35,7 +39,7 @@ FORCE:
 all: lib
 lib: build/libnetlab.a build/libnetlab.so build/netlab.pc
 
-build/obj/%.o: CSources/netlab/%.c $(HDRS) $(wildcard CSources/netlab/*.h)
+build/obj/%.o: CSources/netlab/%.c $(HDRS) $(wildcard CSources/netlab/*.h CSources/netlab/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(NL_CFLAGS) $(CFLAGS) -c $< -o $@
 

@@ -30,9 +30,13 @@ let package = Package(
             path: ".",
             sources: ["CSources/netlab"],
             publicHeadersPath: "include",
+            // CSources/netlab/<half>/ (README "Layout"); one search path per half folder so that
+            // internal headers (nl_internal.h, nl_analysis.h, ...) are included by name alone.
             cSettings: [
                 .define("_GNU_SOURCE"),
-            ],
+            ] + ["base", "wire", "pcap", "craft", "analyze", "apps", "lab"].map {
+                .headerSearchPath("CSources/netlab/\($0)")
+            },
             linkerSettings: [
                 .linkedLibrary("net"),
                 .linkedLibrary("pcap"),

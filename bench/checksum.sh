@@ -10,7 +10,7 @@ CFLAGS_LIST=${CFLAGS:-"-O2 -O3"}
 mkdir -p bench/out
 for CFLAGS in $CFLAGS_LIST; do
   # The engine and the peers compiled here, with the same flags (the shared build/ is left alone).
-  ${CC:-cc} $CFLAGS -D_GNU_SOURCE -Iinclude bench/checksum_bench.c CSources/netlab/nl_checksum.c CSources/netlab/nl_error.c \
+  ${CC:-cc} $CFLAGS -D_GNU_SOURCE -Iinclude -ICSources/netlab/base bench/checksum_bench.c CSources/netlab/base/nl_checksum.c CSources/netlab/base/nl_error.c \
      -o bench/out/checksum_bench
   echo "== checksum (${CC:-cc} $CFLAGS: libnetlab and both peers compiled with them)"
   bench/out/checksum_bench

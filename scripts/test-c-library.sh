@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 prefix=$(mktemp -d /tmp/netlab-prefix.XXXXXX)
 trap 'rm -rf "$prefix"' EXIT
 
+# The halves of CSources/ (README "Layout"): no include from a lower half into a higher one.
+scripts/check-layout.sh
 make -s lib
+# Only the public API is exported (NL_API, -fvisibility=hidden), and every part of it is.
+scripts/check-exports.sh build/libnetlab.so
 make -s install PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 [ -f "$prefix/lib/wireshark/plugins/netlab_chat.lua" ] || { echo "make install did not install the chat dissector" >&2; exit 1; }

@@ -8,27 +8,9 @@ public struct AnswerText {
     public let bytes: [UInt8]
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
-    /// For one line of a report: control bytes escaped (\n, \r, \t, \xNN), the rest as UTF-8.
-    public func visible(limit: Int = 120) -> String {
-        var s = ""
-        for (i, ch) in text.unicodeScalars.enumerated() {
-            if i >= limit { s += "…"; break }
-            switch ch {
-            case "\n": s += "\\n"
-            case "\r": s += "\\r"
-            case "\t": s += "\\t"
-            case "\\": s += "\\\\"
-            default:
-                if ch.value < 32 || ch.value == 127 {
-                    let h = String(ch.value, radix: 16)
-                    s += "\\x" + (h.count < 2 ? "0" + h : h)
-                } else {
-                    s.unicodeScalars.append(ch)
-                }
-            }
-        }
-        return s
-    }
+    /// For one line of a report: control bytes escaped (\n, \r, \t, \xNN), bidirectional
+    /// controls masked, the rest as UTF-8 (C's nl_text_escape, through safePreview).
+    public func visible(limit: Int = 120) -> String { safePreview(bytes, limit: limit) }
     init(_ p: UnsafePointer<UInt8>?, _ n: Int) { bytes = p.map { Array(UnsafeBufferPointer(start: $0, count: n)) } ?? [] }
 }
 

@@ -1,6 +1,6 @@
 // Thin wrappers over libnetlab's socket applications: the chat server and
 // client and the echo server and client. Each call runs one C entry point;
-// every networking decision is made in C (CSources/netlab/nl_chat.c, ...).
+// every networking decision is made in C (CSources/netlab/apps/nl_chat.c, ...).
 import CNetlab
 #if canImport(Glibc)
 import Glibc
@@ -71,7 +71,6 @@ public enum ChatServer {
         cfg.line_timeout_ms = ms(o.lineTimeout)
         cfg.idle_timeout_ms = ms(o.idleTimeout)
         cfg.max_sessions = o.maxSessions
-        cfg.capture_path = s(o.capturePath)
         cfg.handle_signals = 1
         cfg.log_ud = nil
         cfg.quiet = o.log ? 0 : 1
@@ -81,7 +80,8 @@ public enum ChatServer {
             try withStdoutLog { log, ud in
                 cfg.log = log
                 cfg.log_ud = ud
-                _ = try nlCheck { nl_chat_server_run(&cfg, $0) }
+                // The capture of the server's port runs on the server's loop (nl_chatcap.c); nil: none.
+                _ = try nlCheck { nl_chatcap_run(&cfg, s(o.capturePath), nil, $0) }
             }
         }
     }

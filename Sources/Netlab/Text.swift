@@ -1,34 +1,41 @@
-// Text made safe for a terminal line or a report: control characters escaped,
-// cut to a number of characters. Shared by the executables.
+// Text made safe for a terminal line or a report. Every escaping decision is C's
+// (nl_text.c: nl_text_escape, nl_text_sanitize; nl_chat_name_valid): Swift only carries bytes.
+import CNetlab
 
-/// The bytes as UTF-8 text with \n, \r, \t, \\ and other control characters escaped,
-/// at most `limit` characters (then "…").
-public func safePreview<C: Collection>(_ bytes: C, limit: Int) -> String where C.Element == UInt8 {
-    var out = ""
-    var count = 0
-    // Decode only what can be shown: limit + 1 scalars take at most 4 * (limit + 1) bytes,
-    // so a 16 MiB message costs no more than a short one.
-    for scalar in String(decoding: bytes.prefix(4 * (limit + 1)), as: UTF8.self).unicodeScalars {
-        if count >= limit {
-            out += "…"
-            break
+/// Runs one of nl_text.c's writers (snprintf-like: returns the length it needs) and returns its text.
+private func cText(_ bytes: [UInt8], _ write: (UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<CChar>, Int) -> Int) -> String {
+    bytes.withUnsafeBufferPointer { b in
+        var cap = b.count * 4 + 64
+        while true {
+            var out = [CChar](repeating: 0, count: cap)
+            let need = out.withUnsafeMutableBufferPointer { write(b.baseAddress, b.count, $0.baseAddress!, cap) }
+            if need < cap { return String(decoding: out[..<need].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+            cap = need + 1
         }
-        switch scalar {
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\\": out += "\\\\"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value) {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        count += 1
     }
-    return out
+}
+
+/// The bytes as one line of UTF-8 text with \n, \r, \t, \\ and other control characters escaped
+/// and bidirectional controls masked, at most `limit` characters (then "…"): nl_text_escape.
+public func safePreview<C: Collection>(_ bytes: C, limit: Int) -> String where C.Element == UInt8 {
+    guard limit > 0 else { return bytes.isEmpty ? "" : "…" }
+    // Hand C only what can be shown: limit + 1 characters take at most 4 * (limit + 1) bytes
+    // (a byte that is not UTF-8 counts as one character), so a 16 MiB message costs no more
+    // than a short one, and C still sees that more follows.
+    let room = limit < Int.max / 4 - 1 ? 4 * (limit + 1) : Int.max
+    return cText(Array(bytes.prefix(room))) { nl_text_escape($0, $1, 0, limit, $2, $3) }
+}
+
+/// The bytes as they were sent, lines and tabs kept, every other control character escaped and
+/// bidirectional controls masked (analyze --follow): nl_text_escape with NL_TEXT_KEEP_LINES.
+public func safeStreamText<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+    cText(Array(bytes)) { nl_text_escape($0, $1, UInt32(NL_TEXT_KEEP_LINES), 0, $2, $3) }
+}
+
+/// The chat protocol's name rule (1-32 of A-Z a-z 0-9 _ -): nl_chat_name_valid.
+public func chatNameValid(_ name: String) -> Bool {
+    let b = Array(name.utf8)
+    return b.withUnsafeBufferPointer { nl_chat_name_valid($0.baseAddress, $0.count) } == 1
 }
 
 #if canImport(Glibc)

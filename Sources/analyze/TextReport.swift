@@ -265,14 +265,7 @@ struct TextReport: TerminalStyled {
                 + "\(ch.length) bytes"
             line(dim("--- " + head))
             if let b = ch.bytes {
-                var text = ""
-                for scalar in String(decoding: b, as: UTF8.self).unicodeScalars {
-                    if scalar == "\n" || scalar == "\t" || (scalar.value >= 0x20 && scalar.value != 0x7f) {
-                        text.unicodeScalars.append(scalar)
-                    } else {
-                        text += String(format: "\\x%02x", scalar.value)
-                    }
-                }
+                let text = safeStreamText(b)
                 out.write(text)
                 if !text.hasSuffix("\n") { out.newline() }
                 if ch.fromClient { c2s += ch.length } else { s2c += ch.length }

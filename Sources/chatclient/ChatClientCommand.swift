@@ -44,11 +44,7 @@ struct ChatClientCommand: ParsableCommand {
             }
         }
         if let nick {
-            let ok = !nick.isEmpty && nick.utf8.count <= 32
-                && nick.utf8.allSatisfy { c in
-                    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
-                }
-            guard ok else { throw ValidationError("--nick \(nick): use 1-32 characters from A-Z a-z 0-9 _ -") }
+            guard chatNameValid(nick) else { throw ValidationError("--nick \(nick): use 1-32 characters from A-Z a-z 0-9 _ -") }
         }
     }
 

@@ -57,7 +57,10 @@ struct InjectorCommand: ParsableCommand {
     @Flag(help: "Per message: every header field, both checksums step by step, and a hex dump.")
     var explain = false
 
-    @Option(help: "Output format: text or json.")
+    @Flag(help: "Output for machines (JSON), as every netlab tool says it.")
+    var json = false
+
+    @Option(help: "Output format: text or json (--format json is the same as --json).")
     var format: OutputFormat = .text
 
     @Flag(help: "Wrap each connection in SYN, SYN-ACK, ACK, acknowledge data, and close with FIN.")
@@ -113,7 +116,7 @@ struct InjectorCommand: ParsableCommand {
     var options = CraftOptions()
 
     enum CodingKeys: String, CodingKey {
-        case csv, write, inject, capture, interface, deliver, expectLines, replyIdle, explain, format, handshake, srcIP, dstIP, srcPort, dstPort, portMap, appIP, servers,
+        case csv, write, inject, capture, interface, deliver, expectLines, replyIdle, explain, json, format, handshake, srcIP, dstIP, srcPort, dstPort, portMap, appIP, servers,
              mss, window, ttl, dscp, seed, gap, quiet, noColor
     }
 
@@ -121,6 +124,7 @@ struct InjectorCommand: ParsableCommand {
         func check(_ body: () throws -> Void) throws {
             do { try body() } catch let e as NetlabError { throw ValidationError(e.message) }
         }
+        if json { format = .json }
         guard (1...65495).contains(mss) else { throw ValidationError("--mss \(mss): give 1-65495") }
         guard (1...65535).contains(window) else { throw ValidationError("--window \(window): give 1-65535") }
         guard (1...255).contains(ttl) else { throw ValidationError("--ttl \(ttl): give 1-255") }

@@ -1,4 +1,4 @@
-// The conversation planner and libnet construction (nl_craft.c, nl_build.c):
+// The conversation planner and libnet construction (craft/nl_plan.c, craft/nl_build.c):
 // every packet decoded back with netlab's own decoder, sequence and
 // acknowledgement numbers coherent in both directions, MSS segmentation,
 // handshake and close, options, and truncation of built packets.

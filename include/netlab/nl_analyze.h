@@ -10,6 +10,8 @@
 #ifndef NL_ANALYZE_H
 #define NL_ANALYZE_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,13 +47,13 @@ struct nl_analysis; /* opaque */
  * invalid, a find text is empty). A file damaged part-way is still analysed up
  * to the damage: see nl_summary.read_error. errbuf names the file.
  */
-int nl_analyze_file(const char *path, const struct nl_analyze_opts *o, struct nl_analysis **out, char *errbuf);
+NL_API int nl_analyze_file(const char *path, const struct nl_analyze_opts *o, struct nl_analysis **out, char *errbuf);
 
 /** As nl_analyze_file over a capture held in memory (buf must outlive the analysis). */
-int nl_analyze_mem(const void *buf, size_t len, const char *name, const struct nl_analyze_opts *o,
+NL_API int nl_analyze_mem(const void *buf, size_t len, const char *name, const struct nl_analyze_opts *o,
                    struct nl_analysis **out, char *errbuf);
 
-void nl_analysis_free(struct nl_analysis *a);
+NL_API void nl_analysis_free(struct nl_analysis *a);
 
 /* ---- the capture ---- */
 
@@ -89,7 +91,7 @@ struct nl_summary {
     const char *read_error_text;  /* "FILE: packet N at byte offset O: what", or NULL */
 };
 
-void nl_analysis_summary(const struct nl_analysis *a, struct nl_summary *s);
+NL_API void nl_analysis_summary(const struct nl_analysis *a, struct nl_summary *s);
 
 /* Interfaces that carried packets: from the file (pcapng IDBs, the pcap header)
  * and, for Linux cooked v2, the interface index each frame records. */
@@ -105,12 +107,12 @@ struct nl_iface_seen {
     int loopback;         /* frames showed a loopback interface */
 };
 
-size_t nl_analysis_iface_count(const struct nl_analysis *a);
-void nl_analysis_iface(const struct nl_analysis *a, size_t i, struct nl_iface_seen *out);
+NL_API size_t nl_analysis_iface_count(const struct nl_analysis *a);
+NL_API void nl_analysis_iface(const struct nl_analysis *a, size_t i, struct nl_iface_seen *out);
 
 /* Non-fatal findings of the file reader. */
-size_t nl_analysis_warning_count(const struct nl_analysis *a);
-const char *nl_analysis_warning(const struct nl_analysis *a, size_t i);
+NL_API size_t nl_analysis_warning_count(const struct nl_analysis *a);
+NL_API const char *nl_analysis_warning(const struct nl_analysis *a, size_t i);
 
 /* ---- conversations (TCP) and flows (UDP), in order of their first packet ---- */
 
@@ -124,9 +126,9 @@ enum nl_app_basis { NL_APP_BASIS_NONE = 0, NL_APP_BASIS_PAYLOAD = 1, NL_APP_BASI
  * another Redis client. */
 enum nl_app_role { NL_APP_ROLE_NONE = 0, NL_APP_ROLE_USER_SERVER = 1, NL_APP_ROLE_SERVER_REDIS = 2,
                    NL_APP_ROLE_CLIENT_REDIS = 3 };
-const char *nl_app_name(int app);
-const char *nl_app_basis_name(int basis);
-const char *nl_app_role_name(int role);
+NL_API const char *nl_app_name(int app);
+NL_API const char *nl_app_basis_name(int basis);
+NL_API const char *nl_app_role_name(int role);
 
 enum nl_conv_end { NL_END_OPEN = 0, NL_END_FIN = 1, NL_END_RST = 2 };
 
@@ -164,13 +166,13 @@ struct nl_conversation {
     const char *role;             /* "client <-> chat server", "chat server <-> Redis", "client <-> Redis" or "" */
 };
 
-size_t nl_analysis_conv_count(const struct nl_analysis *a);
+NL_API size_t nl_analysis_conv_count(const struct nl_analysis *a);
 /** At most how many items of each list to show (--max-listed: the conversation list too; the others are kept only that far). */
-size_t nl_analysis_listed_cap(const struct nl_analysis *a);
+NL_API size_t nl_analysis_listed_cap(const struct nl_analysis *a);
 /** Its protocol (6 or 17) without filling a record; 0 when i is out of range. */
-uint8_t nl_analysis_conv_protocol(const struct nl_analysis *a, size_t i);
+NL_API uint8_t nl_analysis_conv_protocol(const struct nl_analysis *a, size_t i);
 /** Conversation at position i (0-based; its id is i + 1). Returns 0 or NL_EINVAL. */
-int nl_analysis_conv(const struct nl_analysis *a, size_t i, struct nl_conversation *out);
+NL_API int nl_analysis_conv(const struct nl_analysis *a, size_t i, struct nl_conversation *out);
 
 /* ---- packets worth listing ---- */
 
@@ -180,8 +182,8 @@ struct nl_badck {
     uint16_t found, expected;
     uint32_t conversation;    /* 0 if none */
 };
-size_t nl_analysis_bad_count(const struct nl_analysis *a);
-void nl_analysis_bad(const struct nl_analysis *a, size_t i, struct nl_badck *out);
+NL_API size_t nl_analysis_bad_count(const struct nl_analysis *a);
+NL_API void nl_analysis_bad(const struct nl_analysis *a, size_t i, struct nl_badck *out);
 
 struct nl_problem {
     uint64_t packet;
@@ -189,8 +191,8 @@ struct nl_problem {
     const char *layer;        /* "link", "network", "transport" */
     const char *reason;
 };
-size_t nl_analysis_problem_count(const struct nl_analysis *a);
-void nl_analysis_problem(const struct nl_analysis *a, size_t i, struct nl_problem *out);
+NL_API size_t nl_analysis_problem_count(const struct nl_analysis *a);
+NL_API void nl_analysis_problem(const struct nl_analysis *a, size_t i, struct nl_problem *out);
 
 struct nl_dup {
     uint64_t packet;          /* the second copy */
@@ -198,8 +200,8 @@ struct nl_dup {
     uint32_t conversation;
     int64_t delta_ns;
 };
-size_t nl_analysis_dup_count(const struct nl_analysis *a);
-void nl_analysis_dup(const struct nl_analysis *a, size_t i, struct nl_dup *out);
+NL_API size_t nl_analysis_dup_count(const struct nl_analysis *a);
+NL_API void nl_analysis_dup(const struct nl_analysis *a, size_t i, struct nl_dup *out);
 
 /* ---- plain-language notes on what confuses newcomers ---- */
 
@@ -209,8 +211,8 @@ struct nl_note {
     uint32_t conversation;    /* 0 if none */
     const char *text;
 };
-size_t nl_analysis_note_count(const struct nl_analysis *a);
-void nl_analysis_note(const struct nl_analysis *a, size_t i, struct nl_note *out);
+NL_API size_t nl_analysis_note_count(const struct nl_analysis *a);
+NL_API void nl_analysis_note(const struct nl_analysis *a, size_t i, struct nl_note *out);
 
 /* ---- --find ---- */
 
@@ -225,8 +227,8 @@ struct nl_match {
     uint32_t payload_bytes;   /* payload length of packet */
     uint32_t offset;          /* where in packet's payload the text starts */
 };
-size_t nl_analysis_match_count(const struct nl_analysis *a);
-void nl_analysis_match(const struct nl_analysis *a, size_t i, struct nl_match *out);
+NL_API size_t nl_analysis_match_count(const struct nl_analysis *a);
+NL_API void nl_analysis_match(const struct nl_analysis *a, size_t i, struct nl_match *out);
 
 /* ---- --follow ---- */
 
@@ -237,9 +239,9 @@ struct nl_chunk {
     size_t len;
 };
 /** Id of the followed conversation, 0 if none was asked for or it does not exist. */
-uint32_t nl_analysis_follow_conv(const struct nl_analysis *a);
-size_t nl_analysis_chunk_count(const struct nl_analysis *a);
-void nl_analysis_chunk(const struct nl_analysis *a, size_t i, struct nl_chunk *out);
+NL_API uint32_t nl_analysis_follow_conv(const struct nl_analysis *a);
+NL_API size_t nl_analysis_chunk_count(const struct nl_analysis *a);
+NL_API void nl_analysis_chunk(const struct nl_analysis *a, size_t i, struct nl_chunk *out);
 
 /* ---- --expect ---- */
 
@@ -264,8 +266,8 @@ struct nl_expect_result {
     uint32_t first_difference;/* altered: offset of the first */
     const char *detail;       /* one line for people */
 };
-size_t nl_analysis_expect_count(const struct nl_analysis *a);
-void nl_analysis_expect(const struct nl_analysis *a, size_t i, struct nl_expect_result *out);
+NL_API size_t nl_analysis_expect_count(const struct nl_analysis *a);
+NL_API void nl_analysis_expect(const struct nl_analysis *a, size_t i, struct nl_expect_result *out);
 
 /* Payload of a stream the expected messages were matched to (in a direction they
  * travel) that none of them accounts for; line terminators alone are not listed.
@@ -280,8 +282,8 @@ struct nl_unexpected {
     const uint8_t *data;      /* the first data_len (<= 64) bytes */
     size_t data_len;
 };
-size_t nl_analysis_unexpected_count(const struct nl_analysis *a);
-void nl_analysis_unexpected(const struct nl_analysis *a, size_t i, struct nl_unexpected *out);
+NL_API size_t nl_analysis_unexpected_count(const struct nl_analysis *a);
+NL_API void nl_analysis_unexpected(const struct nl_analysis *a, size_t i, struct nl_unexpected *out);
 
 /**
  * The expectations of echo grading as messages: for each line of the text file at
@@ -290,7 +292,7 @@ void nl_analysis_unexpected(const struct nl_analysis *a, size_t i, struct nl_une
  * holds no line (errbuf names it).
  */
 struct nl_messages;
-int nl_expect_echo_load(const char *path, struct nl_messages **out, char *errbuf);
+NL_API int nl_expect_echo_load(const char *path, struct nl_messages **out, char *errbuf);
 
 #ifdef __cplusplus
 }

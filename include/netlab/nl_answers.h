@@ -36,6 +36,8 @@
 #ifndef NL_ANSWERS_H
 #define NL_ANSWERS_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,8 +61,8 @@ struct nl_answers; /* opaque */
  * NL_E* code when the file cannot be read at all (errbuf names it). A file
  * damaged part-way is answered up to the damage (nl_answers_capture.read_error).
  */
-int nl_answers_file(const char *path, struct nl_answers **out, char *errbuf);
-void nl_answers_free(struct nl_answers *a);
+NL_API int nl_answers_file(const char *path, struct nl_answers **out, char *errbuf);
+NL_API void nl_answers_free(struct nl_answers *a);
 
 struct nl_answers_capture {
     const char *file;
@@ -72,9 +74,9 @@ struct nl_answers_capture {
     int read_error;               /* 0, or the NL_E* code that stopped reading part-way */
     const char *read_error_text;
 };
-void nl_answers_capture(const struct nl_answers *a, struct nl_answers_capture *out);
+NL_API void nl_answers_capture(const struct nl_answers *a, struct nl_answers_capture *out);
 /** The k-th packet tied for the capture's largest payload (0 when k is past the list). */
-uint64_t nl_answers_capture_largest(const struct nl_answers *a, size_t k);
+NL_API uint64_t nl_answers_capture_largest(const struct nl_answers *a, size_t k);
 
 struct nl_answer {
     uint32_t conversation;        /* as analyze numbers it */
@@ -100,11 +102,11 @@ struct nl_answer {
 };
 
 /** TCP conversations answered. */
-size_t nl_answers_count(const struct nl_answers *a);
+NL_API size_t nl_answers_count(const struct nl_answers *a);
 /** The i-th (0-based, in order of first packet). Returns 0 or NL_EINVAL. */
-int nl_answers_get(const struct nl_answers *a, size_t i, struct nl_answer *out);
+NL_API int nl_answers_get(const struct nl_answers *a, size_t i, struct nl_answer *out);
 /** The k-th packet tied for conversation i's largest payload (0 past the list). */
-uint64_t nl_answers_largest(const struct nl_answers *a, size_t i, size_t k);
+NL_API uint64_t nl_answers_largest(const struct nl_answers *a, size_t i, size_t k);
 
 struct nl_exchange {
     uint64_t request_packet, request_last_packet;
@@ -121,7 +123,7 @@ struct nl_exchange {
     const char *field;            /* where the data is: "tcp.payload" */
 };
 /** Conversation i's k-th exchange. Returns 0 or NL_EINVAL. */
-int nl_answers_exchange(const struct nl_answers *a, size_t i, size_t k, struct nl_exchange *out);
+NL_API int nl_answers_exchange(const struct nl_answers *a, size_t i, size_t k, struct nl_exchange *out);
 
 enum nl_answer_iface_kind { NL_ANSWER_IFACE_FILE = 0, NL_ANSWER_IFACE_INDEX = 1 };
 struct nl_answer_iface {
@@ -133,7 +135,7 @@ struct nl_answer_iface {
     int loopback;
 };
 /** Conversation i's k-th interface. Returns 0 or NL_EINVAL. */
-int nl_answers_iface(const struct nl_answers *a, size_t i, size_t k, struct nl_answer_iface *out);
+NL_API int nl_answers_iface(const struct nl_answers *a, size_t i, size_t k, struct nl_answer_iface *out);
 
 struct nl_chat_user {
     const char *name;
@@ -143,7 +145,7 @@ struct nl_chat_user {
     uint64_t packet;              /* the server's "OK NICK" */
 };
 /** The k-th chat user of the capture, in order of registration. Returns 0 or NL_EINVAL. */
-int nl_answers_user(const struct nl_answers *a, size_t k, struct nl_chat_user *out);
+NL_API int nl_answers_user(const struct nl_answers *a, size_t k, struct nl_chat_user *out);
 
 /* ---- one packet of the capture, for explaining it byte by byte ---- */
 
@@ -167,8 +169,8 @@ struct nl_packet_copy {
  * frame + l3_offset). Returns 0, NL_ENOTFOUND (no such frame), NL_ESYS/NL_EMALFORMED
  * (the file), NL_ENOMEM. Free with nl_packet_copy_free.
  */
-int nl_answers_packet(const struct nl_answers *a, uint64_t number, struct nl_packet_copy *out, char *errbuf);
-void nl_packet_copy_free(struct nl_packet_copy *p);
+NL_API int nl_answers_packet(const struct nl_answers *a, uint64_t number, struct nl_packet_copy *out, char *errbuf);
+NL_API void nl_packet_copy_free(struct nl_packet_copy *p);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef NL_BUF_H
 #define NL_BUF_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,28 +24,28 @@ struct nl_buf {
 };
 
 /** An empty buffer that will hold at most max bytes (0 means no cap). Allocates nothing. */
-void nl_buf_init(struct nl_buf *b, size_t max);
+NL_API void nl_buf_init(struct nl_buf *b, size_t max);
 
 /** Append n bytes. NL_ELIMIT if len + n would pass max (nothing is appended), NL_ENOMEM. */
-int nl_buf_append(struct nl_buf *b, const void *p, size_t n);
+NL_API int nl_buf_append(struct nl_buf *b, const void *p, size_t n);
 
 /**
  * Room for n more bytes at the end: returns where to write them, or NULL
  * (over the cap or out of memory; nothing changes). Follow with nl_buf_commit.
  */
-uint8_t *nl_buf_reserve(struct nl_buf *b, size_t n);
+NL_API uint8_t *nl_buf_reserve(struct nl_buf *b, size_t n);
 
 /** Count n bytes written after nl_buf_reserve as part of the buffer. */
-void nl_buf_commit(struct nl_buf *b, size_t n);
+NL_API void nl_buf_commit(struct nl_buf *b, size_t n);
 
 /** The unread bytes (NULL when empty). */
 static inline uint8_t *nl_buf_head(const struct nl_buf *b) { return b->data ? b->data + b->off : NULL; }
 
 /** Drop n bytes from the front (n <= len); frees the memory when nothing is left. */
-void nl_buf_consume(struct nl_buf *b, size_t n);
+NL_API void nl_buf_consume(struct nl_buf *b, size_t n);
 
 /** Drop everything and free the memory; the cap is kept. */
-void nl_buf_clear(struct nl_buf *b);
+NL_API void nl_buf_clear(struct nl_buf *b);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef NL_BUILD_H
 #define NL_BUILD_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "nl_ipv4.h"
@@ -32,18 +34,18 @@ struct nl_build_result {
 
 struct nl_builder;  /* opaque: libnet contexts reused from packet to packet */
 
-int nl_builder_open(struct nl_builder **out, char *errbuf);
-void nl_builder_close(struct nl_builder *b);
+NL_API int nl_builder_open(struct nl_builder **out, char *errbuf);
+NL_API void nl_builder_close(struct nl_builder *b);
 
 /** Bytes a spec needs: 20 + IP options + 20 + TCP options + payload. */
-size_t nl_seg_spec_size(const struct nl_seg_spec *s);
+NL_API size_t nl_seg_spec_size(const struct nl_seg_spec *s);
 
 /**
  * Build s into out[0..cap). Returns 0, NL_ELIMIT (over 65535 bytes or cap),
  * NL_ELIB (libnet refused), or NL_EMISMATCH if libnet's bytes differ from
  * netlab's encoding (errbuf names the field and both values).
  */
-int nl_builder_build(struct nl_builder *b, const struct nl_seg_spec *s, uint8_t *out, size_t cap,
+NL_API int nl_builder_build(struct nl_builder *b, const struct nl_seg_spec *s, uint8_t *out, size_t cap,
                      struct nl_build_result *r, char *errbuf);
 
 /**
@@ -51,10 +53,10 @@ int nl_builder_build(struct nl_builder *b, const struct nl_seg_spec *s, uint8_t 
  * LIBNET_CKSUM_CARRY), for cross-checking netlab's engine. Same convention as
  * nl_cksum: the value to store, host order.
  */
-uint16_t nl_libnet_cksum(const void *buf, size_t len);
+NL_API uint16_t nl_libnet_cksum(const void *buf, size_t len);
 
 /** netlab's own encoding of s (no libnet), with both checksums computed by netlab. */
-int nl_seg_encode(const struct nl_seg_spec *s, uint8_t *out, size_t cap, size_t *len, char *errbuf);
+NL_API int nl_seg_encode(const struct nl_seg_spec *s, uint8_t *out, size_t cap, size_t *len, char *errbuf);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #ifndef NL_CAPTURE_H
 #define NL_CAPTURE_H
 
+#include "nl_api.h"
+
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,7 +53,7 @@ struct nl_captured {
 
 struct nl_capture;  /* opaque */
 
-void nl_capture_opts_init(struct nl_capture_opts *o);
+NL_API void nl_capture_opts_init(struct nl_capture_opts *o);
 
 /**
  * Open the interface, install the filter and create the output. Errors:
@@ -60,16 +62,16 @@ void nl_capture_opts_init(struct nl_capture_opts *o);
  * with libpcap's message and the filter), NL_ESYS/NL_ELIB. Nothing is left on
  * disk when it fails.
  */
-int nl_capture_open(struct nl_capture **out, const struct nl_capture_opts *o, char *errbuf);
+NL_API int nl_capture_open(struct nl_capture **out, const struct nl_capture_opts *o, char *errbuf);
 
 /** A descriptor that polls readable when packets wait; -1 if there is none. */
-int nl_capture_fd(const struct nl_capture *c);
+NL_API int nl_capture_fd(const struct nl_capture *c);
 
 /**
  * Take every packet that is ready without blocking. Sets *done to 1 once a
  * limit is reached. Returns packets taken or a negative NL_E* code.
  */
-int nl_capture_dispatch(struct nl_capture *c, int *done, char *errbuf);
+NL_API int nl_capture_dispatch(struct nl_capture *c, int *done, char *errbuf);
 
 typedef void (*nl_capture_status_fn)(const struct nl_capture_stats *st, void *ctx);
 
@@ -77,37 +79,37 @@ typedef void (*nl_capture_status_fn)(const struct nl_capture_stats *st, void *ct
  * Capture until a limit is reached or *stop becomes nonzero (NULL: only the
  * limits). status (may be NULL) is called about four times a second.
  */
-int nl_capture_run(struct nl_capture *c, volatile sig_atomic_t *stop, nl_capture_status_fn status, void *ctx,
+NL_API int nl_capture_run(struct nl_capture *c, volatile sig_atomic_t *stop, nl_capture_status_fn status, void *ctx,
                    char *errbuf);
 
 /** Current counters, kernel drops included. */
-int nl_capture_get_stats(struct nl_capture *c, struct nl_capture_stats *st);
+NL_API int nl_capture_get_stats(struct nl_capture *c, struct nl_capture_stats *st);
 
 /** The link type of the packets (LINKTYPE_* value, e.g. 113 for "any"). */
-int nl_capture_linktype(const struct nl_capture *c);
+NL_API int nl_capture_linktype(const struct nl_capture *c);
 
 /** Name of the link type ("EN10MB", "LINUX_SLL", ...). */
-const char *nl_capture_linktype_name(const struct nl_capture *c);
+NL_API const char *nl_capture_linktype_name(const struct nl_capture *c);
 
-size_t nl_capture_packet_count(const struct nl_capture *c);
-const struct nl_captured *nl_capture_packet(const struct nl_capture *c, size_t i);
+NL_API size_t nl_capture_packet_count(const struct nl_capture *c);
+NL_API const struct nl_captured *nl_capture_packet(const struct nl_capture *c, size_t i);
 
 /**
  * Take what the kernel still holds for up to seconds (a partly filled block is
  * handed over when its 100 ms timer expires). Afterwards the capture takes no
  * more packets: the file and the kept packets end here.
  */
-int nl_capture_drain(struct nl_capture *c, double seconds, char *errbuf);
+NL_API int nl_capture_drain(struct nl_capture *c, double seconds, char *errbuf);
 
 /**
  * Drain what the kernel still holds (unless nl_capture_drain already did), flush
  * and rename the file into place,
  * and fill final (may be NULL). Frees c whatever the outcome.
  */
-int nl_capture_close(struct nl_capture *c, struct nl_capture_stats *final, char *errbuf);
+NL_API int nl_capture_close(struct nl_capture *c, struct nl_capture_stats *final, char *errbuf);
 
 /** Stop and remove the partial file. NULL allowed. */
-void nl_capture_abort(struct nl_capture *c);
+NL_API void nl_capture_abort(struct nl_capture *c);
 
 struct nl_iface {
     char name[64];
@@ -117,10 +119,10 @@ struct nl_iface {
 };
 
 /** Interfaces libpcap can capture on. Free *list with free(). */
-int nl_capture_interfaces(struct nl_iface **list, size_t *n, char *errbuf);
+NL_API int nl_capture_interfaces(struct nl_iface **list, size_t *n, char *errbuf);
 
 /** The interface that holds or routes to an IPv4 destination ("lo" for 127.x). */
-int nl_route_interface(const uint8_t dst[4], char *name, size_t name_len, char *errbuf);
+NL_API int nl_route_interface(const uint8_t dst[4], char *name, size_t name_len, char *errbuf);
 
 #ifdef __cplusplus
 }

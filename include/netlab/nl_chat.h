@@ -7,6 +7,8 @@
 #ifndef NL_CHAT_H
 #define NL_CHAT_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,20 +47,22 @@ struct nl_chat_cmd {
  * leading blanks are skipped. Returns NL_OK, or NL_EMALFORMED with cmd->error
  * set when the verb is known but its arguments are wrong. Never reads past len.
  */
-int nl_chat_parse(const uint8_t *line, size_t len, struct nl_chat_cmd *cmd);
+NL_API int nl_chat_parse(const uint8_t *line, size_t len, struct nl_chat_cmd *cmd);
 
 /**
  * 1 if p[0..n) holds nothing a terminal acts on: no C0 control but TAB (so
  * no NUL, ESC, BEL or bare CR), no DEL, and no C1 control (U+0080..U+009F as
  * UTF-8). The server refuses other lines with ERR 400 (docs/PROTOCOL.md).
  */
-int nl_chat_text_safe(const uint8_t *p, size_t n);
+NL_API int nl_chat_text_safe(const uint8_t *p, size_t n);
 
 /** 1 if p[0..n) is a valid name: 1-32 of A-Z a-z 0-9 _ - */
-int nl_chat_name_valid(const uint8_t *p, size_t n);
+NL_API int nl_chat_name_valid(const uint8_t *p, size_t n);
 
 /** The verb's upper-case name ("NICK"); "" for EMPTY/UNKNOWN. */
-const char *nl_chat_verb_name(int verb);
+NL_API const char *nl_chat_verb_name(int verb);
+
+struct nl_chat_server;  /* opaque */
 
 struct nl_chat_config {
     const char *host;             /* NULL: every address, IPv4 and IPv6 */
@@ -74,40 +78,50 @@ struct nl_chat_config {
     uint32_t line_timeout_ms;     /* half a line outstanding; default 60000; 0: never */
     uint32_t idle_timeout_ms;     /* nothing sent or received; default 0 (never) */
     uint32_t max_sessions;        /* sessions and requests per user; default 256 */
-    const char *capture_path;     /* record the server's port with libpcap to this file (needs CAP_NET_RAW) */
-    const char *capture_interface;/* default "any" */
     int handle_signals;           /* SIGINT/SIGTERM stop the server; SIGPIPE ignored */
     nl_log_fn log;                /* NULL: silent */
     void *log_ud;
     int quiet;                    /* log the start and the end only, nothing per client */
     const char *cluster_url;      /* "redis://HOST:PORT": one chat with the other servers there (NULL: alone) */
     const char *cluster_node;     /* this server's name in the cluster (NULL: "<host name>-<port>") */
+    /* Something more on the server's loop, owned by the caller (chatserver --capture: nl_chatcap.h).
+     * attach runs once the server listens (a negative return fails the open); detach runs once
+     * after the connections are closed and before the last log line, failed set when the server
+     * stopped on a fatal error or its open failed. NULL: nothing attached. */
+    int (*attach)(struct nl_chat_server *s, void *ud, char *errbuf);
+    int (*detach)(struct nl_chat_server *s, void *ud, int failed, char *errbuf);
+    void *attach_ud;
 };
 
-void nl_chat_config_init(struct nl_chat_config *cfg);
+NL_API void nl_chat_config_init(struct nl_chat_config *cfg);
 
-struct nl_chat_server;  /* opaque */
-
-/** Listen (and start the capture). The server runs in nl_chat_server_serve. */
-int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config *cfg, char *errbuf);
+/** Listen (and run cfg->attach). The server runs in nl_chat_server_serve. */
+NL_API int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config *cfg, char *errbuf);
 
 /** The port listened on. */
-uint16_t nl_chat_server_port(const struct nl_chat_server *s);
+NL_API uint16_t nl_chat_server_port(const struct nl_chat_server *s);
 
 /** Serve until stopped (nl_chat_server_stop, or a signal with handle_signals). */
-int nl_chat_server_serve(struct nl_chat_server *s, char *errbuf);
+NL_API int nl_chat_server_serve(struct nl_chat_server *s, char *errbuf);
 
 /** Make serve return. Async-signal-safe and thread-safe. */
-void nl_chat_server_stop(struct nl_chat_server *s);
+NL_API void nl_chat_server_stop(struct nl_chat_server *s);
 
-/** Disconnect everyone, finish the capture file, free s. */
-int nl_chat_server_close(struct nl_chat_server *s, char *errbuf);
+/** Disconnect everyone, run cfg->detach, free s. */
+NL_API int nl_chat_server_close(struct nl_chat_server *s, char *errbuf);
+
+/** The server's event loop, for what cfg->attach adds to it (valid until close). */
+NL_API struct nl_loop *nl_chat_server_loop(struct nl_chat_server *s);
+
+/** Stop the server on a fatal error raised by something attached to its loop: serve returns code
+ * and text (the first failure wins). */
+NL_API void nl_chat_server_fail(struct nl_chat_server *s, int code, const char *text);
 
 /** open + serve + close. */
-int nl_chat_server_run(const struct nl_chat_config *cfg, char *errbuf);
+NL_API int nl_chat_server_run(const struct nl_chat_config *cfg, char *errbuf);
 
 /** Registered users right now. */
-size_t nl_chat_server_users(const struct nl_chat_server *s);
+NL_API size_t nl_chat_server_users(const struct nl_chat_server *s);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,8 @@
 #ifndef NL_CHATCLIENT_H
 #define NL_CHATCLIENT_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,21 +31,21 @@ struct nl_chat_client_config {
                                 user told. NULL: host and port only, and the client ends with its server. */
 };
 
-void nl_chat_client_config_init(struct nl_chat_client_config *cfg);
+NL_API void nl_chat_client_config_init(struct nl_chat_client_config *cfg);
 
 /**
  * Run until /quit, the end of input (then QUIT is sent), or a signal. Returns
  * NL_OK, or NL_ESYS naming the server when it closes the connection first or
  * cannot be reached. The terminal's settings are restored on every path.
  */
-int nl_chat_client_run(const struct nl_chat_client_config *cfg, char *errbuf);
+NL_API int nl_chat_client_run(const struct nl_chat_client_config *cfg, char *errbuf);
 
 /**
  * How the client shows one line from the server (without a newline), already
  * neutralised: "FROM bob hi" -> "<bob> hi", "REQUEST bob" -> "* bob asks to
  * chat: /accept bob or /decline bob". Returns the length, like snprintf.
  */
-size_t nl_chat_client_render(const uint8_t *line, size_t len, char *out, size_t cap);
+NL_API size_t nl_chat_client_render(const uint8_t *line, size_t len, char *out, size_t cap);
 
 /**
  * Turn one line the user typed into a protocol line (without newline) in out:
@@ -51,7 +53,7 @@ size_t nl_chat_client_render(const uint8_t *line, size_t len, char *out, size_t 
  * length, 0 when nothing is to be sent, or -1 when note (NUL-terminated, may
  * be NULL) holds a message for the user instead (unknown command, no session).
  */
-int nl_chat_client_translate(const char *current, const uint8_t *line, size_t len, char *out, size_t cap,
+NL_API int nl_chat_client_translate(const char *current, const uint8_t *line, size_t len, char *out, size_t cap,
                              char *note, size_t note_cap);
 
 #ifdef __cplusplus

@@ -10,6 +10,8 @@
 #ifndef NL_CHECKSUM_H
 #define NL_CHECKSUM_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,45 +24,45 @@ extern "C" {
  * data must start at an even offset of the checksummed region; an odd final
  * byte is padded with a zero byte on the right (RFC 1071 4.1). Any alignment.
  */
-uint64_t nl_cksum_add(uint64_t sum, const void *data, size_t len);
+NL_API uint64_t nl_cksum_add(uint64_t sum, const void *data, size_t len);
 
 /** Fold a partial sum to 16 bits with end-around carry (not complemented). */
-uint16_t nl_cksum_fold(uint64_t sum);
+NL_API uint16_t nl_cksum_fold(uint64_t sum);
 
 /** One's complement of the folded sum: the value to store in a header. */
-uint16_t nl_cksum_finish(uint64_t sum);
+NL_API uint16_t nl_cksum_finish(uint64_t sum);
 
 /** RFC 1071 checksum of a buffer (any length, any alignment, 0 bytes gives 0xffff). */
-uint16_t nl_cksum(const void *data, size_t len);
+NL_API uint16_t nl_cksum(const void *data, size_t len);
 
 /**
  * RFC 1624 eqn. 3: new checksum after one 16-bit field changes from old_field to
  * new_field: HC' = ~(~HC + ~m + m').
  */
-uint16_t nl_cksum_update16(uint16_t cksum, uint16_t old_field, uint16_t new_field);
+NL_API uint16_t nl_cksum_update16(uint16_t cksum, uint16_t old_field, uint16_t new_field);
 
 /** As nl_cksum_update16 for a 32-bit field (two words: addresses, sequence numbers). */
-uint16_t nl_cksum_update32(uint16_t cksum, uint32_t old_field, uint32_t new_field);
+NL_API uint16_t nl_cksum_update32(uint16_t cksum, uint32_t old_field, uint32_t new_field);
 
 /**
  * Partial sum of the IPv4 pseudo-header: source, destination, zero, protocol,
  * and the TCP/UDP length (header + data) in bytes. Addresses in wire order.
  */
-uint64_t nl_cksum_pseudo4(const uint8_t src[4], const uint8_t dst[4], uint8_t proto, uint16_t length);
+NL_API uint64_t nl_cksum_pseudo4(const uint8_t src[4], const uint8_t dst[4], uint8_t proto, uint16_t length);
 
 /** Partial sum of the IPv6 pseudo-header (RFC 8200 8.1): addresses, 32-bit length, next header. */
-uint64_t nl_cksum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t next_header, uint32_t length);
+NL_API uint64_t nl_cksum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t next_header, uint32_t length);
 
 /**
  * Checksum of a TCP or UDP segment over IPv4: pseudo-header plus the segment, with
  * the 16-bit checksum field at cksum_offset (16 for TCP, 6 for UDP) counted as zero.
  * Returns the value to store. seg_len must be >= cksum_offset + 2.
  */
-uint16_t nl_cksum_l4_ipv4(const uint8_t src[4], const uint8_t dst[4], uint8_t proto,
+NL_API uint16_t nl_cksum_l4_ipv4(const uint8_t src[4], const uint8_t dst[4], uint8_t proto,
                           const uint8_t *seg, size_t seg_len, size_t cksum_offset);
 
 /** As nl_cksum_l4_ipv4 for IPv6. */
-uint16_t nl_cksum_l4_ipv6(const uint8_t src[16], const uint8_t dst[16], uint8_t next_header,
+NL_API uint16_t nl_cksum_l4_ipv6(const uint8_t src[16], const uint8_t dst[16], uint8_t next_header,
                           const uint8_t *seg, size_t seg_len, size_t cksum_offset);
 
 /* ---- A traced computation, for explaining it word by word. ---- */
@@ -91,11 +93,11 @@ struct nl_cksum_trace {
  * cksum_offset, treated as zero) and data (may be NULL), after an optional
  * pseudo-header given as raw bytes (may be NULL/0). Returns 0 or NL_ENOMEM.
  */
-int nl_cksum_trace(struct nl_cksum_trace *t, const uint8_t *pseudo, size_t pseudo_len,
+NL_API int nl_cksum_trace(struct nl_cksum_trace *t, const uint8_t *pseudo, size_t pseudo_len,
                    const uint8_t *hdr, size_t hdr_len, size_t cksum_offset,
                    const uint8_t *data, size_t data_len, char *errbuf);
 
-void nl_cksum_trace_free(struct nl_cksum_trace *t);
+NL_API void nl_cksum_trace_free(struct nl_cksum_trace *t);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,8 @@
 #ifndef NL_CONN_H
 #define NL_CONN_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,7 +46,7 @@ enum nl_close_reason {
 #define NL_SNDBUF_DEFAULT (128 * 1024)
 
 /** "peer closed the connection", "connection reset", ... Never NULL. */
-const char *nl_close_reason_text(int reason);
+NL_API const char *nl_close_reason_text(int reason);
 
 /** A server's callbacks; any may be NULL. ud is nl_server_open's. */
 struct nl_server_ops {
@@ -100,31 +102,31 @@ struct nl_server_config {
                                    0 (default): it is dropped, as after a reset (a client killed mid-line) */
 };
 
-void nl_server_config_init(struct nl_server_config *cfg);
+NL_API void nl_server_config_init(struct nl_server_config *cfg);
 
 /**
  * Raise the open-file limit, listen, and serve on loop (the caller runs it).
  * ops and ud must outlive the server.
  */
-int nl_server_open(struct nl_server **out, struct nl_loop *loop, const struct nl_server_config *cfg,
+NL_API int nl_server_open(struct nl_server **out, struct nl_loop *loop, const struct nl_server_config *cfg,
                    const struct nl_server_ops *ops, void *ud, char *errbuf);
 
 /**
  * Close every connection (closing(NL_CLOSE_SHUTDOWN) first, then one last
  * non-blocking write of what it queued) and the listeners, and free s.
  */
-void nl_server_close(struct nl_server *s);
+NL_API void nl_server_close(struct nl_server *s);
 
-const struct nl_listeners *nl_server_listeners(const struct nl_server *s);
+NL_API const struct nl_listeners *nl_server_listeners(const struct nl_server *s);
 
 /** The listening addresses as text, space-separated ("127.0.0.1:7000 [::1]:7000"); returns out. */
-char *nl_server_listen_text(const struct nl_server *s, char *out, size_t cap);
+NL_API char *nl_server_listen_text(const struct nl_server *s, char *out, size_t cap);
 
 /** Receives one log line (no newline). The library prints nothing itself. */
 typedef void (*nl_log_fn)(void *ud, const char *line);
 
 /** Format one log line and hand it to fn (nothing when fn is NULL). */
-void nl_log(nl_log_fn fn, void *ud, const char *fmt, ...)
+NL_API void nl_log(nl_log_fn fn, void *ud, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
@@ -140,13 +142,13 @@ typedef void (*nl_conn_dropped_fn)(struct nl_conn *c, const uint8_t *p, size_t n
  * nl_conn_reserve refuse, a refused connection gets no full_line,
  * nl_server_close sends nothing) and the loop stops after this pass.
  */
-void nl_server_halt(struct nl_server *s, nl_conn_dropped_fn dropped, void *ud);
+NL_API void nl_server_halt(struct nl_server *s, nl_conn_dropped_fn dropped, void *ud);
 
 /** The connection limit in force (max_conns, or what the open-file limit leaves). */
-uint32_t nl_server_max_conns(const struct nl_server *s);
+NL_API uint32_t nl_server_max_conns(const struct nl_server *s);
 
 /** Open connections (closing ones included until their descriptor is closed). */
-size_t nl_server_count(const struct nl_server *s);
+NL_API size_t nl_server_count(const struct nl_server *s);
 
 struct nl_server_stats {
     uint64_t accepted, refused, closed;
@@ -156,7 +158,7 @@ struct nl_server_stats {
     uint64_t input_held, input_peak; /* bytes allocated for incomplete lines: now, and at most */
     uint64_t held;              /* times a sender was held for fairness (soft_output) */
 };
-void nl_server_get_stats(const struct nl_server *s, struct nl_server_stats *st);
+NL_API void nl_server_get_stats(const struct nl_server *s, struct nl_server_stats *st);
 
 /**
  * What a line server built on nl_server keeps around it: its loop, the server,
@@ -174,17 +176,17 @@ struct nl_service {
  * Install SIGINT/SIGTERM handling if asked, create the loop and open the
  * server. On failure nothing is left open.
  */
-int nl_service_open(struct nl_service *svc, int handle_signals, const struct nl_server_config *cfg,
+NL_API int nl_service_open(struct nl_service *svc, int handle_signals, const struct nl_server_config *cfg,
                     const struct nl_server_ops *ops, void *ud, char *errbuf);
 
 /** Serve until stopped; then the loop's error, or the fatal error a callback raised. */
-int nl_service_serve(struct nl_service *svc, char *errbuf);
+NL_API int nl_service_serve(struct nl_service *svc, char *errbuf);
 
 /** Raise a fatal error from a callback (code and text) and end the loop after this pass. */
-void nl_service_fail(struct nl_service *svc, int code, const char *text);
+NL_API void nl_service_fail(struct nl_service *svc, int code, const char *text);
 
 /** The final counters (st may be NULL), then close the server and the loop. */
-void nl_service_close(struct nl_service *svc, struct nl_server_stats *st);
+NL_API void nl_service_close(struct nl_service *svc, struct nl_server_stats *st);
 
 
 /**
@@ -192,32 +194,32 @@ void nl_service_close(struct nl_service *svc, struct nl_server_stats *st);
  * it passed max_output (it is then closed with NL_CLOSE_OVERFLOW and what it
  * had queued is dropped) or it is already gone.
  */
-int nl_conn_write(struct nl_conn *c, const void *p, size_t n);
+NL_API int nl_conn_write(struct nl_conn *c, const void *p, size_t n);
 
 /** Room for n bytes of output (NULL as nl_conn_write's NL_ELIMIT); then nl_conn_commit. */
-uint8_t *nl_conn_reserve(struct nl_conn *c, size_t n);
-void nl_conn_commit(struct nl_conn *c, size_t n);
+NL_API uint8_t *nl_conn_reserve(struct nl_conn *c, size_t n);
+NL_API void nl_conn_commit(struct nl_conn *c, size_t n);
 
 /** Close after this pass (see closing). Reading stops at once. Idempotent. */
-void nl_conn_close(struct nl_conn *c, int reason);
+NL_API void nl_conn_close(struct nl_conn *c, int reason);
 
 /** The login timeout no longer applies (the peer has identified itself). */
-void nl_conn_set_ready(struct nl_conn *c);
+NL_API void nl_conn_set_ready(struct nl_conn *c);
 
-void nl_conn_set_data(struct nl_conn *c, void *data);
-void *nl_conn_data(const struct nl_conn *c);
-const struct nl_addr *nl_conn_peer(const struct nl_conn *c);
+NL_API void nl_conn_set_data(struct nl_conn *c, void *data);
+NL_API void *nl_conn_data(const struct nl_conn *c);
+NL_API const struct nl_addr *nl_conn_peer(const struct nl_conn *c);
 /** "127.0.0.1:5555" into buf (NL_ADDR_STRLEN bytes); returns buf. */
-const char *nl_conn_peer_text(const struct nl_conn *c, char *buf);
+NL_API const char *nl_conn_peer_text(const struct nl_conn *c, char *buf);
 /** Nonzero once nl_conn_close was called (or the peer went away). */
-int nl_conn_is_closing(const struct nl_conn *c);
+NL_API int nl_conn_is_closing(const struct nl_conn *c);
 /** The errno of a failed read or write (NL_CLOSE_RESET), else 0. */
-int nl_conn_errno(const struct nl_conn *c);
-size_t nl_conn_queued(const struct nl_conn *c);
+NL_API int nl_conn_errno(const struct nl_conn *c);
+NL_API size_t nl_conn_queued(const struct nl_conn *c);
 /** Bytes written to the socket so far. */
-uint64_t nl_conn_sent(const struct nl_conn *c);
-struct nl_server *nl_conn_server(const struct nl_conn *c);
-struct nl_loop *nl_server_loop(const struct nl_server *s);
+NL_API uint64_t nl_conn_sent(const struct nl_conn *c);
+NL_API struct nl_server *nl_conn_server(const struct nl_conn *c);
+NL_API struct nl_loop *nl_server_loop(const struct nl_server *s);
 
 #ifdef __cplusplus
 }

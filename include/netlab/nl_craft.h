@@ -19,6 +19,8 @@
 #ifndef NL_CRAFT_H
 #define NL_CRAFT_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "nl_csv.h"
@@ -62,23 +64,23 @@ struct nl_craft_opts {
 };
 
 /** Defaults as documented on each field. */
-void nl_craft_opts_init(struct nl_craft_opts *o);
+NL_API void nl_craft_opts_init(struct nl_craft_opts *o);
 
 /**
  * Add port-map entries: "HTTP=80", a comma-separated list "HTTP=80,SMTP=25", or
  * "well-known" for the IANA ports of common protocols (HTTP, HTTPS, FTP, SSH,
  * TELNET, SMTP, DNS, POP3, IMAP, IRC, ...). Returns 0 or NL_EINVAL/NL_ELIMIT.
  */
-int nl_craft_opts_add_port_map(struct nl_craft_opts *o, const char *spec, char *errbuf);
+NL_API int nl_craft_opts_add_port_map(struct nl_craft_opts *o, const char *spec, char *errbuf);
 
 /** Add "APP=IPv4" (an address for one app name). Returns 0 or NL_EINVAL/NL_ELIMIT. */
-int nl_craft_opts_add_app_addr(struct nl_craft_opts *o, const char *spec, char *errbuf);
+NL_API int nl_craft_opts_add_app_addr(struct nl_craft_opts *o, const char *spec, char *errbuf);
 
 /** Name an app that is always the server end of its connections. */
-int nl_craft_opts_add_server(struct nl_craft_opts *o, const char *app, char *errbuf);
+NL_API int nl_craft_opts_add_server(struct nl_craft_opts *o, const char *app, char *errbuf);
 
 /** Check ranges (MSS 1-65495, window >= 1, TTL >= 1, DSCP < 64, ECN < 4). */
-int nl_craft_opts_validate(const struct nl_craft_opts *o, char *errbuf);
+NL_API int nl_craft_opts_validate(const struct nl_craft_opts *o, char *errbuf);
 
 enum nl_pkt_kind {
     NL_PKT_DATA = 0,   /* carries (part of) a message */
@@ -91,7 +93,7 @@ enum nl_pkt_kind {
 };
 
 /** Name of a packet kind ("data", "SYN", ...). */
-const char *nl_pkt_kind_name(int kind);
+NL_API const char *nl_pkt_kind_name(int kind);
 
 struct nl_conv {
     uint32_t index;             /* 0-based, in order of first appearance */
@@ -132,17 +134,20 @@ struct nl_plan;  /* opaque: every packet of the conversation(s) */
  * checksums disagree (errbuf names packet, message and field), NL_ENOMEM.
  * The messages must outlive the plan.
  */
-int nl_plan_build(const struct nl_messages *ms, const struct nl_craft_opts *o, struct nl_plan **out,
+NL_API int nl_plan_build(const struct nl_messages *ms, const struct nl_craft_opts *o, struct nl_plan **out,
                   char *errbuf);
 
-size_t nl_plan_packet_count(const struct nl_plan *p);
-const struct nl_pkt *nl_plan_packet(const struct nl_plan *p, size_t i);
-size_t nl_plan_conv_count(const struct nl_plan *p);
-const struct nl_conv *nl_plan_conv(const struct nl_plan *p, size_t i);
-const struct nl_messages *nl_plan_messages(const struct nl_plan *p);
+NL_API size_t nl_plan_packet_count(const struct nl_plan *p);
+NL_API const struct nl_pkt *nl_plan_packet(const struct nl_plan *p, size_t i);
+NL_API size_t nl_plan_conv_count(const struct nl_plan *p);
+NL_API const struct nl_conv *nl_plan_conv(const struct nl_plan *p, size_t i);
+NL_API const struct nl_messages *nl_plan_messages(const struct nl_plan *p);
 /** Total bytes of all packets. */
-uint64_t nl_plan_bytes(const struct nl_plan *p);
-void nl_plan_free(struct nl_plan *p);
+NL_API uint64_t nl_plan_bytes(const struct nl_plan *p);
+NL_API void nl_plan_free(struct nl_plan *p);
+
+/** Write every packet of a plan as a LINKTYPE_RAW capture at path, through the pcap writer (nl_pcapw.h). */
+NL_API int nl_pcap_write_plan(const struct nl_plan *p, const char *path, char *errbuf);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef NL_CSV_H
 #define NL_CSV_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,21 +38,21 @@ struct nl_messages;  /* opaque: the messages of one file */
  * NL_EMALFORMED (CSV or UTF-8), NL_ETRUNC (unterminated quote), NL_EEXIST
  * (duplicate msg_id), NL_ELIMIT, and errbuf reads "FILE:LINE:COL: what; what to do".
  */
-int nl_messages_load(const char *path, struct nl_messages **out, char *errbuf);
+NL_API int nl_messages_load(const char *path, struct nl_messages **out, char *errbuf);
 
 /** As nl_messages_load over bytes in memory; name is used in messages. */
-int nl_messages_parse(const void *buf, size_t len, const char *name, struct nl_messages **out, char *errbuf);
+NL_API int nl_messages_parse(const void *buf, size_t len, const char *name, struct nl_messages **out, char *errbuf);
 
-size_t nl_messages_count(const struct nl_messages *ms);
-const struct nl_message *nl_messages_at(const struct nl_messages *ms, size_t i);
+NL_API size_t nl_messages_count(const struct nl_messages *ms);
+NL_API const struct nl_message *nl_messages_at(const struct nl_messages *ms, size_t i);
 /** The file name given at load. */
-const char *nl_messages_name(const struct nl_messages *ms);
+NL_API const char *nl_messages_name(const struct nl_messages *ms);
 
 /** Non-fatal findings (ignored extra columns, timestamps going backwards). */
-size_t nl_messages_warning_count(const struct nl_messages *ms);
-const char *nl_messages_warning(const struct nl_messages *ms, size_t i);
+NL_API size_t nl_messages_warning_count(const struct nl_messages *ms);
+NL_API const char *nl_messages_warning(const struct nl_messages *ms, size_t i);
 
-void nl_messages_free(struct nl_messages *ms);
+NL_API void nl_messages_free(struct nl_messages *ms);
 
 /**
  * Parse a timestamp: Unix seconds with optional fraction ("1700000000.25"), or
@@ -58,7 +60,7 @@ void nl_messages_free(struct nl_messages *ms);
  * or "HH:MM:SS[.frac]" (taken on 1970-01-01 UTC). Times must lie within what a
  * pcap records (1970-01-01 to 2106-02-07 UTC). Returns 0 or NL_EINVAL.
  */
-int nl_parse_time(const char *text, int64_t *ns_out);
+NL_API int nl_parse_time(const char *text, int64_t *ns_out);
 
 #ifdef __cplusplus
 }

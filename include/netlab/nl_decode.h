@@ -7,6 +7,8 @@
 #ifndef NL_DECODE_H
 #define NL_DECODE_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "nl_link.h"
@@ -89,17 +91,17 @@ struct nl_decoded {
  * Decode one packet as read by nl_pcapr_next. Never reads past pkt->caplen and
  * never fails: the outcome is in d->status. flags: NL_DECODE_*.
  */
-void nl_decode_packet(const struct nl_frame *pkt, unsigned flags, struct nl_decoded *d);
+NL_API void nl_decode_packet(const struct nl_frame *pkt, unsigned flags, struct nl_decoded *d);
 
 /** "ok", "truncated", "malformed". */
-const char *nl_dstatus_name(int status);
+NL_API const char *nl_dstatus_name(int status);
 /** "link", "network", "transport" ("" for none). */
-const char *nl_dlayer_name(int layer);
+NL_API const char *nl_dlayer_name(int layer);
 /** "good", "bad", "offload", "unverified", "none" ("" for NL_CK_NA). */
-const char *nl_ckv_name(int verdict);
+NL_API const char *nl_ckv_name(int verdict);
 
 /** "ip:port", or "[v6]:port" for IPv6, into out[64]; port < 0 leaves it out. Returns out. */
-char *nl_endpoint_format(int ipver, const uint8_t addr[16], int port, char out[64]);
+NL_API char *nl_endpoint_format(int ipver, const uint8_t addr[16], int port, char out[64]);
 
 #ifdef __cplusplus
 }

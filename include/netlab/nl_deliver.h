@@ -10,6 +10,8 @@
 #ifndef NL_DELIVER_H
 #define NL_DELIVER_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "nl_csv.h"
@@ -50,7 +52,7 @@ struct nl_deliver_stats {
 
 struct nl_delivery;  /* opaque */
 
-void nl_deliver_opts_init(struct nl_deliver_opts *o);
+NL_API void nl_deliver_opts_init(struct nl_deliver_opts *o);
 
 /**
  * Open the connection, send every message, collect the replies, close. Returns
@@ -60,15 +62,15 @@ void nl_deliver_opts_init(struct nl_deliver_opts *o);
  * *out is set whenever a connection was attempted, also on failure, so the
  * caller can show how far it got.
  */
-int nl_deliver(const struct nl_messages *ms, const struct nl_deliver_opts *o, struct nl_delivery **out, char *errbuf);
+NL_API int nl_deliver(const struct nl_messages *ms, const struct nl_deliver_opts *o, struct nl_delivery **out, char *errbuf);
 
-const struct nl_deliver_stats *nl_delivery_stats(const struct nl_delivery *d);
+NL_API const struct nl_deliver_stats *nl_delivery_stats(const struct nl_delivery *d);
 /** The server's byte stream, in order, as acknowledged. */
-const uint8_t *nl_delivery_received(const struct nl_delivery *d, size_t *len);
+NL_API const uint8_t *nl_delivery_received(const struct nl_delivery *d, size_t *len);
 /** What happened, one line per event ("SYN sent", "retransmitted message 3", ...). */
-size_t nl_delivery_event_count(const struct nl_delivery *d);
-const char *nl_delivery_event(const struct nl_delivery *d, size_t i);
-void nl_delivery_free(struct nl_delivery *d);
+NL_API size_t nl_delivery_event_count(const struct nl_delivery *d);
+NL_API const char *nl_delivery_event(const struct nl_delivery *d, size_t i);
+NL_API void nl_delivery_free(struct nl_delivery *d);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #ifndef NL_DOCTOR_H
 #define NL_DOCTOR_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -26,9 +28,9 @@ struct nl_check {
  * Run every check. exe is the path of the program to name in setcap advice
  * (NULL: a placeholder). Returns the number of checks in *out (free() it).
  */
-int nl_doctor_run(const char *exe, struct nl_check **out, size_t *n, char *errbuf);
+NL_API int nl_doctor_run(const char *exe, struct nl_check **out, size_t *n, char *errbuf);
 
-const char *nl_check_status_name(int status);
+NL_API const char *nl_check_status_name(int status);
 
 #ifdef __cplusplus
 }

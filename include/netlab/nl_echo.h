@@ -7,10 +7,13 @@
 #ifndef NL_ECHO_H
 #define NL_ECHO_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include "nl_conn.h"  /* nl_log_fn */
+#include "nl_text.h"  /* nl_echo_transform: the transform itself is plain text work */
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,14 +23,6 @@ extern "C" {
 #define NL_ECHO_OUTPUT "out-proj.txt"
 #define NL_ECHO_INPUT "in-proj.txt"
 
-/**
- * out = in reversed by character, ASCII letters' case swapped ("HELLO" ->
- * "olleh", "héllo" -> "OLLéH"). A character is a well-formed UTF-8 sequence
- * (RFC 3629) or, failing that, one byte, so no multi-byte character is ever
- * split. out must have room for n bytes and may not overlap in. Returns n.
- * For well-formed UTF-8 the transform is its own inverse.
- */
-size_t nl_echo_transform(const uint8_t *in, size_t n, uint8_t *out);
 
 struct nl_echo_config {
     const char *host;            /* NULL: every address, IPv4 and IPv6 */
@@ -49,16 +44,16 @@ struct nl_echo_config {
     int quiet;                   /* log the start and the end only, nothing per client */
 };
 
-void nl_echo_config_init(struct nl_echo_config *cfg);
+NL_API void nl_echo_config_init(struct nl_echo_config *cfg);
 
 struct nl_echo_server;  /* opaque */
 
-int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config *cfg, char *errbuf);
-uint16_t nl_echo_server_port(const struct nl_echo_server *s);
-int nl_echo_server_serve(struct nl_echo_server *s, char *errbuf);
-void nl_echo_server_stop(struct nl_echo_server *s);  /* async-signal-safe, thread-safe */
-int nl_echo_server_close(struct nl_echo_server *s, char *errbuf);
-int nl_echo_server_run(const struct nl_echo_config *cfg, char *errbuf);
+NL_API int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config *cfg, char *errbuf);
+NL_API uint16_t nl_echo_server_port(const struct nl_echo_server *s);
+NL_API int nl_echo_server_serve(struct nl_echo_server *s, char *errbuf);
+NL_API void nl_echo_server_stop(struct nl_echo_server *s);  /* async-signal-safe, thread-safe */
+NL_API int nl_echo_server_close(struct nl_echo_server *s, char *errbuf);
+NL_API int nl_echo_server_run(const struct nl_echo_config *cfg, char *errbuf);
 
 struct nl_echo_client_config {
     const char *host;            /* default "localhost" */
@@ -76,14 +71,14 @@ struct nl_echo_client_result {
     uint64_t mismatches;         /* answers that are not the transform of the line sent */
 };
 
-void nl_echo_client_config_init(struct nl_echo_client_config *cfg);
+NL_API void nl_echo_client_config_init(struct nl_echo_client_config *cfg);
 
 /**
  * Connect, show the greeting, then send each line of the input file (LF or
  * CRLF; the terminator is not sent as part of the line) and show it with its
  * answer. NL_EMISMATCH if any answer is not the expected transform.
  */
-int nl_echo_client_run(const struct nl_echo_client_config *cfg, struct nl_echo_client_result *res, char *errbuf);
+NL_API int nl_echo_client_run(const struct nl_echo_client_config *cfg, struct nl_echo_client_result *res, char *errbuf);
 
 #ifdef __cplusplus
 }

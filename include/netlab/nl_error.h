@@ -6,6 +6,8 @@
 #ifndef NL_ERROR_H
 #define NL_ERROR_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -32,10 +34,10 @@ enum nl_status {
 };
 
 /** A short name for a status code ("truncated", "malformed", ...). Never NULL. */
-const char *nl_strerror(int code);
+NL_API const char *nl_strerror(int code);
 
 /** The symbolic name of a status code ("NL_ETRUNC", ...). Never NULL. */
-const char *nl_errname(int code);
+NL_API const char *nl_errname(int code);
 
 #ifdef __cplusplus
 }

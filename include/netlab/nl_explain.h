@@ -7,6 +7,8 @@
 #ifndef NL_EXPLAIN_H
 #define NL_EXPLAIN_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "nl_checksum.h"
@@ -18,7 +20,7 @@ extern "C" {
 enum nl_layer { NL_LAYER_IPV4 = 0, NL_LAYER_TCP = 1, NL_LAYER_PAYLOAD = 2 };
 
 /** Name of a layer: "IPv4", "TCP", "Payload". */
-const char *nl_layer_name(int layer);
+NL_API const char *nl_layer_name(int layer);
 
 struct nl_xfield {
     uint8_t layer;          /* enum nl_layer */
@@ -59,10 +61,10 @@ struct nl_explain {
  * Explain an IPv4 packet carrying TCP. ctx may be NULL. Returns 0, NL_ETRUNC,
  * NL_EMALFORMED, NL_EINVAL (not TCP), NL_ENOMEM. Free with nl_explain_free.
  */
-int nl_explain_packet(const uint8_t *pkt, size_t len, const struct nl_explain_ctx *ctx, struct nl_explain *x,
+NL_API int nl_explain_packet(const uint8_t *pkt, size_t len, const struct nl_explain_ctx *ctx, struct nl_explain *x,
                       char *errbuf);
 
-void nl_explain_free(struct nl_explain *x);
+NL_API void nl_explain_free(struct nl_explain *x);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,8 @@
 #ifndef NL_FLOWGRAPH_H
 #define NL_FLOWGRAPH_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,10 +53,10 @@ struct nl_flow_conv {
 struct nl_flowgraph;  /* opaque */
 
 /** Read a capture; keep at most max_rows rows per conversation (0: 1000). */
-int nl_flowgraph_read(const char *path, size_t max_rows, struct nl_flowgraph **out, char *errbuf);
-size_t nl_flowgraph_count(const struct nl_flowgraph *g);
-const struct nl_flow_conv *nl_flowgraph_conv(const struct nl_flowgraph *g, size_t i);
-void nl_flowgraph_free(struct nl_flowgraph *g);
+NL_API int nl_flowgraph_read(const char *path, size_t max_rows, struct nl_flowgraph **out, char *errbuf);
+NL_API size_t nl_flowgraph_count(const struct nl_flowgraph *g);
+NL_API const struct nl_flow_conv *nl_flowgraph_conv(const struct nl_flowgraph *g, size_t i);
+NL_API void nl_flowgraph_free(struct nl_flowgraph *g);
 
 /**
  * Payload throughput of one direction of a conversation in nbins bins of bin_ns
@@ -62,7 +64,7 @@ void nl_flowgraph_free(struct nl_flowgraph *g);
  * fresh[i] only bytes beyond the highest sequence sent before (new data), both
  * in bits per second. Rows not kept (past max_rows) are not counted.
  */
-int nl_flowgraph_throughput(const struct nl_flow_conv *c, int from_a, int64_t t0_ns, int64_t bin_ns, size_t nbins,
+NL_API int nl_flowgraph_throughput(const struct nl_flow_conv *c, int from_a, int64_t t0_ns, int64_t bin_ns, size_t nbins,
                             double *sent, double *fresh, char *errbuf);
 
 #ifdef __cplusplus

@@ -5,6 +5,8 @@
 #ifndef NL_ICMP_H
 #define NL_ICMP_H
 
+#include "nl_api.h"
+
 #include <stdint.h>
 #include "nl_cursor.h"
 
@@ -21,13 +23,13 @@ struct nl_icmp {
 };
 
 /** Decode the 8-byte header. Returns 0 or NL_ETRUNC. */
-int nl_icmp_decode(struct nl_cursor *c, struct nl_icmp *h);
+NL_API int nl_icmp_decode(struct nl_cursor *c, struct nl_icmp *h);
 
 /** "echo request", "destination unreachable", ...; v6 selects ICMPv6 numbering. Never NULL. */
-const char *nl_icmp_type_name(int v6, uint8_t type);
+NL_API const char *nl_icmp_type_name(int v6, uint8_t type);
 
 /** For destination unreachable: "port unreachable", ...; NULL when the code has no name. */
-const char *nl_icmp_unreach_name(int v6, uint8_t code);
+NL_API const char *nl_icmp_unreach_name(int v6, uint8_t code);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef NL_IPV4_H
 #define NL_IPV4_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "nl_cursor.h"
@@ -45,22 +47,22 @@ struct nl_ipv4 {
  * after it. Returns 0, NL_ETRUNC if the captured bytes end inside the header, or
  * NL_EMALFORMED if version != 4, IHL < 5 or total length < header length.
  */
-int nl_ipv4_decode(struct nl_cursor *c, struct nl_ipv4 *h);
+NL_API int nl_ipv4_decode(struct nl_cursor *c, struct nl_ipv4 *h);
 
 /** Encode h (ihl and options_len must agree) into out[NL_IPV4_HDR_MAX]; returns the bytes written. */
-size_t nl_ipv4_encode(const struct nl_ipv4 *h, uint8_t *out);
+NL_API size_t nl_ipv4_encode(const struct nl_ipv4 *h, uint8_t *out);
 
 /** The header checksum of hdr[0..hlen) with its checksum field (bytes 10-11) counted as zero. */
-uint16_t nl_ipv4_header_checksum(const uint8_t *hdr, size_t hlen);
+NL_API uint16_t nl_ipv4_header_checksum(const uint8_t *hdr, size_t hlen);
 
 /** Parse dotted-quad text ("127.0.0.1") into wire order. NL_EINVAL with a message otherwise. */
-int nl_ipv4_parse_addr(const char *text, uint8_t out[4], char *errbuf);
+NL_API int nl_ipv4_parse_addr(const char *text, uint8_t out[4], char *errbuf);
 
 /** Format an address as dotted quad into out[16]; returns out. */
-char *nl_ipv4_format(const uint8_t addr[4], char out[16]);
+NL_API char *nl_ipv4_format(const uint8_t addr[4], char out[16]);
 
 /** Name of an IP protocol number ("TCP", "UDP", "ICMP", ...) or NULL if not known. */
-const char *nl_ip_proto_name(uint8_t proto);
+NL_API const char *nl_ip_proto_name(uint8_t proto);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef NL_IPV6_H
 #define NL_IPV6_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "nl_cursor.h"
@@ -41,7 +43,7 @@ struct nl_ipv6 {
  * Decode the 40-byte fixed header at the cursor. Returns 0, NL_ETRUNC, or
  * NL_EMALFORMED (version != 6). proto is set to next_header.
  */
-int nl_ipv6_decode(struct nl_cursor *c, struct nl_ipv6 *h);
+NL_API int nl_ipv6_decode(struct nl_cursor *c, struct nl_ipv6 *h);
 
 /**
  * Walk the extension headers at the cursor (positioned after the fixed header,
@@ -49,16 +51,16 @@ int nl_ipv6_decode(struct nl_cursor *c, struct nl_ipv6 *h);
  * the cursor there. Stops early at a non-first fragment (its bytes are not a
  * header) and at ESP. Returns 0, NL_ETRUNC, NL_EMALFORMED or NL_ELIMIT.
  */
-int nl_ipv6_walk_ext(struct nl_cursor *c, struct nl_ipv6 *h);
+NL_API int nl_ipv6_walk_ext(struct nl_cursor *c, struct nl_ipv6 *h);
 
 /** 1 if next-header value nh is an extension header nl_ipv6_walk_ext walks. */
-int nl_ipv6_is_ext(uint8_t nh);
+NL_API int nl_ipv6_is_ext(uint8_t nh);
 
 /** Format an address (RFC 5952: lower case, longest zero run as ::) into out[46]; returns out. */
-char *nl_ipv6_format(const uint8_t addr[16], char out[46]);
+NL_API char *nl_ipv6_format(const uint8_t addr[16], char out[46]);
 
 /** Parse IPv6 text into wire order. NL_EINVAL with a message otherwise. */
-int nl_ipv6_parse_addr(const char *text, uint8_t out[16], char *errbuf);
+NL_API int nl_ipv6_parse_addr(const char *text, uint8_t out[16], char *errbuf);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #ifndef NL_LABNET_H
 #define NL_LABNET_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,25 +36,25 @@ struct nl_labnet {
  * pairs of the same process apart (0, 1, ...). Everything created is removed
  * again if a later step fails.
  */
-int nl_labnet_create(struct nl_labnet *n, int tag, char *errbuf);
+NL_API int nl_labnet_create(struct nl_labnet *n, int tag, char *errbuf);
 
 /**
  * Add the third namespace to a created pair (root needed). On failure the
  * third namespace is removed again and the pair stays as it was.
  */
-int nl_labnet_add_third(struct nl_labnet *n, int tag, char *errbuf);
+NL_API int nl_labnet_add_third(struct nl_labnet *n, int tag, char *errbuf);
 
 /** Stop every process left inside the namespaces and delete them (the veths go with them). */
-int nl_labnet_destroy(struct nl_labnet *n, char *errbuf);
+NL_API int nl_labnet_destroy(struct nl_labnet *n, char *errbuf);
 
 /**
  * Remove namespaces named NL_LABNET_PREFIX<pid>-... whose creating process is
  * gone (a crashed run), with the processes inside them. *removed counts them.
  */
-int nl_labnet_cleanup_stale(int *removed, char *errbuf);
+NL_API int nl_labnet_cleanup_stale(int *removed, char *errbuf);
 
 /** 1 if this process may create network namespaces (root / CAP_SYS_ADMIN). */
-int nl_can_create_netns(void);
+NL_API int nl_can_create_netns(void);
 
 
 /* ---- an impaired link: loss, a rate limit, delay (netlab lab --impair) ---- */
@@ -90,7 +92,7 @@ struct nl_impair_applied {
  * bytes per second as tc reads them) and delay=N<unit> (us, ms, s). Every key at
  * most once. NL_EINVAL with errbuf saying what is wrong and what is accepted.
  */
-int nl_impair_parse(const char *spec, struct nl_impair *out, char *errbuf);
+NL_API int nl_impair_parse(const char *spec, struct nl_impair *out, char *errbuf);
 
 /**
  * Impair both directions of the pair, on each namespace's veth end. With netem
@@ -101,7 +103,7 @@ int nl_impair_parse(const char *spec, struct nl_impair *out, char *errbuf);
  * applied (said in out->detail). NL_ENOTFOUND when nothing asked for can be
  * applied here; anything half-applied is removed again on failure.
  */
-int nl_labnet_impair(struct nl_labnet *n, const struct nl_impair *im, struct nl_impair_applied *out, char *errbuf);
+NL_API int nl_labnet_impair(struct nl_labnet *n, const struct nl_impair *im, struct nl_impair_applied *out, char *errbuf);
 
 /** What the impairment did so far, per namespace ([0] client, [1] server); -1 where not known. */
 struct nl_impair_stats {
@@ -109,10 +111,10 @@ struct nl_impair_stats {
     int64_t queue_dropped[2];  /* packets the qdisc on its egress dropped (tbf's full queue, netem's loss) */
     int64_t sent_packets[2];   /* packets the qdisc sent */
 };
-int nl_labnet_impair_stats(struct nl_labnet *n, struct nl_impair_stats *st, char *errbuf);
+NL_API int nl_labnet_impair_stats(struct nl_labnet *n, struct nl_impair_stats *st, char *errbuf);
 
 /** Remove every impairment (qdiscs and the nftables table); what is absent is skipped. */
-int nl_labnet_unimpair(struct nl_labnet *n, char *errbuf);
+NL_API int nl_labnet_unimpair(struct nl_labnet *n, char *errbuf);
 
 #ifdef __cplusplus
 }

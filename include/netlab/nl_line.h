@@ -8,6 +8,8 @@
 #ifndef NL_LINE_H
 #define NL_LINE_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,16 +38,16 @@ struct nl_line {
  */
 typedef int (*nl_line_fn)(void *ud, uint8_t *line, size_t len, int status);
 
-void nl_line_init(struct nl_line *f, size_t max_line);
+NL_API void nl_line_init(struct nl_line *f, size_t max_line);
 
 /** Feed n bytes. Returns 0, a callback's nonzero value, or NL_ENOMEM. */
-int nl_line_feed(struct nl_line *f, uint8_t *p, size_t n, nl_line_fn fn, void *ud);
+NL_API int nl_line_feed(struct nl_line *f, uint8_t *p, size_t n, nl_line_fn fn, void *ud);
 
 /**
  * End of stream: an incomplete last line (no terminator) is delivered as a
  * line; a trailing lone CR is dropped as the start of a CRLF. Resets f.
  */
-int nl_line_finish(struct nl_line *f, nl_line_fn fn, void *ud);
+NL_API int nl_line_finish(struct nl_line *f, nl_line_fn fn, void *ud);
 
 /** Bytes of an incomplete line held (0 when between lines). */
 static inline size_t nl_line_pending(const struct nl_line *f) { return f->part.len + (size_t)(f->skipping != 0); }
@@ -54,10 +56,10 @@ static inline size_t nl_line_pending(const struct nl_line *f) { return f->part.l
  * Give up the incomplete line held (its memory is freed at once): the rest of
  * it, up to its LF, is discarded as for an over-long line.
  */
-void nl_line_drop(struct nl_line *f);
+NL_API void nl_line_drop(struct nl_line *f);
 
 /** Free the held bytes. */
-void nl_line_free(struct nl_line *f);
+NL_API void nl_line_free(struct nl_line *f);
 
 #ifdef __cplusplus
 }

@@ -7,15 +7,21 @@
 #ifndef NL_LINK_H
 #define NL_LINK_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
-#include "nl_pcapw.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* LINKTYPE_* values beyond those in nl_pcapw.h. */
+/* Link types (LINKTYPE_* values of the pcap file format; libpcap's DLT_* names in comments). */
+#define NL_LINKTYPE_NULL 0
+#define NL_LINKTYPE_ETHERNET 1
+#define NL_LINKTYPE_RAW 101        /* raw IPv4/IPv6, what the injector writes */
+#define NL_LINKTYPE_LINUX_SLL 113
+#define NL_LINKTYPE_LINUX_SLL2 276
 #define NL_LINKTYPE_RAW_OLD12 12   /* DLT_RAW on some BSDs */
 #define NL_LINKTYPE_RAW_OLD14 14   /* DLT_RAW on OpenBSD */
 #define NL_LINKTYPE_LOOP 108       /* OpenBSD loopback: family in network byte order */
@@ -53,14 +59,14 @@ struct nl_link {
  * the frame carries something that is not a network-layer packet, or for a link
  * type not handled), NL_ETRUNC when the captured bytes end inside the link header.
  */
-int nl_link_decode(int linktype, const uint8_t *p, size_t caplen, struct nl_link *out);
+NL_API int nl_link_decode(int linktype, const uint8_t *p, size_t caplen, struct nl_link *out);
 
 /** libpcap's name for a LINKTYPE_* value ("EN10MB", "LINUX_SLL"), or NULL if unknown. */
-const char *nl_linktype_name(int linktype);
+NL_API const char *nl_linktype_name(int linktype);
 /** A description ("Ethernet", "Linux cooked v2"), never NULL. */
-const char *nl_linktype_description(int linktype);
+NL_API const char *nl_linktype_description(int linktype);
 /** 1 when nl_link_decode understands this link type. */
-int nl_linktype_supported(int linktype);
+NL_API int nl_linktype_supported(int linktype);
 
 #ifdef __cplusplus
 }

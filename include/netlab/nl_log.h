@@ -8,6 +8,8 @@
 #ifndef NL_LOG_H
 #define NL_LOG_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,25 +32,25 @@ struct nl_logger;  /* opaque */
  * each line with the local time ("2025-01-31 12:00:00 "). cap: bytes held
  * while the reader is slow (0: NL_LOGGER_BUFFER).
  */
-int nl_logger_open(struct nl_logger **out, int fd, int stamp, size_t cap, char *errbuf);
+NL_API int nl_logger_open(struct nl_logger **out, int fd, int stamp, size_t cap, char *errbuf);
 
 /**
  * Log one line (no newline): an nl_log_fn, with the logger as its ud. Never
  * blocks. Given to a server as log = nl_logger_line, log_ud = the logger, the
  * server also drains it from its loop when the descriptor becomes writable.
  */
-void nl_logger_line(void *logger, const char *line);
+NL_API void nl_logger_line(void *logger, const char *line);
 
 /** Drain the held bytes from loop (when the descriptor is writable) until detached. */
-int nl_logger_attach(struct nl_logger *lg, struct nl_loop *loop, char *errbuf);
-void nl_logger_detach(struct nl_logger *lg);
+NL_API int nl_logger_attach(struct nl_logger *lg, struct nl_loop *loop, char *errbuf);
+NL_API void nl_logger_detach(struct nl_logger *lg);
 
 /** Bytes held; lines dropped so far (all of them, reported or not). */
-size_t nl_logger_pending(const struct nl_logger *lg);
-uint64_t nl_logger_dropped(const struct nl_logger *lg);
+NL_API size_t nl_logger_pending(const struct nl_logger *lg);
+NL_API uint64_t nl_logger_dropped(const struct nl_logger *lg);
 
 /** Give the reader up to wait_ms to take what is held (and the dropped count), then free lg. */
-void nl_logger_close(struct nl_logger *lg, uint32_t wait_ms);
+NL_API void nl_logger_close(struct nl_logger *lg, uint32_t wait_ms);
 
 #ifdef __cplusplus
 }

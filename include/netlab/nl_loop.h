@@ -17,6 +17,8 @@
 #ifndef NL_LOOP_H
 #define NL_LOOP_H
 
+#include "nl_api.h"
+
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,62 +40,62 @@ enum nl_loop_backend {
 };
 
 /** A loop on the default backend (see NL_LOOP_DEFAULT). */
-int nl_loop_create(struct nl_loop **out, char *errbuf);
+NL_API int nl_loop_create(struct nl_loop **out, char *errbuf);
 
 /** A loop on the given backend; NL_EINVAL if this system does not have it. */
-int nl_loop_create_backend(struct nl_loop **out, int backend, char *errbuf);
+NL_API int nl_loop_create_backend(struct nl_loop **out, int backend, char *errbuf);
 
 /** The backend NL_LOOP_DEFAULT stands for here and now (reads NETLAB_LOOP). */
-int nl_loop_backend_from_env(void);
+NL_API int nl_loop_backend_from_env(void);
 
 /** "epoll" or "poll". */
-const char *nl_loop_backend_name(const struct nl_loop *loop);
+NL_API const char *nl_loop_backend_name(const struct nl_loop *loop);
 
 /** Free the loop. Registered descriptors are left open (their owners close them). */
-void nl_loop_destroy(struct nl_loop *loop);
+NL_API void nl_loop_destroy(struct nl_loop *loop);
 
 /** Watch fd for events (POLLIN and/or POLLOUT; 0 is allowed: errors and hang-ups only). */
-int nl_loop_add(struct nl_loop *loop, int fd, int events, nl_loop_io_fn fn, void *ud, char *errbuf);
+NL_API int nl_loop_add(struct nl_loop *loop, int fd, int events, nl_loop_io_fn fn, void *ud, char *errbuf);
 
 /** Change the events of a watched fd. NL_ENOTFOUND if it is not watched. */
-int nl_loop_modify(struct nl_loop *loop, int fd, int events);
+NL_API int nl_loop_modify(struct nl_loop *loop, int fd, int events);
 
 /** Stop watching fd (no-op if it is not watched). Safe inside any callback. */
-void nl_loop_remove(struct nl_loop *loop, int fd);
+NL_API void nl_loop_remove(struct nl_loop *loop, int fd);
 
 /**
  * Call fn after after_ms, then every every_ms if that is nonzero. Returns a
  * timer id (> 0) or a negative NL_E* code.
  */
-int64_t nl_loop_timer(struct nl_loop *loop, uint32_t after_ms, uint32_t every_ms, nl_loop_fn fn, void *ud,
+NL_API int64_t nl_loop_timer(struct nl_loop *loop, uint32_t after_ms, uint32_t every_ms, nl_loop_fn fn, void *ud,
                       char *errbuf);
 
 /** Cancel a timer (no-op for an unknown or finished id). */
-void nl_loop_timer_cancel(struct nl_loop *loop, int64_t id);
+NL_API void nl_loop_timer_cancel(struct nl_loop *loop, int64_t id);
 
 /** Hooks run before every poll() and after every pass (either may be NULL). */
-void nl_loop_set_hooks(struct nl_loop *loop, nl_loop_fn before_poll, nl_loop_fn after_pass, void *ud);
+NL_API void nl_loop_set_hooks(struct nl_loop *loop, nl_loop_fn before_poll, nl_loop_fn after_pass, void *ud);
 
 /**
  * Also stop once *flag becomes nonzero (for example nl_stop_flag() from
  * nl_signal.h). The loop then wakes at least every 250 ms to look at it.
  */
-void nl_loop_watch_flag(struct nl_loop *loop, volatile sig_atomic_t *flag);
+NL_API void nl_loop_watch_flag(struct nl_loop *loop, volatile sig_atomic_t *flag);
 
 /** Ask the loop to return after the current pass. Async-signal-safe and thread-safe. */
-void nl_loop_stop(struct nl_loop *loop);
+NL_API void nl_loop_stop(struct nl_loop *loop);
 
 /** Run until stopped. Returns 0, or NL_ESYS if poll() itself fails. */
-int nl_loop_run(struct nl_loop *loop, char *errbuf);
+NL_API int nl_loop_run(struct nl_loop *loop, char *errbuf);
 
 /** Milliseconds on the monotonic clock, as of the end of the last poll(). */
-uint64_t nl_loop_now(const struct nl_loop *loop);
+NL_API uint64_t nl_loop_now(const struct nl_loop *loop);
 
 /** Number of watched descriptors (the loop's own wake-up pipe excluded). */
-size_t nl_loop_count(const struct nl_loop *loop);
+NL_API size_t nl_loop_count(const struct nl_loop *loop);
 
 /** Number of passes so far (one poll() each); for statistics and tests. */
-uint64_t nl_loop_passes(const struct nl_loop *loop);
+NL_API uint64_t nl_loop_passes(const struct nl_loop *loop);
 
 /**
  * poll() backend: descriptors in the hot part (wake-up pipe excluded): those with an event in
@@ -101,7 +103,7 @@ uint64_t nl_loop_passes(const struct nl_loop *loop);
  * these while events keep coming; all of them every few milliseconds, and
  * whenever a pass finds nothing (see nl_loop.c). epoll backend: every watched descriptor.
  */
-size_t nl_loop_hot(const struct nl_loop *loop);
+NL_API size_t nl_loop_hot(const struct nl_loop *loop);
 
 #ifdef __cplusplus
 }

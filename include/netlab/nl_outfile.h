@@ -9,6 +9,8 @@
 #ifndef NL_OUTFILE_H
 #define NL_OUTFILE_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -33,34 +35,34 @@ enum nl_outfile_kind {
  * until a reader opens it, as with tcpdump -w. A directory is refused with
  * NL_EINVAL; a missing directory gives NL_ENOTFOUND, no permission NL_EPERM.
  */
-int nl_outfile_open(struct nl_outfile **out, const char *path, int flags, char *errbuf);
+NL_API int nl_outfile_open(struct nl_outfile **out, const char *path, int flags, char *errbuf);
 
 /** The descriptor to write to (owned by o: dup() it to wrap it in a FILE). */
-int nl_outfile_fd(const struct nl_outfile *o);
+NL_API int nl_outfile_fd(const struct nl_outfile *o);
 
 /** enum nl_outfile_kind of o. */
-int nl_outfile_kind(const struct nl_outfile *o);
+NL_API int nl_outfile_kind(const struct nl_outfile *o);
 
 /** 1 when o streams in place (device, FIFO, standard output). */
-int nl_outfile_is_stream(const struct nl_outfile *o);
+NL_API int nl_outfile_is_stream(const struct nl_outfile *o);
 
 /** Path as given, or "standard output" for "-". */
-const char *nl_outfile_name(const struct nl_outfile *o);
+NL_API const char *nl_outfile_name(const struct nl_outfile *o);
 
 /** Write all of data (retrying short writes and EINTR). */
-int nl_outfile_write(struct nl_outfile *o, const void *data, size_t len, char *errbuf);
+NL_API int nl_outfile_write(struct nl_outfile *o, const void *data, size_t len, char *errbuf);
 
 /**
  * Make the file visible under its name (link or rename; nothing for a
  * stream) and close it. Frees o whatever the outcome.
  */
-int nl_outfile_commit(struct nl_outfile *o, char *errbuf);
+NL_API int nl_outfile_commit(struct nl_outfile *o, char *errbuf);
 
 /** Drop what was written to a regular file (nothing appears) and free o. NULL allowed. */
-void nl_outfile_abort(struct nl_outfile *o);
+NL_API void nl_outfile_abort(struct nl_outfile *o);
 
 /** Open, write len bytes and commit: a whole small file in one call. */
-int nl_outfile_write_all(const char *path, const void *data, size_t len, char *errbuf);
+NL_API int nl_outfile_write_all(const char *path, const void *data, size_t len, char *errbuf);
 
 #ifdef __cplusplus
 }

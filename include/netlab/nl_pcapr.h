@@ -7,6 +7,8 @@
 #ifndef NL_PCAPR_H
 #define NL_PCAPR_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,10 +55,10 @@ struct nl_pcapr;  /* opaque */
  * Errors: NL_ENOTFOUND/NL_EPERM/NL_ESYS (file), NL_EMALFORMED (not a capture,
  * bad header), NL_ETRUNC (shorter than its file header). errbuf names the file.
  */
-int nl_pcapr_open(struct nl_pcapr **out, const char *path, char *errbuf);
+NL_API int nl_pcapr_open(struct nl_pcapr **out, const char *path, char *errbuf);
 
 /** As nl_pcapr_open over bytes in memory (not copied: buf must outlive the reader). */
-int nl_pcapr_open_mem(struct nl_pcapr **out, const void *buf, size_t len, const char *name, char *errbuf);
+NL_API int nl_pcapr_open_mem(struct nl_pcapr **out, const void *buf, size_t len, const char *name, char *errbuf);
 
 /**
  * The next packet. Returns 1 and fills pkt, 0 at the end of the file, or a
@@ -65,29 +67,29 @@ int nl_pcapr_open_mem(struct nl_pcapr **out, const void *buf, size_t len, const 
  * "FILE: packet N at byte offset O: what". After an error every further call
  * returns the same error; packets already returned stay valid.
  */
-int nl_pcapr_next(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf);
+NL_API int nl_pcapr_next(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf);
 
-enum nl_pcapr_format nl_pcapr_format(const struct nl_pcapr *r);
+NL_API enum nl_pcapr_format nl_pcapr_format(const struct nl_pcapr *r);
 /** "pcap" or "pcapng". */
-const char *nl_pcapr_format_name(const struct nl_pcapr *r);
+NL_API const char *nl_pcapr_format_name(const struct nl_pcapr *r);
 /** 1 when the file was written in the other byte order than this machine's. */
-int nl_pcapr_swapped(const struct nl_pcapr *r);
+NL_API int nl_pcapr_swapped(const struct nl_pcapr *r);
 /** 1 for a nanosecond pcap (pcapng: 1 when any interface has finer than microsecond resolution). */
-int nl_pcapr_nanosecond(const struct nl_pcapr *r);
+NL_API int nl_pcapr_nanosecond(const struct nl_pcapr *r);
 /** The file name given at open. */
-const char *nl_pcapr_name(const struct nl_pcapr *r);
+NL_API const char *nl_pcapr_name(const struct nl_pcapr *r);
 /** Size of the file in bytes. */
-uint64_t nl_pcapr_size(const struct nl_pcapr *r);
+NL_API uint64_t nl_pcapr_size(const struct nl_pcapr *r);
 
 /** Interfaces described so far (pcapng adds them as blocks are read). */
-size_t nl_pcapr_iface_count(const struct nl_pcapr *r);
-const struct nl_file_iface *nl_pcapr_iface(const struct nl_pcapr *r, size_t i);
+NL_API size_t nl_pcapr_iface_count(const struct nl_pcapr *r);
+NL_API const struct nl_file_iface *nl_pcapr_iface(const struct nl_pcapr *r, size_t i);
 
 /** Non-fatal findings (records whose captured length exceeds the wire length, ...). */
-size_t nl_pcapr_warning_count(const struct nl_pcapr *r);
-const char *nl_pcapr_warning(const struct nl_pcapr *r, size_t i);
+NL_API size_t nl_pcapr_warning_count(const struct nl_pcapr *r);
+NL_API const char *nl_pcapr_warning(const struct nl_pcapr *r, size_t i);
 
-void nl_pcapr_close(struct nl_pcapr *r);
+NL_API void nl_pcapr_close(struct nl_pcapr *r);
 
 #ifdef __cplusplus
 }

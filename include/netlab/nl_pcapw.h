@@ -7,22 +7,17 @@
 #ifndef NL_PCAPW_H
 #define NL_PCAPW_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
+#include "nl_link.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Link types (LINKTYPE_* values of the pcap file format). */
-#define NL_LINKTYPE_NULL 0
-#define NL_LINKTYPE_ETHERNET 1
-#define NL_LINKTYPE_RAW 101        /* raw IPv4/IPv6, what the injector writes */
-#define NL_LINKTYPE_LINUX_SLL 113
-#define NL_LINKTYPE_LINUX_SLL2 276
-
 struct nl_pcapw;  /* opaque */
-struct nl_plan;
 
 /**
  * Start a capture file at path (not created until commit). linktype is a
@@ -30,7 +25,7 @@ struct nl_plan;
  * them); nano selects nanosecond timestamps. Fails early, with
  * NL_EPERM/NL_ENOTFOUND/NL_ESYS, when the directory is not writable.
  */
-int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, int nano, char *errbuf);
+NL_API int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, int nano, char *errbuf);
 
 /**
  * As nl_pcapw_open, writing pcapng (one section, one interface) instead of
@@ -38,30 +33,27 @@ int nl_pcapw_open(struct nl_pcapw **out, const char *path, int linktype, uint32_
  * nanosecond resolution, then an Enhanced Packet Block per packet.
  * linktype must be a LINKTYPE_* value here.
  */
-int nl_pcapw_open_ng(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, const char *ifname,
+NL_API int nl_pcapw_open_ng(struct nl_pcapw **out, const char *path, int linktype, uint32_t snaplen, const char *ifname,
                      char *errbuf);
 
 /** Append one packet: caplen bytes of data captured from a len-byte packet at t_ns. */
-int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32_t caplen, uint32_t len,
+NL_API int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32_t caplen, uint32_t len,
                    char *errbuf);
 
 /** Bytes written so far (file header included). */
-uint64_t nl_pcapw_bytes(const struct nl_pcapw *w);
+NL_API uint64_t nl_pcapw_bytes(const struct nl_pcapw *w);
 
 /** Streams only (device, FIFO, "-"): push buffered packets to the reader now. No-op for a regular file. */
-int nl_pcapw_flush(struct nl_pcapw *w, char *errbuf);
+NL_API int nl_pcapw_flush(struct nl_pcapw *w, char *errbuf);
 
 /** 1 when w streams in place (device, FIFO, standard output). */
-int nl_pcapw_is_stream(const struct nl_pcapw *w);
+NL_API int nl_pcapw_is_stream(const struct nl_pcapw *w);
 
 /** Flush and make the file visible under its name (nothing to do for a stream); frees w whatever the outcome. */
-int nl_pcapw_commit(struct nl_pcapw *w, char *errbuf);
+NL_API int nl_pcapw_commit(struct nl_pcapw *w, char *errbuf);
 
 /** Drop a regular file's bytes (nothing appears) and free w. NULL is allowed. */
-void nl_pcapw_abort(struct nl_pcapw *w);
-
-/** Write every packet of a plan as a LINKTYPE_RAW capture at path. */
-int nl_pcap_write_plan(const struct nl_plan *p, const char *path, char *errbuf);
+NL_API void nl_pcapw_abort(struct nl_pcapw *w);
 
 #ifdef __cplusplus
 }

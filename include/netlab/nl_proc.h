@@ -6,6 +6,8 @@
 #ifndef NL_PROC_H
 #define NL_PROC_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -20,30 +22,30 @@ extern "C" {
  * the exit status (128+signal if killed). Returns 0, or NL_ENOTFOUND/NL_ESYS if
  * it could not be started or timeout_s (> 0) passed (then it is killed).
  */
-int nl_proc_run(const char *const argv[], const char *netns, double timeout_s, char *out, size_t outcap,
+NL_API int nl_proc_run(const char *const argv[], const char *netns, double timeout_s, char *out, size_t outcap,
                 int *status, char *errbuf);
 
 /**
  * Start argv in the background in its own process group, inside netns unless
  * NULL, with stdout and stderr appended to log_path (NULL: /dev/null).
  */
-int nl_proc_spawn(const char *const argv[], const char *netns, const char *log_path, pid_t *pid, char *errbuf);
+NL_API int nl_proc_spawn(const char *const argv[], const char *netns, const char *log_path, pid_t *pid, char *errbuf);
 
 /**
  * As nl_proc_spawn, with the child's standard input connected to a pipe whose
  * write end is returned in *stdin_fd (close it to send end-of-file).
  */
-int nl_proc_spawn_input(const char *const argv[], const char *netns, const char *log_path, pid_t *pid, int *stdin_fd,
+NL_API int nl_proc_spawn_input(const char *const argv[], const char *netns, const char *log_path, pid_t *pid, int *stdin_fd,
                         char *errbuf);
 
 /** Wait up to timeout_s for pid to exit; *status as for nl_proc_run. NL_ELIMIT on timeout. */
-int nl_proc_wait(pid_t pid, double timeout_s, int *status, char *errbuf);
+NL_API int nl_proc_wait(pid_t pid, double timeout_s, int *status, char *errbuf);
 
 /** SIGTERM the process group of pid, wait up to grace_s, then SIGKILL; reap it. */
-int nl_proc_stop(pid_t pid, double grace_s, int *status, char *errbuf);
+NL_API int nl_proc_stop(pid_t pid, double grace_s, int *status, char *errbuf);
 
 /** 1 if pid is alive (and not a zombie of ours already reaped). */
-int nl_proc_alive(pid_t pid);
+NL_API int nl_proc_alive(pid_t pid);
 
 #ifdef __cplusplus
 }

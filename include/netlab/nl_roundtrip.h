@@ -6,6 +6,8 @@
 #ifndef NL_ROUNDTRIP_H
 #define NL_ROUNDTRIP_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,21 +42,21 @@ struct nl_roundtrip;  /* opaque */
  * (the verdicts are in the result), or NL_EPERM/NL_ENOTFOUND/... when it could
  * not run; nothing is left on disk then.
  */
-int nl_roundtrip_run(const struct nl_plan *plan, struct nl_injector *inj, const struct nl_roundtrip_opts *o,
+NL_API int nl_roundtrip_run(const struct nl_plan *plan, struct nl_injector *inj, const struct nl_roundtrip_opts *o,
                      struct nl_roundtrip **out, char *errbuf);
 
-const struct nl_rt_item *nl_roundtrip_item(const struct nl_roundtrip *r, size_t plan_index);
+NL_API const struct nl_rt_item *nl_roundtrip_item(const struct nl_roundtrip *r, size_t plan_index);
 /** Packets captured in all; resets the kernel sent back; other packets matching the filter. */
-uint64_t nl_roundtrip_captured(const struct nl_roundtrip *r);
-uint64_t nl_roundtrip_kernel_resets(const struct nl_roundtrip *r);
-uint64_t nl_roundtrip_other(const struct nl_roundtrip *r);
-uint64_t nl_roundtrip_kernel_dropped(const struct nl_roundtrip *r);
-const char *nl_roundtrip_interface(const struct nl_roundtrip *r);
-const char *nl_roundtrip_linktype(const struct nl_roundtrip *r);
-const char *nl_roundtrip_filter(const struct nl_roundtrip *r);
+NL_API uint64_t nl_roundtrip_captured(const struct nl_roundtrip *r);
+NL_API uint64_t nl_roundtrip_kernel_resets(const struct nl_roundtrip *r);
+NL_API uint64_t nl_roundtrip_other(const struct nl_roundtrip *r);
+NL_API uint64_t nl_roundtrip_kernel_dropped(const struct nl_roundtrip *r);
+NL_API const char *nl_roundtrip_interface(const struct nl_roundtrip *r);
+NL_API const char *nl_roundtrip_linktype(const struct nl_roundtrip *r);
+NL_API const char *nl_roundtrip_filter(const struct nl_roundtrip *r);
 /** 1 when every crafted packet arrived identical with valid checksums. */
-int nl_roundtrip_ok(const struct nl_roundtrip *r);
-void nl_roundtrip_free(struct nl_roundtrip *r);
+NL_API int nl_roundtrip_ok(const struct nl_roundtrip *r);
+NL_API void nl_roundtrip_free(struct nl_roundtrip *r);
 
 #ifdef __cplusplus
 }

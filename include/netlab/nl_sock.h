@@ -6,6 +6,8 @@
 #ifndef NL_SOCK_H
 #define NL_SOCK_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,13 +27,13 @@ struct nl_addr {
 /** Room for "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535" and its NUL. */
 #define NL_ADDR_STRLEN 64
 
-void nl_addr_from_sockaddr(struct nl_addr *a, const struct sockaddr *sa);
+NL_API void nl_addr_from_sockaddr(struct nl_addr *a, const struct sockaddr *sa);
 
 /** "127.0.0.1:5555" or "[::1]:5555"; returns out. */
-const char *nl_addr_format(const struct nl_addr *a, char *out, size_t n);
+NL_API const char *nl_addr_format(const struct nl_addr *a, char *out, size_t n);
 
 /** The address alone: "127.0.0.1" or "::1"; returns out. */
-const char *nl_addr_ip(const struct nl_addr *a, char *out, size_t n);
+NL_API const char *nl_addr_ip(const struct nl_addr *a, char *out, size_t n);
 
 #define NL_LISTEN_MAX 8
 
@@ -50,25 +52,25 @@ struct nl_listeners {
  * the system maximum. Errors name the address: NL_EINVAL (cannot resolve),
  * NL_EPERM (privileged port), NL_ESYS (in use, not available, ...).
  */
-int nl_sock_listen(struct nl_listeners *out, const char *host, uint16_t port, int backlog, char *errbuf);
+NL_API int nl_sock_listen(struct nl_listeners *out, const char *host, uint16_t port, int backlog, char *errbuf);
 
-void nl_sock_close_listeners(struct nl_listeners *l);
+NL_API void nl_sock_close_listeners(struct nl_listeners *l);
 
 /**
  * Connect to host:port, trying each resolved address in turn, each for at
  * most timeout_ms (0: 10 s). Returns a non-blocking, close-on-exec descriptor
  * with TCP_NODELAY set, or a negative NL_E* code naming host:port and why.
  */
-int nl_sock_connect(const char *host, uint16_t port, uint32_t timeout_ms, struct nl_addr *peer, char *errbuf);
+NL_API int nl_sock_connect(const char *host, uint16_t port, uint32_t timeout_ms, struct nl_addr *peer, char *errbuf);
 
 /** O_NONBLOCK on fd. */
-int nl_sock_nonblock(int fd, char *errbuf);
+NL_API int nl_sock_nonblock(int fd, char *errbuf);
 
 /** Raise the soft RLIMIT_NOFILE to the hard limit; report both (either may be NULL). */
-int nl_sock_raise_nofile(uint64_t *soft, uint64_t *hard, char *errbuf);
+NL_API int nl_sock_raise_nofile(uint64_t *soft, uint64_t *hard, char *errbuf);
 
 /** "hostname" and its interface addresses ("127.0.0.1 10.0.0.5 ::1"), for a server's banner. */
-int nl_sock_host_info(char *name, size_t name_len, char *addrs, size_t addrs_len, char *errbuf);
+NL_API int nl_sock_host_info(char *name, size_t name_len, char *addrs, size_t addrs_len, char *errbuf);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,8 @@
 #ifndef NL_TCP_H
 #define NL_TCP_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "nl_cursor.h"
@@ -53,19 +55,19 @@ struct nl_tcp_opts {
  * Decode a TCP header at the cursor, options included. Returns 0, NL_ETRUNC if
  * the bytes end inside the header, NL_EMALFORMED if data offset < 5.
  */
-int nl_tcp_decode(struct nl_cursor *c, struct nl_tcp *h);
+NL_API int nl_tcp_decode(struct nl_cursor *c, struct nl_tcp *h);
 
 /** Encode h into out[NL_TCP_HDR_MAX]; returns bytes written (doff*4). */
-size_t nl_tcp_encode(const struct nl_tcp *h, uint8_t *out);
+NL_API size_t nl_tcp_encode(const struct nl_tcp *h, uint8_t *out);
 
 /** Parse an options block. Returns 0 or NL_EMALFORMED (bad length byte) / NL_ETRUNC. */
-int nl_tcp_options_parse(const uint8_t *opt, size_t len, struct nl_tcp_opts *out);
+NL_API int nl_tcp_options_parse(const uint8_t *opt, size_t len, struct nl_tcp_opts *out);
 
 /** Flags as text, Wireshark style: "SYN, ACK" ("" for none). out holds >= 48 bytes. */
-char *nl_tcp_flags_str(uint8_t flags, char *out, size_t out_len);
+NL_API char *nl_tcp_flags_str(uint8_t flags, char *out, size_t out_len);
 
 /** Parse a port number 0-65535 (allow_zero) or 1-65535. what names the option in errors. */
-int nl_parse_port(const char *text, int allow_zero, const char *what, uint16_t *out, char *errbuf);
+NL_API int nl_parse_port(const char *text, int allow_zero, const char *what, uint16_t *out, char *errbuf);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,8 @@
 #ifndef NL_TCPANALYSIS_H
 #define NL_TCPANALYSIS_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,26 +42,26 @@ enum nl_ta_kind {
 enum nl_ta_severity { NL_TA_CHAT = 0, NL_TA_NOTE = 1, NL_TA_WARN = 2 };
 
 /** tshark's field name without "tcp.analysis." ("retransmission"); NULL when out of range. */
-const char *nl_ta_field(int kind);
+NL_API const char *nl_ta_field(int kind);
 /** The label of Wireshark's Info column ("TCP Retransmission"). */
-const char *nl_ta_label(int kind);
+NL_API const char *nl_ta_label(int kind);
 /** The expert info summary tshark prints ("This frame is a (suspected) retransmission"). */
-const char *nl_ta_summary(int kind);
+NL_API const char *nl_ta_summary(int kind);
 /** enum nl_ta_severity. */
-int nl_ta_severity(int kind);
+NL_API int nl_ta_severity(int kind);
 /** "Warning", "Note", "Chat". */
-const char *nl_ta_severity_name(int severity);
+NL_API const char *nl_ta_severity_name(int severity);
 
 struct nl_analysis;
 
 /* ---- capture-wide: the frames carrying each flag ---- */
 
 /** Frames carrying the flag in the whole capture. */
-uint64_t nl_analysis_ta_total(const struct nl_analysis *a, int kind);
+NL_API uint64_t nl_analysis_ta_total(const struct nl_analysis *a, int kind);
 /** How many of them are listed (at most nl_analyze_opts.max_listed). */
-size_t nl_analysis_ta_listed(const struct nl_analysis *a, int kind);
+NL_API size_t nl_analysis_ta_listed(const struct nl_analysis *a, int kind);
 /** The i-th listed frame number (1-based, in file order); 0 when out of range. */
-uint64_t nl_analysis_ta_frame(const struct nl_analysis *a, int kind, size_t i);
+NL_API uint64_t nl_analysis_ta_frame(const struct nl_analysis *a, int kind, size_t i);
 
 /* ---- per TCP conversation ---- */
 
@@ -84,7 +86,7 @@ struct nl_tcp_figures {
 };
 
 /** Figures of the conversation at position i (0-based). NL_EINVAL when i is out of range or not TCP. */
-int nl_analysis_tcp_figures(const struct nl_analysis *a, size_t i, struct nl_tcp_figures *out);
+NL_API int nl_analysis_tcp_figures(const struct nl_analysis *a, size_t i, struct nl_tcp_figures *out);
 
 /* ---- per packet (only with nl_analyze_opts.packets) ---- */
 
@@ -104,8 +106,8 @@ struct nl_tcp_packet {
     double ack_rtt_ms;            /* with acked_frame */
     uint32_t bytes_in_flight;     /* 0 when not computed */
 };
-size_t nl_analysis_tcp_packet_count(const struct nl_analysis *a);
-void nl_analysis_tcp_packet(const struct nl_analysis *a, size_t i, struct nl_tcp_packet *out);
+NL_API size_t nl_analysis_tcp_packet_count(const struct nl_analysis *a);
+NL_API void nl_analysis_tcp_packet(const struct nl_analysis *a, size_t i, struct nl_tcp_packet *out);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef NL_TEXT_H
 #define NL_TEXT_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,10 +21,10 @@ extern "C" {
  * overlong form, a surrogate, or a value above U+10FFFF). *cp gets the code
  * point when cp is not NULL.
  */
-size_t nl_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp);
+NL_API size_t nl_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp);
 
 /** 1 if p[0..n) is entirely well-formed UTF-8 (the empty string is). */
-int nl_utf8_valid(const uint8_t *p, size_t n);
+NL_API int nl_utf8_valid(const uint8_t *p, size_t n);
 
 /**
  * Write p[0..n) to out (at most cap bytes, always NUL-terminated when cap > 0)
@@ -32,7 +34,31 @@ int nl_utf8_valid(const uint8_t *p, size_t n);
  * separators become "<U+XXXX>", and bytes that are not UTF-8 become "\xNN".
  * Returns the length the full result needs (without the NUL), like snprintf.
  */
-size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap);
+NL_API size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap);
+
+/* nl_text_escape flags */
+#define NL_TEXT_KEEP_LINES 1u  /* LF and TAB pass as they are (a stream shown as sent) */
+
+/**
+ * The escaped notation of previews and followed streams (what the packet tools print):
+ * printable ASCII and printable non-ASCII characters pass; without NL_TEXT_KEEP_LINES, LF,
+ * CR, TAB and backslash become "\n", "\r", "\t", "\\" (one line); other C0 controls,
+ * DEL and C1 controls become "\xNN" (lower-case hex); bidirectional controls and
+ * line/paragraph separators become "<U+XXXX>" exactly as nl_text_sanitize masks them; a byte
+ * that is not UTF-8 becomes U+FFFD. max_chars > 0 stops after that many characters of input
+ * (an escape counts as one) and appends "..." as U+2026 when input remains. Writes like
+ * nl_text_sanitize (NUL-terminated, at most cap bytes) and returns the full length needed.
+ */
+NL_API size_t nl_text_escape(const uint8_t *p, size_t n, unsigned flags, size_t max_chars, char *out, size_t cap);
+
+/**
+ * out = in reversed by character, ASCII letters' case swapped ("HELLO" ->
+ * "olleh", "héllo" -> "OLLéH"). A character is a well-formed UTF-8 sequence
+ * (RFC 3629) or, failing that, one byte, so no multi-byte character is ever
+ * split. out must have room for n bytes and may not overlap in. Returns n.
+ * For well-formed UTF-8 the transform is its own inverse.
+ */
+NL_API size_t nl_echo_transform(const uint8_t *in, size_t n, uint8_t *out);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #ifndef NL_TIME_H
 #define NL_TIME_H
 
+#include "nl_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,10 +17,10 @@ extern "C" {
 #endif
 
 /** a - b in nanoseconds, saturated to [INT64_MIN, INT64_MAX]. */
-int64_t nl_time_sub(int64_t a, int64_t b);
+NL_API int64_t nl_time_sub(int64_t a, int64_t b);
 
 /** (last - first) in seconds, exact to a double's precision for every pair. */
-double nl_time_span_s(int64_t first, int64_t last);
+NL_API double nl_time_span_s(int64_t first, int64_t last);
 
 /**
  * ns since the Unix epoch as ISO 8601 UTC, "2025-03-01T10:00:00.000300Z"
@@ -26,7 +28,7 @@ double nl_time_span_s(int64_t first, int64_t last);
  * (years about 1677-2262). Returns the length written (buf holds at least 40
  * bytes to be safe), or NL_EINVAL when buf is too small.
  */
-int nl_time_iso8601(int64_t ns, int nano, char *buf, size_t size);
+NL_API int nl_time_iso8601(int64_t ns, int nano, char *buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef NL_UDP_H
 #define NL_UDP_H
 
+#include "nl_api.h"
+
 #include <stdint.h>
 #include "nl_cursor.h"
 
@@ -23,7 +25,7 @@ struct nl_udp {
 };
 
 /** Decode the 8-byte header. Returns 0, NL_ETRUNC, or NL_EMALFORMED (length < 8). */
-int nl_udp_decode(struct nl_cursor *c, struct nl_udp *h);
+NL_API int nl_udp_decode(struct nl_cursor *c, struct nl_udp *h);
 
 #ifdef __cplusplus
 }

@@ -31,14 +31,8 @@ struct list {
 static void add(struct list *l, const char *topic, int status, const char *fix, const char *fmt, ...) NL_PRINTF(5, 6);
 static void add(struct list *l, const char *topic, int status, const char *fix, const char *fmt, ...)
 {
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 32;
-        struct nl_check *nv = realloc(l->v, ncap * sizeof *nv);
-        if (!nv)
-            return;
-        l->v = nv;
-        l->cap = ncap;
-    }
+    if (NL_GROW(l->v, l->n, l->cap, 32) < 0)
+        return;
     struct nl_check *c = &l->v[l->n++];
     memset(c, 0, sizeof *c);
     snprintf(c->topic, sizeof c->topic, "%s", topic);

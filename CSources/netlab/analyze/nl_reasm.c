@@ -5,6 +5,7 @@
  * a gap. Copies only the segments it must hold; no I/O.
  */
 #include "nl_reasm.h"
+#include "nl_internal.h"
 #include "netlab/nl_error.h"
 
 #include <stdlib.h>
@@ -145,14 +146,8 @@ void nl_reasm_free(struct nl_reasm *r)
 
 int nl_stream_append(struct nl_stream_store *s, const uint8_t *data, size_t len, uint64_t pkt)
 {
-    if (s->nmarks == s->capmarks) {
-        size_t nc = s->capmarks ? s->capmarks * 2 : 16;
-        struct nl_stream_mark *m = realloc(s->marks, nc * sizeof *m);
-        if (!m)
-            return NL_ENOMEM;
-        s->marks = m;
-        s->capmarks = nc;
-    }
+    if (NL_GROW(s->marks, s->nmarks, s->capmarks, 16) < 0)
+        return NL_ENOMEM;
     if (!data) {
         struct nl_stream_mark *m = &s->marks[s->nmarks++];
         m->offset = s->len;

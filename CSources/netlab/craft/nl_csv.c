@@ -717,76 +717,12 @@ int nl_messages_parse(const void *buf, size_t len, const char *name, struct nl_m
 int nl_messages_load(const char *path, struct nl_messages **out, char *errbuf)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return nl_err_sys(errbuf, errno, "%s: cannot open the CSV", path);
-    struct stat sb;
-    if (fstat(fd, &sb) < 0) {
-        int e = errno;
-        close(fd);
-        return nl_err_sys(errbuf, e, "%s: cannot stat", path);
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        close(fd);
-        return nl_err(errbuf, NL_EINVAL, "%s: is a directory; give a CSV file", path);
-    }
-    if (S_ISREG(sb.st_mode) && sb.st_size > 0) {
-        /* A regular file: map it rather than copy it (one pass, no second buffer). */
-        if ((uint64_t)sb.st_size > (uint64_t)1 << 32) {
-            close(fd);
-            return nl_err(errbuf, NL_ELIMIT, "%s: %lld bytes is more than the 4 GiB netlab reads", path,
-                          (long long)sb.st_size);
-        }
-        void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-        int e = errno;
-        close(fd);
-        if (map == MAP_FAILED)
-            return nl_err_sys(errbuf, e, "%s: cannot map the CSV", path);
-        (void)madvise(map, (size_t)sb.st_size, MADV_SEQUENTIAL);
-        int rc = nl_messages_parse(map, (size_t)sb.st_size, path, out, errbuf);
-        munmap(map, (size_t)sb.st_size);
+    struct nl_file f;
+    int rc = nl_file_load(&f, path, "the CSV", "a CSV file", (uint64_t)1 << 32, errbuf);
+    if (rc < 0)
         return rc;
-    }
-    /* A pipe, a device or an empty file: read until the end. */
-    size_t cap = 65536, len = 0;
-    uint8_t *buf = malloc(cap + 1);
-    if (!buf) {
-        close(fd);
-        return nl_err(errbuf, NL_ENOMEM, "%s: out of memory for %zu bytes", path, cap);
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap >= (size_t)1 << 32) {
-                free(buf);
-                close(fd);
-                return nl_err(errbuf, NL_ELIMIT, "%s: more than the 4 GiB netlab reads", path);
-            }
-            size_t ncap = cap * 2;
-            uint8_t *nb = realloc(buf, ncap + 1);
-            if (!nb) {
-                free(buf);
-                close(fd);
-                return nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            free(buf);
-            close(fd);
-            return nl_err_sys(errbuf, e, "%s: read failed", path);
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    close(fd);
-    int rc = nl_messages_parse(buf, len, path, out, errbuf);
-    free(buf);
+    rc = nl_messages_parse(f.data, f.size, path, out, errbuf);
+    nl_file_release(&f);
     return rc;
 }
 

@@ -139,7 +139,7 @@ static size_t simulate(const struct nl_messages *ms, const struct group *g, cons
     return found;
 }
 
-/* As the injector decides without --server (nl_craft.c): the app whose name holds "server". */
+/* As the injector decides without --server (nl_plan.c): the app whose name holds "server". */
 static int names_server(const char *app)
 {
     for (const char *p = app; *p; p++)
@@ -285,16 +285,10 @@ int nl_expect_unexpected(const struct nl_expect_rec *recs, size_t nrecs, const s
             for (size_t k = 0; k <= nr; k++) {
                 size_t lo = at, hi = k < nr ? rs[k].lo : s->len;
                 if (hi > lo && !only_eol(s->data + lo, hi - lo)) {
-                    if (nu == capu) {
-                        size_t nc = capu ? capu * 2 : 8;
-                        struct nl_unexpected_rec *p = realloc(u, nc * sizeof *p);
-                        if (!p) {
-                            free(u);
-                            free(rs);
-                            return NL_ENOMEM;
-                        }
-                        u = p;
-                        capu = nc;
+                    if (NL_GROW(u, nu, capu, 8) < 0) {
+                        free(u);
+                        free(rs);
+                        return NL_ENOMEM;
                     }
                     struct nl_unexpected_rec *x = &u[nu++];
                     memset(x, 0, sizeof *x);

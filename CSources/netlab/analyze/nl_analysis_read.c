@@ -1,5 +1,5 @@
 /*
- * nl_report.c - the read side of an analysis: copies of its summary,
+ * nl_analysis_read.c - the read side of an analysis: copies of its summary,
  * conversations (client/server resolved), lists and notes for callers.
  * Computes nothing new.
  */

@@ -1,5 +1,5 @@
 /*
- * nl_craft.c - the conversation planner: options, which app pairs form which TCP
+ * nl_plan.c - the conversation planner (API: nl_craft.h): options, which app pairs form which TCP
  * connection, sequence/acknowledgement bookkeeping in both directions, MSS
  * segmentation, handshake/ACK/FIN packets and timing. Hands each packet to
  * nl_build.c; owns no header encoding of its own.

@@ -86,14 +86,8 @@ static void event(struct conn *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
     va_end(ap);
-    if (d->nev == d->capev) {
-        size_t ncap = d->capev ? d->capev * 2 : 64;
-        const char **ne = realloc(d->events, ncap * sizeof *ne);
-        if (!ne)
-            return;
-        d->events = ne;
-        d->capev = ncap;
-    }
+    if (NL_GROW(d->events, d->nev, d->capev, 64) < 0)
+        return;
     const char *s = nl_arena_strndup(&d->arena, buf, strlen(buf));
     if (s)
         d->events[d->nev++] = s;

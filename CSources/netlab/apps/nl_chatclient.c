@@ -253,15 +253,7 @@ struct cc {
 
 static void put(struct cc *c, const char *p, size_t n)
 {
-    while (n > 0) {
-        ssize_t w = write(c->cfg->out_fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return; /* nowhere to show it; the session itself goes on */
-        p += w;
-        n -= (size_t)w;
-    }
+    (void)nl_write_all(c->cfg->out_fd, p, n); /* on failure: nowhere to show it; the session itself goes on */
 }
 
 static void puts_(struct cc *c, const char *s) { put(c, s, strlen(s)); }
@@ -300,14 +292,8 @@ static int sess_find(const struct cc *c, const char *name)
 static void sess_add(struct cc *c, const char *name)
 {
     if (sess_find(c, name) < 0) {
-        if (c->nsess == c->capsess) {
-            size_t cap = c->capsess ? c->capsess * 2 : 8;
-            char(*s)[NAME_CAP] = realloc(c->sess, cap * sizeof *s);
-            if (!s)
-                return;
-            c->sess = s;
-            c->capsess = cap;
-        }
+        if (NL_GROW(c->sess, c->nsess, c->capsess, 8) < 0)
+            return;
         snprintf(c->sess[c->nsess++], NAME_CAP, "%s", name);
     }
     snprintf(c->current, sizeof c->current, "%s", name);

@@ -14,20 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Grow *arr (n used, cap allocated, elem bytes each) for one more item. */
-int nl_grow(void **arr, size_t n, size_t *cap, size_t elem)
-{
-    if (n < *cap)
-        return 0;
-    size_t nc = *cap ? *cap * 2 : 16;
-    void *p = realloc(*arr, nc * elem);
-    if (!p)
-        return NL_ENOMEM;
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
-
 /* ---- per packet ---- */
 
 static int add_bad(struct nl_analysis *a, uint64_t pkt, uint8_t layer, uint16_t found, uint16_t expected, uint32_t conv)

@@ -9,7 +9,7 @@
 #include "nl_flow.h"
 #include "netlab/nl_answers.h"
 #include "netlab/nl_decode.h"
-#include "netlab/nl_echo.h"
+#include "netlab/nl_text.h"
 #include "netlab/nl_pcapr.h"
 #include "netlab/nl_tcp.h"
 

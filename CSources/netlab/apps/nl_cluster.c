@@ -886,14 +886,8 @@ static struct hold *hold_begin(struct nl_cluster *cl, struct nl_conn *c)
 {
     struct hold *h = hold_find(cl, c);
     if (!h) {
-        if (cl->nholds == cl->capholds) {
-            size_t cap = cl->capholds ? cl->capholds * 2 : 16;
-            struct hold *x = realloc(cl->holds, cap * sizeof *x);
-            if (!x)
-                return NULL;
-            cl->holds = x;
-            cl->capholds = cap;
-        }
+        if (NL_GROW(cl->holds, cl->nholds, cl->capholds, 16) < 0)
+            return NULL;
         h = &cl->holds[cl->nholds++];
         memset(h, 0, sizeof *h);
         h->c = c;
@@ -983,14 +977,8 @@ static void hold_release(struct nl_cluster *cl, struct nl_conn *c, const uint8_t
 
 static struct op *op_new(struct nl_cluster *cl, int kind, struct nl_conn *c, const char *name, size_t n)
 {
-    if (cl->nops == cl->capops) {
-        size_t cap = cl->capops ? cl->capops * 2 : 16;
-        struct op *x = realloc(cl->ops, cap * sizeof *x);
-        if (!x)
-            return NULL;
-        cl->ops = x;
-        cl->capops = cap;
-    }
+    if (NL_GROW(cl->ops, cl->nops, cl->capops, 16) < 0)
+        return NULL;
     struct op *o = &cl->ops[cl->nops++];
     memset(o, 0, sizeof *o);
     o->id = ++cl->next_id ? cl->next_id : ++cl->next_id;

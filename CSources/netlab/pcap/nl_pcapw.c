@@ -5,9 +5,7 @@
  * a device, FIFO or "-" is streamed in place.
  */
 #include "netlab/nl_pcapw.h"
-#include "netlab/nl_craft.h"
 #include "netlab/nl_outfile.h"
-#include "netlab/nl_signal.h"
 #include "nl_internal.h"
 
 #include <errno.h>
@@ -243,26 +241,4 @@ void nl_pcapw_abort(struct nl_pcapw *w)
     if (!w)
         return;
     pcapw_free(w); /* the outfile drops a regular file's bytes; a stream keeps what it got */
-}
-
-int nl_pcap_write_plan(const struct nl_plan *p, const char *path, char *errbuf)
-{
-    struct nl_pcapw *w;
-    int rc = nl_pcapw_open(&w, path, NL_LINKTYPE_RAW, 65535, 0, errbuf);
-    if (rc < 0)
-        return rc;
-    size_t n = nl_plan_packet_count(p);
-    for (size_t i = 0; i < n; i++) {
-        if (*nl_stop_flag()) {
-            nl_pcapw_abort(w);
-            return nl_err(errbuf, NL_EINTR, "%s: interrupted; no file written", path);
-        }
-        const struct nl_pkt *k = nl_plan_packet(p, i);
-        rc = nl_pcapw_write(w, k->time_ns, k->bytes, k->len, k->len, errbuf);
-        if (rc < 0) {
-            nl_pcapw_abort(w);
-            return rc;
-        }
-    }
-    return nl_pcapw_commit(w, errbuf);
 }

@@ -1,6 +1,6 @@
 /*
- * nl_echo.c - the echo transform (reverse by UTF-8 character, swap ASCII
- * case) and the echo server: greeting, one answer per line, every answer
+ * nl_echo.c - the echo server: greeting, one answer per line (the echo
+ * transform of nl_text.c), every answer
  * appended to the output file before it is sent, back-pressure for clients
  * that do not read. Sockets are nl_conn's business, not this file's.
  */
@@ -18,33 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static inline uint8_t swap_case(uint8_t c)
-{
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
-        return c ^ 0x20;
-    return c;
-}
-
-size_t nl_echo_transform(const uint8_t *in, size_t n, uint8_t *out)
-{
-    /* Each character at [i, i+l) lands at [n-i-l, n-i): reversed, bytes of a character kept in order. */
-    size_t i = 0;
-    while (i < n) {
-        uint8_t b = in[i];
-        if (b < 0x80) {
-            out[n - i - 1] = swap_case(b);
-            i++;
-            continue;
-        }
-        size_t l = nl_utf8_seq(in + i, n - i, NULL);
-        if (l == 0)
-            l = 1; /* not UTF-8: the byte stands alone */
-        memcpy(out + n - i - l, in + i, l);
-        i += l;
-    }
-    return n;
-}
 
 void nl_echo_config_init(struct nl_echo_config *cfg)
 {
@@ -115,16 +88,9 @@ static int file_failed(struct nl_echo_server *s, int err, uint64_t pending)
 /* Append p[0..n) to the output file, all of it or nothing (a short write is undone). */
 static int write_all(struct nl_echo_server *s, const uint8_t *p, size_t n, uint64_t pending)
 {
-    size_t left = n;
-    while (left > 0) {
-        ssize_t w = write(s->out_fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return file_failed(s, w < 0 ? errno : EIO, pending);
-        p += w;
-        left -= (size_t)w;
-    }
+    int err = nl_write_all(s->out_fd, p, n);
+    if (err)
+        return file_failed(s, err, pending);
     s->file_size += n;
     return NL_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * nl_inject.c - live injection with libnet (LIBNET_RAW4, libnet_write_raw_ipv4).
  * Owns the raw socket and the privilege message. Builds nothing: packets come
- * finished from nl_build.c/nl_craft.c.
+ * finished from nl_build.c/nl_plan.c.
  */
 #include "netlab/nl_inject.h"
 #include "netlab/nl_craft.h"

@@ -117,14 +117,8 @@ static int add_iface(struct nl_pcapr *r, int linktype, uint32_t snaplen)
 {
     if (r->nifaces >= NL_PCAPR_MAX_IFACES)
         return NL_ELIMIT;
-    if (r->nifaces == r->cap_ifaces) {
-        size_t nc = r->cap_ifaces ? r->cap_ifaces * 2 : 4;
-        struct iface_rec *n = realloc(r->ifaces, nc * sizeof *n);
-        if (!n)
-            return NL_ENOMEM;
-        r->ifaces = n;
-        r->cap_ifaces = nc;
-    }
+    if (NL_GROW(r->ifaces, r->nifaces, r->cap_ifaces, 4) < 0)
+        return NL_ENOMEM;
     struct iface_rec *f = &r->ifaces[r->nifaces++];
     memset(f, 0, sizeof *f);
     f->pub.linktype = linktype;
@@ -534,73 +528,21 @@ int nl_pcapr_open_mem(struct nl_pcapr **out, const void *buf, size_t len, const 
 int nl_pcapr_open(struct nl_pcapr **out, const char *path, char *errbuf)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return nl_err_sys(errbuf, errno, "%s: cannot open the capture", path);
-    struct stat sb;
-    if (fstat(fd, &sb) < 0) {
-        int e = errno;
-        close(fd);
-        return nl_err_sys(errbuf, e, "%s: cannot stat the capture", path);
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        close(fd);
-        return nl_err(errbuf, NL_EINVAL, "%s: is a directory, not a capture file", path);
-    }
+    struct nl_file f;
+    int rc = nl_file_load(&f, path, "the capture", "a capture file", 0, errbuf);
+    if (rc < 0)
+        return rc;
     struct nl_pcapr *r = alloc_reader(path);
     if (!r) {
-        close(fd);
+        nl_file_release(&f);
         return nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
     }
-    if (S_ISREG(sb.st_mode) && sb.st_size > 0) {
-        void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m != MAP_FAILED) {
-            (void)madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL);
-            r->map = m;
-            r->base = m;
-            r->size = (size_t)sb.st_size;
-        }
-    }
-    if (!r->map && !(S_ISREG(sb.st_mode) && sb.st_size == 0)) {
-        /* A pipe or a file that cannot be mapped: read it whole. */
-        size_t cap = 1 << 16, n = 0;
-        uint8_t *buf = malloc(cap);
-        for (;;) {
-            if (!buf) {
-                close(fd);
-                nl_pcapr_close(r);
-                return nl_err(errbuf, NL_ENOMEM, "%s: out of memory reading the capture", path);
-            }
-            if (n == cap) {
-                uint8_t *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-                if (!nb) {
-                    free(buf);
-                    buf = NULL;
-                    continue;
-                }
-                buf = nb;
-                cap *= 2;
-            }
-            ssize_t got = read(fd, buf + n, cap - n);
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got < 0) {
-                int e = errno;
-                free(buf);
-                close(fd);
-                nl_pcapr_close(r);
-                return nl_err_sys(errbuf, e, "%s: cannot read the capture", path);
-            }
-            if (got == 0)
-                break;
-            n += (size_t)got;
-        }
-        r->owned = buf;
-        r->base = buf;
-        r->size = n;
-    }
-    close(fd);
-    int rc = start(r, errbuf);
+    /* The reader owns the mapping or the copy from here (nl_pcapr_close releases them). */
+    r->map = f.map;
+    r->owned = f.owned;
+    r->base = f.data;
+    r->size = f.size;
+    rc = start(r, errbuf);
     if (rc < 0) {
         nl_pcapr_close(r);
         return rc;

@@ -1,11 +1,13 @@
 /*
  * nl_text.c - UTF-8 decoding (RFC 3629 section 4 syntax, nothing more lenient)
- * and terminal-safe rendering of untrusted text. Pure functions over byte
+ * and terminal-safe rendering of untrusted text, and the echo exercise's
+ * transform (reverse by character, swap ASCII case). Pure functions over byte
  * ranges: no allocation, no I/O.
  */
 #include "netlab/nl_text.h"
 
 #include <stdio.h>
+#include <string.h>
 
 size_t nl_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
 {
@@ -123,4 +125,92 @@ size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap)
     if (cap > 0)
         out[o < cap ? o : cap - 1] = 0;
     return o;
+}
+
+size_t nl_text_escape(const uint8_t *p, size_t n, unsigned flags, size_t max_chars, char *out, size_t cap)
+{
+    size_t o = 0, chars = 0;
+#define PUTS(str)                                  \
+    do {                                           \
+        for (const char *t_ = (str); *t_; t_++) {  \
+            if (o + 1 < cap)                       \
+                out[o] = *t_;                      \
+            o++;                                   \
+        }                                          \
+    } while (0)
+    int keep = (flags & NL_TEXT_KEEP_LINES) != 0;
+    char tmp[16];
+    for (size_t i = 0; i < n; chars++) {
+        if (max_chars && chars >= max_chars) {
+            PUTS("\xE2\x80\xA6"); /* U+2026 HORIZONTAL ELLIPSIS */
+            break;
+        }
+        uint8_t b = p[i];
+        if (b < 0x80) {
+            i++;
+            if (keep && (b == '\n' || b == '\t')) {
+                tmp[0] = (char)b, tmp[1] = 0;
+            } else if (!keep && (b == '\n' || b == '\r' || b == '\t' || b == '\\')) {
+                tmp[0] = '\\', tmp[1] = b == '\n' ? 'n' : b == '\r' ? 'r' : b == '\t' ? 't' : '\\', tmp[2] = 0;
+            } else if (b < 0x20 || b == 0x7F) {
+                snprintf(tmp, sizeof tmp, "\\x%02x", b);
+            } else {
+                tmp[0] = (char)b, tmp[1] = 0;
+            }
+            PUTS(tmp);
+            continue;
+        }
+        uint32_t cp;
+        size_t l = nl_utf8_seq(p + i, n - i, &cp);
+        if (l == 0) {
+            PUTS("\xEF\xBF\xBD"); /* U+FFFD: the byte is not UTF-8 */
+            i++;
+            continue;
+        }
+        if (cp <= 0x9F) {
+            snprintf(tmp, sizeof tmp, "\\x%02x", (unsigned)cp);
+            PUTS(tmp);
+        } else if (is_invisible_control(cp)) {
+            snprintf(tmp, sizeof tmp, "<U+%04X>", (unsigned)cp);
+            PUTS(tmp);
+        } else {
+            memcpy(tmp, p + i, l);
+            tmp[l] = 0;
+            PUTS(tmp);
+        }
+        i += l;
+    }
+#undef PUTS
+    if (cap > 0)
+        out[o < cap ? o : cap - 1] = 0;
+    return o;
+}
+
+/* ---- the echo transform ---- */
+
+static inline uint8_t swap_case(uint8_t c)
+{
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
+        return c ^ 0x20;
+    return c;
+}
+
+size_t nl_echo_transform(const uint8_t *in, size_t n, uint8_t *out)
+{
+    /* Each character at [i, i+l) lands at [n-i-l, n-i): reversed, bytes of a character kept in order. */
+    size_t i = 0;
+    while (i < n) {
+        uint8_t b = in[i];
+        if (b < 0x80) {
+            out[n - i - 1] = swap_case(b);
+            i++;
+            continue;
+        }
+        size_t l = nl_utf8_seq(in + i, n - i, NULL);
+        if (l == 0)
+            l = 1; /* not UTF-8: the byte stands alone */
+        memcpy(out + n - i - l, in + i, l);
+        i += l;
+    }
+    return n;
 }

@@ -1,7 +1,7 @@
 /*
  * nl_analysis.h - the state of one analysis (internal), shared by the files that
  * build it: nl_analyze.c (the pass), nl_streams.c (reassembled bytes),
- * nl_notes.c (plain-language notes) and nl_report.c (the accessors).
+ * nl_notes.c (plain-language notes) and nl_analysis_read.c (the accessors).
  */
 #ifndef NL_ANALYSIS_H
 #define NL_ANALYSIS_H
@@ -129,7 +129,6 @@ struct nl_analysis {
 };
 
 /* Grow *arr (n used, cap allocated, elem bytes each) for one more item. */
-int nl_grow(void **arr, size_t n, size_t *cap, size_t elem);
 #define GROW(a, arr, n, cap) nl_grow((void **)&(a)->arr, (a)->n, &(a)->cap, sizeof *(a)->arr)
 
 static inline int from_client(const struct nl_flow *f, int dir) { return dir != f->server; }

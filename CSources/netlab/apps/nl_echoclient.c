@@ -153,19 +153,9 @@ static void show(struct client *cl, const char *label, const uint8_t *p, size_t 
     size_t ll = strlen(label);
     const char *parts[3] = {label, cl->show, "\n"};
     size_t lens[3] = {ll, k, 1};
-    for (int i = 0; i < 3; i++) {
-        const char *q = parts[i];
-        size_t m = lens[i];
-        while (m > 0) {
-            ssize_t w = write(fd, q, m);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                return; /* the viewer went away; the exchange itself goes on */
-            q += w;
-            m -= (size_t)w;
-        }
-    }
+    for (int i = 0; i < 3; i++)
+        if (nl_write_all(fd, parts[i], lens[i]))
+            return; /* the viewer went away; the exchange itself goes on */
 }
 
 static void note(struct client *cl, const char *text)

@@ -1,11 +1,11 @@
 /*
  * nl_chat.c - the chat server: registered users in a case-insensitive name
- * table, sessions as mirrored links between two users, the broadcast room,
- * and the optional libpcap capture of the server's own port. Speaks only
- * through nl_conn (lines in, lines out); never touches a socket itself.
+ * table, sessions as mirrored links between two users, the broadcast room.
+ * Speaks only through nl_conn (lines in, lines out); never touches a socket
+ * itself. Knows nothing of capture: what else runs on its loop (chatserver
+ * --capture, lab/nl_chatcap.c) comes in through cfg.attach/cfg.detach.
  */
 #include "netlab/nl_chat.h"
-#include "netlab/nl_capture.h"
 #include "netlab/nl_log.h"
 #include "netlab/nl_signal.h"
 #include "netlab/nl_text.h"
@@ -47,8 +47,7 @@ struct nl_chat_server {
     size_t nbuckets, nusers;
     struct chat_user **room;
     size_t nroom, caproom;
-    struct nl_capture *cap;
-    int64_t cap_timer;
+    int attached;                /* cfg.attach succeeded: cfg.detach is owed */
     struct nl_cluster *cluster;  /* NULL without --cluster: nothing below touches Redis */
 };
 
@@ -239,14 +238,8 @@ static void drop_link(struct chat_user *u, const struct chat_user *peer)
 
 static int room_add(struct nl_chat_server *s, struct chat_user *u)
 {
-    if (s->nroom == s->caproom) {
-        size_t cap = s->caproom ? s->caproom * 2 : 64;
-        struct chat_user **r = realloc(s->room, cap * sizeof *r);
-        if (!r)
-            return NL_ENOMEM;
-        s->room = r;
-        s->caproom = cap;
-    }
+    if (NL_GROW(s->room, s->nroom, s->caproom, 64) < 0)
+        return NL_ENOMEM;
     u->room_index = (uint32_t)s->nroom;
     s->room[s->nroom++] = u;
     return NL_OK;
@@ -731,50 +724,6 @@ static const struct nl_server_ops chat_ops = {
     .refused = on_refused,
 };
 
-/* ---- capture ---- */
-
-static void capture_pump(struct nl_chat_server *s)
-{
-    int done = 0;
-    int rc = nl_capture_dispatch(s->cap, &done, s->svc.fatal_err);
-    if (rc < 0) {
-        s->svc.fatal = rc;
-        nl_loop_stop(s->svc.loop);
-    }
-}
-
-static void on_capture_fd(struct nl_loop *loop, int fd, int revents, void *ud) { capture_pump(ud); }
-static void on_capture_tick(struct nl_loop *loop, void *ud) { capture_pump(ud); }
-
-static int capture_start(struct nl_chat_server *s, char *errbuf)
-{
-    struct nl_capture_opts o;
-    nl_capture_opts_init(&o);
-    char filter[64];
-    snprintf(filter, sizeof filter, "tcp port %u", nl_chat_server_port(s));
-    o.interface = s->cfg.capture_interface ? s->cfg.capture_interface : "any";
-    o.filter = filter;
-    o.path = s->cfg.capture_path;
-    int rc = nl_capture_open(&s->cap, &o, errbuf);
-    if (rc < 0)
-        return rc;
-    int fd = nl_capture_fd(s->cap);
-    if (fd >= 0)
-        rc = nl_loop_add(s->svc.loop, fd, POLLIN, on_capture_fd, s, errbuf);
-    /* Also drain on a timer: a quiet link still gets its packets written within 200 ms. */
-    if (rc >= 0) {
-        s->cap_timer = nl_loop_timer(s->svc.loop, 200, 200, on_capture_tick, s, errbuf);
-        rc = s->cap_timer < 0 ? (int)s->cap_timer : 0;
-    }
-    if (rc < 0) {
-        nl_capture_abort(s->cap);
-        s->cap = NULL;
-        return rc;
-    }
-    logf_(s, "capturing '%s' on %s to %s (written when the server stops)", filter, o.interface, o.path);
-    return NL_OK;
-}
-
 /* ---- the cluster's view of this server (nl_cluster.h) ---- */
 
 static struct nl_conn *cl_find(void *ud, const char *name, size_t n)
@@ -890,15 +839,18 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
     char addrs[NL_LISTEN_MAX * NL_ADDR_STRLEN];
     logf_(s, "listening on %s (port %u, up to %u clients)", nl_server_listen_text(s->svc.srv, addrs, sizeof addrs),
           nl_server_listeners(s->svc.srv)->port, nl_server_max_conns(s->svc.srv));
-    if (cfg->capture_path && (rc = capture_start(s, errbuf)) < 0)
-        goto fail;
+    if (cfg->attach) {
+        if ((rc = cfg->attach(s, cfg->attach_ud, errbuf)) < 0)
+            goto fail;
+        s->attached = 1;
+    }
     if (cfg->cluster_url && (rc = cluster_start(s, errbuf)) < 0)
         goto fail;
     *out = s;
     return NL_OK;
 fail:
-    if (s->cap)
-        nl_capture_abort(s->cap);
+    if (s->attached)
+        cfg->detach(s, cfg->attach_ud, 1, NULL);
     if (cfg->log == nl_logger_line && cfg->log_ud)
         nl_logger_detach(cfg->log_ud);
     nl_service_close(&s->svc, NULL);
@@ -916,6 +868,10 @@ int nl_chat_server_serve(struct nl_chat_server *s, char *errbuf)
 
 void nl_chat_server_stop(struct nl_chat_server *s) { nl_loop_stop(s->svc.loop); }
 
+struct nl_loop *nl_chat_server_loop(struct nl_chat_server *s) { return s->svc.loop; }
+
+void nl_chat_server_fail(struct nl_chat_server *s, int code, const char *text) { nl_service_fail(&s->svc, code, text); }
+
 int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
 {
     if (!s)
@@ -928,17 +884,8 @@ int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
     if (s->cfg.log == nl_logger_line && s->cfg.log_ud)
         nl_logger_detach(s->cfg.log_ud);
     nl_service_close(&s->svc, &st);
-    if (s->cap) {
-        struct nl_capture_stats cs;
-        if (s->svc.fatal) {
-            nl_capture_abort(s->cap);
-        } else {
-            rc = nl_capture_close(s->cap, &cs, errbuf);
-            if (rc >= 0)
-                logf_(s, "capture: %llu packets written to %s (%llu dropped by the kernel)",
-                      (unsigned long long)cs.packets, s->cfg.capture_path, (unsigned long long)cs.kernel_dropped);
-        }
-    }
+    if (s->attached)
+        rc = s->cfg.detach(s, s->cfg.attach_ud, s->svc.fatal != 0, errbuf);
     logf_(s, "stopped: %llu connections, %llu refused, %llu lines, %llu dropped for not reading, %llu timed out, "
           "%llu times a sender was slowed for a reader",
           (unsigned long long)st.accepted, (unsigned long long)st.refused, (unsigned long long)st.lines,

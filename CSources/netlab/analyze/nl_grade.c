@@ -7,7 +7,7 @@
 #include "nl_internal.h"
 #include "netlab/nl_analyze.h"
 #include "netlab/nl_csv.h"
-#include "netlab/nl_echo.h"
+#include "netlab/nl_text.h"
 
 #include <errno.h>
 #include <stdio.h>

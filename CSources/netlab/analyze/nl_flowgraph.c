@@ -173,15 +173,9 @@ int nl_flowgraph_read(const char *path, size_t max_rows, struct nl_flowgraph **o
             }
         }
         if (!c) {
-            if (g->n == g->cap) {
-                size_t ncap = g->cap ? g->cap * 2 : 16;
-                struct conv_state *nv = realloc(g->v, ncap * sizeof *nv);
-                if (!nv) {
-                    rc = nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
-                    break;
-                }
-                g->v = nv;
-                g->cap = ncap;
+            if (NL_GROW(g->v, g->n, g->cap, 16) < 0) {
+                rc = nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
+                break;
             }
             c = &g->v[g->n];
             memset(c, 0, sizeof *c);
@@ -247,15 +241,9 @@ int nl_flowgraph_read(const char *path, size_t max_rows, struct nl_flowgraph **o
         }
         if (c->c.nrows >= max_rows)
             continue;
-        if (c->c.nrows == c->cap) {
-            size_t ncap = c->cap ? c->cap * 2 : 32;
-            struct nl_flow_row *nr = realloc(c->c.rows, ncap * sizeof *nr);
-            if (!nr) {
-                rc = nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            c->c.rows = nr;
-            c->cap = ncap;
+        if (NL_GROW(c->c.rows, c->c.nrows, c->cap, 32) < 0) {
+            rc = nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
+            break;
         }
         c->c.rows[c->c.nrows++] = cur;
     }
