@@ -3,9 +3,12 @@
  * the state each direction of a conversation needs to tell a retransmission
  * from an out-of-order segment, duplicate ACKs, window problems and
  * keep-alives, as Wireshark's expert analysis names them; RTT samples, bytes in
- * flight, options. Bounded per conversation: fixed fields, at most
- * NL_TA_UNACKED_CAP unacknowledged segments per direction and NL_TA_RTT_CAP
- * RTT samples (then a uniform reservoir). Notes are worded here, stored by nl_notes.c.
+ * flight, options. Bounded per conversation: a 192-byte record in slabs (hot
+ * state one cache line per direction) kept to the end; while open, a pooled cold
+ * part with at most NL_TA_UNACKED_CAP unacknowledged segments per direction,
+ * NL_TA_RTT_CAP RTT samples (then a uniform reservoir) and the latest SACK blocks,
+ * returned at the close; a rare part (counts, zero-window and keep-alive details)
+ * only once a flag occurs. Notes are worded here, stored by nl_notes.c.
  */
 #include "nl_analysis.h"
 #include "netlab/nl_tcp.h"
