@@ -53,6 +53,8 @@ struct sll2_rec {
     uint8_t loopback;
 };
 
+struct ta_cold; /* nl_tcpanalysis.c */
+
 struct unreach_rec {
     uint64_t packet;
     char text[160];
@@ -126,6 +128,11 @@ struct nl_analysis {
     size_t ntpk, captpk;
     struct note_rec *tnotes;    /* TCP notes, appended after the others */
     size_t ntnotes, captnotes;
+    void **ta_slabs;            /* the conversations' records, TA_SLAB at a time (never moved) */
+    size_t ta_nslabs, ta_capslabs, ta_slab_used;
+    struct ta_cold *ta_cold;    /* the open conversations' lists, a pool reused as they close */
+    size_t ta_ncold, ta_capcold;
+    uint32_t ta_cold_free;      /* index + 1 of the first free one */
 };
 
 /* Grow *arr (n used, cap allocated, elem bytes each) for one more item. */
@@ -152,10 +159,11 @@ const struct nl_stream_store *nl_flow_ext_store(const struct nl_flow_ext *e, int
 #define NL_TA_RTT_CAP 8192u                  /* RTT samples kept per conversation (then a reservoir) */
 #define NL_TA_FAST_RETRANS_NS 20000000       /* a fast retransmission follows the dup ACK within 20 ms */
 #define NL_TA_OOO_DEFAULT_NS 3000000         /* out-of-order window without a handshake RTT */
+/* prev_ns: the conversation's latest time before this packet (0 for its first). */
 int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct nl_decoded *d,
-                 const struct nl_frame *pkt);
+                 const struct nl_frame *pkt, int64_t prev_ns);
 int nl_ta_finish(struct nl_analysis *a);
-void nl_ta_free(struct nl_ta_conv *t); /* NULL allowed */
+void nl_ta_free_all(struct nl_analysis *a);
 uint64_t nl_ta_retransmissions(const struct nl_flow *f);
 
 /* nl_notes.c */

@@ -51,9 +51,18 @@ static inline uint32_t load32(const uint8_t *p)
 /* Endpoint order: address bytes, then port. */
 static inline int ep_cmp(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb, size_t alen)
 {
-    int c = memcmp(a, b, alen);
-    if (c)
-        return c;
+    /* memcmp's order, from big-endian loads */
+    if (alen == 4) {
+        uint32_t x = __builtin_bswap32(load32(a)), y = __builtin_bswap32(load32(b));
+        if (x != y)
+            return x < y ? -1 : 1;
+    } else {
+        for (int i = 0; i < 16; i += 8) {
+            uint64_t x = __builtin_bswap64(load64(a + i)), y = __builtin_bswap64(load64(b + i));
+            if (x != y)
+                return x < y ? -1 : 1;
+        }
+    }
     return (int)pa - (int)pb;
 }
 
@@ -71,18 +80,30 @@ static inline uint32_t key_hash(const uint8_t *a0, uint16_t p0, const uint8_t *a
     return (uint32_t)mix64(h);
 }
 
+/* The same endpoints (addresses of alen bytes, ports, protocol, version)? Inline, no memcmp call. */
+static inline int same_key(const struct nl_flow *f, const uint8_t *a0, uint16_t p0, const uint8_t *a1, uint16_t p1,
+                           const struct nl_decoded *d)
+{
+    if (f->port[0] != p0 || f->port[1] != p1 || f->proto != d->proto || f->ipver != d->ipver)
+        return 0;
+    if (d->ipver == 4)
+        return load32(f->addr[0]) == load32(a0) && load32(f->addr[1]) == load32(a1);
+    return ((load64(f->addr[0]) ^ load64(a0)) | (load64(f->addr[0] + 8) ^ load64(a0 + 8)) |
+            (load64(f->addr[1]) ^ load64(a1)) | (load64(f->addr[1] + 8) ^ load64(a1 + 8))) == 0;
+}
+
 static int grow_slots(struct nl_flow_table *t)
 {
     size_t n = t->nslots ? t->nslots * 2 : 1024;
-    uint32_t *s = calloc(n, sizeof *s);
+    struct nl_flow_slot *s = calloc(n, sizeof *s);
     if (!s)
         return NL_ENOMEM;
     for (size_t i = 0; i < t->nslots; i++) {
-        uint32_t v = t->slots[i];
-        if (!v)
+        struct nl_flow_slot v = t->slots[i];
+        if (!v.idx)
             continue;
-        size_t j = t->flows[v - 1].hash & (n - 1);
-        while (s[j])
+        size_t j = v.hash & (n - 1);
+        while (s[j].idx)
             j = (j + 1) & (n - 1);
         s[j] = v;
     }
@@ -113,10 +134,10 @@ static struct nl_flow *new_flow(struct nl_flow_table *t, size_t slot, uint32_t h
     f->ipver = d->ipver;
     f->proto = d->proto;
     f->server = -1;
-    f->hash = hash;
     f->id = (uint32_t)t->nflows + 1;
     t->nflows++;
-    t->slots[slot] = (uint32_t)t->nflows;
+    t->slots[slot].idx = (uint32_t)t->nflows;
+    t->slots[slot].hash = hash;
     return f;
 }
 
@@ -136,24 +157,19 @@ struct nl_flow *nl_flow_get(struct nl_flow_table *t, const struct nl_decoded *d,
     *created = 0;
 
     /* Consecutive packets of one conversation are common: try the last flow first. */
-    if (t->last) {
-        struct nl_flow *f = &t->flows[t->last - 1];
-        if (f->port[0] == p0 && f->port[1] == p1 && f->proto == d->proto && f->ipver == d->ipver &&
-            memcmp(f->addr[0], a0, alen) == 0 && memcmp(f->addr[1], a1, alen) == 0)
-            goto found_last;
-    }
+    if (t->last && same_key(&t->flows[t->last - 1], a0, p0, a1, p1, d))
+        goto found_last;
     if ((t->nflows + 1) * 2 > t->nslots && grow_slots(t) < 0)
         return NULL;
     uint32_t h = key_hash(a0, p0, a1, p1, d->ipver, d->proto);
     size_t mask = t->nslots - 1, i = h & mask;
     for (;; i = (i + 1) & mask) {
-        uint32_t v = t->slots[i];
-        if (!v)
+        struct nl_flow_slot v = t->slots[i];
+        if (!v.idx)
             break;
-        struct nl_flow *f = &t->flows[v - 1];
-        if (f->hash == h && f->port[0] == p0 && f->port[1] == p1 && f->proto == d->proto && f->ipver == d->ipver &&
-            memcmp(f->addr[0], a0, alen) == 0 && memcmp(f->addr[1], a1, alen) == 0) {
-            t->last = v;
+        /* the hash beside the index: a different conversation in the slot costs no look at it */
+        if (v.hash == h && same_key(&t->flows[v.idx - 1], a0, p0, a1, p1, d)) {
+            t->last = v.idx;
             goto found;
         }
     }
@@ -175,10 +191,10 @@ found:;
         d->seq != f->d[*dir].base_seq) {
         if ((t->nflows + 1) * 2 > t->nslots && grow_slots(t) < 0)
             return NULL;
-        uint32_t h = f->hash;
+        uint32_t h = key_hash(a0, p0, a1, p1, d->ipver, d->proto);
         size_t mask = t->nslots - 1, i = h & mask;
         uint32_t old = t->last;
-        while (t->slots[i] != old)
+        while (t->slots[i].idx != old)
             i = (i + 1) & mask;
         struct nl_flow *nf = new_flow(t, i, h, a0, p0, a1, p1, d);
         if (!nf)

@@ -25,26 +25,26 @@ enum nl_server_basis {
     NL_SERVER_FIRST_DEST = 5  /* guessed: same ports; the first packet's destination */
 };
 
-struct nl_flow_dir {
+struct nl_flow_dir { /* ordered so that no byte is padding: 128 bytes */
     uint64_t packets, payload, bytes;  /* bytes: frame (wire) lengths */
     uint64_t largest_pkt;
+    const uint8_t *last_l3;   /* previous packet's network layer (in the file mapping) */
+    int64_t last_ns;
+    uint64_t last_pkt;
     uint32_t largest_bytes;
     uint32_t isn;             /* of the SYN or SYN-ACK */
     uint32_t base_seq;        /* sequence number of this side's first segment */
     uint32_t last_ack;        /* ack field of this side's latest ACK segment */
     uint32_t dups;
     uint32_t ck_bad, ck_offload;
+    uint32_t kernel_rsts;     /* resets this side's kernel sent (no socket owned the segment) */
+    uint32_t last_if;         /* SLL2 interface index, else the file's interface */
+    uint32_t last_l3_cap;
     uint8_t have_ack, syn, synack, fin, rst;
     uint8_t have_base;
-    uint32_t kernel_rsts;     /* resets this side's kernel sent (no socket owned the segment) */
     uint8_t last_pkttype;     /* for duplicate-copy detection */
-    uint32_t last_if;         /* SLL2 interface index, else the file's interface */
-    const uint8_t *last_l3;   /* previous packet's network layer (in the file mapping) */
-    uint32_t last_l3_cap;
-    int64_t last_ns;
-    uint64_t last_pkt;
-    uint8_t head[NL_APPID_HEAD]; /* the first captured payload bytes this side sent (nl_appid.c) */
     uint8_t headlen;
+    uint8_t head[NL_APPID_HEAD]; /* the first captured payload bytes this side sent (nl_appid.c) */
 };
 
 struct nl_flow {
@@ -58,10 +58,9 @@ struct nl_flow {
     uint8_t first_dir;        /* direction (0: from endpoint 0) of the first packet */
     uint8_t refused, kernel_rst;
     uint8_t app, app_basis, app_role; /* enum nl_app, nl_app_basis, nl_app_role (nl_appid.c) */
-    uint32_t id;              /* 1-based, in order of first packet */
-    uint32_t hash;
-    uint64_t first_pkt, last_pkt, rst_pkt;
+    uint32_t id;              /* 1-based, in order of first packet (its key's hash is in the table's slot) */
     uint32_t rsts;            /* every reset, either side */
+    uint64_t first_pkt, last_pkt, rst_pkt;
     uint64_t krst_first, krst_last;  /* first and last kernel reset packet */
     int64_t first_ns, last_ns;
     struct nl_flow_dir d[2];
@@ -69,8 +68,13 @@ struct nl_flow {
     struct nl_ta_conv *ta;
 };
 
+struct nl_flow_slot {
+    uint32_t hash;            /* the flow's key hash, so probes compare it without touching the flow */
+    uint32_t idx;             /* flow index + 1; 0 = empty */
+};
+
 struct nl_flow_table {
-    uint32_t *slots;          /* flow index + 1; 0 = empty */
+    struct nl_flow_slot *slots; /* load factor at most 1/2 */
     size_t nslots;            /* a power of two */
     struct nl_flow *flows;
     size_t nflows, cap;

@@ -3,9 +3,12 @@
  * the state each direction of a conversation needs to tell a retransmission
  * from an out-of-order segment, duplicate ACKs, window problems and
  * keep-alives, as Wireshark's expert analysis names them; RTT samples, bytes in
- * flight, options. Bounded per conversation: fixed fields, at most
- * NL_TA_UNACKED_CAP unacknowledged segments per direction and NL_TA_RTT_CAP
- * RTT samples (then a uniform reservoir). Notes are worded here, stored by nl_notes.c.
+ * flight, options. Bounded per conversation: a 192-byte record in slabs (hot
+ * state one cache line per direction) kept to the end; while open, a pooled cold
+ * part with at most NL_TA_UNACKED_CAP unacknowledged segments per direction,
+ * NL_TA_RTT_CAP RTT samples (then a uniform reservoir) and the latest SACK blocks,
+ * returned at the close; a rare part (counts, zero-window and keep-alive details)
+ * only once a flag occurs. Notes are worded here, stored by nl_notes.c.
  */
 #include "netlab/nl_time.h"
 #include "nl_analysis.h"
@@ -35,49 +38,176 @@ struct ta_seg {
     int64_t ts;
 };
 
+/* Bits of ta_dir.st */
+#define ST_BASE 1u         /* base_seq set */
+#define ST_VALID_BIF 2u    /* bytes in flight can be computed */
+#define ST_WIN_SYN 4u      /* the latest window came from a SYN (unscaled) */
+#define ST_FIN 8u          /* this side sent a FIN */
+#define ST_ZW_OPEN 16u     /* a zero-window episode this side announced is open */
+/* Bits of ta_dir.lastflags: the analysis flags of the latest segment the rules read back. */
+#define LF_KA 1u
+#define LF_ZWP 2u
+/* Bits of nl_ta_conv.opt[dir] (the SYN's options) */
+#define OPT_MSS 1u
+#define OPT_SACK 2u
+#define OPT_TS 4u
+
+/* The hot state of one direction: what every segment reads or writes, one cache line.
+ * Frame numbers are kept as offsets from the conversation's first packet, plus one (0: none). */
 struct ta_dir {
+    int64_t nextseq_ts, lastack_ts;
     uint32_t base_seq;
     uint32_t nextseq;          /* highest sequence sent + 1; 0: nothing yet (as Wireshark) */
     uint32_t maxseqtobeacked;  /* end of the contiguous data seen */
     uint32_t lastack;          /* ack field of the latest segment */
     uint32_t window;           /* raw window field of the latest segment; ~0 before any */
-    uint32_t lastflags;        /* analysis flags of the latest segment */
-    uint64_t nextseq_frame, lastack_frame, lastnondupack;
-    int64_t nextseq_ts, lastack_ts;
-    int32_t dupacknum;         /* -1: an ACKed unseen segment was reported */
-    int8_t win_scale;          /* -1 unknown, -2 not used, else the shift */
-    uint8_t base_set, valid_bif, window_from_syn;
-    uint8_t has_mss, sack_perm, has_ts, nsack, fin;
-    uint16_t mss;
-    int8_t ws_offered;
-    uint32_t sack[4][2];       /* SACK blocks of the latest segment */
     uint32_t max_window;       /* scaled */
-    uint64_t data_segments, payload;
-    struct ta_seg *segs;       /* unacknowledged segments, oldest first */
-    uint32_t nsegs, capsegs;
-    /* a zero-window episode this side announced */
-    uint8_t zw_open;
-    uint64_t zw_frame, zw_first_probe;
-    int64_t zw_ts;
-    uint32_t zw_probes;
-    /* a keep-alive waiting for its answer */
-    uint64_t ka_frame;
-    int64_t ka_idle_ns;
+    uint32_t nextseq_frame, lastack_frame, lastnondupack; /* offsets, see above */
+    int32_t dupacknum;         /* -1: an ACKed unseen segment was reported */
+    uint32_t data_segments;
+    int8_t win_scale;          /* -1 unknown, -2 not used, else the shift */
+    uint8_t st;                /* ST_* */
+    uint8_t lastflags;         /* LF_* */
+    uint8_t nsack;             /* SACK blocks of the latest segment (kept in the cold part) */
 };
 
-struct nl_ta_conv {
-    struct ta_dir d[2];
-    int64_t ts_mru_syn, first_rtt, last_ts;
-    uint32_t count[NL_TA_NKINDS];
+/* Kept only while a conversation is open (then returned to a pool, see ta_cold_put):
+ * the unacknowledged segments, the RTT samples, the latest SACK blocks. */
+struct ta_cold {
+    struct ta_seg *segs[2];    /* unacknowledged segments per direction, oldest first */
+    uint32_t nsegs[2], capsegs[2];
     float *rtt;                /* ms */
     uint32_t nrtt, caprtt;
+    uint64_t rng;
+    uint32_t sack[2][4][2];    /* SACK blocks of each direction's latest segment */
+    uint32_t next_free;        /* index + 1 in the pool's free list */
+};
+
+/* Allocated at the first flag or zero-window/keep-alive event; kept to the end. */
+struct ta_rare {
+    uint32_t count[NL_TA_NKINDS];
+    uint32_t zw_probes[2];
+    uint64_t zw_frame[2], zw_first_probe[2];
+    int64_t zw_ts[2];
+    uint64_t ka_frame[2];      /* a keep-alive waiting for its answer */
+    int64_t ka_idle_ns[2];
+};
+
+/* One TCP conversation: 192 bytes, three cache lines, in slabs (no allocation per conversation). */
+struct nl_ta_conv {
+    struct ta_dir d[2];
+    int64_t ts_mru_syn, first_rtt;
+    struct ta_rare *rare;
     uint32_t rtt_seen;
     float rtt_min, rtt_max, rtt_median, rtt_p95;
-    uint64_t rng;
     uint32_t max_in_flight;
-    uint8_t finished;          /* RTT quantiles computed, lists freed (closed, or the capture ended) */
+    uint32_t cold;             /* index + 1 in the analysis' pool; 0: none */
+    uint16_t mss[2];
+    int8_t ws_offered[2];
+    uint8_t opt[2];            /* OPT_* */
+    uint8_t finished;          /* RTT quantiles computed, lists released (closed, or the capture ended) */
     uint8_t noted;             /* end-of-capture notes written */
-};
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct ta_dir) == 64, "ta_dir is one cache line");
+_Static_assert(sizeof(struct nl_ta_conv) == 192, "nl_ta_conv is three cache lines");
+
+#define TA_SLAB 1024               /* conversations per slab */
+#define TA_KEEP_SEGS 64            /* a pooled cold part keeps lists up to these sizes */
+#define TA_KEEP_RTT 256
+
+static inline uint32_t fr_put(const struct nl_flow *f, uint64_t frame) { return (uint32_t)(frame - f->first_pkt + 1); }
+static inline uint64_t fr_get(const struct nl_flow *f, uint32_t v) { return v ? f->first_pkt + v - 1 : 0; }
+
+static inline struct ta_cold *cold_of(const struct nl_analysis *a, const struct nl_ta_conv *t)
+{
+    return t->cold ? &a->ta_cold[t->cold - 1] : NULL;
+}
+
+/* The cold part of t, from the pool (its lists keep their buffers), created when needed. */
+static struct ta_cold *cold_get(struct nl_analysis *a, struct nl_ta_conv *t, uint32_t id)
+{
+    if (t->cold)
+        return &a->ta_cold[t->cold - 1];
+    uint32_t i;
+    if (a->ta_cold_free) {
+        i = a->ta_cold_free - 1;
+        a->ta_cold_free = a->ta_cold[i].next_free;
+    } else {
+        if (a->ta_ncold == a->ta_capcold) {
+            size_t nc = a->ta_capcold ? a->ta_capcold * 2 : 256;
+            struct ta_cold *p = realloc(a->ta_cold, nc * sizeof *p);
+            if (!p)
+                return NULL;
+            a->ta_cold = p;
+            a->ta_capcold = nc;
+        }
+        i = (uint32_t)a->ta_ncold++;
+        memset(&a->ta_cold[i], 0, sizeof a->ta_cold[i]);
+    }
+    struct ta_cold *c = &a->ta_cold[i];
+    c->nsegs[0] = c->nsegs[1] = 0;
+    c->nrtt = 0;
+    c->next_free = 0;
+    c->rng = 0x9e3779b97f4a7c15ull ^ id;
+    t->cold = i + 1;
+    return c;
+}
+
+/* Return t's cold part to the pool; lists beyond the kept sizes are freed. */
+static void cold_put(struct nl_analysis *a, struct nl_ta_conv *t)
+{
+    if (!t->cold)
+        return;
+    struct ta_cold *c = &a->ta_cold[t->cold - 1];
+    for (int i = 0; i < 2; i++) {
+        c->nsegs[i] = 0;
+        if (c->capsegs[i] > TA_KEEP_SEGS) {
+            free(c->segs[i]);
+            c->segs[i] = NULL;
+            c->capsegs[i] = 0;
+        }
+    }
+    c->nrtt = 0;
+    if (c->caprtt > TA_KEEP_RTT) {
+        free(c->rtt);
+        c->rtt = NULL;
+        c->caprtt = 0;
+    }
+    c->next_free = a->ta_cold_free;
+    a->ta_cold_free = t->cold;
+    t->cold = 0;
+}
+
+static struct ta_rare *rare_get(struct nl_ta_conv *t)
+{
+    if (!t->rare)
+        t->rare = calloc(1, sizeof *t->rare);
+    return t->rare;
+}
+
+/* A zeroed conversation record from the current slab. */
+static struct nl_ta_conv *conv_new(struct nl_analysis *a)
+{
+    if (!a->ta_nslabs || a->ta_slab_used == TA_SLAB) {
+        if (a->ta_nslabs == a->ta_capslabs) {
+            size_t nc = a->ta_capslabs ? a->ta_capslabs * 2 : 16;
+            void **p = realloc(a->ta_slabs, nc * sizeof *p);
+            if (!p)
+                return NULL;
+            a->ta_slabs = p;
+            a->ta_capslabs = nc;
+        }
+        void *s = aligned_alloc(64, TA_SLAB * sizeof(struct nl_ta_conv));
+        if (!s)
+            return NULL;
+        a->ta_slabs[a->ta_nslabs++] = s;
+        a->ta_slab_used = 0;
+    }
+    struct nl_ta_conv *t = (struct nl_ta_conv *)a->ta_slabs[a->ta_nslabs - 1] + a->ta_slab_used++;
+    memset(t, 0, sizeof *t);
+    return t;
+}
 
 static const struct {
     const char *field, *label, *summary;
@@ -111,68 +241,78 @@ const char *nl_ta_severity_name(int s)
     return s == NL_TA_WARN ? "Warning" : s == NL_TA_NOTE ? "Note" : "Chat";
 }
 
-void nl_ta_free(struct nl_ta_conv *t)
+/* Everything the analysis' conversations hold: their rare parts, the cold pool, the slabs. */
+void nl_ta_free_all(struct nl_analysis *a)
 {
-    if (!t)
-        return;
-    free(t->d[0].segs);
-    free(t->d[1].segs);
-    free(t->rtt);
-    free(t);
+    for (size_t i = 0; i < a->ft.nflows; i++)
+        if (a->ft.flows[i].ta)
+            free(a->ft.flows[i].ta->rare);
+    for (size_t i = 0; i < a->ta_ncold; i++) {
+        free(a->ta_cold[i].segs[0]);
+        free(a->ta_cold[i].segs[1]);
+        free(a->ta_cold[i].rtt);
+    }
+    free(a->ta_cold);
+    for (size_t i = 0; i < a->ta_nslabs; i++)
+        free(a->ta_slabs[i]);
+    free(a->ta_slabs);
 }
 
 /* ---- helpers ---- */
 
-static int push_seg(struct ta_dir *D, uint32_t seq, uint32_t nextseq, uint64_t frame, int64_t ts)
+static int push_seg(struct ta_cold *c, int dir, uint32_t seq, uint32_t nextseq, uint64_t frame, int64_t ts)
 {
-    if (D->nsegs == D->capsegs) {
-        uint32_t nc = D->capsegs ? D->capsegs * 2 : 8;
+    if (c->nsegs[dir] == c->capsegs[dir]) {
+        uint32_t nc = c->capsegs[dir] ? c->capsegs[dir] * 2 : 8;
         if (nc > NL_TA_UNACKED_CAP)
             nc = NL_TA_UNACKED_CAP;
-        struct ta_seg *s = realloc(D->segs, nc * sizeof *s);
+        struct ta_seg *s = realloc(c->segs[dir], nc * sizeof *s);
         if (!s)
             return NL_ENOMEM;
-        D->segs = s;
-        D->capsegs = nc;
+        c->segs[dir] = s;
+        c->capsegs[dir] = nc;
     }
-    D->segs[D->nsegs++] = (struct ta_seg){seq, nextseq, frame, ts};
+    c->segs[dir][c->nsegs[dir]++] = (struct ta_seg){seq, nextseq, frame, ts};
     return 0;
 }
 
-static int add_rtt(struct nl_ta_conv *t, double ms)
+/* c: t's cold part (present while not finished). */
+static int add_rtt(struct nl_ta_conv *t, struct ta_cold *c, double ms)
 {
     t->rtt_seen++;
     if (t->rtt_seen == 1 || ms < t->rtt_min)
         t->rtt_min = (float)ms;
     if (t->rtt_seen == 1 || ms > t->rtt_max)
         t->rtt_max = (float)ms;
-    if (t->finished)
+    if (t->finished || !c)
         return 0; /* after the close: counted, not in the quantiles */
-    if (t->nrtt < NL_TA_RTT_CAP) {
-        if (t->nrtt == t->caprtt) {
-            uint32_t nc = t->caprtt ? t->caprtt * 2 : 16;
-            float *r = realloc(t->rtt, nc * sizeof *r);
+    if (c->nrtt < NL_TA_RTT_CAP) {
+        if (c->nrtt == c->caprtt) {
+            uint32_t nc = c->caprtt ? c->caprtt * 2 : 16;
+            float *r = realloc(c->rtt, nc * sizeof *r);
             if (!r)
                 return NL_ENOMEM;
-            t->rtt = r;
-            t->caprtt = nc;
+            c->rtt = r;
+            c->caprtt = nc;
         }
-        t->rtt[t->nrtt++] = (float)ms;
+        c->rtt[c->nrtt++] = (float)ms;
         return 0;
     }
     /* Reservoir sampling (Vitter's algorithm R) with a fixed-seed xorshift. */
-    t->rng ^= t->rng << 13;
-    t->rng ^= t->rng >> 7;
-    t->rng ^= t->rng << 17;
-    uint64_t j = t->rng % t->rtt_seen;
+    c->rng ^= c->rng << 13;
+    c->rng ^= c->rng >> 7;
+    c->rng ^= c->rng << 17;
+    uint64_t j = c->rng % t->rtt_seen;
     if (j < NL_TA_RTT_CAP)
-        t->rtt[j] = (float)ms;
+        c->rtt[j] = (float)ms;
     return 0;
 }
 
 static int record_flag(struct nl_analysis *a, struct nl_ta_conv *t, int k, uint64_t frame)
 {
-    t->count[k]++;
+    if (!rare_get(t))
+        return NL_ENOMEM;
+    t->rare->count[k]++;
     a->ta_total[k]++;
     if (a->ta_n[k] >= a->listed_cap)
         return 0;
@@ -187,6 +327,8 @@ static int record_flag(struct nl_analysis *a, struct nl_ta_conv *t, int k, uint6
     a->ta_frames[k][a->ta_n[k]++] = frame;
     return 0;
 }
+
+static inline uint32_t count_of(const struct nl_ta_conv *t, int k) { return t->rare ? t->rare->count[k] : 0; }
 
 static const char *ep(const struct nl_flow *f, int i, char out[64])
 {
@@ -215,55 +357,99 @@ static const char *grouped(uint64_t v, char out[32])
     return out;
 }
 
-static int cmp_float(const void *x, const void *y)
+/* The k-th smallest of v[lo, hi) moved to v[k] (quickselect; v[lo, k) <= v[k] <= v[k+1, hi)).
+ * With median-of-three pivots on ranges above 16 the partition always splits the range. */
+static void select_k(float *v, uint32_t lo, uint32_t hi, uint32_t k)
 {
-    float a = *(const float *)x, b = *(const float *)y;
-    return a < b ? -1 : a > b;
+    while (hi - lo > 16) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        /* median of three as the pivot */
+        float x = v[lo], y = v[mid], z = v[hi - 1];
+        float p = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        uint32_t i = lo, j = hi - 1;
+        for (;;) { /* Hoare partition */
+            while (v[i] < p)
+                i++;
+            while (p < v[j])
+                j--;
+            if (i >= j)
+                break;
+            float tmp = v[i];
+            v[i] = v[j];
+            v[j] = tmp;
+            i++;
+            j--;
+        }
+        /* v[lo, j] <= p <= v[j+1, hi) */
+        if (k <= j)
+            hi = j + 1;
+        else
+            lo = j + 1;
+    }
+    for (uint32_t i = lo + 1; i < hi; i++) { /* a short range: insertion sort */
+        float x = v[i];
+        uint32_t j = i;
+        for (; j > lo && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 /* A conversation is over (or the capture is): RTT quantiles from the samples, then the
- * samples and the unacknowledged lists are freed, so ended conversations keep only the
- * fixed fields. */
-static void finalize(struct nl_ta_conv *t)
+ * cold part (samples, unacknowledged lists, SACK blocks) goes back to the pool, so ended
+ * conversations keep only their 192 bytes (and the rare part if a flag occurred). */
+static void finalize(struct nl_analysis *a, struct nl_ta_conv *t)
 {
     if (t->finished)
         return;
     t->finished = 1;
-    if (t->nrtt) {
-        qsort(t->rtt, t->nrtt, sizeof *t->rtt, cmp_float);
-        uint32_t n = t->nrtt;
-        t->rtt_median = n % 2 ? t->rtt[n / 2] : (t->rtt[n / 2 - 1] + t->rtt[n / 2]) / 2;
+    struct ta_cold *c = cold_of(a, t);
+    if (c && c->nrtt) {
+        float *v = c->rtt;
+        uint32_t n = c->nrtt, h = n / 2;
+        select_k(v, 0, n, h);
+        if (n % 2) {
+            t->rtt_median = v[h];
+        } else {
+            float below = v[0];
+            for (uint32_t i = 1; i < h; i++)
+                if (v[i] > below)
+                    below = v[i];
+            t->rtt_median = (below + v[h]) / 2;
+        }
         uint32_t r = (uint32_t)((95ull * n + 99) / 100); /* nearest rank */
-        t->rtt_p95 = t->rtt[r ? r - 1 : 0];
+        uint32_t k = r ? r - 1 : 0;
+        if (k > h)
+            select_k(v, h + 1, n, k);
+        t->rtt_p95 = v[k];
     }
-    free(t->rtt);
-    t->rtt = NULL;
-    t->nrtt = t->caprtt = 0;
-    for (int i = 0; i < 2; i++) {
-        free(t->d[i].segs);
-        t->d[i].segs = NULL;
-        t->d[i].nsegs = t->d[i].capsegs = 0;
+    if (c && (t->d[0].nsack || t->d[1].nsack)) {
+        /* the latest SACK blocks still count for bytes in flight: keep the part, empty its lists */
+        c->nsegs[0] = c->nsegs[1] = 0;
+        c->nrtt = 0;
+        return;
     }
+    cold_put(a, t);
 }
 
 /* ---- the analysis of one segment ---- */
 
 int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct nl_decoded *d,
-                 const struct nl_frame *pkt)
+                 const struct nl_frame *pkt, int64_t prev_ns)
 {
     if (!f->ta) {
-        f->ta = calloc(1, sizeof *f->ta);
-        if (!f->ta)
+        struct nl_ta_conv *n = conv_new(a);
+        if (!n)
             return NL_ENOMEM;
         for (int i = 0; i < 2; i++) {
-            f->ta->d[i].window = UINT32_MAX;
-            f->ta->d[i].win_scale = -1;
-            f->ta->d[i].valid_bif = 1;
-            f->ta->d[i].ws_offered = -1;
+            n->d[i].window = UINT32_MAX;
+            n->d[i].win_scale = -1;
+            n->d[i].st = ST_VALID_BIF;
+            n->ws_offered[i] = -1;
         }
-        f->ta->first_rtt = -1;
-        f->ta->ts_mru_syn = -1;
-        f->ta->rng = 0x9e3779b97f4a7c15ull ^ f->id;
+        n->first_rtt = -1;
+        n->ts_mru_syn = -1;
+        f->ta = n;
     }
     struct nl_ta_conv *t = f->ta;
     struct ta_dir *F = &t->d[dir], *R = &t->d[!dir];
@@ -276,20 +462,21 @@ int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct
     double ack_rtt = 0;
     uint32_t in_flight_out = 0;
     int rc;
-    int64_t idle = t->last_ts ? nl_time_sub(now, t->last_ts) : 0;
+    int64_t idle = prev_ns ? nl_time_sub(now, prev_ns) : 0;
+    struct ta_cold *c = cold_of(a, t);
     char ea[64], eb[64], g1[32], g2[32];
 
     /* Relative numbering: the ISN of a SYN, else the sequence number before the first seen. */
-    if (!F->base_set) {
+    if (!(F->st & ST_BASE)) {
         F->base_seq = (fl & FL_SYN) ? seq : seq - 1;
-        F->base_set = 1;
+        F->st |= ST_BASE;
     }
-    if (!R->base_set && (fl & FL_ACK)) {
+    if (!(R->st & ST_BASE) && (fl & FL_ACK)) {
         R->base_seq = ack - 1;
-        R->base_set = 1;
+        R->st |= ST_BASE;
     }
     if (fl & FL_ACK)
-        R->valid_bif = 1;
+        R->st |= ST_VALID_BIF;
 
     /* A one-byte segment at the next sequence number while the other side's window is closed. */
     if (seglen == 1 && seq == F->nextseq && R->window == 0) {
@@ -301,7 +488,7 @@ int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct
     /* Beyond the highest sequence seen: bytes before it were not captured. */
     if (F->nextseq && SEQ_GT(seq, F->nextseq) && !(fl & FL_RST)) {
         bits |= NL_TA_BIT(NL_TA_LOST_SEGMENT);
-        F->valid_bif = 0;
+        F->st &= (uint8_t)~ST_VALID_BIF;
     }
     /* Zero or one byte, one below the next sequence number: a keep-alive (RFC 9293 3.8.4). */
     if (seglen <= 1 && seq == F->nextseq - 1 && !(fl & (FL_SYN | FL_FIN | FL_RST)))
@@ -312,17 +499,17 @@ int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct
         bits |= NL_TA_BIT(NL_TA_WINDOW_UPDATE);
     /* Data up to the right edge of the window the other side advertised. */
     if (seglen > 0 && R->win_scale != -1 && !(fl & (FL_SYN | FL_FIN | FL_RST))) {
-        int shift = (R->window_from_syn || R->win_scale == -2) ? 0 : R->win_scale;
+        int shift = ((R->st & ST_WIN_SYN) || R->win_scale == -2) ? 0 : R->win_scale;
         if (seq + seglen == R->lastack + (uint32_t)((uint64_t)R->window << shift))
             bits |= NL_TA_BIT(NL_TA_WINDOW_FULL);
     }
     if (seglen == 0 && window && window == F->window && seq == F->nextseq && ack == F->lastack &&
-        (R->lastflags & NL_TA_BIT(NL_TA_KEEP_ALIVE)) && !(fl & (FL_SYN | FL_FIN | FL_RST))) {
+        (R->lastflags & LF_KA) && !(fl & (FL_SYN | FL_FIN | FL_RST))) {
         bits |= NL_TA_BIT(NL_TA_KEEP_ALIVE_ACK);
         goto finished_fwd;
     }
     if (seglen == 0 && window == 0 && window == F->window && seq == F->nextseq && ack == F->lastack &&
-        (R->lastflags & NL_TA_BIT(NL_TA_ZERO_WINDOW_PROBE)) && !(fl & (FL_SYN | FL_FIN | FL_RST))) {
+        (R->lastflags & LF_ZWP) && !(fl & (FL_SYN | FL_FIN | FL_RST))) {
         bits |= NL_TA_BIT(NL_TA_ZERO_WINDOW_PROBE_ACK);
         goto finished_fwd;
     }
@@ -332,12 +519,12 @@ int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct
         F->dupacknum = F->dupacknum == -1 ? 1 : F->dupacknum + 1;
         bits |= NL_TA_BIT(NL_TA_DUPLICATE_ACK);
         dupack_num = (uint32_t)F->dupacknum;
-        dupack_frame = F->lastnondupack;
+        dupack_frame = fr_get(f, F->lastnondupack);
     }
 
 finished_fwd:
     if (ack != F->lastack) {
-        F->lastnondupack = frame;
+        F->lastnondupack = fr_put(f, frame);
         F->dupacknum = 0;
     }
 
@@ -395,7 +582,7 @@ classified:;
             (rc = nl_note_tcp(a, "fast-retransmission", frame, f->id,
                               "packets %llu-%llu: %d duplicate ACKs for byte %s (the receiver is missing it); packet "
                               "%llu resends it %.1f ms after the last (a fast retransmission, RFC 5681 3.2)",
-                              (unsigned long long)R->lastnondupack, (unsigned long long)R->lastack_frame,
+                              (unsigned long long)fr_get(f, R->lastnondupack), (unsigned long long)fr_get(f, R->lastack_frame),
                               R->dupacknum, grouped(seq - fb, g1), (unsigned long long)frame, ms(nl_time_sub(now, R->lastack_ts))))
                 < 0)
             return rc;
@@ -406,16 +593,16 @@ classified:;
                               "in packet %llu): a spurious retransmission, not needed; the first copy arrived and "
                               "the sender's timer fired before the ACK reached it",
                               (unsigned long long)frame, grouped(seq - fb, g1), grouped(seq - fb + seglen - 1, g2),
-                              grouped(R->lastack - fb, ea), (unsigned long long)R->lastack_frame)) < 0)
+                              grouped(R->lastack - fb, ea), (unsigned long long)fr_get(f, R->lastack_frame))) < 0)
             return rc;
     } else if (bits & NL_TA_BIT(NL_TA_RETRANSMISSION)) {
         if (want_note(a, NL_TA_RETRANSMISSION)) {
             uint64_t orig = 0;
             int64_t ots = 0;
-            for (uint32_t i = 0; i < F->nsegs; i++)
-                if (SEQ_LE(F->segs[i].seq, seq) && SEQ_GT(F->segs[i].nextseq, seq)) {
-                    orig = F->segs[i].frame;
-                    ots = F->segs[i].ts;
+            for (uint32_t i = 0; c && i < c->nsegs[dir]; i++)
+                if (SEQ_LE(c->segs[dir][i].seq, seq) && SEQ_GT(c->segs[dir][i].nextseq, seq)) {
+                    orig = c->segs[dir][i].frame;
+                    ots = c->segs[dir][i].ts;
                     break;
                 }
             if (orig && R->dupacknum > 0)
@@ -445,7 +632,7 @@ classified:;
             (rc = nl_note_tcp(a, "out-of-order", frame, f->id,
                               "packet %llu carries byte %s, below the highest already seen (packet %llu) only %.2f "
                               "ms later: it was overtaken on the way (out of order), not sent twice",
-                              (unsigned long long)frame, grouped(seq - fb, g1), (unsigned long long)F->nextseq_frame,
+                              (unsigned long long)frame, grouped(seq - fb, g1), (unsigned long long)fr_get(f, F->nextseq_frame),
                               ms(nl_time_sub(now, F->nextseq_ts)))) < 0)
             return rc;
     }
@@ -470,62 +657,74 @@ classified:;
                           (unsigned long long)frame, ep(f, !dir, ea), grouped(seq - fb + seglen, g1))) < 0)
         return rc;
     /* Zero-window episodes: opened by this side's zero window, probed by the other, closed by a
-     * window again. */
-    if ((bits & NL_TA_BIT(NL_TA_ZERO_WINDOW)) && !F->zw_open) {
-        F->zw_open = 1;
-        F->zw_frame = frame;
-        F->zw_ts = now;
-        F->zw_probes = 0;
-        F->zw_first_probe = 0;
-    } else if (F->zw_open && window && !(fl & FL_RST)) {
-        F->zw_open = 0;
+     * window again. The episode's details live in the rare part. */
+    if ((bits & NL_TA_BIT(NL_TA_ZERO_WINDOW)) && !(F->st & ST_ZW_OPEN)) {
+        struct ta_rare *x = rare_get(t);
+        if (!x)
+            return NL_ENOMEM;
+        F->st |= ST_ZW_OPEN;
+        x->zw_frame[dir] = frame;
+        x->zw_ts[dir] = now;
+        x->zw_probes[dir] = 0;
+        x->zw_first_probe[dir] = 0;
+    } else if ((F->st & ST_ZW_OPEN) && window && !(fl & FL_RST)) {
+        struct ta_rare *x = t->rare;
+        F->st &= (uint8_t)~ST_ZW_OPEN;
         if (a->ta_zw_noted++ < TA_NOTES_PER_KIND) {
             char probes[96] = "";
-            if (F->zw_probes)
+            if (x->zw_probes[dir])
                 snprintf(probes, sizeof probes, "; the sender probed it %u time%s (first in packet %llu)",
-                         F->zw_probes, F->zw_probes == 1 ? "" : "s", (unsigned long long)F->zw_first_probe);
-            if ((rc = nl_note_tcp(a, "zero-window", F->zw_frame, f->id,
+                         x->zw_probes[dir], x->zw_probes[dir] == 1 ? "" : "s",
+                         (unsigned long long)x->zw_first_probe[dir]);
+            if ((rc = nl_note_tcp(a, "zero-window", x->zw_frame[dir], f->id,
                                   "packet %llu: %s advertised a zero window: its receive buffer was full because "
                                   "the application was not reading, so the sender had to stop%s; packet %llu "
                                   "reopened the window %.3f s later",
-                                  (unsigned long long)F->zw_frame, ep(f, dir, ea), probes,
-                                  (unsigned long long)frame, (double)nl_time_sub(now, F->zw_ts) / 1e9)) < 0)
+                                  (unsigned long long)x->zw_frame[dir], ep(f, dir, ea), probes,
+                                  (unsigned long long)frame, (double)nl_time_sub(now, x->zw_ts[dir]) / 1e9)) < 0)
                 return rc;
         }
     }
-    if ((bits & NL_TA_BIT(NL_TA_ZERO_WINDOW_PROBE)) && R->zw_open) {
-        if (!R->zw_probes)
-            R->zw_first_probe = frame;
-        R->zw_probes++;
+    if ((bits & NL_TA_BIT(NL_TA_ZERO_WINDOW_PROBE)) && (R->st & ST_ZW_OPEN)) {
+        struct ta_rare *x = t->rare;
+        if (!x->zw_probes[!dir])
+            x->zw_first_probe[!dir] = frame;
+        x->zw_probes[!dir]++;
     }
     if (bits & NL_TA_BIT(NL_TA_KEEP_ALIVE)) {
-        F->ka_frame = frame;
-        F->ka_idle_ns = idle;
+        struct ta_rare *x = rare_get(t);
+        if (!x)
+            return NL_ENOMEM;
+        x->ka_frame[dir] = frame;
+        x->ka_idle_ns[dir] = idle;
     }
-    if ((bits & NL_TA_BIT(NL_TA_KEEP_ALIVE_ACK)) && R->ka_frame) {
+    if ((bits & NL_TA_BIT(NL_TA_KEEP_ALIVE_ACK)) && t->rare && t->rare->ka_frame[!dir]) {
+        struct ta_rare *x = t->rare;
         if (want_note(a, NL_TA_KEEP_ALIVE) &&
-            (rc = nl_note_tcp(a, "keep-alive", R->ka_frame, f->id,
+            (rc = nl_note_tcp(a, "keep-alive", x->ka_frame[!dir], f->id,
                               "packet %llu is a keep-alive from %s after %.3f s of silence (one byte below its next "
                               "sequence number, SO_KEEPALIVE, RFC 9293 3.8.4) and packet %llu answers it: the "
                               "connection is idle but both ends are alive",
-                              (unsigned long long)R->ka_frame, ep(f, !dir, ea), (double)R->ka_idle_ns / 1e9,
+                              (unsigned long long)x->ka_frame[!dir], ep(f, !dir, ea), (double)x->ka_idle_ns[!dir] / 1e9,
                               (unsigned long long)frame)) < 0)
             return rc;
-        R->ka_frame = 0;
+        x->ka_frame[!dir] = 0;
     }
 
     /* ---- the state moves on ---- */
     uint32_t nextseq = seq + seglen;
-    if ((seglen || (fl & (FL_SYN | FL_FIN))) && F->nsegs < NL_TA_UNACKED_CAP) {
+    if ((seglen || (fl & (FL_SYN | FL_FIN))) && (!c || c->nsegs[dir] < NL_TA_UNACKED_CAP)) {
         if (fl & (FL_SYN | FL_FIN))
             nextseq += 1;
-        if ((rc = push_seg(F, seq, nextseq, frame, now)) < 0)
+        if (!c && !(c = cold_get(a, t, f->id)))
+            return NL_ENOMEM;
+        if ((rc = push_seg(c, dir, seq, nextseq, frame, now)) < 0)
             return rc;
     }
     if (SEQ_GT(nextseq, F->nextseq) || !F->nextseq) {
         if (!(bits & NL_TA_BIT(NL_TA_ZERO_WINDOW_PROBE))) {
             F->nextseq = nextseq;
-            F->nextseq_frame = frame;
+            F->nextseq_frame = fr_put(f, frame);
             F->nextseq_ts = now;
         }
     }
@@ -534,18 +733,20 @@ classified:;
             F->maxseqtobeacked = F->nextseq;
     }
     F->window = window;
-    F->window_from_syn = (fl & FL_SYN) != 0;
+    F->st = (uint8_t)((F->st & ~ST_WIN_SYN) | ((fl & FL_SYN) ? ST_WIN_SYN : 0));
     F->lastack = ack;
     F->lastack_ts = now;
-    F->lastack_frame = frame;
-    F->lastflags = bits;
+    F->lastack_frame = fr_put(f, frame);
+    F->lastflags = (uint8_t)(((bits & NL_TA_BIT(NL_TA_KEEP_ALIVE)) ? LF_KA : 0) |
+                             ((bits & NL_TA_BIT(NL_TA_ZERO_WINDOW_PROBE)) ? LF_ZWP : 0));
 
     /* Segments of the other side this ACK covers: an RTT sample from the oldest one it ends exactly. */
-    {
-        uint32_t k = 0;
+    if (c && c->nsegs[!dir]) {
+        uint32_t k = 0, n = c->nsegs[!dir];
         int matched = 0;
-        for (uint32_t i = 0; i < R->nsegs; i++) {
-            struct ta_seg *s = &R->segs[i];
+        struct ta_seg *segs = c->segs[!dir];
+        for (uint32_t i = 0; i < n; i++) {
+            struct ta_seg *s = &segs[i];
             if (ack == s->nextseq) {
                 if (!matched) {
                     matched = 1;
@@ -557,21 +758,22 @@ classified:;
             if (SEQ_GT(ack, s->seq) && SEQ_LE(ack, s->nextseq))
                 s->seq = ack; /* partly acknowledged */
             if (SEQ_GT(s->nextseq, ack)) {
-                R->segs[k++] = *s;
+                segs[k++] = *s;
                 continue;
             }
         }
-        R->nsegs = k;
-        if (matched && report && ack_rtt != 0 && (rc = add_rtt(t, ack_rtt)) < 0)
+        c->nsegs[!dir] = k;
+        if (matched && report && ack_rtt != 0 && (rc = add_rtt(t, c, ack_rtt)) < 0)
             return rc;
     }
 
     /* Bytes in flight after this segment: the span of its unacknowledged data, less what the
      * other side's latest SACK blocks say arrived. */
-    if (seglen && F->nsegs && F->valid_bif) {
-        uint32_t first = F->segs[0].seq - F->base_seq, last = F->segs[0].nextseq - F->base_seq;
-        for (uint32_t i = 1; i < F->nsegs; i++) {
-            uint32_t s = F->segs[i].seq - F->base_seq, e = F->segs[i].nextseq - F->base_seq;
+    if (seglen && c && c->nsegs[dir] && (F->st & ST_VALID_BIF)) {
+        const struct ta_seg *segs = c->segs[dir];
+        uint32_t first = segs[0].seq - F->base_seq, last = segs[0].nextseq - F->base_seq;
+        for (uint32_t i = 1; i < c->nsegs[dir]; i++) {
+            uint32_t s = segs[i].seq - F->base_seq, e = segs[i].nextseq - F->base_seq;
             if (e > last)
                 last = e;
             if (s < first)
@@ -579,7 +781,7 @@ classified:;
         }
         uint32_t inf = last - first;
         for (int i = 0; i < R->nsack; i++)
-            inf -= R->sack[i][1] - R->sack[i][0];
+            inf -= c->sack[!dir][i][1] - c->sack[!dir][i][0];
         if (inf > 0 && inf < 2000000000u) {
             if (fl & (FL_SYN | FL_FIN))
                 inf -= 1;
@@ -599,19 +801,22 @@ classified:;
     if (opt && !ts_only) {
         struct nl_tcp_opts o;
         if (nl_tcp_options_parse(opt, d->tcp_hlen - NL_TCP_HDR_MIN, &o) == 0 || o.has_mss || o.nsack) {
-            for (int i = 0; i < o.nsack && i < 4; i++) {
-                F->sack[i][0] = o.sack[i][0];
-                F->sack[i][1] = o.sack[i][1];
+            if (o.nsack > 0) {
+                if (!c && !(c = cold_get(a, t, f->id)))
+                    return NL_ENOMEM;
+                for (int i = 0; i < o.nsack && i < 4; i++) {
+                    c->sack[dir][i][0] = o.sack[i][0];
+                    c->sack[dir][i][1] = o.sack[i][1];
+                }
             }
             F->nsack = (uint8_t)(o.nsack > 4 ? 4 : o.nsack);
             if (fl & FL_SYN) {
-                F->has_mss = (uint8_t)o.has_mss;
-                F->mss = o.mss;
-                F->sack_perm = (uint8_t)o.sack_permitted;
-                F->has_ts = (uint8_t)o.has_ts;
+                t->opt[dir] = (uint8_t)((o.has_mss ? OPT_MSS : 0) | (o.sack_permitted ? OPT_SACK : 0) |
+                                        (o.has_ts ? OPT_TS : 0));
+                t->mss[dir] = o.mss;
                 if (o.has_wscale) {
-                    F->ws_offered = (int8_t)(o.wscale > 14 ? 14 : o.wscale);
-                    F->win_scale = F->ws_offered;
+                    t->ws_offered[dir] = (int8_t)(o.wscale > 14 ? 14 : o.wscale);
+                    F->win_scale = t->ws_offered[dir];
                 }
             }
         }
@@ -633,19 +838,16 @@ classified:;
     uint32_t scaled = (fl & FL_SYN) || F->win_scale < 0 ? window : (uint32_t)((uint64_t)window << F->win_scale);
     if (scaled > F->max_window)
         F->max_window = scaled;
-    if (seglen) {
+    if (seglen)
         F->data_segments++;
-        F->payload += seglen;
-    }
-    t->last_ts = now;
     if (fl & FL_FIN)
-        F->fin = 1;
+        F->st |= ST_FIN;
     /* Over: a reset, or both FINs sent and everything acknowledged. */
-    if (!t->finished && ((fl & FL_RST) || (F->fin && R->fin && !F->nsegs && !R->nsegs)))
-        finalize(t);
+    if (!t->finished && ((fl & FL_RST) || ((F->st & R->st & ST_FIN) && (!c || (!c->nsegs[0] && !c->nsegs[1])))))
+        finalize(a, t);
 
-    for (int k = 0; k < NL_TA_NKINDS && report; k++)
-        if ((bits & NL_TA_BIT(k)) && (rc = record_flag(a, t, k, frame)) < 0)
+    for (uint32_t b = report ? bits : 0; b; b &= b - 1)
+        if ((rc = record_flag(a, t, __builtin_ctz(b), frame)) < 0)
             return rc;
 
     if (a->record_packets) {
@@ -686,24 +888,29 @@ int nl_ta_finish(struct nl_analysis *a)
         if (!t || t->noted)
             continue;
         t->noted = 1;
-        finalize(t);
+        finalize(a, t);
+        if (t->cold) /* kept for its SACK blocks: no more packets */
+            cold_put(a, t);
         for (int dir = 0; dir < 2; dir++) {
-            struct ta_dir *D = &t->d[dir];
-            if (D->zw_open) {
+            if (t->d[dir].st & ST_ZW_OPEN) {
+                const struct ta_rare *x = t->rare;
                 if (a->ta_zw_noted++ < TA_NOTES_PER_KIND) {
-                    if ((rc = nl_note_tcp(a, "zero-window", D->zw_frame, f->id,
+                    if ((rc = nl_note_tcp(a, "zero-window", x->zw_frame[dir], f->id,
                                           "packet %llu: %s advertised a zero window (its receive buffer was full: "
                                           "the application was not reading) and the window was still closed when "
                                           "the capture ended; the sender probed it %u time%s",
-                                          (unsigned long long)D->zw_frame, ep(f, dir, ea), D->zw_probes,
-                                          D->zw_probes == 1 ? "" : "s")) < 0)
+                                          (unsigned long long)x->zw_frame[dir], ep(f, dir, ea), x->zw_probes[dir],
+                                          x->zw_probes[dir] == 1 ? "" : "s")) < 0)
                         return rc;
                 }
             }
         }
         uint64_t data = t->d[0].data_segments + t->d[1].data_segments;
-        uint64_t re = t->count[NL_TA_RETRANSMISSION];
-        if (re || t->count[NL_TA_LOST_SEGMENT] || t->count[NL_TA_ZERO_WINDOW]) {
+        if (!t->rare)
+            continue; /* no flag */
+        const uint32_t *count = t->rare->count;
+        uint64_t re = count[NL_TA_RETRANSMISSION];
+        if (re || count[NL_TA_LOST_SEGMENT] || count[NL_TA_ZERO_WINDOW]) {
             if (a->ta_conv_noted++ >= 20) {
                 zw_more++;
                 continue;
@@ -713,13 +920,13 @@ int nl_ta_finish(struct nl_analysis *a)
                      "%llu fast (after duplicate ACKs), %llu spurious (not needed), %llu others (timeout or SACK "
                      "recovery); %llu "
                      "segments not captured, %llu duplicate ACKs, %llu zero windows",
-                     (unsigned long long)t->count[NL_TA_FAST_RETRANSMISSION],
-                     (unsigned long long)t->count[NL_TA_SPURIOUS_RETRANSMISSION],
-                     (unsigned long long)(re - t->count[NL_TA_FAST_RETRANSMISSION] -
-                                          t->count[NL_TA_SPURIOUS_RETRANSMISSION]),
-                     (unsigned long long)t->count[NL_TA_LOST_SEGMENT],
-                     (unsigned long long)t->count[NL_TA_DUPLICATE_ACK],
-                     (unsigned long long)t->count[NL_TA_ZERO_WINDOW]);
+                     (unsigned long long)count[NL_TA_FAST_RETRANSMISSION],
+                     (unsigned long long)count[NL_TA_SPURIOUS_RETRANSMISSION],
+                     (unsigned long long)(re - count[NL_TA_FAST_RETRANSMISSION] -
+                                          count[NL_TA_SPURIOUS_RETRANSMISSION]),
+                     (unsigned long long)count[NL_TA_LOST_SEGMENT],
+                     (unsigned long long)count[NL_TA_DUPLICATE_ACK],
+                     (unsigned long long)count[NL_TA_ZERO_WINDOW]);
             if ((rc = nl_note_tcp(a, "tcp-summary", 0, f->id,
                                   "conversation %u: %s of %llu data segments were retransmissions (%.1f%%): %s",
                                   f->id, grouped(re, g1), (unsigned long long)data,
@@ -787,13 +994,13 @@ int nl_analysis_tcp_figures(const struct nl_analysis *a, size_t i, struct nl_tcp
     int srv = f->server < 0 ? 1 : f->server, cli = !srv;
     const struct ta_dir *C = &t->d[cli], *S = &t->d[srv];
     for (int k = 0; k < NL_TA_NKINDS; k++)
-        o->count[k] = t->count[k];
-    o->mss_c2s = C->has_mss ? C->mss : 0;
-    o->mss_s2c = S->has_mss ? S->mss : 0;
-    o->wscale_c2s = C->ws_offered;
-    o->wscale_s2c = S->ws_offered;
-    o->sack = C->sack_perm && S->sack_perm;
-    o->timestamps = C->has_ts && S->has_ts;
+        o->count[k] = count_of(t, k);
+    o->mss_c2s = (t->opt[cli] & OPT_MSS) ? t->mss[cli] : 0;
+    o->mss_s2c = (t->opt[srv] & OPT_MSS) ? t->mss[srv] : 0;
+    o->wscale_c2s = t->ws_offered[cli];
+    o->wscale_s2c = t->ws_offered[srv];
+    o->sack = (t->opt[cli] & OPT_SACK) && (t->opt[srv] & OPT_SACK);
+    o->timestamps = (t->opt[cli] & OPT_TS) && (t->opt[srv] & OPT_TS);
     o->syn_seen = f->d[cli].syn || f->d[srv].syn;
     o->synack_seen = f->d[cli].synack || f->d[srv].synack;
     o->rtt_samples = t->rtt_seen;
@@ -806,20 +1013,21 @@ int nl_analysis_tcp_figures(const struct nl_analysis *a, size_t i, struct nl_tcp
     o->handshake_ms = t->first_rtt >= 0 ? ms(t->first_rtt) : -1;
     double secs = nl_time_span_s(f->first_ns, f->last_ns);
     if (secs > 0) {
-        o->throughput_bps_c2s = (double)C->payload * 8 / secs;
-        o->throughput_bps_s2c = (double)S->payload * 8 / secs;
+        /* the flow's payload counts the same segments (nl_flow_tcp, before nl_ta_packet) */
+        o->throughput_bps_c2s = (double)f->d[cli].payload * 8 / secs;
+        o->throughput_bps_s2c = (double)f->d[srv].payload * 8 / secs;
     }
     o->max_in_flight = t->max_in_flight;
     o->max_window_c2s = C->max_window;
     o->max_window_s2c = S->max_window;
     o->data_segments = C->data_segments + S->data_segments;
-    o->retransmission_rate = o->data_segments ? (double)t->count[NL_TA_RETRANSMISSION] / (double)o->data_segments : 0;
+    o->retransmission_rate = o->data_segments ? (double)count_of(t, NL_TA_RETRANSMISSION) / (double)o->data_segments : 0;
     return 0;
 }
 
 uint64_t nl_ta_retransmissions(const struct nl_flow *f)
 {
-    return f->ta ? f->ta->count[NL_TA_RETRANSMISSION] : 0;
+    return f->ta ? count_of(f->ta, NL_TA_RETRANSMISSION) : 0;
 }
 
 size_t nl_analysis_tcp_packet_count(const struct nl_analysis *a) { return a->ntpk; }
