@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "procstat.h"
+
 struct conn {
     int fd;
     int greeted;
@@ -45,39 +47,8 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* CPU time (user + system) of a process in microseconds, all its threads; -1 if unknown. */
-static double cpu_us(int pid)
-{
-    if (pid <= 0)
-        return -1;
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
-}
 
-static double self_cpu_us(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec * 1e6 +
-           (double)ru.ru_stime.tv_usec;
-}
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv)
 {
@@ -175,7 +146,7 @@ int main(int argc, char **argv)
         uint64_t now = now_ns();
         if (!measuring && now >= t_measure) {
             measuring = 1;
-            srv0 = cpu_us(server_pid);
+            srv0 = proc_cpu_us(server_pid);
             me0 = self_cpu_us();
         }
         if (now >= t_end)
@@ -212,7 +183,7 @@ int main(int argc, char **argv)
                 errors++;
         }
     }
-    double srv1 = cpu_us(server_pid), me1 = self_cpu_us();
+    double srv1 = proc_cpu_us(server_pid), me1 = self_cpu_us();
     double srv_per = (srv0 >= 0 && srv1 >= 0 && count) ? (srv1 - srv0) / (double)count : -1;
     qsort(lat, nlat, sizeof *lat, cmp_u32);
     uint32_t p50 = nlat ? lat[(nlat - 1) / 2] : 0, p99 = nlat ? lat[(size_t)((double)(nlat - 1) * 0.99)] : 0;

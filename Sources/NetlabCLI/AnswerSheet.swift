@@ -190,7 +190,7 @@ extension ReportWriter {
             let cells = ws.map { w in w.part == "header" && w.offset == t.fieldOffset ? "[0000]" : String(format: "%04x", w.value) }
             var k = 0
             while k < cells.count {
-                let lead = k == 0 ? part.padding(toLength: 14, withPad: " ", startingAt: 0) : String(repeating: " ", count: 14)
+                let lead = k == 0 ? Fmt.pad(part, 14) : Fmt.pad("", 14)
                 lines.append(lead + cells[k..<min(k + 12, cells.count)].joined(separator: " "))
                 k += 12
             }

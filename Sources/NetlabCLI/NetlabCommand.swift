@@ -33,9 +33,20 @@ struct DoctorCommand: ParsableCommand {
             throw ExitCode.failure
         }
         if json {
-            let rows = checks.map { ["topic": $0.topic, "status": $0.status, "detail": $0.detail, "fix": $0.fix] }
-            let data = try JSONSerialization.data(withJSONObject: ["checks": rows], options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            var w = JSONWriter(streaming: false)
+            w.beginObject()
+            w.beginArray("checks")
+            for c in checks {
+                w.beginObject()
+                w.field("detail", c.detail)
+                w.field("fix", c.fix)
+                w.field("status", c.status)
+                w.field("topic", c.topic)
+                w.endObject()
+            }
+            w.endArray()
+            w.endObject()
+            print(w.text)
         } else {
             let color = terminalWantsColor(disabled: noColor)
             func paint(_ s: String) -> String {
@@ -43,10 +54,10 @@ struct DoctorCommand: ParsableCommand {
                 let code = ["OK": "32", "INFO": "36", "WARN": "33", "FAIL": "1;31"][s] ?? "0"
                 return "\u{1b}[\(code)m\(s)\u{1b}[0m"
             }
-            let width = checks.map(\.topic.count).max() ?? 10
+            let width = checks.map { Fmt.width($0.topic) }.max() ?? 10
             for c in checks {
-                let tag = paint(c.status.padding(toLength: 4, withPad: " ", startingAt: 0))
-                print("\(tag)  \(c.topic.padding(toLength: width, withPad: " ", startingAt: 0))  \(c.detail)")
+                let tag = paint(Fmt.pad(c.status, 4))
+                print("\(tag)  \(Fmt.pad(c.topic, width))  \(c.detail)")
                 if !c.fix.isEmpty { print("      \(String(repeating: " ", count: width))  -> \(c.fix)") }
             }
             let fails = checks.filter { $0.status == "FAIL" }.count

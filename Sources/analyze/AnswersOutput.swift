@@ -32,7 +32,7 @@ enum AnswersOutput {
         }
         for c in a.conversations {
             out += "\nconversation \(c.conversation): \(c.transport) \(c.client) -> \(c.server)\n"
-            func row(_ k: String, _ v: String) { out += "  " + k.padding(toLength: 18, withPad: " ", startingAt: 0) + v + "\n" }
+            func row(_ k: String, _ v: String) { out += "  " + Fmt.pad(k, 18) + v + "\n" }
             row("transport", c.transport)
             row("server", "\(c.server) (port \(c.serverPort); \(basisText(c.serverBasis)))")
             row("client", "\(c.client) (ephemeral port \(c.clientPort))")

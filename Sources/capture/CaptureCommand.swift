@@ -86,7 +86,7 @@ struct CaptureCommand: ParsableCommand {
             for i in try Capture.interfaces() {
                 let flags = [i.up ? "up" : "down", i.running ? "running" : nil, i.loopback ? "loopback" : nil]
                     .compactMap { $0 }.joined(separator: ",")
-                print("\(i.name.padding(toLength: 18, withPad: " ", startingAt: 0)) [\(flags)] \(i.addresses)"
+                print("\(Fmt.pad(i.name, 18)) [\(flags)] \(i.addresses)"
                       + (i.description.isEmpty ? "" : "  (\(i.description))"))
             }
             return
@@ -108,7 +108,7 @@ struct CaptureCommand: ParsableCommand {
             + (o.filter.map { ", filter \"\($0)\"" } ?? "") + ", writing \(write == "-" ? "standard output" : write)\n").utf8))
         try cap.run(status: tty ? { st in
             let line = String(format: "\r\u{1b}[K  %llu packets, %@ bytes, kernel drops %llu, %.1f s",
-                              st.packets, Self.grouped(st.bytes), st.kernelDropped, st.seconds)
+                              st.packets, Fmt.grouped(st.bytes), st.kernelDropped, st.seconds)
             FileHandle.standardError.write(Data(line.utf8))
         } : nil)
         let st = try cap.close()
@@ -116,24 +116,27 @@ struct CaptureCommand: ParsableCommand {
         let why = Capture.stopSignal == 2 ? "interrupted (SIGINT)" : Capture.stopSignal == 15 ? "terminated (SIGTERM)"
             : "limit reached"
         if json {
-            let obj: [String: Any] = [
-                "file": write, "format": o.pcapng ? "pcapng" : "pcap", "interface": interface,
-                "link_type": cap.linkTypeName, "filter": o.filter ?? "", "packets": st.packets, "bytes": st.bytes,
-                "file_bytes": st.fileBytes, "seconds": st.seconds, "kernel_received": st.kernelReceived,
-                "kernel_dropped": st.kernelDropped, "interface_dropped": st.interfaceDropped, "stopped_by": why,
-            ]
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            var w = JSONWriter(streaming: false)
+            w.beginObject()
+            w.field("bytes", st.bytes)
+            w.field("file", write)
+            w.field("file_bytes", st.fileBytes)
+            w.field("filter", o.filter ?? "")
+            w.field("format", o.pcapng ? "pcapng" : "pcap")
+            w.field("interface", interface)
+            w.field("interface_dropped", st.interfaceDropped)
+            w.field("kernel_dropped", st.kernelDropped)
+            w.field("kernel_received", st.kernelReceived)
+            w.field("link_type", cap.linkTypeName)
+            w.field("packets", st.packets)
+            w.field("seconds", st.seconds)
+            w.field("stopped_by", why)
+            w.endObject()
+            print(w.text)
         }
         FileHandle.standardError.write(Data(String(format: "capture: %@: %llu packets (%@ bytes) in %.1f s, written to %@ (%@ bytes)\ncapture: kernel: %llu received by the filter, %llu dropped (buffer full), %llu dropped by the interface\n",
-            why, st.packets, Self.grouped(st.bytes), st.seconds, write == "-" ? "standard output" : write, Self.grouped(st.fileBytes),
+            why, st.packets, Fmt.grouped(st.bytes), st.seconds, write == "-" ? "standard output" : write, Fmt.grouped(st.fileBytes),
             st.kernelReceived, st.kernelDropped, st.interfaceDropped).utf8))
     }
 
-    static func grouped(_ n: UInt64) -> String {
-        let f = NumberFormatter()
-        f.numberStyle = .decimal
-        f.groupingSeparator = ","
-        return f.string(from: NSNumber(value: n)) ?? String(n)
-    }
 }

@@ -24,40 +24,34 @@ enum DeliveryRenderer {
         return out
     }
 
-    struct Doc: Encodable {
-        let destination: String
-        let ok: Bool
-        let error: String?
-        let established: Bool
-        let closed: Bool
-        let messages: Int
-        let messages_acknowledged: Int
-        let packets_sent: Int
-        let retransmissions: Int
-        let segments_received: Int
-        let bytes_sent: UInt64
-        let bytes_received: UInt64
-        let checksum_offloaded: Int
-        let checksum_bad: Int
-        let source_port: Int
-        let iss: UInt32
-        let irs: UInt32
-        let seconds: Double
-        let events: [String]
-        let received: String
-    }
-
+    /// {"deliver": {...}}, keys in alphabetical order; "error" only on failure.
     static func json(_ d: Delivery, messages: MessageSet, to: String) throws -> String {
         let s = d.stats
-        let doc = Doc(destination: to, ok: d.failure == nil, error: d.failure?.message, established: s.established,
-                      closed: s.closed, messages: messages.count, messages_acknowledged: s.messagesAcknowledged,
-                      packets_sent: s.packetsSent, retransmissions: s.retransmissions,
-                      segments_received: s.segmentsReceived, bytes_sent: s.bytesSent, bytes_received: s.bytesReceived,
-                      checksum_offloaded: s.checksumOffloaded, checksum_bad: s.checksumBad, source_port: s.sourcePort,
-                      iss: s.iss, irs: s.irs, seconds: s.seconds, events: d.events,
-                      received: String(decoding: d.received, as: UTF8.self))
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try enc.encode(["deliver": doc]), as: UTF8.self)
+        var w = JSONWriter(streaming: false)
+        w.beginObject()
+        w.beginObject("deliver")
+        w.field("bytes_received", s.bytesReceived)
+        w.field("bytes_sent", s.bytesSent)
+        w.field("checksum_bad", s.checksumBad)
+        w.field("checksum_offloaded", s.checksumOffloaded)
+        w.field("closed", s.closed)
+        w.field("destination", to)
+        if let e = d.failure?.message { w.field("error", e) }
+        w.field("established", s.established)
+        w.stringArray("events", d.events)
+        w.field("irs", s.irs)
+        w.field("iss", s.iss)
+        w.field("messages", messages.count)
+        w.field("messages_acknowledged", s.messagesAcknowledged)
+        w.field("ok", d.failure == nil)
+        w.field("packets_sent", s.packetsSent)
+        w.field("received", String(decoding: d.received, as: UTF8.self))
+        w.field("retransmissions", s.retransmissions)
+        w.field("seconds", s.seconds)
+        w.field("segments_received", s.segmentsReceived)
+        w.field("source_port", s.sourcePort)
+        w.endObject()
+        w.endObject()
+        return w.text
     }
 }

@@ -7,6 +7,7 @@
 #define NL_CSV_H
 
 #include "nl_api.h"
+#include "nl_time.h" /* nl_parse_time: the timestamps of the CSV */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -53,14 +54,6 @@ NL_API size_t nl_messages_warning_count(const struct nl_messages *ms);
 NL_API const char *nl_messages_warning(const struct nl_messages *ms, size_t i);
 
 NL_API void nl_messages_free(struct nl_messages *ms);
-
-/**
- * Parse a timestamp: Unix seconds with optional fraction ("1700000000.25"), or
- * ISO 8601 "YYYY-MM-DD[T ]HH:MM:SS[.frac][Z|+HH:MM|-HH:MM]" (no zone means UTC),
- * or "HH:MM:SS[.frac]" (taken on 1970-01-01 UTC). Times must lie within what a
- * pcap records (1970-01-01 to 2106-02-07 UTC). Returns 0 or NL_EINVAL.
- */
-NL_API int nl_parse_time(const char *text, int64_t *ns_out);
 
 #ifdef __cplusplus
 }

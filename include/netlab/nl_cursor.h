@@ -6,6 +6,8 @@
 #ifndef NL_CURSOR_H
 #define NL_CURSOR_H
 
+#include "nl_error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -72,6 +74,16 @@ static inline uint32_t nl_cur_le32(struct nl_cursor *c)
 {
     const uint8_t *b = nl_cur_bytes(c, 4);
     return b ? (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0] : 0;
+}
+
+/** Copy n bytes into out: 0, or NL_ETRUNC (out untouched) when fewer than n remain. */
+static inline int nl_cur_take(struct nl_cursor *c, void *out, size_t n)
+{
+    const uint8_t *b = nl_cur_bytes(c, n);
+    if (!b)
+        return NL_ETRUNC;
+    memcpy(out, b, n);
+    return 0;
 }
 
 /** Copy n bytes into out (zero-filled on a short read). */

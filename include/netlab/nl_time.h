@@ -30,6 +30,14 @@ NL_API double nl_time_span_s(int64_t first, int64_t last);
  */
 NL_API int nl_time_iso8601(int64_t ns, int nano, char *buf, size_t size);
 
+/**
+ * Parse a timestamp: Unix seconds with optional fraction ("1700000000.25"), or
+ * ISO 8601 "YYYY-MM-DD[T ]HH:MM:SS[.frac][Z|+HH:MM|-HH:MM]" (no zone means UTC),
+ * or "HH:MM:SS[.frac]" (taken on 1970-01-01 UTC). Times must lie within what a
+ * pcap records (1970-01-01 to 2106-02-07 UTC). Returns 0 or NL_EINVAL.
+ */
+NL_API int nl_parse_time(const char *text, int64_t *ns_out);
+
 #ifdef __cplusplus
 }
 #endif

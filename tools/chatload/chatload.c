@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../bench/procstat.h"
+
 enum proto { NETLAB, IRC };
 enum phase { P_CONNECTING, P_GREET, P_GREETED, P_REGISTERING, P_REGISTERED, P_READY, P_DONE, P_CLOSED };
 
@@ -71,17 +73,23 @@ static struct {
 } opt = {.host = "127.0.0.1", .port = 0, .proto = NETLAB, .clients = 100, .messages = 100, .window = 1,
          .rounds = 3, .inflight = 256, .hold = 1, .timeout = 120, .payload = 64, .prefix = "u"};
 
-static int ep;
-static int wait_greeting; /* nick mode: every client greeted before the race */
-static struct client *cl;
 #define MAX_SRV 16
-static struct sockaddr_storage srv_addr[MAX_SRV];
-static socklen_t srv_len[MAX_SRV];
-static int srv_port[MAX_SRV], nsrv, cross_pct = 100;
-static uint64_t errors, lost, dups, reorders, wrong_sender, delivered;
-static uint32_t *lat_us;
-static size_t nlat, lat_cap;
-static char first_error[512];
+
+/* The state of one run: the clients, the servers, the counts and the latency samples. */
+struct run {
+    int ep;
+    int wait_greeting; /* nick mode: every client greeted before the race */
+    struct client *cl;
+    struct sockaddr_storage srv_addr[MAX_SRV];
+    socklen_t srv_len[MAX_SRV];
+    int srv_port[MAX_SRV], nsrv, cross_pct;
+    uint64_t errors, lost, dups, reorders, wrong_sender, delivered;
+    uint32_t *lat_us;
+    size_t nlat, lat_cap;
+    char first_error[512];
+    int nick_ok, nick_taken; /* nick mode: the answers */
+};
+static struct run run = {.cross_pct = 100};
 
 static double now_s(void)
 {
@@ -99,14 +107,14 @@ static uint64_t now_us(void)
 
 static void fail(struct client *c, const char *fmt, ...)
 {
-    errors++;
-    if (!first_error[0]) {
+    run.errors++;
+    if (!run.first_error[0]) {
         char m[400];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(m, sizeof m, fmt, ap);
         va_end(ap);
-        snprintf(first_error, sizeof first_error, "client %s: %s", c ? c->name : "-", m);
+        snprintf(run.first_error, sizeof run.first_error, "client %s: %s", c ? c->name : "-", m);
     }
 }
 
@@ -123,17 +131,17 @@ static void die(const char *fmt, ...)
 
 static void resolve(void)
 {
-    if (!nsrv)
-        srv_port[nsrv++] = opt.port;
-    for (int i = 0; i < nsrv; i++) {
+    if (!run.nsrv)
+        run.srv_port[run.nsrv++] = opt.port;
+    for (int i = 0; i < run.nsrv; i++) {
         struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
         char port[16];
-        snprintf(port, sizeof port, "%d", srv_port[i]);
+        snprintf(port, sizeof port, "%d", run.srv_port[i]);
         int g = getaddrinfo(opt.host, port, &hints, &ai);
         if (g != 0)
             die("cannot resolve %s: %s", opt.host, gai_strerror(g));
-        memcpy(&srv_addr[i], ai->ai_addr, ai->ai_addrlen);
-        srv_len[i] = ai->ai_addrlen;
+        memcpy(&run.srv_addr[i], ai->ai_addr, ai->ai_addrlen);
+        run.srv_len[i] = ai->ai_addrlen;
         freeaddrinfo(ai);
     }
 }
@@ -153,7 +161,7 @@ static void set_events(struct client *c)
     int want = c->out_len > c->out_off;
     if (want != c->want_out) {
         c->want_out = want;
-        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+        epoll_ctl(run.ep, EPOLL_CTL_MOD, c->fd, &ev);
     }
 }
 
@@ -198,12 +206,12 @@ static void sendf(struct client *c, const char *fmt, ...)
 
 static int open_socket(struct client *c)
 {
-    c->fd = socket(srv_addr[c->srv].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    c->fd = socket(run.srv_addr[c->srv].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         die("socket: %s (is the open-file limit high enough?)", strerror(errno));
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(c->fd, (struct sockaddr *)&srv_addr[c->srv], srv_len[c->srv]) != 0 && errno != EINPROGRESS) {
+    if (connect(c->fd, (struct sockaddr *)&run.srv_addr[c->srv], run.srv_len[c->srv]) != 0 && errno != EINPROGRESS) {
         fail(c, "connect: %s", strerror(errno));
         close(c->fd);
         c->fd = -1;
@@ -212,7 +220,7 @@ static int open_socket(struct client *c)
     c->phase = P_CONNECTING;
     c->want_out = 1;
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
-    epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+    epoll_ctl(run.ep, EPOLL_CTL_ADD, c->fd, &ev);
     return 0;
 }
 
@@ -224,7 +232,7 @@ static void close_client(struct client *c, int rst)
         struct linger l = {.l_onoff = 1, .l_linger = 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     }
-    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+    epoll_ctl(run.ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
     c->phase = P_CLOSED;
@@ -243,7 +251,7 @@ static void register_client(struct client *c)
 /* One message: "<seq> <send time us> <padding>", padded so the protocol line is opt.payload bytes. */
 static void send_msg(struct client *c)
 {
-    const char *peer = cl[c->peer].name;
+    const char *peer = run.cl[c->peer].name;
     char body[4096];
     int n = snprintf(body, sizeof body, "%u %llu ", c->sent, (unsigned long long)now_us());
     int overhead = opt.proto == IRC ? (int)(strlen("PRIVMSG  :\r\n") + strlen(peer))
@@ -262,19 +270,19 @@ static void send_msg(struct client *c)
 static void record_latency(uint64_t sent_us)
 {
     uint64_t d = now_us() - sent_us;
-    if (nlat == lat_cap) {
-        lat_cap = lat_cap ? lat_cap * 2 : 65536;
-        lat_us = realloc(lat_us, lat_cap * sizeof *lat_us);
+    if (run.nlat == run.lat_cap) {
+        run.lat_cap = run.lat_cap ? run.lat_cap * 2 : 65536;
+        run.lat_us = realloc(run.lat_us, run.lat_cap * sizeof *run.lat_us);
     }
-    lat_us[nlat++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+    run.lat_us[run.nlat++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }
 
 /* A message body arrived for c from `from`. */
 static void on_message(struct client *c, const char *from, size_t from_len, const char *body)
 {
-    const char *pn = cl[c->peer].name;
+    const char *pn = run.cl[c->peer].name;
     if (strlen(pn) != from_len || memcmp(pn, from, from_len) != 0) {
-        wrong_sender++;
+        run.wrong_sender++;
         fail(c, "message from %.*s, expected %s", (int)from_len, from, pn);
         return;
     }
@@ -284,17 +292,17 @@ static void on_message(struct client *c, const char *from, size_t from_len, cons
     if (seq == c->expect) {
         c->expect++;
     } else if (seq < c->expect) {
-        dups++;
+        run.dups++;
         fail(c, "message %lu again (expected %u)", seq, c->expect);
         return;
     } else {
-        reorders++;
-        lost += seq - c->expect;
+        run.reorders++;
+        run.lost += seq - c->expect;
         fail(c, "message %lu arrived, expected %u", seq, c->expect);
         c->expect = (uint32_t)seq + 1;
     }
     c->recvd++;
-    delivered++;
+    run.delivered++;
     record_latency(ts);
     if (c->sent < (uint32_t)opt.messages)
         send_msg(c); /* sent with whatever else this read produced, in one write */
@@ -422,7 +430,7 @@ static void on_event(struct client *c, uint32_t ev)
             return;
         }
         /* Register at once, without waiting for the greeting (as IRC clients do); the nick race waits. */
-        c->phase = (opt.proto == IRC || !wait_greeting) ? P_GREETED : P_GREET;
+        c->phase = (opt.proto == IRC || !run.wait_greeting) ? P_GREETED : P_GREET;
     }
     if (ev & EPOLLOUT)
         flush(c);
@@ -437,7 +445,7 @@ static int run_until(int (*done)(void), double deadline)
     while (!done()) {
         if (now_s() > deadline)
             return -1;
-        int n = epoll_wait(ep, evs, 512, 100);
+        int n = epoll_wait(run.ep, evs, 512, 100);
         for (int i = 0; i < n; i++)
             on_event(evs[i].data.ptr, evs[i].events);
     }
@@ -448,7 +456,7 @@ static int count_phase(enum phase p)
 {
     int n = 0;
     for (int i = 0; i < opt.clients; i++)
-        n += cl[i].phase == p;
+        n += run.cl[i].phase == p;
     return n;
 }
 
@@ -456,7 +464,7 @@ static int connected_count(void)
 {
     int n = 0;
     for (int i = 0; i < opt.clients; i++)
-        n += cl[i].phase != P_CONNECTING && cl[i].phase != P_CLOSED;
+        n += run.cl[i].phase != P_CONNECTING && run.cl[i].phase != P_CLOSED;
     return n;
 }
 
@@ -469,13 +477,13 @@ static int connect_all(double deadline)
     int registered = 0;
     while (registered < opt.clients) {
         while (next < opt.clients && pending < inflight) {
-            open_socket(&cl[next]);
+            open_socket(&run.cl[next]);
             next++;
             pending++;
         }
-        if (now_s() > deadline || errors)
+        if (now_s() > deadline || run.errors)
             return -1;
-        int n = epoll_wait(ep, evs, 512, 100);
+        int n = epoll_wait(run.ep, evs, 512, 100);
         for (int i = 0; i < n; i++) {
             struct client *c = evs[i].data.ptr;
             enum phase before = c->phase;
@@ -493,88 +501,40 @@ static int connect_all(double deadline)
     return 0;
 }
 
-static int all_ready(void) { return count_phase(P_READY) + count_phase(P_DONE) == opt.clients || errors > 0; }
-static int all_done(void) { return count_phase(P_DONE) == opt.clients || errors > 0; }
+static int all_ready(void) { return count_phase(P_READY) + count_phase(P_DONE) == opt.clients || run.errors > 0; }
+static int all_done(void) { return count_phase(P_DONE) == opt.clients || run.errors > 0; }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static uint32_t pct(double p)
 {
-    if (!nlat)
+    if (!run.nlat)
         return 0;
-    size_t i = (size_t)(p * (double)(nlat - 1));
-    return lat_us[i];
+    size_t i = (size_t)(p * (double)(run.nlat - 1));
+    return run.lat_us[i];
 }
 
-static long rss_kib(int pid)
-{
-    if (pid <= 0)
-        return -1;
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
 
-/* CPU time (user + system) the process has used, in microseconds; -1 if unknown. */
-static double cpu_us(int pid)
-{
-    if (pid <= 0)
-        return -1;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char buf[1024];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
-}
 
-static double self_cpu_us(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec * 1e6 +
-           (double)ru.ru_stime.tv_usec;
-}
 
 static void init_clients(const char *prefix)
 {
-    cl = calloc((size_t)opt.clients, sizeof *cl);
+    run.cl = calloc((size_t)opt.clients, sizeof *run.cl);
     for (int i = 0; i < opt.clients; i++) {
-        cl[i].fd = -1;
-        cl[i].idx = i;
-        cl[i].phase = P_CLOSED;
-        cl[i].peer = i ^ 1;
+        run.cl[i].fd = -1;
+        run.cl[i].idx = i;
+        run.cl[i].phase = P_CLOSED;
+        run.cl[i].peer = i ^ 1;
         /* Pair k = i/2: its first client on server k mod N; the second on the next one for cross_pct% of pairs. */
         int k = i / 2;
-        cl[i].srv = (i & 1) && (k % 100) < cross_pct ? (k + 1) % nsrv : k % nsrv;
-        snprintf(cl[i].name, sizeof cl[i].name, "%s%d", prefix, i);
+        run.cl[i].srv = (i & 1) && (k % 100) < run.cross_pct ? (k + 1) % run.nsrv : k % run.nsrv;
+        snprintf(run.cl[i].name, sizeof run.cl[i].name, "%s%d", prefix, i);
     }
 }
 
 static void close_all(void)
 {
     for (int i = 0; i < opt.clients; i++)
-        close_client(&cl[i], 0);
+        close_client(&run.cl[i], 0);
 }
 
 static int mode_pairs(void)
@@ -586,68 +546,68 @@ static int mode_pairs(void)
     double deadline = t0 + opt.timeout;
     if (connect_all(deadline) < 0) {
         fprintf(stderr, "chatload: could not connect and register %d clients: %s\n", opt.clients,
-                first_error[0] ? first_error : "timed out");
+                run.first_error[0] ? run.first_error : "timed out");
         return 1;
     }
     double t_reg = now_s() - t0;
     if (opt.proto == NETLAB) {
         for (int i = 0; i < opt.clients; i += 2) {
-            sendf(&cl[i], "CHAT %s\n", cl[i + 1].name);
-            flush(&cl[i]);
+            sendf(&run.cl[i], "CHAT %s\n", run.cl[i + 1].name);
+            flush(&run.cl[i]);
         }
-        if (run_until(all_ready, deadline) < 0 || errors) {
-            fprintf(stderr, "chatload: sessions did not all open: %s\n", first_error[0] ? first_error : "timed out");
+        if (run_until(all_ready, deadline) < 0 || run.errors) {
+            fprintf(stderr, "chatload: sessions did not all open: %s\n", run.first_error[0] ? run.first_error : "timed out");
             return 1;
         }
     } else {
         for (int i = 0; i < opt.clients; i++)
-            cl[i].phase = P_READY;
+            run.cl[i].phase = P_READY;
     }
     double t1 = now_s();
-    double srv0 = cpu_us(opt.server_pid), me0 = self_cpu_us();
+    double srv0 = proc_cpu_us(opt.server_pid), me0 = self_cpu_us();
     for (int i = 0; i < opt.clients; i++) {
-        for (int k = 0; k < opt.window && cl[i].sent < (uint32_t)opt.messages; k++)
-            send_msg(&cl[i]);
-        flush(&cl[i]);
+        for (int k = 0; k < opt.window && run.cl[i].sent < (uint32_t)opt.messages; k++)
+            send_msg(&run.cl[i]);
+        flush(&run.cl[i]);
     }
     int rc = run_until(all_done, deadline);
     double secs = now_s() - t1;
-    double srv1 = cpu_us(opt.server_pid), me1 = self_cpu_us();
-    double srv_per = (srv0 >= 0 && srv1 >= 0 && delivered) ? (srv1 - srv0) / (double)delivered : -1;
+    double srv1 = proc_cpu_us(opt.server_pid), me1 = self_cpu_us();
+    double srv_per = (srv0 >= 0 && srv1 >= 0 && run.delivered) ? (srv1 - srv0) / (double)run.delivered : -1;
     double harness_pct = 100.0 * (me1 - me0) / 1e6 / secs;
     uint64_t expected = (uint64_t)opt.clients * (uint64_t)opt.messages;
     if (rc < 0)
-        lost += expected - delivered;
-    qsort(lat_us, nlat, sizeof *lat_us, cmp_u32);
+        run.lost += expected - run.delivered;
+    qsort(run.lat_us, run.nlat, sizeof *run.lat_us, cmp_u32);
     printf("result mode=pairs proto=%s clients=%d window=%d messages=%llu delivered=%llu lost=%llu dup=%llu "
            "reordered=%llu wrong_sender=%llu errors=%llu seconds=%.3f msgs_per_s=%.0f p50_us=%u p99_us=%u "
            "register_s=%.3f server_cpu_us_per_msg=%.2f harness_cpu_pct=%.0f\n",
            opt.proto == IRC ? "irc" : "netlab", opt.clients, opt.window, (unsigned long long)expected,
-           (unsigned long long)delivered, (unsigned long long)lost, (unsigned long long)dups,
-           (unsigned long long)reorders, (unsigned long long)wrong_sender, (unsigned long long)errors, secs,
-           (double)delivered / secs, pct(0.50), pct(0.99), t_reg, srv_per, harness_pct);
-    if (first_error[0])
-        fprintf(stderr, "chatload: first error: %s\n", first_error);
+           (unsigned long long)run.delivered, (unsigned long long)run.lost, (unsigned long long)run.dups,
+           (unsigned long long)run.reorders, (unsigned long long)run.wrong_sender, (unsigned long long)run.errors, secs,
+           (double)run.delivered / secs, pct(0.50), pct(0.99), t_reg, srv_per, harness_pct);
+    if (run.first_error[0])
+        fprintf(stderr, "chatload: first error: %s\n", run.first_error);
     close_all();
-    return (rc == 0 && !errors && delivered == expected) ? 0 : 1;
+    return (rc == 0 && !run.errors && run.delivered == expected) ? 0 : 1;
 }
 
 static int all_ponged(void)
 {
     for (int i = 0; i < opt.clients; i++)
-        if (cl[i].pongs < 1)
-            return errors > 0;
+        if (run.cl[i].pongs < 1)
+            return run.errors > 0;
     return 1;
 }
 
 static int mode_hold(void)
 {
     init_clients(opt.prefix);
-    long before = rss_kib(opt.server_pid);
+    long before = proc_rss_kib(opt.server_pid);
     double t0 = now_s();
     if (connect_all(t0 + opt.timeout) < 0) {
         fprintf(stderr, "chatload: could not connect and register %d clients (%d connected): %s\n", opt.clients,
-                connected_count(), first_error[0] ? first_error : "timed out");
+                connected_count(), run.first_error[0] ? run.first_error : "timed out");
         return 1;
     }
     double t_reg = now_s() - t0;
@@ -655,30 +615,30 @@ static int mode_hold(void)
     double until = now_s() + opt.hold;
     struct epoll_event evs[512];
     while (now_s() < until) {
-        int n = epoll_wait(ep, evs, 512, 100);
+        int n = epoll_wait(run.ep, evs, 512, 100);
         for (int i = 0; i < n; i++)
             on_event(evs[i].data.ptr, evs[i].events);
     }
-    long after = rss_kib(opt.server_pid);
+    long after = proc_rss_kib(opt.server_pid);
     int alive = connected_count();
     /* Every one must still answer. */
     for (int i = 0; i < opt.clients; i++) {
-        if (cl[i].fd < 0)
+        if (run.cl[i].fd < 0)
             continue;
         if (opt.proto == IRC)
-            sendf(&cl[i], "PING :k%d\r\n", i);
+            sendf(&run.cl[i], "PING :k%d\r\n", i);
         else
-            sendf(&cl[i], "PING k%d\n", i);
-        flush(&cl[i]);
+            sendf(&run.cl[i], "PING k%d\n", i);
+        flush(&run.cl[i]);
     }
-    int ok = run_until(all_ponged, now_s() + opt.timeout) == 0 && !errors;
+    int ok = run_until(all_ponged, now_s() + opt.timeout) == 0 && !run.errors;
     double per = (before >= 0 && after >= 0) ? (double)(after - before) * 1024.0 / opt.clients : -1;
     printf("result mode=hold proto=%s clients=%d alive=%d register_s=%.3f clients_per_s=%.0f rss_before_kib=%ld "
            "rss_after_kib=%ld rss_per_client_bytes=%.0f errors=%llu\n",
            opt.proto == IRC ? "irc" : "netlab", opt.clients, alive, t_reg, opt.clients / t_reg, before, after, per,
-           (unsigned long long)errors);
-    if (first_error[0])
-        fprintf(stderr, "chatload: first error: %s\n", first_error);
+           (unsigned long long)run.errors);
+    if (run.first_error[0])
+        fprintf(stderr, "chatload: first error: %s\n", run.first_error);
     close_all();
     return ok && alive == opt.clients ? 0 : 1;
 }
@@ -686,7 +646,7 @@ static int mode_hold(void)
 static int flood_connected(void)
 {
     for (int i = 0; i < opt.clients; i++)
-        if (cl[i].phase == P_CONNECTING)
+        if (run.cl[i].phase == P_CONNECTING)
             return 0;
     return 1;
 }
@@ -697,13 +657,13 @@ static int mode_flood(void)
     uint64_t dropped = 0;
     for (int round = 0; round < opt.rounds; round++) {
         for (int i = 0; i < opt.clients; i++)
-            open_socket(&cl[i]);
+            open_socket(&run.cl[i]);
         if (run_until(flood_connected, now_s() + opt.timeout) < 0) {
             fprintf(stderr, "chatload: flood round %d: connects did not complete\n", round);
             return 1;
         }
         for (int i = 0; i < opt.clients; i++) {
-            struct client *c = &cl[i];
+            struct client *c = &run.cl[i];
             if (c->fd < 0)
                 continue;
             switch ((i + round) % 5) {
@@ -733,34 +693,34 @@ static int mode_flood(void)
             c->in_len = 0;
             dropped++;
         }
-        errors = 0; /* connects refused mid-flood are not failures; the check below is */
-        first_error[0] = 0;
+        run.errors = 0; /* connects refused mid-flood are not failures; the check below is */
+        run.first_error[0] = 0;
     }
-    free(cl);
+    free(run.cl);
     /* The server must still work: a fresh pair registers, opens a session and talks. */
     opt.clients = 2;
     opt.messages = 10;
     opt.window = 1;
     init_clients("after");
-    delivered = 0;
+    run.delivered = 0;
     double deadline = now_s() + opt.timeout;
     int ok = connect_all(deadline) == 0;
     if (ok) {
-        sendf(&cl[0], "CHAT %s\n", cl[1].name);
-        flush(&cl[0]);
-        ok = run_until(all_ready, deadline) == 0 && !errors;
+        sendf(&run.cl[0], "CHAT %s\n", run.cl[1].name);
+        flush(&run.cl[0]);
+        ok = run_until(all_ready, deadline) == 0 && !run.errors;
     }
     if (ok) {
         for (int i = 0; i < 2; i++) {
-            send_msg(&cl[i]);
-            flush(&cl[i]);
+            send_msg(&run.cl[i]);
+            flush(&run.cl[i]);
         }
-        ok = run_until(all_done, deadline) == 0 && !errors && delivered == 20;
+        ok = run_until(all_done, deadline) == 0 && !run.errors && run.delivered == 20;
     }
     printf("result mode=flood rounds=%d dropped=%llu served_after=%s errors=%llu\n", opt.rounds,
-           (unsigned long long)dropped, ok ? "yes" : "no", (unsigned long long)errors);
-    if (!ok && first_error[0])
-        fprintf(stderr, "chatload: %s\n", first_error);
+           (unsigned long long)dropped, ok ? "yes" : "no", (unsigned long long)run.errors);
+    if (!ok && run.first_error[0])
+        fprintf(stderr, "chatload: %s\n", run.first_error);
     close_all();
     return ok ? 0 : 1;
 }
@@ -768,44 +728,43 @@ static int mode_flood(void)
 static int all_answered_nick(void)
 {
     for (int i = 0; i < opt.clients; i++)
-        if (cl[i].pongs == 0)
+        if (run.cl[i].pongs == 0)
             return 0;
     return 1;
 }
 
 /* Count the answers to a NICK raced by everyone: OK NICK or ERR 409. */
-static int nick_ok, nick_taken;
 
 static int mode_nick(void)
 {
-    wait_greeting = 1;
+    run.wait_greeting = 1;
     init_clients("n");
     for (int i = 0; i < opt.clients; i++)
-        open_socket(&cl[i]);
+        open_socket(&run.cl[i]);
     if (run_until(flood_connected, now_s() + opt.timeout) < 0)
         return 1;
     /* Wait for every greeting so the NICKs are all sent in one burst. */
     struct epoll_event evs[512];
     double deadline = now_s() + opt.timeout;
     while (count_phase(P_GREETED) < opt.clients && now_s() < deadline) {
-        int n = epoll_wait(ep, evs, 512, 100);
+        int n = epoll_wait(run.ep, evs, 512, 100);
         for (int i = 0; i < n; i++)
             on_event(evs[i].data.ptr, evs[i].events);
     }
     for (int i = 0; i < opt.clients; i++) {
-        sendf(&cl[i], "NICK racer\nPING done\n");
-        cl[i].phase = P_REGISTERING;
+        sendf(&run.cl[i], "NICK racer\nPING done\n");
+        run.cl[i].phase = P_REGISTERING;
     }
     for (int i = 0; i < opt.clients; i++)
-        flush(&cl[i]);
+        flush(&run.cl[i]);
     int ok = run_until(all_answered_nick, now_s() + opt.timeout) == 0;
-    nick_ok = count_phase(P_REGISTERED);
-    nick_taken = (int)errors; /* every ERR line counted as an error by on_line */
-    printf("result mode=nick clients=%d got_name=%d refused=%d\n", opt.clients, nick_ok, nick_taken);
-    if (first_error[0])
-        fprintf(stderr, "chatload: e.g. %s\n", first_error);
+    run.nick_ok = count_phase(P_REGISTERED);
+    run.nick_taken = (int)run.errors; /* every ERR line counted as an error by on_line */
+    printf("result mode=nick clients=%d got_name=%d refused=%d\n", opt.clients, run.nick_ok, run.nick_taken);
+    if (run.first_error[0])
+        fprintf(stderr, "chatload: e.g. %s\n", run.first_error);
     close_all();
-    return ok && nick_ok == 1 && nick_taken == opt.clients - 1 ? 0 : 1;
+    return ok && run.nick_ok == 1 && run.nick_taken == opt.clients - 1 ? 0 : 1;
 }
 
 static void usage(void)
@@ -855,16 +814,16 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--prefix"))
             opt.prefix = v;
         else if (!strcmp(a, "--cross"))
-            cross_pct = atoi(v);
+            run.cross_pct = atoi(v);
         else if (!strcmp(a, "--ports")) {
-            for (char *p = (char *)v; *p && nsrv < MAX_SRV;) {
-                srv_port[nsrv++] = atoi(p);
+            for (char *p = (char *)v; *p && run.nsrv < MAX_SRV;) {
+                run.srv_port[run.nsrv++] = atoi(p);
                 char *comma = strchr(p, ',');
                 if (!comma)
                     break;
                 p = comma + 1;
             }
-            opt.port = srv_port[0];
+            opt.port = run.srv_port[0];
         }
         else
             usage();
@@ -874,7 +833,7 @@ int main(int argc, char **argv)
         usage();
     raise_nofile();
     resolve();
-    ep = epoll_create1(EPOLL_CLOEXEC);
+    run.ep = epoll_create1(EPOLL_CLOEXEC);
     if (!strcmp(mode, "pairs"))
         return mode_pairs();
     if (!strcmp(mode, "hold"))

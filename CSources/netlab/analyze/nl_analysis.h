@@ -166,6 +166,11 @@ int nl_ta_finish(struct nl_analysis *a);
 void nl_ta_free_all(struct nl_analysis *a);
 uint64_t nl_ta_retransmissions(const struct nl_flow *f);
 
+/* nl_analyze.c: a new match of text `text` (index) in flow `flow` (index + 1), the rest zero; *out NULL
+ * when the list is full (the match is counted, not listed). 0, or NL_ENOMEM. */
+int nl_match_add(struct nl_analysis *a, struct match_rec **out, size_t text, uint32_t flow, int dir, int across,
+                 uint8_t protocol);
+
 /* nl_notes.c */
 int nl_note_tcp(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)
     NL_PRINTF(5, 6);

@@ -33,18 +33,6 @@ uint8_t nl_analysis_conv_protocol(const struct nl_analysis *a, size_t i)
     return i < a->ft.nflows ? a->ft.flows[i].proto : 0;
 }
 
-static const char *basis_name(int b)
-{
-    switch (b) {
-    case NL_SERVER_SYN: return "syn";
-    case NL_SERVER_SYNACK: return "syn-ack";
-    case NL_SERVER_WELL_KNOWN: return "well-known port";
-    case NL_SERVER_LOWER_PORT: return "lower port";
-    case NL_SERVER_FIRST_DEST: return "first destination";
-    default: return "";
-    }
-}
-
 int nl_analysis_conv(const struct nl_analysis *a, size_t i, struct nl_conversation *o)
 {
     if (i >= a->ft.nflows)
@@ -67,7 +55,7 @@ int nl_analysis_conv(const struct nl_analysis *a, size_t i, struct nl_conversati
     o->client_port = f->port[cli];
     o->server_port = f->port[srv];
     o->server_guessed = f->basis != NL_SERVER_SYN && f->basis != NL_SERVER_SYNACK;
-    o->server_basis = basis_name(f->basis);
+    o->server_basis = nl_server_basis_name(f->basis);
     o->packets_c2s = C->packets;
     o->packets_s2c = S->packets;
     o->payload_c2s = C->payload;

@@ -12,6 +12,25 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+
+int nl_match_add(struct nl_analysis *a, struct match_rec **out, size_t text, uint32_t flow, int dir, int across,
+                 uint8_t protocol)
+{
+    *out = NULL;
+    if (a->nmatches >= a->listed_cap)
+        return 0;
+    if (GROW(a, matches, nmatches, capmatches) < 0)
+        return NL_ENOMEM;
+    struct match_rec *m = &a->matches[a->nmatches++];
+    memset(m, 0, sizeof *m);
+    m->text = (uint32_t)text;
+    m->flow = flow;
+    m->dir = (uint8_t)dir;
+    m->across = (uint8_t)across;
+    m->protocol = protocol;
+    *out = m;
+    return 0;
+}
 #include <string.h>
 
 /* ---- per packet ---- */
@@ -241,16 +260,11 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
         if (!hit)
             continue;
         s->matches++;
-        if (a->nmatches >= a->listed_cap)
-            continue;
-        if (GROW(a, matches, nmatches, capmatches) < 0)
+        struct match_rec *m;
+        if (nl_match_add(a, &m, k, fidx, dir, 0, d.proto) < 0)
             return NL_ENOMEM;
-        struct match_rec *m = &a->matches[a->nmatches++];
-        m->text = (uint32_t)k;
-        m->flow = fidx;
-        m->dir = (uint8_t)dir;
-        m->across = 0;
-        m->protocol = d.proto;
+        if (!m)
+            continue;
         m->packet = m->last_packet = pkt->number;
         m->payload_bytes = d.payload_len;
         m->offset = (uint32_t)(hit - d.payload);

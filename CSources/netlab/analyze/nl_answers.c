@@ -592,18 +592,6 @@ static size_t tcp_flow(const struct nl_answers *a, size_t i)
 
 size_t nl_answers_count(const struct nl_answers *a) { return a->ntcp; }
 
-static const char *basis_name(int b)
-{
-    switch (b) {
-    case NL_SERVER_SYN: return "syn";
-    case NL_SERVER_SYNACK: return "syn-ack";
-    case NL_SERVER_WELL_KNOWN: return "well-known port";
-    case NL_SERVER_LOWER_PORT: return "lower port";
-    case NL_SERVER_FIRST_DEST: return "first destination";
-    default: return "";
-    }
-}
-
 int nl_answers_get(const struct nl_answers *a, size_t i, struct nl_answer *o)
 {
     size_t fi = tcp_flow(a, i);
@@ -619,7 +607,7 @@ int nl_answers_get(const struct nl_answers *a, size_t i, struct nl_answer *o)
     nl_endpoint_format(f->ipver, f->addr[cl], f->port[cl], o->client);
     o->server_port = f->port[s];
     o->client_port = f->port[cl];
-    o->server_basis = basis_name(f->basis);
+    o->server_basis = nl_server_basis_name(f->basis);
     o->first_packet = f->first_pkt;
     o->last_packet = f->last_pkt;
     /* direction d carries packets from endpoint d */

@@ -216,10 +216,10 @@ static void first_packet(struct nl_flow *f, int dir, const struct nl_decoded *d,
     f->first_flags = d->tcp_flags;
 }
 
-void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, uint32_t wirelen)
+/* One packet counted on its side (TCP and UDP alike). */
+static void count_packet(struct nl_flow *f, struct nl_flow_dir *D, const struct nl_decoded *d, uint64_t pkt,
+                         uint32_t wirelen)
 {
-    struct nl_flow_dir *D = &f->d[dir], *O = &f->d[!dir];
-    uint8_t fl = d->tcp_flags;
     D->packets++;
     D->bytes += wirelen;
     D->payload += d->payload_len;
@@ -228,6 +228,13 @@ void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_
         D->largest_pkt = pkt;
     }
     f->last_pkt = pkt;
+}
+
+void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, uint32_t wirelen)
+{
+    struct nl_flow_dir *D = &f->d[dir], *O = &f->d[!dir];
+    uint8_t fl = d->tcp_flags;
+    count_packet(f, D, d, pkt, wirelen);
     if (!D->have_base) {
         D->have_base = 1;
         D->base_seq = d->seq;
@@ -290,15 +297,7 @@ void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_
 
 void nl_flow_udp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, uint32_t wirelen)
 {
-    struct nl_flow_dir *D = &f->d[dir];
-    D->packets++;
-    D->bytes += wirelen;
-    D->payload += d->payload_len;
-    if (d->payload_len > D->largest_bytes) {
-        D->largest_bytes = d->payload_len;
-        D->largest_pkt = pkt;
-    }
-    f->last_pkt = pkt;
+    count_packet(f, &f->d[dir], d, pkt, wirelen);
 }
 
 void nl_flow_finish(struct nl_flow_table *t)
@@ -344,4 +343,16 @@ void nl_flow_remember(struct nl_flow_dir *D, const struct nl_decoded *d, const s
     D->last_pkt = pkt->number;
     D->last_pkttype = d->link.pkttype;
     D->last_if = d->link.has_ifindex ? d->link.ifindex : pkt->iface;
+}
+
+const char *nl_server_basis_name(int b)
+{
+    switch (b) {
+    case NL_SERVER_SYN: return "syn";
+    case NL_SERVER_SYNACK: return "syn-ack";
+    case NL_SERVER_WELL_KNOWN: return "well-known port";
+    case NL_SERVER_LOWER_PORT: return "lower port";
+    case NL_SERVER_FIRST_DEST: return "first destination";
+    default: return "";
+    }
 }

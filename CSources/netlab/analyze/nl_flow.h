@@ -25,6 +25,9 @@ enum nl_server_basis {
     NL_SERVER_FIRST_DEST = 5  /* guessed: same ports; the first packet's destination */
 };
 
+/** The basis in words ("syn", "syn-ack", ...; "" when none). */
+const char *nl_server_basis_name(int b);
+
 struct nl_flow_dir { /* ordered so that no byte is padding: 128 bytes */
     uint64_t packets, payload, bytes;  /* bytes: frame (wire) lengths */
     uint64_t largest_pkt;

@@ -9,6 +9,7 @@
 #include "netlab/nl_ipv4.h"
 #include "netlab/nl_tcp.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,47 +17,46 @@
 /* Notes of one kind listed one by one before a summary note takes over. */
 #define NOTES_PER_KIND 20
 
+/* One note appended to a list (*arr, *n used, *cap allocated): the text formatted, then copied. */
+static int push_note(struct note_rec **arr, size_t *n, size_t *cap, const char *kind, uint64_t pkt, uint32_t conv,
+                     const char *fmt, va_list ap) NL_PRINTF(7, 0);
+static int push_note(struct note_rec **arr, size_t *n, size_t *cap, const char *kind, uint64_t pkt, uint32_t conv,
+                     const char *fmt, va_list ap)
+{
+    if (nl_grow((void **)arr, *n, cap, sizeof **arr) < 0)
+        return NL_ENOMEM;
+    char buf[640];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    char *t = strdup(buf);
+    if (!t)
+        return NL_ENOMEM;
+    struct note_rec *r = &(*arr)[(*n)++];
+    r->kind = kind;
+    r->packet = pkt;
+    r->conversation = conv;
+    r->text = t;
+    return 0;
+}
+
 static int add_note(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)
     NL_PRINTF(5, 6);
 static int add_note(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)
 {
-    if (GROW(a, notes, nnotes, capnotes) < 0)
-        return NL_ENOMEM;
-    char buf[640];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    int rc = push_note(&a->notes, &a->nnotes, &a->capnotes, kind, pkt, conv, fmt, ap);
     va_end(ap);
-    char *t = strdup(buf);
-    if (!t)
-        return NL_ENOMEM;
-    struct note_rec *n = &a->notes[a->nnotes++];
-    n->kind = kind;
-    n->packet = pkt;
-    n->conversation = conv;
-    n->text = t;
-    return 0;
+    return rc;
 }
 
 /* TCP analysis notes: kept apart and appended after the others. */
 int nl_note_tcp(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)
 {
-    if (GROW(a, tnotes, ntnotes, captnotes) < 0)
-        return NL_ENOMEM;
-    char buf[640];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    int rc = push_note(&a->tnotes, &a->ntnotes, &a->captnotes, kind, pkt, conv, fmt, ap);
     va_end(ap);
-    char *t = strdup(buf);
-    if (!t)
-        return NL_ENOMEM;
-    struct note_rec *n = &a->tnotes[a->ntnotes++];
-    n->kind = kind;
-    n->packet = pkt;
-    n->conversation = conv;
-    n->text = t;
-    return 0;
+    return rc;
 }
 
 /* "ICMP port unreachable": name the closed port from the quoted datagram (RFC 792). */

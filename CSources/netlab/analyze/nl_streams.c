@@ -53,16 +53,11 @@ static int find_across(struct sink_ctx *c, const uint8_t *data, size_t len, uint
             if (memcmp(t->bytes + s, a->texts[k], in_tail) || memcmp(data, a->texts[k] + in_tail, tl - in_tail))
                 continue;
             a->sum.matches++;
-            if (a->nmatches >= a->listed_cap)
-                continue;
-            if (GROW(a, matches, nmatches, capmatches) < 0)
+            struct match_rec *m;
+            if (nl_match_add(a, &m, k, c->flow, c->dir, 1, c->proto) < 0)
                 return NL_ENOMEM;
-            struct match_rec *m = &a->matches[a->nmatches++];
-            m->text = (uint32_t)k;
-            m->flow = c->flow;
-            m->dir = c->dir;
-            m->across = 1;
-            m->protocol = c->proto;
+            if (!m)
+                continue;
             m->packet = t->pkts[s];
             m->last_packet = pkt;
             m->payload_bytes = t->plens[s];

@@ -10,6 +10,7 @@
 #include "netlab/nl_signal.h"
 #include "netlab/nl_text.h"
 #include "nl_cluster.h"
+#include "nl_app.h"
 #include "nl_internal.h"
 
 #include <poll.h>
@@ -71,18 +72,7 @@ void nl_chat_config_init(struct nl_chat_config *cfg)
 
 /* ---- output helpers ---- */
 
-/* A server event, to the configured log function. */
-#define logf_(s, ...) nl_log((s)->cfg.log, (s)->cfg.log_ud, __VA_ARGS__)
-
-/* A per-client event: left out with cfg.quiet. */
-#define logc_(s, ...)                 \
-    do {                              \
-        if (!(s)->cfg.quiet)          \
-            logf_((s), __VA_ARGS__);  \
-    } while (0)
-
-static void say(struct nl_conn *c, const char *fmt, ...) NL_PRINTF(2, 3);
-static void say(struct nl_conn *c, const char *fmt, ...)
+void nl_chat_say(struct nl_conn *c, const char *fmt, ...)
 {
     char line[NL_CHAT_MAX_LINE + 256];
     va_list ap;
@@ -254,7 +244,7 @@ static void room_remove(struct nl_chat_server *s, struct chat_user *u, int annou
     u->room_index = NOT_IN_ROOM;
     if (announce)
         for (size_t i = 0; i < s->nroom; i++)
-            say(s->room[i]->conn, "PARTED %s\n", u->name);
+            nl_chat_say(s->room[i]->conn, "PARTED %s\n", u->name);
     if (announce && s->cluster)
         nl_cluster_room_event(s->cluster, "PARTED", u->name, u->name_len, NULL, 0);
 }
@@ -270,7 +260,7 @@ static void user_gone(struct nl_chat_server *s, struct chat_user *u, const char 
         struct chat_user *p = u->links[i].peer;
         drop_link(p, u);
         if (notify)
-            say(p->conn, "GONE %s\n", u->name);
+            nl_chat_say(p->conn, "GONE %s\n", u->name);
     }
     free(u->links);
     u->links = NULL;
@@ -290,9 +280,9 @@ static struct chat_user *target(struct nl_chat_server *s, struct nl_conn *c, con
     struct chat_user *t = find_user(s, cmd->arg, cmd->arg_len);
     if (!t) {
         if (nl_chat_name_valid(cmd->arg, cmd->arg_len))
-            say(c, "ERR 404 no such user: %.*s\n", (int)cmd->arg_len, (const char *)cmd->arg);
+            nl_chat_say(c, "ERR 404 no such user: %.*s\n", (int)cmd->arg_len, (const char *)cmd->arg);
         else
-            say(c, "ERR 404 no such user: names are 1-%d of A-Z a-z 0-9 _ -\n", NL_CHAT_MAX_NAME);
+            nl_chat_say(c, "ERR 404 no such user: names are 1-%d of A-Z a-z 0-9 _ -\n", NL_CHAT_MAX_NAME);
     }
     return t;
 }
@@ -303,18 +293,18 @@ static void cmd_nick(struct nl_chat_server *s, struct nl_conn *c, struct chat_us
 {
     if (me) {
         if (same_name(me, cmd->arg, cmd->arg_len))
-            say(c, "OK NICK %s\n", me->name);
+            nl_chat_say(c, "OK NICK %s\n", me->name);
         else
-            say(c, "ERR 409 already registered as %s\n", me->name);
+            nl_chat_say(c, "ERR 409 already registered as %s\n", me->name);
         return;
     }
     if (!nl_chat_name_valid(cmd->arg, cmd->arg_len)) {
-        say(c, "ERR 422 invalid name: use 1-%d characters from A-Z a-z 0-9 _ -\n", NL_CHAT_MAX_NAME);
+        nl_chat_say(c, "ERR 422 invalid name: use 1-%d characters from A-Z a-z 0-9 _ -\n", NL_CHAT_MAX_NAME);
         return;
     }
     struct chat_user *other = find_user(s, cmd->arg, cmd->arg_len);
     if (other) {
-        say(c, "ERR 409 name taken: %s\n", other->name);
+        nl_chat_say(c, "ERR 409 name taken: %s\n", other->name);
         return;
     }
     register_user(s, c, cmd->arg, cmd->arg_len);
@@ -325,7 +315,7 @@ static int register_user(struct nl_chat_server *s, struct nl_conn *c, const uint
 {
     struct chat_user *u = calloc(1, sizeof *u);
     if (!u) {
-        say(c, "ERR 503 server out of memory\n");
+        nl_chat_say(c, "ERR 503 server out of memory\n");
         return NL_ENOMEM;
     }
     u->conn = c;
@@ -336,56 +326,64 @@ static int register_user(struct nl_chat_server *s, struct nl_conn *c, const uint
     u->since = nl_loop_now(s->svc.loop);
     if (table_insert(s, u) < 0) {
         free(u);
-        say(c, "ERR 503 server out of memory\n");
+        nl_chat_say(c, "ERR 503 server out of memory\n");
         return NL_ENOMEM;
     }
     nl_conn_set_data(c, u);
     nl_conn_set_ready(c);
-    say(c, "OK NICK %s\n", u->name);
+    nl_chat_say(c, "OK NICK %s\n", u->name);
     char addr[NL_ADDR_STRLEN];
     logc_(s, "join %s %s", u->name, nl_conn_peer_text(c, addr));
     return NL_OK;
 }
 
+/* A USERS line being filled: head bytes of "USERS <total>", then " <name>" while they fit. */
+struct users_line {
+    char line[NL_CHAT_MAX_LINE + 1];
+    size_t head, n;
+    int sent_any;
+};
+
+/* One name onto the line; a full line is sent first. <0: the connection failed. */
+static int users_add(struct nl_conn *c, struct users_line *l, const char *name, size_t len)
+{
+    if (l->n + 1 + len > NL_CHAT_MAX_LINE) {
+        l->line[l->n++] = '\n';
+        if (nl_conn_write(c, l->line, l->n) < 0)
+            return -1;
+        l->sent_any = 1;
+        l->n = l->head;
+    }
+    l->line[l->n++] = ' ';
+    memcpy(l->line + l->n, name, len);
+    l->n += len;
+    return 0;
+}
+
 /* USERS <total> <name>...: split so that no line passes the protocol's line limit. */
 static void cmd_list(struct nl_chat_server *s, struct nl_conn *c)
 {
-    char line[NL_CHAT_MAX_LINE + 1];
-    int head = snprintf(line, sizeof line, "USERS %zu", s->nusers + (s->cluster ? nl_cluster_remote_count(s->cluster) : 0));
-    size_t n = (size_t)head;
-    int sent_any = 0;
+    struct users_line l;
+    int head = snprintf(l.line, sizeof l.line, "USERS %zu",
+                        s->nusers + (s->cluster ? nl_cluster_remote_count(s->cluster) : 0));
+    l.head = l.n = (size_t)head;
+    l.sent_any = 0;
     for (size_t b = 0; b < s->nbuckets; b++) {
         for (struct chat_user *u = s->table[b]; u; u = u->hnext) {
-            if (n + 1 + u->name_len > NL_CHAT_MAX_LINE) {
-                line[n++] = '\n';
-                if (nl_conn_write(c, line, n) < 0)
-                    return;
-                sent_any = 1;
-                n = (size_t)head;
-            }
-            line[n++] = ' ';
-            memcpy(line + n, u->name, u->name_len);
-            n += u->name_len;
+            if (users_add(c, &l, u->name, u->name_len) < 0)
+                return;
         }
     }
     const char *rn;
     size_t rl;
     struct nl_cluster_iter it = {0, NULL, 0};
     while (s->cluster && nl_cluster_remote_next(s->cluster, &it, &rn, &rl)) {
-        if (n + 1 + rl > NL_CHAT_MAX_LINE) { /* users of the other servers, split the same way */
-            line[n++] = '\n';
-            if (nl_conn_write(c, line, n) < 0)
-                return;
-            sent_any = 1;
-            n = (size_t)head;
-        }
-        line[n++] = ' ';
-        memcpy(line + n, rn, rl);
-        n += rl;
+        if (users_add(c, &l, rn, rl) < 0) /* users of the other servers, split the same way */
+            return;
     }
-    if (n > (size_t)head || !sent_any) {
-        line[n++] = '\n';
-        nl_conn_write(c, line, n);
+    if (l.n > l.head || !l.sent_any) {
+        l.line[l.n++] = '\n';
+        nl_conn_write(c, l.line, l.n);
     }
 }
 
@@ -395,17 +393,17 @@ static void cmd_chat(struct nl_chat_server *s, struct nl_conn *c, struct chat_us
     if (!t)
         return;
     if (t == me) {
-        say(c, "ERR 403 you cannot chat with yourself\n");
+        nl_chat_say(c, "ERR 403 you cannot chat with yourself\n");
         return;
     }
     struct chat_link *l = find_link(me, t);
     if (l) {
         if (l->state == LINK_ON)
-            say(c, "ERR 409 already in a session with %s\n", t->name);
+            nl_chat_say(c, "ERR 409 already in a session with %s\n", t->name);
         else if (l->state == LINK_OUT)
-            say(c, "ERR 409 already asked %s; waiting for an answer\n", t->name);
+            nl_chat_say(c, "ERR 409 already asked %s; waiting for an answer\n", t->name);
         else
-            say(c, "ERR 409 %s has asked you: ACCEPT %s or DECLINE %s\n", t->name, t->name, t->name);
+            nl_chat_say(c, "ERR 409 %s has asked you: ACCEPT %s or DECLINE %s\n", t->name, t->name, t->name);
         return;
     }
     /* The limit counts every session and request of a user, with users here and on other servers. */
@@ -415,20 +413,20 @@ static void cmd_chat(struct nl_chat_server *s, struct nl_conn *c, struct chat_us
         theirs += nl_cluster_links(s->cluster, t->name, t->name_len);
     }
     if (mine >= s->cfg.max_sessions || theirs >= s->cfg.max_sessions) {
-        say(c, "ERR 429 too many sessions (at most %u each)\n", s->cfg.max_sessions);
+        nl_chat_say(c, "ERR 429 too many sessions (at most %u each)\n", s->cfg.max_sessions);
         return;
     }
     if (add_link(me, t, LINK_OUT) < 0) {
-        say(c, "ERR 503 server out of memory\n");
+        nl_chat_say(c, "ERR 503 server out of memory\n");
         return;
     }
     if (add_link(t, me, LINK_IN) < 0) {
         drop_link(me, t);
-        say(c, "ERR 503 server out of memory\n");
+        nl_chat_say(c, "ERR 503 server out of memory\n");
         return;
     }
-    say(c, "OK CHAT %s\n", t->name);
-    say(t->conn, "REQUEST %s\n", me->name);
+    nl_chat_say(c, "OK CHAT %s\n", t->name);
+    nl_chat_say(t->conn, "REQUEST %s\n", me->name);
     logc_(s, "session %s -> %s requested", me->name, t->name);
 }
 
@@ -440,20 +438,20 @@ static void cmd_answer(struct nl_chat_server *s, struct nl_conn *c, struct chat_
         return;
     struct chat_link *l = find_link(me, t);
     if (!l || l->state != LINK_IN) {
-        say(c, "ERR 403 %s has not asked you for a session\n", t->name);
+        nl_chat_say(c, "ERR 403 %s has not asked you for a session\n", t->name);
         return;
     }
     if (accept) {
         l->state = LINK_ON;
         find_link(t, me)->state = LINK_ON;
-        say(c, "OK ACCEPT %s\n", t->name);
-        say(t->conn, "ACCEPTED %s\n", me->name);
+        nl_chat_say(c, "OK ACCEPT %s\n", t->name);
+        nl_chat_say(t->conn, "ACCEPTED %s\n", me->name);
         logc_(s, "session %s <-> %s accepted", t->name, me->name);
     } else {
         drop_link(me, t);
         drop_link(t, me);
-        say(c, "OK DECLINE %s\n", t->name);
-        say(t->conn, "DECLINED %s\n", me->name);
+        nl_chat_say(c, "OK DECLINE %s\n", t->name);
+        nl_chat_say(t->conn, "DECLINED %s\n", me->name);
         logc_(s, "session %s -> %s declined", t->name, me->name);
     }
 }
@@ -466,11 +464,11 @@ static void cmd_msg(struct nl_chat_server *s, struct nl_conn *c, struct chat_use
     struct chat_link *l = find_link(me, t);
     if (!l || l->state != LINK_ON) {
         if (l && l->state == LINK_OUT)
-            say(c, "ERR 403 %s has not accepted yet\n", t->name);
+            nl_chat_say(c, "ERR 403 %s has not accepted yet\n", t->name);
         else if (l)
-            say(c, "ERR 403 %s has asked you: ACCEPT %s first\n", t->name, t->name);
+            nl_chat_say(c, "ERR 403 %s has asked you: ACCEPT %s first\n", t->name, t->name);
         else
-            say(c, "ERR 403 no session with %s: CHAT %s first\n", t->name, t->name);
+            nl_chat_say(c, "ERR 403 no session with %s: CHAT %s first\n", t->name, t->name);
         return;
     }
     relay(t->conn, "FROM", 4, me, cmd->text, cmd->text_len);
@@ -482,13 +480,13 @@ static void cmd_leave(struct nl_chat_server *s, struct nl_conn *c, struct chat_u
     if (!t)
         return;
     if (!find_link(me, t)) {
-        say(c, "ERR 403 no session with %s\n", t->name);
+        nl_chat_say(c, "ERR 403 no session with %s\n", t->name);
         return;
     }
     drop_link(me, t);
     drop_link(t, me);
-    say(c, "OK LEAVE %s\n", t->name);
-    say(t->conn, "LEFT %s\n", me->name);
+    nl_chat_say(c, "OK LEAVE %s\n", t->name);
+    nl_chat_say(t->conn, "LEFT %s\n", me->name);
     logc_(s, "session %s x %s ended by %s", me->name, t->name, me->name);
 }
 
@@ -503,11 +501,11 @@ static void cmd_who(struct nl_chat_server *s, struct nl_conn *c, const struct nl
     uint64_t secs = (nl_loop_now(s->svc.loop) - t->since) / 1000;
     if (s->cluster) {
         on += nl_cluster_sessions(s->cluster, t->name, t->name_len, NULL, NULL, 0);
-        say(c, "USER %s %llu %u%s @%s\n", t->name, (unsigned long long)secs, on,
+        nl_chat_say(c, "USER %s %llu %u%s @%s\n", t->name, (unsigned long long)secs, on,
             t->room_index != NOT_IN_ROOM ? " room" : "", nl_cluster_node(s->cluster));
         return;
     }
-    say(c, "USER %s %llu %u%s\n", t->name, (unsigned long long)secs, on,
+    nl_chat_say(c, "USER %s %llu %u%s\n", t->name, (unsigned long long)secs, on,
         t->room_index != NOT_IN_ROOM ? " room" : "");
 }
 
@@ -539,24 +537,24 @@ static void cmd_sessions(struct nl_chat_server *s, struct nl_conn *c, const stru
 static void cmd_join(struct nl_chat_server *s, struct nl_conn *c, struct chat_user *me)
 {
     if (me->room_index != NOT_IN_ROOM) {
-        say(c, "ERR 409 already in the room\n");
+        nl_chat_say(c, "ERR 409 already in the room\n");
         return;
     }
     for (size_t i = 0; i < s->nroom; i++)
-        say(s->room[i]->conn, "JOINED %s\n", me->name);
+        nl_chat_say(s->room[i]->conn, "JOINED %s\n", me->name);
     if (room_add(s, me) < 0) {
-        say(c, "ERR 503 server out of memory\n");
+        nl_chat_say(c, "ERR 503 server out of memory\n");
         return;
     }
     if (s->cluster)
         nl_cluster_room_event(s->cluster, "JOINED", me->name, me->name_len, NULL, 0);
-    say(c, "OK JOIN %zu\n", s->nroom + (s->cluster ? nl_cluster_remote_room(s->cluster) : 0));
+    nl_chat_say(c, "OK JOIN %zu\n", s->nroom + (s->cluster ? nl_cluster_remote_room(s->cluster) : 0));
 }
 
 static void cmd_say(struct nl_chat_server *s, struct nl_conn *c, struct chat_user *me, const struct nl_chat_cmd *cmd)
 {
     if (me->room_index == NOT_IN_ROOM) {
-        say(c, "ERR 403 not in the room: JOIN first\n");
+        nl_chat_say(c, "ERR 403 not in the room: JOIN first\n");
         return;
     }
     for (size_t i = 0; i < s->nroom; i++)
@@ -580,12 +578,12 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
     if (s->cluster && nl_cluster_hold(s->cluster, c, line, len))
         return; /* waiting for the cluster: handled in order once it answers */
     if (!nl_utf8_valid(line, len)) {
-        say(c, "ERR 400 lines must be UTF-8 text\n");
+        nl_chat_say(c, "ERR 400 lines must be UTF-8 text\n");
         return;
     }
     if (!nl_chat_text_safe(line, len)) {
         /* Relayed raw, an ESC sequence, BEL or bare CR would act on the terminals of nc users. */
-        say(c, "ERR 400 lines must not hold control characters (ESC, CR, BEL, NUL, DEL, U+0080-U+009F; TAB is allowed)\n");
+        nl_chat_say(c, "ERR 400 lines must not hold control characters (ESC, CR, BEL, NUL, DEL, U+0080-U+009F; TAB is allowed)\n");
         return;
     }
     int rc = nl_chat_parse(line, len, &cmd);
@@ -594,16 +592,16 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
     if (cmd.verb == NL_CHAT_UNKNOWN) {
         char shown[64];
         nl_text_sanitize(cmd.word, NL_MIN(cmd.word_len, (size_t)24), shown, sizeof shown);
-        say(c, "ERR 405 unknown command %s%s: HELP lists the commands\n", shown, cmd.word_len > 24 ? "..." : "");
+        nl_chat_say(c, "ERR 405 unknown command %s%s: HELP lists the commands\n", shown, cmd.word_len > 24 ? "..." : "");
         return;
     }
     if (!me && cmd.verb != NL_CHAT_NICK && cmd.verb != NL_CHAT_PING && cmd.verb != NL_CHAT_QUIT
         && cmd.verb != NL_CHAT_HELP) {
-        say(c, "ERR 401 register first: NICK <name>\n");
+        nl_chat_say(c, "ERR 401 register first: NICK <name>\n");
         return;
     }
     if (rc < 0) {
-        say(c, "ERR 400 %s %s\n", nl_chat_verb_name(cmd.verb), cmd.error);
+        nl_chat_say(c, "ERR 400 %s %s\n", nl_chat_verb_name(cmd.verb), cmd.error);
         return;
     }
     if (s->cluster && nl_cluster_command(s->cluster, c, me ? me->name : NULL, me ? me->name_len : 0, &cmd))
@@ -621,21 +619,21 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
     case NL_CHAT_JOIN: cmd_join(s, c, me); break;
     case NL_CHAT_PART:
         if (me->room_index == NOT_IN_ROOM) {
-            say(c, "ERR 403 not in the room\n");
+            nl_chat_say(c, "ERR 403 not in the room\n");
         } else {
             room_remove(s, me, 1);
-            say(c, "OK PART\n");
+            nl_chat_say(c, "OK PART\n");
         }
         break;
     case NL_CHAT_SAY: cmd_say(s, c, me, &cmd); break;
     case NL_CHAT_PING:
         if (cmd.has_text)
-            say(c, "PONG %.*s\n", (int)cmd.text_len, (const char *)cmd.text);
+            nl_chat_say(c, "PONG %.*s\n", (int)cmd.text_len, (const char *)cmd.text);
         else
-            say(c, "PONG\n");
+            nl_chat_say(c, "PONG\n");
         break;
     case NL_CHAT_QUIT:
-        say(c, "OK QUIT\n");
+        nl_chat_say(c, "OK QUIT\n");
         nl_conn_close(c, NL_CLOSE_LOCAL);
         break;
     case NL_CHAT_HELP: nl_conn_write(c, HELP_LINE, sizeof HELP_LINE - 1); break;
@@ -644,7 +642,7 @@ static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
 
 static void on_too_long(struct nl_conn *c, size_t seen, void *ud)
 {
-    say(c, "ERR 413 line too long: more than %d bytes; it was ignored\n", NL_CHAT_MAX_LINE);
+    nl_chat_say(c, "ERR 413 line too long: more than %d bytes; it was ignored\n", NL_CHAT_MAX_LINE);
 }
 
 static void on_shed(struct nl_conn *c, size_t held, void *ud)
@@ -653,7 +651,7 @@ static void on_shed(struct nl_conn *c, size_t held, void *ud)
     char addr[NL_ADDR_STRLEN];
     logc_(s, "unfinished line from %s dropped after %zu bytes: input budget of %zu bytes spent",
           nl_conn_peer_text(c, addr), held, s->cfg.max_input);
-    say(c, "ERR 503 line dropped: the server holds too much unfinished input; send it again\n");
+    nl_chat_say(c, "ERR 503 line dropped: the server holds too much unfinished input; send it again\n");
 }
 
 static void on_closing(struct nl_conn *c, int reason, void *ud)
@@ -663,24 +661,24 @@ static void on_closing(struct nl_conn *c, int reason, void *ud)
     const struct nl_chat_config *cfg = &s->cfg;
     switch (reason) {
     case NL_CLOSE_OVERFLOW:
-        say(c, "ERR 507 you are not reading: more than %zu bytes were waiting for you; disconnected\n",
+        nl_chat_say(c, "ERR 507 you are not reading: more than %zu bytes were waiting for you; disconnected\n",
             cfg->max_output);
         break;
     case NL_CLOSE_SLOW_READER:
-        say(c, "ERR 507 you are not reading: more than %zu bytes waited for you for %u s; disconnected\n",
+        nl_chat_say(c, "ERR 507 you are not reading: more than %zu bytes waited for you for %u s; disconnected\n",
             cfg->soft_output, cfg->soft_output_ms / 1000);
         break;
     case NL_CLOSE_LOGIN_TIMEOUT:
-        say(c, "ERR 408 timed out: no NICK within %u s\n", cfg->login_timeout_ms / 1000);
+        nl_chat_say(c, "ERR 408 timed out: no NICK within %u s\n", cfg->login_timeout_ms / 1000);
         break;
     case NL_CLOSE_LINE_TIMEOUT:
-        say(c, "ERR 408 timed out: an incomplete line for %u s\n", cfg->line_timeout_ms / 1000);
+        nl_chat_say(c, "ERR 408 timed out: an incomplete line for %u s\n", cfg->line_timeout_ms / 1000);
         break;
     case NL_CLOSE_IDLE_TIMEOUT:
-        say(c, "ERR 408 timed out: idle for %u s\n", cfg->idle_timeout_ms / 1000);
+        nl_chat_say(c, "ERR 408 timed out: idle for %u s\n", cfg->idle_timeout_ms / 1000);
         break;
     case NL_CLOSE_SHUTDOWN:
-        say(c, "ERR 503 server shutting down\n");
+        nl_chat_say(c, "ERR 503 server shutting down\n");
         break;
     default:
         break;
@@ -736,7 +734,7 @@ static int cl_registered(void *ud, struct nl_conn *c, const char *name, size_t n
 {
     struct nl_chat_server *s = ud;
     if (nl_conn_data(c) || find_user(s, (const uint8_t *)name, n)) {
-        say(c, "ERR 409 name taken: %.*s\n", (int)n, name);
+        nl_chat_say(c, "ERR 409 name taken: %.*s\n", (int)n, name);
         return NL_EEXIST;
     }
     return register_user(s, c, (const uint8_t *)name, n);
@@ -896,14 +894,4 @@ int nl_chat_server_close(struct nl_chat_server *s, char *errbuf)
     return rc;
 }
 
-int nl_chat_server_run(const struct nl_chat_config *cfg, char *errbuf)
-{
-    struct nl_chat_server *s;
-    int rc = nl_chat_server_open(&s, cfg, errbuf);
-    if (rc < 0)
-        return rc;
-    rc = nl_chat_server_serve(s, errbuf);
-    char err2[NL_ERRBUF_SIZE];
-    int rc2 = nl_chat_server_close(s, rc < 0 ? err2 : errbuf);
-    return rc < 0 ? rc : rc2;
-}
+NL_APP_RUN_FN(chat)

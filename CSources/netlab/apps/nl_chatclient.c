@@ -1,8 +1,8 @@
 /*
  * nl_chatclient.c - the chat client on one nl_loop: the server socket, the
- * user's input (a terminal with a small line editor, or a pipe), slash
- * commands, the current session, and terminal-safe rendering of everything
- * the server says. Owns the terminal mode while it runs and restores it.
+ * user's input (a terminal through the line editor of nl_lineedit.c, or a pipe),
+ * slash commands, the current session, failover between servers, and showing
+ * everything the server says through the renderer (nl_chatrender.c).
  */
 #include "netlab/nl_chatclient.h"
 #include "netlab/nl_buf.h"
@@ -12,7 +12,9 @@
 #include "netlab/nl_signal.h"
 #include "netlab/nl_sock.h"
 #include "netlab/nl_text.h"
+#include "nl_chatwords.h"
 #include "nl_internal.h"
+#include "nl_lineedit.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -21,11 +23,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <termios.h>
 #include <unistd.h>
 
 #define NAME_CAP (NL_CHAT_MAX_NAME + 1)
-#define EDIT_MAX NL_CHAT_MAX_LINE
 #define SHOW_CAP (4 * 65536 + 64)  /* a neutralised line may be 4x its bytes ("\xNN") */
 
 void nl_chat_client_config_init(struct nl_chat_client_config *cfg)
@@ -37,116 +37,6 @@ void nl_chat_client_config_init(struct nl_chat_client_config *cfg)
     cfg->out_fd = 1;
     cfg->interactive = -1;
     cfg->quit_wait_ms = 3000;
-}
-
-/* ---- rendering (pure) ---- */
-
-static int word_is(const uint8_t *p, size_t n, const char *w)
-{
-    size_t k = strlen(w);
-    return n >= k && memcmp(p, w, k) == 0 && (n == k || p[k] == ' ');
-}
-
-/* Split "WORD a rest": a = first token after WORD, rest = after the space that follows it. */
-static void split(const uint8_t *line, size_t len, size_t wlen, const uint8_t **a, size_t *alen,
-                  const uint8_t **rest, size_t *rlen)
-{
-    size_t i = wlen < len ? wlen + 1 : len;
-    size_t a0 = i;
-    while (i < len && line[i] != ' ')
-        i++;
-    *a = line + a0;
-    *alen = i - a0;
-    *rest = i < len ? line + i + 1 : line + len;
-    *rlen = i < len ? len - i - 1 : 0;
-}
-
-size_t nl_chat_client_render(const uint8_t *line, size_t len, char *out, size_t cap)
-{
-    /* Build the text (server bytes and all), then neutralise the whole of it. */
-    size_t tcap = len + 128;
-    char *t = malloc(tcap);
-    if (!t) {
-        return nl_text_sanitize(line, len, out, cap);
-    }
-    const uint8_t *a, *r;
-    size_t al, rl;
-    int n;
-#define A (int)al, (const char *)a
-#define R (int)rl, (const char *)r
-    if (word_is(line, len, "FROM")) {
-        split(line, len, 4, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "<%.*s> %.*s", A, R);
-    } else if (word_is(line, len, "ROOM")) {
-        split(line, len, 4, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "#room <%.*s> %.*s", A, R);
-    } else if (word_is(line, len, "REQUEST")) {
-        split(line, len, 7, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "* %.*s asks to chat: /accept %.*s or /decline %.*s", A, A, A);
-    } else if (word_is(line, len, "ACCEPTED")) {
-        split(line, len, 8, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "* %.*s accepted: you are talking to %.*s", A, A);
-    } else if (word_is(line, len, "DECLINED")) {
-        split(line, len, 8, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "* %.*s declined", A);
-    } else if (word_is(line, len, "LEFT")) {
-        split(line, len, 4, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "* %.*s left the session", A);
-    } else if (word_is(line, len, "GONE")) {
-        split(line, len, 4, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "* %.*s went offline", A);
-    } else if (word_is(line, len, "JOINED")) {
-        split(line, len, 6, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "* %.*s joined the room", A);
-    } else if (word_is(line, len, "PARTED")) {
-        split(line, len, 6, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "* %.*s left the room", A);
-    } else if (word_is(line, len, "USERS")) {
-        split(line, len, 5, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "* %.*s online: %.*s", A, R);
-    } else if (word_is(line, len, "SESSIONS")) {
-        split(line, len, 8, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "* %.*s session(s)%s%.*s", A, rl ? ": " : "", R);
-    } else if (word_is(line, len, "USER")) {
-        split(line, len, 4, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "* %.*s is online (seconds online, sessions: %.*s)", A, R);
-    } else if (word_is(line, len, "PONG")) {
-        n = snprintf(t, tcap, "* pong%s%.*s", len > 4 ? " " : "", (int)(len > 5 ? len - 5 : 0), (const char *)line + 5);
-    } else if (word_is(line, len, "HELLO")) {
-        n = snprintf(t, tcap, "* connected (%.*s)", (int)(len > 6 ? len - 6 : 0), (const char *)line + 6);
-    } else if (word_is(line, len, "ERR")) {
-        split(line, len, 3, &a, &al, &r, &rl);
-        n = snprintf(t, tcap, "! %.*s (error %.*s)", R, A);
-    } else if (word_is(line, len, "OK")) {
-        split(line, len, 2, &a, &al, &r, &rl);
-        if (word_is(a, al, "NICK"))
-            n = snprintf(t, tcap, "* you are %.*s", R);
-        else if (word_is(a, al, "CHAT"))
-            n = snprintf(t, tcap, "* asked %.*s for a session; waiting for an answer", R);
-        else if (word_is(a, al, "ACCEPT"))
-            n = snprintf(t, tcap, "* session with %.*s started: you are talking to %.*s", R, R);
-        else if (word_is(a, al, "DECLINE"))
-            n = snprintf(t, tcap, "* declined %.*s", R);
-        else if (word_is(a, al, "LEAVE"))
-            n = snprintf(t, tcap, "* left the session with %.*s", R);
-        else if (word_is(a, al, "JOIN"))
-            n = snprintf(t, tcap, "* joined the room (%.*s here)", R);
-        else if (word_is(a, al, "PART"))
-            n = snprintf(t, tcap, "* left the room");
-        else if (word_is(a, al, "QUIT"))
-            n = snprintf(t, tcap, "* bye");
-        else if (word_is(a, al, "HELP"))
-            n = snprintf(t, tcap, "* server commands: %.*s", R);
-        else
-            n = snprintf(t, tcap, "* ok %.*s", (int)(len > 3 ? len - 3 : 0), (const char *)line + 3);
-    } else {
-        n = snprintf(t, tcap, "* %.*s", (int)len, (const char *)line);
-    }
-#undef A
-#undef R
-    size_t k = nl_text_sanitize((const uint8_t *)t, n < 0 ? 0 : NL_MIN((size_t)n, tcap - 1), out, cap);
-    free(t);
-    return k;
 }
 
 /* ---- translating what the user types (pure) ---- */
@@ -232,11 +122,7 @@ struct cc {
     struct nl_line from_user;       /* non-interactive input */
     struct nl_buf out;              /* to the server */
     int interactive;
-    int term_saved;
-    struct termios saved;
-    char edit[EDIT_MAX + 8];
-    size_t edit_len;
-    int esc;                        /* inside a terminal escape sequence typed by the user */
+    struct nl_edit ed;              /* the line being typed (interactive) */
     char me[NAME_CAP];
     char current[NAME_CAP];
     char (*sess)[NAME_CAP];
@@ -266,7 +152,7 @@ static void prompt(struct cc *c)
     snprintf(p, sizeof p, "%s> ", c->current[0] ? c->current : "");
     puts_(c, "\r\033[K");
     puts_(c, p);
-    put(c, c->edit, c->edit_len);
+    put(c, c->ed.buf, c->ed.len);
 }
 
 /* Show a line of our own or already neutralised text, keeping the user's half-typed line below it. */
@@ -628,62 +514,24 @@ static int on_user_piped(void *ud, uint8_t *line, size_t len, int status)
 /* One key (or byte of one) typed at the terminal. */
 static void on_key(struct cc *c, uint8_t k)
 {
-    if (c->esc) {
-        /* ESC [ params final, or ESC O x, or ESC x: arrow keys and the like, ignored. */
-        if (c->esc == 1)
-            c->esc = (k == '[' || k == 'O') ? 2 : 0;
-        else if (k >= 0x40 && k <= 0x7E)
-            c->esc = 0;
-        return;
-    }
-    switch (k) {
-    case '\r':
-    case '\n': {
-        char line[EDIT_MAX + 8];
-        size_t n = c->edit_len;
-        memcpy(line, c->edit, n);
-        c->edit_len = 0;
+    char line[NL_EDIT_MAX + 8];
+    size_t n;
+    switch (nl_edit_key(&c->ed, k, line, &n)) {
+    case NL_EDIT_LINE:
         puts_(c, "\r\n");
         on_user_line(c, (const uint8_t *)line, n);
         prompt(c);
         return;
-    }
-    case 0x7F:
-    case 0x08:
-        /* Back over one whole UTF-8 character. */
-        while (c->edit_len > 0) {
-            uint8_t b = (uint8_t)c->edit[--c->edit_len];
-            if ((b & 0xC0) != 0x80)
-                break;
-        }
-        break;
-    case 0x15: /* ^U */
-        c->edit_len = 0;
-        break;
-    case 0x17: /* ^W */
-        while (c->edit_len > 0 && c->edit[c->edit_len - 1] == ' ')
-            c->edit_len--;
-        while (c->edit_len > 0 && c->edit[c->edit_len - 1] != ' ')
-            c->edit_len--;
-        break;
-    case 0x04: /* ^D */
-        if (c->edit_len == 0) {
-            puts_(c, "\r\n");
-            start_quit(c);
-            return;
-        }
-        break;
-    case 0x1B:
-        c->esc = 1;
+    case NL_EDIT_EOF:
+        puts_(c, "\r\n");
+        start_quit(c);
+        return;
+    case NL_EDIT_CHANGED:
+        prompt(c);
         return;
     default:
-        if (k < 0x20)
-            return;
-        if (c->edit_len < EDIT_MAX - 64)
-            c->edit[c->edit_len++] = (char)k;
-        break;
+        return;
     }
-    prompt(c);
 }
 
 static void on_input(struct nl_loop *loop, int fd, int revents, void *ud)
@@ -706,26 +554,6 @@ static void on_input(struct nl_loop *loop, int fd, int revents, void *ud)
     } else {
         nl_line_feed(&c->from_user, buf, (size_t)r, on_user_piped, c);
     }
-}
-
-static void term_raw(struct cc *c)
-{
-    struct termios t;
-    if (tcgetattr(c->cfg->in_fd, &c->saved) != 0)
-        return;
-    c->term_saved = 1;
-    t = c->saved;
-    t.c_lflag &= (tcflag_t) ~(ICANON | ECHO); /* ISIG stays: Ctrl-C still interrupts */
-    t.c_cc[VMIN] = 1;
-    t.c_cc[VTIME] = 0;
-    tcsetattr(c->cfg->in_fd, TCSANOW, &t);
-}
-
-static void term_restore(struct cc *c)
-{
-    if (c->term_saved)
-        tcsetattr(c->cfg->in_fd, TCSANOW, &c->saved);
-    c->term_saved = 0;
 }
 
 int nl_chat_client_run(const struct nl_chat_client_config *cfg, char *errbuf)
@@ -767,7 +595,7 @@ int nl_chat_client_run(const struct nl_chat_client_config *cfg, char *errbuf)
     if ((rc = nl_loop_add(c->loop, cfg->in_fd, POLLIN, on_input, c, errbuf)) < 0)
         goto out;
     if (c->interactive)
-        term_raw(c);
+        nl_edit_raw(&c->ed, cfg->in_fd);
     char hello[NL_ADDR_STRLEN + 96];
     snprintf(hello, sizeof hello, "* connected to %s; /help lists the commands", c->where);
     note(c, hello);
@@ -787,7 +615,7 @@ int nl_chat_client_run(const struct nl_chat_client_config *cfg, char *errbuf)
     if (c->interactive)
         puts_(c, "\r\033[K");
 out:
-    term_restore(c);
+    nl_edit_restore(&c->ed);
     if (c->fd >= 0)
         close(c->fd);
     nl_loop_destroy(c->loop);

@@ -370,21 +370,6 @@ struct batch {
 
 static const char UNAVAILABLE[] = "ERR 503 cluster unavailable\n";
 
-static void say(struct nl_conn *c, const char *fmt, ...) NL_PRINTF(2, 3);
-static void say(struct nl_conn *c, const char *fmt, ...)
-{
-    char line[NL_CHAT_MAX_LINE + 256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line)
-        n = (int)sizeof line - 1;
-    nl_conn_write(c, line, (size_t)n);
-}
-
 static void bad_input(struct nl_cluster *cl, const char *what, const char *p, size_t n)
 {
     cl->bad++;
@@ -650,8 +635,9 @@ static void link_drop(struct nl_cluster *cl, struct luser *u, struct rlink *l)
         luser_free(cl, u);
 }
 
-/* Every link to a user of `node` (or to `peer` there when given) ends: the local user gets GONE. */
-static void links_gone(struct nl_cluster *cl, int node, const char *peer, size_t pn)
+/* Every link for which ends(cl, link, arg) says so ends: the local user gets GONE. */
+static void links_end(struct nl_cluster *cl, int (*ends)(struct nl_cluster *, const struct rlink *, const void *),
+                      const void *arg)
 {
     for (size_t i = 0; i < cl->lusers.nb; i++) {
         struct nent *e = cl->lusers.b[i];
@@ -661,21 +647,41 @@ static void links_gone(struct nl_cluster *cl, int node, const char *peer, size_t
             struct nl_conn *c = cl->hooks.find(cl->ud, u->e.name, u->e.len);
             for (uint32_t k = 0; k < u->n;) {
                 struct rlink *l = &u->links[k];
-                if (l->node == node && (!peer || lsame(l->peer, l->plen, peer, pn))) {
-                    if (c)
-                        say(c, "GONE %s\n", l->peer);
-                    if (u->n == 1) {
-                        luser_free(cl, u);
-                        break;
-                    }
-                    *l = u->links[--u->n];
-                } else {
+                if (!ends(cl, l, arg)) {
                     k++;
+                    continue;
                 }
+                if (c)
+                    nl_chat_say(c, "GONE %s\n", l->peer);
+                if (u->n == 1) {
+                    luser_free(cl, u);
+                    break;
+                }
+                *l = u->links[--u->n];
             }
             e = next;
         }
     }
+}
+
+struct gone_match {
+    int node;
+    const char *peer; /* NULL: any */
+    size_t pn;
+};
+
+static int link_to(struct nl_cluster *cl, const struct rlink *l, const void *arg)
+{
+    (void)cl;
+    const struct gone_match *g = arg;
+    return l->node == g->node && (!g->peer || lsame(l->peer, l->plen, g->peer, g->pn));
+}
+
+/* Every link to a user of `node` (or to `peer` there when given) ends: the local user gets GONE. */
+static void links_gone(struct nl_cluster *cl, int node, const char *peer, size_t pn)
+{
+    struct gone_match g = {node, peer, pn};
+    links_end(cl, link_to, &g);
 }
 
 /* ---- publishing ---- */
@@ -721,7 +727,7 @@ static void batch_failed(struct nl_cluster *cl, const char *names, size_t len)
         const char *to = p + sn + 1;
         struct nl_conn *c = cl->hooks.find(cl->ud, p, sn);
         if (c)
-            say(c, "ERR 503 cluster unavailable: message to %s not delivered\n", to);
+            nl_chat_say(c, "ERR 503 cluster unavailable: message to %s not delivered\n", to);
         p = to + strlen(to) + 1;
     }
 }
@@ -910,7 +916,7 @@ int nl_cluster_hold(struct nl_cluster *cl, struct nl_conn *c, const uint8_t *lin
     if (!h || h->replaying)
         return 0;
     if (h->len + len + 4 > HOLD_MAX) {
-        say(c, "ERR 503 cluster busy: too many commands waiting for an answer; disconnected\n");
+        nl_chat_say(c, "ERR 503 cluster busy: too many commands waiting for an answer; disconnected\n");
         nl_conn_close(c, NL_CLOSE_LOCAL);
         return 1;
     }
@@ -1045,7 +1051,7 @@ static void on_claim(redisAsyncContext *ac, void *r, void *priv)
         const char *sp = memchr(rep->str, ' ', (size_t)rep->len);
         const char *held = sp ? sp + 1 : x.name;
         size_t hl = sp ? (size_t)(rep->str + rep->len - held) : x.len;
-        say(c, "ERR 409 name taken: %.*s\n", (int)hl, held);
+        nl_chat_say(c, "ERR 409 name taken: %.*s\n", (int)hl, held);
     } else {
         nl_conn_write(c, UNAVAILABLE, sizeof UNAVAILABLE - 1);
     }
@@ -1061,7 +1067,7 @@ static void claim_user(struct nl_cluster *cl, struct nl_conn *c, const char *nam
         if (o)
             cl->nops--;
         free(x);
-        say(c, "ERR 503 server out of memory\n");
+        nl_chat_say(c, "ERR 503 server out of memory\n");
         return;
     }
     x->id = o->id;
@@ -1083,9 +1089,9 @@ static void who_answer(struct nl_cluster *cl, uint32_t id, const char *line, siz
         return;
     if (o->c) {
         if (n == 1 && line[0] == '-')
-            say(o->c, "ERR 404 no such user: %s\n", o->name);
+            nl_chat_say(o->c, "ERR 404 no such user: %s\n", o->name);
         else
-            say(o->c, "%.*s\n", (int)n, line);
+            nl_chat_say(o->c, "%.*s\n", (int)n, line);
     }
     op_done(cl, o);
 }
@@ -1231,7 +1237,7 @@ static void on_directed(struct nl_cluster *cl, const char *verb, size_t vn, int 
         if (l) {
             if (l->state == LINK_OUT) { /* both asked at once: that is a yes from each */
                 l->state = LINK_ON;
-                say(c, "ACCEPTED %.*s\n", (int)fn_, from);
+                nl_chat_say(c, "ACCEPTED %.*s\n", (int)fn_, from);
             }
             return;
         }
@@ -1243,7 +1249,7 @@ static void on_directed(struct nl_cluster *cl, const char *verb, size_t vn, int 
             u = luser_get(cl, to, tn, 1);
         if (!u || !link_add(u, from, fn_, src, LINK_IN))
             return;
-        say(c, "REQUEST %.*s\n", (int)fn_, from);
+        nl_chat_say(c, "REQUEST %.*s\n", (int)fn_, from);
         return;
     }
     if (!l || l->node != src)
@@ -1252,22 +1258,22 @@ static void on_directed(struct nl_cluster *cl, const char *verb, size_t vn, int 
         if (l->state == LINK_OUT) {
             l->state = LINK_ON;
             if (c)
-                say(c, "ACCEPTED %.*s\n", (int)fn_, from);
+                nl_chat_say(c, "ACCEPTED %.*s\n", (int)fn_, from);
         }
     } else if (vn == 3 && !memcmp(verb, "DEC", 3)) {
         if (l->state == LINK_OUT) {
             link_drop(cl, u, l);
             if (c)
-                say(c, "DECLINED %.*s\n", (int)fn_, from);
+                nl_chat_say(c, "DECLINED %.*s\n", (int)fn_, from);
         }
     } else if (vn == 5 && !memcmp(verb, "LEAVE", 5)) {
         link_drop(cl, u, l);
         if (c)
-            say(c, "LEFT %.*s\n", (int)fn_, from);
+            nl_chat_say(c, "LEFT %.*s\n", (int)fn_, from);
     } else if ((vn == 4 && !memcmp(verb, "GONE", 4)) || (vn == 6 && !memcmp(verb, "NOUSER", 6))) {
         link_drop(cl, u, l);
         if (c)
-            say(c, "GONE %.*s\n", (int)fn_, from);
+            nl_chat_say(c, "GONE %.*s\n", (int)fn_, from);
     } else {
         bad_input(cl, "unknown message", verb, vn);
     }
@@ -1453,7 +1459,7 @@ static void on_reclaim(redisAsyncContext *ac, void *r, void *priv)
         /* The rule for a name claimed twice while Redis was away: the claim Redis already holds wins. */
         struct nl_conn *c = cl->hooks.find(cl->ud, name, strlen(name));
         if (c) {
-            say(c, "ERR 409 name taken: %s was claimed on another server while the cluster was unavailable; "
+            nl_chat_say(c, "ERR 409 name taken: %s was claimed on another server while the cluster was unavailable; "
                    "disconnected\n", name);
             nl_conn_close(c, NL_CLOSE_LOCAL);
         }
@@ -1867,34 +1873,15 @@ static void on_dead(redisAsyncContext *ac, void *r, void *priv)
  * After a reconnect, once every live server has had time to announce its users again:
  * a session whose peer is announced nowhere ended while Redis was away (its GONE was lost).
  */
+static int link_unannounced(struct nl_cluster *cl, const struct rlink *l, const void *arg)
+{
+    (void)arg;
+    return !(l->node < cl->nnodes && ntab_find(&cl->reps[l->node].users, l->peer, l->plen));
+}
+
 static void audit_links(struct nl_cluster *cl)
 {
-    for (size_t i = 0; i < cl->lusers.nb; i++) {
-        struct nent *e = cl->lusers.b[i];
-        while (e) {
-            struct nent *next = e->next;
-            struct luser *u = (struct luser *)e;
-            struct nl_conn *c = cl->hooks.find(cl->ud, u->e.name, u->e.len);
-            for (uint32_t k = 0; k < u->n;) {
-                struct rlink *l = &u->links[k];
-                struct remote *r = l->node < cl->nnodes
-                                       ? (struct remote *)ntab_find(&cl->reps[l->node].users, l->peer, l->plen)
-                                       : NULL;
-                if (r) {
-                    k++;
-                    continue;
-                }
-                if (c)
-                    say(c, "GONE %s\n", l->peer);
-                if (u->n == 1) {
-                    luser_free(cl, u);
-                    break;
-                }
-                *l = u->links[--u->n];
-            }
-            e = next;
-        }
-    }
+    links_end(cl, link_unannounced, NULL);
 }
 
 static void on_tick(struct nl_loop *loop, void *ud)
@@ -2218,7 +2205,7 @@ int nl_cluster_command(struct nl_cluster *cl, struct nl_conn *c, const char *me,
         return 0; /* on this server: as on one server */
     if (!cl->ready) {
         if (cmd->verb == NL_CHAT_MSG && nl_chat_name_valid(cmd->arg, an))
-            say(c, "ERR 503 cluster unavailable: message to %.*s not delivered\n", (int)an, a);
+            nl_chat_say(c, "ERR 503 cluster unavailable: message to %.*s not delivered\n", (int)an, a);
         else
             nl_conn_write(c, UNAVAILABLE, sizeof UNAVAILABLE - 1);
         return 1;
@@ -2237,7 +2224,7 @@ int nl_cluster_command(struct nl_cluster *cl, struct nl_conn *c, const char *me,
         if (!o || !hold_begin(cl, c)) {
             if (o)
                 cl->nops--;
-            say(c, "ERR 503 server out of memory\n");
+            nl_chat_say(c, "ERR 503 server out of memory\n");
             return 1;
         }
         if (to_node(cl, node, NULL, NULL, "WHOQ %s %u %s", cl->node, o->id, t) < 0) {
@@ -2252,64 +2239,64 @@ int nl_cluster_command(struct nl_cluster *cl, struct nl_conn *c, const char *me,
     case NL_CHAT_CHAT:
         if (l) {
             if (l->state == LINK_ON)
-                say(c, "ERR 409 already in a session with %s\n", t);
+                nl_chat_say(c, "ERR 409 already in a session with %s\n", t);
             else if (l->state == LINK_OUT)
-                say(c, "ERR 409 already asked %s; waiting for an answer\n", t);
+                nl_chat_say(c, "ERR 409 already asked %s; waiting for an answer\n", t);
             else
-                say(c, "ERR 409 %s has asked you: ACCEPT %s or DECLINE %s\n", t, t, t);
+                nl_chat_say(c, "ERR 409 %s has asked you: ACCEPT %s or DECLINE %s\n", t, t, t);
             return 1;
         }
         if ((u ? u->n : 0) + cl->hooks.links(cl->ud, me, mn) >= cl->cfg.max_sessions) {
-            say(c, "ERR 429 too many sessions (at most %u each)\n", cl->cfg.max_sessions);
+            nl_chat_say(c, "ERR 429 too many sessions (at most %u each)\n", cl->cfg.max_sessions);
             return 1;
         }
         if (!u)
             u = luser_get(cl, me, mn, 1);
         if (!u || !link_add(u, t, tn, node, LINK_OUT)) {
-            say(c, "ERR 503 server out of memory\n");
+            nl_chat_say(c, "ERR 503 server out of memory\n");
             return 1;
         }
-        say(c, "OK CHAT %s\n", t);
+        nl_chat_say(c, "OK CHAT %s\n", t);
         to_node(cl, node, NULL, NULL, "REQ %s %.*s %s", cl->node, (int)mn, me, t);
         logc_(cl, "session %.*s -> %s@%s requested", (int)mn, me, t, cl->nodes[node]);
         return 1;
     case NL_CHAT_ACCEPT:
     case NL_CHAT_DECLINE:
         if (!l || l->state != LINK_IN) {
-            say(c, "ERR 403 %s has not asked you for a session\n", t);
+            nl_chat_say(c, "ERR 403 %s has not asked you for a session\n", t);
             return 1;
         }
         if (cmd->verb == NL_CHAT_ACCEPT) {
             l->state = LINK_ON;
-            say(c, "OK ACCEPT %s\n", t);
+            nl_chat_say(c, "OK ACCEPT %s\n", t);
             to_node(cl, node, NULL, NULL, "ACC %s %.*s %s", cl->node, (int)mn, me, t);
         } else {
             link_drop(cl, u, l);
-            say(c, "OK DECLINE %s\n", t);
+            nl_chat_say(c, "OK DECLINE %s\n", t);
             to_node(cl, node, NULL, NULL, "DEC %s %.*s %s", cl->node, (int)mn, me, t);
         }
         return 1;
     case NL_CHAT_MSG: {
         if (!l || l->state != LINK_ON) {
             if (l && l->state == LINK_OUT)
-                say(c, "ERR 403 %s has not accepted yet\n", t);
+                nl_chat_say(c, "ERR 403 %s has not accepted yet\n", t);
             else if (l)
-                say(c, "ERR 403 %s has asked you: ACCEPT %s first\n", t, t);
+                nl_chat_say(c, "ERR 403 %s has asked you: ACCEPT %s first\n", t, t);
             else
-                say(c, "ERR 403 no session with %s: CHAT %s first\n", t, t);
+                nl_chat_say(c, "ERR 403 no session with %s: CHAT %s first\n", t, t);
             return 1;
         }
         if (batch_msg(cl, node, me, mn, t, strlen(t), cmd->text, cmd->text_len) < 0)
-            say(c, "ERR 503 cluster unavailable: message to %s not delivered\n", t);
+            nl_chat_say(c, "ERR 503 cluster unavailable: message to %s not delivered\n", t);
         return 1;
     }
     case NL_CHAT_LEAVE:
         if (!l) {
-            say(c, "ERR 403 no session with %s\n", t);
+            nl_chat_say(c, "ERR 403 no session with %s\n", t);
             return 1;
         }
         link_drop(cl, u, l);
-        say(c, "OK LEAVE %s\n", t);
+        nl_chat_say(c, "OK LEAVE %s\n", t);
         to_node(cl, node, NULL, NULL, "LEAVE %s %.*s %s", cl->node, (int)mn, me, t);
         return 1;
     default:

@@ -16,6 +16,9 @@
 
 struct nl_cluster;
 
+/* nl_chat.c: one formatted protocol line (at most NL_CHAT_MAX_LINE + 255 bytes) to a connection. */
+void nl_chat_say(struct nl_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /** What the cluster asks of the chat server (ud is the chat server). */
 struct nl_cluster_hooks {
     /** The connection of a local registered user, or NULL. */

@@ -1,6 +1,7 @@
 /*
- * nl_conn.c - accepting, reading, framing, writing and closing line-oriented
- * connections on an nl_loop. Owns every connection's descriptor and buffers
+ * nl_conn.c - reading, framing, writing and closing line-oriented
+ * connections on an nl_loop (accepting them, and the server around them: nl_server.c).
+ * Owns every connection's descriptor and buffers
  * and the order of their lifecycle (open -> closing -> lingering -> freed);
  * the protocol sees only whole lines and decides nothing about sockets here.
  *
@@ -13,10 +14,7 @@
  * soft mark for soft_output_ms (Redis's hard and soft output limits).
  * SO_SNDBUF bounds what the kernel holds per connection beside the queue.
  */
-#include "netlab/nl_conn.h"
-#include "netlab/nl_signal.h"
-#include "netlab/nl_buf.h"
-#include "netlab/nl_line.h"
+#include "nl_conn_int.h"
 #include "nl_internal.h"
 
 #include <errno.h>
@@ -34,72 +32,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define READ_CHUNK (64 * 1024)       /* one recv() per readable connection per pass */
-#define WRITE_QUANTUM (256 * 1024)   /* bytes written per connection per pass, at most */
-#define ACCEPTS_PER_PASS 512         /* a flood of connects cannot starve established ones */
-#define FD_RESERVE 16                /* descriptors kept back from max_conns (listeners, logs, capture) */
-
-enum {
-    F_READY = 1 << 0,    /* login timeout no longer applies */
-    F_CLOSING = 1 << 1,  /* nl_conn_close called: queued, or closing() already run */
-    F_CLOSED_CB = 1 << 2,/* closing() has run */
-    F_LINGER = 1 << 3,   /* draining output (then input) before close */
-    F_PAUSED = 1 << 4,   /* back-pressure: not reading */
-    F_PENDING = 1 << 5,  /* in the flush list */
-    F_DEAD = 1 << 6,     /* socket unusable: nothing more is written */
-    F_MUTED = 1 << 7,    /* overflowed: writes dropped until closing() */
-    F_REAPED = 1 << 8,   /* descriptor closed; struct freed before the next poll() */
-    F_SHUT = 1 << 9,     /* lingering: our side is shut down, discarding input until EOF */
-    F_EV_IN = 1 << 10,   /* POLLIN is being asked for */
-    F_EV_OUT = 1 << 11,  /* POLLOUT is being asked for */
-    F_HELD = 1 << 12     /* fairness: its lines pushed a reader past the soft mark; not reading */
-};
-
-struct nl_conn {
-    struct nl_server *srv;
-    int fd;
-    uint32_t index;         /* in srv->conns */
-    uint16_t flags;
-    uint8_t reason;
-    int err;
-    struct nl_addr peer;
-    struct nl_line in;
-    struct nl_buf out;
-    struct nl_conn *next_pending; /* flush list */
-    struct nl_conn *next_close;   /* close queue, then the free list */
-    uint64_t created, last_active, partial_since; /* ms; partial_since doubles as the linger deadline */
-    uint64_t sent;          /* bytes written to the socket */
-    uint64_t over_since;          /* ms its queue went over soft_output (0: since back to half of it) */
-    struct nl_conn *held_by;      /* F_HELD: the reader it waits for (NULL: that reader is gone) */
-    uint32_t held_index;          /* F_HELD: in srv->held */
-    uint32_t nholding;            /* senders held waiting for this connection to read */
-    uint8_t midline;              /* the last byte sent was not a newline: a line is half sent */
-    void *data;
-};
-
-struct nl_server {
-    struct nl_loop *loop;
-    struct nl_server_config cfg;
-    const struct nl_server_ops *ops;
-    void *ud;
-    struct nl_listeners lst;
-    int reserve_fd;               /* /dev/null, given up to accept-and-refuse at EMFILE */
-    uint32_t max_conns;
-    struct nl_conn **conns;
-    size_t nconns, capconns;
-    struct nl_conn *pending;      /* connections with output queued this pass */
-    struct nl_conn *closeq, *closeq_tail;
-    struct nl_conn *freeq;
-    uint8_t *scratch;
-    struct nl_conn *source;       /* whose input is being handled: output queued now is its doing */
-    struct nl_conn **held;        /* senders held for fairness (F_HELD) */
-    size_t nheld, capheld;
-    int64_t tick;
-    int halted;                   /* nl_server_halt: nothing is ever sent again */
-    size_t released;              /* buffer bytes freed since the last malloc_trim */
-    struct nl_server_stats st;
-};
-
 const char *nl_close_reason_text(int reason)
 {
     switch (reason) {
@@ -114,16 +46,6 @@ const char *nl_close_reason_text(int reason)
     case NL_CLOSE_SLOW_READER: return "not reading: over the soft output limit for too long";
     default: return "closed";
     }
-}
-
-void nl_server_config_init(struct nl_server_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->max_line = 4096;
-    cfg->max_output = 1024 * 1024;
-    cfg->close_grace_ms = 2000;
-    cfg->sndbuf = NL_SNDBUF_DEFAULT;
-    cfg->max_input = NL_SERVER_MAX_INPUT;
 }
 
 /* ---- the input budget ---- */
@@ -165,10 +87,9 @@ static void shed_input(struct nl_server *s)
 
 /* ---- events ---- */
 
-static void on_conn_io(struct nl_loop *loop, int fd, int revents, void *ud);
 
 /* Ask poll() for what the connection needs now: input unless closing or paused, output while queued. */
-static void update_events(struct nl_conn *c)
+void nl_conn_update_events(struct nl_conn *c)
 {
     if (c->flags & F_REAPED)
         return;
@@ -209,7 +130,7 @@ static void hold(struct nl_conn *sender, struct nl_conn *reader)
     s->held[s->nheld++] = sender;
     reader->nholding++;
     s->st.held++;
-    update_events(sender);
+    nl_conn_update_events(sender);
 }
 
 static void release(struct nl_conn *sender)
@@ -223,11 +144,11 @@ static void release(struct nl_conn *sender)
     sender->held_by = NULL;
     s->held[sender->held_index] = s->held[--s->nheld];
     s->held[sender->held_index]->held_index = sender->held_index;
-    update_events(sender);
+    nl_conn_update_events(sender);
 }
 
 /* Before each wait: let go of senders whose reader drained to half the soft mark, closed or went away. */
-static void release_drained(struct nl_server *s)
+void nl_conn_release_drained(struct nl_server *s)
 {
     size_t low = s->cfg.soft_output / 2;
     for (size_t i = s->nheld; i-- > 0;) {
@@ -253,7 +174,7 @@ static void forget_holds(struct nl_conn *c)
 /* ---- lifecycle ---- */
 
 /* Close the descriptor and unlink; the struct is freed before the next poll(). */
-static void finish(struct nl_conn *c)
+void nl_conn_finish(struct nl_conn *c)
 {
     struct nl_server *s = c->srv;
     if (c->flags & F_REAPED)
@@ -289,7 +210,7 @@ void nl_conn_close(struct nl_conn *c, int reason)
     else
         s->closeq = c;
     s->closeq_tail = c;
-    update_events(c);
+    nl_conn_update_events(c);
 }
 
 static void mark_dead(struct nl_conn *c, int err)
@@ -304,13 +225,13 @@ static void mark_dead(struct nl_conn *c, int err)
 static void after_closing(struct nl_conn *c)
 {
     if ((c->flags & F_DEAD) || c->out.len == 0) {
-        finish(c);
+        nl_conn_finish(c);
         return;
     }
     c->flags |= F_LINGER;
     c->partial_since = nl_loop_now(c->srv->loop) + c->srv->cfg.close_grace_ms;
     push_pending(c);
-    update_events(c);
+    nl_conn_update_events(c);
 }
 
 /* Output drained while lingering: send FIN and discard input until the peer's FIN. */
@@ -320,14 +241,14 @@ static void linger_drained(struct nl_conn *c)
         return;
     c->flags |= F_SHUT;
     if (shutdown(c->fd, SHUT_WR) != 0) {
-        finish(c);
+        nl_conn_finish(c);
         return;
     }
-    update_events(c);
+    nl_conn_update_events(c);
 }
 
 /* Run closing() for everything queued; closing() may close further connections. */
-static void process_close_queue(struct nl_server *s)
+void nl_conn_process_close_queue(struct nl_server *s)
 {
     while (s->closeq) {
         struct nl_conn *c = s->closeq;
@@ -344,7 +265,7 @@ static void process_close_queue(struct nl_server *s)
 }
 
 /* Free finished connections that no list refers to any more. */
-static void free_reaped(struct nl_server *s)
+void nl_conn_free_reaped(struct nl_server *s)
 {
     struct nl_conn **pp = &s->freeq;
     while (*pp) {
@@ -374,7 +295,7 @@ int nl_conn_write(struct nl_conn *c, const void *p, size_t n)
  * Drop what waits for a connection being dropped, but finish a line already
  * half sent: the explanation the protocol writes next starts on its own line.
  */
-static void drop_queued(struct nl_conn *c)
+void nl_conn_drop_queued(struct nl_conn *c)
 {
     if (c->midline && c->out.len) {
         uint8_t *h = nl_buf_head(&c->out);
@@ -391,7 +312,7 @@ static void overflow(struct nl_conn *c)
 {
     struct nl_server *s = c->srv;
     s->st.overflows++;
-    drop_queued(c);
+    nl_conn_drop_queued(c);
     if (c->flags & F_CLOSED_CB) {
         /* Already past closing(): nothing more to say; close now. */
         mark_dead(c, 0);
@@ -428,12 +349,12 @@ void nl_conn_commit(struct nl_conn *c, size_t n)
     }
     if (s->cfg.pause_output && c->out.len > s->cfg.pause_output && !(c->flags & F_PAUSED)) {
         c->flags |= F_PAUSED;
-        update_events(c);
+        nl_conn_update_events(c);
     }
 }
 
 /* Write up to a quantum. Returns 0, or -1 if the connection was finished. */
-static int flush_conn(struct nl_conn *c)
+int nl_conn_flush(struct nl_conn *c)
 {
     struct nl_server *s = c->srv;
     size_t done = 0;
@@ -461,7 +382,7 @@ static int flush_conn(struct nl_conn *c)
     }
     if (c->flags & F_DEAD) {
         if (c->flags & F_CLOSED_CB) {
-            finish(c);
+            nl_conn_finish(c);
             return -1;
         }
         nl_conn_close(c, NL_CLOSE_RESET);
@@ -474,7 +395,7 @@ static int flush_conn(struct nl_conn *c)
     if ((c->flags & F_LINGER) && c->out.len == 0)
         linger_drained(c);
     if (!(c->flags & F_REAPED))
-        update_events(c);
+        nl_conn_update_events(c);
     return (c->flags & F_REAPED) ? -1 : 0;
 }
 
@@ -510,7 +431,7 @@ static void read_conn(struct nl_conn *c)
             return;
         int e = errno;
         if (c->flags & F_SHUT) {
-            finish(c);
+            nl_conn_finish(c);
             return;
         }
         mark_dead(c, e);
@@ -520,7 +441,7 @@ static void read_conn(struct nl_conn *c)
     if (c->flags & F_SHUT) {
         /* Lingering: input is discarded; the peer's FIN ends it. */
         if (r == 0)
-            finish(c);
+            nl_conn_finish(c);
         return;
     }
     uint64_t now = nl_loop_now(s->loop);
@@ -559,13 +480,13 @@ static void read_conn(struct nl_conn *c)
     }
 }
 
-static void on_conn_io(struct nl_loop *loop, int fd, int revents, void *ud)
+void nl_conn_on_io(struct nl_loop *loop, int fd, int revents, void *ud)
 {
     struct nl_conn *c = ud;
     if (c->flags & F_REAPED)
         return;
     if (revents & POLLOUT) {
-        if (flush_conn(c) < 0)
+        if (nl_conn_flush(c) < 0)
             return;
     }
     if (revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -573,7 +494,7 @@ static void on_conn_io(struct nl_loop *loop, int fd, int revents, void *ud)
             /* Not reading any more; a hang-up or error while lingering ends it. */
             if (revents & (POLLHUP | POLLERR)) {
                 if (c->flags & F_CLOSED_CB)
-                    finish(c);
+                    nl_conn_finish(c);
                 else
                     mark_dead(c, ECONNRESET);
             }
@@ -582,390 +503,6 @@ static void on_conn_io(struct nl_loop *loop, int fd, int revents, void *ud)
         read_conn(c);
     }
 }
-
-/* ---- accepting ---- */
-
-static void refuse(struct nl_server *s, int fd, const struct nl_addr *peer, const char *why)
-{
-    s->st.refused++;
-    if (s->cfg.full_line && !s->halted) {
-        ssize_t w = send(fd, s->cfg.full_line, strlen(s->cfg.full_line), MSG_NOSIGNAL | MSG_DONTWAIT);
-        (void)w;
-    }
-    /* Take what the peer already sent, so the close is a FIN and the line above arrives. */
-    while (recv(fd, s->scratch, READ_CHUNK, MSG_DONTWAIT) > 0) {
-    }
-    shutdown(fd, SHUT_WR);
-    close(fd);
-    if (s->ops->refused)
-        s->ops->refused(peer, why, s->ud);
-}
-
-static int add_conn(struct nl_server *s, int fd, const struct nl_addr *peer)
-{
-    if (s->nconns == s->capconns) {
-        size_t cap = s->capconns ? s->capconns * 2 : 256;
-        struct nl_conn **a = realloc(s->conns, cap * sizeof *a);
-        if (!a)
-            return NL_ENOMEM;
-        s->conns = a;
-        s->capconns = cap;
-    }
-    struct nl_conn *c = calloc(1, sizeof *c);
-    if (!c)
-        return NL_ENOMEM;
-    c->srv = s;
-    c->fd = fd;
-    c->peer = *peer;
-    nl_line_init(&c->in, s->cfg.max_line);
-    nl_buf_init(&c->out, s->cfg.max_output);
-    c->created = c->last_active = nl_loop_now(s->loop);
-    if (nl_loop_add(s->loop, fd, POLLIN, on_conn_io, c, NULL) < 0) {
-        free(c);
-        return NL_ENOMEM;
-    }
-    c->flags = F_EV_IN;
-    c->index = (uint32_t)s->nconns;
-    s->conns[s->nconns++] = c;
-    s->st.accepted++;
-    if (s->ops->open)
-        s->ops->open(c, s->ud);
-    return NL_OK;
-}
-
-static void on_listener(struct nl_loop *loop, int lfd, int revents, void *ud)
-{
-    struct nl_server *s = ud;
-    for (int i = 0; i < ACCEPTS_PER_PASS; i++) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if ((errno == EMFILE || errno == ENFILE) && s->reserve_fd >= 0) {
-                /* Out of descriptors: free the reserve to accept and refuse, so the peer is told. */
-                close(s->reserve_fd);
-                s->reserve_fd = -1;
-                sl = sizeof ss;
-                fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (fd >= 0) {
-                    struct nl_addr peer;
-                    nl_addr_from_sockaddr(&peer, (struct sockaddr *)&ss);
-                    refuse(s, fd, &peer, "no file descriptors left");
-                }
-                s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (fd >= 0)
-                    continue;
-            }
-            return; /* EAGAIN, or an error that the next readiness will retry */
-        }
-        struct nl_addr peer;
-        nl_addr_from_sockaddr(&peer, (struct sockaddr *)&ss);
-        if (s->nconns >= s->max_conns) {
-            refuse(s, fd, &peer, "server full");
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (s->cfg.sndbuf > 0) {
-            /* A fixed send buffer (no autotuning to tcp_wmem's 4 MB): the kernel's share stays bounded. */
-            int sb = (int)NL_MIN(s->cfg.sndbuf, (size_t)INT32_MAX / 2);
-            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
-        }
-        if (add_conn(s, fd, &peer) < 0)
-            refuse(s, fd, &peer, "out of memory");
-    }
-}
-
-/* ---- per pass ---- */
-
-static void before_poll(struct nl_loop *loop, void *ud)
-{
-    struct nl_server *s = ud;
-    if (s->ops->before_flush)
-        s->ops->before_flush(s->ud);
-    /* Writing may close connections, whose closing() may queue output: repeat until quiet. */
-    for (int round = 0; round < 4 && (s->pending || s->closeq); round++) {
-        while (s->pending) {
-            struct nl_conn *c = s->pending;
-            s->pending = c->next_pending;
-            c->flags &= (uint16_t)~F_PENDING;
-            if (!(c->flags & F_REAPED))
-                flush_conn(c);
-        }
-        process_close_queue(s);
-    }
-    /* Whatever is still queued goes out when poll() says the socket can take it. */
-    for (struct nl_conn *c = s->pending; c; c = c->next_pending)
-        update_events(c);
-    if (s->nheld)
-        release_drained(s);
-    free_reaped(s);
-}
-
-static void after_pass(struct nl_loop *loop, void *ud)
-{
-    process_close_queue(ud);
-}
-
-static void on_tick(struct nl_loop *loop, void *ud)
-{
-    struct nl_server *s = ud;
-    uint64_t now = nl_loop_now(loop);
-    const struct nl_server_config *cfg = &s->cfg;
-#ifdef __GLIBC__
-    /* Freed line buffers sit in malloc's heap: hand the pages back once a megabyte or more was freed. */
-    if (s->released >= ((size_t)1 << 20)) {
-        malloc_trim(0);
-        s->released = 0;
-    }
-#endif
-    /* Backwards: finish() moves the last connection into the freed index. */
-    for (size_t i = s->nconns; i-- > 0;) {
-        struct nl_conn *c = s->conns[i];
-        if (c->flags & F_LINGER) {
-            if (now >= c->partial_since)
-                finish(c);
-            continue;
-        }
-        if (c->flags & F_CLOSING)
-            continue;
-        int reason = 0;
-        if (cfg->login_timeout_ms && !(c->flags & F_READY) && now - c->created >= cfg->login_timeout_ms)
-            reason = NL_CLOSE_LOGIN_TIMEOUT;
-        else if (cfg->line_timeout_ms && c->partial_since && !(c->flags & (F_PAUSED | F_HELD))
-                 && now - c->partial_since >= cfg->line_timeout_ms)
-            reason = NL_CLOSE_LINE_TIMEOUT;
-        else if (cfg->idle_timeout_ms && now - c->last_active >= cfg->idle_timeout_ms)
-            reason = NL_CLOSE_IDLE_TIMEOUT;
-        if (reason) {
-            s->st.timeouts++;
-            nl_conn_close(c, reason);
-        } else if (cfg->soft_output_ms && c->over_since && now - c->over_since >= cfg->soft_output_ms) {
-            /* Over the soft mark all this time: not reading. What waited for it is dropped. */
-            s->st.overflows++;
-            drop_queued(c);
-            c->over_since = 0;
-            c->flags |= F_MUTED;
-            nl_conn_close(c, NL_CLOSE_SLOW_READER);
-        }
-    }
-}
-
-/* ---- server ---- */
-
-int nl_server_open(struct nl_server **out, struct nl_loop *loop, const struct nl_server_config *cfg,
-                   const struct nl_server_ops *ops, void *ud, char *errbuf)
-{
-    *out = NULL;
-    static const struct nl_server_ops none;
-    struct nl_server *s = calloc(1, sizeof *s);
-    if (!s)
-        return nl_err(errbuf, NL_ENOMEM, "server: out of memory");
-    s->loop = loop;
-    s->cfg = *cfg;
-    s->ops = ops ? ops : &none;
-    s->ud = ud;
-    s->reserve_fd = -1;
-    s->tick = -1;
-    if (!s->cfg.max_line)
-        s->cfg.max_line = 4096;
-    if (!s->cfg.max_output)
-        s->cfg.max_output = 1024 * 1024;
-    if (!s->cfg.max_input)
-        s->cfg.max_input = NL_SERVER_MAX_INPUT;
-    if (s->cfg.pause_output >= s->cfg.max_output)
-        s->cfg.pause_output = s->cfg.max_output / 2;
-    if (s->cfg.soft_output >= s->cfg.max_output)
-        s->cfg.soft_output = s->cfg.max_output / 2;
-    s->scratch = malloc(READ_CHUNK);
-    if (!s->scratch) {
-        free(s);
-        return nl_err(errbuf, NL_ENOMEM, "server: out of memory");
-    }
-    uint64_t soft = 0;
-    int rc = nl_sock_raise_nofile(&soft, NULL, errbuf);
-    if (rc < 0)
-        goto fail;
-    uint64_t room = soft > FD_RESERVE + 16 ? soft - FD_RESERVE : 16;
-    s->max_conns = (uint32_t)NL_MIN(room, (uint64_t)UINT32_MAX);
-    if (cfg->max_conns && cfg->max_conns < s->max_conns)
-        s->max_conns = cfg->max_conns;
-    rc = nl_sock_listen(&s->lst, cfg->host, cfg->port, cfg->backlog, errbuf);
-    if (rc < 0)
-        goto fail;
-    for (size_t i = 0; i < s->lst.n; i++) {
-        rc = nl_loop_add(loop, s->lst.fd[i], POLLIN, on_listener, s, errbuf);
-        if (rc < 0)
-            goto fail;
-    }
-    s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    uint32_t tmin = 0;
-    const uint32_t t[] = {cfg->login_timeout_ms, cfg->line_timeout_ms, cfg->idle_timeout_ms,
-                          s->cfg.close_grace_ms, s->cfg.soft_output ? cfg->soft_output_ms : 0};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (t[i] && (!tmin || t[i] < tmin))
-            tmin = t[i];
-    /* Timeouts are checked a few times per shortest timeout, at most once a second. */
-    uint32_t every = tmin ? NL_MAX(20u, NL_MIN(1000u, tmin / 4)) : 1000u;
-    s->tick = nl_loop_timer(loop, every, every, on_tick, s, errbuf);
-    if (s->tick < 0) {
-        rc = (int)s->tick;
-        goto fail;
-    }
-    nl_loop_set_hooks(loop, before_poll, after_pass, s);
-    *out = s;
-    return NL_OK;
-fail:
-    for (size_t i = 0; i < s->lst.n; i++)
-        nl_loop_remove(loop, s->lst.fd[i]);
-    nl_sock_close_listeners(&s->lst);
-    if (s->tick > 0)
-        nl_loop_timer_cancel(loop, s->tick);
-    if (s->reserve_fd >= 0)
-        close(s->reserve_fd);
-    free(s->scratch);
-    free(s);
-    return rc;
-}
-
-void nl_server_close(struct nl_server *s)
-{
-    if (!s)
-        return;
-    process_close_queue(s);
-    for (size_t i = s->nconns; i-- > 0;) {
-        struct nl_conn *c = s->conns[i];
-        if (!(c->flags & F_CLOSING)) {
-            c->flags |= F_CLOSING;
-            c->reason = NL_CLOSE_SHUTDOWN;
-            if (s->ops->closing)
-                s->ops->closing(c, NL_CLOSE_SHUTDOWN, s->ud);
-            c->flags |= F_CLOSED_CB;
-        }
-    }
-    process_close_queue(s); /* anything the callbacks above closed */
-    while (s->nconns) {
-        struct nl_conn *c = s->conns[s->nconns - 1];
-        if (!(c->flags & F_DEAD) && c->out.len && !s->halted) {
-            ssize_t w = send(c->fd, nl_buf_head(&c->out), c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-            (void)w;
-        }
-        finish(c);
-    }
-    s->pending = NULL;
-    free_reaped(s);
-    for (size_t i = 0; i < s->lst.n; i++)
-        nl_loop_remove(s->loop, s->lst.fd[i]);
-    nl_sock_close_listeners(&s->lst);
-    if (s->tick > 0)
-        nl_loop_timer_cancel(s->loop, s->tick);
-    nl_loop_set_hooks(s->loop, NULL, NULL, NULL);
-    if (s->reserve_fd >= 0)
-        close(s->reserve_fd);
-    free(s->conns);
-    free(s->held);
-    free(s->scratch);
-    free(s);
-}
-
-const struct nl_listeners *nl_server_listeners(const struct nl_server *s) { return &s->lst; }
-
-char *nl_server_listen_text(const struct nl_server *s, char *out, size_t cap)
-{
-    size_t o = 0;
-    if (cap)
-        out[0] = 0;
-    for (size_t i = 0; i < s->lst.n && o < cap; i++) {
-        char a[NL_ADDR_STRLEN];
-        int w = snprintf(out + o, cap - o, "%s%s", i ? " " : "", nl_addr_format(&s->lst.addr[i], a, sizeof a));
-        if (w < 0)
-            break;
-        o += (size_t)w;
-    }
-    return out;
-}
-
-int nl_service_open(struct nl_service *svc, int handle_signals, const struct nl_server_config *cfg,
-                    const struct nl_server_ops *ops, void *ud, char *errbuf)
-{
-    memset(svc, 0, sizeof *svc);
-    int rc = NL_OK;
-    if (handle_signals && (rc = nl_signals_install(errbuf)) < 0)
-        return rc;
-    if ((rc = nl_loop_create(&svc->loop, errbuf)) < 0)
-        return rc;
-    if (handle_signals)
-        nl_loop_watch_flag(svc->loop, nl_stop_flag());
-    if ((rc = nl_server_open(&svc->srv, svc->loop, cfg, ops, ud, errbuf)) < 0) {
-        nl_loop_destroy(svc->loop);
-        svc->loop = NULL;
-        return rc;
-    }
-    return NL_OK;
-}
-
-int nl_service_serve(struct nl_service *svc, char *errbuf)
-{
-    int rc = nl_loop_run(svc->loop, errbuf);
-    if (rc < 0)
-        return rc;
-    if (svc->fatal)
-        return nl_err(errbuf, svc->fatal, "%s", svc->fatal_err);
-    return NL_OK;
-}
-
-void nl_service_fail(struct nl_service *svc, int code, const char *text)
-{
-    if (svc->fatal)
-        return;
-    svc->fatal = code;
-    snprintf(svc->fatal_err, sizeof svc->fatal_err, "%s", text);
-    nl_loop_stop(svc->loop);
-}
-
-void nl_service_close(struct nl_service *svc, struct nl_server_stats *st)
-{
-    if (svc->srv) {
-        if (st)
-            nl_server_get_stats(svc->srv, st);
-        nl_server_close(svc->srv);
-    } else if (st) {
-        memset(st, 0, sizeof *st);
-    }
-    nl_loop_destroy(svc->loop);
-    svc->srv = NULL;
-    svc->loop = NULL;
-}
-
-void nl_log(nl_log_fn fn, void *ud, const char *fmt, ...)
-{
-    if (!fn)
-        return;
-    char line[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fn(ud, line);
-}
-void nl_server_halt(struct nl_server *s, nl_conn_dropped_fn dropped, void *ud)
-{
-    s->halted = 1;
-    for (size_t i = 0; i < s->nconns; i++) {
-        struct nl_conn *c = s->conns[i];
-        if (c->out.len && dropped)
-            dropped(c, nl_buf_head(&c->out), c->out.len, ud);
-        nl_buf_clear(&c->out);
-    }
-    nl_loop_stop(s->loop);
-}
-
-uint32_t nl_server_max_conns(const struct nl_server *s) { return s->max_conns; }
-size_t nl_server_count(const struct nl_server *s) { return s->nconns; }
-void nl_server_get_stats(const struct nl_server *s, struct nl_server_stats *st) { *st = s->st; }
-struct nl_loop *nl_server_loop(const struct nl_server *s) { return s->loop; }
 
 void nl_conn_set_ready(struct nl_conn *c) { c->flags |= F_READY; }
 void nl_conn_set_data(struct nl_conn *c, void *data) { c->data = data; }

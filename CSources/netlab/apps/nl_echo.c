@@ -9,6 +9,7 @@
 #include "netlab/nl_log.h"
 #include "netlab/nl_signal.h"
 #include "netlab/nl_text.h"
+#include "nl_app.h"
 #include "nl_internal.h"
 
 #include <errno.h>
@@ -41,16 +42,6 @@ struct nl_echo_server {
     char *greeting;              /* with its LF */
     size_t greeting_len;
 };
-
-/* A server event, to the configured log function. */
-#define logf_(s, ...) nl_log((s)->cfg.log, (s)->cfg.log_ud, __VA_ARGS__)
-
-/* A per-client event: left out with cfg.quiet. */
-#define logc_(s, ...)                 \
-    do {                              \
-        if (!(s)->cfg.quiet)          \
-            logf_((s), __VA_ARGS__);  \
-    } while (0)
 
 /* Each unsent answer is one LF in a connection's queue; an unsent greeting is not an answer. */
 static void count_dropped(struct nl_conn *c, const uint8_t *p, size_t n, void *ud)
@@ -103,7 +94,7 @@ static int write_file(struct nl_echo_server *s)
     return rc;
 }
 
-static void before_flush(void *ud)
+static void echo_before_flush(void *ud)
 {
     struct nl_echo_server *s = ud;
     if (s->out_fd >= 0 && s->file.len && !s->svc.fatal)
@@ -151,7 +142,7 @@ static void addr_parts(const struct nl_conn *c, char *ip, size_t n, unsigned *po
     *port = nl_conn_peer(c)->port;
 }
 
-static void on_open(struct nl_conn *c, void *ud)
+static void echo_open(struct nl_conn *c, void *ud)
 {
     struct nl_echo_server *s = ud;
     char ip[NL_ADDR_STRLEN];
@@ -163,14 +154,14 @@ static void on_open(struct nl_conn *c, void *ud)
         nl_conn_write(c, s->greeting, s->greeting_len);
 }
 
-static void on_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
+static void echo_line(struct nl_conn *c, uint8_t *line, size_t len, void *ud)
 {
     struct nl_echo_server *s = ud;
     nl_conn_set_data(c, (void *)((uintptr_t)nl_conn_data(c) + 1)); /* lines answered */
     answer(s, c, line, len, 1);
 }
 
-static void on_too_long(struct nl_conn *c, size_t seen, void *ud)
+static void echo_too_long(struct nl_conn *c, size_t seen, void *ud)
 {
     struct nl_echo_server *s = ud;
     char ip[NL_ADDR_STRLEN];
@@ -182,7 +173,7 @@ static void on_too_long(struct nl_conn *c, size_t seen, void *ud)
     answer(s, c, (const uint8_t *)msg, (size_t)n, 0); /* an answer too: in the file before it is sent */
 }
 
-static void on_shed(struct nl_conn *c, size_t held, void *ud)
+static void echo_shed(struct nl_conn *c, size_t held, void *ud)
 {
     struct nl_echo_server *s = ud;
     char ip[NL_ADDR_STRLEN];
@@ -196,7 +187,7 @@ static void on_shed(struct nl_conn *c, size_t held, void *ud)
     answer(s, c, (const uint8_t *)msg, (size_t)n, 0);
 }
 
-static void on_closing(struct nl_conn *c, int reason, void *ud)
+static void echo_closing(struct nl_conn *c, int reason, void *ud)
 {
     struct nl_echo_server *s = ud;
     char ip[NL_ADDR_STRLEN];
@@ -210,20 +201,20 @@ static void on_closing(struct nl_conn *c, int reason, void *ud)
         logc_(s, "closed %s port %u after %llu lines: %s", ip, port, lines, nl_close_reason_text(reason));
 }
 
-static void on_refused(const struct nl_addr *peer, const char *why, void *ud)
+static void echo_refused(const struct nl_addr *peer, const char *why, void *ud)
 {
     char ip[NL_ADDR_STRLEN];
     logc_((struct nl_echo_server *)ud, "refused %s port %u: %s", nl_addr_ip(peer, ip, sizeof ip), peer->port, why);
 }
 
 static const struct nl_server_ops echo_ops = {
-    .open = on_open,
-    .line = on_line,
-    .too_long = on_too_long,
-    .shed = on_shed,
-    .closing = on_closing,
-    .refused = on_refused,
-    .before_flush = before_flush,
+    .open = echo_open,
+    .line = echo_line,
+    .too_long = echo_too_long,
+    .shed = echo_shed,
+    .closing = echo_closing,
+    .refused = echo_refused,
+    .before_flush = echo_before_flush,
 };
 
 int nl_echo_server_open(struct nl_echo_server **out, const struct nl_echo_config *cfg, char *errbuf)
@@ -332,14 +323,4 @@ int nl_echo_server_close(struct nl_echo_server *s, char *errbuf)
     return rc;
 }
 
-int nl_echo_server_run(const struct nl_echo_config *cfg, char *errbuf)
-{
-    struct nl_echo_server *s;
-    int rc = nl_echo_server_open(&s, cfg, errbuf);
-    if (rc < 0)
-        return rc;
-    rc = nl_echo_server_serve(s, errbuf);
-    char err2[NL_ERRBUF_SIZE];
-    int rc2 = nl_echo_server_close(s, rc < 0 ? err2 : errbuf);
-    return rc < 0 ? rc : rc2;
-}
+NL_APP_RUN_FN(echo)

@@ -2,14 +2,17 @@
  * nl_log.c - the non-blocking server log: one bounded buffer in front of a
  * descriptor, whole lines dropped and counted when it is full, the count
  * reported once it drains. Owns only its buffer and its own open file
- * description; never blocks, never writes anywhere but its descriptor.
+ * description; never blocks, never writes anywhere but its descriptor. Also
+ * nl_log: one formatted line handed to a server's log function.
  */
 #include "netlab/nl_log.h"
+#include "netlab/nl_conn.h"
 #include "nl_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,4 +232,16 @@ void nl_logger_close(struct nl_logger *lg, uint32_t wait_ms)
         close(lg->fd);
     free(lg->buf);
     free(lg);
+}
+
+void nl_log(nl_log_fn fn, void *ud, const char *fmt, ...)
+{
+    if (!fn)
+        return;
+    char line[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fn(ud, line);
 }

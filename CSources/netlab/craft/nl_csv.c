@@ -1,7 +1,7 @@
 /*
  * nl_csv.c - the message CSV: UTF-8 validation, libcsv (RFC 4180, strict) fed one
  * physical line at a time so every error names file, line and column, header
- * mapping, per-record checks and timestamps. Never prints; all-or-nothing.
+ * mapping and per-record checks (timestamps: nl_parse_time in base/nl_time.c). Never prints; all-or-nothing.
  */
 #include "netlab/nl_csv.h"
 #include "nl_arena.h"
@@ -210,124 +210,6 @@ static void normalise_header(const char *p, size_t n, char *out, size_t cap)
         out[k++] = c;
     }
     out[k] = 0;
-}
-
-/* ------------------------------------------------------------- timestamps */
-
-static int parse_uint(const char **p, int digits, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < digits; i++) {
-        if ((*p)[i] < '0' || (*p)[i] > '9')
-            return -1;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += digits;
-    *out = v;
-    return 0;
-}
-
-/* pcap records seconds in 32 unsigned bits: times must fall in 1970-2106. */
-#define PCAP_MAX_SECONDS 4294967295LL
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int parse_frac(const char **p, int64_t *ns)
-{
-    *ns = 0;
-    if (**p != '.' && **p != ',')
-        return 0;
-    (*p)++;
-    int64_t scale = 100000000;
-    int digits = 0;
-    while (**p >= '0' && **p <= '9') {
-        if (scale) {
-            *ns += (**p - '0') * scale;
-            scale /= 10;
-        }
-        (*p)++;
-        digits++;
-    }
-    return digits ? 0 : -1;
-}
-
-int nl_parse_time(const char *text, int64_t *ns_out)
-{
-    const char *p = text;
-    int y, mo, d, h, mi, s;
-    int64_t frac;
-    size_t n = strlen(text);
-    /* Unix seconds with optional fraction */
-    if (n && strspn(text, "0123456789.") == n) {
-        int64_t sec = 0;
-        int digits = 0;
-        while (*p >= '0' && *p <= '9') {
-            if (++digits > 12)
-                return NL_EINVAL;
-            sec = sec * 10 + (*p++ - '0');
-        }
-        if (!digits || parse_frac(&p, &frac) < 0 || *p || sec > PCAP_MAX_SECONDS)
-            return NL_EINVAL;
-        *ns_out = sec * 1000000000 + frac;
-        return 0;
-    }
-    int64_t days = 0;
-    if (n >= 10 && text[4] == '-') {
-        if (parse_uint(&p, 4, &y) || *p++ != '-' || parse_uint(&p, 2, &mo) || *p++ != '-' || parse_uint(&p, 2, &d))
-            return NL_EINVAL;
-        static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        if (y < 1969 || y > 2106 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
-            return NL_EINVAL;
-        if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-            return NL_EINVAL;
-        days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-        if (*p == 0) {
-            if (days < 0 || days * 86400 > PCAP_MAX_SECONDS)
-                return NL_EINVAL;
-            *ns_out = days * 86400 * 1000000000;
-            return 0;
-        }
-        if (*p != 'T' && *p != 't' && *p != ' ')
-            return NL_EINVAL;
-        p++;
-    }
-    if (parse_uint(&p, 2, &h) || *p++ != ':' || parse_uint(&p, 2, &mi) || *p++ != ':' || parse_uint(&p, 2, &s))
-        return NL_EINVAL;
-    if (h > 23 || mi > 59 || s > 60)
-        return NL_EINVAL;
-    if (parse_frac(&p, &frac) < 0)
-        return NL_EINVAL;
-    int64_t offset = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
-        if (parse_uint(&p, 2, &oh))
-            return NL_EINVAL;
-        if (*p == ':')
-            p++;
-        if (*p && parse_uint(&p, 2, &om))
-            return NL_EINVAL;
-        if (oh > 23 || om > 59)
-            return NL_EINVAL;
-        offset = sign * (oh * 3600 + om * 60);
-    }
-    if (*p)
-        return NL_EINVAL;
-    int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset;
-    if (secs < 0 || secs > PCAP_MAX_SECONDS)
-        return NL_EINVAL;
-    *ns_out = secs * 1000000000 + frac;
-    return 0;
 }
 
 /* --------------------------------------------------------------- records */

@@ -24,7 +24,9 @@
 
 #define IP_TIMEOUT 20.0
 
-/* Run `ip ARGS...`; on failure errbuf gets "what: ip's message". */
+static int run_tool(char *errbuf, const char *what, const char *netns, const char *const argv[], char *out, size_t cap);
+
+/* Run `ip ARGS...`; on failure errbuf gets "what: ip: ip's message". */
 static int ip(char *errbuf, const char *what, ...)
 {
     const char *argv[24];
@@ -37,19 +39,7 @@ static int ip(char *errbuf, const char *what, ...)
         argv[n++] = a;
     va_end(ap);
     argv[n] = NULL;
-    char out[1024];
-    int status = 0;
-    int rc = nl_proc_run(argv, NULL, IP_TIMEOUT, out, sizeof out, &status, errbuf);
-    if (rc < 0)
-        return rc;
-    if (status != 0) {
-        size_t l = strlen(out);
-        while (l && (out[l - 1] == '\n' || out[l - 1] == ' '))
-            out[--l] = 0;
-        int code = strstr(out, "Operation not permitted") ? NL_EPERM : NL_ESYS;
-        return nl_err(errbuf, code, "%s: ip: %s", what, out[0] ? out : "failed");
-    }
-    return 0;
+    return run_tool(errbuf, what, NULL, argv, NULL, 0);
 }
 
 int nl_can_create_netns(void) { return geteuid() == 0; }

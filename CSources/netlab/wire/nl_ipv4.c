@@ -31,13 +31,9 @@ int nl_ipv4_decode(struct nl_cursor *c, struct nl_ipv4 *h)
     if (h->version != 4 || h->ihl < 5)
         return NL_EMALFORMED;
     size_t olen = (size_t)h->ihl * 4 - NL_IPV4_HDR_MIN;
-    if (olen) {
-        const uint8_t *o = nl_cur_bytes(c, olen);
-        if (!o)
-            return NL_ETRUNC;
-        memcpy(h->options, o, olen);
-        h->options_len = (uint8_t)olen;
-    }
+    if (olen && nl_cur_take(c, h->options, olen) < 0)
+        return NL_ETRUNC;
+    h->options_len = (uint8_t)olen;
     if (h->total_len < (unsigned)h->ihl * 4)
         return NL_EMALFORMED;
     return 0;

@@ -27,13 +27,9 @@ int nl_tcp_decode(struct nl_cursor *c, struct nl_tcp *h)
     if (h->doff < 5)
         return NL_EMALFORMED;
     size_t olen = (size_t)h->doff * 4 - NL_TCP_HDR_MIN;
-    if (olen) {
-        const uint8_t *o = nl_cur_bytes(c, olen);
-        if (!o)
-            return NL_ETRUNC;
-        memcpy(h->options, o, olen);
-        h->options_len = (uint8_t)olen;
-    }
+    if (olen && nl_cur_take(c, h->options, olen) < 0)
+        return NL_ETRUNC;
+    h->options_len = (uint8_t)olen;
     return 0;
 }
 

@@ -1,14 +1,21 @@
 // A small streaming JSON writer: fields come out in the order written (stable
 // for readers and diffs), strings are escaped per RFC 8259, output is indented
-// and handed to stdout in 256 KB pieces.
+// and handed to stdout in 256 KB pieces (or taken whole as `text`). The one JSON strategy
+// of every tool: keys come out in the order the code writes them.
 import Foundation
 
-struct JSONWriter {
-    private(set) var out: [UInt8] = []
+public struct JSONWriter {
+    public private(set) var out: [UInt8] = []
     private var first: [Bool] = []   // per open container: nothing written in it yet
     private var inArray: [Bool] = []
 
-    init() { out.reserveCapacity(1 << 16) }
+    private let streaming: Bool
+
+    /// streaming: hand the output to stdout in pieces while writing (else keep it all for `text`).
+    public init(streaming: Bool = true) {
+        self.streaming = streaming
+        out.reserveCapacity(1 << 16)
+    }
 
     private mutating func raw(_ s: String) { out.append(contentsOf: s.utf8) }
 
@@ -17,18 +24,21 @@ struct JSONWriter {
         out.append(contentsOf: repeatElement(32, count: 2 * first.count))
     }
 
+    /// What is buffered, as text (for a tool that prints or returns the document whole).
+    public var text: String { String(decoding: out, as: UTF8.self) }
+
     /// The line break that ends the document.
-    mutating func endDocument() { out.append(10) }
+    public mutating func endDocument() { out.append(10) }
 
     /// Write what is buffered to stdout.
-    mutating func flush() {
+    public mutating func flush() {
         out.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
         out.removeAll(keepingCapacity: true)
     }
 
     /// Comma, line break and "key": before a value.
     private mutating func lead(_ key: String?) {
-        if out.count >= 1 << 18 { flush() }
+        if streaming && out.count >= 1 << 18 { flush() }
         if let last = first.last {
             if !last { out.append(44) }
             first[first.count - 1] = false
@@ -47,7 +57,7 @@ struct JSONWriter {
     }
 
     /// A string given as UTF-8 bytes.
-    mutating func field(_ key: String?, utf8 b: UnsafeBufferPointer<UInt8>) {
+    public mutating func field(_ key: String?, utf8 b: UnsafeBufferPointer<UInt8>) {
         lead(key)
         escaped(b)
     }
@@ -72,61 +82,61 @@ struct JSONWriter {
         out.append(34)
     }
 
-    mutating func beginObject(_ key: String? = nil) {
+    public mutating func beginObject(_ key: String? = nil) {
         lead(key)
         out.append(123)
         first.append(true)
         inArray.append(false)
     }
 
-    mutating func endObject() {
+    public mutating func endObject() {
         let empty = first.removeLast()
         inArray.removeLast()
         if !empty { newline() }
         out.append(125)
     }
 
-    mutating func beginArray(_ key: String? = nil) {
+    public mutating func beginArray(_ key: String? = nil) {
         lead(key)
         out.append(91)
         first.append(true)
         inArray.append(true)
     }
 
-    mutating func endArray() {
+    public mutating func endArray() {
         let empty = first.removeLast()
         inArray.removeLast()
         if !empty { newline() }
         out.append(93)
     }
 
-    mutating func field(_ key: String?, _ v: String?) {
+    public mutating func field(_ key: String?, _ v: String?) {
         lead(key)
         if let v { string(v) } else { raw("null") }
     }
 
-    mutating func field<T: BinaryInteger>(_ key: String?, _ v: T) {
+    public mutating func field<T: BinaryInteger>(_ key: String?, _ v: T) {
         lead(key)
         raw(String(v))
     }
 
-    mutating func field(_ key: String?, _ v: Bool) {
+    public mutating func field(_ key: String?, _ v: Bool) {
         lead(key)
         raw(v ? "true" : "false")
     }
 
-    mutating func field(_ key: String?, _ v: Double) {
+    public mutating func field(_ key: String?, _ v: Double) {
         lead(key)
         raw(v.isFinite ? String(v) : "null")
     }
 
-    mutating func null(_ key: String?) {
+    public mutating func null(_ key: String?) {
         lead(key)
         raw("null")
     }
 
     /// An array of integers on one line.
-    mutating func intArray<T: BinaryInteger>(_ key: String?, _ values: [T]) {
+    public mutating func intArray<T: BinaryInteger>(_ key: String?, _ values: [T]) {
         lead(key)
         out.append(91)
         for (i, v) in values.enumerated() {
@@ -137,7 +147,7 @@ struct JSONWriter {
     }
 
     /// An array of strings on one line.
-    mutating func stringArray(_ key: String?, _ values: [String]) {
+    public mutating func stringArray(_ key: String?, _ values: [String]) {
         lead(key)
         out.append(91)
         for (i, v) in values.enumerated() {

@@ -1,0 +1,86 @@
+/*
+ * nl_pcapr_int.h - what the capture reader's two formats share (internal; never
+ * installed): the reader's state, byte-order reads, warnings, the sticky error,
+ * interfaces; nl_pcapr.c (classic pcap, opening, the accessors) and nl_pcapng.c.
+ */
+#ifndef NL_PCAPR_INT_H
+#define NL_PCAPR_INT_H
+
+#include "netlab/nl_pcapr.h"
+#include "netlab/nl_error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCAP_MAGIC_US 0xa1b2c3d4u
+#define PCAP_MAGIC_NS 0xa1b23c4du
+#define PCAPNG_SHB 0x0a0d0d0au
+#define PCAPNG_IDB 0x00000001u
+#define PCAPNG_PB 0x00000002u   /* obsolete Packet Block */
+#define PCAPNG_SPB 0x00000003u
+#define PCAPNG_EPB 0x00000006u
+#define PCAPNG_BOM 0x1a2b3c4du
+
+/* Pages behind the read position are released in steps of this size, so the
+ * resident set stays bounded whatever the file's size (see maybe_release). */
+#define RELEASE_STEP (8u << 20)
+#define RELEASE_KEEP (2u << 20)
+#define MAX_WARNINGS 8
+
+struct iface_rec {
+    struct nl_file_iface pub;
+    char *name;
+    char *desc;
+    uint8_t tsresol;      /* if_tsresol, default 6 (microseconds) */
+    int64_t tsoffset_s;   /* if_tsoffset */
+};
+
+struct nl_pcapr {
+    const uint8_t *base;
+    size_t size;
+    size_t pos;
+    void *map;            /* mmap'ed file, or NULL */
+    uint8_t *owned;       /* malloc'ed copy when mapping was impossible */
+    char *name;
+    enum nl_pcapr_format format;
+    int le;               /* the current section is little-endian */
+    int nano;
+    /* classic pcap: one implicit interface */
+    int pcap_nano;
+    /* interfaces (pcap: exactly one) */
+    struct iface_rec *ifaces;
+    size_t nifaces, cap_ifaces;
+    size_t section_base;  /* index of the current section's interface 0 */
+    uint32_t section;
+    uint64_t number;      /* frames returned so far */
+    int err;              /* sticky error code */
+    char errmsg[NL_ERRBUF_SIZE];
+    size_t released;      /* bytes before this offset have been given back */
+    char *warnings[MAX_WARNINGS];
+    size_t nwarnings;
+    uint64_t overlong;    /* records whose captured length exceeded the wire length */
+};
+
+static inline uint16_t rd16(const struct nl_pcapr *r, const uint8_t *p)
+{
+    return r->le ? (uint16_t)(p[0] | p[1] << 8) : (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd32(const struct nl_pcapr *r, const uint8_t *p)
+{
+    return r->le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+                 : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* nl_pcapr.c */
+void nl_pcapr_warn(struct nl_pcapr *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Record a sticky error; every later nl_pcapr_next returns it again. */
+int nl_pcapr_fail(struct nl_pcapr *r, char *errbuf, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int nl_pcapr_add_iface(struct nl_pcapr *r, int linktype, uint32_t snaplen);
+
+/* nl_pcapng.c: the section header at r->pos (its end, or <0 with `what` said), the next packet. */
+int64_t nl_pcapng_read_shb(struct nl_pcapr *r, char what[256]);
+int nl_pcapng_next(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf);
+
+#endif
