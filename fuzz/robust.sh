@@ -3,7 +3,8 @@
 # from the seed captures in fuzz/corpus/pcap), built with AddressSanitizer and
 # LeakSanitizer, and UndefinedBehaviorSanitizer on libnetlab's C: never a crash,
 # a hang, a leak or a sanitizer report; exit status 0, 1 or 2 only; every error
-# line names its file. Text and JSON, with --find, --follow and --expect; and --answers.
+# line names its file. Text and JSON, with --find, --follow and --expect; --packets (text
+# and JSON: every segment's line and time); and --answers.
 #   fuzz/robust.sh [SEED]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,8 +31,10 @@ bad() { # MODE STATUS ERRFILE: true when the run went wrong
   return 1
 }
 
-for mode in json text answers; do
+for mode in json text answers packets packets-json; do
   extra=(); [ "$mode" = json ] && extra=(--json)
+  [ "$mode" = packets ] && extra=(--packets)
+  [ "$mode" = packets-json ] && extra=(--packets --json)
   [ "$mode" = answers ] && args=(--answers --json)
   set +e
   timeout 300 "$bin" "${args[@]}" "${extra[@]}" "$out"/corpus/* > "$out/$mode.out" 2> "$out/$mode.err"
@@ -64,5 +67,5 @@ rej = sum(1 for x in d if "error" in x)
 cut = sum(1 for x in d if x.get("read_error"))
 pk = sum(x.get("packets", 0) for x in d)
 print("robust: %d captures (%d rejected as not captures, %d damaged part-way, %d packets read), text and JSON, "
-      "ASan+LSan+UBSan: no crash, hang, leak or sanitizer report" % (n, rej, cut, pk))
+      "--packets, --answers, ASan+LSan+UBSan: no crash, hang, leak or sanitizer report" % (n, rej, cut, pk))
 PY

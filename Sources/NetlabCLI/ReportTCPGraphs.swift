@@ -124,8 +124,9 @@ enum TCPGraphs {
     /// Stevens' time-sequence graph, one panel per direction.
     static func timeSequence(_ c: FlowConversation, marks: [UInt64: TCPMarks]) -> String {
         let panelH = 230.0, gap = 96.0
-        let t0 = c.rows.first!.timeNs
-        let x1 = max(Double(c.rows.last!.timeNs - t0) / 1e9, 1e-6)
+        // The earliest and latest times, not the first and last rows: a capture's clock can step back.
+        let t0 = c.rows.map(\.timeNs).min()!
+        let x1 = max(NanoTime.span(t0, c.rows.map(\.timeNs).max()!), 1e-6)
         // A panel for each direction that carried data (the first one even when none did).
         var ways = [true, false].filter { d in c.rows.contains { $0.fromA == d && $0.length > 0 } }
         if ways.isEmpty { ways = [true] }
@@ -150,7 +151,7 @@ enum TCPGraphs {
             // ACK line and window edge: step lines, last value per pixel column.
             func steps(_ value: (FlowRow) -> Double, clip: Double) -> String {
                 var last: [Int: Double] = [:]
-                for row in acks { last[Int(fr.px(Double(row.timeNs - t0) / 1e9).rounded())] = min(value(row), clip) }
+                for row in acks { last[Int(fr.px(NanoTime.span(t0, row.timeNs)).rounded())] = min(value(row), clip) }
                 var path = ""
                 var prevY: Double?
                 for (x, v) in last.sorted(by: { $0.key < $1.key }) {
@@ -167,7 +168,7 @@ enum TCPGraphs {
             // Data bars, bounded: normal and resent segments merged per pixel column.
             var cols: [Int: (lo: Double, hi: Double)] = [:], rcols: [Int: (lo: Double, hi: Double)] = [:]
             for row in data {
-                let x = Int(fr.px(Double(row.timeNs - t0) / 1e9).rounded())
+                let x = Int(fr.px(NanoTime.span(t0, row.timeNs)).rounded())
                 let lo = Double(row.relativeSeq), hi = lo + Double(row.length)
                 if marks[row.frame]?.contains(.retransmission) == true {
                     rcols[x] = rcols[x].map { (min($0.lo, lo), max($0.hi, hi)) } ?? (lo, hi)
@@ -188,7 +189,7 @@ enum TCPGraphs {
             // Duplicate ACKs: one diamond per pixel column (the count in its tooltip).
             var dcols: [Int: (y: Double, n: Int)] = [:]
             for row in acks where marks[row.frame]?.contains(.duplicateAck) == true {
-                let x = Int(fr.px(Double(row.timeNs - t0) / 1e9).rounded())
+                let x = Int(fr.px(NanoTime.span(t0, row.timeNs)).rounded())
                 dcols[x] = (fr.py(min(Double(row.relativeAck), yMax)), (dcols[x]?.n ?? 0) + 1)
             }
             for (x, v) in dcols.sorted(by: { $0.key < $1.key }) {
@@ -208,8 +209,9 @@ enum TCPGraphs {
 
     /// RTT samples over time, one colour per direction of the data.
     static func rtt(_ c: FlowConversation) -> String {
-        let t0 = c.rows.first!.timeNs
-        let x1 = max(Double(c.rows.last!.timeNs - t0) / 1e9, 1e-6)
+        // The earliest and latest times, not the first and last rows: a capture's clock can step back.
+        let t0 = c.rows.map(\.timeNs).min()!
+        let x1 = max(NanoTime.span(t0, c.rows.map(\.timeNs).max()!), 1e-6)
         let samples = c.rows.filter { $0.rttFrame != 0 }
         let yMax = max((samples.map(\.rttMs).max() ?? 1) * 1.1, 0.01)
         let fr = Frame(x0: 0, x1: x1, y0: 0, y1: yMax, top: t, height: h - t - b - 36)
@@ -220,7 +222,7 @@ enum TCPGraphs {
             // An ACK from b carries the RTT of a's data.
             var cols: [Int: (lo: Double, hi: Double)] = [:]
             for row in samples where row.fromA != fromA {
-                let x = Int(fr.px(Double(row.timeNs - t0) / 1e9).rounded())
+                let x = Int(fr.px(NanoTime.span(t0, row.timeNs)).rounded())
                 cols[x] = cols[x].map { (min($0.lo, row.rttMs), max($0.hi, row.rttMs)) } ?? (row.rttMs, row.rttMs)
             }
             let color = fromA ? dataColor : colorB
