@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PCAP_MAGIC_US 0xa1b2c3d4u
 #define PCAP_MAGIC_NS 0xa1b23c4du
@@ -61,15 +62,19 @@ struct nl_pcapr {
     uint64_t overlong;    /* records whose captured length exceeded the wire length */
 };
 
+/* The file's byte order (r->le) to the machine's: one load and, when they differ, one swap. */
 static inline uint16_t rd16(const struct nl_pcapr *r, const uint8_t *p)
 {
-    return r->le ? (uint16_t)(p[0] | p[1] << 8) : (uint16_t)(p[0] << 8 | p[1]);
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return r->le == (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) ? v : __builtin_bswap16(v);
 }
 
 static inline uint32_t rd32(const struct nl_pcapr *r, const uint8_t *p)
 {
-    return r->le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
-                 : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return r->le == (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) ? v : __builtin_bswap32(v);
 }
 
 /* nl_pcapr.c */
