@@ -241,7 +241,7 @@ static int process(struct nl_analysis *a, const struct nl_ahead *ah)
 
     if (d->proto == 6) {
         nl_flow_tcp(f, dir, d, pkt->number, pkt->len);
-        if (d->payload_caplen && !D->headlen)
+        if (d->payload_caplen && !D->traits)
             nl_appid_note(f, dir, d->payload, d->payload_caplen);
         if ((rc = nl_ta_packet(a, f, dir, d, pkt, prev_ns)) < 0)
             return rc;

@@ -119,6 +119,7 @@ int nl_readahead_open(struct nl_readahead **out, struct nl_pcapr *rd, char *errb
     ra->rd = rd;
     ra->blocks = b;
     atomic_init(&ra->filled, 0);
+    nl_pcapr_release_before(rd, 0); /* the pages behind the packet being accounted go, not behind the reader */
     ra->threaded = want_thread(rd);
     if (ra->threaded) {
         pthread_mutex_init(&ra->mu, NULL);
@@ -198,6 +199,8 @@ const struct nl_ahead *nl_readahead_next(struct nl_readahead *ra, int *rc, char 
             pthread_mutex_unlock(&ra->mu);
         }
         b = block(ra, ra->cur);
+        if (b->n)
+            nl_pcapr_release_before(ra->rd, b->pkt[0].pkt.offset);
     }
     return &b->pkt[ra->pos++];
 }

@@ -126,16 +126,29 @@ static int next_pcap(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf)
 /* Give back mapped pages well behind the read position (MADV_DONTNEED on a
  * read-only mapping only drops our page-table entries; the bytes are refetched
  * from the page cache if touched again), so RSS does not grow with file size. */
-static inline void maybe_release(struct nl_pcapr *r)
+static void release_before(struct nl_pcapr *r, size_t pos)
 {
-    if (!r->map || r->pos - r->released < RELEASE_STEP + RELEASE_KEEP)
+    if (!r->map || pos < r->released || pos - r->released < RELEASE_STEP + RELEASE_KEEP)
         return;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t upto = (r->pos - RELEASE_KEEP) & ~(page - 1);
+    size_t upto = (pos - RELEASE_KEEP) & ~(page - 1);
     if (upto > r->released) {
         (void)madvise((uint8_t *)r->map + r->released, upto - r->released, MADV_DONTNEED);
         r->released = upto;
     }
+}
+
+static inline void maybe_release(struct nl_pcapr *r)
+{
+    if (!r->manual_release)
+        release_before(r, r->pos);
+}
+
+void nl_pcapr_release_before(struct nl_pcapr *r, uint64_t offset)
+{
+    r->manual_release = 1;
+    if (offset <= r->size)
+        release_before(r, (size_t)offset);
 }
 
 int nl_pcapr_next(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf)

@@ -24,8 +24,8 @@
 
 /* Pages behind the read position are released in steps of this size, so the
  * resident set stays bounded whatever the file's size (see maybe_release). */
-#define RELEASE_STEP (8u << 20)
-#define RELEASE_KEEP (2u << 20)
+#define RELEASE_STEP (2u << 20)
+#define RELEASE_KEEP (1u << 20)
 #define MAX_WARNINGS 8
 
 struct iface_rec {
@@ -57,6 +57,7 @@ struct nl_pcapr {
     int err;              /* sticky error code */
     char errmsg[NL_ERRBUF_SIZE];
     size_t released;      /* bytes before this offset have been given back */
+    int manual_release;   /* the caller releases (nl_pcapr_release_before), not nl_pcapr_next */
     char *warnings[MAX_WARNINGS];
     size_t nwarnings;
     uint64_t overlong;    /* records whose captured length exceeded the wire length */
