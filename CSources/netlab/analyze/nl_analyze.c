@@ -457,19 +457,6 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
 #define AT_COLD 3                /* its list heads */
 #define AT_LISTS 1               /* its lists */
 
-static void look(struct nl_analysis *a, struct nl_readahead *ra, uint32_t k, int stage)
-{
-    struct nl_ahead *w = (struct nl_ahead *)nl_readahead_peek(ra, k);
-    if (!w || !w->keyed)
-        return;
-    if (stage == -2)
-        nl_flow_prefetch_slot(&a->ft, w->hash);
-    else if (stage == -1)
-        w->flow = nl_flow_prefetch_flow(&a->ft, w->hash);
-    else if (w->flow && w->flow <= a->ft.nflows && w->d.proto == 6)
-        nl_ta_prefetch(a, &a->ft.flows[w->flow - 1], stage);
-}
-
 static int run(struct nl_analysis *a, char *errbuf)
 {
     int rc;
@@ -477,13 +464,20 @@ static int run(struct nl_analysis *a, char *errbuf)
     struct nl_readahead *ra;
     if ((rc = nl_readahead_open(&ra, a->rd, errbuf)) < 0)
         return rc;
-    const struct nl_ahead *w;
-    while ((w = nl_readahead_next(ra, &rc, eb))) {
-        look(a, ra, AT_SLOT - 1, -2);
-        look(a, ra, AT_FLOW - 1, -1);
-        look(a, ra, AT_TA - 1, 0);
-        look(a, ra, AT_COLD - 1, 1);
-        look(a, ra, AT_LISTS - 1, 2);
+    struct nl_ahead *w;
+    uint32_t after;
+    while ((w = nl_readahead_next(ra, &rc, eb, &after))) {
+        /* The packets after w in its block: w[1] .. w[after]. */
+        if (after >= AT_SLOT && w[AT_SLOT].keyed)
+            nl_flow_prefetch_slot(&a->ft, w[AT_SLOT].hash);
+        if (after >= AT_FLOW && w[AT_FLOW].keyed)
+            w[AT_FLOW].flow = nl_flow_prefetch_flow(&a->ft, w[AT_FLOW].hash);
+        if (after >= AT_TA && w[AT_TA].flow && w[AT_TA].d.proto == 6)
+            nl_ta_prefetch(a, &a->ft.flows[w[AT_TA].flow - 1], 0);
+        if (after >= AT_COLD && w[AT_COLD].flow && w[AT_COLD].d.proto == 6)
+            nl_ta_prefetch(a, &a->ft.flows[w[AT_COLD].flow - 1], 1);
+        if (after >= AT_LISTS && w[AT_LISTS].flow && w[AT_LISTS].d.proto == 6)
+            nl_ta_prefetch(a, &a->ft.flows[w[AT_LISTS].flow - 1], 2);
         if ((rc = process(a, w)) < 0) {
             unsigned long long number = (unsigned long long)w->pkt.number;
             nl_readahead_close(ra);

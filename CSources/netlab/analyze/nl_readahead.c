@@ -157,27 +157,10 @@ static struct ra_block *block(struct nl_readahead *ra, uint64_t i)
     return &ra->blocks[i % RA_NBLOCKS];
 }
 
-const struct nl_ahead *nl_readahead_peek(struct nl_readahead *ra, uint32_t k)
-{
-    uint64_t bi = ra->cur;
-    uint32_t at = ra->pos + k;
-    while (at >= RA_BLOCK) { /* only a full block has a successor */
-        at -= RA_BLOCK;
-        bi++;
-    }
-    uint64_t filled = atomic_load_explicit(&ra->filled, memory_order_acquire);
-    if (bi >= filled) {
-        if (ra->threaded || bi != filled || ra->blocks[(bi - 1) % RA_NBLOCKS].end || filled - ra->cur >= RA_NBLOCKS)
-            return NULL;
-        block(ra, bi); /* one thread: read the next block now, so the look ahead crosses blocks */
-    }
-    const struct ra_block *b = &ra->blocks[bi % RA_NBLOCKS];
-    return at < b->n ? &b->pkt[at] : NULL;
-}
-
-const struct nl_ahead *nl_readahead_next(struct nl_readahead *ra, int *rc, char *errbuf)
+struct nl_ahead *nl_readahead_next(struct nl_readahead *ra, int *rc, char *errbuf, uint32_t *after)
 {
     *rc = 0;
+    *after = 0;
     if (ra->done)
         return NULL;
     struct ra_block *b = block(ra, ra->cur);
@@ -202,6 +185,7 @@ const struct nl_ahead *nl_readahead_next(struct nl_readahead *ra, int *rc, char 
         if (b->n)
             nl_pcapr_release_before(ra->rd, b->pkt[0].pkt.offset);
     }
+    *after = b->n - ra->pos - 1;
     return &b->pkt[ra->pos++];
 }
 

@@ -26,11 +26,10 @@ struct nl_readahead;
 int nl_readahead_open(struct nl_readahead **out, struct nl_pcapr *rd, char *errbuf);
 /* The next packet, in file order; NULL at the end, with *rc 0, or the reader's error
  * (< 0, its text in errbuf) when the capture is damaged after the packets returned.
- * The packet stays valid until the following call. */
-const struct nl_ahead *nl_readahead_next(struct nl_readahead *ra, int *rc, char *errbuf);
-/* The packet k + 1 after the one nl_readahead_next returned last, if already decoded
- * (NULL otherwise): for the loop's look ahead. The caller may set its flow field. */
-const struct nl_ahead *nl_readahead_peek(struct nl_readahead *ra, uint32_t k);
+ * The packet stays valid until the following call, and so do the *after packets
+ * decoded after it, at [1] to [*after] (for the loop's look ahead, which may set
+ * their flow field). */
+struct nl_ahead *nl_readahead_next(struct nl_readahead *ra, int *rc, char *errbuf, uint32_t *after);
 /* Stop the thread (if any) and free everything. */
 void nl_readahead_close(struct nl_readahead *ra);
 
