@@ -26,6 +26,13 @@
  * resident set stays bounded whatever the file's size (see maybe_release). */
 #define RELEASE_STEP (2u << 20)
 #define RELEASE_KEEP (1u << 20)
+/* Reading ahead of the position: page tables filled in steps of POPULATE_STEP while
+ * fewer than POPULATE_AHEAD bytes are ready (one system call per step instead of a
+ * page fault per 64 KiB), and every cache line prefetched PREFETCH_AHEAD bytes
+ * before it is read (the hardware's own prefetcher stops at page boundaries). */
+#define POPULATE_STEP (2u << 20)
+#define POPULATE_AHEAD (1u << 20)
+#define PREFETCH_AHEAD (8u << 10)
 #define MAX_WARNINGS 8
 
 struct iface_rec {
@@ -58,6 +65,8 @@ struct nl_pcapr {
     char errmsg[NL_ERRBUF_SIZE];
     size_t released;      /* bytes before this offset have been given back */
     int manual_release;   /* the caller releases (nl_pcapr_release_before), not nl_pcapr_next */
+    size_t populated;     /* the mapping's page tables are filled up to here (MADV_POPULATE_READ) */
+    size_t prefetched;    /* bytes before this offset have been prefetched into the cache */
     char *warnings[MAX_WARNINGS];
     size_t nwarnings;
     uint64_t overlong;    /* records whose captured length exceeded the wire length */
