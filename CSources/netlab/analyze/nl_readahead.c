@@ -38,6 +38,7 @@ struct nl_readahead {
     _Atomic uint64_t filled;   /* blocks filled so far (the producer's count) */
     uint64_t released;         /* blocks the consumer is done with (under mu) */
     uint64_t cur;              /* the block the consumer is in */
+    struct ra_block *b;        /* that block, once there */
     uint32_t pos;              /* its packet */
     int threaded, started, stop, done;
     pthread_t th;
@@ -159,11 +160,16 @@ static struct ra_block *block(struct nl_readahead *ra, uint64_t i)
 
 struct nl_ahead *nl_readahead_next(struct nl_readahead *ra, int *rc, char *errbuf, uint32_t *after)
 {
+    struct ra_block *b = ra->b;
+    if (b && ra->pos < b->n) { /* within the block: the common case */
+        *after = b->n - ra->pos - 1;
+        return &b->pkt[ra->pos++];
+    }
     *rc = 0;
     *after = 0;
     if (ra->done)
         return NULL;
-    struct ra_block *b = block(ra, ra->cur);
+    b = block(ra, ra->cur);
     while (ra->pos == b->n) {
         if (b->end) {
             ra->done = 1;
@@ -185,6 +191,7 @@ struct nl_ahead *nl_readahead_next(struct nl_readahead *ra, int *rc, char *errbu
         if (b->n)
             nl_pcapr_release_before(ra->rd, b->pkt[0].pkt.offset);
     }
+    ra->b = b;
     *after = b->n - ra->pos - 1;
     return &b->pkt[ra->pos++];
 }
