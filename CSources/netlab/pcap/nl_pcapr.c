@@ -146,7 +146,8 @@ static inline void maybe_release(struct nl_pcapr *r)
 
 void nl_pcapr_release_before(struct nl_pcapr *r, uint64_t offset)
 {
-    r->manual_release = 1;
+    if (!r->manual_release) /* set once, before any other thread reads the file */
+        r->manual_release = 1;
     if (offset <= r->size)
         release_before(r, (size_t)offset);
 }
