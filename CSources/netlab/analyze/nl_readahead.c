@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define RA_BLOCK 512       /* packets per block */
 #define RA_NBLOCKS 8       /* blocks in the ring: at most this many decoded and not yet accounted */
@@ -102,9 +103,14 @@ static int want_thread(const struct nl_pcapr *rd)
     const char *e = getenv("NETLAB_ANALYZE_THREADS");
     if (e && *e)
         return atoi(e) >= 2;
-    cpu_set_t set;
+#ifdef __linux__
+    cpu_set_t set; /* the CPUs this process may run on, not the machine's */
     if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) < 2)
         return 0;
+#else
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        return 0;
+#endif
     return nl_pcapr_size(rd) >= RA_THREAD_MIN_BYTES;
 }
 
