@@ -177,7 +177,8 @@ static int process(struct nl_analysis *a, const struct nl_ahead *ah)
     }
 
     int dir, created;
-    struct nl_flow *f = nl_flow_get_hashed(&a->ft, d, ah->hash, &dir, &created);
+    dir = ah->dir;
+    struct nl_flow *f = nl_flow_get_hashed(&a->ft, d, ah->hash, dir, &created);
     if (!f)
         return NL_ENOMEM;
     uint32_t fidx = f->id;
@@ -464,24 +465,27 @@ static int run(struct nl_analysis *a, char *errbuf)
     struct nl_readahead *ra;
     if ((rc = nl_readahead_open(&ra, a->rd, errbuf)) < 0)
         return rc;
-    struct nl_ahead *w;
-    uint32_t after;
-    while ((w = nl_readahead_next(ra, &rc, eb, &after))) {
-        /* The packets after w in its block: w[1] .. w[after]. */
-        if (after >= AT_SLOT && w[AT_SLOT].keyed)
-            nl_flow_prefetch_slot(&a->ft, w[AT_SLOT].hash);
-        if (after >= AT_FLOW && w[AT_FLOW].keyed)
-            w[AT_FLOW].flow = nl_flow_prefetch_flow(&a->ft, w[AT_FLOW].hash);
-        if (after >= AT_TA && w[AT_TA].flow && w[AT_TA].d.proto == 6)
-            nl_ta_prefetch(a, &a->ft.flows[w[AT_TA].flow - 1], 0);
-        if (after >= AT_COLD && w[AT_COLD].flow && w[AT_COLD].d.proto == 6)
-            nl_ta_prefetch(a, &a->ft.flows[w[AT_COLD].flow - 1], 1);
-        if (after >= AT_LISTS && w[AT_LISTS].flow && w[AT_LISTS].d.proto == 6)
-            nl_ta_prefetch(a, &a->ft.flows[w[AT_LISTS].flow - 1], 2);
-        if ((rc = process(a, w)) < 0) {
-            unsigned long long number = (unsigned long long)w->pkt.number;
-            nl_readahead_close(ra);
-            return nl_err(errbuf, rc, "%s: packet %llu: out of memory", nl_pcapr_name(a->rd), number);
+    struct nl_ahead *blk;
+    uint32_t n;
+    while ((blk = nl_readahead_block(ra, &n, &rc, eb))) {
+        for (uint32_t i = 0; i < n; i++) {
+            struct nl_ahead *w = &blk[i];
+            uint32_t after = n - i - 1; /* the packets after w in its block: w[1] .. w[after] */
+            if (after >= AT_SLOT && w[AT_SLOT].keyed)
+                nl_flow_prefetch_slot(&a->ft, w[AT_SLOT].hash);
+            if (after >= AT_FLOW && w[AT_FLOW].keyed)
+                w[AT_FLOW].flow = nl_flow_prefetch_flow(&a->ft, w[AT_FLOW].hash);
+            if (after >= AT_TA && w[AT_TA].flow && w[AT_TA].d.proto == 6)
+                nl_ta_prefetch(a, &a->ft.flows[w[AT_TA].flow - 1], 0);
+            if (after >= AT_COLD && w[AT_COLD].flow && w[AT_COLD].d.proto == 6)
+                nl_ta_prefetch(a, &a->ft.flows[w[AT_COLD].flow - 1], 1);
+            if (after >= AT_LISTS && w[AT_LISTS].flow && w[AT_LISTS].d.proto == 6)
+                nl_ta_prefetch(a, &a->ft.flows[w[AT_LISTS].flow - 1], 2);
+            if ((rc = process(a, w)) < 0) {
+                unsigned long long number = (unsigned long long)w->pkt.number;
+                nl_readahead_close(ra);
+                return nl_err(errbuf, rc, "%s: packet %llu: out of memory", nl_pcapr_name(a->rd), number);
+            }
         }
     }
     nl_readahead_close(ra);

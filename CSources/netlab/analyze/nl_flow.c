@@ -141,23 +141,29 @@ static struct nl_flow *new_flow(struct nl_flow_table *t, size_t slot, uint32_t h
     return f;
 }
 
-/* The key of d in the table's order: endpoint 0 first. Returns the direction (1: d travels from endpoint 1). */
-static inline int canon(const struct nl_decoded *d, const uint8_t **a0, uint16_t *p0, const uint8_t **a1, uint16_t *p1)
+/* The direction of d: 1 when it travels from endpoint 1 (endpoint 0 sorts first). */
+static inline int direction(const struct nl_decoded *d)
 {
-    size_t alen = d->ipver == 4 ? 4 : 16;
-    int rev = ep_cmp(d->src, d->sport, d->dst, d->dport, alen) > 0;
+    return ep_cmp(d->src, d->sport, d->dst, d->dport, d->ipver == 4 ? 4 : 16) > 0;
+}
+
+/* The key of d in the table's order, given its direction: endpoint 0 first. */
+static inline void canon(const struct nl_decoded *d, int rev, const uint8_t **a0, uint16_t *p0, const uint8_t **a1,
+                         uint16_t *p1)
+{
     *a0 = rev ? d->dst : d->src;
     *a1 = rev ? d->src : d->dst;
     *p0 = rev ? d->dport : d->sport;
     *p1 = rev ? d->sport : d->dport;
-    return rev;
 }
 
-uint32_t nl_flow_hash(const struct nl_decoded *d)
+uint32_t nl_flow_hash(const struct nl_decoded *d, uint8_t *dir)
 {
     const uint8_t *a0, *a1;
     uint16_t p0, p1;
-    canon(d, &a0, &p0, &a1, &p1);
+    int rev = direction(d);
+    canon(d, rev, &a0, &p0, &a1, &p1);
+    *dir = (uint8_t)rev;
     return key_hash(a0, p0, a1, p1, d->ipver, d->proto);
 }
 
@@ -188,12 +194,12 @@ uint32_t nl_flow_prefetch_flow(const struct nl_flow_table *t, uint32_t h)
     return 0;
 }
 
-struct nl_flow *nl_flow_get_hashed(struct nl_flow_table *t, const struct nl_decoded *d, uint32_t h, int *dir,
+struct nl_flow *nl_flow_get_hashed(struct nl_flow_table *t, const struct nl_decoded *d, uint32_t h, int rev,
                                    int *created)
 {
     const uint8_t *a0, *a1;
     uint16_t p0, p1;
-    *dir = canon(d, &a0, &p0, &a1, &p1);
+    canon(d, rev, &a0, &p0, &a1, &p1);
     *created = 0;
 
     /* Consecutive packets of one conversation are common: try the last flow first. */
@@ -226,8 +232,8 @@ found:;
     struct nl_flow *f = &t->flows[t->last - 1];
     /* A new SYN on the same ports with another initial sequence number: the ports
      * were reused by a new connection. */
-    if (d->proto == 6 && (d->tcp_flags & (NL_TCP_SYN | NL_TCP_ACK)) == NL_TCP_SYN && f->d[*dir].have_base &&
-        d->seq != f->d[*dir].base_seq) {
+    if (d->proto == 6 && (d->tcp_flags & (NL_TCP_SYN | NL_TCP_ACK)) == NL_TCP_SYN && f->d[rev].have_base &&
+        d->seq != f->d[rev].base_seq) {
         if ((t->nflows + 1) * 2 > t->nslots && grow_slots(t) < 0)
             return NULL;
         size_t mask = t->nslots - 1, i = h & mask;
@@ -246,7 +252,10 @@ found:;
 
 struct nl_flow *nl_flow_get(struct nl_flow_table *t, const struct nl_decoded *d, int *dir, int *created)
 {
-    return nl_flow_get_hashed(t, d, nl_flow_hash(d), dir, created);
+    uint8_t rev;
+    uint32_t h = nl_flow_hash(d, &rev);
+    *dir = rev;
+    return nl_flow_get_hashed(t, d, h, rev, created);
 }
 
 static void first_packet(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, int64_t ns)

@@ -99,12 +99,13 @@ void nl_flow_table_free(struct nl_flow_table *t);
  * with reopens the ports: it starts a new flow, as Wireshark starts a new stream.
  */
 struct nl_flow *nl_flow_get(struct nl_flow_table *t, const struct nl_decoded *d, int *dir, int *created);
-/** The same, with d's nl_flow_hash already computed. */
-struct nl_flow *nl_flow_get_hashed(struct nl_flow_table *t, const struct nl_decoded *d, uint32_t hash, int *dir,
+/** The same, with d's nl_flow_hash and direction already computed. */
+struct nl_flow *nl_flow_get_hashed(struct nl_flow_table *t, const struct nl_decoded *d, uint32_t hash, int dir,
                                    int *created);
 
-/* The hash of d's conversation key (the same both ways): pure, any thread. */
-uint32_t nl_flow_hash(const struct nl_decoded *d);
+/* The hash of d's conversation key (the same both ways) and d's direction in it (1: from
+ * endpoint 1): pure, any thread. */
+uint32_t nl_flow_hash(const struct nl_decoded *d, uint8_t *dir);
 /* Look ahead (the packet loop accounts a packet while later ones are decoded, see
  * nl_analyze.c's run): prefetch the table slot of a key hash; then, once it has
  * arrived, the index + 1 of the flow it names (0: none yet), its record prefetched.

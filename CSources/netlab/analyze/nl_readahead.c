@@ -40,7 +40,6 @@ struct nl_readahead {
     uint64_t released;         /* blocks the consumer is done with (under mu) */
     uint64_t cur;              /* the block the consumer is in */
     struct ra_block *b;        /* that block, once there */
-    uint32_t pos;              /* its packet */
     int threaded, started, stop, done;
     pthread_t th;
     pthread_mutex_t mu;
@@ -66,7 +65,7 @@ static void fill(struct nl_readahead *ra, struct ra_block *b)
         if (w->decoded) {
             nl_decode_packet(&w->pkt, NL_DECODE_CHECKSUMS, &w->d);
             if (w->d.has_l4 && (w->d.proto == 6 || w->d.proto == 17) && w->d.ipver) {
-                w->hash = nl_flow_hash(&w->d);
+                w->hash = nl_flow_hash(&w->d, &w->dir);
                 w->keyed = 1;
             }
         }
@@ -164,42 +163,40 @@ static struct ra_block *block(struct nl_readahead *ra, uint64_t i)
     return &ra->blocks[i % RA_NBLOCKS];
 }
 
-struct nl_ahead *nl_readahead_next(struct nl_readahead *ra, int *rc, char *errbuf, uint32_t *after)
+/* The capture is over after block b: its reader's verdict. */
+static struct nl_ahead *finished(struct nl_readahead *ra, const struct ra_block *b, int *rc, char *errbuf)
 {
-    struct ra_block *b = ra->b;
-    if (b && ra->pos < b->n) { /* within the block: the common case */
-        *after = b->n - ra->pos - 1;
-        return &b->pkt[ra->pos++];
-    }
+    ra->done = 1;
+    *rc = b->rc;
+    if (b->rc < 0)
+        snprintf(errbuf, NL_ERRBUF_SIZE, "%s", b->err);
+    return NULL;
+}
+
+struct nl_ahead *nl_readahead_block(struct nl_readahead *ra, uint32_t *n, int *rc, char *errbuf)
+{
+    *n = 0;
     *rc = 0;
-    *after = 0;
     if (ra->done)
         return NULL;
-    b = block(ra, ra->cur);
-    while (ra->pos == b->n) {
-        if (b->end) {
-            ra->done = 1;
-            *rc = b->rc;
-            if (b->rc < 0)
-                snprintf(errbuf, NL_ERRBUF_SIZE, "%s", b->err);
-            return NULL;
-        }
-        /* Done with this block: give it back, move to the next. */
-        ra->cur++;
-        ra->pos = 0;
+    if (ra->b) { /* done with the previous block */
+        if (ra->b->end)
+            return finished(ra, ra->b, rc, errbuf);
+        ra->cur++; /* give it back */
         if (ra->threaded) {
             pthread_mutex_lock(&ra->mu);
             ra->released = ra->cur;
             pthread_cond_broadcast(&ra->cv);
             pthread_mutex_unlock(&ra->mu);
         }
-        b = block(ra, ra->cur);
-        if (b->n)
-            nl_pcapr_release_before(ra->rd, b->pkt[0].pkt.offset);
     }
+    struct ra_block *b = block(ra, ra->cur);
     ra->b = b;
-    *after = b->n - ra->pos - 1;
-    return &b->pkt[ra->pos++];
+    if (!b->n) /* a last block with no packet */
+        return finished(ra, b, rc, errbuf);
+    nl_pcapr_release_before(ra->rd, b->pkt[0].pkt.offset);
+    *n = b->n;
+    return b->pkt;
 }
 
 void nl_readahead_close(struct nl_readahead *ra)

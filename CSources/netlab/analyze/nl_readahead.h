@@ -17,19 +17,18 @@ struct nl_ahead {
     uint32_t hash;            /* the conversation key's hash (nl_flow_hash), when keyed */
     uint32_t flow;            /* the accounting loop's guess of its flow (index + 1; 0 none) */
     uint8_t decoded;          /* the link type is one netlab decodes */
-    uint8_t keyed;            /* TCP or UDP over IP: hash is valid */
+    uint8_t keyed;            /* TCP or UDP over IP: hash and dir are valid */
+    uint8_t dir;              /* its direction in the conversation's key (nl_flow_hash) */
 };
 
 struct nl_readahead;
 
 /* Start reading rd (which stays the caller's). Out of memory is the only error. */
 int nl_readahead_open(struct nl_readahead **out, struct nl_pcapr *rd, char *errbuf);
-/* The next packet, in file order; NULL at the end, with *rc 0, or the reader's error
- * (< 0, its text in errbuf) when the capture is damaged after the packets returned.
- * The packet stays valid until the following call, and so do the *after packets
- * decoded after it, at [1] to [*after] (for the loop's look ahead, which may set
- * their flow field). */
-struct nl_ahead *nl_readahead_next(struct nl_readahead *ra, int *rc, char *errbuf, uint32_t *after);
+/* The next block of packets, in file order: *n >= 1 of them, valid until the next call
+ * (the caller may set their flow field). NULL at the end, with *rc 0, or the reader's
+ * error (< 0, its text in errbuf) when the capture is damaged after the packets returned. */
+struct nl_ahead *nl_readahead_block(struct nl_readahead *ra, uint32_t *n, int *rc, char *errbuf);
 /* Stop the thread (if any) and free everything. */
 void nl_readahead_close(struct nl_readahead *ra);
 
