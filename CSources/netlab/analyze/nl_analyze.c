@@ -452,7 +452,8 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
  * only prefetches: process() finds everything again itself, in packet order, so the
  * results are exactly those of a plain loop.
  */
-#define AT_SLOT 13               /* packets before its turn: the hash slot */
+#define AT_ENTRY 16              /* packets before its turn: its decoded record */
+#define AT_SLOT 13               /* the hash slot */
 #define AT_FLOW 9                /* the flow record */
 #define AT_TA 6                  /* the TCP analysis record */
 #define AT_COLD 3                /* its list heads */
@@ -471,6 +472,9 @@ static int run(struct nl_analysis *a, char *errbuf)
         for (uint32_t i = 0; i < n; i++) {
             struct nl_ahead *w = &blk[i];
             uint32_t after = n - i - 1; /* the packets after w in its block: w[1] .. w[after] */
+            if (after >= AT_ENTRY) /* the decoded packet itself: written by the reading thread */
+                for (size_t o = 0; o < sizeof *w; o += 64)
+                    __builtin_prefetch((const char *)&w[AT_ENTRY] + o);
             if (after >= AT_SLOT && w[AT_SLOT].keyed)
                 nl_flow_prefetch_slot(&a->ft, w[AT_SLOT].hash);
             if (after >= AT_FLOW && w[AT_FLOW].keyed)
