@@ -3,7 +3,9 @@
 # from the seed captures in fuzz/corpus/pcap), built with AddressSanitizer and
 # LeakSanitizer, and UndefinedBehaviorSanitizer on libnetlab's C: never a crash,
 # a hang, a leak or a sanitizer report; exit status 0, 1 or 2 only; every error
-# line names its file. Text and JSON, with --find, --follow and --expect; and --answers.
+# line names its file. Text and JSON, with --find, --follow and --expect; --packets (text
+# and JSON: every segment's line and time); --answers; and JSON again with the read-ahead
+# thread forced on.
 #   fuzz/robust.sh [SEED]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,7 @@ flags=(--sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=u
 swift build "${flags[@]}" --product analyze 2>&1 | tail -1
 bin=$(swift build "${flags[@]}" --show-bin-path)/analyze
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-args=(--find Welcome --find HELLO --follow 1 --expect samples/group01_chat_input.csv)
+base_args=(--find Welcome --find HELLO --follow 1 --expect samples/group01_chat_input.csv)
 
 bad() { # MODE STATUS ERRFILE: true when the run went wrong
   [ "$2" -ne 0 ] && [ "$2" -ne 1 ] && [ "$2" -ne 2 ] && return 0
@@ -30,8 +32,14 @@ bad() { # MODE STATUS ERRFILE: true when the run went wrong
   return 1
 }
 
-for mode in json text answers; do
+for mode in json text answers packets packets-json json-two-threads; do
+  args=("${base_args[@]}")
   extra=(); [ "$mode" = json ] && extra=(--json)
+  # The read-ahead thread (used on big captures) forced on every capture, under the sanitizers too.
+  export NETLAB_ANALYZE_THREADS=1
+  [ "$mode" = json-two-threads ] && extra=(--json) && export NETLAB_ANALYZE_THREADS=2
+  [ "$mode" = packets ] && extra=(--packets)
+  [ "$mode" = packets-json ] && extra=(--packets --json)
   [ "$mode" = answers ] && args=(--answers --json)
   set +e
   timeout 300 "$bin" "${args[@]}" "${extra[@]}" "$out"/corpus/* > "$out/$mode.out" 2> "$out/$mode.err"
@@ -64,5 +72,5 @@ rej = sum(1 for x in d if "error" in x)
 cut = sum(1 for x in d if x.get("read_error"))
 pk = sum(x.get("packets", 0) for x in d)
 print("robust: %d captures (%d rejected as not captures, %d damaged part-way, %d packets read), text and JSON, "
-      "ASan+LSan+UBSan: no crash, hang, leak or sanitizer report" % (n, rej, cut, pk))
+      "--packets, --answers, ASan+LSan+UBSan: no crash, hang, leak or sanitizer report" % (n, rej, cut, pk))
 PY

@@ -260,6 +260,10 @@ public final class Analysis {
 
     /// 6 (TCP) or 17 (UDP) for the conversation at position i, without copying it.
     public func conversationProtocol(at i: Int) -> Int { Int(nl_analysis_conv_protocol(handle, i)) }
+    /// Its application role ("client <-> chat server", ... or "") without making its record.
+    public func conversationRole(at i: Int) -> String {
+        String(cString: nl_app_role_name(Int32(nl_analysis_conv_app_role(handle, i))))
+    }
 
     /// Conversation at position i (its id is i + 1).
     public func conversation(at i: Int) -> CaptureConversation {

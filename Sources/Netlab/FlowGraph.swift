@@ -64,9 +64,10 @@ extension FlowGraph {
         let convs = try read(path: path, maxRows: maxRows)
         return try convs.enumerated().map { i, conv in
             let c = nl_flowgraph_conv(g, i)
-            let t0 = conv.rows.first?.timeNs ?? 0
-            let span = max((conv.rows.last?.timeNs ?? t0) - t0, 1)
-            let bin = max((span + Int64(bins) - 1) / Int64(bins), 1)
+            // Earliest to latest (a capture's clock can step back), saturated: any Int64 times.
+            let t0 = conv.rows.map(\.timeNs).min() ?? 0
+            let span = max(NanoTime.difference(conv.rows.map(\.timeNs).max() ?? t0, t0), 1)
+            let bin = max(span / Int64(bins) + (span % Int64(bins) == 0 ? 0 : 1), 1)
             func series(_ a: Bool) throws -> ([Double], [Double]) {
                 var sent = [Double](repeating: 0, count: bins), fresh = [Double](repeating: 0, count: bins)
                 try nlCheck { e in

@@ -22,9 +22,11 @@ extension ReportWriter {
     /// libnetlab's TCP analysis (nl_tcpanalysis.c, Wireshark's rules; fast and spurious
     /// retransmissions carry "retransmission" too), so the red bars are exactly the frames
     /// `analyze` and tshark call retransmissions.
-    static func tcpAnalysisFlags(capture: String, conversation c: FlowConversation) throws -> [UInt64: TCPMarks] {
+    static func tcpAnalysisFlags(capture: String, conversation c: FlowConversation) throws
+        -> (marks: [UInt64: TCPMarks], rtt: [UInt64: Double]) {
         var o = AnalyzeOptions()
         o.maxListed = Int(UInt32.max)
+        o.packets = true
         let a = try Analysis(path: capture, options: o)
         let frames = Set(c.rows.map(\.frame))
         var out: [UInt64: TCPMarks] = [:]
@@ -33,14 +35,20 @@ extension ReportWriter {
             guard !m.isEmpty else { continue }
             for fr in f.frames where frames.contains(fr) { out[fr, default: []].insert(m) }
         }
-        return out
+        // The RTT samples analyze counts (tcp.analysis.ack_rtt): the ACK's frame -> milliseconds.
+        var rtt: [UInt64: Double] = [:]
+        for i in 0..<a.tcpPacketCount {
+            let p = a.tcpPacket(at: i)
+            if p.ackedFrame > 0 && frames.contains(p.packet) { rtt[p.packet] = p.ackRttMs }
+        }
+        return (out, rtt)
     }
 
     /// The three graphs of the TCP conversation between endpoints a and b of `file`.
     mutating func tcpGraphs(file: String, a: String, b: String, id: Int, stem: String) throws {
         let all = try FlowGraph.readWithThroughput(path: file, maxRows: Self.graphRows, bins: Self.throughputBins)
         guard let (c, tp) = all.first(where: { Set([$0.0.a, $0.0.b]) == Set([a, b]) }), !c.rows.isEmpty else { return }
-        let marks = try Self.tcpAnalysisFlags(capture: file, conversation: c)
+        let (marks, rttOf) = try Self.tcpAnalysisFlags(capture: file, conversation: c)
         let retrans = marks.values.filter { $0.contains(.retransmission) }.count
         let dups = marks.values.filter { $0.contains(.duplicateAck) }.count
         let cut = c.total > c.rows.count ? " Only the first \(c.rows.count) of its \(c.total) packets are drawn." : ""
@@ -51,13 +59,15 @@ extension ReportWriter {
                     + "window (the highest byte it lets the sender send). Red bars are retransmissions (\(retrans) here): data "
                     + "sent again because the first copy was lost or late. Purple diamonds are duplicate ACKs (\(dups) here): "
                     + "the receiver repeating its acknowledgement because a segment in between is missing." + cut)
-        let samples = c.rows.filter { $0.rttFrame != 0 }
-        let rttText = samples.isEmpty ? "no ACK covered a segment sent once, so there is no sample"
-            : "\(samples.count) samples from \(String(format: "%.3f", samples.map(\.rttMs).min()!)) to \(String(format: "%.3f", samples.map(\.rttMs).max()!)) ms"
-        picture(TCPGraphs.rtt(c), name: "\(stem)-conv\(id)-rtt.svg",
+        let samples = c.rows.compactMap { r in rttOf[r.frame].map { (r, $0) } }
+        let rttText = samples.isEmpty ? "no ACK ended exactly at a segment, so there is no sample"
+            : "\(samples.count) samples from \(String(format: "%.3f", samples.map(\.1).min()!)) to \(String(format: "%.3f", samples.map(\.1).max()!)) ms"
+        picture(TCPGraphs.rtt(c, rtt: rttOf), name: "\(stem)-conv\(id)-rtt.svg",
                 alt: "Round-trip time of conversation \(id) over time: each dot is the time from a data segment to the ACK that "
-                    + "covers its last byte, for segments sent only once (Karn's rule: a resent segment's ACK cannot say which "
-                    + "copy it answers); \(rttText). Dots rise when queues fill and when the receiver delays its ACKs.")
+                    + "ends exactly at its last byte (the oldest such segment not yet acknowledged), as Wireshark's "
+                    + "tcp.analysis.ack_rtt measures it and analyze counts it in its rtt figures; \(rttText). Like Wireshark, "
+                    + "netlab keeps a sample whose segment was sent twice (TCP's own timer leaves those out, Karn's rule, as it "
+                    + "cannot tell which copy the ACK answers). Dots rise when queues fill and when the receiver delays its ACKs.")
         picture(TCPGraphs.throughput(c, tp), name: "\(stem)-conv\(id)-throughput.svg",
                 alt: "Throughput of conversation \(id): payload bits per second in each direction, in \(tp.sentA.count) slices "
                     + "of \(String(format: "%.3f", Double(tp.binNs) / 1e6)) ms. The solid line counts every byte sent, "
@@ -124,8 +134,9 @@ enum TCPGraphs {
     /// Stevens' time-sequence graph, one panel per direction.
     static func timeSequence(_ c: FlowConversation, marks: [UInt64: TCPMarks]) -> String {
         let panelH = 230.0, gap = 96.0
-        let t0 = c.rows.first!.timeNs
-        let x1 = max(Double(c.rows.last!.timeNs - t0) / 1e9, 1e-6)
+        // The earliest and latest times, not the first and last rows: a capture's clock can step back.
+        let t0 = c.rows.map(\.timeNs).min()!
+        let x1 = max(NanoTime.span(t0, c.rows.map(\.timeNs).max()!), 1e-6)
         // A panel for each direction that carried data (the first one even when none did).
         var ways = [true, false].filter { d in c.rows.contains { $0.fromA == d && $0.length > 0 } }
         if ways.isEmpty { ways = [true] }
@@ -150,7 +161,7 @@ enum TCPGraphs {
             // ACK line and window edge: step lines, last value per pixel column.
             func steps(_ value: (FlowRow) -> Double, clip: Double) -> String {
                 var last: [Int: Double] = [:]
-                for row in acks { last[Int(fr.px(Double(row.timeNs - t0) / 1e9).rounded())] = min(value(row), clip) }
+                for row in acks { last[Int(fr.px(NanoTime.span(t0, row.timeNs)).rounded())] = min(value(row), clip) }
                 var path = ""
                 var prevY: Double?
                 for (x, v) in last.sorted(by: { $0.key < $1.key }) {
@@ -167,7 +178,7 @@ enum TCPGraphs {
             // Data bars, bounded: normal and resent segments merged per pixel column.
             var cols: [Int: (lo: Double, hi: Double)] = [:], rcols: [Int: (lo: Double, hi: Double)] = [:]
             for row in data {
-                let x = Int(fr.px(Double(row.timeNs - t0) / 1e9).rounded())
+                let x = Int(fr.px(NanoTime.span(t0, row.timeNs)).rounded())
                 let lo = Double(row.relativeSeq), hi = lo + Double(row.length)
                 if marks[row.frame]?.contains(.retransmission) == true {
                     rcols[x] = rcols[x].map { (min($0.lo, lo), max($0.hi, hi)) } ?? (lo, hi)
@@ -188,7 +199,7 @@ enum TCPGraphs {
             // Duplicate ACKs: one diamond per pixel column (the count in its tooltip).
             var dcols: [Int: (y: Double, n: Int)] = [:]
             for row in acks where marks[row.frame]?.contains(.duplicateAck) == true {
-                let x = Int(fr.px(Double(row.timeNs - t0) / 1e9).rounded())
+                let x = Int(fr.px(NanoTime.span(t0, row.timeNs)).rounded())
                 dcols[x] = (fr.py(min(Double(row.relativeAck), yMax)), (dcols[x]?.n ?? 0) + 1)
             }
             for (x, v) in dcols.sorted(by: { $0.key < $1.key }) {
@@ -207,11 +218,12 @@ enum TCPGraphs {
     }
 
     /// RTT samples over time, one colour per direction of the data.
-    static func rtt(_ c: FlowConversation) -> String {
-        let t0 = c.rows.first!.timeNs
-        let x1 = max(Double(c.rows.last!.timeNs - t0) / 1e9, 1e-6)
-        let samples = c.rows.filter { $0.rttFrame != 0 }
-        let yMax = max((samples.map(\.rttMs).max() ?? 1) * 1.1, 0.01)
+    static func rtt(_ c: FlowConversation, rtt rttOf: [UInt64: Double]) -> String {
+        // The earliest and latest times, not the first and last rows: a capture's clock can step back.
+        let t0 = c.rows.map(\.timeNs).min()!
+        let x1 = max(NanoTime.span(t0, c.rows.map(\.timeNs).max()!), 1e-6)
+        let samples = c.rows.compactMap { r in rttOf[r.frame].map { (row: r, ms: $0) } }
+        let yMax = max((samples.map(\.ms).max() ?? 1) * 1.1, 0.01)
         let fr = Frame(x0: 0, x1: x1, y0: 0, y1: yMax, top: t, height: h - t - b - 36)
         var s = open(h, "round-trip time over time, conversation \(c.id)")
         s += axes(fr, yLabel: "round-trip time (ms)", yFormat: { String(format: yMax < 1 ? "%.3f" : "%.1f", $0) })
@@ -219,9 +231,9 @@ enum TCPGraphs {
         for fromA in [true, false] {
             // An ACK from b carries the RTT of a's data.
             var cols: [Int: (lo: Double, hi: Double)] = [:]
-            for row in samples where row.fromA != fromA {
-                let x = Int(fr.px(Double(row.timeNs - t0) / 1e9).rounded())
-                cols[x] = cols[x].map { (min($0.lo, row.rttMs), max($0.hi, row.rttMs)) } ?? (row.rttMs, row.rttMs)
+            for (row, ms) in samples where row.fromA != fromA {
+                let x = Int(fr.px(NanoTime.span(t0, row.timeNs)).rounded())
+                cols[x] = cols[x].map { (min($0.lo, ms), max($0.hi, ms)) } ?? (ms, ms)
             }
             let color = fromA ? dataColor : colorB
             for (x, v) in cols.sorted(by: { $0.key < $1.key }) {
@@ -229,11 +241,11 @@ enum TCPGraphs {
                 if v.hi != v.lo { s += "<circle cx=\"\(x)\" cy=\"\(f(fr.py(v.hi)))\" r=\"2\" fill=\"\(color)\"/>" }
             }
         }
-        let na = samples.filter { !$0.fromA }.count, nb = samples.count - na
+        let na = samples.filter { !$0.row.fromA }.count, nb = samples.count - na
         s += legend([(dataColor, "data \(c.a) -> \(c.b): \(na) samples")], x: l, y: h - 24)
         s += legend([(colorB, "data \(c.b) -> \(c.a): \(nb) samples")], x: l, y: h - 8)
         if samples.isEmpty {
-            s += "<text x=\"\(f((l + w - r) / 2))\" y=\"\(f(t + 60))\" class=\"lbl\" text-anchor=\"middle\">no RTT sample: no ACK covered a segment sent once</text>"
+            s += "<text x=\"\(f((l + w - r) / 2))\" y=\"\(f(t + 60))\" class=\"lbl\" text-anchor=\"middle\">no RTT sample: no ACK ended exactly at a segment</text>"
         }
         return s + "</svg>"
     }

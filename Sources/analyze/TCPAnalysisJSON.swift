@@ -55,7 +55,7 @@ extension JSONReport {
             let p = a.tcpPacket(at: i)
             w.beginObject()
             w.field("packet", p.packet)
-            w.field("time", Double(p.tsNs - t0) / 1e9)
+            w.field("time", NanoTime.span(t0, p.tsNs))
             w.field("conversation", p.conversation)
             w.field("direction", Fmt.direction(p.fromClient))
             w.field("flags", tcpFlagsText(p.tcpFlags))

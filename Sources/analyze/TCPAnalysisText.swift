@@ -94,7 +94,7 @@ extension TextReport {
         let t0 = a.summary.firstNs
         for i in 0..<n {
             let p = a.tcpPacket(at: i)
-            var s = Fmt.padLeft(String(p.packet), 8) + " " + String(format: "%11.6f", Double(p.tsNs - t0) / 1e9)
+            var s = Fmt.padLeft(String(p.packet), 8) + " " + String(format: "%11.6f", NanoTime.span(t0, p.tsNs))
                 + " " + Fmt.padLeft("#\(p.conversation)", 5) + " " + (p.fromClient ? "c>s" : "s>c")
                 + " [" + tcpFlagsText(p.tcpFlags) + "] Seq=\(p.seq)"
             if p.tcpFlags & 0x10 != 0 { s += " Ack=\(p.ack)" }

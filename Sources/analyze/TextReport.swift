@@ -171,11 +171,12 @@ struct TextReport: TerminalStyled {
     mutating func roles() {
         let a = analysis
         var byRole: [(String, [Int])] = []
+        // The role alone (no endpoint text): a capture has many conversations.
         for i in 0..<a.conversationCount where a.conversationProtocol(at: i) == 6 {
-            let c = a.conversation(at: i)
-            let r = c.role
+            let r = a.conversationRole(at: i)
             guard !r.isEmpty else { continue }
-            if let k = byRole.firstIndex(where: { $0.0 == r }) { byRole[k].1.append(c.id) } else { byRole.append((r, [c.id])) }
+            let id = i + 1
+            if let k = byRole.firstIndex(where: { $0.0 == r }) { byRole[k].1.append(id) } else { byRole.append((r, [id])) }
         }
         guard !byRole.isEmpty else { return }
         line()

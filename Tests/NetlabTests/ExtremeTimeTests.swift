@@ -58,7 +58,8 @@ final class ExtremeTimeTests: XCTestCase {
         XCTAssertGreaterThan(files.count, 40)
         XCTAssertTrue(files.contains { $0.hasSuffix("tsoffset-minus-9223372037.pcapng") })
         let modes: [[String]] = [[], ["--json"], ["--follow", "1"], ["--find", "HELLO", "--json"],
-                                 ["--max-listed", "1"], ["--expect", TestSupport.sampleCSV]]
+                                 ["--max-listed", "1"], ["--expect", TestSupport.sampleCSV],
+                                 ["--packets"], ["--packets", "--json"], ["--answers"]]
         for mode in modes {
             // All files in one run (a trap on any ends it); the report of each is printed.
             let r = try TestSupport.run(TestSupport.product("analyze"), mode + files)
@@ -66,6 +67,24 @@ final class ExtremeTimeTests: XCTestCase {
             XCTAssertTrue((0...2).contains(r.status), "analyze \(mode): exit \(r.status)\n\(r.stderr.suffix(2000))")
             XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
             XCTAssertTrue(r.stdout.contains(files.last!), "analyze \(mode) stopped before the last file")
+        }
+    }
+
+    /// The report (answer sheet, flow and TCP graphs) of captures whose clock jumps 18e9 s between
+    /// interfaces or sits at the ends of the range: written, never a trap.
+    func testReportNeverTrapsOnExtremeTimes() throws {
+        let dir = try TestSupport.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let gen = try TestSupport.run("/usr/bin/python3", [TestSupport.root.appendingPathComponent("fuzz/mkextreme.py").path, dir + "/in"])
+        XCTAssertEqual(gen.status, 0, gen.stderr)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/in").sorted()
+            .filter { $0.contains("two-ifaces") || $0.contains("tsoffset") }.map { dir + "/in/" + $0 }
+        XCTAssertGreaterThanOrEqual(files.count, 3)
+        for (i, file) in files.enumerated() {
+            let out = dir + "/report\(i)"
+            let r = try TestSupport.run(TestSupport.product("netlab"), ["report", file, "--out", out, "--no-pdf"])
+            XCTAssertTrue((0...2).contains(r.status), "report \(file): exit \(r.status)\n\(r.stderr.suffix(2000))")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/report.html"), "report \(file): \(r.stderr)")
         }
     }
 

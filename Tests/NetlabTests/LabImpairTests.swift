@@ -161,5 +161,9 @@ final class LabImpairTests: XCTestCase {
         let page = try String(contentsOfFile: html, encoding: .utf8)
         let bulkPart = page.components(separatedBy: "Bulk transfer over the impaired link").last ?? ""
         XCTAssertTrue(bulkPart.contains("Red bars are retransmissions (\(theirs) here)"), "caption counts \(theirs)")
+        // The RTT plot draws the samples analyze counts: tshark's tcp.analysis.ack_rtt frames.
+        let rttTheirs = try TestSupport.tsharkCount(dir + "/bulk.pcap", filter: "tcp.analysis.ack_rtt")
+        XCTAssertGreaterThan(rttTheirs, 0)
+        XCTAssertTrue(bulkPart.contains("; \(rttTheirs) samples from"), "RTT caption counts tshark's \(rttTheirs) ack_rtt frames")
     }
 }

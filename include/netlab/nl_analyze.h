@@ -171,6 +171,8 @@ NL_API size_t nl_analysis_conv_count(const struct nl_analysis *a);
 NL_API size_t nl_analysis_listed_cap(const struct nl_analysis *a);
 /** Its protocol (6 or 17) without filling a record; 0 when i is out of range. */
 NL_API uint8_t nl_analysis_conv_protocol(const struct nl_analysis *a, size_t i);
+/** Its application role (enum nl_app_role; nl_app_role_name words it) without filling a record; 0 when out of range. */
+NL_API uint8_t nl_analysis_conv_app_role(const struct nl_analysis *a, size_t i);
 /** Conversation at position i (0-based; its id is i + 1). Returns 0 or NL_EINVAL. */
 NL_API int nl_analysis_conv(const struct nl_analysis *a, size_t i, struct nl_conversation *out);
 

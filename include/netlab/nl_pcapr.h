@@ -80,6 +80,14 @@ NL_API int nl_pcapr_nanosecond(const struct nl_pcapr *r);
 NL_API const char *nl_pcapr_name(const struct nl_pcapr *r);
 /** Size of the file in bytes. */
 NL_API uint64_t nl_pcapr_size(const struct nl_pcapr *r);
+/**
+ * For a caller that keeps packets after the next one (a read-ahead): from the first
+ * call on, nl_pcapr_next no longer gives back the mapped pages behind its position
+ * by itself; this gives back those before byte `offset` (a record's nl_frame.offset,
+ * less a margin of 1 MiB), in steps of 2 MiB. Frames before it stay readable (refetched).
+ * Not thread-safe against itself: call it from one thread.
+ */
+NL_API void nl_pcapr_release_before(struct nl_pcapr *r, uint64_t offset);
 
 /** Interfaces described so far (pcapng adds them as blocks are read). */
 NL_API size_t nl_pcapr_iface_count(const struct nl_pcapr *r);

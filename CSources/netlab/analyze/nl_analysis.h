@@ -162,6 +162,7 @@ const struct nl_stream_store *nl_flow_ext_store(const struct nl_flow_ext *e, int
 /* prev_ns: the conversation's latest time before this packet (0 for its first). */
 int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct nl_decoded *d,
                  const struct nl_frame *pkt, int64_t prev_ns);
+void nl_ta_prefetch(const struct nl_analysis *a, const struct nl_flow *f, int stage);
 int nl_ta_finish(struct nl_analysis *a);
 void nl_ta_free_all(struct nl_analysis *a);
 uint64_t nl_ta_retransmissions(const struct nl_flow *f);

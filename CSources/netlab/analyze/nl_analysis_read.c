@@ -33,6 +33,11 @@ uint8_t nl_analysis_conv_protocol(const struct nl_analysis *a, size_t i)
     return i < a->ft.nflows ? a->ft.flows[i].proto : 0;
 }
 
+uint8_t nl_analysis_conv_app_role(const struct nl_analysis *a, size_t i)
+{
+    return i < a->ft.nflows ? a->ft.flows[i].app_role : 0;
+}
+
 int nl_analysis_conv(const struct nl_analysis *a, size_t i, struct nl_conversation *o)
 {
     if (i >= a->ft.nflows)

@@ -7,11 +7,13 @@
  * packets.
  */
 #include "nl_analysis.h"
+#include "nl_readahead.h"
 #include "netlab/nl_tcp.h"
 #include "netlab/nl_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int nl_match_add(struct nl_analysis *a, struct match_rec **out, size_t text, uint32_t flow, int dir, int across,
                  uint8_t protocol)
@@ -31,7 +33,6 @@ int nl_match_add(struct nl_analysis *a, struct match_rec **out, size_t text, uin
     *out = m;
     return 0;
 }
-#include <string.h>
 
 /* ---- per packet ---- */
 
@@ -62,10 +63,11 @@ static void count_ck(struct nl_ck_counts *c, int v)
     }
 }
 
-static int process(struct nl_analysis *a, const struct nl_frame *pkt)
+static int process(struct nl_analysis *a, const struct nl_ahead *ah)
 {
     struct nl_summary *s = &a->sum;
-    struct nl_decoded d;
+    const struct nl_frame *pkt = &ah->pkt;
+    const struct nl_decoded *d = &ah->d;
     int rc;
 
     s->packets++;
@@ -100,33 +102,31 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
         if (!a->snaplen_seen || pkt->caplen > a->snaplen_seen)
             a->snaplen_seen = pkt->caplen;
     }
-    if (!nl_linktype_supported(pkt->linktype)) {
+    if (!ah->decoded) {
         s->unsupported_link++;
         return 0;
     }
-
-    nl_decode_packet(pkt, NL_DECODE_CHECKSUMS, &d);
-    if (d.link.loopback)
+    if (d->link.loopback)
         a->if_loop[pkt->iface] = 1;
-    if (d.link.has_ifindex) {
+    if (d->link.has_ifindex) {
         size_t i;
-        for (i = 0; i < a->nsll2 && a->sll2[i].ifindex != d.link.ifindex; i++)
+        for (i = 0; i < a->nsll2 && a->sll2[i].ifindex != d->link.ifindex; i++)
             ;
         if (i == a->nsll2 && a->nsll2 < 4096) {
             if (GROW(a, sll2, nsll2, capsll2) < 0)
                 return NL_ENOMEM;
-            a->sll2[i].ifindex = d.link.ifindex;
+            a->sll2[i].ifindex = d->link.ifindex;
             a->sll2[i].packets = 0;
             a->sll2[i].loopback = 0;
             a->nsll2++;
         }
         if (i < a->nsll2) {
             a->sll2[i].packets++;
-            a->sll2[i].loopback |= d.link.loopback;
+            a->sll2[i].loopback |= d->link.loopback;
         }
     }
-    if (d.status != NL_DS_OK) {
-        if (d.status == NL_DS_TRUNCATED)
+    if (d->status != NL_DS_OK) {
+        if (d->status == NL_DS_TRUNCATED)
             s->truncated++;
         else
             s->malformed++;
@@ -135,23 +135,23 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
                 return NL_ENOMEM;
             struct nl_problem *p = &a->probs[a->nprobs++];
             p->packet = pkt->number;
-            p->status = nl_dstatus_name(d.status);
-            p->layer = nl_dlayer_name(d.status_at);
-            p->reason = d.reason;
+            p->status = nl_dstatus_name(d->status);
+            p->layer = nl_dlayer_name(d->status_at);
+            p->reason = d->reason;
         }
     }
-    if (d.ipver == 4)
+    if (d->ipver == 4)
         s->ipv4++;
-    else if (d.ipver == 6)
+    else if (d->ipver == 6)
         s->ipv6++;
     else {
         s->non_ip++;
         return 0;
     }
-    if (d.fragment) {
+    if (d->fragment) {
         s->fragments++;
-    } else if (d.status_at != NL_DL_NETWORK) {
-        switch (d.proto) {
+    } else if (d->status_at != NL_DL_NETWORK) {
+        switch (d->proto) {
         case 6: s->tcp++; break;
         case 17: s->udp++; break;
         case 1: s->icmp++; break;
@@ -160,24 +160,25 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
         }
     }
 
-    if (!d.has_l4 || (d.proto != 6 && d.proto != 17)) {
+    if (!d->has_l4 || (d->proto != 6 && d->proto != 17)) {
         /* Not part of a conversation: still count its IPv4 header checksum. */
-        if (d.ipver == 4 && d.ck_ip != NL_CK_NA) {
-            count_ck(&s->ck_ipv4, d.ck_ip);
-            if (d.ck_ip == NL_CK_BAD) {
+        if (d->ipver == 4 && d->ck_ip != NL_CK_NA) {
+            count_ck(&s->ck_ipv4, d->ck_ip);
+            if (d->ck_ip == NL_CK_BAD) {
                 s->bad_packets++;
-                if ((rc = add_bad(a, pkt->number, 4, d.ck_ip_found, d.ck_ip_expected, 0)) < 0)
+                if ((rc = add_bad(a, pkt->number, 4, d->ck_ip_found, d->ck_ip_expected, 0)) < 0)
                     return rc;
             }
         }
-        if (((d.proto == 1 && d.icmp_type == 3 && d.icmp_code == 3) ||
-             (d.proto == 58 && d.icmp_type == 1 && d.icmp_code == 4)) && d.status == NL_DS_OK)
-            return nl_note_unreachable(a, &d, pkt);
+        if (((d->proto == 1 && d->icmp_type == 3 && d->icmp_code == 3) ||
+             (d->proto == 58 && d->icmp_type == 1 && d->icmp_code == 4)) && d->status == NL_DS_OK)
+            return nl_note_unreachable(a, d, pkt);
         return 0;
     }
 
     int dir, created;
-    struct nl_flow *f = nl_flow_get(&a->ft, &d, &dir, &created);
+    dir = ah->dir;
+    struct nl_flow *f = nl_flow_get_hashed(&a->ft, d, ah->hash, dir, &created);
     if (!f)
         return NL_ENOMEM;
     uint32_t fidx = f->id;
@@ -194,7 +195,7 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
      * each packet), captured whole. Kernel resets (identification 0) and IPv6
      * (no identification) can repeat byte for byte, so they are counted as sent.
      * Two copies with the same known packet type are repeats, not copies. */
-    if (nl_flow_is_copy(D, &d, pkt)) {
+    if (nl_flow_is_copy(D, d, pkt)) {
         s->duplicates++;
         D->dups++;
         if (a->ndups < a->listed_cap) {
@@ -205,74 +206,74 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
             r->original = D->last_pkt;
             r->flow = fidx;
             r->delta_ns = nl_time_sub(pkt->ts_ns, D->last_ns);
-            uint32_t ifid = d.link.has_ifindex ? d.link.ifindex : pkt->iface;
+            uint32_t ifid = d->link.has_ifindex ? d->link.ifindex : pkt->iface;
             r->other_iface = ifid != D->last_if;
         }
         D->last_l3 = NULL; /* a third copy is a repeat again */
         return 0;
     }
-    nl_flow_remember(D, &d, pkt);
+    nl_flow_remember(D, d, pkt);
     int64_t prev_ns = f->last_ns; /* before this packet: the TCP analysis measures idle time */
-    nl_flow_touch(f, dir, &d, pkt->number, pkt->ts_ns);
+    nl_flow_touch(f, dir, d, pkt->number, pkt->ts_ns);
 
     /* Checksums. */
     int any_bad = 0;
-    if (d.ipver == 4 && d.ck_ip != NL_CK_NA) {
-        count_ck(&s->ck_ipv4, d.ck_ip);
-        if (d.ck_ip == NL_CK_BAD) {
+    if (d->ipver == 4 && d->ck_ip != NL_CK_NA) {
+        count_ck(&s->ck_ipv4, d->ck_ip);
+        if (d->ck_ip == NL_CK_BAD) {
             any_bad = 1;
-            if ((rc = add_bad(a, pkt->number, 4, d.ck_ip_found, d.ck_ip_expected, fidx)) < 0)
+            if ((rc = add_bad(a, pkt->number, 4, d->ck_ip_found, d->ck_ip_expected, fidx)) < 0)
                 return rc;
         }
     }
-    if (d.ck_l4 != NL_CK_NA) {
-        count_ck(d.proto == 6 ? &s->ck_tcp : &s->ck_udp, d.ck_l4);
-        if (d.ck_l4 == NL_CK_BAD) {
+    if (d->ck_l4 != NL_CK_NA) {
+        count_ck(d->proto == 6 ? &s->ck_tcp : &s->ck_udp, d->ck_l4);
+        if (d->ck_l4 == NL_CK_BAD) {
             any_bad = 1;
             D->ck_bad++;
-            if ((rc = add_bad(a, pkt->number, d.proto, d.ck_l4_found, d.ck_l4_expected, fidx)) < 0)
+            if ((rc = add_bad(a, pkt->number, d->proto, d->ck_l4_found, d->ck_l4_expected, fidx)) < 0)
                 return rc;
-        } else if (d.ck_l4 == NL_CK_OFFLOAD) {
+        } else if (d->ck_l4 == NL_CK_OFFLOAD) {
             D->ck_offload++;
         }
     }
     if (any_bad)
         s->bad_packets++;
 
-    if (d.proto == 6) {
-        nl_flow_tcp(f, dir, &d, pkt->number, pkt->len);
-        if (d.payload_caplen && !D->headlen)
-            nl_appid_note(f, dir, d.payload, d.payload_caplen);
-        if ((rc = nl_ta_packet(a, f, dir, &d, pkt, prev_ns)) < 0)
+    if (d->proto == 6) {
+        nl_flow_tcp(f, dir, d, pkt->number, pkt->len);
+        if (d->payload_caplen && !D->traits)
+            nl_appid_note(f, dir, d->payload, d->payload_caplen);
+        if ((rc = nl_ta_packet(a, f, dir, d, pkt, prev_ns)) < 0)
             return rc;
-        if (d.payload_len > s->largest_bytes) {
-            s->largest_bytes = d.payload_len;
+        if (d->payload_len > s->largest_bytes) {
+            s->largest_bytes = d->payload_len;
             s->largest_packet = pkt->number;
             s->largest_conversation = fidx;
         }
     } else {
-        nl_flow_udp(f, dir, &d, pkt->number, pkt->len);
+        nl_flow_udp(f, dir, d, pkt->number, pkt->len);
     }
 
     /* --find in this packet's captured payload. */
-    for (size_t k = 0; k < a->ntexts && d.payload_caplen; k++) {
-        const uint8_t *hit = memmem(d.payload, d.payload_caplen, a->texts[k], a->text_len[k]);
+    for (size_t k = 0; k < a->ntexts && d->payload_caplen; k++) {
+        const uint8_t *hit = memmem(d->payload, d->payload_caplen, a->texts[k], a->text_len[k]);
         if (!hit)
             continue;
         s->matches++;
         struct match_rec *m;
-        if (nl_match_add(a, &m, k, fidx, dir, 0, d.proto) < 0)
+        if (nl_match_add(a, &m, k, fidx, dir, 0, d->proto) < 0)
             return NL_ENOMEM;
         if (!m)
             continue;
         m->packet = m->last_packet = pkt->number;
-        m->payload_bytes = d.payload_len;
-        m->offset = (uint32_t)(hit - d.payload);
+        m->payload_bytes = d->payload_len;
+        m->offset = (uint32_t)(hit - d->payload);
     }
 
     /* Reassembly, only where something needs the stream. */
     int want = a->msgs != NULL || (a->follow && a->follow == fidx) ||
-               (d.proto == 6 && a->ntexts && a->maxtext > 1);
+               (d->proto == 6 && a->ntexts && a->maxtext > 1);
     if (a->follow && a->follow == fidx)
         a->follow_flow = fidx;
     if (!want)
@@ -280,17 +281,17 @@ static int process(struct nl_analysis *a, const struct nl_frame *pkt)
     struct nl_flow_ext *e = nl_flow_ext_get(f);
     if (!e)
         return NL_ENOMEM;
-    struct sink_ctx c = {a, e, fidx, (uint8_t)dir, d.proto};
-    if (d.proto == 17) {
-        if (d.payload_len)
-            return nl_stream_sink(&c, d.payload_caplen == d.payload_len ? d.payload : NULL, d.payload_len,
-                               pkt->number, d.payload_len);
+    struct sink_ctx c = {a, e, fidx, (uint8_t)dir, d->proto};
+    if (d->proto == 17) {
+        if (d->payload_len)
+            return nl_stream_sink(&c, d->payload_caplen == d->payload_len ? d->payload : NULL, d->payload_len,
+                               pkt->number, d->payload_len);
         return 0;
     }
-    if (d.tcp_flags & NL_TCP_RST)
+    if (d->tcp_flags & NL_TCP_RST)
         return 0;
-    return nl_reasm_add(nl_flow_ext_reasm(e, dir), (d.tcp_flags & NL_TCP_SYN) != 0, d.seq, d.payload,
-                        d.payload_caplen, d.payload_len, pkt->number, nl_stream_sink, &c);
+    return nl_reasm_add(nl_flow_ext_reasm(e, dir), (d->tcp_flags & NL_TCP_SYN) != 0, d->seq, d->payload,
+                        d->payload_caplen, d->payload_len, pkt->number, nl_stream_sink, &c);
 }
 
 /* ---- after the last packet ---- */
@@ -440,24 +441,62 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
     return 0;
 }
 
+/*
+ * The packet loop. Packets come decoded from nl_readahead (on a second thread when
+ * one pays), and the loop looks at the packets after the one it accounts: the memory
+ * a packet's accounting will touch is requested one pointer level at a time as it
+ * moves towards the front (its hash slot, then its flow record, then the TCP
+ * analysis record, then that record's lists), so by its turn those lines have
+ * arrived and a capture with thousands of conversations open at once (state well
+ * beyond the CPU's caches) costs about what one conversation does. The look ahead
+ * only prefetches: process() finds everything again itself, in packet order, so the
+ * results are exactly those of a plain loop.
+ */
+#define AT_ENTRY 16              /* packets before its turn: its decoded record */
+#define AT_SLOT 13               /* the hash slot */
+#define AT_FLOW 9                /* the flow record */
+#define AT_TA 6                  /* the TCP analysis record */
+#define AT_COLD 3                /* its list heads */
+#define AT_LISTS 1               /* its lists */
+
 static int run(struct nl_analysis *a, char *errbuf)
 {
-    struct nl_frame pkt;
     int rc;
     char eb[NL_ERRBUF_SIZE];
-    for (;;) {
-        rc = nl_pcapr_next(a->rd, &pkt, eb);
-        if (rc == 0)
-            break;
-        if (rc < 0) {
-            a->sum.read_error = rc;
-            snprintf(a->read_err, sizeof a->read_err, "%s", eb);
-            a->sum.read_error_text = a->read_err;
-            break;
+    struct nl_readahead *ra;
+    if ((rc = nl_readahead_open(&ra, a->rd, errbuf)) < 0)
+        return rc;
+    struct nl_ahead *blk;
+    uint32_t n;
+    while ((blk = nl_readahead_block(ra, &n, &rc, eb))) {
+        for (uint32_t i = 0; i < n; i++) {
+            struct nl_ahead *w = &blk[i];
+            uint32_t after = n - i - 1; /* the packets after w in its block: w[1] .. w[after] */
+            if (after >= AT_ENTRY) /* the decoded packet itself: written by the reading thread */
+                for (size_t o = 0; o < sizeof *w; o += 64)
+                    __builtin_prefetch((const char *)&w[AT_ENTRY] + o);
+            if (after >= AT_SLOT && w[AT_SLOT].keyed)
+                nl_flow_prefetch_slot(&a->ft, w[AT_SLOT].hash);
+            if (after >= AT_FLOW && w[AT_FLOW].keyed)
+                w[AT_FLOW].flow = nl_flow_prefetch_flow(&a->ft, w[AT_FLOW].hash);
+            if (after >= AT_TA && w[AT_TA].flow && w[AT_TA].d.proto == 6)
+                nl_ta_prefetch(a, &a->ft.flows[w[AT_TA].flow - 1], 0);
+            if (after >= AT_COLD && w[AT_COLD].flow && w[AT_COLD].d.proto == 6)
+                nl_ta_prefetch(a, &a->ft.flows[w[AT_COLD].flow - 1], 1);
+            if (after >= AT_LISTS && w[AT_LISTS].flow && w[AT_LISTS].d.proto == 6)
+                nl_ta_prefetch(a, &a->ft.flows[w[AT_LISTS].flow - 1], 2);
+            if ((rc = process(a, w)) < 0) {
+                unsigned long long number = (unsigned long long)w->pkt.number;
+                nl_readahead_close(ra);
+                return nl_err(errbuf, rc, "%s: packet %llu: out of memory", nl_pcapr_name(a->rd), number);
+            }
         }
-        if ((rc = process(a, &pkt)) < 0)
-            return nl_err(errbuf, rc, "%s: packet %llu: out of memory", nl_pcapr_name(a->rd),
-                          (unsigned long long)pkt.number);
+    }
+    nl_readahead_close(ra);
+    if (rc < 0) {
+        a->sum.read_error = rc;
+        snprintf(a->read_err, sizeof a->read_err, "%s", eb);
+        a->sum.read_error_text = a->read_err;
     }
     if ((rc = finish(a)) < 0)
         return nl_err(errbuf, rc, "%s: out of memory", nl_pcapr_name(a->rd));

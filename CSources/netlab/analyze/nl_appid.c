@@ -14,37 +14,39 @@
 #define REDIS_PORT 6379
 #define MAX_CHAT_SERVERS 256
 
-void nl_appid_note(struct nl_flow *f, int dir, const uint8_t *payload, uint32_t caplen)
+/* What the first payload bytes of one side look like (NL_TRAIT_*), read once from at
+ * most NL_APPID_HEAD bytes: a conversation keeps these bits, not the bytes. */
+static int starts(const uint8_t *p, uint32_t n, const char *text)
 {
-    struct nl_flow_dir *D = &f->d[dir];
-    uint32_t n = caplen < NL_APPID_HEAD ? caplen : NL_APPID_HEAD;
-    memcpy(D->head, payload, n);
-    D->headlen = (uint8_t)n;
-}
-
-static int starts(const struct nl_flow_dir *D, const char *text)
-{
-    size_t n = strlen(text);
-    return D->headlen >= n && memcmp(D->head, text, n) == 0;
+    size_t k = strlen(text);
+    return n >= k && memcmp(p, text, k) == 0;
 }
 
 /* A RESP command: "*" digits "\r\n$" (an array of bulk strings, what clients send). */
-static int resp_command(const struct nl_flow_dir *D)
+static int resp_command(const uint8_t *p, uint32_t n)
 {
-    size_t i = 1;
-    if (D->headlen < 5 || D->head[0] != '*')
+    uint32_t i = 1;
+    if (n < 5 || p[0] != '*')
         return 0;
-    while (i < D->headlen && D->head[i] >= '0' && D->head[i] <= '9')
+    while (i < n && p[i] >= '0' && p[i] <= '9')
         i++;
-    return i > 1 && i + 2 < D->headlen && D->head[i] == '\r' && D->head[i + 1] == '\n' && D->head[i + 2] == '$';
+    return i > 1 && i + 2 < n && p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '$';
 }
 
-/* A RESP reply: a RESP2/RESP3 type byte and a CRLF within the bytes kept. */
-static int resp_reply(const struct nl_flow_dir *D)
+/* A RESP reply: a RESP2/RESP3 type byte and a CRLF within the bytes read. */
+static int resp_reply(const uint8_t *p, uint32_t n)
 {
-    if (D->headlen < 3 || !strchr("+-:$*%_,#>~|(=!", D->head[0]) || D->head[0] == 0)
+    if (n < 3 || p[0] == 0 || !strchr("+-:$*%_,#>~|(=!", p[0]))
         return 0;
-    return memmem(D->head, D->headlen, "\r\n", 2) != NULL;
+    return memmem(p, n, "\r\n", 2) != NULL;
+}
+
+void nl_appid_note(struct nl_flow *f, int dir, const uint8_t *payload, uint32_t caplen)
+{
+    uint32_t n = caplen < NL_APPID_HEAD ? caplen : NL_APPID_HEAD;
+    f->d[dir].traits = (uint8_t)(NL_TRAIT_SPOKE | (starts(payload, n, "HELLO netlab-chat ") ? NL_TRAIT_CHAT_HELLO : 0) |
+                                 (resp_command(payload, n) ? NL_TRAIT_RESP_COMMAND : 0) |
+                                 (resp_reply(payload, n) ? NL_TRAIT_RESP_REPLY : 0));
 }
 
 static void classify(struct nl_flow *f)
@@ -53,13 +55,13 @@ static void classify(struct nl_flow *f)
     const struct nl_flow_dir *C = &f->d[cli], *S = &f->d[srv];
     f->app = NL_APP_NONE;
     f->app_basis = NL_APP_BASIS_NONE;
-    if (starts(S, "HELLO netlab-chat ")) {
+    if (S->traits & NL_TRAIT_CHAT_HELLO) {
         f->app = NL_APP_CHAT;
         f->app_basis = NL_APP_BASIS_PAYLOAD;
-    } else if (resp_command(C) && (!S->headlen || resp_reply(S))) {
+    } else if ((C->traits & NL_TRAIT_RESP_COMMAND) && (!S->traits || (S->traits & NL_TRAIT_RESP_REPLY))) {
         f->app = NL_APP_REDIS;
         f->app_basis = NL_APP_BASIS_PAYLOAD;
-    } else if (f->port[srv] == REDIS_PORT && !C->headlen && !S->headlen) {
+    } else if (f->port[srv] == REDIS_PORT && !C->traits && !S->traits) {
         f->app = NL_APP_REDIS;
         f->app_basis = NL_APP_BASIS_PORT;
     }

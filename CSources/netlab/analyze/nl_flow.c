@@ -141,19 +141,65 @@ static struct nl_flow *new_flow(struct nl_flow_table *t, size_t slot, uint32_t h
     return f;
 }
 
-struct nl_flow *nl_flow_get(struct nl_flow_table *t, const struct nl_decoded *d, int *dir, int *created)
+/* The direction of d: 1 when it travels from endpoint 1 (endpoint 0 sorts first). */
+static inline int direction(const struct nl_decoded *d)
 {
-    size_t alen = d->ipver == 4 ? 4 : 16;
-    const uint8_t *a0 = d->src, *a1 = d->dst;
-    uint16_t p0 = d->sport, p1 = d->dport;
-    int rev = ep_cmp(d->src, d->sport, d->dst, d->dport, alen) > 0;
-    if (rev) {
-        a0 = d->dst;
-        a1 = d->src;
-        p0 = d->dport;
-        p1 = d->sport;
+    return ep_cmp(d->src, d->sport, d->dst, d->dport, d->ipver == 4 ? 4 : 16) > 0;
+}
+
+/* The key of d in the table's order, given its direction: endpoint 0 first. */
+static inline void canon(const struct nl_decoded *d, int rev, const uint8_t **a0, uint16_t *p0, const uint8_t **a1,
+                         uint16_t *p1)
+{
+    *a0 = rev ? d->dst : d->src;
+    *a1 = rev ? d->src : d->dst;
+    *p0 = rev ? d->dport : d->sport;
+    *p1 = rev ? d->sport : d->dport;
+}
+
+uint32_t nl_flow_hash(const struct nl_decoded *d, uint8_t *dir)
+{
+    const uint8_t *a0, *a1;
+    uint16_t p0, p1;
+    int rev = direction(d);
+    canon(d, rev, &a0, &p0, &a1, &p1);
+    *dir = (uint8_t)rev;
+    return key_hash(a0, p0, a1, p1, d->ipver, d->proto);
+}
+
+void nl_flow_prefetch_slot(const struct nl_flow_table *t, uint32_t h)
+{
+    if (t->nslots)
+        __builtin_prefetch(&t->slots[h & (t->nslots - 1)]);
+}
+
+uint32_t nl_flow_prefetch_flow(const struct nl_flow_table *t, uint32_t h)
+{
+    if (!t->nslots)
+        return 0;
+    size_t mask = t->nslots - 1, i = h & mask;
+    /* Only the slots: a flow whose hash matches is the likely one (a wrong guess costs a prefetch). */
+    for (int probes = 0; probes < 8; probes++, i = (i + 1) & mask) {
+        struct nl_flow_slot v = t->slots[i];
+        if (!v.idx)
+            return 0;
+        if (v.hash == h) {
+            const char *f = (const char *)&t->flows[v.idx - 1];
+            for (size_t o = 0; o < sizeof(struct nl_flow); o += 64)
+                __builtin_prefetch(f + o);
+            __builtin_prefetch(f + sizeof(struct nl_flow) - 1);
+            return v.idx;
+        }
     }
-    *dir = rev;
+    return 0;
+}
+
+struct nl_flow *nl_flow_get_hashed(struct nl_flow_table *t, const struct nl_decoded *d, uint32_t h, int rev,
+                                   int *created)
+{
+    const uint8_t *a0, *a1;
+    uint16_t p0, p1;
+    canon(d, rev, &a0, &p0, &a1, &p1);
     *created = 0;
 
     /* Consecutive packets of one conversation are common: try the last flow first. */
@@ -161,7 +207,6 @@ struct nl_flow *nl_flow_get(struct nl_flow_table *t, const struct nl_decoded *d,
         goto found_last;
     if ((t->nflows + 1) * 2 > t->nslots && grow_slots(t) < 0)
         return NULL;
-    uint32_t h = key_hash(a0, p0, a1, p1, d->ipver, d->proto);
     size_t mask = t->nslots - 1, i = h & mask;
     for (;; i = (i + 1) & mask) {
         struct nl_flow_slot v = t->slots[i];
@@ -187,11 +232,10 @@ found:;
     struct nl_flow *f = &t->flows[t->last - 1];
     /* A new SYN on the same ports with another initial sequence number: the ports
      * were reused by a new connection. */
-    if (d->proto == 6 && (d->tcp_flags & (NL_TCP_SYN | NL_TCP_ACK)) == NL_TCP_SYN && f->d[*dir].have_base &&
-        d->seq != f->d[*dir].base_seq) {
+    if (d->proto == 6 && (d->tcp_flags & (NL_TCP_SYN | NL_TCP_ACK)) == NL_TCP_SYN && f->d[rev].have_base &&
+        d->seq != f->d[rev].base_seq) {
         if ((t->nflows + 1) * 2 > t->nslots && grow_slots(t) < 0)
             return NULL;
-        uint32_t h = key_hash(a0, p0, a1, p1, d->ipver, d->proto);
         size_t mask = t->nslots - 1, i = h & mask;
         uint32_t old = t->last;
         while (t->slots[i].idx != old)
@@ -204,6 +248,14 @@ found:;
         return nf;
     }
     return f;
+}
+
+struct nl_flow *nl_flow_get(struct nl_flow_table *t, const struct nl_decoded *d, int *dir, int *created)
+{
+    uint8_t rev;
+    uint32_t h = nl_flow_hash(d, &rev);
+    *dir = rev;
+    return nl_flow_get_hashed(t, d, h, rev, created);
 }
 
 static void first_packet(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, int64_t ns)

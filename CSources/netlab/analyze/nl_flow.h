@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include "netlab/nl_decode.h"
 
-#define NL_APPID_HEAD 24  /* payload bytes kept per direction to tell the application */
+#define NL_APPID_HEAD 24  /* payload bytes read (once) per direction to tell the application */
 
 struct nl_flow_ext; /* reassembly state, allocated only when asked for (nl_analyze.c) */
 struct nl_ta_conv; /* TCP sequence analysis state (nl_tcpanalysis.c), TCP only */
@@ -28,7 +28,13 @@ enum nl_server_basis {
 /** The basis in words ("syn", "syn-ack", ...; "" when none). */
 const char *nl_server_basis_name(int b);
 
-struct nl_flow_dir { /* ordered so that no byte is padding: 128 bytes */
+/* nl_flow_dir.traits: what the first payload bytes a side sent look like (nl_appid.c). */
+#define NL_TRAIT_SPOKE 1u          /* it sent payload */
+#define NL_TRAIT_CHAT_HELLO 2u     /* "HELLO netlab-chat ": a chat server's greeting */
+#define NL_TRAIT_RESP_COMMAND 4u   /* a RESP array of bulk strings: a Redis client */
+#define NL_TRAIT_RESP_REPLY 8u     /* a RESP reply */
+
+struct nl_flow_dir { /* ordered so that no byte is padding: 104 bytes */
     uint64_t packets, payload, bytes;  /* bytes: frame (wire) lengths */
     uint64_t largest_pkt;
     const uint8_t *last_l3;   /* previous packet's network layer (in the file mapping) */
@@ -46,8 +52,7 @@ struct nl_flow_dir { /* ordered so that no byte is padding: 128 bytes */
     uint8_t have_ack, syn, synack, fin, rst;
     uint8_t have_base;
     uint8_t last_pkttype;     /* for duplicate-copy detection */
-    uint8_t headlen;
-    uint8_t head[NL_APPID_HEAD]; /* the first captured payload bytes this side sent (nl_appid.c) */
+    uint8_t traits;           /* NL_TRAIT_* of its first payload; 0 before any */
 };
 
 struct nl_flow {
@@ -94,6 +99,19 @@ void nl_flow_table_free(struct nl_flow_table *t);
  * with reopens the ports: it starts a new flow, as Wireshark starts a new stream.
  */
 struct nl_flow *nl_flow_get(struct nl_flow_table *t, const struct nl_decoded *d, int *dir, int *created);
+/** The same, with d's nl_flow_hash and direction already computed. */
+struct nl_flow *nl_flow_get_hashed(struct nl_flow_table *t, const struct nl_decoded *d, uint32_t hash, int dir,
+                                   int *created);
+
+/* The hash of d's conversation key (the same both ways) and d's direction in it (1: from
+ * endpoint 1): pure, any thread. */
+uint32_t nl_flow_hash(const struct nl_decoded *d, uint8_t *dir);
+/* Look ahead (the packet loop accounts a packet while later ones are decoded, see
+ * nl_analyze.c's run): prefetch the table slot of a key hash; then, once it has
+ * arrived, the index + 1 of the flow it names (0: none yet), its record prefetched.
+ * Hints only: they change nothing. */
+void nl_flow_prefetch_slot(const struct nl_flow_table *t, uint32_t hash);
+uint32_t nl_flow_prefetch_flow(const struct nl_flow_table *t, uint32_t hash);
 
 /** Record the first packet of a flow (direction, flags, time) and the latest time. */
 void nl_flow_touch(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, int64_t ns);
@@ -112,7 +130,7 @@ void nl_flow_tcp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_
 /** Account one UDP datagram. */
 void nl_flow_udp(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, uint32_t wirelen);
 
-/** Keep the first payload bytes of a direction (the application's first words). */
+/** Read the first payload bytes of a direction (the application's first words) into its traits. */
 void nl_appid_note(struct nl_flow *f, int dir, const uint8_t *payload, uint32_t caplen);
 
 /** Name the application and the role of every TCP flow (after nl_flow_finish). */

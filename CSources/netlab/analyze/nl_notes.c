@@ -125,16 +125,15 @@ int nl_write_notes(struct nl_analysis *a)
         if (f->proto != 6)
             continue;
         int srv = f->server, cli = !srv;
-        ep(f, cli, c);
-        ep(f, srv, v);
+        /* Endpoints are worded only for the notes written (a capture has many conversations). */
         if (f->refused) {
-            if (n_refused++ < NOTES_PER_KIND)
+            if (n_refused++ < NOTES_PER_KIND && ep(f, cli, c) && ep(f, srv, v))
                 rc = add_note(a, "refused", f->rst_pkt, f->id,
                               "conversation %u: %s answered the SYN from %s with a reset (packet %llu): nothing "
                               "listened on port %u, so the kernel refused the connection itself; this is what "
                               "\"connection refused\" looks like on the wire",
                               f->id, v, c, (unsigned long long)f->rst_pkt, f->port[srv]);
-        } else if (f->kernel_rst) {
+        } else if (f->kernel_rst && n_kernel++ < NOTES_PER_KIND) {
             /* Every kernel reset of the conversation, not only the first: how many, which
              * packets (first and last), and from which side. */
             uint32_t k0 = f->d[0].kernel_rsts, k1 = f->d[1].kernel_rsts, k = k0 + k1;
@@ -155,16 +154,15 @@ int nl_write_notes(struct nl_analysis *a)
             else
                 snprintf(which, sizeof which, "%u of its %u resets (the first in packet %llu, the last in %llu)", k,
                          f->rsts, p1, p2);
-            if (n_kernel++ < NOTES_PER_KIND)
-                rc = add_note(a, "kernel-reset", f->krst_first, f->id,
-                              "conversation %u: %s came from %s, not from a "
-                              "program: no socket owned this connection there (it was never opened on that host, "
-                              "or its socket was already closed), as with hand-crafted packets or traffic sent "
-                              "after a program exited",
-                              f->id, which, where);
+            rc = add_note(a, "kernel-reset", f->krst_first, f->id,
+                          "conversation %u: %s came from %s, not from a "
+                          "program: no socket owned this connection there (it was never opened on that host, "
+                          "or its socket was already closed), as with hand-crafted packets or traffic sent "
+                          "after a program exited",
+                          f->id, which, where);
         }
         if (rc == 0 && !(f->first_flags & NL_TCP_SYN)) {
-            if (n_early++ < NOTES_PER_KIND)
+            if (n_early++ < NOTES_PER_KIND && ep(f, cli, c) && ep(f, srv, v))
                 rc = add_note(a, "handshake-not-captured", f->first_pkt, f->id,
                               "conversation %u (%s <-> %s) was already open when the capture started: its "
                               "handshake was not captured, so %s",
@@ -174,7 +172,7 @@ int nl_write_notes(struct nl_analysis *a)
                               : f->basis == NL_SERVER_LOWER_PORT ? "the server is guessed: the side with the lower port"
                                                                  : "the server is guessed");
         } else if (rc == 0 && (f->first_flags & (NL_TCP_SYN | NL_TCP_ACK)) == (NL_TCP_SYN | NL_TCP_ACK)) {
-            if (n_early++ < NOTES_PER_KIND)
+            if (n_early++ < NOTES_PER_KIND && ep(f, cli, c) && ep(f, srv, v))
                 rc = add_note(a, "handshake-not-captured", f->first_pkt, f->id,
                               "conversation %u (%s <-> %s): its SYN was not captured (the capture began with the "
                               "SYN-ACK); the server is the side that sent the SYN-ACK",

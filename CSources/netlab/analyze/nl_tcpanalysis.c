@@ -432,6 +432,36 @@ static void finalize(struct nl_analysis *a, struct nl_ta_conv *t)
     cold_put(a, t);
 }
 
+/* Lookahead (see nl_analyze.c's run): bring in what nl_ta_packet will read for f, one
+ * level of pointers per stage, each stage a few packets after the one before, so every
+ * load here finds its line already arrived. Hints only. */
+void nl_ta_prefetch(const struct nl_analysis *a, const struct nl_flow *f, int stage)
+{
+    const struct nl_ta_conv *t = f->ta;
+    if (!t)
+        return;
+    if (stage == 0) {
+        for (int i = 0; i < 3; i++)
+            __builtin_prefetch((const char *)t + 64 * i, 1);
+        return;
+    }
+    const struct ta_cold *c = cold_of(a, t);
+    if (!c)
+        return;
+    if (stage == 1) {
+        __builtin_prefetch(c, 1);
+        __builtin_prefetch((const char *)c + sizeof *c - 1, 1);
+        return;
+    }
+    for (int i = 0; i < 2; i++)
+        if (c->segs[i]) {
+            __builtin_prefetch(c->segs[i], 1);
+            __builtin_prefetch(&c->segs[i][c->nsegs[i]], 1);
+        }
+    if (c->rtt)
+        __builtin_prefetch(&c->rtt[c->nrtt < c->caprtt ? c->nrtt : 0], 1);
+}
+
 /* ---- the analysis of one segment ---- */
 
 int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct nl_decoded *d,

@@ -36,15 +36,18 @@ static inline uint16_t fold64(uint64_t s)
 #define NL_HAVE_AVX2_PATH 1
 /*
  * The same kernel as the SSE2 one below with 256-bit registers: 128 bytes per
- * step. Chosen at run time on CPUs that have AVX2, whatever the build flags.
- * Returns the sum of the first *done bytes (a multiple of 128).
+ * step, then 32-byte steps for the rest. Chosen at run time on CPUs that have
+ * AVX2, whatever the build flags. The four accumulators' 32-bit lanes take at most
+ * 2 * 4099 * 0xffff each per round, so their sum still fits a lane and is widened
+ * to 64 bits once per round, in registers. Returns the sum of the first *done bytes
+ * (a multiple of 32).
  */
 __attribute__((target("avx2"))) static uint64_t sum_avx2(const uint8_t *p, size_t n, size_t *done)
 {
     uint64_t total = 0;
     const __m256i mask = _mm256_set1_epi32(0xffff);
     const uint8_t *start = p;
-    while (n >= 128) {
+    while (n >= 32) {
         size_t steps = n / 128;
         if (steps > 4096)
             steps = 4096;
@@ -66,13 +69,18 @@ __attribute__((target("avx2"))) static uint64_t sum_avx2(const uint8_t *p, size_
             p += 128;
             n -= 128;
         }
-        uint32_t a[8], b[8], c[8], d[8];
-        _mm256_storeu_si256((__m256i *)(void *)a, hi0);
-        _mm256_storeu_si256((__m256i *)(void *)b, hi1);
-        _mm256_storeu_si256((__m256i *)(void *)c, lo0);
-        _mm256_storeu_si256((__m256i *)(void *)d, lo1);
-        for (int i = 0; i < 8; i++)
-            total += (uint64_t)a[i] + b[i] + c[i] + d[i];
+        while (n >= 32 && n < 128) { /* the last round: up to three 32-byte steps */
+            __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+            hi0 = _mm256_add_epi32(hi0, _mm256_srli_epi32(v0, 16));
+            lo0 = _mm256_add_epi32(lo0, _mm256_and_si256(v0, mask));
+            p += 32;
+            n -= 32;
+        }
+        __m256i v = _mm256_add_epi32(_mm256_add_epi32(hi0, hi1), _mm256_add_epi32(lo0, lo1));
+        __m256i w = _mm256_add_epi64(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(v)),
+                                     _mm256_cvtepu32_epi64(_mm256_extracti128_si256(v, 1)));
+        __m128i u = _mm_add_epi64(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+        total += (uint64_t)_mm_cvtsi128_si64(u) + (uint64_t)_mm_extract_epi64(u, 1);
     }
     *done = (size_t)(p - start);
     return total;
@@ -96,7 +104,7 @@ static uint64_t sum_native(const uint8_t *p, size_t n)
 {
     uint64_t total = 0;
 #if defined(NL_HAVE_AVX2_PATH)
-    if (n >= 256 && have_avx2()) {
+    if (n >= 32 && have_avx2()) {
         size_t done;
         total = sum_avx2(p, n, &done);
         p += done;
