@@ -31,6 +31,26 @@ final class ChecksumTests: XCTestCase {
         XCTAssertEqual(nlChecksum(bytes + [0x22, 0x0d]), 0)
     }
 
+    /// The header checksum of any length a caller passes: its bytes with the field (10 and 11) as zero.
+    func testIPv4HeaderChecksumOfEveryLength() {
+        var rng = SystemRandomNumberGenerator()
+        for len in 12...64 {
+            for _ in 0..<50 {
+                let hdr = (0..<len).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                var zeroed = hdr
+                zeroed[10] = 0
+                zeroed[11] = 0
+                XCTAssertEqual(hdr.withUnsafeBufferPointer { nl_ipv4_header_checksum($0.baseAddress, len) },
+                               referenceChecksum(zeroed), "length \(len)")
+            }
+        }
+        let one = [UInt8](repeating: 0xff, count: 11) // odd: the last byte is byte 10, inside the field
+        var zeroed = one
+        zeroed[10] = 0
+        XCTAssertEqual(one.withUnsafeBufferPointer { nl_ipv4_header_checksum($0.baseAddress, 11) },
+                       referenceChecksum(zeroed))
+    }
+
     func testTextbookIPv4Header() {
         // The IPv4 header used in Wikipedia's "Internet checksum" example: checksum b861.
         let hdr = TestSupport.hexBytes("4500 0073 0000 4000 4011 b861 c0a8 0001 c0a8 00c7")

@@ -62,6 +62,41 @@ final class ReadAheadTests: XCTestCase {
         }
     }
 
+    /// Frames of 64 KiB (a sender-side capture with segmentation offload): the packets read ahead
+    /// hold a few MiB of the file, not blocks of 512 such frames (a review found 72-101 MB here).
+    func testLargeFramesKeepTheReadAheadSmall() throws {
+        let dir = try TestSupport.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let f = dir + "/large-frames.pcap"
+        let gen = """
+        import struct, sys
+        out = open(sys.argv[1], 'wb'); out.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1))
+        pl = bytes(range(256)) * 255
+        for i in range(2000):
+            c = i % 50
+            tcp = struct.pack('!HHIIBBHHH', 1024 + c, 80, i * 65280, 0, 5 << 4, 0x18, 65535, 0, 0) + pl
+            ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 0, i & 0xffff, 0, 64, 6, 0, bytes([10, 0, 0, c]), bytes([10, 1, 0, 1]))
+            fr = b'\\x02' * 6 + b'\\x04' * 6 + b'\\x08\\x00' + ip + tcp
+            out.write(struct.pack('<IIII', 1000 + i // 1000, (i % 1000) * 1000, len(fr), len(fr)) + fr)
+        """
+        XCTAssertEqual(try TestSupport.run("/usr/bin/python3", ["-c", gen, f]).status, 0)
+        let size = (try FileManager.default.attributesOfItem(atPath: f)[.size] as? Int) ?? 0
+        XCTAssertGreaterThan(size, 130_000_000)
+        let peak = """
+        import resource, subprocess, sys
+        r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
+        print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        """
+        for threads in ["1", "2"] {
+            let r = try TestSupport.run("/usr/bin/python3", ["-c", peak, TestSupport.product("analyze"), "--json", f],
+                                        env: ["NETLAB_ANALYZE_THREADS": threads])
+            let v = r.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            XCTAssertEqual(v.first, 0, r.stderr)
+            // The Swift runtime alone is ~21 MB; the file is 131 MB (512 of its frames are 33 MB).
+            XCTAssertLessThan(v.last ?? .max, 45_000, "peak RSS \(v.last ?? -1) KB with \(threads) thread(s)")
+        }
+    }
+
     func testACaptureCutShortReportsTheSameDamageOnOneAndTwoThreads() throws {
         let dir = try TestSupport.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -85,7 +85,7 @@ NL_API uint64_t nl_pcapr_size(const struct nl_pcapr *r);
  * call on, nl_pcapr_next no longer gives back the mapped pages behind its position
  * by itself; this gives back those before byte `offset` (a record's nl_frame.offset,
  * less a margin of 1 MiB), in steps of 2 MiB. Frames before it stay readable (refetched).
- * Not thread-safe against itself: call it from one thread.
+ * Call it first before another thread starts calling nl_pcapr_next, and from one thread only.
  */
 NL_API void nl_pcapr_release_before(struct nl_pcapr *r, uint64_t offset);
 

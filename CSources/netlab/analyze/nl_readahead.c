@@ -21,7 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RA_BLOCK 512       /* packets per block */
+#define RA_BLOCK 512       /* packets per block, at most */
+#define RA_BLOCK_BYTES (512u << 10) /* a block ends early past this many bytes of the file: with
+                                     * large frames the blocks in flight stay a few MiB */
 #define RA_NBLOCKS 8       /* blocks in the ring: at most this many decoded and not yet accounted */
 #define RA_THREAD_MIN_BYTES (4u << 20) /* smaller captures are read on the caller's thread */
 
@@ -36,6 +38,7 @@ struct ra_block {
 struct nl_readahead {
     struct nl_pcapr *rd;
     struct ra_block *blocks;
+    uint32_t nblocks;          /* RA_NBLOCKS with the thread, else 1 */
     _Atomic uint64_t filled;   /* blocks filled so far (the producer's count) */
     uint64_t released;         /* blocks the consumer is done with (under mu) */
     uint64_t cur;              /* the block the consumer is in */
@@ -51,7 +54,8 @@ static void fill(struct nl_readahead *ra, struct ra_block *b)
     b->n = 0;
     b->end = 0;
     b->rc = 0;
-    while (b->n < RA_BLOCK) {
+    uint64_t first = 0;
+    while (b->n < RA_BLOCK && (!b->n || b->pkt[b->n - 1].pkt.offset - first < RA_BLOCK_BYTES)) {
         struct nl_ahead *w = &b->pkt[b->n];
         int rc = nl_pcapr_next(ra->rd, &w->pkt, b->err);
         if (rc <= 0) {
@@ -69,6 +73,8 @@ static void fill(struct nl_readahead *ra, struct ra_block *b)
                 w->keyed = 1;
             }
         }
+        if (!b->n)
+            first = w->pkt.offset;
         b->n++;
     }
 }
@@ -84,7 +90,7 @@ static void *producer(void *arg)
         pthread_mutex_unlock(&ra->mu);
         if (stop)
             return NULL;
-        struct ra_block *b = &ra->blocks[i % RA_NBLOCKS];
+        struct ra_block *b = &ra->blocks[i % ra->nblocks];
         fill(ra, b);
         pthread_mutex_lock(&ra->mu);
         atomic_store_explicit(&ra->filled, i + 1, memory_order_release);
@@ -104,8 +110,8 @@ static int want_thread(const struct nl_pcapr *rd)
         return atoi(e) >= 2;
 #ifdef __linux__
     cpu_set_t set; /* the CPUs this process may run on, not the machine's */
-    if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) < 2)
-        return 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) < 2 : sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        return 0; /* (a machine of more than 1,024 CPUs fails the call: then the online count) */
 #else
     if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
         return 0;
@@ -116,26 +122,30 @@ static int want_thread(const struct nl_pcapr *rd)
 int nl_readahead_open(struct nl_readahead **out, struct nl_pcapr *rd, char *errbuf)
 {
     *out = NULL;
+    int threaded = want_thread(rd);
     struct nl_readahead *ra = calloc(1, sizeof *ra);
-    struct ra_block *b = ra ? malloc(RA_NBLOCKS * sizeof *b) : NULL;
+    /* One thread needs one block: filled when the loop has finished the one before. */
+    struct ra_block *b = ra ? malloc((threaded ? RA_NBLOCKS : 1) * sizeof *b) : NULL;
     if (!b) {
         free(ra);
         return nl_err(errbuf, NL_ENOMEM, "%s: out of memory for the read-ahead blocks", nl_pcapr_name(rd));
     }
     ra->rd = rd;
     ra->blocks = b;
+    ra->nblocks = threaded ? RA_NBLOCKS : 1;
     atomic_init(&ra->filled, 0);
     nl_pcapr_release_before(rd, 0); /* the pages behind the packet being accounted go, not behind the reader */
-    ra->threaded = want_thread(rd);
+    ra->threaded = threaded;
     if (ra->threaded) {
         pthread_mutex_init(&ra->mu, NULL);
         pthread_cond_init(&ra->cv, NULL);
         if (pthread_create(&ra->th, NULL, producer, ra) == 0) {
             ra->started = 1;
-        } else { /* no thread to be had: read on this one */
+        } else { /* no thread to be had: read on this one (in the ring's first block) */
             pthread_mutex_destroy(&ra->mu);
             pthread_cond_destroy(&ra->cv);
             ra->threaded = 0;
+            ra->nblocks = 1;
         }
     }
     if (!ra->threaded) {
@@ -156,11 +166,11 @@ static struct ra_block *block(struct nl_readahead *ra, uint64_t i)
                 pthread_cond_wait(&ra->cv, &ra->mu);
             pthread_mutex_unlock(&ra->mu);
         } else {
-            fill(ra, &ra->blocks[i % RA_NBLOCKS]);
+            fill(ra, &ra->blocks[i % ra->nblocks]);
             atomic_store_explicit(&ra->filled, i + 1, memory_order_relaxed);
         }
     }
-    return &ra->blocks[i % RA_NBLOCKS];
+    return &ra->blocks[i % ra->nblocks];
 }
 
 /* The capture is over after block b: its reader's verdict. */
@@ -182,6 +192,8 @@ struct nl_ahead *nl_readahead_block(struct nl_readahead *ra, uint32_t *n, int *r
     if (ra->b) { /* done with the previous block */
         if (ra->b->end)
             return finished(ra, ra->b, rc, errbuf);
+        /* The mapped pages behind its last packet go before the next block is read. */
+        nl_pcapr_release_before(ra->rd, ra->b->pkt[ra->b->n - 1].pkt.offset);
         ra->cur++; /* give it back */
         if (ra->threaded) {
             pthread_mutex_lock(&ra->mu);
@@ -194,7 +206,6 @@ struct nl_ahead *nl_readahead_block(struct nl_readahead *ra, uint32_t *n, int *r
     ra->b = b;
     if (!b->n) /* a last block with no packet */
         return finished(ra, b, rc, errbuf);
-    nl_pcapr_release_before(ra->rd, b->pkt[0].pkt.offset);
     *n = b->n;
     return b->pkt;
 }

@@ -159,12 +159,13 @@ static inline void stream_ahead(struct nl_pcapr *r)
     size_t want = r->pos + PREFETCH_AHEAD < r->size ? r->pos + PREFETCH_AHEAD : r->size;
     if (r->prefetched < r->pos)
         r->prefetched = r->pos & ~(size_t)255;
-    for (; r->prefetched < want; r->prefetched += 256) { /* four lines a step */
-        const uint8_t *p = r->base + r->prefetched;
-        __builtin_prefetch(p);
-        __builtin_prefetch(p + 64);
-        __builtin_prefetch(p + 128);
-        __builtin_prefetch(p + 192);
+    for (; r->prefetched < want; r->prefetched += 256) { /* four lines a step (the last may pass the end:
+                                                           * an address only, never a pointer read) */
+        uintptr_t p = (uintptr_t)r->base + r->prefetched;
+        __builtin_prefetch((const void *)p);
+        __builtin_prefetch((const void *)(p + 64));
+        __builtin_prefetch((const void *)(p + 128));
+        __builtin_prefetch((const void *)(p + 192));
     }
 #ifdef MADV_POPULATE_READ
     if (r->map && r->populated < r->size && r->populated < r->pos + POPULATE_AHEAD) {

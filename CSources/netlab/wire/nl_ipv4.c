@@ -63,11 +63,11 @@ uint16_t nl_ipv4_header_checksum(const uint8_t *hdr, size_t hlen)
 #define W(i) ((uint32_t)hdr[i] << 8 | hdr[(i) + 1])
     if (hlen == 20) /* no options: nine words, unrolled */
         return nl_cksum_finish(W(0) + W(2) + W(4) + W(6) + W(8) + W(12) + W(14) + W(16) + W(18));
-    uint32_t s = 0;
+    uint64_t s = 0; /* any length a caller passes, without wrapping */
     size_t i = 0;
     for (; i + 1 < hlen; i += 2)
         s += i == 10 ? 0 : W(i);
-    if (i < hlen) /* an odd length (not a real header): the last byte zero-padded */
+    if (i < hlen && i != 10) /* an odd length (not a real header): the last byte zero-padded */
         s += (uint32_t)hdr[i] << 8;
 #undef W
     return nl_cksum_finish(s);
