@@ -116,14 +116,8 @@ static int grow_slots(struct nl_flow_table *t)
 static struct nl_flow *new_flow(struct nl_flow_table *t, size_t slot, uint32_t hash, const uint8_t *a0, uint16_t p0,
                                 const uint8_t *a1, uint16_t p1, const struct nl_decoded *d)
 {
-    if (t->nflows == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 256;
-        struct nl_flow *nf = realloc(t->flows, nc * sizeof *nf);
-        if (!nf)
-            return NULL;
-        t->flows = nf;
-        t->cap = nc;
-    }
+    if (NL_GROW(t->flows, t->nflows, t->cap, 256) < 0)
+        return NULL;
     struct nl_flow *f = &t->flows[t->nflows];
     memset(f, 0, sizeof *f);
     size_t alen = d->ipver == 4 ? 4 : 16;

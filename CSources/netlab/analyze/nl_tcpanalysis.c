@@ -134,14 +134,8 @@ static struct ta_cold *cold_get(struct nl_analysis *a, struct nl_ta_conv *t, uin
         i = a->ta_cold_free - 1;
         a->ta_cold_free = a->ta_cold[i].next_free;
     } else {
-        if (a->ta_ncold == a->ta_capcold) {
-            size_t nc = a->ta_capcold ? a->ta_capcold * 2 : 256;
-            struct ta_cold *p = realloc(a->ta_cold, nc * sizeof *p);
-            if (!p)
-                return NULL;
-            a->ta_cold = p;
-            a->ta_capcold = nc;
-        }
+        if (NL_GROW(a->ta_cold, a->ta_ncold, a->ta_capcold, 256) < 0)
+            return NULL;
         i = (uint32_t)a->ta_ncold++;
         memset(&a->ta_cold[i], 0, sizeof a->ta_cold[i]);
     }
@@ -190,14 +184,8 @@ static struct ta_rare *rare_get(struct nl_ta_conv *t)
 static struct nl_ta_conv *conv_new(struct nl_analysis *a)
 {
     if (!a->ta_nslabs || a->ta_slab_used == TA_SLAB) {
-        if (a->ta_nslabs == a->ta_capslabs) {
-            size_t nc = a->ta_capslabs ? a->ta_capslabs * 2 : 16;
-            void **p = realloc(a->ta_slabs, nc * sizeof *p);
-            if (!p)
-                return NULL;
-            a->ta_slabs = p;
-            a->ta_capslabs = nc;
-        }
+        if (NL_GROW(a->ta_slabs, a->ta_nslabs, a->ta_capslabs, 16) < 0)
+            return NULL;
         void *s = aligned_alloc(64, TA_SLAB * sizeof(struct nl_ta_conv));
         if (!s)
             return NULL;
@@ -316,14 +304,8 @@ static int record_flag(struct nl_analysis *a, struct nl_ta_conv *t, int k, uint6
     a->ta_total[k]++;
     if (a->ta_n[k] >= a->listed_cap)
         return 0;
-    if (a->ta_n[k] == a->ta_cap[k]) {
-        size_t nc = a->ta_cap[k] ? a->ta_cap[k] * 2 : 64;
-        uint64_t *p = realloc(a->ta_frames[k], nc * sizeof *p);
-        if (!p)
-            return NL_ENOMEM;
-        a->ta_frames[k] = p;
-        a->ta_cap[k] = nc;
-    }
+    if (NL_GROW(a->ta_frames[k], a->ta_n[k], a->ta_cap[k], 64) < 0)
+        return NL_ENOMEM;
     a->ta_frames[k][a->ta_n[k]++] = frame;
     return 0;
 }
