@@ -265,6 +265,40 @@ final class TsharkAgreementTests: XCTestCase {
         }
     }
 
+    /// A sniffer that cuts a frame without saying so (Scapy's packet socket keeps at most
+    /// 65,535 bytes of a 65,549-byte loopback frame and records both lengths as 65,535):
+    /// the IP length claims more than the frame holds. tshark still dissects the TCP
+    /// header and takes the segment's length from what the frame holds; so does analyze,
+    /// and it names the packet as malformed (seen on CI: one TCP frame short of tshark's).
+    func testIPLengthBeyondAnUncutFrame() throws {
+        let dir = Lab.tempDir("iplen")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let c4: [UInt8] = [10, 0, 0, 1], s4: [UInt8] = [10, 0, 0, 2]
+        let data = [UInt8](repeating: 0x61, count: 1400)
+        func seg(_ from: [UInt8], _ to: [UInt8], _ sp: Int, _ dp: Int, _ seq: UInt32, _ ack: UInt32, _ fl: UInt8,
+                 _ payload: [UInt8] = [], id: Int) -> [UInt8] {
+            Pkt.tcp4(src: from, dst: to, sport: sp, dport: dp, seq: seq, ack: ack, flags: fl, payload: payload, id: id)
+        }
+        var l3 = [seg(c4, s4, 40000, 80, 100, 0, Pkt.SYN, id: 1), seg(s4, c4, 80, 40000, 900, 101, Pkt.SYN | Pkt.ACK, id: 2),
+                  seg(c4, s4, 40000, 80, 101, 901, Pkt.ACK, id: 3),
+                  seg(c4, s4, 40000, 80, 101, 901, Pkt.ACK | Pkt.PSH, data, id: 4),
+                  seg(s4, c4, 80, 40000, 901, 1501, Pkt.ACK, id: 5)]
+        l3[3] = Array(l3[3].prefix(20 + 20 + 600))  // the IP header still says 1,440 bytes
+        let t6 = Pkt.withChecksum(Pkt.tcp(sport: 40001, dport: 80, seq: 7, flags: Pkt.ACK | Pkt.PSH, payload: data),
+                                  proto: 6, src: Pkt.lo6, dst: Pkt.lo6)
+        l3.append(Array(Pkt.ipv6(next: 6, payload: t6).prefix(40 + 20 + 300)))
+        let frames = l3.enumerated().map { i, p in
+            CaptureBytes.Frame(seconds: 1_700_000_000, fraction: i * 1000, data: Pkt.ether(p, type: p[0] >> 4 == 6 ? 0x86dd : 0x0800))
+        }
+        let path = dir.appendingPathComponent("cut.pcap").path
+        try Data(CaptureBytes.pcap(linkType: 1, frames: frames)).write(to: URL(fileURLWithPath: path))
+        let j = try assertAgreesWithTshark(path)
+        XCTAssertEqual((j["protocol_packets"] as? [String: Int])?["tcp"], 6)
+        XCTAssertEqual(j.int("malformed"), 2)
+        let c = j.conversations.first { ($0["client"] as? String) == "10.0.0.1:40000" }
+        XCTAssertEqual(c?["payload_bytes_c2s"] as? Int, 600, "the segment's length from the frame, as tshark's tcp.len")
+    }
+
     /// Snap length 60: headers cut inside the TCP options. tshark's -z conv,tcp
     /// leaves out frames whose TCP header was not captured whole (its conversation
     /// tap runs after the options are dissected); analyze counts them from the

@@ -148,9 +148,12 @@ static int process(struct nl_analysis *a, const struct nl_ahead *ah)
         s->non_ip++;
         return 0;
     }
+    /* The transport protocol is counted wherever the decoder got past the IP
+     * header, a length that claims more than the frame included (a sniffer
+     * that cut the frame without saying so): tshark dissects those too. */
     if (d->fragment) {
         s->fragments++;
-    } else if (d->status_at != NL_DL_NETWORK) {
+    } else if (d->status_at != NL_DL_NETWORK || d->l3_len) {
         switch (d->proto) {
         case 6: s->tcp++; break;
         case 17: s->udp++; break;
