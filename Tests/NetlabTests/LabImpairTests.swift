@@ -22,6 +22,54 @@ final class LabImpairTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/nl-never-created"))
     }
 
+    /// nl_flowgraph's loss marks against tshark on a crafted capture (no root): a SYN, a
+    /// SYN/ACK and a FIN sent twice (tshark calls each resend a retransmission: seen on CI,
+    /// where the lossy link dropped a SYN), a data segment resent, a duplicate ACK, a reset.
+    func testLossMarksOfResentSYNAndFINAgreeWithTshark() throws {
+        _ = try TestSupport.requireTool("tshark")
+        let c: [UInt8] = [10, 0, 0, 1], s: [UInt8] = [10, 0, 0, 2]
+        let d = [UInt8](repeating: 0x62, count: 100)
+        var id = 0
+        func cs(_ seq: UInt32, _ ack: UInt32, _ fl: UInt8, _ p: [UInt8] = []) -> [UInt8] {
+            id += 1
+            return Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 80, seq: seq, ack: ack, flags: fl, payload: p, id: id)
+        }
+        func sc(_ seq: UInt32, _ ack: UInt32, _ fl: UInt8, _ p: [UInt8] = []) -> [UInt8] {
+            id += 1
+            return Pkt.tcp4(src: s, dst: c, sport: 80, dport: 40000, seq: seq, ack: ack, flags: fl, payload: p, id: id)
+        }
+        let A = Pkt.ACK
+        let l3 = [cs(1000, 0, Pkt.SYN), cs(1000, 0, Pkt.SYN),                    // 1, 2: the SYN resent
+                  sc(5000, 1001, Pkt.SYN | A), sc(5000, 1001, Pkt.SYN | A),      // 3, 4: the SYN/ACK resent
+                  cs(1001, 5001, A),
+                  cs(1001, 5001, A | Pkt.PSH, d), cs(1101, 5001, A | Pkt.PSH, d), // 6, 7
+                  sc(5001, 1101, A), sc(5001, 1101, A),                          // 9: a duplicate ACK
+                  cs(1101, 5001, A | Pkt.PSH, d),                                // 10: resent
+                  sc(5001, 1201, A),
+                  cs(1201, 5001, Pkt.FIN | A), cs(1201, 5001, Pkt.FIN | A),      // 13: the FIN resent
+                  sc(5001, 1202, Pkt.FIN | A), cs(1202, 5002, A),
+                  cs(1202, 5002, Pkt.RST)]                                       // 16: a reset, not a resend
+        let frames = l3.enumerated().map { i, p in
+            CaptureBytes.Frame(seconds: 1_700_000_000, fraction: i * 300_000, data: Pkt.ether(p))
+        }
+        let dir = try TestSupport.tempDir()
+        let path = dir + "/resent.pcap"
+        try Data(CaptureBytes.pcap(linkType: 1, frames: frames)).write(to: URL(fileURLWithPath: path))
+        let rows = try TestSupport.tsharkFields(path, ["frame.number", "tcp.analysis.retransmission",
+                                                       "tcp.analysis.out_of_order", "tcp.analysis.duplicate_ack"])
+        let theirsR = Set(rows.filter { !$0[1].isEmpty || !$0[2].isEmpty }.compactMap { UInt64($0[0]) })
+        let theirsD = Set(rows.filter { !$0[3].isEmpty }.compactMap { UInt64($0[0]) })
+        XCTAssertEqual(theirsR, [2, 4, 10, 13], "tshark's own verdicts, as the capture was built to give")
+        XCTAssertEqual(theirsD, [9])
+        let convs = try FlowGraph.read(path: path)
+        XCTAssertEqual(convs.count, 1)
+        let rs = convs.first?.rows ?? []
+        XCTAssertEqual(Set(rs.filter(\.markedRetransmission).map(\.frame)), theirsR)
+        XCTAssertEqual(Set(rs.filter(\.markedDuplicateAck).map(\.frame)), theirsD)
+        XCTAssertEqual(rs.first { $0.frame == 8 }?.rttFrame, 6, "frame 8 acknowledges frame 6, sent once")
+        XCTAssertEqual(rs.first { $0.frame == 11 }?.rttFrame, 0, "no RTT sample from a segment sent twice (Karn)")
+    }
+
     /// The echo answer computed here, independently of libnetlab.
     func echo(_ line: String) -> String {
         String(String.UnicodeScalarView(line.unicodeScalars.reversed().map { u -> Unicode.Scalar in

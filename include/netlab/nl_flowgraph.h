@@ -30,15 +30,16 @@ struct nl_flow_row {
     uint32_t len;            /* TCP payload bytes (tcp.len) */
     uint32_t window;         /* advertised receive window in bytes: scaled by the sender's window-scale
                                 shift when both SYNs carried the option (RFC 7323 §2.2; never on a SYN) */
-    uint8_t marks;           /* NL_FLOW_MARK_* (nl_flowgraph_marks' rule) */
+    uint8_t marks;           /* NL_FLOW_MARK_* (simple_loss_marks' rule in nl_flowgraph.c) */
     uint8_t wscale_known;    /* the window is exact: the SYNs were captured (else unscaled as sent) */
     uint64_t rtt_frame;      /* an ACK covering exactly the end of a data segment sent once (Karn's rule,
                                 RFC 6298 §3): that segment's frame; 0 otherwise */
     double rtt_ms;           /* with rtt_frame: this ACK's time minus that segment's */
 };
 
-/* Loss marks, by a simple rule of nl_flowgraph.c (see nl_flowgraph_marks). */
-#define NL_FLOW_MARK_RETRANS 1u  /* carries data starting below the highest sequence already sent that way */
+/* Loss marks, by a simple rule of nl_flowgraph.c (simple_loss_marks). */
+#define NL_FLOW_MARK_RETRANS 1u  /* carries data, a SYN or a FIN starting below the highest sequence already
+                                    sent that way (a resent SYN or FIN included) */
 #define NL_FLOW_MARK_DUPACK  2u  /* no data, no SYN/FIN/RST, same ACK and window as the previous segment
                                     that way, while the other side has unacknowledged data beyond it */
 

@@ -72,15 +72,17 @@ static int seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
 /*
  * The loss marks of one row, decided here and only here: a simple rule, not
  * Wireshark's (nl_tcpanalysis has that). s is the row's direction; the state
- * is before this row. A retransmission: payload starting below the highest
- * sequence number already sent that way (out-of-order segments count too). A
+ * is before this row. A retransmission: payload, a SYN or a FIN starting below
+ * the highest sequence number already sent that way (out-of-order segments count
+ * too; a SYN or FIN occupies one sequence number, so its resend is one). A
  * duplicate ACK: a bare ACK repeating the previous ACK number and window of its
  * direction while the other direction has sent data beyond that ACK.
  */
 static uint8_t simple_loss_marks(const struct conv_state *c, int s, const struct nl_flow_row *row)
 {
     uint8_t m = 0;
-    if (row->len > 0 && c->have_high[s] && seq_lt(row->rel_seq, c->high[s]))
+    if ((row->len > 0 || (row->flags & (NL_TCP_SYN | NL_TCP_FIN))) && !(row->flags & NL_TCP_RST) && c->have_high[s] &&
+        seq_lt(row->rel_seq, c->high[s]))
         m |= NL_FLOW_MARK_RETRANS;
     if (row->len == 0 && !(row->flags & (NL_TCP_SYN | NL_TCP_FIN | NL_TCP_RST)) && (row->flags & NL_TCP_ACK) &&
         c->have_last[s] && row->rel_ack == c->last_ack[s] && row->window == c->last_win[s] && c->have_high[!s] &&
