@@ -149,8 +149,8 @@ static int process(struct nl_analysis *a, const struct nl_ahead *ah)
         return 0;
     }
     /* The transport protocol is counted wherever the decoder got past the IP
-     * header, a length that claims more than the frame included (a sniffer
-     * that cut the frame without saying so): tshark dissects those too. */
+     * header, also when the IP length claims more than the frame holds (a
+     * sniffer that cut the frame without saying so): tshark counts those too. */
     if (d->fragment) {
         s->fragments++;
     } else if (d->status_at != NL_DL_NETWORK || d->l3_len) {
