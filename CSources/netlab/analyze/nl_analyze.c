@@ -478,8 +478,15 @@ static int run(struct nl_analysis *a, char *errbuf)
             if (after >= AT_ENTRY) /* the decoded packet itself: written by the reading thread */
                 for (size_t o = 0; o < sizeof *w; o += 64)
                     __builtin_prefetch((const char *)&w[AT_ENTRY] + o);
-            if (after >= AT_SLOT && w[AT_SLOT].keyed)
+            if (after >= AT_SLOT && w[AT_SLOT].keyed) {
                 nl_flow_prefetch_slot(&a->ft, w[AT_SLOT].hash);
+                /* Its headers in the capture (the copy test compares them, the TCP
+                 * analysis reads the options): the reading thread's core has them. */
+                if (w[AT_SLOT].d.l3)
+                    __builtin_prefetch(w[AT_SLOT].d.l3);
+                if (w[AT_SLOT].d.payload)
+                    __builtin_prefetch(w[AT_SLOT].d.payload - 1);
+            }
             if (after >= AT_FLOW && w[AT_FLOW].keyed)
                 w[AT_FLOW].flow = nl_flow_prefetch_flow(&a->ft, w[AT_FLOW].hash);
             if (after >= AT_TA && w[AT_TA].flow && w[AT_TA].d.proto == 6)
