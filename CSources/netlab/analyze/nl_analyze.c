@@ -448,15 +448,15 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
  * The packet loop. Packets come decoded from nl_readahead (on a second thread when
  * one pays), and the loop looks at the packets after the one it accounts: the memory
  * a packet's accounting will touch is requested one pointer level at a time as it
- * moves towards the front (its hash slot, then its flow record, then the TCP
- * analysis record, then that record's lists), so by its turn those lines have
- * arrived and a capture with thousands of conversations open at once (state well
- * beyond the CPU's caches) costs about what one conversation does. The look ahead
+ * moves towards the front (its hash slot and its headers in the capture, then its
+ * flow record, then the TCP analysis record, then that record's lists), so by its
+ * turn those lines have arrived and a capture with thousands of conversations open
+ * at once (state well beyond the CPU's caches) costs about what one conversation does. The look ahead
  * only prefetches: process() finds everything again itself, in packet order, so the
  * results are exactly those of a plain loop.
  */
 #define AT_ENTRY 16              /* packets before its turn: its decoded record */
-#define AT_SLOT 13               /* the hash slot */
+#define AT_SLOT 13               /* the hash slot, the packet's headers */
 #define AT_FLOW 9                /* the flow record */
 #define AT_TA 6                  /* the TCP analysis record */
 #define AT_COLD 3                /* its list heads */
@@ -481,7 +481,8 @@ static int run(struct nl_analysis *a, char *errbuf)
             if (after >= AT_SLOT && w[AT_SLOT].keyed) {
                 nl_flow_prefetch_slot(&a->ft, w[AT_SLOT].hash);
                 /* Its headers in the capture (the copy test compares them, the TCP
-                 * analysis reads the options): the reading thread's core has them. */
+                 * analysis reads the options, whose end is the byte before the payload):
+                 * the reading thread decoded them on the other core. */
                 if (w[AT_SLOT].d.l3)
                     __builtin_prefetch(w[AT_SLOT].d.l3);
                 if (w[AT_SLOT].d.payload)
