@@ -21,8 +21,9 @@ SOVERSION  := 0
 
 # Link flags for libnet, libpcap and libcsv live here and in Package.swift only.
 # Debian's libnet1-dev and libcsv-dev ship no pkg-config file, so they are plain -l flags.
-# hiredis (the chat cluster through Redis, nl_redis.c) is linked but only used with --cluster.
-DEP_LIBS   := -lnet -lpcap -lcsv -lhiredis -lpthread
+# hiredis (the chat cluster through Redis, nl_redis.c) is linked but only used with --cluster;
+# zlib unpacks the deflate entries of submitted zips (nl_zip.c, netlab grade).
+DEP_LIBS   := -lnet -lpcap -lcsv -lhiredis -lz -lpthread
 # libnetlab is laid out by half (README "Layout"): CSources/netlab/<half>/. Internal headers
 # (nl_internal.h, nl_analysis.h, ...) are found through one -I per half folder.
 NL_HALVES  := base wire pcap craft analyze apps lab

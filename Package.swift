@@ -42,6 +42,7 @@ let package = Package(
                 .linkedLibrary("pcap"),
                 .linkedLibrary("csv"),
                 .linkedLibrary("hiredis"),  // the chat cluster through Redis (nl_redis.c); used only with --cluster
+                .linkedLibrary("z"),        // zlib: deflate entries of submitted zip archives (nl_zip.c)
             ]
         ),
         .target(

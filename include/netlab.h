@@ -23,6 +23,7 @@
 #include "netlab/nl_signal.h"
 #include "netlab/nl_time.h"
 #include "netlab/nl_outfile.h"
+#include "netlab/nl_zip.h"
 
 /* ---- half: wire - one protocol header each, read through the cursor (CSources/netlab/wire/) ---- */
 #include "netlab/nl_link.h"
@@ -52,6 +53,8 @@
 #include "netlab/nl_tcpanalysis.h"
 #include "netlab/nl_flowgraph.h"
 #include "netlab/nl_answers.h"
+#include "netlab/nl_rubric.h"
+#include "netlab/nl_classgrade.h"
 
 /* ---- half: apps - socket applications on one poll() loop (CSources/netlab/apps/) ---- */
 #include "netlab/nl_loop.h"

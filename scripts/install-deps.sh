@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install what netlab needs on Debian/Ubuntu, only if something is missing:
-# the C libraries (libnet, libpcap, libcsv), build tools, and the independent
+# the C libraries (libnet, libpcap, libcsv, zlib), build tools, and the independent
 # oracles the tests compare against (tshark, tcpdump, Scapy, hping3, ncat, nc).
 set -euo pipefail
 
 PKGS=(
   build-essential pkg-config make
-  libpcap-dev libnet1-dev libcsv-dev
+  libpcap-dev libnet1-dev libcsv-dev zlib1g-dev
   tshark wireshark-common tcpdump python3-scapy hping3 ncat netcat-openbsd
   iproute2 nftables procps psmisc util-linux bsdutils
   chromium poppler-utils

@@ -111,7 +111,7 @@ struct AnalyzeCommand: ParsableCommand {
             } catch let e as NetlabError {
                 complain(e.message)
                 unreadable = true
-                if json && many {
+                if json {
                     w.beginObject(); w.field("file", path); w.field("error", e.message); w.endObject()
                 }
                 continue

@@ -196,7 +196,7 @@ enum AnswersOutput {
             } catch let e as NetlabError {
                 complain(e.message)
                 ok = false
-                if json && many {
+                if json {
                     w.beginObject(); w.field("file", path); w.field("error", e.message); w.endObject()
                 }
             } catch {

@@ -37,6 +37,9 @@ struct nl_analyze_opts {
                                   client -> server and its echo (nl_echo_transform) back, in order.
                                   Not with expect. */
     int packets;               /* keep one record per TCP segment (nl_tcpanalysis.h): memory grows with packets */
+    const struct nl_messages *expect_lines; /* echo grading with expectations already made (nl_expect_lines_parse),
+                                  borrowed: they must outlive the analysis. Not with expect or expect_echo. */
+    int keep_streams;          /* keep every TCP stream's reassembled bytes (within max_stream_bytes) */
 };
 
 struct nl_analysis; /* opaque */
@@ -295,6 +298,14 @@ NL_API void nl_analysis_unexpected(const struct nl_analysis *a, size_t i, struct
  */
 struct nl_messages;
 NL_API int nl_expect_echo_load(const char *path, struct nl_messages **out, char *errbuf);
+
+/**
+ * As nl_expect_echo_load over lines held in memory (name is used in errors), each
+ * echo made with transform (enum nl_transform, nl_text.h). Made once, the
+ * expectations serve any number of analyses (nl_analyze_opts.expect_lines).
+ */
+NL_API int nl_expect_lines_parse(const void *buf, size_t len, const char *name, int transform,
+                                 struct nl_messages **out, char *errbuf);
 
 #ifdef __cplusplus
 }

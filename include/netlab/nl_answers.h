@@ -62,6 +62,10 @@ struct nl_answers; /* opaque */
  * damaged part-way is answered up to the damage (nl_answers_capture.read_error).
  */
 NL_API int nl_answers_file(const char *path, struct nl_answers **out, char *errbuf);
+/** As nl_answers_file over a capture held in memory (buf must outlive the answers; name names it). */
+NL_API int nl_answers_mem(const void *buf, size_t len, const char *name, struct nl_answers **out, char *errbuf);
+/** The capture's bytes are about to go: the answers stay, nl_answers_packet returns NL_ENOTFOUND from now on. */
+NL_API void nl_answers_release_capture(struct nl_answers *a);
 NL_API void nl_answers_free(struct nl_answers *a);
 
 struct nl_answers_capture {

@@ -60,6 +60,25 @@ NL_API size_t nl_text_escape(const uint8_t *p, size_t n, unsigned flags, size_t 
  */
 NL_API size_t nl_echo_transform(const uint8_t *in, size_t n, uint8_t *out);
 
+/* The transforms an echo exercise may ask of its server (netlab grade --transform). Case
+ * changes touch ASCII letters only; reversing keeps each UTF-8 character whole. */
+enum nl_transform {
+    NL_TRANSFORM_REVERSE_SWAPCASE = 0, /* "reverse-swapcase": nl_echo_transform, netlab's echo server */
+    NL_TRANSFORM_IDENTITY,             /* "identity": the line as sent */
+    NL_TRANSFORM_UPPER,                /* "upper" */
+    NL_TRANSFORM_LOWER,                /* "lower" */
+    NL_TRANSFORM_SWAPCASE,             /* "swapcase" */
+    NL_TRANSFORM_REVERSE,              /* "reverse" */
+    NL_TRANSFORM_COUNT
+};
+
+/** The transform named name ("reverse-swapcase", "identity", ...), or -1. */
+NL_API int nl_transform_from_name(const char *name);
+/** The name of transform t ("?" when out of range). */
+NL_API const char *nl_transform_name(int t);
+/** out = transform t of in (n bytes; out has room for n and does not overlap in). Returns n. */
+NL_API size_t nl_text_transform(int t, const uint8_t *in, size_t n, uint8_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -74,6 +74,8 @@ struct nl_analysis {
     uint64_t stream_cap;
     uint32_t listed_cap;
     struct nl_messages *msgs;
+    int msgs_borrowed;        /* msgs belong to the caller (nl_analyze_opts.expect_lines) */
+    int keep_streams;         /* every stream's bytes kept (nl_analyze_opts.keep_streams) */
 
     /* interfaces */
     uint64_t *if_pkts;
@@ -153,6 +155,9 @@ struct nl_flow_ext *nl_flow_ext_get(struct nl_flow *f);
 void nl_flow_ext_free(struct nl_flow_ext *e); /* NULL allowed */
 struct nl_reasm *nl_flow_ext_reasm(struct nl_flow_ext *e, int dir);
 const struct nl_stream_store *nl_flow_ext_store(const struct nl_flow_ext *e, int dir);
+/* nl_analysis_read.c: conversation id's stream from its client (from_client) or its server, kept with
+ * expectations or keep_streams; NULL when none was kept. */
+const struct nl_stream_store *nl_analysis_stream(const struct nl_analysis *a, uint32_t conv, int from_client);
 
 /* nl_tcpanalysis.c: bounds of the per-conversation state and Wireshark's thresholds. */
 #define NL_TA_UNACKED_CAP 1000u              /* unacknowledged segments kept per direction */

@@ -190,3 +190,11 @@ void nl_analysis_unexpected(const struct nl_analysis *a, size_t i, struct nl_une
 {
     *out = a->unexp[i].pub;
 }
+
+const struct nl_stream_store *nl_analysis_stream(const struct nl_analysis *a, uint32_t conv, int from_client)
+{
+    if (conv == 0 || conv > a->ft.nflows || !a->ft.flows[conv - 1].ext)
+        return NULL;
+    const struct nl_flow *f = &a->ft.flows[conv - 1];
+    return nl_flow_ext_store(f->ext, from_client ? !f->server : f->server);
+}

@@ -275,7 +275,7 @@ static int process(struct nl_analysis *a, const struct nl_ahead *ah)
     }
 
     /* Reassembly, only where something needs the stream. */
-    int want = a->msgs != NULL || (a->follow && a->follow == fidx) ||
+    int want = a->msgs != NULL || a->keep_streams || (a->follow && a->follow == fidx) ||
                (d->proto == 6 && a->ntexts && a->maxtext > 1);
     if (a->follow && a->follow == fidx)
         a->follow_flow = fidx;
@@ -388,7 +388,7 @@ static int finish(struct nl_analysis *a)
             ec[k].s2c = nl_flow_ext_store(f->ext, f->server);
             k++;
         }
-        rc = nl_expect_run(a->msgs, ec, k, &a->exp, &a->nexp);
+        rc = nl_expect_run(a->msgs, ec, k, a->expect_echo, &a->exp, &a->nexp);
         if (rc == 0)
             rc = nl_expect_unexpected(a->exp, a->nexp, ec, k, a->expect_echo, &a->unexp, &a->nunexp);
         free(ec);
@@ -407,6 +407,7 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
     if (!o)
         return 0;
     a->record_packets = o->packets != 0;
+    a->keep_streams = o->keep_streams != 0;
     a->follow = o->follow;
     if (o->nfind) {
         a->texts = calloc(o->nfind, sizeof *a->texts);
@@ -428,8 +429,13 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
                 a->maxtext = n;
         }
     }
-    if (o->expect && o->expect_echo)
+    if (!!o->expect + !!o->expect_echo + !!o->expect_lines > 1)
         return nl_err(errbuf, NL_EINVAL, "--expect and --expect-echo: give one");
+    if (o->expect_lines) {
+        a->msgs = (struct nl_messages *)o->expect_lines;
+        a->msgs_borrowed = 1;
+        a->expect_echo = 1;
+    }
     if (o->expect) {
         int rc = nl_messages_load(o->expect, &a->msgs, errbuf);
         if (rc < 0)
@@ -578,7 +584,8 @@ void nl_analysis_free(struct nl_analysis *a)
         free(a->texts[i]);
     free(a->texts);
     free(a->text_len);
-    nl_messages_free(a->msgs);
+    if (!a->msgs_borrowed)
+        nl_messages_free(a->msgs);
     free(a->if_pkts);
     free(a->if_loop);
     free(a->sll2);

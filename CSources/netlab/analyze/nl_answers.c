@@ -70,6 +70,9 @@ struct user_rec {
 
 struct nl_answers {
     char *file;
+    const void *mem;              /* nl_answers_mem: the capture in memory (the caller's), else NULL */
+    size_t mem_len;
+    int released;                 /* nl_answers_release_capture: the capture is no longer there */
     char **if_name, **if_desc;    /* the file's interfaces (pcapng IDB options), by number */
     size_t nfile_if;
     struct nl_flow_table ft;      /* of the first pass: servers decided */
@@ -387,10 +390,17 @@ static int duplicate(struct nl_flow_dir *D, const struct nl_decoded *d, const st
     return 0;
 }
 
+static int open_capture(const struct nl_answers *a, struct nl_pcapr **rd, char *errbuf)
+{
+    if (a->mem)
+        return nl_pcapr_open_mem(rd, a->mem, a->mem_len, a->file, errbuf);
+    return nl_pcapr_open(rd, a->file, errbuf);
+}
+
 static int pass(struct nl_answers *a, struct nl_flow_table *t, int second, char *errbuf)
 {
     struct nl_pcapr *rd;
-    int rc = nl_pcapr_open(&rd, a->file, errbuf);
+    int rc = open_capture(a, &rd, errbuf);
     if (rc < 0)
         return rc;
     struct nl_frame pkt;
@@ -494,14 +504,16 @@ static int pass(struct nl_answers *a, struct nl_flow_table *t, int second, char 
     return 0;
 }
 
-int nl_answers_file(const char *path, struct nl_answers **out, char *errbuf)
+static int answer(const char *path, const void *mem, size_t mem_len, struct nl_answers **out, char *errbuf)
 {
     *out = NULL;
     struct nl_answers *a = calloc(1, sizeof *a);
-    if (!a || !(a->file = strdup(path))) {
+    if (!a || !(a->file = strdup(path ? path : "(memory)"))) {
         free(a);
         return nl_err(errbuf, NL_ENOMEM, "out of memory");
     }
+    a->mem = mem;
+    a->mem_len = mem_len;
     nl_flow_table_init(&a->ft);
     int rc = pass(a, &a->ft, 0, errbuf);
     if (rc == 0) {
@@ -531,6 +543,22 @@ int nl_answers_file(const char *path, struct nl_answers **out, char *errbuf)
     }
     *out = a;
     return 0;
+}
+
+int nl_answers_file(const char *path, struct nl_answers **out, char *errbuf)
+{
+    return answer(path, NULL, 0, out, errbuf);
+}
+
+int nl_answers_mem(const void *buf, size_t len, const char *name, struct nl_answers **out, char *errbuf)
+{
+    return answer(name, buf ? buf : "", len, out, errbuf);
+}
+
+void nl_answers_release_capture(struct nl_answers *a)
+{
+    if (a)
+        a->released = 1;
 }
 
 void nl_answers_free(struct nl_answers *a)
@@ -700,8 +728,10 @@ int nl_answers_user(const struct nl_answers *a, size_t k, struct nl_chat_user *o
 int nl_answers_packet(const struct nl_answers *a, uint64_t number, struct nl_packet_copy *o, char *errbuf)
 {
     memset(o, 0, sizeof *o);
+    if (a->released)
+        return nl_err(errbuf, NL_ENOTFOUND, "%s: the capture is no longer held: no packet to copy", a->file);
     struct nl_pcapr *rd;
-    int rc = nl_pcapr_open(&rd, a->file, errbuf);
+    int rc = open_capture(a, &rd, errbuf);
     if (rc < 0)
         return rc;
     struct nl_frame pkt;

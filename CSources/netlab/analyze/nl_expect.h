@@ -19,6 +19,8 @@ struct nl_expect_conv {
 struct nl_expect_rec {
     struct nl_expect_result pub;  /* pub.detail points nowhere: use detail */
     char detail[320];
+    size_t span;                  /* stream bytes it takes: a CR before the LF, a whole altered line */
+    int cause;                    /* out of order because it left before the line it answers arrived */
 };
 
 /* Payload bytes of a matched stream that no expected message accounts for. */
@@ -30,10 +32,15 @@ struct nl_unexpected_rec {
 /**
  * Messages are grouped as the injector groups them into connections (one per
  * app_protocol and pair of apps); each group is matched against the
- * conversation and orientation where most of its messages are found. Returns 0
- * or NL_ENOMEM; *out (one record per message, CSV order) is freed by the caller.
+ * conversation and orientation where most of its messages are found. Order is
+ * each direction's stream order. lines: the messages are echo grading's (line k
+ * and its echo at 2k and 2k + 1, each text + LF): a line matches at a line start
+ * and ends in LF, CRLF or the stream's end; where a line belongs, another line is
+ * "altered" unless it is a later message; an echo that left before its line had
+ * arrived is out of order. Returns 0 or NL_ENOMEM; *out (one record per message,
+ * CSV order) is freed by the caller.
  */
-int nl_expect_run(const struct nl_messages *ms, const struct nl_expect_conv *convs, size_t nconvs,
+int nl_expect_run(const struct nl_messages *ms, const struct nl_expect_conv *convs, size_t nconvs, int lines,
                   struct nl_expect_rec **out, size_t *nout);
 
 /**

@@ -1,15 +1,15 @@
 /*
- * nl_grade.c - the expectations of echo grading (analyze --expect-echo): the
- * lines of a text file turned into messages a capture must carry, each line to
- * the server and its echo (nl_echo_transform) back. Builds an in-memory CSV for
- * nl_csv.c; reads one file, prints nothing.
+ * nl_grade.c - the expectations of echo grading (analyze --expect-echo, netlab
+ * grade): the lines of a text file turned into messages a capture must carry,
+ * each line to the server and its transform (nl_text_transform; netlab's echo
+ * server's by default) back. Builds an in-memory CSV for nl_csv.c; reads one
+ * file at most, prints nothing.
  */
 #include "nl_internal.h"
 #include "netlab/nl_analyze.h"
 #include "netlab/nl_csv.h"
 #include "netlab/nl_text.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,48 +50,37 @@ static int record(struct sbuf *b, const char *id, const char *src, const char *d
     return put(b, "\",\r\n", 4);
 }
 
-int nl_expect_echo_load(const char *path, struct nl_messages **out, char *errbuf)
+int nl_expect_lines_parse(const void *buf, size_t len, const char *name, int transform, struct nl_messages **out,
+                          char *errbuf)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nl_err_sys(errbuf, errno, "%s: cannot open the input file", path);
-    struct sbuf in = {0}, csv = {0};
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if ((rc = put(&in, chunk, n)) < 0)
-            break;
-    int err = ferror(f);
-    fclose(f);
-    if (rc == 0 && err)
-        rc = nl_err(errbuf, NL_ESYS, "%s: read error", path);
-    if (rc == 0 && (rc = put(&csv, "msg_id,app_protocol,src_app,dst_app,message,timestamp\r\n", 55)) < 0)
+    const char *in = buf;
+    if (transform < 0 || transform >= NL_TRANSFORM_COUNT)
+        return nl_err(errbuf, NL_EINVAL, "%s: no transform numbered %d", name, transform);
+    struct sbuf csv = {0};
+    int rc = put(&csv, "msg_id,app_protocol,src_app,dst_app,message,timestamp\r\n", 55);
+    if (rc < 0)
         rc = nl_err(errbuf, NL_ENOMEM, "out of memory");
     unsigned line = 0;
     uint8_t *echo = NULL;
-    for (size_t at = 0; rc == 0 && at < in.len;) {
-        const char *nl = memchr(in.p + at, '\n', in.len - at);
-        size_t end = nl ? (size_t)(nl - in.p) : in.len;
+    for (size_t at = 0; rc == 0 && at < len;) {
+        const char *nl = memchr(in + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - in) : len;
         size_t ll = end - at;
-        if (ll && in.p[at + ll - 1] == '\r')
+        if (ll && in[at + ll - 1] == '\r')
             ll--;
         line++;
-        uint8_t *e = realloc(echo, ll + 2);
-        if (!e) {
+        uint8_t *e = realloc(echo, ll + 2), *req = e ? malloc(ll + 2) : NULL;
+        if (!e || !req) {
+            free(e ? e : echo);
+            echo = NULL;
             rc = nl_err(errbuf, NL_ENOMEM, "out of memory");
             break;
         }
         echo = e;
-        uint8_t *req = malloc(ll + 2);
-        if (!req) {
-            rc = nl_err(errbuf, NL_ENOMEM, "out of memory");
-            break;
-        }
-        memcpy(req, in.p + at, ll);
+        memcpy(req, in + at, ll);
         req[ll] = '\n';
-        nl_echo_transform(req, ll, echo);
+        nl_text_transform(transform, req, ll, echo);
         echo[ll] = '\n';
         char id[48];
         snprintf(id, sizeof id, "line %u", line);
@@ -106,13 +95,24 @@ int nl_expect_echo_load(const char *path, struct nl_messages **out, char *errbuf
     }
     free(echo);
     if (rc == 0 && line == 0)
-        rc = nl_err(errbuf, NL_EMALFORMED, "%s: no line to check (the file is empty)", path);
+        rc = nl_err(errbuf, NL_EMALFORMED, "%s: no line to check (the file is empty)", name);
     if (rc == 0)
-        rc = nl_messages_parse(csv.p, csv.len, path, out, errbuf);
+        rc = nl_messages_parse(csv.p, csv.len, name, out, errbuf);
     /* Report the input file's line numbers, not those of the CSV made here (messages 2k and 2k+1 are line k+1). */
     for (size_t i = 0; rc == 0 && i < nl_messages_count(*out); i++)
         ((struct nl_message *)nl_messages_at(*out, i))->line = (unsigned)(i / 2 + 1);
-    free(in.p);
     free(csv.p);
+    return rc;
+}
+
+int nl_expect_echo_load(const char *path, struct nl_messages **out, char *errbuf)
+{
+    *out = NULL;
+    struct nl_file f;
+    int rc = nl_file_load(&f, path, "the input file", "an input file", NL_CSV_MAX_MESSAGE * 16ull, errbuf);
+    if (rc < 0)
+        return rc;
+    rc = nl_expect_lines_parse(f.data, f.size, path, NL_TRANSFORM_REVERSE_SWAPCASE, out, errbuf);
+    nl_file_release(&f);
     return rc;
 }

@@ -138,7 +138,7 @@ int nl_stream_sink(void *ctx, const uint8_t *data, size_t len, uint64_t pkt, uin
         }
         a->nchunks++;
     }
-    if (a->msgs) {
+    if (a->msgs || a->keep_streams) {
         if (data && !keep_bytes(a, len))
             data = NULL;
         if (nl_stream_append(&c->ext->store[c->dir], data, len, pkt) < 0)

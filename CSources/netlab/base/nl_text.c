@@ -214,3 +214,60 @@ size_t nl_echo_transform(const uint8_t *in, size_t n, uint8_t *out)
     }
     return n;
 }
+
+/* ---- the transforms an echo exercise may ask for ---- */
+
+static const char *const transform_names[NL_TRANSFORM_COUNT] = {
+    [NL_TRANSFORM_REVERSE_SWAPCASE] = "reverse-swapcase",
+    [NL_TRANSFORM_IDENTITY] = "identity",
+    [NL_TRANSFORM_UPPER] = "upper",
+    [NL_TRANSFORM_LOWER] = "lower",
+    [NL_TRANSFORM_SWAPCASE] = "swapcase",
+    [NL_TRANSFORM_REVERSE] = "reverse",
+};
+
+int nl_transform_from_name(const char *name)
+{
+    for (int t = 0; name && t < NL_TRANSFORM_COUNT; t++)
+        if (strcmp(name, transform_names[t]) == 0)
+            return t;
+    return -1;
+}
+
+const char *nl_transform_name(int t) { return t >= 0 && t < NL_TRANSFORM_COUNT ? transform_names[t] : "?"; }
+
+static void reverse_chars(const uint8_t *in, size_t n, uint8_t *out)
+{
+    for (size_t i = 0; i < n;) {
+        size_t l = in[i] < 0x80 ? 1 : nl_utf8_seq(in + i, n - i, NULL);
+        if (l == 0)
+            l = 1;
+        memcpy(out + n - i - l, in + i, l);
+        i += l;
+    }
+}
+
+size_t nl_text_transform(int t, const uint8_t *in, size_t n, uint8_t *out)
+{
+    switch (t) {
+    case NL_TRANSFORM_REVERSE_SWAPCASE:
+        return nl_echo_transform(in, n, out);
+    case NL_TRANSFORM_REVERSE:
+        reverse_chars(in, n, out);
+        return n;
+    default:
+        break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = in[i];
+        int letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        if (letter && t == NL_TRANSFORM_UPPER)
+            c &= (uint8_t)~0x20;
+        else if (letter && t == NL_TRANSFORM_LOWER)
+            c |= 0x20;
+        else if (letter && t == NL_TRANSFORM_SWAPCASE)
+            c ^= 0x20;
+        out[i] = c;
+    }
+    return n;
+}
