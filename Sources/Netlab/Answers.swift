@@ -101,8 +101,12 @@ public struct CaptureAnswers {
 
     final class Handle {
         let h: OpaquePointer?
-        init(_ h: OpaquePointer?) { self.h = h }
-        deinit { nl_answers_free(h) }
+        let owner: AnyObject?  // answers borrowed from what owns them (a class's grades): not ours to free
+        init(_ h: OpaquePointer?, owner: AnyObject? = nil) {
+            self.h = h
+            self.owner = owner
+        }
+        deinit { if owner == nil { nl_answers_free(h) } }
     }
 
     /// Packet `number` of the capture, with what explaining it needs.
@@ -129,7 +133,17 @@ public struct CaptureAnswers {
     public init(path: String) throws {
         var h: OpaquePointer?
         try nlCheck { nl_answers_file(path, &h, $0) }
-        handle = Handle(h)
+        self.init(handle: Handle(h), file: path)
+    }
+
+    /// Answers that `owner` holds (a graded capture's, nl_class_capture): kept alive by it, never freed here.
+    init(borrowing h: OpaquePointer, file: String, owner: AnyObject) {
+        self.init(handle: Handle(h, owner: owner), file: file)
+    }
+
+    private init(handle: Handle, file path: String) {
+        let h = handle.h
+        self.handle = handle
         var cap = nl_answers_capture()
         nl_answers_capture(h, &cap)
         file = path

@@ -10,16 +10,20 @@ public struct JSONWriter {
     private var inArray: [Bool] = []
 
     private let streaming: Bool
+    private let compact: Bool
 
     /// streaming: hand the output to stdout in pieces while writing (else keep it all for `text`).
-    public init(streaming: Bool = true) {
+    /// compact: each document on one line (JSON Lines), no indentation.
+    public init(streaming: Bool = true, compact: Bool = false) {
         self.streaming = streaming
+        self.compact = compact
         out.reserveCapacity(1 << 16)
     }
 
     private mutating func raw(_ s: String) { out.append(contentsOf: s.utf8) }
 
     private mutating func newline() {
+        if compact { return }
         out.append(10)
         out.append(contentsOf: repeatElement(32, count: 2 * first.count))
     }

@@ -9,7 +9,7 @@ struct NetlabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "netlab",
         abstract: "See and prove how TCP/IP works: the whole exercise on one machine.",
-        subcommands: [LabCommand.self, DoctorCommand.self, ReportCommand.self])
+        subcommands: [LabCommand.self, DoctorCommand.self, ReportCommand.self, GradeCommand.self])
 }
 
 struct DoctorCommand: ParsableCommand {
