@@ -409,11 +409,12 @@ static int pass(struct nl_answers *a, struct nl_flow_table *t, int second, char 
         rc = nl_pcapr_next(rd, &pkt, eb);
         if (rc == 0)
             break;
-        if (rc < 0) {
+        if (rc < 0) { /* damaged part-way: answered up to the damage */
             if (!second) {
                 a->read_error = rc;
                 snprintf(a->read_err, sizeof a->read_err, "%s", eb);
             }
+            rc = 0;
             break;
         }
         if (!second)

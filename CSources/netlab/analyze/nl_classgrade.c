@@ -113,6 +113,12 @@ static void choose(struct nl_gcap *g)
 static int open_gcap(const struct nl_rubric *r, struct nl_gcap *g, const uint8_t *p, size_t n)
 {
     char eb[NL_ERRBUF_SIZE];
+    if (n >= 4 && !has_capture_magic(p, n)) {
+        g->state = NL_GCAP_UNREADABLE;
+        snprintf(g->why, sizeof g->why, "%s is not a pcap or pcapng capture (it starts with %02x %02x %02x %02x)",
+                 g->label, p[0], p[1], p[2], p[3]);
+        return 0;
+    }
     struct nl_analyze_opts o;
     memset(&o, 0, sizeof o);
     o.expect_lines = r->lines;

@@ -198,25 +198,42 @@ static void set_found(const struct match_ctx *x, struct nl_expect_rec *r, const 
                  w, dir_name(c2s), next_found(x, c2s, off));
 }
 
-/* Bytes where m belongs that differ from it; lines mode: the whole line at cur. Returns the bytes taken (0: not altered). */
-static size_t try_altered(const struct match_ctx *x, size_t k, int from_a, const struct nl_stream_store *s, int c2s,
-                          size_t cur, const struct nl_message *m, struct nl_expect_rec *r)
+/* Lines mode, an echo (message mi odd): the first line at or after cur that left after its line had
+ * arrived. Lines sent before (a greeting) cannot be this echo, altered or not. */
+static size_t after_cause(const struct match_ctx *x, size_t mi, const struct nl_stream_store *s, size_t cur)
 {
-    size_t n, span;
+    if (!x->lines || !(mi & 1) || !x->recs)
+        return cur;
+    const struct nl_expect_rec *q = &x->recs[mi - 1];
+    if (q->pub.status == NL_EXPECT_MISSING || q->pub.conversation != x->cv->id)
+        return cur;
+    size_t span;
+    while (cur < s->len && nl_stream_packet_at(s, cur) < q->pub.last_packet && line_at(s, cur, &span))
+        cur += span;
+    return cur;
+}
+
+/* Bytes where m belongs that differ from it; lines mode: the whole line there. Returns the bytes
+ * of the stream it takes from cur (0: not altered). */
+static size_t try_altered(const struct match_ctx *x, size_t k, int from_a, const struct nl_stream_store *s, int c2s,
+                          size_t cur, size_t mi, struct nl_expect_rec *r)
+{
+    const struct nl_message *m = nl_messages_at(x->ms, mi);
+    size_t n, span, at = after_cause(x, mi, s, cur);
     if (x->lines) {
-        size_t ll = line_at(s, cur, &span);
-        if (ll == 0 || line_is_later_message(x, k, from_a, s, cur))
+        size_t ll = line_at(s, at, &span);
+        if (ll == 0 || line_is_later_message(x, k, from_a, s, at))
             return 0;
         n = ll == (size_t)-1 ? 0 : ll;
     } else {
-        size_t avail = s && s->len > cur ? s->len - cur : 0;
+        size_t avail = s && s->len > at ? s->len - at : 0;
         n = span = avail < m->len ? avail : m->len;
     }
     size_t want = x->lines && m->len && m->data[m->len - 1] == '\n' ? m->len - 1 : m->len;
     size_t cmp = NL_MIN(n, want);
     size_t diff = (want > n ? want - n : n - want), first_diff = cmp;
     for (size_t i = 0; i < cmp; i++) {
-        if (s->data[cur + i] != m->data[i]) {
+        if (s->data[at + i] != m->data[i]) {
             diff++;
             if (first_diff == cmp)
                 first_diff = i;
@@ -224,22 +241,23 @@ static size_t try_altered(const struct match_ctx *x, size_t k, int from_a, const
     }
     if (!x->lines && !(n > 0 && diff * 2 <= m->len))
         return 0;
+    size_t took = at - cur + (span ? span : 1);
     if (!r)
-        return span ? span : 1;
+        return took;
     r->pub.status = NL_EXPECT_ALTERED;
-    r->pub.stream_offset = cur;
+    r->pub.stream_offset = at;
     r->span = span;
-    r->pub.packet = nl_stream_packet_at(s, cur);
-    r->pub.last_packet = nl_stream_packet_at(s, cur + (span ? span - 1 : 0));
+    r->pub.packet = nl_stream_packet_at(s, at);
+    r->pub.last_packet = nl_stream_packet_at(s, at + (span ? span - 1 : 0));
     r->pub.differing = (uint32_t)diff;
     r->pub.first_difference = (uint32_t)first_diff;
     char want_c[8], got_c[8];
     if (first_diff < cmp) {
         printable(m->data[first_diff], want_c);
-        printable(s->data[cur + first_diff], got_c);
+        printable(s->data[at + first_diff], got_c);
         snprintf(r->detail, sizeof r->detail,
                  "altered: %zu of %zu bytes differ, the first at byte %zu (expected %s, found %s), in packet %llu (%s)",
-                 diff, want, first_diff, want_c, got_c, (unsigned long long)nl_stream_packet_at(s, cur + first_diff),
+                 diff, want, first_diff, want_c, got_c, (unsigned long long)nl_stream_packet_at(s, at + first_diff),
                  dir_name(c2s));
     } else if (n < want) {
         snprintf(r->detail, sizeof r->detail, "altered: %s ends %zu bytes into it (%zu of %zu bytes missing), in packet %llu",
@@ -248,7 +266,7 @@ static size_t try_altered(const struct match_ctx *x, size_t k, int from_a, const
         snprintf(r->detail, sizeof r->detail, "altered: %zu bytes more than the %zu expected, in packet %llu (%s)",
                  n - want, want, (unsigned long long)r->pub.packet, dir_name(c2s));
     }
-    return span ? span : 1;
+    return took;
 }
 
 /* Lines mode: an echo (message 2k+1) cannot leave before its line (2k) has arrived. */
@@ -301,7 +319,7 @@ static size_t simulate(const struct match_ctx *x)
             set_found(x, r, s, c2s, off, span, NL_EXPECT_OUT_OF_ORDER);
             continue;
         }
-        size_t took = s ? try_altered(x, k, from_a, s, c2s, cur[d], m, r) : 0;
+        size_t took = s ? try_altered(x, k, from_a, s, c2s, cur[d], mi, r) : 0;
         if (took) {
             cur[d] += took;
             continue;
@@ -494,7 +512,7 @@ int nl_expect_unexpected(const struct nl_expect_rec *recs, size_t nrecs, const s
             size_t at = 0;
             for (size_t k = 0; k <= nr; k++) {
                 size_t lo = at, hi = k < nr ? rs[k].lo : s->len;
-                const char *kind = echo && !from_client && lo == 0 && k < nr ? "greeting" : "unexpected";
+                const char *kind = echo && !from_client && lo == 0 ? "greeting" : "unexpected";
                 if (hi > lo && !only_eol(s->data + lo, hi - lo) &&
                     add_unexpected(&u, &nu, &capu, &convs[c], from_client, s, lo, hi, kind) < 0) {
                     free(u);

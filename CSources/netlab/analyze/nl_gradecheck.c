@@ -171,7 +171,8 @@ int nl_check_greeting(const struct nl_rubric *r, const struct nl_gcap *g, struct
     if (g->c.payload_s2c == 0)
         return fail_with(v, nl_fmt("no greeting: the server sent nothing"));
     struct nl_exchange x;
-    if (g->c.payload_c2s && nl_answers_exchange(g->ans, (size_t)g->ans_index, 0, &x) == 0)
+    struct nl_answer A;
+    if (g->c.payload_c2s && answer_of(g, &A) && nl_answers_exchange(g->ans, (size_t)g->ans_index, 0, &x) == 0)
         return fail_with(v, nl_fmt("no greeting: the client spoke first (packet %llu) and the server only replied",
                                    (unsigned long long)x.request_packet));
     return fail_with(v, nl_fmt("no greeting"));
@@ -257,7 +258,11 @@ static char *echo_sentence(const struct nl_gcap *g, const struct nl_rubric *r, s
 static char *unexpected_sentence(const struct nl_unexpected_rec *u)
 {
     char text[256];
-    nl_quote(text, sizeof text, u->preview, u->pub.data_len, QUOTE_MAX);
+    size_t n = u->pub.data_len;
+    if (n == u->pub.length) /* shown whole: its last line end says nothing */
+        while (n && (u->preview[n - 1] == '\n' || u->preview[n - 1] == '\r'))
+            n--;
+    nl_quote(text, sizeof text, u->preview, n, QUOTE_MAX);
     if (u->pub.length > u->pub.data_len && strlen(text) + 4 < sizeof text) /* shown cut: say so */
         memcpy(text + strlen(text) - 1, "\xE2\x80\xA6'", 5);
     if (u->pub.from_client)
@@ -281,9 +286,12 @@ int nl_check_echo(const struct nl_rubric *r, const struct nl_gcap *g, struct nl_
             !(line->pub.status == NL_EXPECT_MISSING && echo->pub.status == NL_EXPECT_MISSING))
             rc = nl_verdict_add(v, echo_sentence(g, r, mi + 1));
     }
+    /* What the server sent before its first answer is its greeting only if the answer sheet says it greeted. */
+    struct nl_line gl;
+    int greeted = nl_gcap_greeting(g, &gl);
     for (size_t i = 0; i < a->nunexp && rc == 0; i++) {
         const struct nl_unexpected_rec *u = &a->unexp[i];
-        if (u->pub.conversation == g->conv && strcmp(u->pub.kind, "unexpected") == 0)
+        if (u->pub.conversation == g->conv && (strcmp(u->pub.kind, "unexpected") == 0 || !greeted))
             rc = nl_verdict_add(v, unexpected_sentence(u));
     }
     if (rc < 0)

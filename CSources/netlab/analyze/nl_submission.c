@@ -237,6 +237,11 @@ static int open_zip(struct nl_subfiles *s)
     return 0;
 }
 
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(((const struct nl_subfile *)a)->path, ((const struct nl_subfile *)b)->path);
+}
+
 int nl_subfiles_open(struct nl_subfiles *s, const char *class_dir, const struct nl_class_entry *e)
 {
     memset(s, 0, sizeof *s);
@@ -245,7 +250,15 @@ int nl_subfiles_open(struct nl_subfiles *s, const char *class_dir, const struct 
     if (!(s->root = malloc(n)))
         return NL_ENOMEM;
     snprintf(s->root, n, "%s/%s", class_dir, e->name);
-    return s->is_zip ? open_zip(s) : open_folder(s);
+    int rc = s->is_zip ? open_zip(s) : open_folder(s);
+    if (rc == 0 && s->n > 1) { /* in order of path, whatever order the folder or zip lists them in */
+        qsort(s->f, s->n, sizeof *s->f, by_path);
+        for (size_t i = 0; i < s->n; i++) { /* base points into path: still right after the move */
+            const char *slash = strrchr(s->f[i].path, '/');
+            s->f[i].base = slash ? slash + 1 : s->f[i].path;
+        }
+    }
+    return rc;
 }
 
 int nl_subfiles_read(struct nl_subfiles *s, size_t i)
