@@ -2,7 +2,7 @@
 """A class of echo-assignment submissions, each made of real captures of real
 servers and clients, with the truth it was made to hold.
 
-    mkclass.py OUT --bin .build/debug [--copies N]
+    mkclass.py OUT --bin .build/debug [--bench N] [--keep]
 
 Runs, as root, in two network namespaces of its own (removed at the end): netlab's
 echoserver and echoclient and plain Python sockets (peer.py) doing the assignment
@@ -19,8 +19,9 @@ Writes OUT/class/ (one folder or .zip per submission), OUT/rubric.txt,
 OUT/in-proj.txt, OUT/ref/part1.pcap and part2.pcap (the reference), and
 OUT/truth.jsonl: per submission its verdict and every check's result and reason,
 worked out from the behaviour it was made with and, for packet numbers and
-interfaces, from tshark's reading of the files. With --copies N, OUT/class holds N
-submissions: the real ones, then copies of them under new names (for bench/grade.sh).
+interfaces, from tshark's reading of the files. With --bench N, OUT/class holds instead N
+copies (under new names) of the submissions that pass, each of two real captures
+(bench/grade.sh), and the truth says so.
 Shared by Tests/NetlabTests/GradeClassTests.swift and bench/grade.sh.
 """
 import argparse
@@ -713,7 +714,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
     ap.add_argument("--bin", required=True, help="folder of netlab's echoserver and echoclient")
-    ap.add_argument("--copies", type=int, default=0, help="grow the class to this many submissions with copies")
+    ap.add_argument("--bench", type=int, default=0, help="a class of this many copies of the passing submissions")
     ap.add_argument("--keep", action="store_true", help="keep OUT/work (the whole captures, each submission's files)")
     a = ap.parse_args()
     if os.geteuid() != 0:
@@ -733,8 +734,8 @@ def main():
     b.caps.cut("lo-pcap", b.ref1, os.path.join(b.out, "ref", "part1.pcap"))
     b.caps.cut("any-pcap", b.ref2, os.path.join(b.out, "ref", "part2.pcap"))
     open(os.path.join(b.out, "rubric.txt"), "w").write(RUBRIC)
-    if a.copies:
-        copy_class(b, a.copies)
+    if a.bench:
+        bench_class(b, a.bench)
     with open(os.path.join(b.out, "truth.jsonl"), "w") as f:
         for t in b.truth:
             f.write(json.dumps(t, ensure_ascii=False) + "\n")
@@ -757,25 +758,25 @@ def finish_special(b):
             t["verdict"] = "FAIL"
 
 
-def copy_class(b, n):
-    """Grow the class to n submissions with renamed copies of the real ones (for the benchmark)."""
-    base = [t for t in b.truth]
-    names = sorted(os.listdir(b.cls))
-    k = 0
-    while len(os.listdir(b.cls)) < n:
-        src = names[k % len(names)]
-        k += 1
-        dst = "copy%04d-%s" % (k, src)
-        s, d = os.path.join(b.cls, src), os.path.join(b.cls, dst)
-        if os.path.isdir(s):
-            shutil.copytree(s, d, symlinks=True)
+def bench_class(b, n):
+    """The class becomes n copies (new names) of the submissions that pass, each of two real captures."""
+    good = [t for t in b.truth if t["verdict"] == "PASS"]
+    keep = os.path.join(b.out, "passing")
+    os.rename(b.cls, keep)
+    os.makedirs(b.cls)
+    truth = []
+    for k in range(n):
+        t = json.loads(json.dumps(good[k % len(good)]))
+        src = os.path.join(keep, t["submission"])
+        dst = "%04d-%s" % (k + 1, t["submission"])
+        if os.path.isdir(src):
+            shutil.copytree(src, os.path.join(b.cls, dst))
         else:
-            shutil.copy(s, d)
-        t = json.loads(json.dumps(next(x for x in base if x["submission"] == src)))
+            shutil.copy(src, os.path.join(b.cls, dst))
         t["submission"] = dst
-        for c in t["checks"].values():
-            c["reason"] = c["reason"].replace(src + ":", dst + ":")
-        b.truth.append(t)
+        truth.append(t)
+    shutil.rmtree(keep)
+    b.truth = truth
 
 
 if __name__ == "__main__":

@@ -130,8 +130,11 @@ static int check_name(const struct nl_zip *z, size_t i, const uint8_t *p, size_t
     if (!nl_utf8_valid(p, n) || memchr(p, 0, n))
         return nl_err(errbuf, NL_EPERM, "%s: entry %zu's name \"%s\" is not UTF-8: refused (re-zip with UTF-8 names)",
                       z->name, i + 1, shown);
-    if (p[0] == '/' || memchr(p, '\\', n) || (n >= 2 && p[1] == ':'))
+    if (p[0] == '/' || (n >= 2 && p[1] == ':'))
         return nl_err(errbuf, NL_EPERM, "%s: entry \"%s\" has an absolute path: it would unpack outside its folder",
+                      z->name, shown);
+    if (memchr(p, '\\', n))
+        return nl_err(errbuf, NL_EPERM, "%s: entry \"%s\" holds a backslash (a Windows folder separator): refused",
                       z->name, shown);
     for (size_t s = 0; s < n;) {
         const uint8_t *slash = memchr(p + s, '/', n - s);
