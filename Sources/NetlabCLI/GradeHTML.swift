@@ -17,7 +17,8 @@ struct GradeHTML {
         table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #cbd5e1;padding:.25em .6em;text-align:left;vertical-align:top}
         th{background:#f1f5f9}td{overflow-wrap:anywhere}.PASS{color:#15803d;font-weight:bold}.FAIL{color:#b91c1c;font-weight:bold}
         ul{margin:.2em 0;padding-left:1.2em}code{font:13px ui-monospace,monospace}.side{display:flex;gap:2em;flex-wrap:wrap}
-        .side>section{flex:1 1 420px;min-width:0}small{color:#475569}
+        .side>section{flex:1 1 420px;min-width:0}small{color:#475569}td code{white-space:nowrap}
+        .t{white-space:pre-wrap}.idx td{white-space:nowrap}.scroll{overflow-x:auto}
         """
 
     func esc(_ s: String) -> String { SVG.esc(s) }
@@ -65,7 +66,7 @@ struct GradeHTML {
         let passed = grades.submissions.filter(\.pass).count
         var b = "<h1>\(esc(heading))</h1><p>\(grades.submissions.count) submissions: \(passed) PASS, "
             + "\(grades.submissions.count - passed) FAIL. Each name links to that submission's feedback page.</p>"
-        b += "<table><tr><th>submission</th><th>verdict</th><th>points</th>"
+        b += "<div class=\"scroll\"><table class=\"idx\"><tr><th>submission</th><th>verdict</th><th>points</th>"
             + checks.map { "<th>\(esc($0.id))<br><small>\(GradeFormat.points($0.points))</small></th>" }.joined() + "</tr>"
         for (s, p) in zip(grades.submissions, pages) {
             b += "<tr><td><a href=\"\(esc(p))\">\(esc(s.name))</a></td><td class=\"\(s.verdict)\">\(s.verdict)</td>"
@@ -74,7 +75,7 @@ struct GradeHTML {
                     "<td class=\"\(c.pass ? "PASS" : "FAIL")\" title=\"\(esc(c.reason))\">\(c.pass ? "PASS" : "FAIL")</td>"
                 }.joined() + "</tr>"
         }
-        b += "</table>"
+        b += "</table></div>"
         if !grades.skipped.isEmpty {
             b += "<h2>Not graded</h2><ul>" + grades.skipped.map { "<li>\(esc($0))</li>" }.joined() + "</ul>"
         }
@@ -88,7 +89,7 @@ struct GradeHTML {
         b += "<div class=\"side\"><section><h2>Checks</h2><table><tr><th>check</th><th>result</th><th>points</th><th>why</th></tr>"
         for c in s.checks {
             b += "<tr><td><code>\(esc(c.id))</code></td><td class=\"\(c.pass ? "PASS" : "FAIL")\">\(c.pass ? "PASS" : "FAIL")</td>"
-                + "<td>\(GradeFormat.points(c.points))/\(GradeFormat.points(c.maxPoints))</td><td>\(esc(c.reason))"
+                + "<td>\(GradeFormat.points(c.points))/\(GradeFormat.points(c.maxPoints))</td><td class=\"t\">\(esc(c.reason))"
             if c.details.count > 1 { b += "<ul>" + c.details.map { "<li>\(esc($0))</li>" }.joined() + "</ul>" }
             b += "</td></tr>"
         }
@@ -108,13 +109,13 @@ struct GradeHTML {
             + (c.conversation > 0 ? "; conversation \(c.conversation) graded" : "") + ".</p>"
         if let conv = a.conversations.first(where: { $0.conversation == c.conversation }) {
             b += "<table><tr><th>question</th><th>answer (from your capture)</th></tr>"
-                + answerRows(conv).map { "<tr><td>\(esc($0.0))</td><td>\(esc($0.1))</td></tr>" }.joined() + "</table>"
+                + answerRows(conv).map { "<tr><td>\(esc($0.0))</td><td class=\"t\">\(esc($0.1))</td></tr>" }.joined() + "</table>"
         }
         if c.hasReference {
             b += "<h4>Your capture vs the reference</h4>"
             b += c.differences.isEmpty ? "<p>The same meaning as the reference (sequence numbers, ports, timing, "
                 + "checksums and duplicate copies aside).</p>"
-                : "<ul>" + c.differences.map { "<li><b>\(esc($0.item))</b>: \(esc($0.text))</li>" }.joined() + "</ul>"
+                : "<ul>" + c.differences.map { "<li class=\"t\"><b>\(esc($0.item))</b>: \(esc($0.text))</li>" }.joined() + "</ul>"
         }
         return b
     }

@@ -290,6 +290,32 @@ final class GradeTests: XCTestCase {
         XCTAssertEqual(by["ok"]?["verdict"] as? String, "PASS")
     }
 
+    /// Another transform, the output file (CRLF, no last line end), named files by pattern, aggregated checks.
+    func testTransformsOutputFileAndEveryCaptureFound() throws {
+        var c = Conversation()
+        c.add(1, "Hi\n")
+        for l in lines {
+            c.add(0, l + "\n")
+            c.add(1, l.uppercased() + "\n")
+        }
+        c.close()
+        try write("class/upper/one.pcap", c.pcap)
+        try write("class/upper/two.pcapng.bak", goodCapture)  // a capture by its content, whatever its name
+        try write("class/upper/out-proj.txt", lines.map { $0.uppercased() }.joined(separator: "\r\n"))
+        try write("class/upper/src/Server.PY", "#")
+        try write("in.txt", input)
+        let by = try gradeJSON(["class", "--input", "in.txt", "--transform", "upper", "--output-file", "out-proj.txt",
+                                "--files", "server.py,*.md"])
+        let u = by["upper"]
+        XCTAssertEqual(reason(u, "capture"), "one.pcap: 13 packets (pcap); two.pcapng.bak: 13 packets (pcap)")
+        XCTAssertEqual(reason(u, "echo"), "two.pcapng.bak: packet 6: the echo of line 1 is 'DLROw OLLEh', expected 'HELLO WORLD' (and 2 more)")
+        XCTAssertEqual(reason(u, "output"), "out-proj.txt: 3 lines, each the upper of its input line")
+        XCTAssertEqual(reason(u, "files"), "missing *.md")
+        let d = try gradeJSON(["class", "--input", "in.txt", "--output-file", "out-proj.txt"])
+        XCTAssertEqual(reason(d["upper"], "output"), "out-proj.txt line 1 is 'HELLO WORLD', expected 'DLROw OLLEh' (and 2 more)")
+        XCTAssertEqual(reason(d["upper"], "echo"), "one.pcap: packet 6: the echo of line 1 is 'HELLO WORLD', expected 'DLROw OLLEh' (and 2 more)")
+    }
+
     func testFoldersLinksSpecialFilesAndTheGradebooksQuoting() throws {
         try write("class/=HYPERLINK(\"x\"),b/part1.pcap", goodCapture)
         try write("class/plain/Part 1.pcapng.pcap", goodCapture)

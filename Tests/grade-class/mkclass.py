@@ -331,7 +331,7 @@ def part_truth(p, required_where):
         t[n + ".capture"] = ("FAIL", "%s is damaged after packet %d: the %d packets before it are graded" % (
             p.label, count, count))
     else:
-        t[n + ".capture"] = ("PASS", "%s: %d packets (%s)" % (p.label, count, fmt))
+        t[n + ".capture"] = ("PASS", "%s: %d packets (%s)%s" % (p.label, count, fmt, p.truth.get("taken", "")))
     t[n + ".port"] = ("PASS", "server port %d" % p.port) if p.port == PORT else (
         "FAIL", "server port %d is not %d" % (p.port, PORT))
     greeted = first_frame(p.path, sport=p.port)  # (a plan that greets otherwise says so in its checks)
@@ -444,6 +444,9 @@ class Builder:
             self.caps.cut(source, spec["cport"], path)
         part = Part(pname, label, path, kind, port=spec.get("port", PORT), where=spec.get("where", "lo"),
                     family=spec.get("family", 4))
+        if "file" in spec and not spec.get("named", True):
+            part.truth["taken"] = ", taken for %s: named for no part, it is the one capture %s" % (
+                pname, "on loopback" if part.where == "lo" else "across hosts")
         if kind == "cut":
             whole = frames(path)
             data = open(path, "rb").read()
@@ -576,6 +579,8 @@ def plans(b):
     b.plan("s16-zip-in-a-folder", dict(), dict(), container="zip", inner="s16/", macosx=True)
     b.plan("s17-names", dict(file="Part-1.pcapng", source="lo-pcapng"), dict(file="PART_2.pcap"), container="zip")
     b.plan("s18-client-first", dict(cargs=["--mode", "first"]), dict(cargs=["--mode", "first"]))
+    b.plan("s19-unnamed-captures", dict(file="loopback.pcap", named=False),
+           dict(file="eth0.pcapng", source="any-pcapng", named=False), container="zip")
 
     b.plan("b01-wrong-greeting", dict(sargs=["--greeting", "Hello from my server"]),
            dict(sargs=["--greeting", "Hello from my server"]),

@@ -246,6 +246,65 @@ static int load_gcap(const struct nl_rubric *r, struct nl_subfiles *s, size_t i,
     return open_gcap(r, g, s->f[i].data, s->f[i].len);
 }
 
+/* Parts no file name stands for, each needing a capture on loopback (or across hosts): when exactly one
+ * such part and exactly one capture named for no part travelled that way, the capture is that part's. */
+static int assign_by_where(const struct nl_rubric *r, struct nl_subfiles *s, struct nl_sub_res *out, struct nl_gcap *g,
+                           const size_t *idx, size_t nc)
+{
+    struct nl_gcap *tmp = calloc(nc ? nc : 1, sizeof *tmp);
+    struct nl_cap_res *res = calloc(nc ? nc : 1, sizeof *res);
+    int rc = tmp && res ? 0 : NL_ENOMEM;
+    int lo[2] = {0, 0}; /* unnamed captures across (0) and on loopback (1); the index of the last + 1 */
+    size_t count[2] = {0, 0}, missing[2] = {0, 0}, part[2] = {0, 0};
+    for (size_t k = 0; k < r->nparts; k++) {
+        int w = r->parts[k].where;
+        if (g[k].state == NL_GCAP_MISSING && w != NL_WHERE_ANY) {
+            missing[w == NL_WHERE_LOOPBACK]++;
+            part[w == NL_WHERE_LOOPBACK] = k;
+        }
+    }
+    for (size_t j = 0; rc == 0 && (missing[0] || missing[1]) && j < nc; j++) {
+        size_t k;
+        for (k = 0; k < r->nparts && !names_part(s->f[idx[j]].base, r->parts[k].name); k++)
+            ;
+        if (k < r->nparts)
+            continue;
+        tmp[j].res = &res[j];
+        if ((rc = load_gcap(r, s, idx[j], &tmp[j])) < 0 || tmp[j].state != NL_GCAP_OK)
+            continue;
+        char where[512];
+        int on_lo = nl_gcap_loopback(&tmp[j], where, sizeof where);
+        count[on_lo]++;
+        lo[on_lo] = (int)j + 1;
+    }
+    for (int w = 0; w < 2 && rc == 0; w++) {
+        if (missing[w] != 1 || count[w] != 1)
+            continue;
+        size_t j = (size_t)lo[w] - 1, k = part[w];
+        struct nl_cap_res *dst = g[k].res;
+        free(dst->file);
+        *dst = res[j];
+        snprintf(dst->part, sizeof dst->part, "%s", r->parts[k].name);
+        if (!(dst->file = strdup(s->f[idx[j]].path)))
+            rc = NL_ENOMEM;
+        memset(&res[j], 0, sizeof res[j]);
+        const char *part_name = g[k].part;
+        g[k] = tmp[j];
+        memset(&tmp[j], 0, sizeof tmp[j]);
+        g[k].res = dst;
+        g[k].part = part_name;
+        snprintf(g[k].taken, sizeof g[k].taken, ", taken for %s: named for no part, it is the one capture %s",
+                 part_name, w ? "on loopback" : "across hosts");
+    }
+    for (size_t j = 0; j < nc && tmp && res; j++) {
+        nl_analysis_free(tmp[j].a);
+        nl_answers_free(res[j].answers);
+    }
+    free(tmp);
+    free(res);
+    return rc;
+}
+
 /* One capture per required part (missing, ambiguous or found), or every capture found (at least one). */
 static int gather(const struct nl_rubric *r, struct nl_subfiles *s, struct nl_sub_res *out, struct nl_gcap **gout,
                   size_t *ng)
@@ -292,6 +351,8 @@ static int gather(const struct nl_rubric *r, struct nl_subfiles *s, struct nl_su
             rc = load_gcap(r, s, first, &g[k]);
         }
     }
+    if (rc == 0 && r->nparts)
+        rc = assign_by_where(r, s, out, g, idx, nc);
     free(idx);
     *gout = g;
     *ng = g ? want : 0;

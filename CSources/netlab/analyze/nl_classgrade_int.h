@@ -59,6 +59,7 @@ struct nl_gcap {
     const char *part;            /* the required part's name, or NULL */
     char label[128];             /* how sentences name it: its file name, or "part1" when missing */
     char why[NL_ERRBUF_SIZE];    /* NL_GCAP_MISSING..NO_TCP: the capture check's sentence */
+    char taken[128];             /* why a capture named for no part was taken for this one, or "" */
     int damaged;                 /* read up to damage after `packets` packets */
     uint64_t packets;
     struct nl_analysis *a;

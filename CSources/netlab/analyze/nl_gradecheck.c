@@ -104,7 +104,7 @@ int nl_check_capture(const struct nl_gcap *g, struct nl_verdict *v)
                                    (unsigned long long)g->packets, (unsigned long long)g->packets));
     struct nl_summary s;
     nl_analysis_summary(g->a, &s);
-    return pass_with(v, nl_fmt("%s: %llu packets (%s)", g->label, (unsigned long long)g->packets, s.format));
+    return pass_with(v, nl_fmt("%s: %llu packets (%s)%s", g->label, (unsigned long long)g->packets, s.format, g->taken));
 }
 
 /* ---- the port ---- */
@@ -216,42 +216,29 @@ static unsigned jumped(const struct nl_analysis *a, const struct nl_expect_rec *
     return best ? best->pub.line : 0;
 }
 
-static char *line_sentence(const struct nl_gcap *g, const struct nl_rubric *r, size_t mi)
+/* Why message mi (line k at 2k - 2, its echo at 2k - 1) failed, in words. */
+static char *message_sentence(const struct nl_gcap *g, const struct nl_rubric *r, size_t mi)
 {
     const struct nl_expect_rec *e = &g->a->exp[mi];
+    int echo = (int)(mi & 1);
+    const char *what = echo ? "the echo of line" : "line";
     unsigned k = e->pub.line;
     unsigned long long p = (unsigned long long)e->pub.packet;
     char want[256], got[256];
     want_text(r, mi, want, sizeof want);
     switch (e->pub.status) {
     case NL_EXPECT_MISSING:
-        return nl_fmt("line %u %s never reached the server", k, want);
+        return echo ? nl_fmt("no echo of line %u (expected %s)", k, want)
+                    : nl_fmt("line %u %s never reached the server", k, want);
     case NL_EXPECT_ALTERED:
         found_text(g, e, got, sizeof got);
-        return nl_fmt("packet %llu: line %u is %s, expected %s", p, k, got, want);
-    default:
-        return nl_fmt("packet %llu: line %u comes before line %u in the client's stream", p, k, jumped(g->a, e));
-    }
-}
-
-static char *echo_sentence(const struct nl_gcap *g, const struct nl_rubric *r, size_t mi)
-{
-    const struct nl_expect_rec *e = &g->a->exp[mi], *q = &g->a->exp[mi - 1];
-    unsigned k = e->pub.line;
-    unsigned long long p = (unsigned long long)e->pub.packet;
-    char want[256], got[256];
-    want_text(r, mi, want, sizeof want);
-    switch (e->pub.status) {
-    case NL_EXPECT_MISSING:
-        return nl_fmt("no echo of line %u (expected %s)", k, want);
-    case NL_EXPECT_ALTERED:
-        found_text(g, e, got, sizeof got);
-        return nl_fmt("packet %llu: the echo of line %u is %s, expected %s", p, k, got, want);
+        return nl_fmt("packet %llu: %s %u is %s, expected %s", p, what, k, got, want);
     default:
         if (e->cause)
             return nl_fmt("packet %llu: the echo of line %u left before line %u arrived (packet %llu)", p, k, k,
-                          (unsigned long long)q->pub.last_packet);
-        return nl_fmt("packet %llu: the echo of line %u comes before the echo of line %u", p, k, jumped(g->a, e));
+                          (unsigned long long)g->a->exp[mi - 1].pub.last_packet);
+        return nl_fmt("packet %llu: %s %u comes before %s %u%s", p, what, k, what, jumped(g->a, e),
+                      echo ? "" : " in the client's stream");
     }
 }
 
@@ -280,11 +267,11 @@ int nl_check_echo(const struct nl_rubric *r, const struct nl_gcap *g, struct nl_
     for (size_t mi = 0; mi + 1 < a->nexp && rc == 0; mi += 2) {
         const struct nl_expect_rec *line = &a->exp[mi], *echo = &a->exp[mi + 1];
         if (line->pub.status != NL_EXPECT_FOUND)
-            rc = nl_verdict_add(v, line_sentence(g, r, mi));
+            rc = nl_verdict_add(v, message_sentence(g, r, mi));
         /* A line that never arrived was not answered: one sentence says it. */
         if (rc == 0 && echo->pub.status != NL_EXPECT_FOUND &&
             !(line->pub.status == NL_EXPECT_MISSING && echo->pub.status == NL_EXPECT_MISSING))
-            rc = nl_verdict_add(v, echo_sentence(g, r, mi + 1));
+            rc = nl_verdict_add(v, message_sentence(g, r, mi + 1));
     }
     /* What the server sent before its first answer is its greeting only if the answer sheet says it greeted. */
     struct nl_line gl;
