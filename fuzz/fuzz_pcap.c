@@ -2,15 +2,18 @@
  * fuzz_pcap.c - libFuzzer target: arbitrary bytes as a capture file. The pcap /
  * pcapng reader (nl_pcapr_*) over every packet, then the whole analysis
  * (nl_analyze_mem) with --find, --follow and --expect switched on, and every
- * accessor read back. Nothing may crash, leak or read out of bounds.
+ * accessor read back; and echo grading's lines (nl_analyze_opts.expect_lines)
+ * over it. Nothing may crash, leak or read out of bounds.
  */
 #include <netlab.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char csv_path[64];
+static struct nl_messages *echo_lines; /* echo grading's expectations (nl_expect's lines mode) */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -26,7 +29,36 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             csv_path[0] = 0;
         close(fd);
     }
+    const char lines[] = "HELLO\nWelcome\n\nab\r\nlast line";
+    if (nl_expect_lines_parse(lines, sizeof lines - 1, "lines.txt", NL_TRANSFORM_REVERSE_SWAPCASE, &echo_lines, NULL) < 0)
+        echo_lines = NULL;
     return 0;
+}
+
+/* Echo grading over the same bytes: lines in the reassembled streams, every stream kept. */
+static void grade_lines(const uint8_t *data, size_t size)
+{
+    struct nl_analyze_opts o;
+    memset(&o, 0, sizeof o);
+    o.expect_lines = echo_lines;
+    o.keep_streams = 1;
+    o.max_stream_bytes = 1 << 20;
+    struct nl_analysis *a;
+    if (!echo_lines || nl_analyze_mem(data, size, "fuzz.pcap", &o, &a, NULL) != 0)
+        return;
+    struct nl_expect_result e;
+    for (size_t i = 0; i < nl_analysis_expect_count(a); i++) {
+        nl_analysis_expect(a, i, &e);
+        if (e.status < NL_EXPECT_FOUND || e.status > NL_EXPECT_MISSING || (e.status != NL_EXPECT_MISSING && !e.packet))
+            abort();
+    }
+    struct nl_unexpected u;
+    for (size_t i = 0; i < nl_analysis_unexpected_count(a); i++) {
+        nl_analysis_unexpected(a, i, &u);
+        if (u.data_len > 64 || u.data_len > u.length)
+            abort();
+    }
+    nl_analysis_free(a);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -45,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         nl_pcapr_close(r);
     }
 
+    grade_lines(data, size);
     const char *find[] = {"Welcome", "ab", "HELLO"};
     struct nl_analyze_opts o = {find, 3, 1, csv_path[0] ? csv_path : NULL, 1 << 20, 64};
     struct nl_analysis *a;
