@@ -183,6 +183,14 @@ class Sessions:
             srv = spawn(sns, [PY, PEER, "server", "--bind", bind, "--port", str(port), "--out", out,
                               "--input-hint", self.inp] + list(sargs),
                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            return self.converse(srv, sns, cns, host, port, cport, out, client, cargs, server, loss)
+        finally:
+            if srv.poll() is None:  # a session that went wrong leaves nothing running
+                srv.kill()
+                srv.wait()
+
+    def converse(self, srv, sns, cns, host, port, cport, out, client, cargs, server, loss):
         log = []
         while True:
             line = srv.stdout.readline()
@@ -196,7 +204,12 @@ class Sessions:
             cl = spawn(cns, [PY, PEER, "client", "--host", host, "--port", str(port), "--input", self.inp,
                              "--bind-port", str(cport)] + list(cargs),
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        cl.communicate(timeout=60)
+        try:
+            cl.communicate(timeout=60)
+        finally:
+            if cl.poll() is None:
+                cl.kill()
+                cl.wait()
         if server == "netlab":
             time.sleep(0.2)
             srv.send_signal(signal.SIGTERM)
@@ -579,6 +592,8 @@ def plans(b):
     b.plan("s16-zip-in-a-folder", dict(), dict(), container="zip", inner="s16/", macosx=True)
     b.plan("s17-names", dict(file="Part-1.pcapng", source="lo-pcapng"), dict(file="PART_2.pcap"), container="zip")
     b.plan("s18-client-first", dict(cargs=["--mode", "first"]), dict(cargs=["--mode", "first"]))
+    b.plan("s20-greeting-without-line-end", dict(sargs=["--greeting-no-eol"], cargs=["--greeting-timeout", "0.3"]),
+           dict(sargs=["--greeting-no-eol"], cargs=["--greeting-timeout", "0.3"]), reference=[])
     b.plan("s19-unnamed-captures", dict(file="loopback.pcap", named=False),
            dict(file="eth0.pcapng", source="any-pcapng", named=False), container="zip")
 

@@ -87,7 +87,7 @@ def serve(a):
     c, _ = ls.accept()
     nodelay(c)
     r = Lines(c)
-    greeting = None if a.no_greeting else (a.greeting + "\n").encode()
+    greeting = None if a.no_greeting else (a.greeting + ("" if a.greeting_no_eol else "\n")).encode()
     out = []
 
     def greet():
@@ -245,6 +245,7 @@ def main():
     sv.add_argument("--no-greeting", action="store_true")
     sv.add_argument("--greet", default="accept", choices=["accept", "first-read", "delay"])
     sv.add_argument("--split-greeting", action="store_true")
+    sv.add_argument("--greeting-no-eol", action="store_true", help="the greeting without its line end")
     sv.add_argument("--mode", default="ok")
     sv.add_argument("--out")
     sv.add_argument("--input-hint", help="the class's input (predict1 reads its first line)")

@@ -68,7 +68,7 @@ static int eol_at(const struct nl_stream_store *s, size_t at)
  * bytes it takes (*span). Lines (m's text is the line + LF) start at a line start and end in
  * LF, CRLF or the stream's end. Returns 1 if found. */
 static int locate(const struct nl_stream_store *s, size_t from, size_t upto, size_t end, const struct nl_message *m,
-                  int lines, size_t *off, size_t *span)
+                  int lines, size_t also, size_t *off, size_t *span)
 {
     size_t tl = lines && m->len && m->data[m->len - 1] == '\n' ? m->len - 1 : m->len;
     if (!s || end > s->len)
@@ -91,7 +91,8 @@ static int locate(const struct nl_stream_store *s, size_t from, size_t upto, siz
             return 1;
         }
         int e = eol_at(s, pos + tl);
-        if ((pos == 0 || s->data[pos - 1] == '\n') && e >= 0 && pos + tl + (size_t)e <= end && (e > 0 || tl > 0)) {
+        if ((pos == 0 || s->data[pos - 1] == '\n' || pos == also) && e >= 0 && pos + tl + (size_t)e <= end &&
+            (e > 0 || tl > 0)) {
             *off = pos;
             *span = tl + (size_t)e;
             return 1;
@@ -133,7 +134,7 @@ static int locate_earlier(const struct match_ctx *x, const struct nl_stream_stor
                           const struct nl_message *m, size_t *off, size_t *span)
 {
     for (size_t from = 0; from < cur;) {
-        if (!locate(s, from, cur, cur, m, x->lines, off, span))
+        if (!locate(s, from, cur, cur, m, x->lines, SIZE_MAX, off, span))
             return 0;
         if (!claimed(x, c2s, *off, *span ? *span : 1))
             return 1;
@@ -152,7 +153,7 @@ static int line_is_later_message(const struct match_ctx *x, size_t k, int from_a
         if ((strcmp(o->src_app, x->g->a) == 0) != from_a)
             continue;
         seen++;
-        if (locate(s, cur, cur + 1, s->len, o, 1, &off, &span))
+        if (locate(s, cur, cur + 1, s->len, o, 1, SIZE_MAX, &off, &span))
             return 1;
     }
     return 0;
@@ -198,19 +199,17 @@ static void set_found(const struct match_ctx *x, struct nl_expect_rec *r, const 
                  w, dir_name(c2s), next_found(x, c2s, off));
 }
 
-/* Lines mode, an echo (message mi odd): the first line at or after cur that left after its line had
- * arrived. Lines sent before (a greeting) cannot be this echo, altered or not. */
+/* Lines mode, an echo (message mi odd): where at or after cur the bytes sent after its line had arrived
+ * begin. Bytes sent before (a greeting, with or without its line end) cannot be this echo. SIZE_MAX when
+ * its line was not found. */
 static size_t after_cause(const struct match_ctx *x, size_t mi, const struct nl_stream_store *s, size_t cur)
 {
     if (!x->lines || !(mi & 1) || !x->recs)
-        return cur;
+        return SIZE_MAX;
     const struct nl_expect_rec *q = &x->recs[mi - 1];
     if (q->pub.status == NL_EXPECT_MISSING || q->pub.conversation != x->cv->id)
-        return cur;
-    size_t span;
-    while (cur < s->len && nl_stream_packet_at(s, cur) < q->pub.last_packet && line_at(s, cur, &span))
-        cur += span;
-    return cur;
+        return SIZE_MAX;
+    return nl_stream_sent_after(s, cur, q->pub.last_packet);
 }
 
 /* Bytes where m belongs that differ from it; lines mode: the whole line there. Returns the bytes
@@ -220,6 +219,8 @@ static size_t try_altered(const struct match_ctx *x, size_t k, int from_a, const
 {
     const struct nl_message *m = nl_messages_at(x->ms, mi);
     size_t n, span, at = after_cause(x, mi, s, cur);
+    if (at == SIZE_MAX)
+        at = cur;
     if (x->lines) {
         size_t ll = line_at(s, at, &span);
         if (ll == 0 || line_is_later_message(x, k, from_a, s, at))
@@ -306,7 +307,8 @@ static size_t simulate(const struct match_ctx *x)
             r->pub.from_client = (uint8_t)c2s;
         }
         size_t off, span;
-        if (s && locate(s, cur[d], s->len + 1, s->len, m, x->lines, &off, &span)) {
+        size_t also = s ? after_cause(x, mi, s, cur[d]) : SIZE_MAX; /* an echo may start where its cause does */
+        if (s && locate(s, cur[d], s->len + 1, s->len, m, x->lines, also, &off, &span)) {
             cur[d] = off + span;
             found++;
             if (r) {

@@ -146,8 +146,13 @@ int nl_gcap_greeting(const struct nl_gcap *g, struct nl_line *out)
     const struct nl_stream_store *s = nl_analysis_stream(g->a, g->conv, 0);
     out->packet = A.greeting_packet;
     if (s && s->len && nl_stream_packet_at(s, 0) == A.greeting_packet) {
+        /* It ends at its line end, or where the bytes sent after the first line arrived begin. */
+        size_t end = s->len;
+        const struct nl_expect_rec *first = g->a->nexp ? &g->a->exp[0] : NULL;
+        if (first && first->pub.status != NL_EXPECT_MISSING && first->pub.conversation == g->conv)
+            end = nl_stream_sent_after(s, 0, first->pub.last_packet);
         out->p = s->data;
-        out->n = first_line(s->data, s->len);
+        out->n = first_line(s->data, end ? end : s->len);
     } else {
         out->p = A.greeting_text ? A.greeting_text : (const uint8_t *)"";
         out->n = first_line(out->p, A.greeting_text_len);

@@ -71,9 +71,12 @@ static int mean(const struct nl_gcap *g, struct meaning *m)
     m->loopback = nl_gcap_loopback(g, m->where, sizeof m->where);
     const struct nl_stream_store *c2s = nl_analysis_stream(g->a, g->conv, 1), *s2c = nl_analysis_stream(g->a, g->conv, 0);
     size_t skip = 0;
-    if (m->greeted && s2c && s2c->len && s2c->data == m->greeting.p) {
-        const uint8_t *lf = memchr(s2c->data, '\n', s2c->len);
-        skip = lf ? (size_t)(lf - s2c->data) + 1 : s2c->len;
+    if (m->greeted && s2c && s2c->len && s2c->data == m->greeting.p) { /* the greeting and its line end, if any */
+        skip = m->greeting.n;
+        if (skip < s2c->len && s2c->data[skip] == '\r')
+            skip++;
+        if (skip < s2c->len && s2c->data[skip] == '\n')
+            skip++;
     }
     int rc = split_lines(c2s, 0, &m->lines[0], &m->n[0]);
     return rc < 0 ? rc : split_lines(s2c, skip, &m->lines[1], &m->n[1]);

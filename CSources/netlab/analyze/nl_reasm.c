@@ -199,3 +199,14 @@ void nl_stream_free(struct nl_stream_store *s)
     free(s->marks);
     memset(s, 0, sizeof *s);
 }
+
+size_t nl_stream_sent_after(const struct nl_stream_store *s, size_t from, uint64_t pkt)
+{
+    for (size_t i = 0; i < s->nmarks; i++) {
+        const struct nl_stream_mark *k = &s->marks[i];
+        size_t end = i + 1 < s->nmarks ? (size_t)s->marks[i + 1].offset : s->len;
+        if (!k->gap && k->pkt > pkt && end > from)
+            return k->offset > from ? (size_t)k->offset : from;
+    }
+    return s->len;
+}

@@ -64,6 +64,9 @@ int nl_stream_append(struct nl_stream_store *s, const uint8_t *data, size_t len,
 /** The packet that delivered the byte at offset (0 when out of range). */
 uint64_t nl_stream_packet_at(const struct nl_stream_store *s, size_t offset);
 
+/** The first offset at or after from that a packet numbered above pkt delivered (s->len when none). */
+size_t nl_stream_sent_after(const struct nl_stream_store *s, size_t from, uint64_t pkt);
+
 void nl_stream_free(struct nl_stream_store *s);
 
 #endif
