@@ -60,6 +60,17 @@ grep -q "^conversation 1: mss" "$prefix/ta.txt" && ! grep -q "^Warning\|^Note" "
   || { echo "examples/tcp_analysis: $(cat "$prefix/ta.txt")" >&2; exit 1; }
 head -1 "$prefix/ta.txt"
 
+# A class graded from C: a folder with the capture above as part1, and a zip that climbs out of its folder.
+mkdir -p "$prefix/class/alice"
+cp "$out" "$prefix/class/alice/part1.pcap"
+python3 -c 'import zipfile,sys; z=zipfile.ZipFile(sys.argv[1],"w"); z.writestr("../evil.txt","x"); z.close()' "$prefix/class/mallory.zip"
+printf 'port = 12345\nrequire = part1:loopback\n' > "$prefix/rubric.txt"
+build/examples/grade "$prefix/class" "$prefix/rubric.txt" > "$prefix/grade.txt"
+grep -qx "alice PASS 3/3" "$prefix/grade.txt" && grep -q "mallory.zip FAIL 0/3" "$prefix/grade.txt" \
+  && grep -q 'readable: refused: mallory.zip: entry "../evil.txt" climbs out of its folder' "$prefix/grade.txt" \
+  && [ ! -e "$prefix/evil.txt" ] || { echo "examples/grade: $(cat "$prefix/grade.txt")" >&2; exit 1; }
+echo "grade from C: $(head -1 "$prefix/grade.txt"), $(sed -n 2p "$prefix/grade.txt")"
+
 # A bad CSV must fail with a message naming the file and line, and a non-zero exit.
 printf 'msg_id,app_protocol,src_app,dst_app,message,timestamp\n1,CHAT,a,b,"unterminated\n' > "$prefix/bad.csv"
 if build/examples/encapsulate "$prefix/bad.csv" "$prefix/bad.pcap" 2> "$prefix/err"; then
@@ -85,7 +96,7 @@ mkdir -p "$tsan"
 cc -O2 -Wall -o "$tsan/gen_capture" bench/gen_capture.c
 "$tsan/gen_capture" 30000 "$tsan/lossy.pcap" 3 1 20 2>/dev/null
 cc -std=gnu11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -Iinclude $(printf -- '-I%s ' CSources/netlab/*/) \
-   -o "$tsan/tcp_analysis" examples/tcp_analysis.c CSources/netlab/*/*.c -lnet -lpcap -lcsv -lhiredis -lpthread
+   -o "$tsan/tcp_analysis" examples/tcp_analysis.c CSources/netlab/*/*.c -lnet -lpcap -lcsv -lhiredis -lz -lpthread
 NETLAB_ANALYZE_THREADS=2 TSAN_OPTIONS=halt_on_error=1:exitcode=66 "$tsan/tcp_analysis" "$tsan/lossy.pcap" > "$tsan/two.txt"
 NETLAB_ANALYZE_THREADS=1 "$tsan/tcp_analysis" "$tsan/lossy.pcap" > "$tsan/one.txt"
 cmp -s "$tsan/one.txt" "$tsan/two.txt" || { echo "the read-ahead thread changed the TCP analysis:" >&2; diff "$tsan/one.txt" "$tsan/two.txt" | head >&2; exit 1; }
