@@ -1,6 +1,7 @@
 // swift-tools-version:5.9
 // netlab: a C core (libnetlab, target CNetlab) with a thin Swift shell.
-// Link flags for libnet, libpcap and libcsv live here and in the Makefile/netlab.pc only.
+// Link flags are written in the Makefile (DEP_LIBS); the linkedLibrary list below must name the same
+// libraries, and scripts/check-link-flags.sh (run by make check and make test) says when it does not.
 import PackageDescription
 
 /// The command-line tools. Every command is in one library, NetlabCLI: its own folder (lab, report,

@@ -15,7 +15,7 @@ for src in fuzz/fuzz_*.c; do
   [ -n "$only" ] && [ "$only" != "$name" ] && continue
   bin=fuzz/out/fuzz_$name
   if ! $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE \
-       -Iinclude $(printf -- '-I%s ' CSources/netlab/*/) "$src" CSources/netlab/*/*.c -lnet -lpcap -lcsv -lhiredis -o "$bin" > "fuzz/out/build_$name.log" 2>&1; then
+       -Iinclude $(printf -- '-I%s ' CSources/netlab/*/) "$src" CSources/netlab/*/*.c $(make -s --no-print-directory dep-libs) -o "$bin" > "fuzz/out/build_$name.log" 2>&1; then
     cat "fuzz/out/build_$name.log" >&2
     exit 1
   fi
