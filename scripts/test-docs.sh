@@ -11,10 +11,11 @@
 #                     (CI is root); `sudo` runs the command as is there, with netlab on PATH
 #   ```sh repo        runs in the repository's folder (make, examples/, wireshark/, fuzz/):
 #                     not in the installed-package test, which has no checkout
-#   ```sh slow        minutes or more, or the suite itself (make test, fuzzers, benchmarks, make
-#                     deb): not run here unless DOCS_SLOW=1; its syntax and the programs it
-#                     names are still checked. Say where it is covered (scripts/test-install.sh
-#                     runs make deb and make install; CI runs make test).
+#   ```sh slow        minutes or more, the suite itself (make test, fuzzers, benchmarks, make
+#                     deb), or a long run a named test already makes word for word: not run
+#                     here unless DOCS_SLOW=1; its syntax and the programs it names are still
+#                     checked. Say in the page what covers it (scripts/test-install.sh runs make
+#                     deb and make install; CI runs make test; LabImpairTests the impaired lab).
 #   ```text, ``` ...  not commands (transcripts, output, protocol lines): never run
 #
 # Links between the pages (and to files of the checkout) must lead somewhere: a relative link to

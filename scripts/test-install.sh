@@ -106,7 +106,7 @@ mkdir "$TMP/empty" && cd "$TMP/empty"
 netlab inject --quiet | tail -2
 netlab analyze injector.pcap | head -3
 netlab lab --no-color > "$TMP/lab.log" 2>&1 || { tail -30 "$TMP/lab.log" >&2; exit 1; }
-grep -c "^OK" "$TMP/lab.log" | sed "s/^/netlab lab in an empty folder: /; s/$/ checks OK/"
+grep -c "^OK" "$TMP/lab.log" | sed "s/^/netlab lab in an empty folder: /; s/$/ checks OK, report.pdf written/"
 [ -f lab-out/report.pdf ] && ! grep -q "^FAIL" "$TMP/lab.log"
 tshark -r lab-out/part3.pcap -Y "netlabchat.verb == \"MSG\"" 2>/dev/null | grep -q MSG \
   || { echo "test-install: tshark did not load the packaged dissector" >&2; exit 1; }

@@ -17,27 +17,34 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Wall time and CPU time (user + system of everything the stage ran) per stage: on a machine
+# other builds share, wall time says how long you waited, CPU time what the stage cost.
 timings=()
-current="" started=0
+current="" started=0 cpu_started=0
+# This shell's CPU seconds and its waited-for children's (/proc/PID/stat: utime stime cutime cstime).
+clk=$(getconf CLK_TCK)
+cpu_now() { awk -v clk="$clk" '{ printf "%d", ($14 + $15 + $16 + $17) / clk }' "/proc/$$/stat"; }
+mmss() { printf '%d:%02d' $(($1 / 60)) $(($1 % 60)); }
 stage() {
   end_stage
-  current="$*" started=$(date +%s)
+  current="$*" started=$(date +%s) cpu_started=$(cpu_now)
   printf '\n=== %s ===\n' "$*"
 }
 end_stage() {
   [ -n "$current" ] || return 0
-  local secs=$(( $(date +%s) - started ))
-  timings+=("$(printf '%4d:%02d  %s' $((secs / 60)) $((secs % 60)) "$current")")
-  printf '=== %s: %d s ===\n' "$current" "$secs"
+  local secs=$(( $(date +%s) - started )) cpu=$(( $(cpu_now) - cpu_started ))
+  timings+=("$(printf '%6s %6s  %s' "$(mmss "$secs")" "$(mmss "$cpu")" "$current")")
+  printf '=== %s: %d s (CPU %d s) ===\n' "$current" "$secs" "$cpu"
   current=""
 }
 report_timings() {
   local rc=$?
   end_stage
   local total=$(( $(date +%s) - suite_started ))
-  printf '\n=== time per stage (min:s) ===\n'
+  printf '\n=== time per stage (min:s; load average at the end: %s) ===\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '%6s %6s  %s\n' wall CPU stage
   printf '%s\n' "${timings[@]}"
-  printf '%4d:%02d  total%s\n' $((total / 60)) $((total % 60)) "$([ "$rc" = 0 ] || echo ", FAILED")"
+  printf '%6s %6s  total%s\n' "$(mmss "$total")" "$(mmss "$(cpu_now)")" "$([ "$rc" = 0 ] || echo ", FAILED")"
 }
 suite_started=$(date +%s)
 trap report_timings EXIT
