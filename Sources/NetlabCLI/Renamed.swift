@@ -3,60 +3,37 @@
 // under another name; nothing here parses or decides anything of its own.
 import ArgumentParser
 
-/// A classic tool registered under another name: its options are the tool's own.
-protocol Renamed: ParsableCommand {
-    associatedtype Tool: ParsableCommand
-    var tool: Tool { get set }
-}
+/// A name a classic tool takes under netlab.
+protocol CommandWord { static var word: String { get } }
+enum InjectWord: CommandWord { static let word = "inject" }
+enum ServerWord: CommandWord { static let word = "server" }
+enum ClientWord: CommandWord { static let word = "client" }
 
-extension Renamed {
+/// A classic tool registered under another name: its options are the tool's own.
+struct Renamed<Tool: ParsableCommand, Name: CommandWord>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        var c = Tool.configuration
+        c.commandName = Name.word
+        return c
+    }
+
+    @OptionGroup var tool: Tool
+
     mutating func run() throws { try tool.run() }
 }
 
-extension CommandConfiguration {
-    /// The same command under another name.
-    func named(_ name: String) -> CommandConfiguration {
-        var c = self
-        c.commandName = name
-        return c
-    }
-}
-
-struct InjectCommand: Renamed {
-    static let configuration = InjectorCommand.configuration.named("inject")
-    @OptionGroup var tool: InjectorCommand
-}
+typealias InjectCommand = Renamed<InjectorCommand, InjectWord>
 
 struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
         abstract: "The chat server and its client (netlab's text protocol, docs/PROTOCOL.md).",
-        subcommands: [Server.self, Client.self])
-
-    struct Server: Renamed {
-        static let configuration = ChatServerCommand.configuration.named("server")
-        @OptionGroup var tool: ChatServerCommand
-    }
-
-    struct Client: Renamed {
-        static let configuration = ChatClientCommand.configuration.named("client")
-        @OptionGroup var tool: ChatClientCommand
-    }
+        subcommands: [Renamed<ChatServerCommand, ServerWord>.self, Renamed<ChatClientCommand, ClientWord>.self])
 }
 
 struct EchoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "echo",
         abstract: "The echo assignment's server (greets, answers each line reversed, case swapped) and client.",
-        subcommands: [Server.self, Client.self])
-
-    struct Server: Renamed {
-        static let configuration = EchoServerCommand.configuration.named("server")
-        @OptionGroup var tool: EchoServerCommand
-    }
-
-    struct Client: Renamed {
-        static let configuration = EchoClientCommand.configuration.named("client")
-        @OptionGroup var tool: EchoClientCommand
-    }
+        subcommands: [Renamed<EchoServerCommand, ServerWord>.self, Renamed<EchoClientCommand, ClientWord>.self])
 }
