@@ -56,6 +56,9 @@ cp examples/encapsulate.c "$kit/examples/"
 swift_bin=$(command -v swift || true)
 toolchain=""
 [ -n "$swift_bin" ] && toolchain=$(cd "$(dirname "$(readlink -f "$swift_bin")")/../.." && pwd)
+case "$toolchain" in
+  /|/usr|/usr/local) echo "test-install: swift lives in $toolchain, which cannot be hidden; install the toolchain under its own folder (as /opt/swift)" >&2; exit 1 ;;
+esac
 echo "package: $(basename "$deb"), $(du -h "$deb" | cut -f1); hidden: ${toolchain:-no Swift toolchain found} and $repo"
 mkdir -p "$tmp/ovl"
 unshare -m -n --propagation private env -i TMP="$tmp" KIT="$kit" TOOLCHAIN="$toolchain" REPO="$repo" \
