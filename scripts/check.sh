@@ -16,7 +16,14 @@ lap build
 scripts/check-link-flags.sh
 scripts/check-layout.sh
 bench/benchmarks-page.sh --check
-NETLAB_SKIP_ROOT=1 swift test --skip-build --parallel --skip "$SLOW" 2>&1 | tail -3
+log=$(mktemp /tmp/netlab-check.XXXXXX)
+if ! NETLAB_SKIP_ROOT=1 swift test --skip-build --parallel --skip "$SLOW" > "$log" 2>&1; then
+  grep -E 'error:|failed|Fatal|crash' "$log" | head -40
+  echo "make check: tests failed (whole output: $log)" >&2
+  exit 1
+fi
+echo "tests passed: $(grep -c '^\[[0-9]*/[0-9]*] Testing' "$log") run in parallel"
+rm -f "$log"
 lap "tests (no root, not $SLOW)"
 scripts/test-docs.sh --no-root 2>&1 | grep -v '^skip ' || exit 1
 lap "make check"
