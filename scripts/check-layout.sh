@@ -63,5 +63,25 @@ for f in "${!half_of[@]}"; do
     [[ " ${uses[$from]} " == *" $to "* ]] || fail "$f ($from) includes $target ($to): $from may use only ${uses[$from]}"
   done < <(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/p' "$f")
 done
-[ "$status" = 0 ] && echo "layout: ${#half_of[@]} files in 7 halves, $checked includes, none from a lower half into a higher one"
+# Seams inside a half (issue 23): the chat server and its Redis mechanism meet only in
+# apps/nl_chatnet.h. The chat core (nl_chat*.c/h) includes nothing of the mechanism (nl_cluster*,
+# nl_redis); the mechanism includes nothing of the chat core but the seam and the protocol's public
+# header (netlab/nl_chat.h: its limits and name rule).
+seam=0
+for f in CSources/netlab/apps/nl_chat*.[ch] CSources/netlab/apps/nl_cluster*.[ch]; do
+  [ -e "$f" ] || continue
+  base=${f##*/}
+  while IFS= read -r inc; do
+    seam=$((seam + 1))
+    case $base:${inc##*/} in
+      nl_chat*:nl_cluster*|nl_chat*:nl_redis.h)
+        fail "$f includes \"$inc\": the chat core reaches other servers only through nl_chatnet.h" ;;
+      nl_cluster*:nl_chatnet.h|nl_cluster*:nl_chat.h) ;;
+      nl_cluster*:nl_chat*)
+        fail "$f includes \"$inc\": the Redis mechanism sees the chat server only through nl_chatnet.h" ;;
+    esac
+  done < <(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/p' "$f")
+done
+
+[ "$status" = 0 ] && echo "layout: ${#half_of[@]} files in 7 halves, $checked includes, none from a lower half into a higher one; $seam includes of the chat core and its Redis mechanism, none across their seam"
 exit "$status"
