@@ -145,6 +145,8 @@ static void release(struct nl_conn *sender)
     s->held[sender->held_index] = s->held[--s->nheld];
     s->held[sender->held_index]->held_index = sender->held_index;
     nl_conn_update_events(sender);
+    if (sender->partial_since && s->cfg.line_timeout_ms)
+        nl_conn_schedule(sender); /* its half line's timeout applies again */
 }
 
 /* Before each wait: let go of senders whose reader drained to half the soft mark, closed or went away. */
@@ -183,6 +185,7 @@ void nl_conn_finish(struct nl_conn *c)
     if (s->source == c)
         s->source = NULL;
     c->flags |= F_REAPED;
+    nl_wheel_cancel(&s->wheel, &c->due);
     nl_loop_remove(s->loop, c->fd);
     close(c->fd);
     c->fd = -1;
@@ -230,6 +233,7 @@ static void after_closing(struct nl_conn *c)
     }
     c->flags |= F_LINGER;
     c->partial_since = nl_loop_now(c->srv->loop) + c->srv->cfg.close_grace_ms;
+    nl_conn_schedule(c);
     push_pending(c);
     nl_conn_update_events(c);
 }
@@ -340,8 +344,11 @@ void nl_conn_commit(struct nl_conn *c, size_t n)
     push_pending(c);
     struct nl_server *s = c->srv;
     if (s->cfg.soft_output && c->out.len > s->cfg.soft_output) {
-        if (!c->over_since)
+        if (!c->over_since) {
             c->over_since = NL_MAX(nl_loop_now(s->loop), (uint64_t)1);
+            if (s->cfg.soft_output_ms)
+                nl_conn_schedule_soon(c, c->over_since + s->cfg.soft_output_ms);
+        }
         /* The connection whose line queued this is slowed down, not the reader. */
         struct nl_conn *src = s->source;
         if (src && src != c && !(src->flags & (F_HELD | F_CLOSING | F_REAPED)))
@@ -388,8 +395,11 @@ int nl_conn_flush(struct nl_conn *c)
         nl_conn_close(c, NL_CLOSE_RESET);
         return 0;
     }
-    if ((c->flags & F_PAUSED) && c->out.len <= s->cfg.pause_output / 2)
+    if ((c->flags & F_PAUSED) && c->out.len <= s->cfg.pause_output / 2) {
         c->flags &= (uint16_t)~F_PAUSED;
+        if (c->partial_since && s->cfg.line_timeout_ms)
+            nl_conn_schedule(c); /* its half line's timeout applies again */
+    }
     if (c->over_since && c->out.len <= s->cfg.soft_output / 2)
         c->over_since = 0; /* the mark at which senders held for it are let go */
     if ((c->flags & F_LINGER) && c->out.len == 0)
@@ -473,8 +483,11 @@ static void read_conn(struct nl_conn *c)
         return;
     }
     if (nl_line_pending(&c->in)) {
-        if (!c->partial_since)
+        if (!c->partial_since) {
             c->partial_since = now;
+            if (s->cfg.line_timeout_ms && !(c->flags & (F_PAUSED | F_HELD)))
+                nl_conn_schedule_soon(c, now + s->cfg.line_timeout_ms);
+        }
     } else {
         c->partial_since = 0;
     }
@@ -504,7 +517,11 @@ void nl_conn_on_io(struct nl_loop *loop, int fd, int revents, void *ud)
     }
 }
 
-void nl_conn_set_ready(struct nl_conn *c) { c->flags |= F_READY; }
+void nl_conn_set_ready(struct nl_conn *c)
+{
+    c->flags |= F_READY;
+    nl_conn_schedule(c); /* the login timeout is over: perhaps nothing is due any more */
+}
 void nl_conn_set_data(struct nl_conn *c, void *data) { c->data = data; }
 void *nl_conn_data(const struct nl_conn *c) { return c->data; }
 const struct nl_addr *nl_conn_peer(const struct nl_conn *c) { return &c->peer; }

@@ -9,6 +9,7 @@
 #include "netlab/nl_conn.h"
 #include "netlab/nl_buf.h"
 #include "netlab/nl_line.h"
+#include "nl_wheel.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,7 @@ struct nl_conn {
     uint32_t held_index;          /* F_HELD: in srv->held */
     uint32_t nholding;            /* senders held waiting for this connection to read */
     uint8_t midline;              /* the last byte sent was not a newline: a line is half sent */
+    struct nl_wheel_entry due;    /* when one of its timeouts may be due (nl_server.c) */
     void *data;
 };
 
@@ -74,6 +76,7 @@ struct nl_server {
     struct nl_conn **held;        /* senders held for fairness (F_HELD) */
     size_t nheld, capheld;
     int64_t tick;
+    struct nl_wheel wheel;        /* the connections' deadlines (nl_conn_schedule) */
     int halted;                   /* nl_server_halt: nothing is ever sent again */
     size_t released;              /* buffer bytes freed since the last malloc_trim */
     struct nl_server_stats st;
@@ -88,6 +91,11 @@ void nl_conn_process_close_queue(struct nl_server *s);
 void nl_conn_release_drained(struct nl_server *s);
 void nl_conn_update_events(struct nl_conn *c);
 void nl_conn_on_io(struct nl_loop *loop, int fd, int revents, void *ud);
+
+/* nl_server.c, for nl_conn.c: put c where its earliest timeout is (or nowhere, when none applies);
+ * _soon: a deadline at `at` just began (a line left half, output over the soft mark). */
+void nl_conn_schedule(struct nl_conn *c);
+void nl_conn_schedule_soon(struct nl_conn *c, uint64_t at);
 
 
 #endif

@@ -2,7 +2,8 @@
  * nl_server.c - the server plumbing under the connections of nl_conn.c: listeners
  * and accepting (with refusal when out of descriptors: a reserved descriptor is
  * given up to accept and close), the per-pass work (flushing, the close queue,
- * the input budget), the timeouts on the loop's tick, the server's life and
+ * the input budget), the timeouts (a wheel of deadlines, nl_wheel.c, turned by
+ * the loop's tick: a connection with nothing due costs nothing), the server's life and
  * statistics, and nl_service (a loop, signals and one server, for the tools).
  */
 #include "nl_conn_int.h"
@@ -18,6 +19,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,7 @@ static int add_conn(struct nl_server *s, int fd, const struct nl_addr *peer)
     c->index = (uint32_t)s->nconns;
     s->conns[s->nconns++] = c;
     s->st.accepted++;
+    nl_conn_schedule(c);
     if (s->ops->open)
         s->ops->open(c, s->ud);
     return NL_OK;
@@ -160,11 +163,82 @@ static void after_pass(struct nl_loop *loop, void *ud)
     nl_conn_process_close_queue(ud);
 }
 
+/* ---- timeouts: each connection in the wheel at the earliest time one may be due ---- */
+
+/* When the first of c's timeouts may be due (UINT64_MAX: none applies now). Activity only moves them
+ * later, so the wheel holds this time or an earlier one, and is looked at again when it comes. */
+static uint64_t conn_due(const struct nl_conn *c, const struct nl_server_config *cfg)
+{
+    if (c->flags & F_LINGER)
+        return c->partial_since; /* the end of its grace */
+    if (c->flags & F_CLOSING)
+        return UINT64_MAX;
+    uint64_t due = UINT64_MAX;
+    if (cfg->login_timeout_ms && !(c->flags & F_READY))
+        due = NL_MIN(due, c->created + cfg->login_timeout_ms);
+    if (cfg->line_timeout_ms && c->partial_since && !(c->flags & (F_PAUSED | F_HELD)))
+        due = NL_MIN(due, c->partial_since + cfg->line_timeout_ms);
+    if (cfg->idle_timeout_ms)
+        due = NL_MIN(due, c->last_active + cfg->idle_timeout_ms);
+    if (cfg->soft_output && cfg->soft_output_ms && c->over_since)
+        due = NL_MIN(due, c->over_since + cfg->soft_output_ms);
+    return due;
+}
+
+void nl_conn_schedule(struct nl_conn *c)
+{
+    struct nl_server *s = c->srv;
+    uint64_t due = conn_due(c, &s->cfg);
+    if (due == UINT64_MAX)
+        nl_wheel_cancel(&s->wheel, &c->due);
+    else
+        nl_wheel_set(&s->wheel, &c->due, due);
+}
+
+void nl_conn_schedule_soon(struct nl_conn *c, uint64_t at) { nl_wheel_set_before(&c->srv->wheel, &c->due, at); }
+
+/* A connection whose time came: what is due is done, or it waits for its next time. */
+static void conn_expired(struct nl_wheel_entry *e, void *ud)
+{
+    struct nl_server *s = ud;
+    struct nl_conn *c = (struct nl_conn *)((char *)e - offsetof(struct nl_conn, due));
+    const struct nl_server_config *cfg = &s->cfg;
+    uint64_t now = nl_loop_now(s->loop);
+    if (c->flags & F_LINGER) {
+        if (now >= c->partial_since)
+            nl_conn_finish(c);
+        else
+            nl_conn_schedule(c);
+        return;
+    }
+    if (c->flags & F_CLOSING)
+        return;
+    int reason = 0;
+    if (cfg->login_timeout_ms && !(c->flags & F_READY) && now - c->created >= cfg->login_timeout_ms)
+        reason = NL_CLOSE_LOGIN_TIMEOUT;
+    else if (cfg->line_timeout_ms && c->partial_since && !(c->flags & (F_PAUSED | F_HELD))
+             && now - c->partial_since >= cfg->line_timeout_ms)
+        reason = NL_CLOSE_LINE_TIMEOUT;
+    else if (cfg->idle_timeout_ms && now - c->last_active >= cfg->idle_timeout_ms)
+        reason = NL_CLOSE_IDLE_TIMEOUT;
+    if (reason) {
+        s->st.timeouts++;
+        nl_conn_close(c, reason);
+    } else if (cfg->soft_output && cfg->soft_output_ms && c->over_since && now - c->over_since >= cfg->soft_output_ms) {
+        /* Over the soft mark all this time: not reading. What waited for it is dropped. */
+        s->st.overflows++;
+        nl_conn_drop_queued(c);
+        c->over_since = 0;
+        c->flags |= F_MUTED;
+        nl_conn_close(c, NL_CLOSE_SLOW_READER);
+    } else {
+        nl_conn_schedule(c);
+    }
+}
+
 static void on_tick(struct nl_loop *loop, void *ud)
 {
     struct nl_server *s = ud;
-    uint64_t now = nl_loop_now(loop);
-    const struct nl_server_config *cfg = &s->cfg;
 #ifdef __GLIBC__
     /* Freed line buffers sit in malloc's heap: hand the pages back once a megabyte or more was freed. */
     if (s->released >= ((size_t)1 << 20)) {
@@ -172,36 +246,8 @@ static void on_tick(struct nl_loop *loop, void *ud)
         s->released = 0;
     }
 #endif
-    /* Backwards: finish() moves the last connection into the freed index. */
-    for (size_t i = s->nconns; i-- > 0;) {
-        struct nl_conn *c = s->conns[i];
-        if (c->flags & F_LINGER) {
-            if (now >= c->partial_since)
-                nl_conn_finish(c);
-            continue;
-        }
-        if (c->flags & F_CLOSING)
-            continue;
-        int reason = 0;
-        if (cfg->login_timeout_ms && !(c->flags & F_READY) && now - c->created >= cfg->login_timeout_ms)
-            reason = NL_CLOSE_LOGIN_TIMEOUT;
-        else if (cfg->line_timeout_ms && c->partial_since && !(c->flags & (F_PAUSED | F_HELD))
-                 && now - c->partial_since >= cfg->line_timeout_ms)
-            reason = NL_CLOSE_LINE_TIMEOUT;
-        else if (cfg->idle_timeout_ms && now - c->last_active >= cfg->idle_timeout_ms)
-            reason = NL_CLOSE_IDLE_TIMEOUT;
-        if (reason) {
-            s->st.timeouts++;
-            nl_conn_close(c, reason);
-        } else if (cfg->soft_output_ms && c->over_since && now - c->over_since >= cfg->soft_output_ms) {
-            /* Over the soft mark all this time: not reading. What waited for it is dropped. */
-            s->st.overflows++;
-            nl_conn_drop_queued(c);
-            c->over_since = 0;
-            c->flags |= F_MUTED;
-            nl_conn_close(c, NL_CLOSE_SLOW_READER);
-        }
-    }
+    /* Only the connections whose time came: an idle one with no timeout running costs nothing here. */
+    nl_wheel_expire(&s->wheel, nl_loop_now(loop), conn_expired, s);
 }
 
 /* ---- server ---- */
@@ -258,8 +304,13 @@ int nl_server_open(struct nl_server **out, struct nl_loop *loop, const struct nl
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i] && (!tmin || t[i] < tmin))
             tmin = t[i];
-    /* Timeouts are checked a few times per shortest timeout, at most once a second. */
+    /* Timeouts are checked a few times per shortest timeout, at most once a second; the wheel's slots
+     * are that long (4096 of them: a turn of 68 minutes at a second a slot). */
     uint32_t every = tmin ? NL_MAX(20u, NL_MIN(1000u, tmin / 4)) : 1000u;
+    if (nl_wheel_init(&s->wheel, 4096, every, nl_loop_now(loop)) < 0) {
+        rc = nl_err(errbuf, NL_ENOMEM, "server: out of memory");
+        goto fail;
+    }
     s->tick = nl_loop_timer(loop, every, every, on_tick, s, errbuf);
     if (s->tick < 0) {
         rc = (int)s->tick;
@@ -276,6 +327,7 @@ fail:
         nl_loop_timer_cancel(loop, s->tick);
     if (s->reserve_fd >= 0)
         close(s->reserve_fd);
+    nl_wheel_free(&s->wheel);
     free(s->scratch);
     free(s);
     return rc;
@@ -317,6 +369,7 @@ void nl_server_close(struct nl_server *s)
         close(s->reserve_fd);
     free(s->conns);
     free(s->held);
+    nl_wheel_free(&s->wheel);
     free(s->scratch);
     free(s);
 }
