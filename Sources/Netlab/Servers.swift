@@ -51,6 +51,8 @@ public struct ChatServerOptions {
     public var cluster: String?
     /// This server's name in the cluster (nil: host name and port).
     public var node: String?
+    /// Join even a Redis whose maxmemory-policy may evict keys (refused otherwise).
+    public var allowEviction = false
     public init() {}
 }
 
@@ -76,6 +78,7 @@ public enum ChatServer {
         cfg.quiet = o.log ? 0 : 1
         cfg.cluster_url = s(o.cluster)
         cfg.cluster_node = s(o.node)
+        cfg.cluster_allow_eviction = o.allowEviction ? 1 : 0
         try withExtendedLifetime(s) {
             try withStdoutLog { log, ud in
                 cfg.log = log

@@ -68,6 +68,10 @@ struct ChatServerCommand: ParsableCommand {
     @Option(help: "This server's name in the cluster (1-48 of A-Z a-z 0-9 _ - . :; default: host name and port).")
     var node: String?
 
+    @Flag(name: .customLong("allow-eviction"),
+          help: "Join the cluster even if Redis's maxmemory-policy may evict keys (an evicted claim is then taken for lost and claimed again); refused otherwise.")
+    var allowEviction = false
+
     mutating func validate() throws {
         if let maxInput, maxInput < 65536 || maxInput > 1 << 40 {
             throw ValidationError("--max-input \(maxInput): give 65536 to 1099511627776 bytes")
@@ -99,6 +103,9 @@ struct ChatServerCommand: ParsableCommand {
             guard ok else { throw ValidationError("--node \(node): use 1-48 characters from A-Z a-z 0-9 _ - . :") }
             guard cluster != nil else { throw ValidationError("--node needs --cluster redis://HOST:PORT") }
         }
+        if allowEviction && cluster == nil {
+            throw ValidationError("--allow-eviction needs --cluster redis://HOST:PORT")
+        }
         if let capture {
             guard !capture.isEmpty else { throw ValidationError("--capture: give a file name, e.g. chat.pcap") }
             var isDir: ObjCBool = false
@@ -125,6 +132,7 @@ struct ChatServerCommand: ParsableCommand {
         o.log = !quiet
         o.cluster = cluster
         o.node = node
+        o.allowEviction = allowEviction
         guard try reportingFailure("chatserver", {
             try ChatServer.run(o)
         }) else { throw ExitCode.failure }

@@ -84,6 +84,7 @@ struct nl_chat_config {
     int quiet;                    /* log the start and the end only, nothing per client */
     const char *cluster_url;      /* "redis://HOST:PORT": one chat with the other servers there (NULL: alone) */
     const char *cluster_node;     /* this server's name in the cluster (NULL: "<host name>-<port>") */
+    int cluster_allow_eviction;   /* join even a Redis whose maxmemory-policy may evict keys (refused otherwise) */
     /* Something more on the server's loop, owned by the caller (chatserver --capture: nl_chatcap.h).
      * attach runs once the server listens (a negative return fails the open); detach runs once
      * after the connections are closed and before the last log line, failed set when the server

@@ -130,11 +130,8 @@ static void cmd_nick(struct nl_chat_server *s, struct nl_conn *c, struct chat_us
         chat_say(c, "ERR 422 invalid name: use 1-%d characters from A-Z a-z 0-9 _ -\n", NL_CHAT_MAX_NAME);
         return;
     }
-    struct chat_user *other = chat_find(s, cmd->arg, cmd->arg_len);
-    if (other) {
-        chat_say(c, "ERR 409 name taken: %s\n", other->e.name);
+    if (chat_name_refused(s, c, (const char *)cmd->arg, cmd->arg_len))
         return;
-    }
     if (!net_ready(s)) {
         nl_conn_write(c, UNAVAILABLE, sizeof UNAVAILABLE - 1);
         return;
@@ -346,6 +343,10 @@ static void chat_line(struct nl_chat_server *s, struct nl_conn *c, uint8_t *line
     struct nl_chat_cmd cmd;
     if (chat_hold_line(s, c, line, len))
         return; /* waiting for the directory: handled in order once it answers */
+    if (s->net->ops->state(s->net) == NL_CHATNET_UNSURE && !chat_replaying(s, c)) {
+        chat_wait_net(s, c, line, len); /* after a stall: nothing is served until the place is known */
+        return;
+    }
     if (!nl_utf8_valid(line, len)) {
         chat_say(c, "ERR 400 lines must be UTF-8 text\n");
         return;
@@ -489,11 +490,15 @@ static void sink_event(void *ud, int node, int ev, const char *from, size_t fn, 
     chat_sess_event(ud, node, ev, from, fn, to, tn, text, tlen);
 }
 
-static void sink_undelivered(void *ud, const char *from, size_t fn, const char *to, size_t tn)
+static void sink_undelivered(void *ud, int ev, int node, const char *from, size_t fn, const char *to, size_t tn)
 {
     struct chat_user *u = chat_find(ud, (const uint8_t *)from, fn);
-    if (u)
+    if (!u)
+        return;
+    if (ev == NL_CHATNET_MSG)
         chat_say(u->conn, "ERR 503 cluster unavailable: message to %.*s not delivered\n", (int)tn, to);
+    else if (ev == NL_CHATNET_REQ || ev == NL_CHATNET_ACC)
+        chat_sess_gone(ud, node, to, tn); /* its server is gone: the session it opens cannot be */
 }
 
 static void sink_room(void *ud, const char *line, size_t n) { chat_room_line(ud, line, n); }
@@ -532,12 +537,18 @@ static void sink_state(void *ud, int state)
 {
     if (state == NL_CHATNET_DOWN)
         chat_wait_fail_all(ud); /* every answer awaited is lost with the connection */
+    else if (state == NL_CHATNET_READY)
+        chat_wait_net_known(ud);
 }
+
+static size_t sink_users(void *ud) { return ((struct nl_chat_server *)ud)->names.n; }
+
+static void sink_fatal(void *ud, int code, const char *text) { nl_chat_server_fail(ud, code, text); }
 
 static const struct nl_chatnet_sink chat_sink = {
     .answer = chat_wait_answer, .event = sink_event, .undelivered = sink_undelivered, .room = sink_room,
     .gone = sink_gone, .audit = sink_audit, .who = sink_who, .each = sink_each, .lost = sink_lost,
-    .state = sink_state,
+    .state = sink_state, .users = sink_users, .fatal = sink_fatal,
 };
 
 /* The in-process mechanism always (it stands in once the other goes), and Redis's with cluster_url. */
@@ -560,7 +571,8 @@ static int net_start(struct nl_chat_server *s, char *errbuf)
         snprintf(node, sizeof node, "%.40s-%u", host, nl_chat_server_port(s));
     }
     struct nl_chatnet_config nc = {
-        .url = s->cfg.cluster_url, .node = node, .log = s->cfg.log, .log_ud = s->cfg.log_ud, .quiet = s->cfg.quiet,
+        .url = s->cfg.cluster_url, .node = node, .allow_eviction = s->cfg.cluster_allow_eviction,
+        .log = s->cfg.log, .log_ud = s->cfg.log_ud, .quiet = s->cfg.quiet,
     };
     return nl_chatnet_open(&s->net, s->svc.loop, &nc, &chat_sink, s, errbuf);
 }
@@ -599,7 +611,7 @@ int nl_chat_server_open(struct nl_chat_server **out, const struct nl_chat_config
     if (!s)
         return nl_err(errbuf, NL_ENOMEM, "chat server: out of memory");
     s->cfg = *cfg;
-    s->names.first = 1024;
+    s->names.first = s->skels.first = 1024;
     if (!s->cfg.max_sessions)
         s->cfg.max_sessions = 256;
     if (!s->cfg.max_output)

@@ -34,6 +34,7 @@ struct chat_link {
 
 struct chat_user {
     struct nl_nament e;       /* first: the name, as registered, in the name table */
+    struct nl_nament skel;    /* its skeleton (nl_name_skeleton), in the table of names that look alike */
     struct nl_conn *conn;
     struct chat_link *links;  /* allocated with the first session */
     uint32_t nlinks, caplinks;
@@ -60,6 +61,7 @@ struct nl_chat_server {
     struct nl_chatnet *net;      /* the mechanism in use: alone, or Redis's with cluster_url */
     struct nl_chatnet *alone;    /* the in-process one */
     struct nl_nametab names;     /* struct chat_user */
+    struct nl_nametab skels;     /* struct chat_user, by chat_user.skel */
     struct chat_user **room;
     size_t nroom, caproom;
     struct chat_user **remote_users; /* users with sessions on other nodes */
@@ -90,7 +92,22 @@ static inline struct chat_user *chat_find(const struct nl_chat_server *s, const 
     return (struct chat_user *)nl_nametab_find(&s->names, (const char *)name, n);
 }
 
+/* The user here whose name looks like that one (the same skeleton), or NULL. */
+static inline struct chat_user *chat_find_alike(const struct nl_chat_server *s, const uint8_t *name, size_t n)
+{
+    char sk[NAME_CAP];
+    if (n > NL_CHAT_MAX_NAME)
+        return NULL;
+    size_t k = nl_name_skeleton((const char *)name, n, sk);
+    struct nl_nament *e = nl_nametab_find(&s->skels, sk, k);
+    return e ? (struct chat_user *)((char *)e - offsetof(struct chat_user, skel)) : NULL;
+}
+
 /* ---- nl_chatusers.c ---- */
+/* Refuse a name held here, or looking like one held here; 1 if refused (c was told). */
+int chat_name_refused(struct nl_chat_server *s, struct nl_conn *c, const char *name, size_t len);
+/* "ERR 409 name taken: ..." for asked, held by holder (the same name, or one that looks like it). */
+void chat_say_taken(struct nl_conn *c, const char *asked, size_t an, const char *holder, size_t hn);
 int chat_register(struct nl_chat_server *s, struct nl_conn *c, const char *name, size_t len);
 void chat_user_gone(struct nl_chat_server *s, struct chat_user *u, const char *why, int notify);
 int chat_room_add(struct nl_chat_server *s, struct chat_user *u);
@@ -119,7 +136,7 @@ void chat_sess_gone(struct nl_chat_server *s, int node, const char *name, size_t
 void chat_sess_audit(struct nl_chat_server *s);
 
 /* ---- nl_chatwait.c ---- */
-enum { WAIT_CLAIM = 1, WAIT_WHO, WAIT_LOOKUP };
+enum { WAIT_CLAIM = 1, WAIT_WHO, WAIT_LOOKUP, WAIT_NET };
 /* 1 if the line was held: c awaits an answer (its replies stay in command order). */
 int chat_hold_line(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *line, size_t len);
 /* Ask the directory for c (kind WAIT_*): claim or lookup of name, WHO of name on node. The answer, or
@@ -129,6 +146,11 @@ void chat_wait_who(struct nl_chat_server *s, struct nl_conn *c, int node, const 
 /* NL_ENOTFOUND (nothing asked, nothing said): the directory has no authority beyond its copy. */
 int chat_wait_lookup(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *line, size_t llen,
                      const uint8_t *name, size_t len);
+/* 1 while c's held lines are being handled. */
+int chat_replaying(struct nl_chat_server *s, const struct nl_conn *c);
+/* The mechanism is unsure of this server's place: c's line and those after it wait (chat_wait_net_known). */
+void chat_wait_net(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *line, size_t len);
+void chat_wait_net_known(struct nl_chat_server *s);
 /* nl_chatnet_sink.answer */
 void chat_wait_answer(void *ud, uint32_t id, const struct nl_chatnet_answer *a);
 /* Every wait fails now (the mechanism was cut off). */

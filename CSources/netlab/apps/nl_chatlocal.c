@@ -9,7 +9,7 @@
 
 #include <stdlib.h>
 
-static int local_state(const struct nl_chatnet *n) { return NL_CHATNET_READY; }
+static int local_state(struct nl_chatnet *n) { return NL_CHATNET_READY; }
 
 static const char *local_node_name(const struct nl_chatnet *n, int node) { return NULL; }
 

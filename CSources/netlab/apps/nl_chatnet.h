@@ -42,7 +42,9 @@ enum nl_chatnet_room { NL_CHATNET_JOINED = 1, NL_CHATNET_PARTED, NL_CHATNET_SAY 
 /* What the mechanism can do right now. */
 enum nl_chatnet_state {
     NL_CHATNET_READY = 0, /* in sync with the other nodes */
-    NL_CHATNET_DOWN       /* cut off: what needs another node is answered ERR 503 */
+    NL_CHATNET_DOWN,      /* cut off: what needs another node is answered ERR 503 */
+    NL_CHATNET_UNSURE     /* this server's hold on its place may have lapsed (it stalled): until the
+                             mechanism knows (state READY or DOWN follows), no line is served */
 };
 
 /* The answer to an ask (claim, lookup, who). */
@@ -61,7 +63,7 @@ struct nl_chatnet_answer {
     int node;
     const char *name; /* TAKEN, FOUND */
     size_t len;
-    const char *text; /* LINE */
+    const char *text; /* LINE; FAILED: why, for the user (NULL: the cluster is unavailable) */
     size_t tlen;
 };
 
@@ -77,11 +79,13 @@ struct nl_chatnet_sink {
     /** A session event from a user of another node for a user here. text only with MSG. */
     void (*event)(void *ud, int node, int ev, const char *from, size_t fn, const char *to, size_t tn,
                   const uint8_t *text, size_t tlen);
-    /** A MSG handed to send could not be carried: its sender is told. */
-    void (*undelivered)(void *ud, const char *from, size_t fn, const char *to, size_t tn);
+    /** An event handed to send (ev) could not be carried to its node (the node is gone, or not listening):
+     *  a MSG's sender is told; a session waiting on the event ends as if the peer left. */
+    void (*undelivered)(void *ud, int ev, int node, const char *from, size_t fn, const char *to, size_t tn);
     /** A room line (with its newline) from another node, for every room member here. */
     void (*room)(void *ud, const char *line, size_t n);
-    /** The users of node left (name NULL: all of them): sessions with them end with GONE. */
+    /** The users of node left (name NULL: all of them; node < 0: of every other node): sessions with them
+     *  end with GONE. */
     void (*gone)(void *ud, int node, const char *name, size_t n);
     /** Check every session with another node against the directory (mechanism's present). */
     void (*audit)(void *ud);
@@ -93,6 +97,10 @@ struct nl_chatnet_sink {
     void (*lost)(void *ud, const char *name, size_t n, int why);
     /** The mechanism's state changed (enum nl_chatnet_state). */
     void (*state)(void *ud, int state);
+    /** Registered users here now. */
+    size_t (*users)(void *ud);
+    /** The server cannot run as configured (code, text as an errbuf would hold them): it stops. */
+    void (*fatal)(void *ud, int code, const char *text);
 };
 
 struct nl_chatnet;
@@ -106,7 +114,8 @@ struct nl_chatnet_iter {
 /** Functions requiring mechanism specific implementations. */
 struct nl_chatnet_ops {
     const char *kind;
-    int (*state)(const struct nl_chatnet *n);
+    /** enum nl_chatnet_state; UNSURE also sets finding out going. */
+    int (*state)(struct nl_chatnet *n);
     /** The node's name as users see it in WHO ("@b"); NULL for node 0 when there are no other nodes. */
     const char *(*node_name)(const struct nl_chatnet *n, int node);
 
@@ -150,6 +159,7 @@ struct nl_chatnet {
 struct nl_chatnet_config {
     const char *url;       /* "redis://HOST:PORT"; NULL: in-process (one server) */
     const char *node;      /* this server's name among the nodes */
+    int allow_eviction;    /* run even where the store may evict keys (Redis's maxmemory-policy) */
     nl_log_fn log;
     void *log_ud;
     int quiet;

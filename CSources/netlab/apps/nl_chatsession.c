@@ -334,9 +334,12 @@ void chat_sess_end_all(struct nl_chat_server *s, struct chat_user *u, int notify
 
 /* ---- the other nodes' users leaving ---- */
 
+enum { GONE_NODE, GONE_ALL, GONE_UNLISTED };
+
 struct gone_match {
-    int node;          /* -1: any */
-    const char *name;  /* NULL: any */
+    int kind;
+    int node;          /* GONE_NODE */
+    const char *name;  /* GONE_NODE: NULL for every user of the node */
     size_t n;
 };
 
@@ -344,7 +347,9 @@ static int link_gone(const struct nl_chat_server *s, const struct chat_link *l, 
 {
     if (l->u)
         return 0;
-    if (g->node < 0) /* the audit: no longer a user of its node */
+    if (g->kind == GONE_ALL)
+        return 1;
+    if (g->kind == GONE_UNLISTED) /* the audit: no longer a user of its node */
         return !s->net->ops->present(s->net, l->node, l->name, l->len);
     return l->node == g->node && (!g->name || nl_name_same(l->name, l->len, g->name, g->n));
 }
@@ -370,12 +375,12 @@ static void end_matching(struct nl_chat_server *s, const struct gone_match *g)
 
 void chat_sess_gone(struct nl_chat_server *s, int node, const char *name, size_t n)
 {
-    struct gone_match g = {node, name, n};
+    struct gone_match g = {node < 0 ? GONE_ALL : GONE_NODE, node, name, n};
     end_matching(s, &g);
 }
 
 void chat_sess_audit(struct nl_chat_server *s)
 {
-    struct gone_match g = {-1, NULL, 0};
+    struct gone_match g = {GONE_UNLISTED, 0, NULL, 0};
     end_matching(s, &g);
 }

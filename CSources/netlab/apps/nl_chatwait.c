@@ -98,6 +98,12 @@ int chat_hold_line(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *l
     return 1;
 }
 
+int chat_replaying(struct nl_chat_server *s, const struct nl_conn *c)
+{
+    struct chat_hold *h = s->nholds ? hold_find(s, c) : NULL;
+    return h && h->replaying;
+}
+
 /* The answer c waited for was given: run `again` (a command that looked a name up) with what was
  * found, then what c sent meanwhile, in order, until a line makes it wait again. */
 static void hold_release(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *again, size_t again_len,
@@ -247,6 +253,27 @@ int chat_wait_lookup(struct nl_chat_server *s, struct nl_conn *c, const uint8_t 
     return rc;
 }
 
+/* Lines wait while the mechanism is unsure of this server's place (it stalled): c's line is the first held. */
+void chat_wait_net(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *line, size_t len)
+{
+    struct chat_wait *w = wait_start(s, WAIT_NET, c, "", 0);
+    if (w)
+        chat_hold_line(s, c, line, len);
+}
+
+/* The mechanism knows again (ready, or cut off): the lines held for it are served, in order. */
+void chat_wait_net_known(struct nl_chat_server *s)
+{
+    for (size_t i = 0; i < s->nwaits;) {
+        if (s->waits[i].kind != WAIT_NET) {
+            i++;
+            continue;
+        }
+        wait_finish(s, &s->waits[i], 0, NULL);
+        i = 0; /* serving the lines may have added or removed waits */
+    }
+}
+
 static void answer_claim(struct nl_chat_server *s, struct chat_wait *w, const struct nl_chatnet_answer *a)
 {
     switch (a->kind) {
@@ -255,10 +282,13 @@ static void answer_claim(struct nl_chat_server *s, struct chat_wait *w, const st
             s->net->ops->release(s->net, w->name, w->len);
         break;
     case NL_CHATNET_TAKEN:
-        chat_say(w->c, "ERR 409 name taken: %.*s\n", (int)a->len, a->name);
+        chat_say_taken(w->c, w->name, w->len, a->name, a->len);
         break;
     default:
-        nl_conn_write(w->c, UNAVAILABLE, sizeof UNAVAILABLE - 1);
+        if (a->text)
+            chat_say(w->c, "ERR 503 cluster unavailable: %.*s\n", (int)a->tlen, a->text);
+        else
+            nl_conn_write(w->c, UNAVAILABLE, sizeof UNAVAILABLE - 1);
         break;
     }
 }
@@ -308,7 +338,7 @@ void chat_wait_fail_all(struct nl_chat_server *s)
 {
     while (s->nwaits) {
         struct chat_wait *w = &s->waits[s->nwaits - 1];
-        if (w->c)
+        if (w->c && w->kind != WAIT_NET)
             nl_conn_write(w->c, UNAVAILABLE, sizeof UNAVAILABLE - 1);
         wait_finish(s, w, 0, NULL);
     }
@@ -342,7 +372,7 @@ static void on_wait_tick(struct nl_loop *loop, void *ud)
             i++;
             continue;
         }
-        if (w->c)
+        if (w->c && w->kind != WAIT_NET) /* held lines are served as they are (they were not answered yet) */
             nl_conn_write(w->c, UNAVAILABLE, sizeof UNAVAILABLE - 1);
         wait_finish(s, w, 0, NULL);
         i = 0; /* finishing may have added or removed waits */

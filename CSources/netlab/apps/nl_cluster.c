@@ -17,13 +17,31 @@
 #include <string.h>
 
 static const char *const SCRIPTS[NSCRIPTS] = {
-    [S_CLAIM] = cl_lua_claim, [S_RELEASE] = cl_lua_release, [S_REAP] = cl_lua_reap, [S_ALIVE] = cl_lua_alive,
-    [S_DEAD] = cl_lua_dead,   [S_SYNC] = cl_lua_sync,       [S_ROOM] = cl_lua_room, [S_SNAP] = cl_lua_snap,
+    [S_JOIN] = cl_lua_join,       [S_ALIVE] = cl_lua_alive, [S_REAP] = cl_lua_reap, [S_CLAIM] = cl_lua_claim,
+    [S_RELEASE] = cl_lua_release, [S_SYNC] = cl_lua_sync,   [S_DEAD] = cl_lua_dead, [S_ROOM] = cl_lua_room,
+    [S_SNAP] = cl_lua_snap,       [S_PUB] = cl_lua_pub,
 };
 
-static int cl_state(const struct nl_chatnet *n)
+#define POLICY_RETRY_MS 2000
+#define LEASE_MARGIN_MS 100 /* the lease is taken to end this much before the key's expiry */
+
+/*
+ * Ready, unless this server's liveness key may have expired: its last refresh answered was sent at
+ * lease_from, and no other server can have found the key gone (and reaped it) before lease_from + the
+ * key's life. Past that (a stall: SIGSTOP, a long pause) it is unsure until a refresh answers: the
+ * place still held (ready again), or taken (step down).
+ */
+static int cl_state(struct nl_chatnet *n)
 {
-    return ((const struct nl_cluster *)n)->ready ? NL_CHATNET_READY : NL_CHATNET_DOWN;
+    struct nl_cluster *cl = (struct nl_cluster *)n;
+    if (!cl->ready)
+        return NL_CHATNET_DOWN;
+    if (nl_loop_now(cl->loop) < cl->lease_from + ALIVE_TTL_MS - LEASE_MARGIN_MS)
+        return NL_CHATNET_READY;
+    if (!cl->alive_sent)
+        cl_alive_send(cl);
+    cl->unsure = 1;
+    return NL_CHATNET_UNSURE;
 }
 
 static const char *cl_node_name(const struct nl_chatnet *n, int node)
@@ -34,6 +52,29 @@ static const char *cl_node_name(const struct nl_chatnet *n, int node)
 
 /* ---- joining ---- */
 
+/*
+ * A write refused as stale: this incarnation lost its place (others reaped it while it stalled, or another
+ * server took its name, or its epoch key was evicted). Before another line is served, every session with a
+ * user elsewhere ends (the other side heard GONE already, from the reap), the cluster is unavailable, and
+ * the server joins again under a new token; its users' names are claimed again then (a name taken
+ * meanwhile goes to its new holder, and the user here is told and disconnected).
+ */
+static void step_down(struct nl_cluster *cl, const char *why)
+{
+    if (!cl->token[0])
+        return; /* already stepped down */
+    logf_(cl, "cluster: this server no longer holds its place as %s (%s); its sessions with users of other "
+          "servers end, and it joins again", cl->node, why);
+    cl->token[0] = 0;
+    cl->ready = 0;
+    cl->syncing = 0;
+    cl->joined_once = 0;
+    cl->alive_sent = 0;
+    cl->unsure = 0;
+    cl->sink->gone(cl->ud, -1, NULL, 0);
+    cl->sink->state(cl->ud, NL_CHATNET_DOWN);
+}
+
 static void set_down(struct nl_cluster *cl, const char *why)
 {
     if (cl->ready || cl->syncing)
@@ -41,6 +82,7 @@ static void set_down(struct nl_cluster *cl, const char *why)
     cl->ready = 0;
     cl->syncing = 0;
     cl->alive_sent = 0;
+    cl->unsure = 0;
     cl->sink->state(cl->ud, NL_CHATNET_DOWN);
 }
 
@@ -49,6 +91,7 @@ static void become_ready(struct nl_cluster *cl)
 {
     cl->syncing = 0;
     cl->ready = 1;
+    cl->lease_from = cl->alive_from;
     cl->audit_at = nl_loop_now(cl->loop) + GRACE_MS;
     cl->reannounce = 0; /* a DOWN of ours seen while syncing (our own reap at start): this is the answer */
     cl_reannounce(cl);
@@ -89,19 +132,84 @@ static void on_script_loaded(redisAsyncContext *ac, void *r, void *priv)
         cl_start_sync(cl);
 }
 
-static void on_cmd_state(struct nl_redis *r, int up, const char *why, void *ud)
+static void load_scripts(struct nl_cluster *cl)
 {
-    struct nl_cluster *cl = ud;
-    if (!up) {
-        cl->nsha = 0;
-        set_down(cl, why);
+    redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
+    if (!ac)
         return;
-    }
-    redisAsyncContext *ac = nl_redis_ctx(r);
-    ac->data = cl;
     cl->nsha = 0;
     for (int i = 0; i < NSCRIPTS; i++)
         redisAsyncCommand(ac, on_script_loaded, (void *)(uintptr_t)i, "SCRIPT LOAD %s", SCRIPTS[i]);
+}
+
+/* Redis's maxmemory-policy from INFO memory ("" if it is not there). */
+static void policy_of(const redisReply *rep, char *out, size_t cap)
+{
+    out[0] = 0;
+    const char *p = rep && rep->type == REDIS_REPLY_STRING ? strstr(rep->str, "maxmemory_policy:") : NULL;
+    if (!p)
+        return;
+    p += 17;
+    size_t n = strcspn(p, "\r\n");
+    snprintf(out, cap, "%.*s", (int)NL_MIN(n, cap - 1), p);
+}
+
+/*
+ * Before joining (at start and on every reconnect): a Redis that may evict keys (any maxmemory-policy but
+ * noeviction; volatile-* evicts the liveness keys, which have an expiry) could lose a claim and give a name
+ * twice. Refused unless allow_eviction: at start the server stops with the reason; later it stays
+ * unavailable to the cluster, reading the policy again every few seconds.
+ */
+static void on_policy(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct nl_cluster *cl = ac ? ac->data : NULL;
+    if (!cl || !r)
+        return;
+    char policy[64];
+    policy_of(r, policy, sizeof policy);
+    int ok = !strcmp(policy, "noeviction");
+    if (!ok && cl->cfg.allow_eviction) {
+        logf_(cl, "cluster: redis maxmemory-policy is %s (--allow-eviction): an evicted claim is taken for lost "
+              "and claimed again", policy[0] ? policy : "unknown");
+        ok = 1;
+    }
+    if (ok) {
+        cl->policy_ok = 1;
+        load_scripts(cl);
+        return;
+    }
+    char text[320];
+    snprintf(text, sizeof text,
+             "cluster: redis maxmemory-policy is %s: Redis may evict netlab's keys and give a name twice; set "
+             "maxmemory-policy noeviction (CONFIG SET maxmemory-policy noeviction), or give --allow-eviction",
+             policy[0] ? policy : "unknown (INFO memory did not say)");
+    cl->policy_at = nl_loop_now(cl->loop) + POLICY_RETRY_MS;
+    if (!cl->joined_once) {
+        cl->sink->fatal(cl->ud, NL_EINVAL, text); /* the server stops: it cannot run as configured */
+    } else if (cl->policy_ok || !cl->waiting_logged) {
+        logf_(cl, "%s; serving local users", text);
+        cl->waiting_logged = nl_loop_now(cl->loop);
+    }
+    cl->policy_ok = 0;
+}
+
+static void check_policy(struct nl_cluster *cl)
+{
+    redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
+    if (ac)
+        redisAsyncCommand(ac, on_policy, NULL, "INFO memory");
+}
+
+static void on_cmd_state(struct nl_redis *r, int up, const char *why, void *ud)
+{
+    struct nl_cluster *cl = ud;
+    cl->nsha = 0;
+    if (!up) {
+        set_down(cl, why);
+        return;
+    }
+    nl_redis_ctx(r)->data = cl;
+    check_policy(cl);
 }
 
 /* The subscription's replies: its two confirmations (then joining goes on), then the messages. */
@@ -169,7 +277,7 @@ static void on_dead(redisAsyncContext *ac, void *r, void *priv)
          * server's own broadcasts (it may be back already: then there is no DOWN). */
         int id = cl_node_id(cl, e->str, (size_t)e->len);
         if (id > 0)
-            cl_reap(cl, cl->nodes[id], 0);
+            cl_reap(cl, cl->nodes[id]);
     }
 }
 
@@ -197,6 +305,10 @@ static void on_tick(struct nl_loop *loop, void *ud)
 {
     struct nl_cluster *cl = ud;
     uint64_t now = nl_loop_now(loop);
+    if (!cl->policy_ok && nl_redis_ctx(cl->cmd) && cl->policy_at && now >= cl->policy_at) {
+        cl->policy_at = 0;
+        check_policy(cl);
+    }
     if (cl->alive_sent && now - cl->alive_sent > WATCHDOG_MS) {
         logf_(cl, "cluster: redis has not answered for %d ms", WATCHDOG_MS);
         cl->alive_sent = 0;
@@ -231,15 +343,11 @@ static void on_tick(struct nl_loop *loop, void *ud)
 static void cl_close(struct nl_chatnet *n)
 {
     struct nl_cluster *cl = (struct nl_cluster *)n;
-    if (cl->ready) {
-        /* Leave at once rather than after the liveness key expires: delete it and free our names. */
-        redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
-        if (ac) {
-            cl_batches_flush(cl); /* messages users sent in the last pass still go */
-            redisAsyncCommand(ac, NULL, NULL, "DEL nl:alive:%s", cl->node);
-            cl_reap(cl, cl->node, 1);
-            nl_redis_flush(cl->cmd);
-        }
+    if (cl->ready && nl_redis_ctx(cl->cmd)) {
+        /* Leave at once rather than after the liveness key expires: free our names, delete the key. */
+        cl_batches_flush(cl); /* messages users sent in the last pass still go */
+        cl_leave(cl);
+        nl_redis_flush(cl->cmd);
     }
     cl->ready = 0;
     cl_batches_free(cl);
@@ -290,6 +398,7 @@ int nl_cluster_open(struct nl_chatnet **out, struct nl_loop *loop, const struct 
     if (!cl)
         return nl_err(errbuf, NL_ENOMEM, "cluster: out of memory");
     cl->net.ops = &cluster_ops;
+    cl->fenced = step_down;
     cl->cfg = *cfg;
     cl->loop = loop;
     cl->sink = sink;
@@ -311,7 +420,8 @@ int nl_cluster_open(struct nl_chatnet **out, struct nl_loop *loop, const struct 
         cl_close(&cl->net);
         return rc;
     }
-    logf_(cl, "cluster: server %s joining through redis %s:%d", cl->node, host, port);
+    int v6 = strchr(host, ':') != NULL;
+    logf_(cl, "cluster: server %s joining through redis %s%s%s:%d", cl->node, v6 ? "[" : "", host, v6 ? "]" : "", port);
     *out = &cl->net;
     return NL_OK;
 }

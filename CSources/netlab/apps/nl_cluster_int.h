@@ -65,7 +65,19 @@ struct batch {
     uint32_t count;
 };
 
-enum { S_CLAIM, S_RELEASE, S_REAP, S_ALIVE, S_DEAD, S_SYNC, S_ROOM, S_SNAP, NSCRIPTS };
+/*
+ * The start of every script that writes as a node (ARGV[1] the node, ARGV[2] its token): a token that is not
+ * the node's epoch is a stale incarnation's (the server was taken for dead, or another took its name), and
+ * its write is refused; so is a missing epoch (an evicted key is a lost claim, not a free one).
+ */
+#define CL_LUA_FENCE                                                                                       \
+    "local node, token = ARGV[1], ARGV[2]\n"                                                                \
+    "local epoch = redis.call('GET', 'nl:epoch:' .. node)\n"                                                \
+    "if epoch ~= token then\n"                                                                             \
+    "  return redis.error_reply('STALE ' .. node .. ' is at epoch ' .. (epoch or 'none') .. ', not ' .. token)\n" \
+    "end\n"
+
+enum { S_JOIN, S_ALIVE, S_REAP, S_CLAIM, S_RELEASE, S_SYNC, S_DEAD, S_ROOM, S_SNAP, S_PUB, NSCRIPTS };
 
 struct nl_cluster {
     struct nl_chatnet net;   /* first: the chat server holds a struct nl_chatnet * */
@@ -74,6 +86,7 @@ struct nl_cluster {
     const struct nl_chatnet_sink *sink;
     void *ud;
     char node[NODE_MAX + 1];
+    char token[24];          /* this incarnation's epoch of the node's name (nl:epoch:<node>); every write carries it */
     char chan_me[NODE_MAX + 16];
     struct nl_redis *cmd, *sub;
     char sha[NSCRIPTS][41];
@@ -84,6 +97,14 @@ struct nl_cluster {
     int joined_once;         /* our liveness key was set once: later syncs are reconnects */
     uint64_t grace_until;
     uint64_t alive_sent;     /* a refresh awaiting its answer since (ms), 0: none */
+    size_t alive_users;      /* users here when it was sent (their names should all be in nl:dir:<node>) */
+    uint64_t alive_from;     /* when the refresh in flight was sent (ms) */
+    uint64_t lease_from;     /* when the last refresh answered was sent (ms): the key lives until that + its life */
+    int unsure;              /* the chat server was told the lease may have lapsed: tell it when that is known */
+    void (*fenced)(struct nl_cluster *cl, const char *why); /* a write was refused as stale (nl_cluster.c) */
+    int policy_ok;           /* Redis's maxmemory-policy was read and allows running */
+    uint64_t policy_at;      /* when to read it again (ms) while it does not */
+    uint64_t waiting_logged; /* when "another live server is called ..." was last logged (ms) */
     int reannounce;          /* we were declared dead: claim our users again */
     uint64_t audit_at;       /* when to check that every cross-server session's peer is still announced */
     int dir_pending;
@@ -126,22 +147,33 @@ static inline size_t cl_word(const char **p, size_t *n, const char **w)
 }
 
 /* ---- nl_clusterwire.c: what this server writes to Redis, in one order ---- */
+extern const char cl_lua_pub[];
 void cl_bad_input(struct nl_cluster *cl, const char *what, const char *p, size_t n);
 /* A reply that is an error (its text shown) or of an unexpected type, logged and skipped. */
 void cl_bad_reply(struct nl_cluster *cl, const char *what, const redisReply *rep);
+/* 1 if rep refuses a write as stale (this server's place was taken): cl->fenced is called. */
+int cl_stale(struct nl_cluster *cl, const redisReply *rep);
+/* 1 if rep is Redis's out-of-memory refusal. */
+int cl_oom(const redisReply *rep);
 int cl_node_valid(const char *p, size_t n);
 int cl_name_valid(const char *p, size_t n);
 /* The decimal version word that ends a directory broadcast; 0 if there is none. */
 uint64_t cl_version(const char *p, size_t n);
 /* An integer reply or a decimal string as a version; <0 if neither. */
 int cl_reply_u64(const redisReply *e, uint64_t *v);
-/* EVALSHA of script `which` with argv (MSGs queued earlier go first); fn(NULL reply) at once when not connected. */
-void cl_script(struct nl_cluster *cl, int which, redisCallbackFn *fn, void *priv, int argc, const char **argv);
-/* PUBLISH msg on nl:to:<node> (MSGs queued earlier go first). */
+/* EVALSHA of script `which` with argv (lens NULL: C strings); MSGs queued earlier go first; fn(NULL reply)
+ * at once when not connected. */
+void cl_script(struct nl_cluster *cl, int which, redisCallbackFn *fn, void *priv, int argc, const char **argv,
+               const size_t *lens);
+/* The same for a write made as this node: node and token go first. With fn NULL, a refusal is still read
+ * (a stale token makes this server step down; other errors are logged). */
+void cl_write(struct nl_cluster *cl, int which, redisCallbackFn *fn, void *priv, int argc, const char **argv,
+              const size_t *lens);
+/* Publish msg for node's users (node < 0: nl:all) through the fenced script: the reply is 1 when it went,
+ * -1 when node is dead, -2 when nobody listens on its channel. <0: not connected. */
+int cl_publish(struct nl_cluster *cl, int node, const char *msg, size_t mn, redisCallbackFn *fn, void *priv);
 int cl_to_node(struct nl_cluster *cl, int node, redisCallbackFn *fn, void *priv, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-int cl_publish(struct nl_cluster *cl, const char *chan, size_t cn, const char *msg, size_t mn, redisCallbackFn *fn,
-               void *priv);
 /* Queue "MSG <us> <from> <to> <text>" for node: published by cl_batches_flush (or sooner when full). */
 int cl_batch_msg(struct nl_cluster *cl, int node, const char *from, size_t fn, const char *to, size_t tn,
                  const uint8_t *text, size_t len);
@@ -149,7 +181,7 @@ void cl_batches_flush(struct nl_cluster *cl);
 void cl_batches_free(struct nl_cluster *cl);
 
 /* ---- nl_clusterdir.c: the copies of the other servers' users ---- */
-extern const char cl_lua_dead[], cl_lua_room[], cl_lua_snap[];
+extern const char cl_lua_room[], cl_lua_snap[];
 /* The index of a server's name (0: this server), added when new; -1 if invalid or out of memory. */
 int cl_node_id(struct nl_cluster *cl, const char *p, size_t n);
 /* Take a copy of every server Redis lists; done(cl) once all are in. */
@@ -168,7 +200,8 @@ size_t cl_count(const struct nl_chatnet *n, int in_room);
 int cl_next(const struct nl_chatnet *n, struct nl_chatnet_iter *it, const char **name, size_t *len);
 
 /* ---- nl_clusterclaim.c: names and liveness in Redis ---- */
-extern const char cl_lua_claim[], cl_lua_release[], cl_lua_reap[], cl_lua_alive[], cl_lua_sync[];
+extern const char cl_lua_join[], cl_lua_alive[], cl_lua_reap[], cl_lua_claim[], cl_lua_release[], cl_lua_sync[],
+    cl_lua_dead[];
 int cl_claim(struct nl_chatnet *n, uint32_t id, const char *name, size_t len);
 void cl_release(struct nl_chatnet *n, const char *name, size_t len);
 /* Take this server's name among the nodes (only if no live server has it), clear what an earlier
@@ -178,8 +211,10 @@ void cl_join(struct nl_cluster *cl, void (*joined)(struct nl_cluster *cl));
 void cl_alive_send(struct nl_cluster *cl);
 /* Give back the names of users who left while Redis was away, then claim the others again. */
 void cl_reannounce(struct nl_cluster *cl);
-/* Free a dead server's names (force: this server's own leftovers at start). */
-void cl_reap(struct nl_cluster *cl, const char *node, int force);
+/* Free a dead server's names, fencing the incarnation that held them. */
+void cl_reap(struct nl_cluster *cl, const char *node);
+/* Leave: this server's names are freed and its liveness key deleted (best effort, without waiting). */
+void cl_leave(struct nl_cluster *cl);
 
 /* ---- nl_clusterbus.c: events to a node, the room, and what comes in ---- */
 int cl_send(struct nl_chatnet *n, int node, int ev, const char *from, size_t fn, const char *to, size_t tn,

@@ -20,15 +20,45 @@ static const char *const EV_VERB[] = {
     [NL_CHATNET_NOUSER] = "NOUSER",
 };
 
+struct sent_ctx { /* a session event, for its answer */
+    struct nl_cluster *cl;
+    int ev, node;
+    uint8_t fn, tn;
+    char from[NAME_CAP], to[NAME_CAP];
+};
+
+/* A session event whose server is gone or not listening, or refused as stale: the chat server hears of it. */
+static void on_sent(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct sent_ctx x = *(struct sent_ctx *)priv;
+    struct nl_cluster *cl = ac ? ac->data : x.cl; /* ac->data is NULL while closing */
+    redisReply *rep = r;
+    free(priv);
+    if (!cl || (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1))
+        return;
+    cl_stale(cl, rep);
+    cl->sink->undelivered(cl->ud, x.ev, x.node, x.from, x.fn, x.to, x.tn);
+}
+
 int cl_send(struct nl_chatnet *n, int node, int ev, const char *from, size_t fn, const char *to, size_t tn,
             const uint8_t *text, size_t tlen)
 {
     struct nl_cluster *cl = (struct nl_cluster *)n;
-    if (node <= 0 || (size_t)node >= cl->nnodes || ev < NL_CHATNET_REQ || ev > NL_CHATNET_NOUSER)
+    if (node <= 0 || (size_t)node >= cl->nnodes || ev < NL_CHATNET_REQ || ev > NL_CHATNET_NOUSER ||
+        fn >= NAME_CAP || tn >= NAME_CAP)
         return NL_EINVAL;
-    if (ev == NL_CHATNET_MSG) /* the pass's MSGs for one server go in one PUBLISH */
+    if (ev == NL_CHATNET_MSG) /* the pass's MSGs for one server go in one publish */
         return cl_batch_msg(cl, node, from, fn, to, tn, text, tlen);
-    return cl_to_node(cl, node, NULL, NULL, "%s %s %.*s %.*s", EV_VERB[ev], cl->node, (int)fn, from, (int)tn, to);
+    struct sent_ctx *x = malloc(sizeof *x);
+    if (!x)
+        return NL_ENOMEM;
+    *x = (struct sent_ctx){.cl = cl, .ev = ev, .node = node, .fn = (uint8_t)fn, .tn = (uint8_t)tn};
+    memcpy(x->from, from, fn);
+    memcpy(x->to, to, tn);
+    int rc = cl_to_node(cl, node, on_sent, x, "%s %s %.*s %.*s", EV_VERB[ev], cl->node, (int)fn, from, (int)tn, to);
+    if (rc < 0)
+        free(x);
+    return rc;
 }
 
 void cl_room(struct nl_chatnet *n, int what, const char *name, size_t len, const uint8_t *text, size_t tlen)
@@ -40,20 +70,46 @@ void cl_room(struct nl_chatnet *n, int what, const char *name, size_t len, const
         char nm[NAME_CAP];
         memcpy(nm, name, len);
         nm[len] = 0;
-        const char *argv[3] = {cl->node, nm, what == NL_CHATNET_JOINED ? "1" : "0"};
-        cl_script(cl, S_ROOM, NULL, NULL, 3, argv);
+        const char *argv[2] = {nm, what == NL_CHATNET_JOINED ? "1" : "0"};
+        cl_write(cl, S_ROOM, NULL, NULL, 2, argv, NULL);
         return;
     }
     char msg[NL_CHATNET_MAX_LINE + 128];
     int k = snprintf(msg, sizeof msg, "ROOM %s %.*s %.*s", cl->node, (int)len, name, (int)tlen, (const char *)text);
     if (k > 0 && (size_t)k < sizeof msg)
-        cl_publish(cl, "nl:all", 6, msg, (size_t)k, NULL, NULL);
+        cl_publish(cl, -1, msg, (size_t)k, NULL, NULL);
+}
+
+struct who_ctx {
+    struct nl_cluster *cl;
+    uint32_t id;
+};
+
+/* A WHO whose server is gone or not listening: answered at once rather than after the asker's deadline. */
+static void on_who_sent(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct who_ctx x = *(struct who_ctx *)priv;
+    struct nl_cluster *cl = ac ? ac->data : x.cl;
+    redisReply *rep = r;
+    free(priv);
+    if (!cl || (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1))
+        return;
+    cl_stale(cl, rep);
+    struct nl_chatnet_answer a = {.kind = NL_CHATNET_FAILED};
+    cl->sink->answer(cl->ud, x.id, &a);
 }
 
 int cl_who(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t len)
 {
     struct nl_cluster *cl = (struct nl_cluster *)n;
-    return cl_to_node(cl, node, NULL, NULL, "WHOQ %s %u %.*s", cl->node, id, (int)len, name);
+    struct who_ctx *x = malloc(sizeof *x);
+    if (!x)
+        return NL_ENOMEM;
+    *x = (struct who_ctx){cl, id};
+    int rc = cl_to_node(cl, node, on_who_sent, x, "WHOQ %s %u %.*s", cl->node, id, (int)len, name);
+    if (rc < 0)
+        free(x);
+    return rc;
 }
 
 void cl_flush(struct nl_chatnet *n) { cl_batches_flush((struct nl_cluster *)n); }

@@ -19,18 +19,20 @@
  * server that keeps a copy knows when it missed one (and takes a fresh snapshot).
  */
 
-/* ARGV: node, Name, join ("1") or part ("0"). */
-const char cl_lua_room[] =
-    "local node, name = ARGV[1], ARGV[2]\n"
-    "if ARGV[3] == '1' then redis.call('SADD', 'nl:room:' .. node, name) else redis.call('SREM', 'nl:room:' .. node, name) end\n"
+/* ARGV: node, token, Name, join ("1") or part ("0"). */
+const char cl_lua_room[] = "#!lua flags=allow-oom\n" CL_LUA_FENCE
+    "local name = ARGV[3]\n"
+    "if ARGV[4] == '1' then redis.call('SADD', 'nl:room:' .. node, name) else redis.call('SREM', 'nl:room:' .. node, name) end\n"
     "local v = redis.call('INCR', 'nl:ver:' .. node)\n"
-    "redis.call('PUBLISH', 'nl:all', (ARGV[3] == '1' and 'JOINED ' or 'PARTED ') .. node .. ' ' .. name .. ' ' .. v)\n"
+    "redis.call('PUBLISH', 'nl:all', (ARGV[4] == '1' and 'JOINED ' or 'PARTED ') .. node .. ' ' .. name .. ' ' .. v)\n"
     "return v\n";
 
-/* ARGV: node. One server's user set as it is now: {version, users, users in the room}. */
+/* ARGV: node. One server's user set as it is now: {version, users, users in the room}. nl:dir:<node> maps
+ * each user's skeleton to the name as registered. */
 const char cl_lua_snap[] =
+    "#!lua flags=no-writes\n"
     "local n = ARGV[1]\n"
-    "return {redis.call('GET', 'nl:ver:' .. n) or '0', redis.call('SMEMBERS', 'nl:dir:' .. n),\n"
+    "return {redis.call('GET', 'nl:ver:' .. n) or '0', redis.call('HVALS', 'nl:dir:' .. n),\n"
     "        redis.call('SMEMBERS', 'nl:room:' .. n)}\n";
 
 struct remote { /* a user on another server */
@@ -305,7 +307,7 @@ static void snapshot(struct nl_cluster *cl, int node, int counted)
     if (counted)
         cl->dir_pending++;
     const char *argv[1] = {cl->nodes[node]};
-    cl_script(cl, S_SNAP, on_snap, x, 1, argv); /* not connected: on_snap(NULL) at once */
+    cl_script(cl, S_SNAP, on_snap, x, 1, argv, NULL); /* not connected: on_snap(NULL) at once */
 }
 
 /* Take the copy of one server again (it missed a change, or fell behind Redis). */
@@ -448,14 +450,23 @@ int cl_next(const struct nl_chatnet *n, struct nl_chatnet_iter *it, const char *
     return 1;
 }
 
-/* A name not (yet) in the copy, as Redis holds it: "<node> <Name>", or nothing. */
+struct lookup_ctx {
+    uint32_t id;
+    uint8_t len;
+    char name[NAME_CAP];
+};
+
+/* A name not (yet) in the copy, as Redis holds its skeleton: "<node> <Name>" (that name, or one like it), or
+ * nothing. */
 static void on_lookup(redisAsyncContext *ac, void *r, void *priv)
 {
     struct nl_cluster *cl = ac ? ac->data : NULL;
     redisReply *rep = r;
+    struct lookup_ctx x = *(struct lookup_ctx *)priv;
+    free(priv);
     if (!cl)
         return;
-    uint32_t id = (uint32_t)(uintptr_t)priv;
+    uint32_t id = x.id;
     struct nl_chatnet_answer a = {.kind = NL_CHATNET_NONE};
     if (!rep) {
         a.kind = NL_CHATNET_FAILED;
@@ -467,7 +478,7 @@ static void on_lookup(redisAsyncContext *ac, void *r, void *priv)
         /* Its ADD is on the way: the command runs again with this answer (the copy waits for the ADD). */
         int node = cl_node_valid(nodew, nn) && !(nn == strlen(cl->node) && !memcmp(nodew, cl->node, nn))
                        ? cl_node_id(cl, nodew, nn) : -1;
-        if (node > 0 && cl_name_valid(name, ml)) {
+        if (node > 0 && cl_name_valid(name, ml) && nl_name_same(name, ml, x.name, x.len)) {
             a.kind = NL_CHATNET_FOUND;
             a.node = node;
             a.name = name;
@@ -485,9 +496,19 @@ int cl_lookup(struct nl_chatnet *n, uint32_t id, const char *name, size_t len)
     redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
     if (!ac)
         return NL_ESYS;
-    char lo[NAME_CAP];
-    cl_lower(lo, name, len);
-    return redisAsyncCommand(ac, on_lookup, (void *)(uintptr_t)id, "GET nl:name:%s", lo) == REDIS_OK ? NL_OK : NL_ESYS;
+    struct lookup_ctx *x = len < NAME_CAP ? malloc(sizeof *x) : NULL;
+    if (!x)
+        return NL_ENOMEM;
+    x->id = id;
+    x->len = (uint8_t)len;
+    memcpy(x->name, name, len);
+    char sk[NAME_CAP];
+    nl_name_skeleton(name, len, sk);
+    if (redisAsyncCommand(ac, on_lookup, x, "GET nl:name:%s", sk) != REDIS_OK) {
+        free(x);
+        return NL_ESYS;
+    }
+    return NL_OK;
 }
 
 void cl_dir_free(struct nl_cluster *cl)

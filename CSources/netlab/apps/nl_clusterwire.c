@@ -1,9 +1,11 @@
 /*
  * nl_clusterwire.c - what the Redis mechanism writes to Redis, in one order:
- * scripts (EVALSHA), publishes, and the MSGs a pass gathers for each server,
- * published together before anything else leaves (so one user's messages and
- * the events around them keep their order). Also the checks every part of the
- * mechanism applies to what Redis gives back. Knows no key and no verb.
+ * scripts (EVALSHA), each write carrying this server's token (a stale one is
+ * refused), publishes through one fenced script that also says whether the
+ * target server is there to hear it, and the MSGs a pass gathers for each
+ * server, published together before anything else leaves (so one user's
+ * messages and the events around them keep their order). Also the checks every
+ * part of the mechanism applies to what Redis gives back. Knows no verb.
  */
 #include "nl_cluster_int.h"
 #include "netlab/nl_chat.h"
@@ -81,84 +83,165 @@ int cl_reply_u64(const redisReply *e, uint64_t *v)
     return -1;
 }
 
-/* ---- commands and publishes ---- */
-
-void cl_script(struct nl_cluster *cl, int which, redisCallbackFn *fn, void *priv, int argc, const char **argv)
+int cl_stale(struct nl_cluster *cl, const redisReply *rep)
 {
-    if (!cl->flushing)
-        cl_batches_flush(cl); /* MSGs queued earlier go first */
-    redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
-    if (!ac) {
-        if (fn)
-            fn(NULL, NULL, priv);
-        return;
-    }
-    const char *av[16];
-    size_t lens[16];
-    av[0] = "EVALSHA";
-    av[1] = cl->sha[which];
-    av[2] = "0";
-    int n = 3;
-    for (int i = 0; i < argc && n < 16; i++)
-        av[n++] = argv[i];
-    for (int i = 0; i < n; i++)
-        lens[i] = strlen(av[i]);
-    if (redisAsyncCommandArgv(ac, fn, priv, n, av, lens) != REDIS_OK && fn)
-        fn(NULL, NULL, priv);
+    if (!rep || rep->type != REDIS_REPLY_ERROR || rep->len < 6 || memcmp(rep->str, "STALE ", 6))
+        return 0;
+    if (cl->fenced)
+        cl->fenced(cl, rep->str + 6);
+    return 1;
 }
 
-int cl_publish(struct nl_cluster *cl, const char *chan, size_t cn, const char *msg, size_t mn, redisCallbackFn *fn,
-               void *priv)
+int cl_oom(const redisReply *rep)
+{
+    return rep && rep->type == REDIS_REPLY_ERROR && rep->len >= 4 && !memcmp(rep->str, "OOM ", 4);
+}
+
+/* ---- commands and publishes ---- */
+
+/*
+ * Publishing, fenced: ARGV node, token, target server ('' for nl:all), message. The target's liveness
+ * key and its own channel's subscribers decide whether a message can arrive (PUBLISH's count would
+ * also count a pattern subscriber, a debugging `psubscribe *`). allow-oom: a publish stores nothing.
+ */
+const char cl_lua_pub[] = "#!lua flags=allow-oom\n" CL_LUA_FENCE
+    "local to, msg = ARGV[3], ARGV[4]\n"
+    "if to == '' then return redis.call('PUBLISH', 'nl:all', msg) end\n"
+    "if redis.call('EXISTS', 'nl:alive:' .. to) == 0 then return -1 end\n"
+    "local ch = 'nl:to:' .. to\n"
+    "if redis.call('PUBSUB', 'NUMSUB', ch)[2] == 0 then return -2 end\n"
+    "redis.call('PUBLISH', ch, msg)\n"
+    "return 1\n";
+
+static const char *const SCRIPT_NAME[NSCRIPTS] = {
+    [S_JOIN] = "join", [S_ALIVE] = "liveness refresh", [S_REAP] = "reap", [S_CLAIM] = "name claim",
+    [S_RELEASE] = "name release", [S_SYNC] = "name sync", [S_DEAD] = "liveness check", [S_ROOM] = "room change",
+    [S_SNAP] = "directory snapshot", [S_PUB] = "publish",
+};
+
+#define ARGS_MAX 64
+
+static void call(struct nl_cluster *cl, int which, redisCallbackFn *fn, void *priv, int n, const char **av,
+                 size_t *lens)
 {
     if (!cl->flushing)
         cl_batches_flush(cl); /* MSGs queued earlier go first: one order for all that leaves this server */
     redisAsyncContext *ac = nl_redis_ctx(cl->cmd);
-    if (!ac)
+    if (!ac || redisAsyncCommandArgv(ac, fn, priv, n, av, lens) != REDIS_OK) {
+        if (fn)
+            fn(NULL, NULL, priv);
+    }
+}
+
+void cl_script(struct nl_cluster *cl, int which, redisCallbackFn *fn, void *priv, int argc, const char **argv,
+               const size_t *lens)
+{
+    const char *av[ARGS_MAX + 3];
+    size_t ln[ARGS_MAX + 3];
+    int n = 0;
+    av[n++] = "EVALSHA";
+    av[n++] = cl->sha[which];
+    av[n++] = "0";
+    for (int i = 0; i < argc && n < ARGS_MAX + 3; i++, n++) {
+        av[n] = argv[i];
+        ln[n] = lens ? lens[i] : strlen(argv[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        ln[i] = strlen(av[i]);
+    call(cl, which, fn, priv, n, av, ln);
+}
+
+/* A write nobody waits for: a stale token makes this server step down, another refusal is logged. */
+static void on_write(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct nl_cluster *cl = ac ? ac->data : NULL;
+    redisReply *rep = r;
+    if (cl && rep && rep->type == REDIS_REPLY_ERROR && !cl_stale(cl, rep))
+        cl_bad_reply(cl, SCRIPT_NAME[(uintptr_t)priv], rep);
+}
+
+void cl_write(struct nl_cluster *cl, int which, redisCallbackFn *fn, void *priv, int argc, const char **argv,
+              const size_t *lens)
+{
+    const char *av[ARGS_MAX];
+    size_t ln[ARGS_MAX];
+    av[0] = cl->node;
+    av[1] = cl->token;
+    ln[0] = strlen(cl->node);
+    ln[1] = strlen(cl->token);
+    int n = 2;
+    for (int i = 0; i < argc && n < ARGS_MAX; i++, n++) {
+        av[n] = argv[i];
+        ln[n] = lens ? lens[i] : strlen(argv[i]);
+    }
+    if (!fn) {
+        fn = on_write;
+        priv = (void *)(uintptr_t)which;
+    }
+    cl_script(cl, which, fn, priv, n, av, ln);
+}
+
+int cl_publish(struct nl_cluster *cl, int node, const char *msg, size_t mn, redisCallbackFn *fn, void *priv)
+{
+    /* In sync (or syncing: the liveness refresh, which restores the epoch after a restart of Redis, went first). */
+    if (!nl_redis_ctx(cl->cmd) || !(cl->ready || cl->syncing) || cl->nsha < NSCRIPTS ||
+        (node >= 0 && (size_t)node >= cl->nnodes))
         return NL_ESYS;
-    const char *argv[3] = {"PUBLISH", chan, msg};
-    size_t lens[3] = {7, cn, mn};
-    return redisAsyncCommandArgv(ac, fn, priv, 3, argv, lens) == REDIS_OK ? NL_OK : NL_ESYS;
+    const char *to = node < 0 ? "" : cl->nodes[node];
+    const char *argv[2] = {to, msg};
+    size_t lens[2] = {strlen(to), mn};
+    cl_write(cl, S_PUB, fn, priv, 2, argv, lens);
+    return NL_OK;
 }
 
 int cl_to_node(struct nl_cluster *cl, int node, redisCallbackFn *fn, void *priv, const char *fmt, ...)
 {
-    char chan[NODE_MAX + 16], msg[NL_CHATNET_MAX_LINE + 256];
+    char msg[NL_CHATNET_MAX_LINE + 256];
     if (node < 0 || (size_t)node >= cl->nnodes)
         return NL_EINVAL;
-    int cn = snprintf(chan, sizeof chan, "nl:to:%s", cl->nodes[node]);
     va_list ap;
     va_start(ap, fmt);
     int mn = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (mn < 0 || (size_t)mn >= sizeof msg)
         return NL_ELIMIT;
-    return cl_publish(cl, chan, (size_t)cn, msg, (size_t)mn, fn, priv);
+    return cl_publish(cl, node, msg, (size_t)mn, fn, priv);
 }
 
 /* ---- the MSG batches ---- */
 
-/* Each MSG of a batch whose PUBLISH failed: its sender is told ("sender\0target\0" pairs). */
-static void batch_failed(struct nl_cluster *cl, const char *names, size_t len)
+/* Each MSG of a batch that could not go: its sender is told ("sender\0target\0" pairs). */
+static void batch_failed(struct nl_cluster *cl, int node, const char *names, size_t len)
 {
     const char *p = names, *end = names + len;
     while (p < end) {
         size_t sn = strlen(p);
         const char *to = p + sn + 1;
         size_t tn = strlen(to);
-        cl->sink->undelivered(cl->ud, p, sn, to, tn);
+        cl->sink->undelivered(cl->ud, NL_CHATNET_MSG, node, p, sn, to, tn);
         p = to + tn + 1;
     }
 }
 
-/* A batch of MSGs whose PUBLISH reached no server (or whose answer was lost): each sender is told. */
+struct batch_ctx { /* a batch's senders and targets, for the answer */
+    struct nl_cluster *cl;
+    int node;
+    size_t len;
+    char names[];
+};
+
+/* A batch of MSGs whose target server is gone or not listening, refused as stale, or whose answer was lost:
+ * each sender is told (stale: after this server stepped down). */
 static void on_msg_published(redisAsyncContext *ac, void *r, void *priv)
 {
-    struct nl_cluster *cl = ac ? ac->data : NULL;
+    struct batch_ctx *x = priv;
+    struct nl_cluster *cl = ac ? ac->data : x->cl; /* ac->data is NULL while closing */
     redisReply *rep = r;
-    size_t *names = priv; /* length, then the pairs */
-    if (cl && (!rep || rep->type != REDIS_REPLY_INTEGER || rep->integer < 1))
-        batch_failed(cl, (const char *)(names + 1), names[0]);
-    free(names);
+    if (cl && !(rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)) {
+        cl_stale(cl, rep);
+        batch_failed(cl, x->node, x->names, x->len);
+    }
+    free(x);
 }
 
 void cl_batches_flush(struct nl_cluster *cl)
@@ -169,16 +252,16 @@ void cl_batches_flush(struct nl_cluster *cl)
         struct batch *b = &cl->batches[i];
         if (!b->count)
             continue;
-        size_t *names = malloc(sizeof(size_t) + b->nlen);
-        char chan[NODE_MAX + 16];
-        int cn = snprintf(chan, sizeof chan, "nl:to:%s", cl->nodes[i]);
-        if (names) {
-            names[0] = b->nlen;
-            memcpy(names + 1, b->names, b->nlen);
+        struct batch_ctx *x = malloc(sizeof *x + b->nlen);
+        if (x) {
+            x->cl = cl;
+            x->node = (int)i;
+            x->len = b->nlen;
+            memcpy(x->names, b->names, b->nlen);
         }
-        if (!names || cl_publish(cl, chan, (size_t)cn, b->msg, b->len, on_msg_published, names) < 0) {
-            free(names);
-            batch_failed(cl, b->names, b->nlen);
+        if (!x || cl_publish(cl, (int)i, b->msg, b->len, on_msg_published, x) < 0) {
+            free(x);
+            batch_failed(cl, (int)i, b->names, b->nlen);
         } else {
             any = 1;
         }
@@ -222,7 +305,7 @@ static struct batch *batch_of(struct nl_cluster *cl, int node)
 int cl_batch_msg(struct nl_cluster *cl, int node, const char *me, size_t mn, const char *t, size_t tn,
                  const uint8_t *text, size_t len)
 {
-    if (!nl_redis_ctx(cl->cmd) || node <= 0 || (size_t)node >= cl->nnodes)
+    if (!nl_redis_ctx(cl->cmd) || !cl->ready || node <= 0 || (size_t)node >= cl->nnodes)
         return NL_ESYS;
     struct batch *b = batch_of(cl, node);
     if (!b)

@@ -1,7 +1,8 @@
 /*
  * nl_nametab.c - a table of names that ignores case (nl_nametab.h): chained
- * buckets, doubled as the table fills. Finds, links and unlinks entries it
- * does not own; decides nothing about who may have a name.
+ * buckets, doubled as the table fills, and the skeleton under which names that
+ * look alike are one. Finds, links and unlinks entries it does not own; decides
+ * nothing about who may have a name.
  */
 #include "nl_nametab.h"
 #include "netlab/nl_error.h"
@@ -27,6 +28,26 @@ int nl_name_same(const char *a, size_t an, const char *b, size_t bn)
         if (lower((uint8_t)a[i]) != lower((uint8_t)b[i]))
             return 0;
     return 1;
+}
+
+size_t nl_name_skeleton(const char *p, size_t n, char *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = (char)lower((uint8_t)p[i]);
+        if (c == 'i' || c == '1')
+            c = 'l';
+        else if (c == '0')
+            c = 'o';
+        if (k && out[k - 1] == 'r' && c == 'n')
+            out[k - 1] = 'm';
+        else if (k && out[k - 1] == 'v' && c == 'v')
+            out[k - 1] = 'w';
+        else
+            out[k++] = c;
+    }
+    out[k] = 0;
+    return k;
 }
 
 void nl_nament_set(struct nl_nament *e, const char *p, size_t n)

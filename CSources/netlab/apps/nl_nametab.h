@@ -29,6 +29,13 @@ struct nl_nametab {
 uint32_t nl_name_hash(const char *p, size_t n);
 /* 1 if the two names are equal ignoring the case of A-Z. */
 int nl_name_same(const char *a, size_t an, const char *b, size_t bn);
+/*
+ * The skeleton of a name of A-Z a-z 0-9 _ - (UTS #39's skeleton, within those characters and ignoring
+ * case as chat names do): letters folded to lower case; I, i, l and 1 as l; O, o and 0 as o; then, left
+ * to right, rn as m and vv as w. Names that look alike in some spelling ("aIice", "alice") share one.
+ * out holds n + 1 bytes; returns the skeleton's length (at most n).
+ */
+size_t nl_name_skeleton(const char *p, size_t n, char *out);
 /* Set e's name (at most NL_NAMETAB_MAX bytes; the caller checked). */
 void nl_nament_set(struct nl_nament *e, const char *p, size_t n);
 
