@@ -43,6 +43,9 @@ public struct ChatServerOptions {
     public var loginTimeout = 60.0
     public var lineTimeout = 60.0
     public var idleTimeout = 0.0
+    /// TCP keepalive on clients' connections, seconds: idle, interval, count (idle 0: off). A vanished host
+    /// is found after idle + interval * count seconds.
+    public var keepalive: (idle: UInt32, interval: UInt32, count: UInt32) = (60, 10, 3)
     public var maxSessions: UInt32 = 256
     public var capturePath: String?
     /// Log every client's joins and departures (false: only the start and the end).
@@ -72,6 +75,9 @@ public enum ChatServer {
         cfg.login_timeout_ms = ms(o.loginTimeout)
         cfg.line_timeout_ms = ms(o.lineTimeout)
         cfg.idle_timeout_ms = ms(o.idleTimeout)
+        cfg.keepalive_idle_s = o.keepalive.idle
+        cfg.keepalive_intvl_s = o.keepalive.interval
+        cfg.keepalive_cnt = o.keepalive.count
         cfg.max_sessions = o.maxSessions
         cfg.handle_signals = 1
         cfg.log_ud = nil

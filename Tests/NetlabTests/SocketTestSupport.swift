@@ -203,8 +203,9 @@ final class ServerProcess {
     private(set) var port: UInt16 = 0
 
     /// Starts `tool` with args (plus --port 0 unless args give one) and waits for its "(port N" log line.
-    /// With openFiles, the server runs under that RLIMIT_NOFILE (soft and hard), set by the shell.
-    init(_ tool: String, _ args: [String], in dir: URL? = nil, openFiles: Int? = nil) throws {
+    /// With openFiles, the server runs under that RLIMIT_NOFILE (soft and hard), set by the shell; with netns,
+    /// inside that network namespace (`ip netns exec`, which execs it: the pid is the server's).
+    init(_ tool: String, _ args: [String], in dir: URL? = nil, openFiles: Int? = nil, netns: String? = nil) throws {
         self.dir = try dir ?? makeTempDir(tool)
         ownsDir = dir == nil
         logURL = self.dir.appendingPathComponent("\(tool).log")
@@ -213,6 +214,9 @@ final class ServerProcess {
         if let openFiles {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "ulimit -n \(openFiles) && exec \"$0\" \"$@\"", executable(tool).path] + fullArgs
+        } else if let netns, let ip = which("ip") {
+            process.executableURL = URL(fileURLWithPath: ip)
+            process.arguments = ["netns", "exec", netns, executable(tool).path] + fullArgs
         } else {
             process.executableURL = executable(tool)
             process.arguments = fullArgs

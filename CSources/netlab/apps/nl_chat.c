@@ -41,6 +41,9 @@ void nl_chat_config_init(struct nl_chat_config *cfg)
     cfg->line_timeout_ms = 60000;
     cfg->max_sessions = 256;
     cfg->max_input = NL_SERVER_MAX_INPUT;
+    cfg->keepalive_idle_s = NL_KEEPALIVE_IDLE_S;
+    cfg->keepalive_intvl_s = NL_KEEPALIVE_INTVL_S;
+    cfg->keepalive_cnt = NL_KEEPALIVE_CNT;
 }
 
 static int net_ready(const struct nl_chat_server *s) { return s->net->ops->state(s->net) == NL_CHATNET_READY; }
@@ -130,8 +133,14 @@ static void cmd_nick(struct nl_chat_server *s, struct nl_conn *c, struct chat_us
         chat_say(c, "ERR 422 invalid name: use 1-%d characters from A-Z a-z 0-9 _ -\n", NL_CHAT_MAX_NAME);
         return;
     }
-    if (chat_name_refused(s, c, (const char *)cmd->arg, cmd->arg_len))
+    struct chat_user *holder = chat_find(s, cmd->arg, cmd->arg_len);
+    if (!holder)
+        holder = chat_find_alike(s, cmd->arg, cmd->arg_len);
+    if (holder) { /* an idle holder's host is probed first: a vanished one loses the name at once */
+        if (!chat_wait_probe(s, c, cmd->word, (size_t)(cmd->arg + cmd->arg_len - cmd->word), holder))
+            chat_say_taken(c, (const char *)cmd->arg, cmd->arg_len, holder->e.name, holder->e.len);
         return;
+    }
     if (!net_ready(s)) {
         nl_conn_write(c, UNAVAILABLE, sizeof UNAVAILABLE - 1);
         return;
@@ -381,7 +390,7 @@ static void chat_rerun(struct nl_chat_server *s, struct nl_conn *c, const uint8_
 {
     struct nl_chat_cmd cmd;
     struct chat_user *me = nl_conn_data(c);
-    if (!me || nl_chat_parse(line, len, &cmd) < 0 || cmd.verb <= NL_CHAT_UNKNOWN)
+    if (nl_chat_parse(line, len, &cmd) < 0 || cmd.verb <= NL_CHAT_UNKNOWN || (!me && cmd.verb != NL_CHAT_NICK))
         return; /* it was checked before it asked */
     s->rerunning = 1;
     s->looked_up = found;
@@ -452,7 +461,11 @@ static void on_closing(struct nl_conn *c, int reason, void *ud)
         snprintf(why, sizeof why, "%s", reason == NL_CLOSE_LOCAL ? "quit" : nl_close_reason_text(reason));
     chat_wait_conn_closing(s, c);
     if (me) {
+        char name[NAME_CAP];
+        size_t n = me->e.len;
+        memcpy(name, me->e.name, n);
         chat_user_gone(s, me, why, reason != NL_CLOSE_SHUTDOWN);
+        chat_wait_holder_gone(s, name, n); /* NICKs of its name that waited on a probe go on */
     } else if (reason != NL_CLOSE_SHUTDOWN) {
         char addr[NL_ADDR_STRLEN];
         logc_(s, "disconnect %s (never registered): %s", nl_conn_peer_text(c, addr), why);
@@ -548,7 +561,7 @@ static void sink_fatal(void *ud, int code, const char *text) { nl_chat_server_fa
 static const struct nl_chatnet_sink chat_sink = {
     .answer = chat_wait_answer, .event = sink_event, .undelivered = sink_undelivered, .room = sink_room,
     .gone = sink_gone, .audit = sink_audit, .who = sink_who, .each = sink_each, .lost = sink_lost,
-    .state = sink_state, .users = sink_users, .fatal = sink_fatal,
+    .state = sink_state, .users = sink_users, .fatal = sink_fatal, .probe = chat_wait_asked,
 };
 
 /* The in-process mechanism always (it stands in once the other goes), and Redis's with cluster_url. */
@@ -601,6 +614,9 @@ static void server_config(const struct nl_chat_server *s, struct nl_server_confi
     sc->login_timeout_ms = cfg->login_timeout_ms;
     sc->line_timeout_ms = cfg->line_timeout_ms;
     sc->idle_timeout_ms = cfg->idle_timeout_ms;
+    sc->keepalive_idle_s = cfg->keepalive_idle_s;
+    sc->keepalive_intvl_s = cfg->keepalive_intvl_s;
+    sc->keepalive_cnt = cfg->keepalive_cnt;
     sc->full_line = "ERR 503 server full: try again later\n";
 }
 

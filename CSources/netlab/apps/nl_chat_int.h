@@ -42,6 +42,8 @@ struct chat_user {
     uint32_t remote_index;    /* in remote_users while nremote > 0, else NOT_LISTED */
     uint32_t room_index;      /* NOT_LISTED: not in the room */
     uint64_t since;           /* ms, registration */
+    uint64_t probed_at;       /* ms its host last acknowledged a probe (nl_chatwait.c), 0: never */
+    uint8_t probing;          /* a probe of its host is on its way */
 };
 
 /* The user a command names, resolved: here (u), or on another node (node, name as registered). */
@@ -54,6 +56,7 @@ struct chat_peer {
 
 struct chat_wait; /* nl_chatwait.c */
 struct chat_hold;
+struct chat_ask;
 
 struct nl_chat_server {
     struct nl_chat_config cfg;
@@ -70,6 +73,8 @@ struct nl_chat_server {
     size_t nwaits, capwaits;
     struct chat_hold *holds;
     size_t nholds, capholds;
+    struct chat_ask *asks;
+    size_t nasks, capasks;
     uint32_t next_id;
     int64_t wait_timer;
     void (*replay)(struct nl_chat_server *s, struct nl_conn *c, uint8_t *line, size_t len);
@@ -136,7 +141,7 @@ void chat_sess_gone(struct nl_chat_server *s, int node, const char *name, size_t
 void chat_sess_audit(struct nl_chat_server *s);
 
 /* ---- nl_chatwait.c ---- */
-enum { WAIT_CLAIM = 1, WAIT_WHO, WAIT_LOOKUP, WAIT_NET };
+enum { WAIT_CLAIM = 1, WAIT_WHO, WAIT_LOOKUP, WAIT_NET, WAIT_PROBE };
 /* 1 if the line was held: c awaits an answer (its replies stay in command order). */
 int chat_hold_line(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *line, size_t len);
 /* Ask the directory for c (kind WAIT_*): claim or lookup of name, WHO of name on node. The answer, or
@@ -146,6 +151,14 @@ void chat_wait_who(struct nl_chat_server *s, struct nl_conn *c, int node, const 
 /* NL_ENOTFOUND (nothing asked, nothing said): the directory has no authority beyond its copy. */
 int chat_wait_lookup(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *line, size_t llen,
                      const uint8_t *name, size_t len);
+/* NICK (the command line) of a name held here by u, or like u's: when u looks idle its host is probed first
+ * and the command runs again once that is known (1: c waits); else 0 (refuse it now). */
+int chat_wait_probe(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *line, size_t len,
+                    struct chat_user *u);
+/* The user here holding name has gone: NICKs that waited on it run again, other nodes' probes are answered. */
+void chat_wait_holder_gone(struct nl_chat_server *s, const char *name, size_t n);
+/* nl_chatnet_sink.probe: another node asks whether the holder of name here is still there. */
+void chat_wait_asked(void *ud, int node, uint32_t id, const char *name, size_t n);
 /* 1 while c's held lines are being handled. */
 int chat_replaying(struct nl_chat_server *s, const struct nl_conn *c);
 /* The mechanism is unsure of this server's place: c's line and those after it wait (chat_wait_net_known). */

@@ -35,6 +35,13 @@ static int local_next(const struct nl_chatnet *n, struct nl_chatnet_iter *it, co
 
 static int local_who(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t len) { return NL_ENOTFOUND; }
 
+static int local_probe(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t len)
+{
+    return NL_ENOTFOUND;
+}
+
+static void local_probed(struct nl_chatnet *n, int node, uint32_t id, int alive) {}
+
 static int local_send(struct nl_chatnet *n, int node, int ev, const char *from, size_t fn, const char *to, size_t tn,
                       const uint8_t *text, size_t tlen)
 {
@@ -61,6 +68,8 @@ static const struct nl_chatnet_ops local_ops = {
     .count = local_count,
     .next = local_next,
     .who = local_who,
+    .probe = local_probe,
+    .probed = local_probed,
     .send = local_send,
     .room = local_room,
     .flush = local_flush,

@@ -55,6 +55,8 @@ enum nl_chatnet_answer_kind {
     NL_CHATNET_NONE,      /* lookup: nobody has it */
     NL_CHATNET_LINE,      /* who: the USER line (text) */
     NL_CHATNET_ABSENT,    /* who: the user is not there (any more) */
+    NL_CHATNET_ALIVE,     /* probe: the holder's host answered; the name stays its */
+    NL_CHATNET_VANISHED,  /* probe: the holder was gone (its name is free now, or will be at once) */
     NL_CHATNET_FAILED     /* no answer could be had (cut off, or a bad reply) */
 };
 
@@ -99,6 +101,8 @@ struct nl_chatnet_sink {
     void (*state)(void *ud, int state);
     /** Registered users here now. */
     size_t (*users)(void *ud);
+    /** Another node asks (id) whether the user here holding name is still there: answered with probed. */
+    void (*probe)(void *ud, int node, uint32_t id, const char *name, size_t n);
     /** The server cannot run as configured (code, text as an errbuf would hold them): it stops. */
     void (*fatal)(void *ud, int code, const char *text);
 };
@@ -137,6 +141,11 @@ struct nl_chatnet_ops {
     int (*next)(const struct nl_chatnet *n, struct nl_chatnet_iter *it, const char **name, size_t *len);
     /** Ask node for the USER line of name: answered LINE, ABSENT or not at all (the asker times out). */
     int (*who)(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t len);
+    /** Ask node whether its user holding name is still there: answered ALIVE or VANISHED (its name then
+     *  released before the answer), or not at all. */
+    int (*probe)(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t len);
+    /** The answer to node's probe id. */
+    void (*probed)(struct nl_chatnet *n, int node, uint32_t id, int alive);
 
     /* ---- the bus: deliver to a node ---- */
     /** A session event for user `to` of node (text with MSG only). <0: it cannot be sent. */

@@ -24,6 +24,7 @@ void chat_say_taken(struct nl_conn *c, const char *asked, size_t an, const char 
 }
 
 int chat_name_refused(struct nl_chat_server *s, struct nl_conn *c, const char *name, size_t len)
+
 {
     struct chat_user *other = chat_find(s, (const uint8_t *)name, len);
     if (!other)

@@ -1,10 +1,11 @@
 /*
- * nl_chatwait.c - answers a connection awaits from the directory
- * (nl_chatnet.h: a name claimed, looked up, or a WHO asked of another node),
- * and the lines the connection sends meanwhile, held and handled once the
- * answer (or its deadline) comes, so that replies stay in command order.
- * Owns the asks and the held lines; the directory answers through
- * chat_wait_answer, exactly once per ask, perhaps at once.
+ * nl_chatwait.c - answers a connection awaits (from the directory of
+ * nl_chatnet.h: a name claimed, looked up, or a WHO asked of another node; or
+ * whether a name's idle holder is still there, probed at the TCP level), and
+ * the lines the connection sends meanwhile, held and handled once the answer
+ * (or its deadline) comes, so that replies stay in command order. Owns the
+ * asks, the probes of holders and the held lines; the directory answers
+ * through chat_wait_answer, exactly once per ask, perhaps at once.
  */
 #include "nl_chat_int.h"
 #include "nl_internal.h"
@@ -16,6 +17,12 @@
 #define WAIT_TICK_MS 250
 #define WAIT_TIMEOUT_MS 5000  /* an ask unanswered this long fails with ERR 503 */
 #define HOLD_MAX (256 * 1024) /* bytes of lines held for one connection while it waits */
+#define PROBE_QUIET_MS 10000  /* a holder that sent nothing this long looks idle: probed before its name is refused */
+#define PROBE_AGAIN_MS 10000  /* one whose host answered a probe this recently is not probed again */
+#define PROBE_TIMEOUT_MS 2000 /* the holder's host has this long to acknowledge the probe */
+
+static const char PROBE_LINE[] =
+    "PROBE someone asked for your name; this line checks that your connection is still there (nothing to answer)\n";
 
 static const char UNAVAILABLE[] = "ERR 503 cluster unavailable\n";
 
@@ -25,14 +32,23 @@ struct chat_wait {
     struct nl_conn *c;       /* NULL once it closed */
     uint64_t deadline;
     uint8_t len;
-    char name[NAME_CAP];
-    uint8_t *line;           /* WAIT_LOOKUP: the command to run again once the name is known */
+    char name[NAME_CAP];     /* WAIT_PROBE: the holder's */
+    int node;                /* WAIT_PROBE: the holder's node (0: here) */
+    uint8_t *line;           /* WAIT_LOOKUP, WAIT_PROBE: the command to run again once the name is known */
     size_t line_len;
+};
+
+struct chat_ask {            /* another node's probe of a holder here, awaiting its answer */
+    int node;
+    uint32_t id;
+    uint8_t len;
+    char name[NAME_CAP];
 };
 
 struct chat_hold {
     struct nl_conn *c;
-    int waiting, replaying;
+    int waiting;             /* waits of c not answered yet */
+    int replaying;
     uint8_t *q;              /* lines, each a 4-byte length then its bytes */
     size_t len, off, cap;
 };
@@ -57,7 +73,7 @@ static struct chat_hold *hold_begin(struct nl_chat_server *s, struct nl_conn *c)
         memset(h, 0, sizeof *h);
         h->c = c;
     }
-    h->waiting = 1;
+    h->waiting++;
     return h;
 }
 
@@ -110,9 +126,8 @@ static void hold_release(struct nl_chat_server *s, struct nl_conn *c, const uint
                          const struct chat_peer *found)
 {
     struct chat_hold *h = hold_find(s, c);
-    if (!h)
-        return;
-    h->waiting = 0;
+    if (!h || (h->waiting && --h->waiting))
+        return; /* another answer is still awaited */
     uint8_t line[NL_CHAT_MAX_LINE + 8];
     if (again && !nl_conn_is_closing(c)) {
         size_t n = NL_MIN(again_len, (size_t)NL_CHAT_MAX_LINE);
@@ -205,11 +220,8 @@ static void wait_abandon(struct nl_chat_server *s, uint32_t id, struct nl_conn *
         *w = s->waits[--s->nwaits];
     }
     struct chat_hold *h = hold_find(s, c);
-    if (h) {
-        h->waiting = 0;
-        if (!h->replaying && h->off >= h->len)
-            hold_free(s, h);
-    }
+    if (h && h->waiting && !--h->waiting && !h->replaying && h->off >= h->len)
+        hold_free(s, h);
 }
 
 void chat_wait_claim(struct nl_chat_server *s, struct nl_conn *c, const char *name, size_t len)
@@ -274,6 +286,139 @@ void chat_wait_net_known(struct nl_chat_server *s)
     }
 }
 
+/* ---- is a name's holder still there? ---- */
+
+static int looks_idle(const struct nl_chat_server *s, const struct chat_user *u)
+{
+    uint64_t now = nl_loop_now(s->svc.loop);
+    return nl_conn_quiet_ms(u->conn) >= PROBE_QUIET_MS && (!u->probed_at || now - u->probed_at >= PROBE_AGAIN_MS);
+}
+
+/* The holder of name is known to be there (alive) or gone: the NICKs that waited on it run again (now they
+ * are refused at once, or find the name free), and other nodes that asked are answered. */
+static void holder_known(struct nl_chat_server *s, const char *name, size_t n, int alive)
+{
+    for (size_t i = 0; i < s->nwaits;) {
+        struct chat_wait *w = &s->waits[i];
+        if (w->kind != WAIT_PROBE || w->node != 0 || !nl_name_same(w->name, w->len, name, n)) {
+            i++;
+            continue;
+        }
+        wait_finish(s, w, 1, NULL);
+        i = 0; /* running them again may have changed the waits */
+    }
+    for (size_t i = 0; i < s->nasks;) {
+        struct chat_ask a = s->asks[i];
+        if (!nl_name_same(a.name, a.len, name, n)) {
+            i++;
+            continue;
+        }
+        s->asks[i] = s->asks[--s->nasks];
+        s->net->ops->probed(s->net, a.node, a.id, alive);
+    }
+}
+
+static void on_probed(struct nl_conn *c, int alive, void *ud)
+{
+    struct nl_chat_server *s = ud;
+    struct chat_user *u = nl_conn_data(c);
+    if (!u)
+        return;
+    u->probing = 0;
+    if (!alive) { /* the name is free once it has gone (chat_wait_holder_gone) */
+        nl_conn_close(c, NL_CLOSE_VANISHED);
+        return;
+    }
+    u->probed_at = nl_loop_now(s->svc.loop);
+    holder_known(s, u->e.name, u->e.len, 1);
+}
+
+/* A line to the holder, and its host's acknowledgement watched. */
+static int probe(struct nl_chat_server *s, struct chat_user *u)
+{
+    if (u->probing)
+        return NL_OK;
+    nl_conn_write(u->conn, PROBE_LINE, sizeof PROBE_LINE - 1);
+    int rc = nl_conn_probe(u->conn, PROBE_TIMEOUT_MS, on_probed, s);
+    if (rc == NL_OK)
+        u->probing = 1;
+    return rc;
+}
+
+int chat_wait_probe(struct nl_chat_server *s, struct nl_conn *c, const uint8_t *line, size_t len,
+                    struct chat_user *u)
+{
+    if (!looks_idle(s, u))
+        return 0;
+    uint8_t *copy = malloc(len ? len : 1);
+    struct chat_wait *w = copy ? wait_start(s, WAIT_PROBE, c, u->e.name, u->e.len) : NULL;
+    if (!w) {
+        free(copy);
+        return 0;
+    }
+    memcpy(copy, line, len);
+    w->line = copy;
+    w->line_len = len;
+    uint32_t id = w->id;
+    if (probe(s, u) < 0) {
+        wait_abandon(s, id, c, NULL);
+        return 0;
+    }
+    return 1;
+}
+
+void chat_wait_holder_gone(struct nl_chat_server *s, const char *name, size_t n) { holder_known(s, name, n, 0); }
+
+void chat_wait_asked(void *ud, int node, uint32_t id, const char *name, size_t n)
+{
+    struct nl_chat_server *s = ud;
+    struct chat_user *u = chat_find(s, (const uint8_t *)name, n);
+    if (!u || !looks_idle(s, u) || NL_GROW(s->asks, s->nasks, s->capasks, 4) < 0 || probe(s, u) < 0) {
+        s->net->ops->probed(s->net, node, id, u != NULL);
+        return;
+    }
+    struct chat_ask *a = &s->asks[s->nasks++];
+    *a = (struct chat_ask){.node = node, .id = id, .len = (uint8_t)n};
+    memcpy(a->name, name, n);
+}
+
+/* A claim found the name (or one like it) held on another node: ask that node whether its holder is still
+ * there, the NICK waiting meanwhile. 0: no probe could be asked. */
+static int probe_elsewhere(struct nl_chat_server *s, struct nl_conn *c, const char *asked, size_t an, int node,
+                           const char *holder, size_t hn)
+{
+    char line[NAME_CAP + 8];
+    int ln = snprintf(line, sizeof line, "NICK %.*s", (int)an, asked);
+    uint8_t *copy = malloc((size_t)ln);
+    struct chat_wait *w = copy && hn < NAME_CAP ? wait_start(s, WAIT_PROBE, c, holder, hn) : NULL;
+    if (!w) {
+        free(copy);
+        return 0;
+    }
+    memcpy(copy, line, (size_t)ln);
+    w->line = copy;
+    w->line_len = (size_t)ln;
+    w->node = node;
+    uint32_t id = w->id;
+    if (s->net->ops->probe(s->net, id, node, holder, hn) < 0) {
+        wait_abandon(s, id, c, NULL);
+        return 0;
+    }
+    return 1;
+}
+
+static void answer_probe(struct nl_chat_server *s, struct chat_wait *w, const struct nl_chatnet_answer *a)
+{
+    if (a->kind == NL_CHATNET_VANISHED) {
+        wait_finish(s, w, 1, NULL); /* its name was released first: the NICK runs again */
+        return;
+    }
+    struct nl_chat_cmd cmd; /* the name asked for, from the NICK kept */
+    if (nl_chat_parse(w->line, w->line_len, &cmd) == NL_OK)
+        chat_say_taken(w->c, (const char *)cmd.arg, cmd.arg_len, w->name, w->len);
+    wait_finish(s, w, 0, NULL);
+}
+
 static void answer_claim(struct nl_chat_server *s, struct chat_wait *w, const struct nl_chatnet_answer *a)
 {
     switch (a->kind) {
@@ -282,7 +427,8 @@ static void answer_claim(struct nl_chat_server *s, struct chat_wait *w, const st
             s->net->ops->release(s->net, w->name, w->len);
         break;
     case NL_CHATNET_TAKEN:
-        chat_say_taken(w->c, w->name, w->len, a->name, a->len);
+        if (a->node <= 0 || !probe_elsewhere(s, w->c, w->name, w->len, a->node, a->name, a->len))
+            chat_say_taken(w->c, w->name, w->len, a->name, a->len);
         break;
     default:
         if (a->text)
@@ -315,7 +461,10 @@ void chat_wait_answer(void *ud, uint32_t id, const struct nl_chatnet_answer *a)
             wait_finish(s, w, 0, NULL);
         return;
     }
-    if (w->kind == WAIT_CLAIM) {
+    if (w->kind == WAIT_PROBE) {
+        answer_probe(s, w, a);
+        return;
+    } else if (w->kind == WAIT_CLAIM) {
         answer_claim(s, w, a);
     } else if (w->kind == WAIT_WHO) {
         answer_who(s, w, a);
@@ -372,6 +521,12 @@ static void on_wait_tick(struct nl_loop *loop, void *ud)
             i++;
             continue;
         }
+        if (w->c && w->kind == WAIT_PROBE) { /* no answer from the holder's server: the name stays its */
+            struct nl_chatnet_answer a = {.kind = NL_CHATNET_FAILED};
+            answer_probe(s, w, &a);
+            i = 0;
+            continue;
+        }
         if (w->c && w->kind != WAIT_NET) /* held lines are served as they are (they were not answered yet) */
             nl_conn_write(w->c, UNAVAILABLE, sizeof UNAVAILABLE - 1);
         wait_finish(s, w, 0, NULL);
@@ -405,7 +560,9 @@ void chat_wait_close(struct nl_chat_server *s)
         free(s->waits[i].line);
     free(s->holds);
     free(s->waits);
+    free(s->asks);
     s->holds = NULL;
     s->waits = NULL;
-    s->nholds = s->nwaits = 0;
+    s->asks = NULL;
+    s->nholds = s->nwaits = s->nasks = 0;
 }

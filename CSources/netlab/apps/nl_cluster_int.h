@@ -221,6 +221,8 @@ int cl_send(struct nl_chatnet *n, int node, int ev, const char *from, size_t fn,
             const uint8_t *text, size_t tlen);
 void cl_room(struct nl_chatnet *n, int what, const char *name, size_t len, const uint8_t *text, size_t tlen);
 int cl_who(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t len);
+int cl_probe(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t len);
+void cl_probed(struct nl_chatnet *n, int node, uint32_t id, int alive);
 void cl_flush(struct nl_chatnet *n);
 /* A message that came on the subscription (all: on nl:all, else on nl:to:<us>). */
 void cl_bus_in(struct nl_cluster *cl, int all, const char *msg, size_t len);

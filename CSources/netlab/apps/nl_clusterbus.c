@@ -85,7 +85,8 @@ struct who_ctx {
     uint32_t id;
 };
 
-/* A WHO whose server is gone or not listening: answered at once rather than after the asker's deadline. */
+/* A WHO or a PROBE whose server is gone or not listening: answered at once (FAILED) rather than after the
+ * asker's deadline. */
 static void on_who_sent(redisAsyncContext *ac, void *r, void *priv)
 {
     struct who_ctx x = *(struct who_ctx *)priv;
@@ -112,6 +113,26 @@ int cl_who(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t
     return rc;
 }
 
+int cl_probe(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t len)
+{
+    struct nl_cluster *cl = (struct nl_cluster *)n;
+    struct who_ctx *x = malloc(sizeof *x);
+    if (!x)
+        return NL_ENOMEM;
+    *x = (struct who_ctx){cl, id};
+    int rc = cl_to_node(cl, node, on_who_sent, x, "PROBE %s %u %.*s", cl->node, id, (int)len, name);
+    if (rc < 0)
+        free(x);
+    return rc;
+}
+
+void cl_probed(struct nl_chatnet *n, int node, uint32_t id, int alive)
+{
+    struct nl_cluster *cl = (struct nl_cluster *)n;
+    cl_to_node(cl, node, NULL, NULL, "PROBED %s %u %s", cl->node, id, alive ? "alive" : "gone");
+}
+
+
 void cl_flush(struct nl_chatnet *n) { cl_batches_flush((struct nl_cluster *)n); }
 
 /* ---- in: messages for this server's users (nl:to:<us>) ---- */
@@ -137,6 +158,27 @@ static void in_whoa(struct nl_cluster *cl, int src, const char *rest, size_t rn)
     struct nl_chatnet_answer a = {.kind = NL_CHATNET_LINE, .node = src, .text = rest, .tlen = rn};
     if (rn == 1 && rest[0] == '-')
         a.kind = NL_CHATNET_ABSENT;
+    cl->sink->answer(cl->ud, (uint32_t)strtoul(idw, NULL, 10), &a);
+}
+
+/* "PROBE <from-server> <id> <name>": is the user here holding name still there? */
+static void in_probe(struct nl_cluster *cl, int src, const char *rest, size_t rn)
+{
+    const char *idw;
+    cl_word(&rest, &rn, &idw);
+    if (cl_name_valid(rest, rn))
+        cl->sink->probe(cl->ud, src, (uint32_t)strtoul(idw, NULL, 10), rest, rn);
+    else
+        cl_bad_input(cl, "PROBE with a bad name", rest, rn);
+}
+
+/* "PROBED <from-server> <id> alive|gone": the answer to a probe asked there. */
+static void in_probed(struct nl_cluster *cl, int src, const char *rest, size_t rn)
+{
+    const char *idw;
+    cl_word(&rest, &rn, &idw);
+    struct nl_chatnet_answer a = {.kind = rn == 5 && !memcmp(rest, "alive", 5) ? NL_CHATNET_ALIVE : NL_CHATNET_VANISHED,
+                                  .node = src};
     cl->sink->answer(cl->ud, (uint32_t)strtoul(idw, NULL, 10), &a);
 }
 
@@ -168,6 +210,7 @@ static const struct {
     {"MSG", NL_CHATNET_MSG, NULL},     {"REQ", NL_CHATNET_REQ, NULL},   {"ACC", NL_CHATNET_ACC, NULL},
     {"DEC", NL_CHATNET_DEC, NULL},     {"LEAVE", NL_CHATNET_LEAVE, NULL}, {"GONE", NL_CHATNET_GONE, NULL},
     {"NOUSER", NL_CHATNET_NOUSER, NULL}, {"WHOQ", 0, in_whoq},         {"WHOA", 0, in_whoa},
+    {"PROBE", 0, in_probe},            {"PROBED", 0, in_probed},
 };
 
 static void on_directed(struct nl_cluster *cl, const char *verb, size_t vn, int src, const char *rest, size_t rn)

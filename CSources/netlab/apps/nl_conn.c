@@ -44,6 +44,7 @@ const char *nl_close_reason_text(int reason)
     case NL_CLOSE_IDLE_TIMEOUT: return "idle timeout";
     case NL_CLOSE_SHUTDOWN: return "server shutting down";
     case NL_CLOSE_SLOW_READER: return "not reading: over the soft output limit for too long";
+    case NL_CLOSE_VANISHED: return "its host vanished: a probe was not acknowledged";
     default: return "closed";
     }
 }
@@ -186,6 +187,8 @@ void nl_conn_finish(struct nl_conn *c)
         s->source = NULL;
     c->flags |= F_REAPED;
     nl_wheel_cancel(&s->wheel, &c->due);
+    if (s->nprobes)
+        nl_conn_forget_probes(c);
     nl_loop_remove(s->loop, c->fd);
     close(c->fd);
     c->fd = -1;
@@ -470,7 +473,7 @@ static void read_conn(struct nl_conn *c)
         return;
     }
     s->st.bytes_in += (uint64_t)r;
-    c->last_active = now;
+    c->last_active = c->last_in = now;
     s->source = c;
     int rc = nl_line_feed(&c->in, s->scratch, (size_t)r, on_line, c);
     s->source = NULL;
@@ -530,4 +533,5 @@ int nl_conn_is_closing(const struct nl_conn *c) { return (c->flags & (F_CLOSING 
 int nl_conn_errno(const struct nl_conn *c) { return c->err; }
 size_t nl_conn_queued(const struct nl_conn *c) { return c->out.len; }
 uint64_t nl_conn_sent(const struct nl_conn *c) { return c->sent; }
+uint64_t nl_conn_quiet_ms(const struct nl_conn *c) { return nl_loop_now(c->srv->loop) - c->last_in; }
 struct nl_server *nl_conn_server(const struct nl_conn *c) { return c->srv; }

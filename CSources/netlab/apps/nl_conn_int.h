@@ -48,6 +48,7 @@ struct nl_conn {
     struct nl_conn *next_pending; /* flush list */
     struct nl_conn *next_close;   /* close queue, then the free list */
     uint64_t created, last_active, partial_since; /* ms; partial_since doubles as the linger deadline */
+    uint64_t last_in;             /* ms the peer last sent something */
     uint64_t sent;          /* bytes written to the socket */
     uint64_t over_since;          /* ms its queue went over soft_output (0: since back to half of it) */
     struct nl_conn *held_by;      /* F_HELD: the reader it waits for (NULL: that reader is gone) */
@@ -56,6 +57,13 @@ struct nl_conn {
     uint8_t midline;              /* the last byte sent was not a newline: a line is half sent */
     struct nl_wheel_entry due;    /* when one of its timeouts may be due (nl_server.c) */
     void *data;
+};
+
+struct nl_probe {
+    struct nl_conn *c;
+    uint64_t start, deadline;
+    nl_conn_probed_fn done;
+    void *ud;
 };
 
 struct nl_server {
@@ -77,6 +85,9 @@ struct nl_server {
     size_t nheld, capheld;
     int64_t tick;
     struct nl_wheel wheel;        /* the connections' deadlines (nl_conn_schedule) */
+    struct nl_probe *probes;      /* connections being probed (nl_conn_probe) */
+    size_t nprobes, capprobes;
+    int64_t probe_timer;          /* while there are probes */
     int halted;                   /* nl_server_halt: nothing is ever sent again */
     size_t released;              /* buffer bytes freed since the last malloc_trim */
     struct nl_server_stats st;
@@ -91,6 +102,9 @@ void nl_conn_process_close_queue(struct nl_server *s);
 void nl_conn_release_drained(struct nl_server *s);
 void nl_conn_update_events(struct nl_conn *c);
 void nl_conn_on_io(struct nl_loop *loop, int fd, int revents, void *ud);
+
+/* nl_server.c, for nl_conn.c: c is going, its probes with it. */
+void nl_conn_forget_probes(struct nl_conn *c);
 
 /* nl_server.c, for nl_conn.c: put c where its earliest timeout is (or nowhere, when none applies);
  * _soon: a deadline at `at` just began (a line left half, output over the soft mark). */

@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 void nl_server_config_init(struct nl_server_config *cfg)
@@ -34,6 +36,9 @@ void nl_server_config_init(struct nl_server_config *cfg)
     cfg->close_grace_ms = 2000;
     cfg->sndbuf = NL_SNDBUF_DEFAULT;
     cfg->max_input = NL_SERVER_MAX_INPUT;
+    cfg->keepalive_idle_s = NL_KEEPALIVE_IDLE_S;
+    cfg->keepalive_intvl_s = NL_KEEPALIVE_INTVL_S;
+    cfg->keepalive_cnt = NL_KEEPALIVE_CNT;
 }
 
 /* ---- accepting ---- */
@@ -72,7 +77,7 @@ static int add_conn(struct nl_server *s, int fd, const struct nl_addr *peer)
     c->peer = *peer;
     nl_line_init(&c->in, s->cfg.max_line);
     nl_buf_init(&c->out, s->cfg.max_output);
-    c->created = c->last_active = nl_loop_now(s->loop);
+    c->created = c->last_active = c->last_in = nl_loop_now(s->loop);
     if (nl_loop_add(s->loop, fd, POLLIN, nl_conn_on_io, c, NULL) < 0) {
         free(c);
         return NL_ENOMEM;
@@ -85,6 +90,28 @@ static int add_conn(struct nl_server *s, int fd, const struct nl_addr *peer)
     if (s->ops->open)
         s->ops->open(c, s->ud);
     return NL_OK;
+}
+
+/*
+ * TCP keepalive (RFC 1122 4.2.3.6) on an accepted socket: a peer whose host vanished without a FIN (its
+ * link gone, its power off) is found after idle + intvl * cnt seconds and the connection fails with
+ * ETIMEDOUT, freeing what it held; TCP_USER_TIMEOUT bounds the same way how long output may stay
+ * unacknowledged (keepalive probes only an idle connection).
+ */
+static void keepalive(const struct nl_server *s, int fd)
+{
+    const struct nl_server_config *cfg = &s->cfg;
+    if (!cfg->keepalive_idle_s)
+        return;
+    int on = 1, idle = (int)cfg->keepalive_idle_s, intvl = (int)NL_MAX(cfg->keepalive_intvl_s, 1u),
+        cnt = (int)NL_MAX(cfg->keepalive_cnt, 1u);
+    unsigned int user = (unsigned int)NL_MIN(((uint64_t)idle + (uint64_t)intvl * (uint64_t)cnt) * 1000u,
+                                             (uint64_t)UINT32_MAX);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user, sizeof user);
 }
 
 static void on_listener(struct nl_loop *loop, int lfd, int revents, void *ud)
@@ -122,6 +149,7 @@ static void on_listener(struct nl_loop *loop, int lfd, int revents, void *ud)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        keepalive(s, fd);
         if (s->cfg.sndbuf > 0) {
             /* A fixed send buffer (no autotuning to tcp_wmem's 4 MB): the kernel's share stays bounded. */
             int sb = (int)NL_MIN(s->cfg.sndbuf, (size_t)INT32_MAX / 2);
@@ -250,6 +278,76 @@ static void on_tick(struct nl_loop *loop, void *ud)
     nl_wheel_expire(&s->wheel, nl_loop_now(loop), conn_expired, s);
 }
 
+/* ---- probes: is a peer's host still there? ---- */
+
+#define PROBE_EVERY_MS 10
+
+/* Everything sent has been acknowledged, or an acknowledgement came after the probe began. */
+static int probe_answered(const struct nl_probe *p, uint64_t now)
+{
+    const struct nl_conn *c = p->c;
+    int outq = -1;
+    if (c->out.len == 0 && ioctl(c->fd, SIOCOUTQ, &outq) == 0 && outq == 0)
+        return 1;
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    return getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && len >= sizeof ti &&
+           (uint64_t)ti.tcpi_last_ack_recv < now - p->start;
+}
+
+static void on_probe_tick(struct nl_loop *loop, void *ud)
+{
+    struct nl_server *s = ud;
+    uint64_t now = nl_loop_now(loop);
+    for (size_t i = 0; i < s->nprobes;) {
+        struct nl_probe p = s->probes[i];
+        int alive = !(p.c->flags & (F_DEAD | F_REAPED)) && probe_answered(&p, now);
+        if (!alive && now < p.deadline) {
+            i++;
+            continue;
+        }
+        s->probes[i] = s->probes[--s->nprobes];
+        p.done(p.c, alive, p.ud); /* may probe again, or close connections: the array may change */
+        i = 0;
+    }
+    if (!s->nprobes && s->probe_timer > 0) { /* no tick while nobody is probed */
+        nl_loop_timer_cancel(loop, s->probe_timer);
+        s->probe_timer = 0;
+    }
+}
+
+int nl_conn_probe(struct nl_conn *c, uint32_t timeout_ms, nl_conn_probed_fn done, void *ud)
+{
+    struct nl_server *s = c->srv;
+    if (c->flags & (F_CLOSING | F_REAPED | F_DEAD) || !done)
+        return NL_EINVAL;
+    if (NL_GROW(s->probes, s->nprobes, s->capprobes, 4) < 0)
+        return NL_ENOMEM;
+    if (s->probe_timer <= 0) {
+        int64_t t = nl_loop_timer(s->loop, PROBE_EVERY_MS, PROBE_EVERY_MS, on_probe_tick, s, NULL);
+        if (t < 0)
+            return (int)t;
+        s->probe_timer = t;
+    }
+    if (c->out.len && nl_conn_flush(c) < 0) /* the line to acknowledge goes now, not at the end of the pass */
+        return NL_EINVAL;
+    if (c->flags & (F_CLOSING | F_DEAD))
+        return NL_EINVAL;
+    uint64_t now = nl_loop_now(s->loop);
+    s->probes[s->nprobes++] = (struct nl_probe){c, now, now + timeout_ms, done, ud};
+    return NL_OK;
+}
+
+void nl_conn_forget_probes(struct nl_conn *c)
+{
+    struct nl_server *s = c->srv;
+    for (size_t i = 0; i < s->nprobes;)
+        if (s->probes[i].c == c)
+            s->probes[i] = s->probes[--s->nprobes];
+        else
+            i++;
+}
+
 /* ---- server ---- */
 
 int nl_server_open(struct nl_server **out, struct nl_loop *loop, const struct nl_server_config *cfg,
@@ -369,6 +467,9 @@ void nl_server_close(struct nl_server *s)
         close(s->reserve_fd);
     free(s->conns);
     free(s->held);
+    if (s->probe_timer > 0)
+        nl_loop_timer_cancel(s->loop, s->probe_timer);
+    free(s->probes);
     nl_wheel_free(&s->wheel);
     free(s->scratch);
     free(s);
