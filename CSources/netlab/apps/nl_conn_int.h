@@ -103,13 +103,12 @@ void nl_conn_release_drained(struct nl_server *s);
 void nl_conn_update_events(struct nl_conn *c);
 void nl_conn_on_io(struct nl_loop *loop, int fd, int revents, void *ud);
 
-/* nl_server.c, for nl_conn.c: c is going, its probes with it. */
-void nl_conn_forget_probes(struct nl_conn *c);
-
-/* nl_server.c, for nl_conn.c: put c where its earliest timeout is (or nowhere, when none applies);
+/* nl_conn.c, for nl_server.c: put c where its earliest timeout is (or nowhere, when none applies);
  * _soon: a deadline at `at` just began (a line left half, output over the soft mark). */
 void nl_conn_schedule(struct nl_conn *c);
 void nl_conn_schedule_soon(struct nl_conn *c, uint64_t at);
+/* nl_conn.c, for nl_server.c: the probes' table and timer, at the server's close. */
+void nl_conn_probes_free(struct nl_server *s);
 
 
 #endif

@@ -3,7 +3,8 @@
  * and accepting (with refusal when out of descriptors: a reserved descriptor is
  * given up to accept and close), the per-pass work (flushing, the close queue,
  * the input budget), the timeouts (a wheel of deadlines, nl_wheel.c, turned by
- * the loop's tick: a connection with nothing due costs nothing), the server's life and
+ * the loop's tick: a connection with nothing due costs nothing), keepalive on
+ * accepted sockets, the server's life and
  * statistics, and nl_service (a loop, signals and one server, for the tools).
  */
 #include "nl_conn_int.h"
@@ -23,9 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <linux/sockios.h>
 #include <unistd.h>
 
 void nl_server_config_init(struct nl_server_config *cfg)
@@ -193,38 +192,6 @@ static void after_pass(struct nl_loop *loop, void *ud)
 
 /* ---- timeouts: each connection in the wheel at the earliest time one may be due ---- */
 
-/* When the first of c's timeouts may be due (UINT64_MAX: none applies now). Activity only moves them
- * later, so the wheel holds this time or an earlier one, and is looked at again when it comes. */
-static uint64_t conn_due(const struct nl_conn *c, const struct nl_server_config *cfg)
-{
-    if (c->flags & F_LINGER)
-        return c->partial_since; /* the end of its grace */
-    if (c->flags & F_CLOSING)
-        return UINT64_MAX;
-    uint64_t due = UINT64_MAX;
-    if (cfg->login_timeout_ms && !(c->flags & F_READY))
-        due = NL_MIN(due, c->created + cfg->login_timeout_ms);
-    if (cfg->line_timeout_ms && c->partial_since && !(c->flags & (F_PAUSED | F_HELD)))
-        due = NL_MIN(due, c->partial_since + cfg->line_timeout_ms);
-    if (cfg->idle_timeout_ms)
-        due = NL_MIN(due, c->last_active + cfg->idle_timeout_ms);
-    if (cfg->soft_output && cfg->soft_output_ms && c->over_since)
-        due = NL_MIN(due, c->over_since + cfg->soft_output_ms);
-    return due;
-}
-
-void nl_conn_schedule(struct nl_conn *c)
-{
-    struct nl_server *s = c->srv;
-    uint64_t due = conn_due(c, &s->cfg);
-    if (due == UINT64_MAX)
-        nl_wheel_cancel(&s->wheel, &c->due);
-    else
-        nl_wheel_set(&s->wheel, &c->due, due);
-}
-
-void nl_conn_schedule_soon(struct nl_conn *c, uint64_t at) { nl_wheel_set_before(&c->srv->wheel, &c->due, at); }
-
 /* A connection whose time came: what is due is done, or it waits for its next time. */
 static void conn_expired(struct nl_wheel_entry *e, void *ud)
 {
@@ -276,76 +243,6 @@ static void on_tick(struct nl_loop *loop, void *ud)
 #endif
     /* Only the connections whose time came: an idle one with no timeout running costs nothing here. */
     nl_wheel_expire(&s->wheel, nl_loop_now(loop), conn_expired, s);
-}
-
-/* ---- probes: is a peer's host still there? ---- */
-
-#define PROBE_EVERY_MS 10
-
-/* Everything sent has been acknowledged, or an acknowledgement came after the probe began. */
-static int probe_answered(const struct nl_probe *p, uint64_t now)
-{
-    const struct nl_conn *c = p->c;
-    int outq = -1;
-    if (c->out.len == 0 && ioctl(c->fd, SIOCOUTQ, &outq) == 0 && outq == 0)
-        return 1;
-    struct tcp_info ti;
-    socklen_t len = sizeof ti;
-    return getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && len >= sizeof ti &&
-           (uint64_t)ti.tcpi_last_ack_recv < now - p->start;
-}
-
-static void on_probe_tick(struct nl_loop *loop, void *ud)
-{
-    struct nl_server *s = ud;
-    uint64_t now = nl_loop_now(loop);
-    for (size_t i = 0; i < s->nprobes;) {
-        struct nl_probe p = s->probes[i];
-        int alive = !(p.c->flags & (F_DEAD | F_REAPED)) && probe_answered(&p, now);
-        if (!alive && now < p.deadline) {
-            i++;
-            continue;
-        }
-        s->probes[i] = s->probes[--s->nprobes];
-        p.done(p.c, alive, p.ud); /* may probe again, or close connections: the array may change */
-        i = 0;
-    }
-    if (!s->nprobes && s->probe_timer > 0) { /* no tick while nobody is probed */
-        nl_loop_timer_cancel(loop, s->probe_timer);
-        s->probe_timer = 0;
-    }
-}
-
-int nl_conn_probe(struct nl_conn *c, uint32_t timeout_ms, nl_conn_probed_fn done, void *ud)
-{
-    struct nl_server *s = c->srv;
-    if (c->flags & (F_CLOSING | F_REAPED | F_DEAD) || !done)
-        return NL_EINVAL;
-    if (NL_GROW(s->probes, s->nprobes, s->capprobes, 4) < 0)
-        return NL_ENOMEM;
-    if (s->probe_timer <= 0) {
-        int64_t t = nl_loop_timer(s->loop, PROBE_EVERY_MS, PROBE_EVERY_MS, on_probe_tick, s, NULL);
-        if (t < 0)
-            return (int)t;
-        s->probe_timer = t;
-    }
-    if (c->out.len && nl_conn_flush(c) < 0) /* the line to acknowledge goes now, not at the end of the pass */
-        return NL_EINVAL;
-    if (c->flags & (F_CLOSING | F_DEAD))
-        return NL_EINVAL;
-    uint64_t now = nl_loop_now(s->loop);
-    s->probes[s->nprobes++] = (struct nl_probe){c, now, now + timeout_ms, done, ud};
-    return NL_OK;
-}
-
-void nl_conn_forget_probes(struct nl_conn *c)
-{
-    struct nl_server *s = c->srv;
-    for (size_t i = 0; i < s->nprobes;)
-        if (s->probes[i].c == c)
-            s->probes[i] = s->probes[--s->nprobes];
-        else
-            i++;
 }
 
 /* ---- server ---- */
@@ -467,9 +364,7 @@ void nl_server_close(struct nl_server *s)
         close(s->reserve_fd);
     free(s->conns);
     free(s->held);
-    if (s->probe_timer > 0)
-        nl_loop_timer_cancel(s->loop, s->probe_timer);
-    free(s->probes);
+    nl_conn_probes_free(s);
     nl_wheel_free(&s->wheel);
     free(s->scratch);
     free(s);
