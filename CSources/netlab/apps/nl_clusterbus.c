@@ -100,30 +100,27 @@ static void on_who_sent(redisAsyncContext *ac, void *r, void *priv)
     cl->sink->answer(cl->ud, x.id, &a);
 }
 
-int cl_who(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t len)
+/* "<verb> <us> <id> <name>" to node: a question whose answer (or its failure) comes back as id. */
+static int ask(struct nl_cluster *cl, const char *verb, uint32_t id, int node, const char *name, size_t len)
 {
-    struct nl_cluster *cl = (struct nl_cluster *)n;
     struct who_ctx *x = malloc(sizeof *x);
     if (!x)
         return NL_ENOMEM;
     *x = (struct who_ctx){cl, id};
-    int rc = cl_to_node(cl, node, on_who_sent, x, "WHOQ %s %u %.*s", cl->node, id, (int)len, name);
+    int rc = cl_to_node(cl, node, on_who_sent, x, "%s %s %u %.*s", verb, cl->node, id, (int)len, name);
     if (rc < 0)
         free(x);
     return rc;
 }
 
+int cl_who(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t len)
+{
+    return ask((struct nl_cluster *)n, "WHOQ", id, node, name, len);
+}
+
 int cl_probe(struct nl_chatnet *n, uint32_t id, int node, const char *name, size_t len)
 {
-    struct nl_cluster *cl = (struct nl_cluster *)n;
-    struct who_ctx *x = malloc(sizeof *x);
-    if (!x)
-        return NL_ENOMEM;
-    *x = (struct who_ctx){cl, id};
-    int rc = cl_to_node(cl, node, on_who_sent, x, "PROBE %s %u %.*s", cl->node, id, (int)len, name);
-    if (rc < 0)
-        free(x);
-    return rc;
+    return ask((struct nl_cluster *)n, "PROBE", id, node, name, len);
 }
 
 void cl_probed(struct nl_chatnet *n, int node, uint32_t id, int alive)
@@ -131,7 +128,6 @@ void cl_probed(struct nl_chatnet *n, int node, uint32_t id, int alive)
     struct nl_cluster *cl = (struct nl_cluster *)n;
     cl_to_node(cl, node, NULL, NULL, "PROBED %s %u %s", cl->node, id, alive ? "alive" : "gone");
 }
-
 
 void cl_flush(struct nl_chatnet *n) { cl_batches_flush((struct nl_cluster *)n); }
 
