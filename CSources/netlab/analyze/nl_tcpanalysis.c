@@ -71,11 +71,23 @@ struct ta_dir {
     uint8_t nsack;             /* SACK blocks of the latest segment (kept in the cold part) */
 };
 
+/* Segments sent while a direction's list was full: not listed one by one, but their span
+ * (so bytes in flight stay exact) and the newest of them (so the cumulative ACK that covers
+ * them all still gives its RTT sample, as tshark's longer list does). */
+struct ta_spill {
+    uint32_t lo, hi;           /* sequence span [lo, hi) not yet acknowledged; lo == hi: none */
+    uint32_t n;                /* segments spilled since the span was last empty */
+    struct ta_seg tail;        /* the newest spilled segment; frame 0: acknowledged or none */
+};
+
 /* Kept only while a conversation is open (then returned to a pool, see ta_cold_put):
  * the unacknowledged segments, the RTT samples, the latest SACK blocks. */
 struct ta_cold {
     struct ta_seg *segs[2];    /* unacknowledged segments per direction, oldest first */
     uint32_t nsegs[2], capsegs[2];
+    struct ta_spill spill[2];  /* beyond NL_TA_UNACKED_CAP */
+    uint32_t resume[2];        /* the first sequence captured after a hole in the contiguous data */
+    uint8_t has_resume[2];
     float *rtt;                /* ms */
     uint32_t nrtt, caprtt;
     uint64_t rng;
@@ -115,6 +127,7 @@ _Static_assert(sizeof(struct nl_ta_conv) == 192, "nl_ta_conv is three cache line
 #define TA_SLAB 1024               /* conversations per slab */
 #define TA_KEEP_SEGS 64            /* a pooled cold part keeps lists up to these sizes */
 #define TA_KEEP_RTT 256
+#define TA_WIRESHARK_UNACKED 10000u /* tshark's TCP_MAX_UNACKED_SEGMENTS: it lists no more per direction */
 
 static inline uint32_t fr_put(const struct nl_flow *f, uint64_t frame) { return (uint32_t)(frame - f->first_pkt + 1); }
 static inline uint64_t fr_get(const struct nl_flow *f, uint32_t v) { return v ? f->first_pkt + v - 1 : 0; }
@@ -141,6 +154,8 @@ static struct ta_cold *cold_get(struct nl_analysis *a, struct nl_ta_conv *t, uin
     }
     struct ta_cold *c = &a->ta_cold[i];
     c->nsegs[0] = c->nsegs[1] = 0;
+    memset(c->spill, 0, sizeof c->spill);
+    c->has_resume[0] = c->has_resume[1] = 0;
     c->nrtt = 0;
     c->next_free = 0;
     c->rng = 0x9e3779b97f4a7c15ull ^ id;
@@ -264,9 +279,110 @@ static int push_seg(struct ta_cold *c, int dir, uint32_t seq, uint32_t nextseq, 
     return 0;
 }
 
-/* c: t's cold part (present while not finished). */
+/* A segment past the list's cap: its span joins the spilled span, it becomes the tail. */
+static int spill_seg(struct ta_spill *sp, uint32_t seq, uint32_t nextseq, uint64_t frame, int64_t ts)
+{
+    if (sp->lo == sp->hi) {
+        sp->lo = seq;
+        sp->hi = nextseq;
+        sp->n = 0;
+    } else {
+        if (SEQ_LT(seq, sp->lo))
+            sp->lo = seq;
+        if (SEQ_GT(nextseq, sp->hi))
+            sp->hi = nextseq;
+    }
+    sp->n++;
+    sp->tail = (struct ta_seg){seq, nextseq, frame, ts};
+    return 0;
+}
+
+static inline int spill_open(const struct ta_spill *sp) { return sp->lo != sp->hi; }
+
+static inline int all_acked(const struct ta_cold *c)
+{
+    return !c->nsegs[0] && !c->nsegs[1] && !spill_open(&c->spill[0]) && !spill_open(&c->spill[1]);
+}
+
+/* An ACK from the other side: direction dir's segments it covers leave the list (a segment it
+ * covers in part keeps its rest), the spilled span shrinks. Returns 1 with *hit the oldest
+ * segment the ACK ends exactly (listed, or the spilled tail; its frame and time give the RTT),
+ * 0 if none. */
+static int ack_segments(struct ta_cold *c, int dir, uint32_t ack, struct ta_seg *hit)
+{
+    uint32_t k = 0, n = c->nsegs[dir];
+    int matched = 0;
+    struct ta_seg *segs = c->segs[dir];
+    for (uint32_t i = 0; i < n; i++) {
+        struct ta_seg *s = &segs[i];
+        if (ack == s->nextseq) {
+            if (!matched) {
+                matched = 1;
+                *hit = *s;
+            }
+            continue; /* removed */
+        }
+        if (SEQ_GT(ack, s->seq) && SEQ_LE(ack, s->nextseq))
+            s->seq = ack; /* partly acknowledged */
+        if (SEQ_GT(s->nextseq, ack))
+            segs[k++] = *s;
+    }
+    c->nsegs[dir] = k;
+    struct ta_spill *sp = &c->spill[dir];
+    if (spill_open(sp)) {
+        if (sp->tail.frame && ack == sp->tail.nextseq && (!matched || sp->tail.frame < hit->frame)) {
+            matched = 1;
+            *hit = sp->tail;
+        }
+        if (SEQ_GE(ack, sp->hi)) {
+            memset(sp, 0, sizeof *sp);
+        } else if (SEQ_GT(ack, sp->lo)) {
+            sp->lo = ack;
+            if (SEQ_GE(ack, sp->tail.nextseq))
+                sp->tail.frame = 0;
+        }
+    }
+    return matched;
+}
+
+/* The relative span [first, last) of direction dir's unacknowledged data, listed and spilled
+ * (Wireshark's bytes in flight: lowest unacknowledged start to highest end). */
+static void unacked_span(const struct ta_cold *c, int dir, uint32_t base, uint32_t *first, uint32_t *last)
+{
+    const struct ta_seg *segs = c->segs[dir];
+    const struct ta_spill *sp = &c->spill[dir];
+    uint32_t lo, hi;
+    if (c->nsegs[dir]) {
+        lo = segs[0].seq - base;
+        hi = segs[0].nextseq - base;
+    } else {
+        lo = sp->lo - base;
+        hi = sp->hi - base;
+    }
+    for (uint32_t i = 1; i < c->nsegs[dir]; i++) {
+        uint32_t s = segs[i].seq - base, e = segs[i].nextseq - base;
+        if (e > hi)
+            hi = e;
+        if (s < lo)
+            lo = s;
+    }
+    if (spill_open(sp)) {
+        if (sp->hi - base > hi)
+            hi = sp->hi - base;
+        if (sp->lo - base < lo)
+            lo = sp->lo - base;
+    }
+    *first = lo;
+    *last = hi;
+}
+
+/* c: t's cold part (present while not finished). A negative sample (the capture's clock
+ * stepped back between a segment and its ACK) measures the clock, not the path: tshark shows
+ * it on the packet, the conversation's RTT figures leave it out. */
 static int add_rtt(struct nl_ta_conv *t, struct ta_cold *c, double ms)
 {
+    if (ms < 0)
+        return 0;
     t->rtt_seen++;
     if (t->rtt_seen == 1 || ms < t->rtt_min)
         t->rtt_min = (float)ms;
@@ -408,6 +524,7 @@ static void finalize(struct nl_analysis *a, struct nl_ta_conv *t)
     if (c && (t->d[0].nsack || t->d[1].nsack)) {
         /* the latest SACK blocks still count for bytes in flight: keep the part, empty its lists */
         c->nsegs[0] = c->nsegs[1] = 0;
+        memset(c->spill, 0, sizeof c->spill);
         c->nrtt = 0;
         return;
     }
@@ -473,10 +590,12 @@ int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct
     uint64_t dupack_frame = 0, acked_frame = 0;
     double ack_rtt = 0;
     uint32_t in_flight_out = 0;
+    uint32_t miss_from = 0, miss_to = 0; /* this side's bytes [from, to) before seq, not captured */
+    uint32_t gap_from = 0, gap_to = 0;   /* the other side's bytes [from, to) acknowledged, never captured */
     int rc;
     int64_t idle = prev_ns ? nl_time_sub(now, prev_ns) : 0;
     struct ta_cold *c = cold_of(a, t);
-    char ea[64], eb[64], g1[32], g2[32];
+    char ea[64], eb[64], g1[32], g2[32], g3[32];
 
     /* Relative numbering: the ISN of a SYN, else the sequence number before the first seen. */
     if (!(F->st & ST_BASE)) {
@@ -500,6 +619,13 @@ int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct
     /* Beyond the highest sequence seen: bytes before it were not captured. */
     if (F->nextseq && SEQ_GT(seq, F->nextseq) && !(fl & FL_RST)) {
         bits |= NL_TA_BIT(NL_TA_LOST_SEGMENT);
+        miss_from = F->nextseq;
+        miss_to = seq;
+        /* where the capture picked this side up again after its first hole (see below) */
+        if (c && (!c->has_resume[dir] || SEQ_LE(c->resume[dir], F->maxseqtobeacked))) {
+            c->resume[dir] = seq;
+            c->has_resume[dir] = 1;
+        }
         F->st &= (uint8_t)~ST_VALID_BIF;
     }
     /* Zero or one byte, one below the next sequence number: a keep-alive (RFC 9293 3.8.4). */
@@ -540,16 +666,17 @@ finished_fwd:
         F->dupacknum = 0;
     }
 
-    /* Acknowledging beyond the contiguous data seen from the other side. */
+    /* Acknowledging beyond the contiguous data seen from the other side: bytes the receiver
+     * got that the capture did not. Once per gap: the contiguous end jumps to the highest
+     * sequence seen, so the next ACK of the same stretch is not flagged again (tshark 4.0's
+     * rule; a capture that missed stretches of both directions shows it, frame by frame). */
     if (R->maxseqtobeacked && SEQ_GT(ack, R->maxseqtobeacked) && (fl & FL_ACK)) {
-        if (R->maxseqtobeacked > R->nextseq) { /* a plain comparison, as Wireshark makes it */
-            R->maxseqtobeacked = R->nextseq;
-            bits |= NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT);
-        } else {
-            if (R->dupacknum == 0)
-                bits |= NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT);
-            R->dupacknum = -1;
-        }
+        gap_from = R->maxseqtobeacked;
+        gap_to = ack;
+        if (c && c->has_resume[!dir] && SEQ_GT(c->resume[!dir], gap_from) && SEQ_LT(c->resume[!dir], ack))
+            gap_to = c->resume[!dir]; /* captured again from there */
+        bits |= NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT);
+        R->maxseqtobeacked = R->nextseq;
     }
 
     /* Data (or SYN/FIN) that does not advance the sequence: sent before, or overtaken. */
@@ -650,17 +777,21 @@ classified:;
     }
     if (report && (bits & NL_TA_BIT(NL_TA_LOST_SEGMENT)) && want_note(a, NL_TA_LOST_SEGMENT) &&
         (rc = nl_note_tcp(a, "lost-segment", frame, f->id,
-                          "packet %llu starts at byte %s, but %s's data so far ended at byte %s: %u bytes were "
-                          "never captured (dropped before the capture point, or by the capture itself); a "
-                          "retransmission should follow",
+                          "packet %llu starts at byte %s, but %s's data so far ended before it: bytes %s-%s "
+                          "(%s) are not in the capture. If TCP resends them, the network lost them before "
+                          "the capture point; if the receiver acknowledges them with no resend, they crossed "
+                          "the wire but not the capture point",
                           (unsigned long long)frame, grouped(seq - fb, g1), ep(f, dir, eb),
-                          grouped(F->nextseq - fb, g2), seq - F->nextseq)) < 0)
+                          grouped(miss_from - fb, g2), grouped(miss_to - 1 - fb, ea),
+                          grouped(miss_to - miss_from, g3))) < 0)
         return rc;
     if (report && (bits & NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT)) && want_note(a, NL_TA_ACK_LOST_SEGMENT) &&
         (rc = nl_note_tcp(a, "ack-lost-segment", frame, f->id,
-                          "packet %llu acknowledges byte %s from %s, beyond the data captured from it: segments "
-                          "the receiver got were not captured (common at the start of a capture)",
-                          (unsigned long long)frame, grouped(ack - rb, g1), ep(f, !dir, ea))) < 0)
+                          "packet %llu: the capture missed bytes %s-%s from %s that the receiver acknowledged: "
+                          "they crossed the wire but not the capture point (the capture dropped them, started "
+                          "mid-stream or saw another path); this is not loss in the network",
+                          (unsigned long long)frame, grouped(gap_from - rb, g1), grouped(gap_to - 1 - rb, g2),
+                          ep(f, !dir, ea))) < 0)
         return rc;
     if (report && (bits & NL_TA_BIT(NL_TA_WINDOW_FULL)) && want_note(a, NL_TA_WINDOW_FULL) &&
         (rc = nl_note_tcp(a, "window-full", frame, f->id,
@@ -725,12 +856,18 @@ classified:;
 
     /* ---- the state moves on ---- */
     uint32_t nextseq = seq + seglen;
-    if ((seglen || (fl & (FL_SYN | FL_FIN))) && (!c || c->nsegs[dir] < NL_TA_UNACKED_CAP)) {
-        if (fl & (FL_SYN | FL_FIN))
-            nextseq += 1;
+    if (seglen || (fl & (FL_SYN | FL_FIN))) {
         if (!c && !(c = cold_get(a, t, f->id)))
             return NL_ENOMEM;
-        if ((rc = push_seg(c, dir, seq, nextseq, frame, now)) < 0)
+        /* A SYN or FIN counts one byte while tshark still lists the segment (its list stops
+         * at TA_WIRESHARK_UNACKED; past it, as there, the next sequence leaves the byte out). */
+        if ((fl & (FL_SYN | FL_FIN)) && c->nsegs[dir] + c->spill[dir].n < TA_WIRESHARK_UNACKED)
+            nextseq += 1;
+        if (c->nsegs[dir] < NL_TA_UNACKED_CAP)
+            rc = push_seg(c, dir, seq, nextseq, frame, now);
+        else
+            rc = spill_seg(&c->spill[dir], seq, nextseq, frame, now);
+        if (rc < 0)
             return rc;
     }
     if (SEQ_GT(nextseq, F->nextseq) || !F->nextseq) {
@@ -753,44 +890,21 @@ classified:;
                              ((bits & NL_TA_BIT(NL_TA_ZERO_WINDOW_PROBE)) ? LF_ZWP : 0));
 
     /* Segments of the other side this ACK covers: an RTT sample from the oldest one it ends exactly. */
-    if (c && c->nsegs[!dir]) {
-        uint32_t k = 0, n = c->nsegs[!dir];
-        int matched = 0;
-        struct ta_seg *segs = c->segs[!dir];
-        for (uint32_t i = 0; i < n; i++) {
-            struct ta_seg *s = &segs[i];
-            if (ack == s->nextseq) {
-                if (!matched) {
-                    matched = 1;
-                    acked_frame = s->frame;
-                    ack_rtt = ms(nl_time_sub(now, s->ts));
-                }
-                continue; /* removed */
-            }
-            if (SEQ_GT(ack, s->seq) && SEQ_LE(ack, s->nextseq))
-                s->seq = ack; /* partly acknowledged */
-            if (SEQ_GT(s->nextseq, ack)) {
-                segs[k++] = *s;
-                continue;
-            }
+    if (c && (c->nsegs[!dir] || spill_open(&c->spill[!dir]))) {
+        struct ta_seg m;
+        if (ack_segments(c, !dir, ack, &m)) {
+            acked_frame = m.frame;
+            ack_rtt = ms(nl_time_sub(now, m.ts));
+            if (report && ack_rtt != 0 && (rc = add_rtt(t, c, ack_rtt)) < 0)
+                return rc;
         }
-        c->nsegs[!dir] = k;
-        if (matched && report && ack_rtt != 0 && (rc = add_rtt(t, c, ack_rtt)) < 0)
-            return rc;
     }
 
-    /* Bytes in flight after this segment: the span of its unacknowledged data, less what the
-     * other side's latest SACK blocks say arrived. */
-    if (seglen && c && c->nsegs[dir] && (F->st & ST_VALID_BIF)) {
-        const struct ta_seg *segs = c->segs[dir];
-        uint32_t first = segs[0].seq - F->base_seq, last = segs[0].nextseq - F->base_seq;
-        for (uint32_t i = 1; i < c->nsegs[dir]; i++) {
-            uint32_t s = segs[i].seq - F->base_seq, e = segs[i].nextseq - F->base_seq;
-            if (e > last)
-                last = e;
-            if (s < first)
-                first = s;
-        }
+    /* Bytes in flight after this segment: the span of its unacknowledged data (listed or
+     * spilled), less what the other side's latest SACK blocks say arrived. */
+    if (seglen && c && (c->nsegs[dir] || spill_open(&c->spill[dir])) && (F->st & ST_VALID_BIF)) {
+        uint32_t first, last;
+        unacked_span(c, dir, F->base_seq, &first, &last);
         uint32_t inf = last - first;
         for (int i = 0; i < R->nsack; i++)
             inf -= c->sack[!dir][i][1] - c->sack[!dir][i][0];
@@ -855,7 +969,7 @@ classified:;
     if (fl & FL_FIN)
         F->st |= ST_FIN;
     /* Over: a reset, or both FINs sent and everything acknowledged. */
-    if (!t->finished && ((fl & FL_RST) || ((F->st & R->st & ST_FIN) && (!c || (!c->nsegs[0] && !c->nsegs[1])))))
+    if (!t->finished && ((fl & FL_RST) || ((F->st & R->st & ST_FIN) && (!c || all_acked(c)))))
         finalize(a, t);
 
     for (uint32_t b = report ? bits : 0; b; b &= b - 1)
@@ -882,6 +996,14 @@ classified:;
         p->acked_frame = report ? acked_frame : 0;
         p->ack_rtt_ms = report ? ack_rtt : 0;
         p->bytes_in_flight = in_flight_out;
+        if (report && (bits & NL_TA_BIT(NL_TA_LOST_SEGMENT))) {
+            p->missing_first = miss_from - F->base_seq;
+            p->missing_last = miss_to - 1 - F->base_seq;
+        }
+        if (report && (bits & NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT))) {
+            p->unseen_first = gap_from - R->base_seq;
+            p->unseen_last = gap_to - 1 - R->base_seq;
+        }
     }
     return 0;
 }
