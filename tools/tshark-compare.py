@@ -105,7 +105,7 @@ def main():
         b = subprocess.run(["swift", "build", "--show-bin-path"], cwd=here, capture_output=True, text=True)
         analyze = os.path.join(b.stdout.strip(), "analyze")
     files = []
-    for d, _, names in os.walk(a.corpus):
+    for d, _, names in os.walk(a.corpus, followlinks=True):
         for n in names:
             if n.lower().endswith(EXTS) and (not a.only or a.only in os.path.join(d, n)):
                 files.append(os.path.join(d, n))

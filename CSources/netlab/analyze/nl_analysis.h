@@ -60,8 +60,31 @@ struct unreach_rec {
     char text[160];
 };
 
+/* One decoded packet as the analysis' consumers see it (nl_analyze.c's loop): its
+ * conversation and side once the conversations consumer has found them. */
+struct nl_pkt_view {
+    const struct nl_frame *pkt;
+    const struct nl_decoded *d;
+    uint32_t hash;            /* the conversation key's hash (TCP or UDP over IP) */
+    int dir;                  /* its side in the conversation's key */
+    int decoded;              /* a link type netlab decodes */
+    struct nl_flow *f;        /* its conversation; NULL before the conversations consumer or outside one */
+    int64_t prev_ns;          /* the conversation's latest time before this packet (0 for its first) */
+};
+
+/* A consumer of every packet that reaches it: 0 to pass it on, NL_CONSUMED to end its way
+ * (later consumers do not see it), <0 an error (out of memory). */
+#define NL_CONSUMED 1
+struct nl_consumer {
+    const char *name;
+    int (*packet)(struct nl_analysis *a, struct nl_pkt_view *v);
+};
+#define NL_MAX_CONSUMERS 8
+
 struct nl_analysis {
     struct nl_pcapr *rd;
+    const struct nl_consumer *cons[NL_MAX_CONSUMERS]; /* this analysis' consumers, in order */
+    size_t ncons;
     struct nl_flow_table ft;
     struct nl_summary sum;
     char read_err[NL_ERRBUF_SIZE];
@@ -167,15 +190,20 @@ int nl_ta_finish(struct nl_analysis *a);
 void nl_ta_free_all(struct nl_analysis *a);
 uint64_t nl_ta_retransmissions(const struct nl_flow *f);
 
-/* nl_analyze.c: a new match of text `text` (index) in flow `flow` (index + 1), the rest zero; *out NULL
- * when the list is full (the match is counted, not listed). 0, or NL_ENOMEM. */
-int nl_match_add(struct nl_analysis *a, struct match_rec **out, size_t text, uint32_t flow, int dir, int across,
-                 uint8_t protocol);
+/* nl_streams.c: the text search in each packet (--find), the reassembled streams (--find
+ * across segments, --follow, --expect); at the end the streams' last bytes, the matches in
+ * packet order. */
+extern const struct nl_consumer nl_find_consumer, nl_streams_consumer;
+int nl_streams_end(struct nl_analysis *a);
+void nl_find_finish(struct nl_analysis *a);
+
+/* nl_tcpanalysis.c: the TCP analysis of each TCP segment. */
+extern const struct nl_consumer nl_ta_consumer;
 
 /* nl_notes.c */
 int nl_note_tcp(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)
     NL_PRINTF(5, 6);
-int nl_note_unreachable(struct nl_analysis *a, const struct nl_decoded *d, const struct nl_frame *pkt);
+int nl_notes_packet(struct nl_analysis *a, struct nl_pkt_view *v); /* the unreachable notes of ICMP errors */
 int nl_write_notes(struct nl_analysis *a);
 
 #endif

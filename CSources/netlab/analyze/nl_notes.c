@@ -60,7 +60,7 @@ int nl_note_tcp(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t 
 }
 
 /* "ICMP port unreachable": name the closed port from the quoted datagram (RFC 792). */
-int nl_note_unreachable(struct nl_analysis *a, const struct nl_decoded *d, const struct nl_frame *pkt)
+static int note_unreachable(struct nl_analysis *a, const struct nl_decoded *d, const struct nl_frame *pkt)
 {
     a->unreach_total++;
     if (a->nunreach >= NOTES_PER_KIND)
@@ -105,6 +105,18 @@ int nl_note_unreachable(struct nl_analysis *a, const struct nl_decoded *d, const
     struct unreach_rec *u = &a->unreach[a->nunreach++];
     u->packet = pkt->number;
     snprintf(u->text, sizeof u->text, "%s -> %s", src, dst);
+    return 0;
+}
+
+/* The notes consumer: an ICMP or ICMPv6 port unreachable (a packet of no conversation). */
+int nl_notes_packet(struct nl_analysis *a, struct nl_pkt_view *v)
+{
+    const struct nl_decoded *d = v->d;
+    if (d->has_l4 && (d->proto == 6 || d->proto == 17))
+        return 0;
+    if (((d->proto == 1 && d->icmp_type == 3 && d->icmp_code == 3) ||
+         (d->proto == 58 && d->icmp_type == 1 && d->icmp_code == 4)) && d->status == NL_DS_OK)
+        return note_unreachable(a, d, v->pkt);
     return 0;
 }
 

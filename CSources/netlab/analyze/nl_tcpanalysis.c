@@ -1136,6 +1136,13 @@ int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct
 }
 
 
+static int ta_consume(struct nl_analysis *a, struct nl_pkt_view *v)
+{
+    return v->d->proto == 6 ? nl_ta_packet(a, v->f, v->dir, v->d, v->pkt, v->prev_ns) : 0;
+}
+
+const struct nl_consumer nl_ta_consumer = {"tcp analysis", ta_consume};
+
 /* After the last packet: RTT quantiles (then the samples are freed), open zero windows,
  * and a summary note per troubled conversation. */
 int nl_ta_finish(struct nl_analysis *a)
