@@ -53,7 +53,7 @@ struct sll2_rec {
     uint8_t loopback;
 };
 
-struct ta_cold; /* nl_tcpanalysis.c */
+struct nl_ta_state; /* nl_tcpanalysis.c */
 
 struct unreach_rec {
     uint64_t packet;
@@ -141,21 +141,10 @@ struct nl_analysis {
     int linktype_set;
     uint64_t snaplen_seen;    /* a snap length that cut packets */
 
-    /* TCP sequence analysis (nl_tcpanalysis.c) */
-    uint64_t ta_total[NL_TA_NKINDS];
-    uint64_t *ta_frames[NL_TA_NKINDS]; /* first listed_cap frames of each flag */
-    size_t ta_n[NL_TA_NKINDS], ta_cap[NL_TA_NKINDS];
-    uint64_t ta_noted[NL_TA_NKINDS], ta_zw_noted, ta_conv_noted;
-    int record_packets;
-    struct nl_tcp_packet *tpk;  /* with record_packets: one per TCP segment */
-    size_t ntpk, captpk;
+    /* TCP sequence analysis: its own state, opaque here (nl_tcpanalysis.c) */
+    struct nl_ta_state *ta;
     struct note_rec *tnotes;    /* TCP notes, appended after the others */
     size_t ntnotes, captnotes;
-    void **ta_slabs;            /* the conversations' records, TA_SLAB at a time (never moved) */
-    size_t ta_nslabs, ta_capslabs, ta_slab_used;
-    struct ta_cold *ta_cold;    /* the open conversations' lists, a pool reused as they close */
-    size_t ta_ncold, ta_capcold;
-    uint32_t ta_cold_free;      /* index + 1 of the first free one */
 };
 
 /* Grow *arr (n used, cap allocated, elem bytes each) for one more item. */
@@ -187,6 +176,7 @@ int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct
                  const struct nl_frame *pkt, int64_t prev_ns);
 void nl_ta_prefetch(const struct nl_analysis *a, const struct nl_flow *f, int stage);
 int nl_ta_finish(struct nl_analysis *a);
+int nl_ta_open(struct nl_analysis *a, int record_packets); /* its state, before the first packet */
 void nl_ta_free_all(struct nl_analysis *a);
 uint64_t nl_ta_retransmissions(const struct nl_flow *f);
 

@@ -371,9 +371,10 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
 {
     a->stream_cap = o && o->max_stream_bytes ? o->max_stream_bytes : NL_ANALYZE_STREAM_CAP;
     a->listed_cap = o && o->max_listed ? o->max_listed : NL_ANALYZE_LIST_CAP;
+    if (nl_ta_open(a, o && o->packets) < 0)
+        return nl_err(errbuf, NL_ENOMEM, "out of memory");
     if (!o)
         return 0;
-    a->record_packets = o->packets != 0;
     a->follow = o->follow;
     if (o->nfind) {
         a->texts = calloc(o->nfind, sizeof *a->texts);
@@ -536,9 +537,6 @@ void nl_analysis_free(struct nl_analysis *a)
         nl_flow_ext_free(a->ft.flows[i].ext);
     }
     nl_ta_free_all(a);
-    for (int k = 0; k < NL_TA_NKINDS; k++)
-        free(a->ta_frames[k]);
-    free(a->tpk);
     for (size_t i = 0; i < a->ntnotes; i++)
         free(a->tnotes[i].text);
     free(a->tnotes);

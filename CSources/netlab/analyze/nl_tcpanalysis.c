@@ -124,6 +124,24 @@ struct nl_ta_conv {
 _Static_assert(sizeof(struct ta_dir) == 64, "ta_dir is one cache line");
 _Static_assert(sizeof(struct nl_ta_conv) == 192, "nl_ta_conv is three cache lines");
 
+/* The TCP analysis' part of an analysis (nl_analysis.h holds only a pointer to it): the
+ * flagged frames and counts, the notes' counters, the --packets rows, the conversations'
+ * records (slabs) and the pool of their open parts. */
+struct nl_ta_state {
+    uint64_t total[NL_TA_NKINDS];
+    uint64_t *frames[NL_TA_NKINDS]; /* the first listed_cap frames of each flag */
+    size_t n[NL_TA_NKINDS], cap[NL_TA_NKINDS];
+    uint64_t noted[NL_TA_NKINDS], zw_noted, conv_noted;
+    int record_packets;
+    struct nl_tcp_packet *tpk;  /* with record_packets: one per TCP segment */
+    size_t ntpk, captpk;
+    void **slabs;               /* the conversations' records, TA_SLAB at a time (never moved) */
+    size_t nslabs, capslabs, slab_used;
+    struct ta_cold *cold;       /* the open conversations' lists, a pool reused as they close */
+    size_t ncold, capcold;
+    uint32_t cold_free;         /* index + 1 of the first free one */
+};
+
 #define TA_SLAB 1024               /* conversations per slab */
 #define TA_KEEP_SEGS 64            /* a pooled cold part keeps lists up to these sizes */
 #define TA_KEEP_RTT 256
@@ -134,25 +152,25 @@ static inline uint64_t fr_get(const struct nl_flow *f, uint32_t v) { return v ? 
 
 static inline struct ta_cold *cold_of(const struct nl_analysis *a, const struct nl_ta_conv *t)
 {
-    return t->cold ? &a->ta_cold[t->cold - 1] : NULL;
+    return t->cold ? &a->ta->cold[t->cold - 1] : NULL;
 }
 
 /* The cold part of t, from the pool (its lists keep their buffers), created when needed. */
 static struct ta_cold *cold_get(struct nl_analysis *a, struct nl_ta_conv *t, uint32_t id)
 {
     if (t->cold)
-        return &a->ta_cold[t->cold - 1];
+        return &a->ta->cold[t->cold - 1];
     uint32_t i;
-    if (a->ta_cold_free) {
-        i = a->ta_cold_free - 1;
-        a->ta_cold_free = a->ta_cold[i].next_free;
+    if (a->ta->cold_free) {
+        i = a->ta->cold_free - 1;
+        a->ta->cold_free = a->ta->cold[i].next_free;
     } else {
-        if (NL_GROW(a->ta_cold, a->ta_ncold, a->ta_capcold, 256) < 0)
+        if (NL_GROW(a->ta->cold, a->ta->ncold, a->ta->capcold, 256) < 0)
             return NULL;
-        i = (uint32_t)a->ta_ncold++;
-        memset(&a->ta_cold[i], 0, sizeof a->ta_cold[i]);
+        i = (uint32_t)a->ta->ncold++;
+        memset(&a->ta->cold[i], 0, sizeof a->ta->cold[i]);
     }
-    struct ta_cold *c = &a->ta_cold[i];
+    struct ta_cold *c = &a->ta->cold[i];
     c->nsegs[0] = c->nsegs[1] = 0;
     memset(c->spill, 0, sizeof c->spill);
     c->has_resume[0] = c->has_resume[1] = 0;
@@ -168,7 +186,7 @@ static void cold_put(struct nl_analysis *a, struct nl_ta_conv *t)
 {
     if (!t->cold)
         return;
-    struct ta_cold *c = &a->ta_cold[t->cold - 1];
+    struct ta_cold *c = &a->ta->cold[t->cold - 1];
     for (int i = 0; i < 2; i++) {
         c->nsegs[i] = 0;
         if (c->capsegs[i] > TA_KEEP_SEGS) {
@@ -183,8 +201,8 @@ static void cold_put(struct nl_analysis *a, struct nl_ta_conv *t)
         c->rtt = NULL;
         c->caprtt = 0;
     }
-    c->next_free = a->ta_cold_free;
-    a->ta_cold_free = t->cold;
+    c->next_free = a->ta->cold_free;
+    a->ta->cold_free = t->cold;
     t->cold = 0;
 }
 
@@ -198,16 +216,16 @@ static struct ta_rare *rare_get(struct nl_ta_conv *t)
 /* A zeroed conversation record from the current slab. */
 static struct nl_ta_conv *conv_new(struct nl_analysis *a)
 {
-    if (!a->ta_nslabs || a->ta_slab_used == TA_SLAB) {
-        if (NL_GROW(a->ta_slabs, a->ta_nslabs, a->ta_capslabs, 16) < 0)
+    if (!a->ta->nslabs || a->ta->slab_used == TA_SLAB) {
+        if (NL_GROW(a->ta->slabs, a->ta->nslabs, a->ta->capslabs, 16) < 0)
             return NULL;
         void *s = aligned_alloc(64, TA_SLAB * sizeof(struct nl_ta_conv));
         if (!s)
             return NULL;
-        a->ta_slabs[a->ta_nslabs++] = s;
-        a->ta_slab_used = 0;
+        a->ta->slabs[a->ta->nslabs++] = s;
+        a->ta->slab_used = 0;
     }
-    struct nl_ta_conv *t = (struct nl_ta_conv *)a->ta_slabs[a->ta_nslabs - 1] + a->ta_slab_used++;
+    struct nl_ta_conv *t = (struct nl_ta_conv *)a->ta->slabs[a->ta->nslabs - 1] + a->ta->slab_used++;
     memset(t, 0, sizeof *t);
     return t;
 }
@@ -244,21 +262,39 @@ const char *nl_ta_severity_name(int s)
     return s == NL_TA_WARN ? "Warning" : s == NL_TA_NOTE ? "Note" : "Chat";
 }
 
-/* Everything the analysis' conversations hold: their rare parts, the cold pool, the slabs. */
+int nl_ta_open(struct nl_analysis *a, int record_packets)
+{
+    a->ta = calloc(1, sizeof *a->ta);
+    if (!a->ta)
+        return NL_ENOMEM;
+    a->ta->record_packets = record_packets;
+    return 0;
+}
+
+/* Everything the TCP analysis holds: the conversations' rare parts, the cold pool, the
+ * slabs, the flag lists and rows. */
 void nl_ta_free_all(struct nl_analysis *a)
 {
+    struct nl_ta_state *st = a->ta;
+    if (!st)
+        return;
     for (size_t i = 0; i < a->ft.nflows; i++)
         if (a->ft.flows[i].ta)
             free(a->ft.flows[i].ta->rare);
-    for (size_t i = 0; i < a->ta_ncold; i++) {
-        free(a->ta_cold[i].segs[0]);
-        free(a->ta_cold[i].segs[1]);
-        free(a->ta_cold[i].rtt);
+    for (size_t i = 0; i < st->ncold; i++) {
+        free(st->cold[i].segs[0]);
+        free(st->cold[i].segs[1]);
+        free(st->cold[i].rtt);
     }
-    free(a->ta_cold);
-    for (size_t i = 0; i < a->ta_nslabs; i++)
-        free(a->ta_slabs[i]);
-    free(a->ta_slabs);
+    free(st->cold);
+    for (size_t i = 0; i < st->nslabs; i++)
+        free(st->slabs[i]);
+    free(st->slabs);
+    for (int k = 0; k < NL_TA_NKINDS; k++)
+        free(st->frames[k]);
+    free(st->tpk);
+    free(st);
+    a->ta = NULL;
 }
 
 /* ---- helpers ---- */
@@ -417,12 +453,12 @@ static int record_flag(struct nl_analysis *a, struct nl_ta_conv *t, int k, uint6
     if (!rare_get(t))
         return NL_ENOMEM;
     t->rare->count[k]++;
-    a->ta_total[k]++;
-    if (a->ta_n[k] >= a->listed_cap)
+    a->ta->total[k]++;
+    if (a->ta->n[k] >= a->listed_cap)
         return 0;
-    if (NL_GROW(a->ta_frames[k], a->ta_n[k], a->ta_cap[k], 64) < 0)
+    if (NL_GROW(a->ta->frames[k], a->ta->n[k], a->ta->cap[k], 64) < 0)
         return NL_ENOMEM;
-    a->ta_frames[k][a->ta_n[k]++] = frame;
+    a->ta->frames[k][a->ta->n[k]++] = frame;
     return 0;
 }
 
@@ -438,7 +474,7 @@ static double ms(int64_t ns) { return (double)ns / 1e6; }
 /* Should an individual note of this kind be written? Counts every occurrence. */
 static int want_note(struct nl_analysis *a, int k)
 {
-    return a->ta_noted[k]++ < TA_NOTES_PER_KIND;
+    return a->ta->noted[k]++ < TA_NOTES_PER_KIND;
 }
 
 /* "1,049,177" */
@@ -749,7 +785,7 @@ static void ta_classify_resent(const struct nl_analysis *a, const struct nl_flow
         return;
     x->bits |= NL_TA_BIT(NL_TA_RETRANSMISSION);
     x->dup_count = R->dupacknum;
-    if (a->ta_noted[NL_TA_RETRANSMISSION] >= TA_NOTES_PER_KIND)
+    if (a->ta->noted[NL_TA_RETRANSMISSION] >= TA_NOTES_PER_KIND)
         return; /* no note will quote the first copy */
     for (uint32_t i = 0; c && i < c->nsegs[dir]; i++)
         if (SEQ_LE(c->segs[dir][i].seq, seq) && SEQ_GT(c->segs[dir][i].nextseq, seq)) {
@@ -1061,7 +1097,7 @@ static int ta_word(struct nl_analysis *a, const struct nl_flow *f, const struct 
                           "ACK before sending more; when this repeats the receiver's buffer limits the throughput",
                           fr, ep(f, !dir, ea), grouped(seq - fb + d->payload_len, g1))) < 0)
         return rc;
-    if (x->zw_closed && a->ta_zw_noted++ < TA_NOTES_PER_KIND) {
+    if (x->zw_closed && a->ta->zw_noted++ < TA_NOTES_PER_KIND) {
         const struct ta_rare *r = t->rare;
         char probes[96] = "";
         if (r->zw_probes[dir])
@@ -1090,9 +1126,9 @@ static int ta_row(struct nl_analysis *a, const struct nl_flow *f, const struct n
                   const struct nl_decoded *d, const struct nl_frame *pkt, const struct ta_facts *x)
 {
     const struct ta_dir *F = &t->d[dir], *R = &t->d[!dir];
-    if (GROW(a, tpk, ntpk, captpk) < 0)
+    if (GROW(a->ta, tpk, ntpk, captpk) < 0)
         return NL_ENOMEM;
-    struct nl_tcp_packet *p = &a->tpk[a->ntpk++];
+    struct nl_tcp_packet *p = &a->ta->tpk[a->ta->ntpk++];
     memset(p, 0, sizeof *p);
     p->packet = pkt->number;
     p->ts_ns = pkt->ts_ns;
@@ -1132,7 +1168,7 @@ int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct
     ta_classify(a, f, t, dir, d, pkt, &x);
     if ((rc = ta_advance(a, f, t, dir, d, pkt, &x)) < 0 || (rc = ta_word(a, f, t, dir, d, pkt, &x)) < 0)
         return rc;
-    return a->record_packets ? ta_row(a, f, t, dir, d, pkt, &x) : 0;
+    return a->ta->record_packets ? ta_row(a, f, t, dir, d, pkt, &x) : 0;
 }
 
 
@@ -1162,7 +1198,7 @@ int nl_ta_finish(struct nl_analysis *a)
         for (int dir = 0; dir < 2; dir++) {
             if (t->d[dir].st & ST_ZW_OPEN) {
                 const struct ta_rare *x = t->rare;
-                if (a->ta_zw_noted++ < TA_NOTES_PER_KIND) {
+                if (a->ta->zw_noted++ < TA_NOTES_PER_KIND) {
                     if ((rc = nl_note_tcp(a, "zero-window", x->zw_frame[dir], f->id,
                                           "packet %llu: %s advertised a zero window (its receive buffer was full: "
                                           "the application was not reading) and the window was still closed when "
@@ -1179,7 +1215,7 @@ int nl_ta_finish(struct nl_analysis *a)
         const uint32_t *count = t->rare->count;
         uint64_t re = count[NL_TA_RETRANSMISSION];
         if (re || count[NL_TA_LOST_SEGMENT] || count[NL_TA_ZERO_WINDOW]) {
-            if (a->ta_conv_noted++ >= 20) {
+            if (a->ta->conv_noted++ >= 20) {
                 zw_more++;
                 continue;
             }
@@ -1213,16 +1249,16 @@ int nl_ta_finish(struct nl_analysis *a)
         [NL_TA_KEEP_ALIVE] = "answered keep-alives",
     };
     for (int k = 0; k < NL_TA_NKINDS; k++) {
-        if (!names[k] || a->ta_noted[k] <= TA_NOTES_PER_KIND)
+        if (!names[k] || a->ta->noted[k] <= TA_NOTES_PER_KIND)
             continue;
         if ((rc = nl_note_tcp(a, "tcp-more", 0, 0, "... and %llu more %s (every frame is listed in --json "
                               "tcp_analysis, one line each with --packets)",
-                              (unsigned long long)(a->ta_noted[k] - TA_NOTES_PER_KIND), names[k])) < 0)
+                              (unsigned long long)(a->ta->noted[k] - TA_NOTES_PER_KIND), names[k])) < 0)
             return rc;
     }
-    if (a->ta_zw_noted > TA_NOTES_PER_KIND &&
+    if (a->ta->zw_noted > TA_NOTES_PER_KIND &&
         (rc = nl_note_tcp(a, "tcp-more", 0, 0, "... and %llu more zero-window episodes",
-                          (unsigned long long)(a->ta_zw_noted - TA_NOTES_PER_KIND))) < 0)
+                          (unsigned long long)(a->ta->zw_noted - TA_NOTES_PER_KIND))) < 0)
         return rc;
     if (zw_more && (rc = nl_note_tcp(a, "tcp-more", 0, 0, "... and %zu more conversations with retransmissions",
                                      zw_more)) < 0)
@@ -1234,17 +1270,17 @@ int nl_ta_finish(struct nl_analysis *a)
 
 uint64_t nl_analysis_ta_total(const struct nl_analysis *a, int k)
 {
-    return k >= 0 && k < NL_TA_NKINDS ? a->ta_total[k] : 0;
+    return k >= 0 && k < NL_TA_NKINDS ? a->ta->total[k] : 0;
 }
 
 size_t nl_analysis_ta_listed(const struct nl_analysis *a, int k)
 {
-    return k >= 0 && k < NL_TA_NKINDS ? a->ta_n[k] : 0;
+    return k >= 0 && k < NL_TA_NKINDS ? a->ta->n[k] : 0;
 }
 
 uint64_t nl_analysis_ta_frame(const struct nl_analysis *a, int k, size_t i)
 {
-    return k >= 0 && k < NL_TA_NKINDS && i < a->ta_n[k] ? a->ta_frames[k][i] : 0;
+    return k >= 0 && k < NL_TA_NKINDS && i < a->ta->n[k] ? a->ta->frames[k][i] : 0;
 }
 
 int nl_analysis_tcp_figures(const struct nl_analysis *a, size_t i, struct nl_tcp_figures *o)
@@ -1298,15 +1334,15 @@ uint64_t nl_ta_retransmissions(const struct nl_flow *f)
     return f->ta ? count_of(f->ta, NL_TA_RETRANSMISSION) : 0;
 }
 
-size_t nl_analysis_tcp_packet_count(const struct nl_analysis *a) { return a->ntpk; }
+size_t nl_analysis_tcp_packet_count(const struct nl_analysis *a) { return a->ta->ntpk; }
 
 void nl_analysis_tcp_packet(const struct nl_analysis *a, size_t i, struct nl_tcp_packet *out)
 {
-    if (i >= a->ntpk) {
+    if (i >= a->ta->ntpk) {
         memset(out, 0, sizeof *out);
         return;
     }
-    *out = a->tpk[i];
+    *out = a->ta->tpk[i];
     const struct nl_flow *f = &a->ft.flows[out->conversation - 1];
     out->from_client = (uint8_t)from_client(f, out->from_client);
 }
