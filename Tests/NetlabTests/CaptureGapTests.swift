@@ -131,6 +131,24 @@ final class CaptureGapTests: XCTestCase {
                                     + "bytes 108-145 (38) are not in the capture"), text)
     }
 
+    /// ACKs of data the capture never held, again and again, while the other side sends
+    /// nothing new (the shape of suricata-verify's bug-5392 capture, whose first data segment the
+    /// capture missed): tshark flags the first ACK only, until that side's own ACK moves or it
+    /// sends beyond a hole; then the next such ACK is flagged again.
+    func testRepeatedACKsOfOneUncapturedStretch() throws {
+        let hs = [c(100, 0, Pkt.SYN), s(500, 101, Pkt.SYN | A), c(101, 501, A)]
+        try check(write("pureacks.pcap", hs + [s(501, 1101, A), s(501, 2101, A),                 // 4 flagged, 5 not
+                                               c(101, 501, PA, len: 10), s(501, 3101, A)]),     // 6 already acknowledged
+                  ["ack_lost_segment": [4], "retransmission": [6], "spurious_retransmission": [6]])      // 7 not flagged
+        try check(write("moved.pcap", hs + [s(501, 1101, PA, len: 10), c(101, 511, A),            // c's ACK moves
+                                            s(511, 2101, A)]),                                     // 6 flagged again
+                  ["ack_lost_segment": [4, 6]])
+        try check(write("beyond.pcap", hs.dropLast() + [c(101, 501, PA, len: 50), s(501, 1101, A), // 4
+                                                          c(1101, 501, PA, len: 50),                 // 5 beyond a hole
+                                                          s(501, 2101, A)]),                         // 6 flagged
+                  ["ack_lost_segment": [4, 6], "lost_segment": [5]])
+    }
+
     /// A snap length that cuts TCP headers: a segment cut inside its options moves the state on
     /// without flags, one cut inside the fixed header is not a TCP segment for either tool, and
     /// the rules hold on the whole segments around them.

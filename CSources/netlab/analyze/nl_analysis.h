@@ -78,7 +78,16 @@ struct nl_pkt_view {
 struct nl_consumer {
     const char *name;
     int (*packet)(struct nl_analysis *a, struct nl_pkt_view *v);
+    unsigned wants;           /* NL_WANT_* of the transports it reads; 0: every packet that reaches it */
 };
+#define NL_WANT_TCP 1u
+#define NL_WANT_UDP 2u
+#define NL_WANT_ICMP 4u          /* ICMP and ICMPv6 */
+#define NL_WANT_OTHER 8u
+static inline unsigned nl_want_bit(uint8_t proto)
+{
+    return proto == 6 ? NL_WANT_TCP : proto == 17 ? NL_WANT_UDP : proto == 1 || proto == 58 ? NL_WANT_ICMP : NL_WANT_OTHER;
+}
 #define NL_MAX_CONSUMERS 8
 
 struct nl_analysis {

@@ -258,9 +258,9 @@ static int conversations_packet(struct nl_analysis *a, struct nl_pkt_view *v)
 /* The consumers this analysis needs, in order (see above). */
 static void register_consumers(struct nl_analysis *a)
 {
-    static const struct nl_consumer capture = {"capture", capture_packet};
-    static const struct nl_consumer notes = {"notes", nl_notes_packet};
-    static const struct nl_consumer convs = {"conversations", conversations_packet};
+    static const struct nl_consumer capture = {"capture", capture_packet, 0};
+    static const struct nl_consumer notes = {"notes", nl_notes_packet, NL_WANT_ICMP};
+    static const struct nl_consumer convs = {"conversations", conversations_packet, 0};
     a->ncons = 0;
     a->cons[a->ncons++] = &capture;
     a->cons[a->ncons++] = &notes;
@@ -276,7 +276,14 @@ static int process(struct nl_analysis *a, const struct nl_ahead *ah)
 {
     struct nl_pkt_view v = {&ah->pkt, &ah->d, ah->hash, ah->dir, ah->decoded, NULL, 0};
     for (size_t i = 0; i < a->ncons; i++) {
-        int rc = a->cons[i]->packet(a, &v);
+        const struct nl_consumer *c = a->cons[i];
+        if (c->wants && !(c->wants & nl_want_bit(v.d->proto)))
+            continue; /* a consumer of other transports */
+        /* The two of this file are called directly (inlined, with no call through a pointer
+         * on every packet); the others through the table. */
+        int rc = c->packet == capture_packet         ? capture_packet(a, &v)
+                 : c->packet == conversations_packet ? conversations_packet(a, &v)
+                                                     : c->packet(a, &v);
         if (rc)
             return rc == NL_CONSUMED ? 0 : rc;
     }

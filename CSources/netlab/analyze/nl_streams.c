@@ -67,7 +67,7 @@ static int find_packet(struct nl_analysis *a, struct nl_pkt_view *v)
     return 0;
 }
 
-const struct nl_consumer nl_find_consumer = {"find", find_packet};
+const struct nl_consumer nl_find_consumer = {"find", find_packet, 0};
 
 static int cmp_match(const void *x, const void *y)
 {
@@ -270,7 +270,7 @@ static int streams_packet(struct nl_analysis *a, struct nl_pkt_view *v)
                         d->payload_caplen, d->payload_len, pkt->number, nl_stream_sink, &c);
 }
 
-const struct nl_consumer nl_streams_consumer = {"streams", streams_packet};
+const struct nl_consumer nl_streams_consumer = {"streams", streams_packet, 0};
 
 /* After the last packet: what each stream still holds (a gap never filled ends it). */
 int nl_streams_end(struct nl_analysis *a)

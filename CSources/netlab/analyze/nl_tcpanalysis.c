@@ -718,7 +718,7 @@ static void ta_classify_window(const struct nl_flow *f, struct ta_cold *c, struc
     }
     /* The same ACK, window and sequence again, without data: a duplicate ACK (RFC 5681 2). */
     if (same && window && window == F->window) {
-        F->dupacknum++;
+        F->dupacknum = F->dupacknum == -1 ? 1 : F->dupacknum + 1; /* -1: an ACKed-unseen segment was flagged */
         x->bits |= NL_TA_BIT(NL_TA_DUPLICATE_ACK);
         x->dupack_num = (uint32_t)F->dupacknum;
         x->dupack_frame = fr_get(f, F->lastnondupack);
@@ -726,21 +726,32 @@ static void ta_classify_window(const struct nl_flow *f, struct ta_cold *c, struc
 }
 
 /* Acknowledging beyond the contiguous data seen from the other side: bytes the receiver got
- * that the capture did not. Once per gap: the contiguous end jumps to the highest sequence
- * seen, so the next ACK of the same stretch is not flagged again (tshark 4.0's rule; a
- * capture that missed stretches of both directions shows it, frame by frame). */
+ * that the capture did not (tshark 4.0's rule, found frame by frame on captures that missed
+ * stretches of one or both directions). When that side has sent beyond its contiguous end
+ * (data after a hole), the ACK is flagged and the end jumps to the highest sequence seen;
+ * else (nothing new from it since) only the first such ACK is flagged until that side's own
+ * ACK number moves (its duplicate-ACK counter, reset then, is set to -1 here). */
 static void ta_classify_acked(struct ta_cold *c, struct ta_dir *R, int dir, const struct nl_decoded *d,
                               struct ta_facts *x)
 {
     const uint32_t ack = d->ack;
     if (!R->maxseqtobeacked || !SEQ_GT(ack, R->maxseqtobeacked) || !(d->tcp_flags & FL_ACK))
         return;
+    int flag;
     x->gap_from = R->maxseqtobeacked;
+    if (R->nextseq > R->maxseqtobeacked) { /* a plain comparison, as Wireshark makes it */
+        flag = 1;
+        R->maxseqtobeacked = R->nextseq;
+    } else {
+        flag = R->dupacknum == 0;
+        R->dupacknum = -1;
+    }
+    if (!flag)
+        return;
     x->gap_to = ack;
     if (c && c->has_resume[!dir] && SEQ_GT(c->resume[!dir], x->gap_from) && SEQ_LT(c->resume[!dir], ack))
         x->gap_to = c->resume[!dir]; /* captured again from there */
     x->bits |= NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT);
-    R->maxseqtobeacked = R->nextseq;
 }
 
 /* Data (or SYN/FIN) that does not advance the sequence: sent before, or overtaken. */
@@ -1177,7 +1188,7 @@ static int ta_consume(struct nl_analysis *a, struct nl_pkt_view *v)
     return v->d->proto == 6 ? nl_ta_packet(a, v->f, v->dir, v->d, v->pkt, v->prev_ns) : 0;
 }
 
-const struct nl_consumer nl_ta_consumer = {"tcp analysis", ta_consume};
+const struct nl_consumer nl_ta_consumer = {"tcp analysis", ta_consume, NL_WANT_TCP};
 
 /* After the last packet: RTT quantiles (then the samples are freed), open zero windows,
  * and a summary note per troubled conversation. */
