@@ -1047,20 +1047,15 @@ static int ta_word_resent(struct nl_analysis *a, const struct nl_flow *f, const 
     if (x->bits & NL_TA_BIT(NL_TA_RETRANSMISSION)) {
         if (!want_note(a, NL_TA_RETRANSMISSION))
             return 0;
-        if (x->orig_frame && x->dup_count > 0)
+        if (x->orig_frame) /* what prompted it: duplicate ACKs, or the sender's timer */
             return nl_note_tcp(a, "retransmission", frame, f->id,
-                               "packet %llu resends byte %s, first sent in packet %llu %.1f ms earlier, during "
-                               "loss recovery: the receiver's duplicate ACKs (with their SACK blocks) showed it "
-                               "missing (RFC 6675)",
-                               fr, grouped(seq - fb, g1), (unsigned long long)x->orig_frame,
-                               ms(nl_time_sub(pkt->ts_ns, x->orig_ts)));
-        if (x->orig_frame)
-            return nl_note_tcp(a, "retransmission", frame, f->id,
-                               "packet %llu resends byte %s, first sent in packet %llu %.1f ms earlier; no "
-                               "duplicate ACKs prompted it, so the sender's retransmission timer expired "
-                               "(RFC 6298 5)",
-                               fr, grouped(seq - fb, g1), (unsigned long long)x->orig_frame,
-                               ms(nl_time_sub(pkt->ts_ns, x->orig_ts)));
+                               "packet %llu resends byte %s, first sent in packet %llu %.1f ms earlier%s", fr,
+                               grouped(seq - fb, g1), (unsigned long long)x->orig_frame,
+                               ms(nl_time_sub(pkt->ts_ns, x->orig_ts)),
+                               x->dup_count > 0 ? ", during loss recovery: the receiver's duplicate ACKs (with their "
+                                                  "SACK blocks) showed it missing (RFC 6675)"
+                                                : "; no duplicate ACKs prompted it, so the sender's retransmission "
+                                                  "timer expired (RFC 6298 5)");
         return nl_note_tcp(a, "retransmission", frame, f->id,
                            "packet %llu resends byte %s: its first copy is not in the capture (lost before "
                            "the capture point, see \"previous segment not captured\"), so TCP sent it again",

@@ -5,6 +5,7 @@
  * Knows nothing of pcapng, nor of how the file was opened.
  */
 #include "nl_pcapr_int.h"
+#include "netlab/nl_cursor.h"
 #include "nl_internal.h"
 
 #include <string.h>
@@ -12,7 +13,7 @@
 static int open_pcap(struct nl_pcapr *r, char *errbuf)
 {
     const uint8_t *b = r->base;
-    uint32_t be = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    uint32_t be = nl_get_be32(b);
     uint32_t le = (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
     if (be != PCAP_MAGIC_US && be != PCAP_MAGIC_NS && le != PCAP_MAGIC_US && le != PCAP_MAGIC_NS)
         return NL_ENOTFOUND;

@@ -5,6 +5,7 @@
  * from the reader's mapped bytes with every length validated before use.
  */
 #include "nl_pcapr_int.h"
+#include "netlab/nl_cursor.h"
 #include "nl_internal.h"
 
 #include <stdio.h>
@@ -266,7 +267,7 @@ static int next_pcapng(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf)
 static int open_pcapng(struct nl_pcapr *r, char *errbuf)
 {
     const uint8_t *b = r->base;
-    uint32_t be = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    uint32_t be = nl_get_be32(b);
     if (be != PCAPNG_SHB)
         return NL_ENOTFOUND;
     r->format = NL_FMT_PCAPNG;
