@@ -483,10 +483,10 @@ public extension Analysis {
                          length: p.len, window: p.window, flagBits: p.flags, dupAckNum: p.dupack_num,
                          dupAckFrame: p.dupack_frame, ackedFrame: p.acked_frame, ackRttMs: p.ack_rtt_ms,
                          bytesInFlight: p.bytes_in_flight,
-                         missing: p.flags & (1 << UInt32(NL_TA_LOST_SEGMENT.rawValue)) != 0
-                             && p.missing_first <= p.missing_last ? p.missing_first...p.missing_last : nil,
-                         unseen: p.flags & (1 << UInt32(NL_TA_ACK_LOST_SEGMENT.rawValue)) != 0
-                             && p.unseen_first <= p.unseen_last ? p.unseen_first...p.unseen_last : nil)
+                         missing: p.missing_last > 0 && p.missing_first <= p.missing_last
+                             ? p.missing_first...p.missing_last : nil,
+                         unseen: p.unseen_last > 0 && p.unseen_first <= p.unseen_last
+                             ? p.unseen_first...p.unseen_last : nil)
     }
 }
 

@@ -149,6 +149,19 @@ final class CaptureGapTests: XCTestCase {
                   ["ack_lost_segment": [4, 6], "lost_segment": [5]])
     }
 
+    /// An ACK more than any window beyond the data captured (a kernel's answer on ports reused
+    /// after a reset, suricata-verify's tls-subjectaltname frame 154): still ACKed unseen for
+    /// tshark, but the words do not claim two gigabytes crossed the wire unseen.
+    func testAnACKBeyondAnyWindowIsNotWordedAsBytesMissed() throws {
+        let p = write("farack.pcap", [c(100, 0, Pkt.SYN), s(500, 2_000_000_101, A)])
+        let a = try check(p, ["ack_lost_segment": [2]])
+        let text = a.notes.map(\.text).joined(separator: "\n")
+        XCTAssertTrue(text.contains("packet 2 acknowledges byte 2,000,000,001 of 10.9.0.1:40000, 2,000,000,000 bytes beyond "
+                                    + "anything captured from it: more than any TCP window allows"), text)
+        XCTAssertFalse(text.contains("the capture missed bytes"), text)
+        XCTAssertNil(a.tcpPacket(at: 1).unseen)
+    }
+
     /// A snap length that cuts TCP headers: a segment cut inside its options moves the state on
     /// without flags, one cut inside the fixed header is not a TCP segment for either tool, and
     /// the rules hold on the whole segments around them.

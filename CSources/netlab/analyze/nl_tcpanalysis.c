@@ -145,6 +145,7 @@ struct nl_ta_state {
 #define TA_SLAB 1024               /* conversations per slab */
 #define TA_KEEP_SEGS 64            /* a pooled cold part keeps lists up to these sizes */
 #define TA_KEEP_RTT 256
+#define TA_MAX_WINDOW (1u << 30) /* the largest window TCP can advertise (RFC 7323 2.2) */
 #define TA_WIRESHARK_UNACKED 10000u /* tshark's TCP_MAX_UNACKED_SEGMENTS: it lists no more per direction */
 
 static inline uint32_t fr_put(const struct nl_flow *f, uint64_t frame) { return (uint32_t)(frame - f->first_pkt + 1); }
@@ -1090,13 +1091,23 @@ static int ta_word(struct nl_analysis *a, const struct nl_flow *f, const struct 
                           fr, grouped(seq - fb, g1), ep(f, dir, eb), grouped(x->miss_from - fb, g2),
                           grouped(x->miss_to - 1 - fb, ea), grouped(x->miss_to - x->miss_from, g3))) < 0)
         return rc;
-    if (x->report && (x->bits & NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT)) && want_note(a, NL_TA_ACK_LOST_SEGMENT) &&
-        (rc = nl_note_tcp(a, "ack-lost-segment", pkt->number, f->id,
-                          "packet %llu: the capture missed bytes %s-%s from %s that the receiver acknowledged: "
-                          "they crossed the wire but not the capture point (the capture dropped them, started "
-                          "mid-stream or saw another path); this is not loss in the network",
-                          fr, grouped(x->gap_from - rb, g1), grouped(x->gap_to - 1 - rb, g2), ep(f, !dir, ea))) < 0)
-        return rc;
+    if (x->report && (x->bits & NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT)) && want_note(a, NL_TA_ACK_LOST_SEGMENT)) {
+        if (x->gap_to - x->gap_from <= TA_MAX_WINDOW)
+            rc = nl_note_tcp(a, "ack-lost-segment", pkt->number, f->id,
+                             "packet %llu: the capture missed bytes %s-%s from %s that the receiver acknowledged: "
+                             "they crossed the wire but not the capture point (the capture dropped them, started "
+                             "mid-stream or saw another path); this is not loss in the network",
+                             fr, grouped(x->gap_from - rb, g1), grouped(x->gap_to - 1 - rb, g2), ep(f, !dir, ea));
+        else /* more than any window holds: not bytes in flight of this connection */
+            rc = nl_note_tcp(a, "ack-lost-segment", pkt->number, f->id,
+                             "packet %llu acknowledges byte %s of %s, %s bytes beyond anything captured from it: "
+                             "more than any TCP window allows (2^30 bytes, RFC 7323), so these are not bytes that "
+                             "crossed the wire unseen; the ACK answers another connection on the same ports (a "
+                             "port reused after a reset) or is no real acknowledgement",
+                             fr, grouped(d->ack - rb, g1), ep(f, !dir, ea), grouped(x->gap_to - x->gap_from, g2));
+        if (rc < 0)
+            return rc;
+    }
     if (x->report && (x->bits & NL_TA_BIT(NL_TA_WINDOW_FULL)) && want_note(a, NL_TA_WINDOW_FULL) &&
         (rc = nl_note_tcp(a, "window-full", pkt->number, f->id,
                           "packet %llu fills the window %s advertised (up to byte %s): the sender must wait for an "
@@ -1155,7 +1166,7 @@ static int ta_row(struct nl_analysis *a, const struct nl_flow *f, const struct n
         p->missing_first = x->miss_from - F->base_seq;
         p->missing_last = x->miss_to - 1 - F->base_seq;
     }
-    if (x->report && (x->bits & NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT))) {
+    if (x->report && (x->bits & NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT)) && x->gap_to - x->gap_from <= TA_MAX_WINDOW) {
         p->unseen_first = x->gap_from - R->base_seq;
         p->unseen_last = x->gap_to - 1 - R->base_seq;
     }
