@@ -1,7 +1,9 @@
 // A small streaming JSON writer: fields come out in the order written (stable
-// for readers and diffs), strings are escaped per RFC 8259, output is indented
+// for readers and diffs), strings are escaped per RFC 8259 by C's text path
+// (nl_text_json: no control, C1 or bidirectional character raw), output is indented
 // and handed to stdout in 256 KB pieces (or taken whole as `text`). The one JSON strategy
 // of every tool: keys come out in the order the code writes them.
+import CNetlab
 import Foundation
 
 public struct JSONWriter {
@@ -64,20 +66,16 @@ public struct JSONWriter {
 
     private mutating func escaped(_ b: UnsafeBufferPointer<UInt8>) {
         out.append(34)
-        for b in b {
-            switch b {
-            case 34: raw("\\\"")
-            case 92: raw("\\\\")
-            case 10: raw("\\n")
-            case 13: raw("\\r")
-            case 9: raw("\\t")
-            case 0..<32, 127:
-                let hex = Array("0123456789abcdef".utf8)
-                raw("\\u00")
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 15)])
-            default: out.append(b)
+        if let base = b.baseAddress, b.count > 0 {
+            // nl_text_json writes at most NL_TEXT_JSON_MAX bytes per input byte, plus its NUL.
+            let room = b.count * Int(NL_TEXT_JSON_MAX) + 1, start = out.count
+            out.append(contentsOf: repeatElement(0, count: room))
+            let k = out.withUnsafeMutableBufferPointer { o in
+                o.baseAddress!.advanced(by: start).withMemoryRebound(to: CChar.self, capacity: room) {
+                    nl_text_json(base, b.count, $0, room)
+                }
             }
+            out.removeLast(room - k)
         }
         out.append(34)
     }

@@ -52,6 +52,19 @@ NL_API size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap
 NL_API size_t nl_text_escape(const uint8_t *p, size_t n, unsigned flags, size_t max_chars, char *out, size_t cap);
 
 /**
+ * The inside of a JSON string (RFC 8259 section 7, no quotes around it) for untrusted bytes:
+ * as safe on a terminal as nl_text_escape, and a JSON reader decodes the same characters: '"' and '\\'
+ * escaped; BS, FF, LF, CR, TAB as \b \f \n \r \t; every other C0 control, DEL and the C1
+ * controls as \u00xx; bidirectional controls and line/paragraph separators (what
+ * nl_text_sanitize masks) as \uxxxx, so no byte a terminal or a bidi-aware viewer acts on is
+ * written raw; a byte that is not UTF-8 becomes U+FFFD (JSON text is UTF-8, section 8.1).
+ * At most NL_TEXT_JSON_MAX bytes of output per input byte. Writes like nl_text_sanitize
+ * (NUL-terminated, at most cap bytes) and returns the full length needed.
+ */
+#define NL_TEXT_JSON_MAX 6
+NL_API size_t nl_text_json(const uint8_t *p, size_t n, char *out, size_t cap);
+
+/**
  * out = in reversed by character, ASCII letters' case swapped ("HELLO" ->
  * "olleh", "héllo" -> "OLLéH"). A character is a well-formed UTF-8 sequence
  * (RFC 3629) or, failing that, one byte, so no multi-byte character is ever

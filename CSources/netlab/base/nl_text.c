@@ -1,8 +1,9 @@
 /*
  * nl_text.c - UTF-8 decoding (RFC 3629 section 4 syntax, nothing more lenient)
- * and terminal-safe rendering of untrusted text, and the echo exercise's
- * transform (reverse by character, swap ASCII case). Pure functions over byte
- * ranges: no allocation, no I/O.
+ * and the one text path for untrusted text (capture contents, names, payloads)
+ * on its way to a terminal: one line, a followed stream, or a JSON string. Also
+ * the echo exercise's transform (reverse by character, swap ASCII case). Pure
+ * functions over byte ranges: no allocation, no I/O.
  */
 #include "netlab/nl_text.h"
 
@@ -181,6 +182,69 @@ size_t nl_text_escape(const uint8_t *p, size_t n, unsigned flags, size_t max_cha
         i += l;
     }
 #undef PUTS
+    if (cap > 0)
+        out[o < cap ? o : cap - 1] = 0;
+    return o;
+}
+
+size_t nl_text_json(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+#define PUT(c)                  \
+    do {                        \
+        if (o + 1 < cap)        \
+            out[o] = (char)(c); \
+        o++;                    \
+    } while (0)
+#define PUTU(v)                         \
+    do {                                \
+        PUT('\\');                      \
+        PUT('u');                       \
+        PUT(hex[((v) >> 12) & 15]);     \
+        PUT(hex[((v) >> 8) & 15]);      \
+        PUT(hex[((v) >> 4) & 15]);      \
+        PUT(hex[(v) & 15]);             \
+    } while (0)
+    for (size_t i = 0; i < n;) {
+        uint8_t b = p[i];
+        if (b >= 0x20 && b < 0x7F) {
+            if (b == '"' || b == '\\')
+                PUT('\\');
+            PUT(b);
+            i++;
+            continue;
+        }
+        if (b < 0x80) {
+            /* RFC 8259 section 7: the two-character escapes where one exists, else \u00xx. */
+            const char *two = b == '\b' ? "b" : b == '\f' ? "f" : b == '\n' ? "n" : b == '\r' ? "r" : b == '\t' ? "t" : NULL;
+            if (two) {
+                PUT('\\');
+                PUT(*two);
+            } else {
+                PUTU(b);
+            }
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t l = nl_utf8_seq(p + i, n - i, &cp);
+        if (l == 0) {
+            PUT(0xEF); /* U+FFFD: the byte is not UTF-8 */
+            PUT(0xBF);
+            PUT(0xBD);
+            i++;
+        } else if (is_invisible_control(cp)) {
+            PUTU(cp);
+            i += l;
+        } else {
+            for (size_t k = 0; k < l; k++)
+                PUT(p[i + k]);
+            i += l;
+        }
+    }
+#undef PUTU
+#undef PUT
     if (cap > 0)
         out[o < cap ? o : cap - 1] = 0;
     return o;
