@@ -2,6 +2,9 @@
 // with -X lua_script decodes every line (Decode As on a random port), finds the
 // MSG commands with their user and text, and reassembles a line split across
 // two segments. The oracle for which frames hold what is tshark's own payload.
+// Issue 20 item 8: a long line costs work in proportion to its length (counted, not timed: a
+// wrapper dissector adds up the bytes TCP hands the plugin), and a line longer than any chat
+// line is marked overlong once, its continuation recognised and the next line decoded.
 import Foundation
 import XCTest
 
@@ -62,4 +65,102 @@ final class ChatDissectorTests: XCTestCase {
         let decoded = try decode("netlabchat", ["frame.number"]).count
         XCTAssertEqual(decoded, payloadFrames - 1, "all but the first half of the split line (carried on by the second)")
     }
+
+    // ---- issue 20 item 8: long lines ----
+
+    /// One TCP conversation to port 7000 as a pcap (raw IPv4): the greeting, then each payload from the
+    /// client in 1448-byte segments, each acknowledged.
+    static func chatCapture(_ payloads: [[UInt8]]) -> [UInt8] {
+        let c: [UInt8] = [10, 0, 0, 1], s: [UInt8] = [10, 0, 0, 2]
+        var frames: [[UInt8]] = []
+        var cs: UInt32 = 1000, ss: UInt32 = 9000
+        frames.append(Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 7000, seq: cs, flags: Pkt.SYN))
+        frames.append(Pkt.tcp4(src: s, dst: c, sport: 7000, dport: 40000, seq: ss, ack: cs + 1, flags: Pkt.SYN | Pkt.ACK))
+        cs += 1; ss += 1
+        frames.append(Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 7000, seq: cs, ack: ss, flags: Pkt.ACK))
+        let hello = Array("HELLO netlab-chat 1\n".utf8)
+        frames.append(Pkt.tcp4(src: s, dst: c, sport: 7000, dport: 40000, seq: ss, ack: cs, flags: Pkt.PSH | Pkt.ACK, payload: hello))
+        ss += UInt32(hello.count)
+        for p in payloads {
+            var i = 0
+            while i < p.count {
+                let seg = Array(p[i..<min(p.count, i + 1448)])
+                frames.append(Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 7000, seq: cs, ack: ss, flags: Pkt.PSH | Pkt.ACK, payload: seg))
+                cs &+= UInt32(seg.count)
+                frames.append(Pkt.tcp4(src: s, dst: c, sport: 7000, dport: 40000, seq: ss, ack: cs, flags: Pkt.ACK))
+                i += seg.count
+            }
+        }
+        return CaptureBytes.pcap(linkType: 101, frames: frames.enumerated().map {
+            CaptureBytes.Frame(seconds: 1_700_000_000, fraction: $0.offset, data: $0.element)
+        })
+    }
+
+    /// A wrapper on port 7000 that hands each segment on to the chat dissector and counts the bytes it was
+    /// given; prints "chatwork calls=N bytes=B" at the end of tshark's run.
+    static let workCounter = """
+        local chat = Dissector.get("netlabchat")
+        local w = Proto("chatwork", "bytes handed to the chat dissector")
+        local calls, bytes = 0, 0
+        function w.dissector(buf, pinfo, tree)
+            calls = calls + 1
+            bytes = bytes + buf:len()
+            return chat:call(buf, pinfo, tree)
+        end
+        DissectorTable.get("tcp.port"):add(7000, w)
+        local tap = Listener.new("frame")
+        function tap.draw() io.stdout:write(string.format("chatwork calls=%d bytes=%d\\n", calls, bytes)) end
+        """
+
+    var lua: String { Lab.repoRoot.appendingPathComponent("wireshark/netlab_chat.lua").path }
+
+    /// A line of `n` bytes without a line end costs the dissector about n bytes of work, not n^2 / (2 MSS):
+    /// the bytes TCP hands it stay within the payload plus 64 KiB, and four times the line is at most
+    /// five times the work (before issue 20 item 8: 24x the payload at 64 KiB, 92x at 256 KiB).
+    func testALongLineCostsWorkInProportionToItsLength() throws {
+        Lab.requireTools(["tshark"])
+        let dir = Lab.tempDir("dissector-work")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let counter = dir.appendingPathComponent("work.lua").path
+        try Self.workCounter.write(toFile: counter, atomically: true, encoding: .utf8)
+        var handed: [Int] = []
+        for size in [64 * 1024, 256 * 1024] {
+            let pcap = dir.appendingPathComponent("line\(size).pcap").path
+            try Data(Self.chatCapture([Array("SAY ".utf8) + [UInt8](repeating: 0x78, count: size - 4)])).write(to: URL(fileURLWithPath: pcap))
+            let out = try Tshark.run(["-X", "lua_script:" + lua, "-X", "lua_script:" + counter, "-r", pcap, "-q"])
+            let line = try XCTUnwrap(out.split(separator: "\n").last { $0.hasPrefix("chatwork") }, out)
+            let bytes = try XCTUnwrap(line.split(separator: " ").last.flatMap { Int($0.dropFirst("bytes=".count)) }, String(line))
+            XCTAssertLessThanOrEqual(bytes, size + 20 + 64 * 1024, "a \(size)-byte line: \(line)")
+            handed.append(bytes)
+        }
+        XCTAssertLessThanOrEqual(Double(handed[1]) / Double(handed[0]), 5, "4x the line, \(handed[0]) -> \(handed[1]) bytes of work")
+    }
+
+    /// A 20,000-byte line (no chat line is longer than 4,140 bytes) is marked overlong with one expert
+    /// warning where it starts, every byte of it accounted for, and the line after it decodes as usual.
+    func testAnOverlongLineIsMarkedAndTheNextLineDecodes() throws {
+        Lab.requireTools(["tshark"])
+        let dir = Lab.tempDir("dissector-overlong")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pcap = dir.appendingPathComponent("overlong.pcap").path
+        let long = Array("SAY ".utf8) + [UInt8](repeating: 0x79, count: 19_996) + [10]
+        try Data(Self.chatCapture([long + Array("NICK alice\n".utf8), Array("MSG bob hi there\n".utf8)]))
+            .write(to: URL(fileURLWithPath: pcap))
+        for twoPass in [false, true] {
+            let rows = try Tshark.run(["-X", "lua_script:" + lua, "-r", pcap] + (twoPass ? ["-2"] : []) + ["-Y", "netlabchat",
+                                      "-T", "fields", "-E", "separator=/t", "-e", "netlabchat.kind", "-e", "netlabchat.overlong",
+                                      "-e", "netlabchat.verb", "-e", "netlabchat.user", "-e", "netlabchat.text"])
+                .split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+            let overlong = rows.filter { $0[0].split(separator: ",").contains("overlong") }
+            XCTAssertEqual(overlong.flatMap { $0[1].split(separator: ",").compactMap { Int($0) } }.reduce(0, +), long.count,
+                           "every byte of the long line is in an overlong item (\(twoPass ? "two passes" : "one pass"))")
+            XCTAssertFalse(rows.contains { $0[2].split(separator: ",").contains("SAY") }, "the long line is not taken for a SAY")
+            XCTAssertTrue(rows.contains { $0[2].split(separator: ",").contains("NICK") && $0[3] == "alice" }, "\(rows)")
+            XCTAssertTrue(rows.contains { $0[2] == "MSG" && $0[3] == "bob" && $0[4] == "hi there" }, "\(rows)")
+        }
+        let expert = try Tshark.run(["-X", "lua_script:" + lua, "-r", pcap, "-q", "-z", "expert,warn"])
+        XCTAssertTrue(expert.contains("Warns (1)"), expert)
+        XCTAssertTrue(expert.contains("a line longer than 8192 bytes"), expert)
+    }
 }
+
