@@ -1,5 +1,5 @@
 # netlab: libnetlab as a plain C library (static, shared, pkg-config), plus the
-# project's two front doors: `make demo` and `make test` (see README.md).
+# project's two front doors: `make demo` and `make test` (see README.md, CONTRIBUTING.md).
 #
 #   make                 build build/libnetlab.a, build/libnetlab.so, build/netlab.pc
 #   make install         install headers, libraries and netlab.pc under PREFIX (default /usr/local)
@@ -23,7 +23,7 @@ SOVERSION  := 0
 # Debian's libnet1-dev and libcsv-dev ship no pkg-config file, so they are plain -l flags.
 # hiredis (the chat cluster through Redis, nl_redis.c) is linked but only used with --cluster.
 DEP_LIBS   := -lnet -lpcap -lcsv -lhiredis -lpthread
-# libnetlab is laid out by half (README "Layout"): CSources/netlab/<half>/. Internal headers
+# libnetlab is laid out by half (docs/ARCHITECTURE.md): CSources/netlab/<half>/. Internal headers
 # (nl_internal.h, nl_analysis.h, ...) are found through one -I per half folder.
 NL_HALVES  := base wire pcap craft analyze apps lab
 NL_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=hidden -Iinclude \

@@ -30,7 +30,7 @@ let package = Package(
             path: ".",
             sources: ["CSources/netlab"],
             publicHeadersPath: "include",
-            // CSources/netlab/<half>/ (README "Layout"); one search path per half folder so that
+            // CSources/netlab/<half>/ (docs/ARCHITECTURE.md); one search path per half folder so that
             // internal headers (nl_internal.h, nl_analysis.h, ...) are included by name alone.
             cSettings: [
                 .define("_GNU_SOURCE"),

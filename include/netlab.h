@@ -8,7 +8,7 @@
 
 #define NETLAB_VERSION "0.1.0"
 
-/* The halves of libnetlab (README "Layout"), lowest first. Who may include whom:
+/* The halves of libnetlab (docs/ARCHITECTURE.md), lowest first. Who may include whom:
  * base <- wire <- pcap <- craft <- analyze; apps uses base only; lab uses every half.
  * scripts/check-layout.sh reads these groups and every #include of CSources/ to check it. */
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# libnetlab's halves (README "Layout"): every C file sits in a half folder CSources/netlab/<half>/,
+# libnetlab's halves (docs/ARCHITECTURE.md): every C file sits in a half folder CSources/netlab/<half>/,
 # every public header belongs to the half under which include/netlab.h groups it, and no
 # #include goes from a lower half into a higher one:
 #   base <- wire <- pcap <- craft <- analyze;  base <- apps;  every half <- lab
@@ -38,7 +38,7 @@ while IFS= read -r f; do
   rel=${f#CSources/netlab/}
   if [[ $rel != */* ]]; then fail "$f: outside a half folder (git mv it into CSources/netlab/<half>/)"; continue; fi
   h=${rel%%/*}
-  [ -n "${uses[$h]:-}" ] || { fail "$f: $h/ is not a half (README \"Layout\")"; continue; }
+  [ -n "${uses[$h]:-}" ] || { fail "$f: $h/ is not a half (docs/ARCHITECTURE.md)"; continue; }
   half_of[$f]=$h
 done < <(find CSources/netlab -name '*.[ch]' | sort)
 

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 prefix=$(mktemp -d /tmp/netlab-prefix.XXXXXX)
 trap 'rm -rf "$prefix"' EXIT
 
-# The halves of CSources/ (README "Layout"): no include from a lower half into a higher one.
+# The halves of CSources/ (docs/ARCHITECTURE.md): no include from a lower half into a higher one.
 scripts/check-layout.sh
 make -s lib
 # Only the public API is exported (NL_API, -fvisibility=hidden), and every part of it is.

@@ -29,7 +29,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Argument(help: "Capture files (.pcap or .pcapng).")
     var files: [String]
 
-    @Flag(help: "Print the report as JSON (field names documented in the README).")
+    @Flag(help: "Print the report as JSON (field names documented in docs/analyze.md).")
     var json = false
 
     @Option(name: .customLong("find"),

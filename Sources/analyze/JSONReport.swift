@@ -1,5 +1,5 @@
 // --json: the report for machines. Field names are stable and documented in the
-// README ("analyze" section); packet numbers are Wireshark's 1-based frame numbers.
+// docs/analyze.md ("The JSON"); packet numbers are Wireshark's 1-based frame numbers.
 import Foundation
 import Netlab
 

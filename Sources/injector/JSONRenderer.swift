@@ -1,5 +1,5 @@
 // --json (alias --format json): the same content as the text output, for machines. Field names
-// are stable and documented in the README.
+// are stable and documented in docs/inject.md.
 import Foundation
 import Netlab
 

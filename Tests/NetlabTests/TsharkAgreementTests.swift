@@ -303,7 +303,7 @@ final class TsharkAgreementTests: XCTestCase {
     /// leaves out frames whose TCP header was not captured whole (its conversation
     /// tap runs after the options are dissected); analyze counts them from the
     /// fixed header, as tshark's own per-frame fields do, so the comparison here is
-    /// against the fields (README: analyze, differences from tshark).
+    /// against the fields (docs/analyze.md: deliberate differences from tshark).
     func testSnapLength60() throws {
         let path = try lab().files["lo-s60.pcap"]!
         let j = try assertAgreesWithTshark(path, texts: [], convTable: false)

@@ -4,7 +4,7 @@
  * captured, duplicate ACKs, window problems, keep-alives) and per-conversation
  * figures (options, RTT, throughput, bytes in flight), read from an analysis
  * made by nl_analyze_file. The rules are netlab's own, written to give the same
- * frames as Wireshark's tcp.analysis.* fields (README: "TCP analysis").
+ * frames as Wireshark's tcp.analysis.* fields (docs/analyze.md: "TCP analysis").
  */
 #ifndef NL_TCPANALYSIS_H
 #define NL_TCPANALYSIS_H
