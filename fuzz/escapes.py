@@ -25,7 +25,7 @@ csv = os.path.join(work, "hostile.csv")
 with open(csv, "wb") as f:
     f.write(b"msg_id,app_protocol,src_app,dst_app,message,timestamp\n"
             b"1,CHAT,client,server,NICK a,2025-03-01T10:00:00.000Z\n"
-            b"2\xe2\x80\xae,CHAT,client,server,\"MSG bob t\x1b]0;x\x07\r\n\xc2\x9b\",2025-03-01T10:00:01.000Z\n")
+            b"2,CHAT,client,server,\"MSG bob t\x1b]0;x\x07\r\n\xc2\x9b\",2025-03-01T10:00:01.000Z\n")
 
 BIDI = {0x061C, 0x200E, 0x200F, 0x2028, 0x2029} | set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
 SGR = re.compile(rb"\x1b\[[0-9;]*m")

@@ -1,10 +1,10 @@
 /*
  * fuzz_text - arbitrary bytes through the one text path (nl_text.c) in each of its
  * forms: the terminal line (nl_text_escape, with and without a character limit), the
- * followed stream (NL_TEXT_KEEP_LINES), the caret notation (nl_text_sanitize) and the
- * JSON string (nl_text_json). Every output must be UTF-8 holding nothing a terminal
- * acts on (no C0 but LF/TAB where the form keeps them, no DEL, no C1, no bidirectional
- * control); every length returned must be the length written; a short buffer must get
+ * followed stream (NL_TEXT_KEEP_LINES), the caret notation (nl_text_sanitize), the JSON
+ * string (nl_text_json), and the test of plain text (nl_text_plain). Every output must be
+ * UTF-8 holding nothing a terminal acts on (no C0 but LF/TAB where the form keeps them, no
+ * DEL, no C1, no bidirectional control); every length returned must be the length written; a short buffer must get
  * a NUL-terminated prefix and nothing past it; and the JSON form must decode (RFC 8259
  * escapes) to exactly the input's characters, a byte that is not UTF-8 read as U+FFFD.
  * Aborts on any broken invariant.
@@ -187,6 +187,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s = run(w_sanitize, p, n, 0, shortcap, &len);
     check_inert(s, len, 1); /* TAB passes in caret notation; LF never appears */
     CHECK(memchr(s, '\n', len) == NULL);
+    /* nl_text_plain: exactly the text caret notation leaves as it is (TAB aside, which it refuses). */
+    int same = len == n && memcmp(s, p, n) == 0;
+    CHECK(nl_text_plain(p, n) == (same && memchr(p, '\t', n) == NULL));
     free(s);
 
     s = run(w_json, p, n, 0, shortcap, &len);

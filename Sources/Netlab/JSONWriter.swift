@@ -66,16 +66,24 @@ public struct JSONWriter {
 
     private mutating func escaped(_ b: UnsafeBufferPointer<UInt8>) {
         out.append(34)
-        if let base = b.baseAddress, b.count > 0 {
+        // In pieces of 64 KiB (cut before a UTF-8 sequence's lead byte), so a large string costs at most
+        // NL_TEXT_JSON_MAX times a piece of room, not times its size.
+        var start = 0
+        while start < b.count, let base = b.baseAddress {
+            var end = min(b.count, start + (1 << 16))
+            var back = 0
+            while end < b.count && back < 3 && b[end] & 0xC0 == 0x80 { end -= 1; back += 1 }
+            let n = end - start
             // nl_text_json writes at most NL_TEXT_JSON_MAX bytes per input byte, plus its NUL.
-            let room = b.count * Int(NL_TEXT_JSON_MAX) + 1, start = out.count
+            let room = n * Int(NL_TEXT_JSON_MAX) + 1, at = out.count
             out.append(contentsOf: repeatElement(0, count: room))
             let k = out.withUnsafeMutableBufferPointer { o in
-                o.baseAddress!.advanced(by: start).withMemoryRebound(to: CChar.self, capacity: room) {
-                    nl_text_json(base, b.count, $0, room)
+                o.baseAddress!.advanced(by: at).withMemoryRebound(to: CChar.self, capacity: room) {
+                    nl_text_json(base + start, n, $0, room)
                 }
             }
             out.removeLast(room - k)
+            start = end
         }
         out.append(34)
     }

@@ -138,6 +138,12 @@ final class TerminalTextTests: XCTestCase {
         XCTAssertEqual(v.text, "\"a\u{FFFD}2J\u{FFFD}\u{FFFD}\"")
         let parsed = try? JSONSerialization.jsonObject(with: Data(w.text.utf8), options: .fragmentsAllowed) as? String
         XCTAssertEqual(parsed, "q\"b\\\u{1b}]0;t\u{07}\u{08}\u{0c}\n\r\t\u{7f}\u{9b}\u{85}\u{202e}\u{2028}é漢😀/")
+        // A string longer than the writer's 64 KiB pieces, characters of 1-4 bytes across every cut.
+        let long = String(repeating: "aé漢😀\u{9b}", count: 20_000)
+        var l = JSONWriter(streaming: false)
+        l.field(nil, long)
+        XCTAssertEqual(try? JSONSerialization.jsonObject(with: Data(l.text.utf8), options: .fragmentsAllowed) as? String, long)
+        XCTAssertFalse(l.text.contains("\u{FFFD}"))
     }
 
     static let esc: [UInt8] = [0x1B]

@@ -36,6 +36,13 @@ NL_API int nl_utf8_valid(const uint8_t *p, size_t n);
  */
 NL_API size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap);
 
+/**
+ * 1 if p[0..n) is UTF-8 with nothing a terminal or a bidi-aware viewer would act on: no C0
+ * control (TAB and LF included), DEL, C1 control, bidirectional control or line/paragraph
+ * separator (what nl_text_sanitize masks). For names and ids that are shown as they are.
+ */
+NL_API int nl_text_plain(const uint8_t *p, size_t n);
+
 /* nl_text_escape flags */
 #define NL_TEXT_KEEP_LINES 1u  /* LF and TAB pass as they are (a stream shown as sent) */
 

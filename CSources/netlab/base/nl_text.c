@@ -83,6 +83,24 @@ static int is_invisible_control(uint32_t cp)
         || cp == 0x2028 || cp == 0x2029;     /* LINE / PARAGRAPH SEPARATOR */
 }
 
+int nl_text_plain(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        if (p[i] < 0x80) {
+            if (p[i] < 0x20 || p[i] == 0x7F)
+                return 0;
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t l = nl_utf8_seq(p + i, n - i, &cp);
+        if (l == 0 || is_invisible_control(cp))
+            return 0;
+        i += l;
+    }
+    return 1;
+}
+
 size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
