@@ -31,20 +31,7 @@ caps = {  # name: (file, payload bytes)
     "line2m-end": ("line2m-end.pcap", 2000001), "line8m": ("line8m.pcap", 8000000),
     "lines5m": ("lines5m.pcap", 5000000), "lines21m": ("lines21m.pcap", 21000000),
 }
-WORK_LUA = os.path.join(out, "work.lua")
-with open(WORK_LUA, "w") as f:
-    f.write('''local chat = Dissector.get("netlabchat")
-local w = Proto("chatwork", "bytes handed to the chat dissector")
-local calls, bytes = 0, 0
-function w.dissector(buf, pinfo, tree)
-    calls = calls + 1
-    bytes = bytes + buf:len()
-    return chat:call(buf, pinfo, tree)
-end
-DissectorTable.get("tcp.port"):add(7000, w)
-local tap = Listener.new("frame")
-function tap.draw() io.stdout:write(string.format("chatwork calls=%d bytes=%d\\n", calls, bytes)) end
-''')
+WORK_LUA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chatwork.lua")
 
 
 def timed(argv, limit=None):

@@ -7,30 +7,18 @@ segment acknowledged), written as a classic pcap with right checksums.
   mkchatcap.py OUT.pcap lines BYTES             ordinary chat lines (commands one way, events the other)
                                                  until BYTES of payload, cut at segment boundaries
 """
-import struct, sys
+import os, struct, sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz"))
+from rawip import ipv4_tcp  # noqa: E402
 
 MSS = 1448
 out_path, kind, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 ended = len(sys.argv) > 4 and sys.argv[4] == "end"
 
 
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 C, S = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
-
-
-def seg(src, dst, sport, dport, seq, ack, flags, payload=b""):
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff, 5 << 4, flags, 65535, 0, 0) + payload
-    tcp = tcp[:16] + struct.pack("!H", csum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0x4000, 64, 6, 0, src, dst)
-    return ip[:10] + struct.pack("!H", csum(ip)) + ip[12:] + tcp
+seg = ipv4_tcp
 
 
 f = open(out_path, "wb")

@@ -13,6 +13,9 @@ beside it, and a file whose own name holds controls. Deterministic for a seed.
 """
 import os, random, struct, sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawip import ipv4_tcp, ipv4_udp  # noqa: E402
+
 out_dir = sys.argv[1]
 rng = random.Random(int(sys.argv[2]) if len(sys.argv) > 2 else 20261209)
 random_count = int(sys.argv[3]) if len(sys.argv) > 3 else 120
@@ -40,32 +43,6 @@ def emit(name, data):
     with open(os.path.join(out_dir, "e%03d-%s" % (count, name)), "wb") as f:
         f.write(bytes(data))
     count += 1
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
-def ipv4_tcp(src, dst, sport, dport, seq, ack, flags, payload=b""):
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
-    pseudo = bytes(src) + bytes(dst) + struct.pack("!BBH", 0, 6, len(tcp))
-    c = csum(pseudo + tcp)
-    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0x4000, 64, 6, 0, bytes(src), bytes(dst))
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    return ip + tcp
-
-
-def ipv4_udp(src, dst, sport, dport, payload):
-    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, bytes(src), bytes(dst))
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    return ip + udp
 
 
 def conversation(sport, dport, lines):

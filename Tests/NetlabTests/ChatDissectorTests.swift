@@ -96,22 +96,6 @@ final class ChatDissectorTests: XCTestCase {
         })
     }
 
-    /// A wrapper on port 7000 that hands each segment on to the chat dissector and counts the bytes it was
-    /// given; prints "chatwork calls=N bytes=B" at the end of tshark's run.
-    static let workCounter = """
-        local chat = Dissector.get("netlabchat")
-        local w = Proto("chatwork", "bytes handed to the chat dissector")
-        local calls, bytes = 0, 0
-        function w.dissector(buf, pinfo, tree)
-            calls = calls + 1
-            bytes = bytes + buf:len()
-            return chat:call(buf, pinfo, tree)
-        end
-        DissectorTable.get("tcp.port"):add(7000, w)
-        local tap = Listener.new("frame")
-        function tap.draw() io.stdout:write(string.format("chatwork calls=%d bytes=%d\\n", calls, bytes)) end
-        """
-
     var lua: String { Lab.repoRoot.appendingPathComponent("wireshark/netlab_chat.lua").path }
 
     /// A line of `n` bytes without a line end costs the dissector about n bytes of work, not n^2 / (2 MSS):
@@ -121,8 +105,8 @@ final class ChatDissectorTests: XCTestCase {
         Lab.requireTools(["tshark"])
         let dir = Lab.tempDir("dissector-work")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let counter = dir.appendingPathComponent("work.lua").path
-        try Self.workCounter.write(toFile: counter, atomically: true, encoding: .utf8)
+        // bench/chatwork.lua: a wrapper on port 7000 that hands each segment on and adds up its bytes.
+        let counter = Lab.repoRoot.appendingPathComponent("bench/chatwork.lua").path
         var handed: [Int] = []
         for size in [64 * 1024, 256 * 1024] {
             let pcap = dir.appendingPathComponent("line\(size).pcap").path

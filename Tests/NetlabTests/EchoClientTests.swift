@@ -39,32 +39,17 @@ final class EchoClientTests: XCTestCase {
     override func setUpWithError() throws {
         dir = try makeTempDir("echoclient")
         try "first line\nSecond Line\nthird\n".write(to: dir.appendingPathComponent("in.txt"), atomically: true, encoding: .utf8)
-        try Self.server.write(to: dir.appendingPathComponent("server.py"), atomically: true, encoding: .utf8)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     /// Starts the Python server, runs echoclient against it with `args`, returns the client's result.
     func run(greetAfter: Double, wrong: Bool = false, _ args: [String] = []) throws -> TestSupport.Result {
-        let py = "/usr/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: py) else { throw XCTSkip("needs \(py)") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: py)
-        p.arguments = [dir.appendingPathComponent("server.py").path, String(greetAfter), wrong ? "wrong" : "right"]
-        let portPipe = Pipe()
-        p.standardOutput = portPipe
-        try p.run()
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) }; p.waitUntilExit() }
-        var portLine = Data()
-        while !portLine.contains(0x0A) {
-            let d = portPipe.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            portLine.append(d)
+        let server = try PythonServer(script: Self.server, in: dir, args: [String(greetAfter), wrong ? "wrong" : "right"])
+        return try withExtendedLifetime(server) {
+            try TestSupport.run(TestSupport.product("echoclient"), ["--host", "127.0.0.1", "--port", server.port, "--input",
+                                                                    dir.appendingPathComponent("in.txt").path] + args)
         }
-        let port = String(decoding: portLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        XCTAssertNotNil(UInt16(port), "server port: \(port)")
-        return try TestSupport.run(TestSupport.product("echoclient"),
-                                   ["--host", "127.0.0.1", "--port", port, "--input", dir.appendingPathComponent("in.txt").path] + args)
     }
 
     func answers(_ r: TestSupport.Result) -> [String] {

@@ -58,13 +58,10 @@ final class TerminalTextTests: XCTestCase {
 
     /// A server that says U+202E in a chat message: the client's output (pipe mode) shows it masked.
     func testChatMessageWithRLOReachesTheTerminalMasked() throws {
-        let py = "/usr/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: py) else { throw XCTSkip("needs \(py)") }
         let dir = try makeTempDir("rlo-chat")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let server = dir.appendingPathComponent("server.py")
         // One connection: greet, say a message and a room line carrying U+202E, then close.
-        try """
+        let server = try PythonServer(script: """
         import socket, sys
         s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
         print(s.getsockname()[1], flush=True)
@@ -72,24 +69,12 @@ final class TerminalTextTests: XCTestCase {
         c, _ = s.accept()
         c.sendall("Welcome\\nFROM mallory hi \\u202egnp.exe\\nROOM mallory \\u202ertl\\n".encode())
         c.close(); s.close()
-        """.write(to: server, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: py)
-        p.arguments = [server.path]
-        let portPipe = Pipe()
-        p.standardOutput = portPipe
-        try p.run()
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) }; p.waitUntilExit() }
-        var portLine = Data()
-        while !portLine.contains(0x0A) {
-            let d = portPipe.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            portLine.append(d)
-        }
-        let port = String(decoding: portLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        XCTAssertNotNil(UInt16(port), "server port: \(port)")
+        """, in: dir)
+        let port = server.port
         // Input stays open until the server has closed, so the client reads everything it is sent.
-        let r = try TestSupport.sh("sleep 3 | '\(TestSupport.product("chatclient"))' --host 127.0.0.1 --port \(port)")
+        let r = try withExtendedLifetime(server) {
+            try TestSupport.sh("sleep 3 | '\(TestSupport.product("chatclient"))' --host 127.0.0.1 --port \(port)")
+        }
         XCTAssertTrue(r.stdout.contains("<U+202E>gnp.exe"), r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.contains("<U+202E>rtl"), r.stdout + r.stderr)
         XCTAssertFalse(Self.containsRLO(r.stdoutData), r.stdout)

@@ -190,8 +190,12 @@ static int await_greeting(struct client *cl, char *errbuf)
     size_t len, used;
     int rc = recv_line(cl, &line, &len, &used, cl->cfg->greeting_ms, errbuf);
     if (rc == 0) {
-        char t[96];
-        snprintf(t, sizeof t, "no greeting within %.1f s: sending without one", cl->cfg->greeting_ms / 1000.0);
+        char t[128];
+        if (cl->rx.len) /* a greeting without its line end: it stays in front of the first answer */
+            snprintf(t, sizeof t, "the server sent %zu bytes but no line end within %.1f s: sending anyway", cl->rx.len,
+                     cl->cfg->greeting_ms / 1000.0);
+        else
+            snprintf(t, sizeof t, "no greeting within %.1f s: sending without one", cl->cfg->greeting_ms / 1000.0);
         note(cl, t);
     }
     if (rc <= 0)
