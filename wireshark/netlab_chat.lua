@@ -166,7 +166,6 @@ function p.dissector(buf, pinfo, tree)
     if want and want ~= everything then
         -- Nobody sees this tree: one range and (for a filter on the protocol) one item for the segment.
         range = buf(0, n)
-        if want[p] then lines_tree = tree:add(p, range) end
     end
     local from_server = pinfo.src_port == server_port
     local off, verbs = 0, {}
@@ -200,6 +199,8 @@ function p.dissector(buf, pinfo, tree)
             overlong(buf, off, len, tree, true, true)
             verbs[#verbs + 1] = "(overlong)"
         else
+            -- (for a filter on the protocol, the segment's one item: only once it holds a whole line)
+            if want and want ~= everything and want[p] and lines_tree == tree then lines_tree = tree:add(p, range) end
             verbs[#verbs + 1] = dissect_line(buf, off, len, s, off + 1, lines_tree, from_server, want, range)
         end
         off = nl
