@@ -1,25 +1,24 @@
 // swift-tools-version:5.9
 // netlab: a C core (libnetlab, target CNetlab) with a thin Swift shell.
-// Link flags for libnet, libpcap and libcsv live here and in the Makefile/netlab.pc only.
+// Link flags are written in the Makefile (DEP_LIBS); the linkedLibrary list below must name the same
+// libraries, and scripts/check-link-flags.sh (run by make check and make test) says when it does not.
 import PackageDescription
 
-/// The command-line tools: each a thin ArgumentParser front end over Netlab.
-/// (executable name, target name, source folder)
-let tools: [(String, String, String)] = [
-    ("injector", "injector", "Sources/injector"),
-    ("capture", "capture", "Sources/capture"),
-    ("analyze", "analyze", "Sources/analyze"),
-    ("chatserver", "chatserver", "Sources/chatserver"),
-    ("chatclient", "chatclient", "Sources/chatclient"),
-    ("echoserver", "echoserver", "Sources/echoserver"),
-    ("echoclient", "echoclient", "Sources/echoclient"),
-    ("netlab", "NetlabCLI", "Sources/NetlabCLI"),
-]
+/// The command-line tools. Every command is in one library, NetlabCLI: its own folder (lab, report,
+/// doctor, the `netlab` front door) and one folder per packet tool and socket application. `netlab`
+/// runs them all as subcommands (`netlab inject`, `netlab chat server`, ...); each classic executable
+/// (the design card's `swift run injector`) runs one of them under its own name. Both kinds are a
+/// one-line main in Sources/Main/. A new subcommand is one line in NetlabCommand.swift, not here.
+let commandFolders = ["NetlabCLI", "injector", "capture", "analyze", "chatserver", "chatclient", "echoserver", "echoclient"]
+/// The executables: `netlab` and the classic names.
+let executables = ["netlab", "injector", "capture", "analyze", "chatserver", "chatclient", "echoserver", "echoclient"]
+/// An executable's target (the product keeps the name): "injector" is built from Main_injector.
+func mainTarget(_ name: String) -> String { "Main_" + name }
 
 let package = Package(
     name: "netlab",
     products: [.library(name: "Netlab", targets: ["Netlab"])]
-        + tools.map { .executable(name: $0.0, targets: [$0.1]) },
+        + executables.map { .executable(name: $0, targets: [mainTarget($0)]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -57,17 +56,26 @@ let package = Package(
         ),
         .testTarget(
             name: "NetlabTests",
-            dependencies: ["Netlab", "CNetlab", "chatload"] + tools.map { .target(name: $0.1) },
+            dependencies: ["Netlab", "CNetlab", "chatload"] + executables.map { .target(name: mainTarget($0)) },
             path: "Tests/NetlabTests"
         ),
-    ] + tools.map { tool in
-        .executableTarget(
-            name: tool.1,
+        .target(
+            name: "NetlabCLI",
             dependencies: [
                 "Netlab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: tool.2
+            path: "Sources",
+            exclude: ["Netlab", "Main"],
+            sources: commandFolders
+        ),
+    ] + executables.map { name in
+        .executableTarget(
+            name: mainTarget(name),
+            dependencies: ["NetlabCLI"],
+            path: "Sources/Main",
+            exclude: executables.filter { $0 != name }.map { $0 + ".swift" },
+            sources: [name + ".swift"]
         )
     }
 )

@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out
 make -s lib
-cc -O2 -Iinclude bench/build_bench.c build/libnetlab.a -lnet -lpcap -lcsv -o bench/out/build_bench
+cc -O2 -Iinclude bench/build_bench.c build/libnetlab.a $(make -s --no-print-directory dep-libs) -o bench/out/build_bench
 echo "== build + checksum into memory"
 bench/out/build_bench "${1:-100000}"

@@ -9,7 +9,7 @@ N=${1:-200000}
 [ "$(id -u)" -eq 0 ] || { echo "bench/capture.sh needs root" >&2; exit 1; }
 mkdir -p bench/out
 make -s lib
-cc -O2 -Iinclude bench/inject_bench.c build/libnetlab.a -lnet -lpcap -lcsv -o bench/out/inject_bench
+cc -O2 -Iinclude bench/inject_bench.c build/libnetlab.a $(make -s --no-print-directory dep-libs) -o bench/out/inject_bench
 swift build -c release --product capture >/dev/null 2>&1 || swift build -c release --product capture
 exec unshare -n bash -s "$N" <<'INNER'
 set -euo pipefail

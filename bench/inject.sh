@@ -16,7 +16,7 @@ ROUNDS=${2:-5}
 [ "$(id -u)" -eq 0 ] || { echo "bench/inject.sh needs root (raw sockets, namespaces)" >&2; exit 1; }
 mkdir -p bench/out
 make -s lib
-cc -O2 -Iinclude bench/inject_bench.c build/libnetlab.a -lnet -lpcap -lcsv -o bench/out/inject_bench
+cc -O2 -Iinclude bench/inject_bench.c build/libnetlab.a $(make -s --no-print-directory dep-libs) -o bench/out/inject_bench
 exec unshare -n bash -s "$N" "$ROUNDS" <<'INNER'
 set -euo pipefail
 N=$1; ROUNDS=$2

@@ -10,12 +10,28 @@ secs=${1:-20}
 only=${2:-}
 CLANG=${CLANG:-clang}
 mkdir -p fuzz/out
+cflags=(-g -O1 -fno-sanitize-recover=undefined -D_GNU_SOURCE -Iinclude $(printf -- '-I%s ' CSources/netlab/*/))
+# libnetlab compiled once for every target, on every core, with the same instrumentation the
+# targets get (fuzzer-no-link: coverage and sanitizers without libFuzzer's main); each target
+# then compiles only its own file and links.
+obj=fuzz/out/obj
+rm -rf "$obj"; mkdir -p "$obj"
+: > fuzz/out/build_lib.log
+jobs=$(nproc) running=() failed=0
+for c in CSources/netlab/*/*.c; do
+  o="$obj/$(basename "$(dirname "$c")")_$(basename "$c" .c).o"
+  $CLANG "${cflags[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$o" >> fuzz/out/build_lib.log 2>&1 &
+  running+=($!)
+  if [ ${#running[@]} -ge "$jobs" ]; then wait "${running[0]}" || failed=1; running=("${running[@]:1}"); fi
+done
+for p in "${running[@]}"; do wait "$p" || failed=1; done
+[ "$failed" = 0 ] || { cat fuzz/out/build_lib.log >&2; exit 1; }
 for src in fuzz/fuzz_*.c; do
   name=$(basename "$src" .c); name=${name#fuzz_}
   [ -n "$only" ] && [ "$only" != "$name" ] && continue
   bin=fuzz/out/fuzz_$name
-  if ! $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE \
-       -Iinclude $(printf -- '-I%s ' CSources/netlab/*/) "$src" CSources/netlab/*/*.c -lnet -lpcap -lcsv -lhiredis -o "$bin" > "fuzz/out/build_$name.log" 2>&1; then
+  if ! $CLANG "${cflags[@]}" -fsanitize=fuzzer,address,undefined "$src" "$obj"/*.o \
+       $(make -s --no-print-directory dep-libs) -o "$bin" > "fuzz/out/build_$name.log" 2>&1; then
     cat "fuzz/out/build_$name.log" >&2
     exit 1
   fi

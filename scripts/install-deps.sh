@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what netlab needs on Debian/Ubuntu, only if something is missing:
 # the C libraries (libnet, libpcap, libcsv), build tools, and the independent
-# oracles the tests compare against (tshark, tcpdump, Scapy, hping3, ncat, nc).
+# oracles the tests compare against (tshark, tcpdump, Scapy, hping3, ncat, nc), and what
+# `make deb` and its test use (dpkg-shlibdeps, lintian, man, bash completion).
 set -euo pipefail
 
 PKGS=(
@@ -11,6 +12,7 @@ PKGS=(
   iproute2 nftables procps psmisc util-linux bsdutils
   chromium poppler-utils
   redis-server libhiredis-dev
+  dpkg-dev lintian man-db bash-completion
 )
 
 missing=()

@@ -11,7 +11,7 @@ scripts/check-layout.sh
 make -s lib
 # Only the public API is exported (NL_API, -fvisibility=hidden), and every part of it is.
 scripts/check-exports.sh build/libnetlab.so
-make -s install PREFIX="$prefix" >/dev/null
+make -s install-lib PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 [ -f "$prefix/lib/wireshark/plugins/netlab_chat.lua" ] || { echo "make install did not install the chat dissector" >&2; exit 1; }
 echo "pkg-config --cflags --libs netlab: $(pkg-config --cflags --libs netlab)"
@@ -85,7 +85,7 @@ mkdir -p "$tsan"
 cc -O2 -Wall -o "$tsan/gen_capture" bench/gen_capture.c
 "$tsan/gen_capture" 30000 "$tsan/lossy.pcap" 3 1 20 2>/dev/null
 cc -std=gnu11 -D_GNU_SOURCE -O1 -g -fsanitize=thread -Iinclude $(printf -- '-I%s ' CSources/netlab/*/) \
-   -o "$tsan/tcp_analysis" examples/tcp_analysis.c CSources/netlab/*/*.c -lnet -lpcap -lcsv -lhiredis -lpthread
+   -o "$tsan/tcp_analysis" examples/tcp_analysis.c CSources/netlab/*/*.c $(make -s --no-print-directory dep-libs)
 NETLAB_ANALYZE_THREADS=2 TSAN_OPTIONS=halt_on_error=1:exitcode=66 "$tsan/tcp_analysis" "$tsan/lossy.pcap" > "$tsan/two.txt"
 NETLAB_ANALYZE_THREADS=1 "$tsan/tcp_analysis" "$tsan/lossy.pcap" > "$tsan/one.txt"
 cmp -s "$tsan/one.txt" "$tsan/two.txt" || { echo "the read-ahead thread changed the TCP analysis:" >&2; diff "$tsan/one.txt" "$tsan/two.txt" | head >&2; exit 1; }

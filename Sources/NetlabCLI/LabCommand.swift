@@ -81,7 +81,6 @@ struct LabCommand: ParsableCommand {
 final class Lab {
     let o: LabCommand
     let outDir: URL
-    let bin: URL
     var net: LabNet?
     var pids: [pid_t] = []
     var results: [String] = []
@@ -91,20 +90,15 @@ final class Lab {
     init(options: LabCommand) {
         o = options
         outDir = URL(fileURLWithPath: options.out).standardizedFileURL
-        bin = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.deletingLastPathComponent()
     }
 
     func say(_ s: String) { print(s) ; fflush(stdout) }
 
     func path(_ name: String) -> String { outDir.appendingPathComponent(name).path }
 
-    func tool(_ name: String) throws -> String {
-        let p = bin.appendingPathComponent(name).path
-        guard FileManager.default.isExecutableFile(atPath: p) else {
-            throw LabError(message: "\(p) is missing: build everything first (swift build)")
-        }
-        return p
-    }
+    /// The argument vector of a tool the lab runs: the running netlab with the tool's command
+    /// ("echoserver" -> netlab echo server), found through /proc/self/exe, never the current folder.
+    func tool(_ name: String) throws -> [String] { try Front.tool(name) }
 
     func checkStop() throws {
         if Proc.stopRequested { throw LabError(message: "interrupted: everything the lab started has been removed") }
@@ -114,13 +108,31 @@ final class Lab {
         guard LabNet.permitted else {
             throw LabError(message: "the lab creates network namespaces and captures packets: it needs root (sudo)")
         }
+        // What the run reads, and the executable its tools run from, before anything is created.
+        _ = try tool("capture")
+        let messages = try MessageSet(path: try o.csv ?? LabFiles.sample())
+        let inputLines = try o.input.map { try LabFiles.lines(ofFile: $0) }
         try Capture.stopOnSignals()
         Proc.holdRepeatedSignals()  // Ctrl-C twice must not cut the clean-up short (a third still ends it)
         let stale = try LabNet.cleanupStale()
         if stale > 0 { say("removed \(stale) namespaces left by an earlier run that crashed") }
+        // A run that stops before its checks are written leaves no output folder it created.
+        let fresh = !FileManager.default.fileExists(atPath: outDir.path)
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+        do {
+            try run(messages: messages, inputLines: inputLines)
+        } catch {
+            if fresh && !completed { try? FileManager.default.removeItem(at: outDir) }
+            throw error
+        }
+    }
+
+    /// Set once results.txt is written: from then on the output folder is the run's result, kept
+    /// even when a check failed.
+    var completed = false
+
+    private func run(messages: MessageSet, inputLines: [String]?) throws {
         defer { cleanup() }
-        let messages = try MessageSet(path: try o.csv ?? LabFiles.sample())
         let net = try LabNet(tag: 0)
         self.net = net
         say("two hosts: \(net.clientNamespace) (\(net.clientIP), \(net.clientInterface)) <-> \(net.serverNamespace) (\(net.serverIP), \(net.serverInterface))")
@@ -130,6 +142,7 @@ final class Lab {
             say("third host: \(net.thirdNamespace) (\(net.thirdIP)) <-> \(net.clientNamespace) (\(net.clientIP2))")
             try clusterScenario()
             try results.map { $0 + "\n" }.joined().write(toFile: path("results.txt"), atomically: true, encoding: .utf8)
+            completed = true
             say("")
             for r in results { say(r) }
             if !failures.isEmpty {
@@ -140,7 +153,7 @@ final class Lab {
         }
         try recordInterfaces(net)
         let csvLines = LabFiles.lines(of: messages)
-        let lines = try o.input.map { try LabFiles.lines(ofFile: $0) } ?? csvLines
+        let lines = inputLines ?? csvLines
         try OutputFile.write(lines.map { $0 + "\n" }.joined(), to: path("in-proj.txt"))
 
         try checkStop()
@@ -160,6 +173,7 @@ final class Lab {
         try impairedScenarios()
         try checkStop()
         try OutputFile.write(results.map { $0 + "\n" }.joined(), to: path("results.txt"))
+        completed = true
         if o.report {
             var writer = ReportWriter(labDir: outDir, csv: try o.csv ?? LabFiles.sample(), input: path("in-proj.txt"))
             var files = try writer.write()
@@ -223,7 +237,7 @@ final class Lab {
     func startCapture(_ file: String, ns: String, filter: [String]) throws -> pid_t {
         let log = path(file + ".log")
         try? FileManager.default.removeItem(atPath: log)
-        let pid = try Proc.spawn([try tool("capture"), "-i", "any", "-w", path(file)] + filter, netns: ns, log: log)
+        let pid = try Proc.spawn(try tool("capture") + ["-i", "any", "-w", path(file)] + filter, netns: ns, log: log)
         pids.append(pid)
         try waitFor("listening on", in: log, pid: pid)
         return pid
@@ -237,7 +251,7 @@ final class Lab {
     func startEchoServer(ns: String, ip: String, output: String, log: String) throws -> pid_t {
         try? FileManager.default.removeItem(atPath: output)
         try? FileManager.default.removeItem(atPath: log)
-        let pid = try Proc.spawn([try tool("echoserver"), "--host", ip, "--port", String(o.port), "--output", output],
+        let pid = try Proc.spawn(try tool("echoserver") + ["--host", ip, "--port", String(o.port), "--output", output],
                                  netns: ns, log: log)
         pids.append(pid)
         try waitFor("listening", in: log, pid: pid)
@@ -254,7 +268,7 @@ final class Lab {
         let cap = try startCapture("\(name).pcap", ns: net.clientNamespace, filter: ["tcp", "port", String(o.port)])
         let server = try startEchoServer(ns: serverNS, ip: serverIP, output: path("\(name)-out-proj.txt"),
                                          log: path("\(name)-server.log"))
-        let client = try Proc.run([try tool("echoclient"), "--host", serverIP, "--port", String(o.port), "--input",
+        let client = try Proc.run(try tool("echoclient") + ["--host", serverIP, "--port", String(o.port), "--input",
                                    path("in-proj.txt")], netns: net.clientNamespace, timeout: 60)
         try OutputFile.write(client.output, to: path("\(name)-client.log"))
         usleep(200_000)
@@ -289,7 +303,7 @@ final class Lab {
         // Every message goes from the client here, so the CSV given to --deliver and --expect says so.
         let csvPath = path("deliver-messages.csv")
         try OutputFile.write(LabFiles.clientToServerCSV(messages), to: csvPath)
-        let d = try Proc.run([try tool("injector"), csvPath, "--deliver", "--src-ip", net.clientIP, "--dst-ip", net.serverIP,
+        let d = try Proc.run(try tool("injector") + [csvPath, "--deliver", "--src-ip", net.clientIP, "--dst-ip", net.serverIP,
                               "--dst-port", String(o.port), "--src-port", srcPort, "--expect-lines",
                               String(lines.count + 1)], netns: net.clientNamespace, timeout: 90)
         try OutputFile.write(d.output, to: path("deliver.log"))
@@ -308,7 +322,7 @@ final class Lab {
         check(flags.status == 0 && flagged.isEmpty,
               "delivery: tshark reports no TCP analysis warnings for the stream" +
               (flagged.isEmpty ? "" : " (flagged frames: \(flagged.joined(separator: ", ")))"))
-        let exp = try Proc.run([try tool("analyze"), path("deliver.pcap"), "--expect", csvPath], timeout: 60)
+        let exp = try Proc.run(try tool("analyze") + [path("deliver.pcap"), "--expect", csvPath], timeout: 60)
         try OutputFile.write(exp.output, to: path("deliver-expect.txt"))
         check(exp.status == 0, "delivery: analyze --expect finds every message intact, in order (deliver-expect.txt)")
     }
@@ -319,7 +333,7 @@ final class Lab {
         let cap = try startCapture("part3.pcap", ns: net.clientNamespace, filter: ["tcp", "port", String(o.chatPort)])
         let slog = path("part3-server.log")
         try? FileManager.default.removeItem(atPath: slog)
-        let server = try Proc.spawn([try tool("chatserver"), "--host", net.serverIP, "--port", String(o.chatPort)],
+        let server = try Proc.spawn(try tool("chatserver") + ["--host", net.serverIP, "--port", String(o.chatPort)],
                                     netns: net.serverNamespace, log: slog)
         pids.append(server)
         try waitFor("listening", in: slog, pid: server)
@@ -327,7 +341,7 @@ final class Lab {
         for nick in ["alice", "bob", "carol"] {
             let log = path("part3-\(nick).log")
             try? FileManager.default.removeItem(atPath: log)
-            let c = try Proc.spawnWithInput([try tool("chatclient"), "--host", net.serverIP, "--port", String(o.chatPort),
+            let c = try Proc.spawnWithInput(try tool("chatclient") + ["--host", net.serverIP, "--port", String(o.chatPort),
                                              "--nick", nick], netns: net.clientNamespace, log: log)
             pids.append(c.pid)
             clients[nick] = c
@@ -401,7 +415,7 @@ final class Lab {
                                     ("b", net.thirdNamespace, net.thirdIP, net.clientIP2)] {
             let log = path("cluster-server-\(node).log")
             try? FileManager.default.removeItem(atPath: log)
-            let pid = try Proc.spawn([try tool("chatserver"), "--host", ip, "--port", String(o.chatPort),
+            let pid = try Proc.spawn(try tool("chatserver") + ["--host", ip, "--port", String(o.chatPort),
                                       "--cluster", "redis://\(rip):\(redisPort)", "--node", node], netns: ns, log: log)
             pids.append(pid)
             servers.append(pid)
@@ -412,7 +426,7 @@ final class Lab {
         for (nick, ip) in [("alice", net.serverIP), ("bob", net.thirdIP), ("carol", net.thirdIP)] {
             let log = path("cluster-\(nick).log")
             try? FileManager.default.removeItem(atPath: log)
-            let c = try Proc.spawnWithInput([try tool("chatclient"), "--host", ip, "--port", String(o.chatPort),
+            let c = try Proc.spawnWithInput(try tool("chatclient") + ["--host", ip, "--port", String(o.chatPort),
                                              "--nick", nick], netns: net.clientNamespace, log: log)
             pids.append(c.pid)
             clients[nick] = c
@@ -456,9 +470,9 @@ final class Lab {
               "cluster: alice (server a) received bob's and carol's messages (server b)")
         check(carol.contains("Welcome, Carol!"), "cluster: carol (server b) received alice's message (server a)")
         try tsharkReads("cluster.pcap")
-        let text = try Proc.run([try tool("analyze"), path("cluster.pcap")], timeout: 60)
+        let text = try Proc.run(try tool("analyze") + [path("cluster.pcap")], timeout: 60)
         try text.output.write(toFile: path("cluster-analyze.txt"), atomically: true, encoding: .utf8)
-        let json = try Proc.run([try tool("analyze"), path("cluster.pcap"), "--json"], timeout: 60)
+        let json = try Proc.run(try tool("analyze") + [path("cluster.pcap"), "--json"], timeout: 60)
         try json.output.write(toFile: path("cluster-analyze.json"), atomically: true, encoding: .utf8)
         // Each conversation's role against the ports the lab chose: users reach port chatPort, servers port 6379.
         var users = 0, toRedis = 0, wrong: [String] = []

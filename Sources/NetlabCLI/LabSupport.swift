@@ -8,16 +8,9 @@ struct LabError: Error {
 }
 
 enum LabFiles {
-    /// samples/group01_chat_input.csv, from the working directory or beside the sources.
-    static func sample() throws -> String {
-        let rel = "samples/group01_chat_input.csv"
-        if FileManager.default.fileExists(atPath: rel) { return rel }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let p = root.appendingPathComponent(rel).path
-        if FileManager.default.fileExists(atPath: p) { return p }
-        throw LabError(message: "the bundled sample \(rel) was not found; pass --csv FILE")
-    }
+    /// samples/group01_chat_input.csv as netlab ships it, found from the running executable
+    /// (never the current folder).
+    static func sample() throws -> String { try Front.dataFile("samples/group01_chat_input.csv") }
 
     /// The lines the echo exercise sends: each message, split at its line breaks.
     static func lines(of ms: MessageSet) -> [String] {

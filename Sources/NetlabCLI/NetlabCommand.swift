@@ -1,15 +1,29 @@
-// netlab: the lab as one command. `netlab doctor` checks the machine, `netlab lab`
-// runs the exercise in two network namespaces, `netlab report` writes the report.
+// netlab: every tool behind one front door, git-style (`netlab inject`, `netlab chat server`,
+// ...). The list below is the help page's list and what `netlab nosuchcommand` offers: a new
+// command is one line in it. `netlab doctor` checks the machine (here too).
 import ArgumentParser
 import Foundation
 import Netlab
 
-@main
 struct NetlabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "netlab",
-        abstract: "See and prove how TCP/IP works: the whole exercise on one machine.",
-        subcommands: [LabCommand.self, DoctorCommand.self, ReportCommand.self])
+        abstract: "See and prove how TCP/IP works.",
+        discussion: """
+        Every command takes --help (or: netlab help COMMAND); each has a manual page, e.g. man netlab-analyze. \
+        The guide: README.md and docs/ in the source, /usr/share/doc/netlab when installed.
+        """,
+        version: netlabVersion,
+        subcommands: [
+            InjectCommand.self,
+            CaptureCommand.self,
+            AnalyzeCommand.self,
+            ChatCommand.self,
+            EchoCommand.self,
+            LabCommand.self,
+            ReportCommand.self,
+            DoctorCommand.self,
+        ])
 }
 
 struct DoctorCommand: ParsableCommand {
@@ -24,7 +38,7 @@ struct DoctorCommand: ParsableCommand {
     var noColor = false
 
     func run() throws {
-        let exe = CommandLine.arguments.first.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "netlab"
+        let exe = (try? Front.executable()) ?? "netlab"
         let checks: [Check]
         do {
             checks = try Doctor.run(program: exe)

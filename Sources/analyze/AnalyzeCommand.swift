@@ -5,7 +5,6 @@ import ArgumentParser
 import Foundation
 import Netlab
 
-@main
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",

@@ -4,7 +4,6 @@ import ArgumentParser
 import Foundation
 import Netlab
 
-@main
 struct ChatServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatserver",

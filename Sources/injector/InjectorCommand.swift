@@ -9,7 +9,6 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
-@main
 struct InjectorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "injector",
@@ -24,7 +23,7 @@ struct InjectorCommand: ParsableCommand {
         server port through --port-map (HTTP=80), otherwise --dst-port.
         """)
 
-    @Argument(help: "CSV of messages. Default: samples/group01_chat_input.csv.")
+    @Argument(help: "CSV of messages. Default: the bundled sample, samples/group01_chat_input.csv (installed: PREFIX/share/netlab/samples).")
     var csv: String?
 
     @Option(name: [.short, .customLong("write")], help: ArgumentHelp(
@@ -263,15 +262,13 @@ struct InjectorCommand: ParsableCommand {
         }
     }
 
+    /// samples/group01_chat_input.csv as netlab ships it, found from the running executable.
     func bundledSample() throws -> String {
-        let rel = "samples/group01_chat_input.csv"
-        if FileManager.default.fileExists(atPath: rel) { return rel }
-        // Beside the sources when run through `swift run` from elsewhere.
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let path = root.appendingPathComponent(rel).path
-        if FileManager.default.fileExists(atPath: path) { return path }
-        throw NetlabError.notFound("no CSV given and the bundled sample \(rel) was not found; pass a CSV path")
+        do {
+            return try Front.dataFile("samples/group01_chat_input.csv")
+        } catch let e as LabError {
+            throw NetlabError.notFound("no CSV given and the bundled sample is missing: \(e.message); or pass a CSV path")
+        }
     }
 
     func defaultPcapName(_ csvPath: String, defaults: Bool) -> String {

@@ -35,6 +35,7 @@ enum Lab {
 
     /// Skip (with the reason) unless root; fail when a required tool is missing.
     static func requireRoot(_ what: String) throws {
+        if TestSupport.rootTestsSkipped { throw XCTSkip("\(what) needs root; NETLAB_SKIP_ROOT=1 skips it (make check)") }
         if !isRoot { throw XCTSkip("\(what) needs root (live capture, raw sockets, network namespaces); run as root") }
     }
 

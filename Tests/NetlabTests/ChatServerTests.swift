@@ -451,7 +451,7 @@ final class ChatServerTests: XCTestCase {
     }
 
     func testCaptureRecordsTheServersPort() throws {
-        guard getuid() == 0 else { throw XCTSkip("--capture needs root or CAP_NET_RAW (libpcap on 'any')") }
+        try TestSupport.requireRoot("--capture needs root or CAP_NET_RAW (libpcap on 'any')")
         guard let tshark = which("tshark") else { throw XCTSkip("tshark is not installed: scripts/install-deps.sh") }
         let dir = try makeTempDir("capture")
         defer { try? FileManager.default.removeItem(at: dir) }

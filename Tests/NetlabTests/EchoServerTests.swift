@@ -253,7 +253,7 @@ final class EchoServerTests: XCTestCase {
     /// the file, in order, as whole lines; nothing is sent after the failed write; the server stops
     /// and says how many answers it did not deliver. Batched and --line-output.
     func testFullDiskNothingIsSentThatIsNotInTheFile() throws {
-        guard getuid() == 0 else { throw XCTSkip("mounting a 2 MB tmpfs needs root") }
+        try TestSupport.requireRoot("mounting a 2 MB tmpfs")
         for mode in [[], ["--line-output"]] {
             let fs = try makeTempDir("echo-full")
             let m = try runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", fs.path])
