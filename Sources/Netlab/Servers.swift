@@ -189,6 +189,8 @@ public struct EchoClientOptions {
     public var port: UInt16 = 7007
     public var inputPath = "in-proj.txt"
     public var timeout = 10.0
+    /// Seconds to wait for the server's greeting before sending without one; 0: send at once.
+    public var greetingWait = 2.0
     public init() {}
 }
 
@@ -209,6 +211,7 @@ public enum EchoClient {
         cfg.port = o.port
         cfg.input_path = s(o.inputPath)
         cfg.timeout_ms = max(1, ms(o.timeout))
+        cfg.greeting_ms = o.greetingWait > 0 ? max(1, ms(o.greetingWait)) : 0
         cfg.handle_signals = 1
         var res = nl_echo_client_result()
         try withExtendedLifetime(s) { _ = try nlCheck { nl_echo_client_run(&cfg, &res, $0) } }

@@ -39,6 +39,39 @@ func makeTempDir(_ tag: String) throws -> URL {
     return url
 }
 
+/// A tiny server written in Python (Debian's /usr/bin/python3: an oracle that is not netlab): the script
+/// prints the port it listens on as its first line; the server is killed when this goes away.
+final class PythonServer {
+    let process = Process()
+    let port: String
+
+    init(script: String, in dir: URL, args: [String] = []) throws {
+        let py = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: py) else { throw XCTSkip("needs \(py)") }
+        let file = dir.appendingPathComponent("server-\(UInt32.random(in: 0...UInt32.max)).py")
+        try script.write(to: file, atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: py)
+        process.arguments = [file.path] + args
+        let portPipe = Pipe()
+        process.standardOutput = portPipe
+        try process.run()
+        var line = Data()
+        while !line.contains(0x0A) {
+            let d = portPipe.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line.append(d)
+        }
+        port = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard UInt16(port) != nil else { throw NSError(domain: "PythonServer", code: 1,
+                                                       userInfo: [NSLocalizedDescriptionKey: "no port from \(file.path): \(port)"]) }
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
 /// Reads LF-terminated lines from a descriptor (socket or pipe) with a deadline.
 final class LineReader {
     let fd: Int32
