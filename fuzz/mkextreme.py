@@ -13,6 +13,9 @@ durations, retransmission and duplicate checks all see the extreme times.
 """
 import os, struct, sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawip import ipv4_tcp  # noqa: E402
+
 out_dir = sys.argv[1]
 os.makedirs(out_dir, exist_ok=True)
 count = 0
@@ -23,25 +26,6 @@ def emit(name, data):
     with open(os.path.join(out_dir, "x%03d-%s" % (count, name)), "wb") as f:
         f.write(bytes(data))
     count += 1
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
-def ipv4_tcp(src, dst, sport, dport, seq, ack, flags, payload=b""):
-    """A raw IPv4 packet (LINKTYPE_RAW) with both checksums right."""
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
-    pseudo = bytes(src) + bytes(dst) + struct.pack("!BBH", 0, 6, len(tcp))
-    tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0x4000, 64, 6, 0, bytes(src), bytes(dst))
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    return ip + tcp
 
 
 C, S = [10, 0, 0, 1], [10, 0, 0, 2]

@@ -5,7 +5,9 @@
 # a hang, a leak or a sanitizer report; exit status 0, 1 or 2 only; every error
 # line names its file. Text and JSON, with --find, --follow and --expect; --packets (text
 # and JSON: every segment's line and time); --answers; and JSON again with the read-ahead
-# thread forced on.
+# thread forced on. Then captures whose every string is hostile to a terminal (fuzz/escapes.py,
+# issue 20 item 5) through the same binary in every output mode, on a pipe and on a pty:
+# no control byte reaches stdout or stderr but the formatter's own.
 #   fuzz/robust.sh [SEED]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,3 +76,7 @@ pk = sum(x.get("packets", 0) for x in d)
 print("robust: %d captures (%d rejected as not captures, %d damaged part-way, %d packets read), text and JSON, "
       "--packets, --answers, ASan+LSan+UBSan: no crash, hang, leak or sanitizer report" % (n, rej, cut, pk))
 PY
+# The text path end to end under the sanitizers: hostile interface names, descriptions, comments,
+# chat names and payloads in every output mode (a sanitizer report would end analyze with 1 or 2
+# and a report on stderr, which escapes.py counts as a failure too).
+python3 fuzz/escapes.py "$bin" "${1:-20261209}"

@@ -11,7 +11,7 @@ PKGS=(
   tshark wireshark-common tcpdump python3-scapy hping3 ncat netcat-openbsd
   iproute2 nftables procps psmisc util-linux bsdutils
   chromium poppler-utils
-  redis-server libhiredis-dev
+  redis-server redis-tools libhiredis-dev
   dpkg-dev lintian man-db bash-completion
 )
 

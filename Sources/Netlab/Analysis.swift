@@ -421,6 +421,10 @@ public struct TCPPacket {
     public let ackedFrame: UInt64
     public let ackRttMs: Double
     public let bytesInFlight: UInt32
+    /// With lost_segment: this side's bytes before the segment that the capture lacks (relative, inclusive).
+    public let missing: ClosedRange<UInt32>?
+    /// With ack_lost_segment: the other side's bytes this ACK covers that the capture never held.
+    public let unseen: ClosedRange<UInt32>?
     public var fields: [String] {
         flagBits == 0 ? [] : tcpFlagFields.indices.compactMap { flagBits & (1 << UInt32($0)) != 0 ? tcpFlagFields[$0] : nil }
     }
@@ -478,7 +482,11 @@ public extension Analysis {
                          fromClient: p.from_client != 0, tcpFlags: p.tcp_flags, seq: p.seq, ack: p.ack,
                          length: p.len, window: p.window, flagBits: p.flags, dupAckNum: p.dupack_num,
                          dupAckFrame: p.dupack_frame, ackedFrame: p.acked_frame, ackRttMs: p.ack_rtt_ms,
-                         bytesInFlight: p.bytes_in_flight)
+                         bytesInFlight: p.bytes_in_flight,
+                         missing: p.missing_last > 0 && p.missing_first <= p.missing_last
+                             ? p.missing_first...p.missing_last : nil,
+                         unseen: p.unseen_last > 0 && p.unseen_first <= p.unseen_last
+                             ? p.unseen_first...p.unseen_last : nil)
     }
 }
 

@@ -45,12 +45,12 @@ public struct AnswerInterface {
     public let loopback: Bool
 
     /// How the answer sheet names it: the capture's name, else the index (named from `names`, e.g. the lab's
-    /// interfaces.txt, when given).
+    /// interfaces.txt, when given). Names from outside go through the text path (safeLine): one inert line.
     public func label(names: [UInt32: String] = [:]) -> String {
-        if let n = name { return n }
+        if let n = name { return safeLine(n, limit: 256) }
         switch kind {
         case .ifindex:
-            if let n = names[index] { return "\(n) (ifindex \(index)\(loopback ? ", loopback" : ""))" }
+            if let n = names[index] { return "\(safeLine(n, limit: 256)) (ifindex \(index)\(loopback ? ", loopback" : ""))" }
             return "ifindex \(index)\(loopback ? " (loopback)" : "")"
         case .file:
             return "interface \(index) of the file (no name recorded)\(loopback ? ", loopback" : "")"

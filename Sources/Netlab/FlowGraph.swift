@@ -1,5 +1,5 @@
 // FlowGraph: the TCP segments of each conversation in a capture, for drawing
-// sequence diagrams (nl_flowgraph.c decides what belongs where).
+// sequence diagrams (nl_flowgraph.c lays out the TCP analysis' own rows).
 import CNetlab
 
 public struct FlowRow {
@@ -12,13 +12,13 @@ public struct FlowRow {
     /// Advertised receive window in bytes (scaled when `windowScaleKnown`).
     public var window: UInt32 = 0
     public var windowScaleKnown = false
-    /// nl_flowgraph's simple loss marks (NL_FLOW_MARK_RETRANS, NL_FLOW_MARK_DUPACK).
+    /// Loss marks from the analysis flags (NL_FLOW_MARK_RETRANS, NL_FLOW_MARK_DUPACK).
     public var marks: UInt8 = 0
     /// An RTT sample: this ACK covers exactly the end of frame `rttFrame` (0: no sample).
     public var rttFrame: UInt64 = 0
     public var rttMs: Double = 0
 
-    /// nl_flowgraph's simple rule marked it a retransmission / a duplicate ACK.
+    /// The analysis marked it a retransmission or out of order / a duplicate ACK.
     public var markedRetransmission: Bool { marks & UInt8(NL_FLOW_MARK_RETRANS) != 0 }
     public var markedDuplicateAck: Bool { marks & UInt8(NL_FLOW_MARK_DUPACK) != 0 }
 }
@@ -36,7 +36,19 @@ public enum FlowGraph {
         var g: OpaquePointer?
         try nlCheck { nl_flowgraph_read(path, maxRows, &g, $0) }
         defer { nl_flowgraph_free(g) }
-        return (0..<nl_flowgraph_count(g)).map { i in
+        return convert(g)
+    }
+
+    /// The same from an analysis already made with `AnalyzeOptions.packets` (the capture is not read again).
+    public static func read(analysis: Analysis, maxRows: Int = 1000) throws -> [FlowConversation] {
+        var g: OpaquePointer?
+        try nlCheck { nl_flowgraph_from_analysis(analysis.handle, maxRows, &g, $0) }
+        defer { nl_flowgraph_free(g) }
+        return convert(g)
+    }
+
+    static func convert(_ g: OpaquePointer?) -> [FlowConversation] {
+        (0..<nl_flowgraph_count(g)).map { i in
             let c = nl_flowgraph_conv(g, i)!.pointee
             let rows = UnsafeBufferPointer(start: c.rows, count: c.nrows).map {
                 FlowRow(frame: $0.frame, timeNs: $0.time_ns, fromA: $0.from_a != 0, flags: tcpFlags($0.flags),

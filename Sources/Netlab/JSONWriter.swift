@@ -1,7 +1,9 @@
 // A small streaming JSON writer: fields come out in the order written (stable
-// for readers and diffs), strings are escaped per RFC 8259, output is indented
+// for readers and diffs), strings are escaped per RFC 8259 by C's text path
+// (nl_text_json: no control, C1 or bidirectional character raw), output is indented
 // and handed to stdout in 256 KB pieces (or taken whole as `text`). The one JSON strategy
 // of every tool: keys come out in the order the code writes them.
+import CNetlab
 import Foundation
 
 public struct JSONWriter {
@@ -68,20 +70,24 @@ public struct JSONWriter {
 
     private mutating func escaped(_ b: UnsafeBufferPointer<UInt8>) {
         out.append(34)
-        for b in b {
-            switch b {
-            case 34: raw("\\\"")
-            case 92: raw("\\\\")
-            case 10: raw("\\n")
-            case 13: raw("\\r")
-            case 9: raw("\\t")
-            case 0..<32, 127:
-                let hex = Array("0123456789abcdef".utf8)
-                raw("\\u00")
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 15)])
-            default: out.append(b)
+        // In pieces of 64 KiB (cut before a UTF-8 sequence's lead byte), so a large string costs at most
+        // NL_TEXT_JSON_MAX times a piece of room, not times its size.
+        var start = 0
+        while start < b.count, let base = b.baseAddress {
+            var end = min(b.count, start + (1 << 16))
+            var back = 0
+            while end < b.count && back < 3 && b[end] & 0xC0 == 0x80 { end -= 1; back += 1 }
+            let n = end - start
+            // nl_text_json writes at most NL_TEXT_JSON_MAX bytes per input byte, plus its NUL.
+            let room = n * Int(NL_TEXT_JSON_MAX) + 1, at = out.count
+            out.append(contentsOf: repeatElement(0, count: room))
+            let k = out.withUnsafeMutableBufferPointer { o in
+                o.baseAddress!.advanced(by: at).withMemoryRebound(to: CChar.self, capacity: room) {
+                    nl_text_json(base + start, n, $0, room)
+                }
             }
+            out.removeLast(room - k)
+            start = end
         }
         out.append(34)
     }

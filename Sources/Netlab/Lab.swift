@@ -71,6 +71,22 @@ public enum Proc {
 
     /// True once SIGINT or SIGTERM asked this process to stop (after Capture.stopOnSignals()).
     public static var stopRequested: Bool { nl_stop_flag().pointee != 0 }
+
+    /// For a program whose clean-up must finish (the lab): a second SIGINT/SIGTERM only repeats the
+    /// request; a third gives the signal its default action back (nl_signals_hold).
+    public static func holdRepeatedSignals() { nl_signals_hold(1) }
+
+    /// Writes all of `data` to a child's input (spawnWithInput) within `timeout` seconds, never blocking
+    /// past it; throws NL_EINTR at a stop request, NL_ELIMIT at the deadline (nl_proc_feed; the message
+    /// says how many bytes were taken). Returns the bytes taken.
+    @discardableResult
+    public static func feed(_ fd: Int32, _ data: [UInt8], timeout: Double) throws -> Int {
+        var written = 0
+        try data.withUnsafeBytes { b in
+            try nlCheck { nl_proc_feed(fd, b.baseAddress, b.count, timeout, &written, $0) }
+        }
+        return written
+    }
 }
 
 public final class LabNet {

@@ -61,7 +61,7 @@ public func reportingFailure(_ tool: String, _ body: () throws -> Void) throws -
         try body()
         return true
     } catch let e as NetlabError {
-        FileHandle.standardError.write(Data("\(tool): \(e.message)\n".utf8))
+        FileHandle.standardError.write(Data("\(tool): \(safeLine(e.message))\n".utf8))  // names from outside: the text path
         return false
     }
 }

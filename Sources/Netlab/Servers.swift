@@ -43,6 +43,9 @@ public struct ChatServerOptions {
     public var loginTimeout = 60.0
     public var lineTimeout = 60.0
     public var idleTimeout = 0.0
+    /// TCP keepalive on clients' connections, seconds: idle, interval, count (idle 0: off). A vanished host
+    /// is found after idle + interval * count seconds.
+    public var keepalive: (idle: UInt32, interval: UInt32, count: UInt32) = (60, 10, 3)
     public var maxSessions: UInt32 = 256
     public var capturePath: String?
     /// Log every client's joins and departures (false: only the start and the end).
@@ -51,6 +54,8 @@ public struct ChatServerOptions {
     public var cluster: String?
     /// This server's name in the cluster (nil: host name and port).
     public var node: String?
+    /// Join even a Redis whose maxmemory-policy may evict keys (refused otherwise).
+    public var allowEviction = false
     public init() {}
 }
 
@@ -70,12 +75,16 @@ public enum ChatServer {
         cfg.login_timeout_ms = ms(o.loginTimeout)
         cfg.line_timeout_ms = ms(o.lineTimeout)
         cfg.idle_timeout_ms = ms(o.idleTimeout)
+        cfg.keepalive_idle_s = o.keepalive.idle
+        cfg.keepalive_intvl_s = o.keepalive.interval
+        cfg.keepalive_cnt = o.keepalive.count
         cfg.max_sessions = o.maxSessions
         cfg.handle_signals = 1
         cfg.log_ud = nil
         cfg.quiet = o.log ? 0 : 1
         cfg.cluster_url = s(o.cluster)
         cfg.cluster_node = s(o.node)
+        cfg.cluster_allow_eviction = o.allowEviction ? 1 : 0
         try withExtendedLifetime(s) {
             try withStdoutLog { log, ud in
                 cfg.log = log
@@ -180,6 +189,8 @@ public struct EchoClientOptions {
     public var port: UInt16 = 7007
     public var inputPath = "in-proj.txt"
     public var timeout = 10.0
+    /// Seconds to wait for the server's greeting before sending without one; 0: send at once.
+    public var greetingWait = 2.0
     public init() {}
 }
 
@@ -200,6 +211,7 @@ public enum EchoClient {
         cfg.port = o.port
         cfg.input_path = s(o.inputPath)
         cfg.timeout_ms = max(1, ms(o.timeout))
+        cfg.greeting_ms = o.greetingWait > 0 ? max(1, ms(o.greetingWait)) : 0
         cfg.handle_signals = 1
         var res = nl_echo_client_result()
         try withExtendedLifetime(s) { _ = try nlCheck { nl_echo_client_run(&cfg, &res, $0) } }

@@ -26,6 +26,10 @@ public func safePreview<C: Collection>(_ bytes: C, limit: Int) -> String where C
     return cText(Array(bytes.prefix(room))) { nl_text_escape($0, $1, 0, limit, $2, $3) }
 }
 
+/// A string from outside the program (a capture's interface name or description, a chat user's name, a
+/// file name) for one line of a terminal report: safePreview's notation, at most `limit` characters.
+public func safeLine(_ s: String, limit: Int = 4096) -> String { safePreview(s.utf8, limit: limit) }
+
 /// The bytes as they were sent, lines and tabs kept, every other control character escaped and
 /// bidirectional controls masked (analyze --follow): nl_text_escape with NL_TEXT_KEEP_LINES.
 public func safeStreamText<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {

@@ -58,7 +58,7 @@ struct LabCommand: ParsableCommand {
     var failAfterNamespaces = false
 
     @Option(name: .customLong("impair"),
-            help: "Impair the link between the hosts, e.g. loss=2%,rate=8mbit,delay=20ms (any subset); adds a 2 MB bulk transfer. netem where the kernel has it, else tbf + nftables (delay needs netem).")
+            help: "Impair the link between the hosts, e.g. loss=2%,rate=8mbit,delay=20ms (any subset); adds a bulk transfer (2 MiB; what the rate carries in 30 s if less). Loss: 0.000001% to 50%, above 10% near 1 in N (50, 33.3, 25, 20, 16.7, 14.3, 12.5, 11.1). netem where the kernel has it, else tbf + nftables (delay needs netem).")
     var impair: String?
 
     func validate() throws { try validateImpair() }
@@ -113,6 +113,7 @@ final class Lab {
         let messages = try MessageSet(path: try o.csv ?? LabFiles.sample())
         let inputLines = try o.input.map { try LabFiles.lines(ofFile: $0) }
         try Capture.stopOnSignals()
+        Proc.holdRepeatedSignals()  // Ctrl-C twice must not cut the clean-up short (a third still ends it)
         let stale = try LabNet.cleanupStale()
         if stale > 0 { say("removed \(stale) namespaces left by an earlier run that crashed") }
         // A run that stops before its checks are written leaves no output folder it created.
@@ -347,37 +348,40 @@ final class Lab {
         }
         // Each step waits until its effect shows in the client's output (up to 10 s): on a lossy
         // link a segment may arrive a retransmission timeout later, and the next step depends on it.
-        func shows(_ nick: String, _ text: String) {
+        // (A stop request ends each wait at once: checkStop.)
+        func shows(_ nick: String, _ text: String) throws {
             for _ in 0..<400 {
                 if let s = try? String(contentsOfFile: path("part3-\(nick).log"), encoding: .utf8), s.contains(text) { return }
+                try checkStop()
                 usleep(25_000)
             }
         }
-        func send(_ nick: String, _ line: String, until: (String, String)? = nil) {
-            let data = Array((line + "\n").utf8)
-            _ = data.withUnsafeBytes { write(clients[nick]!.input, $0.baseAddress, $0.count) }
+        func send(_ nick: String, _ line: String, until: (String, String)? = nil) throws {
+            do {  // a client that went away is the checks' to report; only a stop request ends the part
+                try Proc.feed(clients[nick]!.input, Array((line + "\n").utf8), timeout: 10)
+            } catch let e as NetlabError where !e.isInterrupted {}
             usleep(250_000)
-            if let (who, text) = until { shows(who, text) }
+            if let (who, text) = until { try shows(who, text) }
         }
         usleep(500_000)
-        for nick in ["alice", "bob", "carol"] { shows(nick, "you are \(nick)") }
-        send("alice", "/list", until: ("alice", "online"))
-        send("alice", "/chat bob", until: ("bob", "alice asks to chat"))
-        send("bob", "/accept alice", until: ("alice", "bob accepted"))
-        send("alice", "Hello Bob, this is Alice.", until: ("bob", "Hello Bob, this is Alice."))
-        send("bob", "Hi Alice! Bob here.", until: ("alice", "Hi Alice! Bob here."))
-        send("carol", "/chat alice", until: ("alice", "carol asks to chat"))
-        send("alice", "/accept carol", until: ("carol", "alice accepted"))
-        send("carol", "Hello Alice, it is Carol.", until: ("alice", "Hello Alice, it is Carol."))
-        send("alice", "/msg carol Welcome, Carol!", until: ("carol", "Welcome, Carol!"))
+        for nick in ["alice", "bob", "carol"] { try shows(nick, "you are \(nick)") }
+        try send("alice", "/list", until: ("alice", "online"))
+        try send("alice", "/chat bob", until: ("bob", "alice asks to chat"))
+        try send("bob", "/accept alice", until: ("alice", "bob accepted"))
+        try send("alice", "Hello Bob, this is Alice.", until: ("bob", "Hello Bob, this is Alice."))
+        try send("bob", "Hi Alice! Bob here.", until: ("alice", "Hi Alice! Bob here."))
+        try send("carol", "/chat alice", until: ("alice", "carol asks to chat"))
+        try send("alice", "/accept carol", until: ("carol", "alice accepted"))
+        try send("carol", "Hello Alice, it is Carol.", until: ("alice", "Hello Alice, it is Carol."))
+        try send("alice", "/msg carol Welcome, Carol!", until: ("carol", "Welcome, Carol!"))
         for nick in ["carol", "bob", "alice"] {
-            send(nick, "/quit")
+            try send(nick, "/quit")
             close(clients[nick]!.input)
         }
-        for nick in ["alice", "bob", "carol"] {
-            _ = try? Proc.wait(clients[nick]!.pid, timeout: 5)
-            pids.removeAll { $0 == clients[nick]!.pid }
+        for nick in ["alice", "bob", "carol"] where (try? Proc.wait(clients[nick]!.pid, timeout: 5)) != nil {
+            pids.removeAll { $0 == clients[nick]!.pid }  // still running: the clean-up stops it
         }
+        try checkStop()
         usleep(200_000)
         stopProcess(cap)
         stopProcess(server)
@@ -447,10 +451,10 @@ final class Lab {
             send(nick, "/quit")
             close(clients[nick]!.input)
         }
-        for nick in ["alice", "bob", "carol"] {
-            _ = try? Proc.wait(clients[nick]!.pid, timeout: 5)
-            pids.removeAll { $0 == clients[nick]!.pid }
+        for nick in ["alice", "bob", "carol"] where (try? Proc.wait(clients[nick]!.pid, timeout: 5)) != nil {
+            pids.removeAll { $0 == clients[nick]!.pid }  // still running: the clean-up stops it
         }
+        try checkStop()
         usleep(300_000)
         for s in servers { stopProcess(s) }
         usleep(200_000)

@@ -18,6 +18,16 @@ extension Lab {
     static let bulkBytes = 2 * 1024 * 1024
     static let bulkPort: UInt16 = 5001
 
+    /// The bulk transfer's size and deadline (issue 20 item 9: every phase has one): 2 MiB, or what the
+    /// link's rate carries in 30 s when that is less (8 kbit/s would take 35 minutes over 2 MiB); the
+    /// deadline 60 s plus four times the bytes' time at the rate.
+    var bulkPlan: (bytes: Int, seconds: Double) {
+        guard let a = impairment, a.rateApplied, a.rateBitsPerSecond > 0 else { return (Self.bulkBytes, 60) }
+        let rate = Double(a.rateBitsPerSecond)
+        let bytes = min(Self.bulkBytes, Int(rate / 8 * 30))
+        return (bytes, 60 + 4 * Double(bytes) * 8 / rate)
+    }
+
     /// Puts the impairment on the veth pair and says what was done (and what could not be).
     func applyImpairment() throws {
         guard let text = o.impair, let net else { return }
@@ -95,10 +105,14 @@ extension Lab {
         check(ok, "part3 (impaired): every chat message arrived exactly once, in the order it was sent")
     }
 
-    /// 2 MiB of pseudo-random bytes from the client to ncat on the server; the bytes received must be the bytes sent.
+    /// 2 MiB (less on a slow link: bulkPlan) of pseudo-random bytes from the client to ncat on the server;
+    /// the bytes received must be the bytes sent. Fed and waited for within the plan's deadline; a stop
+    /// request (Ctrl-C, SIGTERM) ends it at once.
     func bulkTransfer(_ net: LabNet) throws {
-        say("bulk: \(Self.bulkBytes) bytes from \(net.clientIP) to ncat on \(net.serverIP):\(Self.bulkPort) over the impaired link")
-        var data = [UInt8](repeating: 0, count: Self.bulkBytes)
+        let plan = bulkPlan
+        say("bulk: \(plan.bytes) bytes from \(net.clientIP) to ncat on \(net.serverIP):\(Self.bulkPort) over the impaired link"
+            + String(format: " (deadline %.0f s)", plan.seconds))
+        var data = [UInt8](repeating: 0, count: plan.bytes)
         var x: UInt64 = 0x9e3779b97f4a7c15
         for i in 0..<data.count {
             x = x &* 6364136223846793005 &+ 1442695040888963407
@@ -117,38 +131,51 @@ extension Lab {
         for _ in 0..<100 where !listening {
             let r = try Proc.run(["ss", "-Hltn", "sport = :\(Self.bulkPort)"], netns: net.serverNamespace, timeout: 10)
             listening = r.output.contains(String(Self.bulkPort))
-            if !listening { usleep(20_000) }
+            if !listening { try checkStop(); usleep(20_000) }
         }
         guard listening else { throw LabError(message: "bulk: ncat did not start listening on port \(Self.bulkPort)") }
         let start = Date()
+        let end = start.addingTimeInterval(plan.seconds)
         let src = try Proc.spawnWithInput(["ncat", "--send-only", net.serverIP, String(Self.bulkPort)],
                                           netns: net.clientNamespace, log: path("bulk-client.log"))
         pids.append(src.pid)
-        var off = 0
-        var writeFailed = false
-        data.withUnsafeBytes { buf in
-            while off < buf.count {
-                let n = write(src.input, buf.baseAddress! + off, buf.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    writeFailed = true
-                    break
-                }
-                off += n
-            }
+        // Fed without ever blocking past the deadline, and waited for the same way: a stop request
+        // (NL_EINTR) goes up to run(), whose clean-up stops ncat and removes the namespaces.
+        var fed = 0, lateWhy: String?
+        do {
+            fed = try Proc.feed(src.input, data, timeout: plan.seconds)
+        } catch let e as NetlabError where !e.isInterrupted {
+            lateWhy = e.message
         }
         close(src.input)
-        let cs = (try? Proc.wait(src.pid, timeout: 120)) ?? -1
-        pids.removeAll { $0 == src.pid }
-        let ss = (try? Proc.wait(sink, timeout: 120)) ?? -1
-        pids.removeAll { $0 == sink }
+        func waitEnd(_ pid: pid_t) throws -> Int32 {
+            do {
+                let st = try Proc.wait(pid, timeout: max(1, end.timeIntervalSinceNow))
+                pids.removeAll { $0 == pid }
+                return st
+            } catch let e as NetlabError where !e.isInterrupted {
+                lateWhy = lateWhy ?? "ncat still running at the deadline"
+                return -1
+            }
+        }
+        let cs = try waitEnd(src.pid)
+        let ss = try waitEnd(sink)
         let seconds = Date().timeIntervalSince(start)
+        if lateWhy != nil {
+            stopProcess(src.pid)
+            stopProcess(sink)
+        }
         usleep(200_000)
         stopProcess(cap)
         let got = (try? Data(contentsOf: URL(fileURLWithPath: outFile))) ?? Data()
         let hashes = try Proc.run(["sha256sum", path("bulk-in.bin"), outFile], timeout: 30).output
             .split(separator: "\n").map { String($0.prefix(64)) }
-        check(!writeFailed && cs == 0 && ss == 0, "bulk: ncat sent \(off) bytes and both ends finished (sender \(cs), receiver \(ss))")
+        if let why = lateWhy {
+            check(false, String(format: "bulk: the transfer did not finish: %@ (deadline %.0f s; %d of %d bytes arrived)",
+                                why, plan.seconds, got.count, sent.count))
+        }
+        check(lateWhy == nil && fed == sent.count && cs == 0 && ss == 0,
+              "bulk: ncat sent \(fed) bytes and both ends finished (sender \(cs), receiver \(ss))")
         check(got == sent && hashes.count == 2 && hashes[0] == hashes[1],
               "bulk: the \(got.count) bytes received are the \(sent.count) sent, in order (sha256 \(hashes.first.map { String($0.prefix(16)) } ?? "?")…)")
         say(String(format: "bulk: %d bytes in %.2f s (%.2f Mbit/s)", got.count, seconds, Double(got.count) * 8 / seconds / 1e6))

@@ -80,7 +80,7 @@ struct ReportWriter {
         ("part2.pcap", "Part 2: echo across two hosts", "The echo server on 10.99.0.2 and the client on 10.99.0.1, two network namespaces joined by a veth pair, captured on any in the client's namespace."),
         ("deliver.pcap", "Hand-built packets into a real server", "`injector --deliver`: a TCP connection made only of packets netlab built with libnet, accepted by the unmodified kernel stack of the echo server's host."),
         ("part3.pcap", "Part 3: the chat server with three clients", "alice, bob and carol on the client host, the chat server on the other, captured on any in the client's namespace."),
-        ("bulk.pcap", "Bulk transfer over the impaired link", "lab --impair: 2 MiB from the client to ncat on the server over the lossy, rate-limited veth pair (impairment.txt says how), captured on any in the client's namespace."),
+        ("bulk.pcap", "Bulk transfer over the impaired link", "lab --impair: 2 MiB (less on a slow link: what its rate carries in 30 s) from the client to ncat on the server over the lossy, rate-limited veth pair (impairment.txt says how), captured on any in the client's namespace."),
     ]
 
     var html = ""

@@ -159,6 +159,6 @@ struct AnalyzeCommand: ParsableCommand {
 
     func complain(_ message: String) {
         fflush(stdout)
-        FileHandle.standardError.write(Data("analyze: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("analyze: \(safeLine(message))\n".utf8))
     }
 }

@@ -20,14 +20,14 @@ enum AnswersOutput {
 
     static func text(_ a: CaptureAnswers) -> String {
         let names = labInterfaceNames(besides: a.file)
-        var out = "answers     \(a.file): \(a.packets) packets, \(a.conversations.count) TCP conversation"
+        var out = "answers     \(safeLine(a.file)): \(a.packets) packets, \(a.conversations.count) TCP conversation"
             + (a.conversations.count == 1 ? "" : "s") + "\n"
         if a.largestBytes > 0 {
             out += "largest     \(a.largestBytes) bytes of TCP payload in packet" + (a.largestCount == 1 ? " " : "s ")
                 + a.largestPackets.map(String.init).joined(separator: ", ") + "\n"
         }
         for u in a.users {
-            out += "chat user   \(u.name): client port \(u.clientPort) (\(u.client), conversation \(u.conversation), "
+            out += "chat user   \(safeLine(u.name)): client port \(u.clientPort) (\(u.client), conversation \(u.conversation), "
                 + "OK NICK in packet \(u.packet))\n"
         }
         for c in a.conversations {
@@ -42,7 +42,7 @@ enum AnswersOutput {
             } else {
                 row("greeting", "none (the server did not speak first)")
             }
-            if let u = c.user { row("chat user", u) }
+            if let u = c.user { row("chat user", safeLine(u)) }
             row("bytes c->s", "\(c.payloadC2S) payload bytes; \(c.frameBytesC2S) bytes in \(c.framesC2S) frames")
             row("bytes s->c", "\(c.payloadS2C) payload bytes; \(c.frameBytesS2C) bytes in \(c.framesS2C) frames")
             if c.largestBytes > 0 {

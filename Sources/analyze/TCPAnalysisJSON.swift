@@ -73,6 +73,8 @@ extension JSONReport {
                 w.field("ack_rtt_ms", p.ackRttMs)
             }
             if p.bytesInFlight > 0 { w.field("bytes_in_flight", p.bytesInFlight) }
+            if let m = p.missing { w.intArray("not_captured", [Int(m.lowerBound), Int(m.upperBound)]) }
+            if let u = p.unseen { w.intArray("acked_not_captured", [Int(u.lowerBound), Int(u.upperBound)]) }
             w.endObject()
         }
         w.endArray()

@@ -109,6 +109,13 @@ extension TextReport {
             }
             if !labels.isEmpty { s += " " + warn(labels.map { "[" + $0 + "]" }.joined(separator: " ")) }
             if p.ackedFrame > 0 { s += dim(String(format: " rtt %.3f ms (frame %llu)", p.ackRttMs, p.ackedFrame)) }
+            if let m = p.missing {
+                s += dim(" bytes \(Fmt.grouped(Int(m.lowerBound)))-\(Fmt.grouped(Int(m.upperBound))) not in the capture")
+            }
+            if let u = p.unseen {
+                s += dim(" the capture missed bytes \(Fmt.grouped(Int(u.lowerBound)))-\(Fmt.grouped(Int(u.upperBound)))"
+                         + " that the receiver acknowledged: they crossed the wire but not the capture point")
+            }
             line(s)
         }
     }

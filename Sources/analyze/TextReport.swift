@@ -38,7 +38,7 @@ struct TextReport: TerminalStyled {
         let a = analysis
         let s = a.summary
         let lt = s.linkType
-        line(bold("capture") + "     \(s.file) (\(s.format), \(linkTypeName(lt)): \(linkTypeDescription(lt)), "
+        line(bold("capture") + "     \(safeLine(s.file)) (\(s.format), \(linkTypeName(lt)): \(linkTypeDescription(lt)), "
              + (s.nanosecond ? "nanosecond" : "microsecond") + " timestamps"
              + (s.swapped ? ", other byte order" : "") + ")")
         var span = "\(Fmt.grouped(s.packets)) packets, \(Fmt.grouped(s.bytes)) bytes on the wire"
@@ -49,7 +49,7 @@ struct TextReport: TerminalStyled {
         }
         line(bold("packets") + "     " + span)
         let ifs = a.interfaces.map { f -> String in
-            var t = f.kind == .ifindex ? "ifindex \(f.index)" : (f.name ?? "interface \(f.index)")
+            var t = f.kind == .ifindex ? "ifindex \(f.index)" : (f.name.map { safeLine($0, limit: 256) } ?? "interface \(f.index)")
             var extra = [String]()
             if f.kind == .file, a.interfaces.filter({ $0.kind == .file }).count > 1 || f.name == nil {
                 extra.append(linkTypeName(f.linkType))
@@ -89,7 +89,7 @@ struct TextReport: TerminalStyled {
         notes()
         if let err = s.readError {
             line()
-            line(bad("stopped early: ") + err.message)
+            line(bad("stopped early: ") + safeLine(err.message))
         }
         if followAsked > 0 { follow() }
         if expectAsked != nil { expect() }
@@ -238,7 +238,7 @@ struct TextReport: TerminalStyled {
         line(bold("truncated and malformed packets") + " (\(analysis.summary.truncated + analysis.summary.malformed))")
         for p in ps.prefix(10) { line("  packet \(p.packet): \(p.status) at the \(p.layer) layer: \(p.reason)") }
         if ps.count > 10 { line("  ... and \(analysis.summary.truncated + analysis.summary.malformed - 10) more") }
-        for w in analysis.warnings { line("  " + warn("warning: ") + w) }
+        for w in analysis.warnings { line("  " + warn("warning: ") + safeLine(w)) }
     }
 
     mutating func notes() {
@@ -286,11 +286,11 @@ struct TextReport: TerminalStyled {
                 let n = ex.filter { $0.status == st }.count
                 return n > 0 ? ", \(n) \(st)" : nil
             }.joined()
-        line(bold("expect \(expectAsked ?? "")") + ": " + (found == ex.count ? good(summary) : bad(summary)))
+        line(bold("expect \(safeLine(expectAsked ?? ""))") + ": " + (found == ex.count ? good(summary) : bad(summary)))
         for e in ex {
             let tag = e.ok ? good(Fmt.pad("ok", 12)) : bad(Fmt.pad(e.status.uppercased(), 12))
-            line("  " + Fmt.pad("\(e.msgID) (line \(e.line))", 18) + " " + tag + " "
-                 + (e.conversation > 0 ? "conversation \(e.conversation): " : "") + e.detail)
+            line("  " + Fmt.pad("\(safeLine(e.msgID, limit: 64)) (line \(e.line))", 18) + " " + tag + " "
+                 + (e.conversation > 0 ? "conversation \(e.conversation): " : "") + safeLine(e.detail))
         }
         for u in analysis.unexpected {
             let tag = u.kind == "greeting" ? good(Fmt.pad("greeting", 12)) : bad(Fmt.pad("UNEXPECTED", 12))

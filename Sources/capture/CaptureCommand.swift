@@ -85,8 +85,9 @@ struct CaptureCommand: ParsableCommand {
             for i in try Capture.interfaces() {
                 let flags = [i.up ? "up" : "down", i.running ? "running" : nil, i.loopback ? "loopback" : nil]
                     .compactMap { $0 }.joined(separator: ",")
-                print("\(Fmt.pad(i.name, 18)) [\(flags)] \(i.addresses)"
-                      + (i.description.isEmpty ? "" : "  (\(i.description))"))
+                // Interface names and descriptions are the system's words: shown through the text path.
+                print("\(Fmt.pad(safeLine(i.name), 18)) [\(flags)] \(i.addresses)"
+                      + (i.description.isEmpty ? "" : "  (\(safeLine(i.description)))"))
             }
             return
         }

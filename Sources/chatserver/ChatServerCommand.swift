@@ -52,6 +52,10 @@ struct ChatServerCommand: ParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Seconds a client may send and receive nothing (0: no limit).")
     var idleTimeout = 0.0
 
+    @Option(name: .customLong("keepalive"),
+            help: "TCP keepalive on clients' connections: IDLE[,INTERVAL,COUNT] seconds (default 60,10,3: a vanished host loses its name within 90 s); 0: off.")
+    var keepalive = "60,10,3"
+
     @Option(name: .customLong("max-sessions"), help: "Sessions and pending requests per user.")
     var maxSessions = 256
 
@@ -66,6 +70,10 @@ struct ChatServerCommand: ParsableCommand {
 
     @Option(help: "This server's name in the cluster (1-48 of A-Z a-z 0-9 _ - . :; default: host name and port).")
     var node: String?
+
+    @Flag(name: .customLong("allow-eviction"),
+          help: "Join the cluster even if Redis's maxmemory-policy may evict keys (an evicted claim is then taken for lost and claimed again); refused otherwise.")
+    var allowEviction = false
 
     mutating func validate() throws {
         if let maxInput, maxInput < 65536 || maxInput > 1 << 40 {
@@ -84,6 +92,9 @@ struct ChatServerCommand: ParsableCommand {
         for (name, v) in [("--soft-output-timeout", softOutputTimeout), ("--login-timeout", loginTimeout), ("--line-timeout", lineTimeout), ("--idle-timeout", idleTimeout)] {
             guard v >= 0 && v <= 86400 * 7 else { throw ValidationError("\(name) \(v): give 0 to 604800 seconds") }
         }
+        guard parsedKeepalive() != nil else {
+            throw ValidationError("--keepalive \(keepalive): give IDLE or IDLE,INTERVAL,COUNT in seconds (1-86400 each; IDLE 0: off), e.g. 60,10,3")
+        }
         guard (1...65535).contains(maxSessions) else { throw ValidationError("--max-sessions \(maxSessions): give 1-65535") }
         if let cluster {
             let rest = cluster.hasPrefix("redis://") ? String(cluster.dropFirst(8)) : cluster
@@ -98,6 +109,9 @@ struct ChatServerCommand: ParsableCommand {
             guard ok else { throw ValidationError("--node \(node): use 1-48 characters from A-Z a-z 0-9 _ - . :") }
             guard cluster != nil else { throw ValidationError("--node needs --cluster redis://HOST:PORT") }
         }
+        if allowEviction && cluster == nil {
+            throw ValidationError("--allow-eviction needs --cluster redis://HOST:PORT")
+        }
         if let capture {
             guard !capture.isEmpty else { throw ValidationError("--capture: give a file name, e.g. chat.pcap") }
             var isDir: ObjCBool = false
@@ -105,6 +119,16 @@ struct ChatServerCommand: ParsableCommand {
                 throw ValidationError("--capture \(capture): is a directory; give a file name such as \(capture)/chat.pcap")
             }
         }
+    }
+
+    /// --keepalive as (idle, interval, count); nil if malformed. "0" turns it off.
+    func parsedKeepalive() -> (idle: UInt32, interval: UInt32, count: UInt32)? {
+        let parts = keepalive.split(separator: ",", omittingEmptySubsequences: false).map { UInt32($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 1 || parts.count == 3, parts.allSatisfy({ $0 != nil }) else { return nil }
+        let v = parts.map { $0! }
+        if v[0] == 0 { return (0, 0, 0) }
+        guard v.allSatisfy({ (1...86400).contains($0) }) else { return nil }
+        return parts.count == 3 ? (v[0], v[1], v[2]) : (v[0], 10, 3)
     }
 
     func run() throws {
@@ -119,11 +143,13 @@ struct ChatServerCommand: ParsableCommand {
         o.loginTimeout = loginTimeout
         o.lineTimeout = lineTimeout
         o.idleTimeout = idleTimeout
+        o.keepalive = parsedKeepalive() ?? (60, 10, 3)
         o.maxSessions = UInt32(maxSessions)
         o.capturePath = capture
         o.log = !quiet
         o.cluster = cluster
         o.node = node
+        o.allowEviction = allowEviction
         guard try reportingFailure("chatserver", {
             try ChatServer.run(o)
         }) else { throw ExitCode.failure }

@@ -166,7 +166,7 @@ struct InjectorCommand: ParsableCommand {
             do {
                 try execute()
             } catch let e as NetlabError where e.isInterrupted {
-                FileHandle.standardError.write(Data("injector: \(e.message)\n".utf8))
+                FileHandle.standardError.write(Data("injector: \(safeLine(e.message))\n".utf8))
                 interrupted = true
             }
         }) else { throw ExitCode.failure }
@@ -194,7 +194,7 @@ struct InjectorCommand: ParsableCommand {
             print(try DeliveryRenderer.json(d, messages: messages, to: "\(dstIP):\(options.raw.dst_port)"))
         }
         if let f = d.failure {
-            FileHandle.standardError.write(Data("injector: \(f.message)\n".utf8))
+            FileHandle.standardError.write(Data("injector: \(safeLine(f.message))\n".utf8))
             throw ExitCode.failure
         }
     }
@@ -204,7 +204,7 @@ struct InjectorCommand: ParsableCommand {
         let defaults = csv == nil && write == nil && inject == nil && capture == nil
         let csvPath = try csv ?? bundledSample()
         let messages = try MessageSet(path: csvPath)
-        for w in messages.warnings { FileHandle.standardError.write(Data("injector: warning: \(w)\n".utf8)) }
+        for w in messages.warnings { FileHandle.standardError.write(Data("injector: warning: \(safeLine(w))\n".utf8)) }
         let plan = try Plan(messages: messages, options: options)
 
         // Decide the outputs before doing anything, so a missing privilege leaves nothing half-done.

@@ -136,6 +136,19 @@ final class CSVTests: XCTestCase {
                     contains: ["line break"])
     }
 
+    /// Ids and names are shown as they are (the injector's connection lines and packet table): a C1
+    /// control (U+009B is CSI), a bidirectional control or a line separator in them is refused as a C0
+    /// control is (issue 20 item 5); the message may hold anything.
+    func testIdsAndNamesHoldNoC1OrBidirectionalControls() throws {
+        for (row, col) in [("1\u{202E},CHAT,a,b,x,", "column 1 (msg_id)"), ("1,CH\u{9B}AT,a,b,x,", "column 2 (app_protocol)"),
+                           ("1,CHAT,cli\u{2066}ent,b,x,", "column 3 (src_app)"), ("1,CHAT,a,b\u{2028},x,", "column 4 (dst_app)"),
+                           ("1,CHAT,a,b,x,2025-01-01T00:00:00Z\u{200F}", "timestamp")] {
+            expectError(header + row + "\n", code: NL_EMALFORMED, contains: ["bad.csv:2", col])
+        }
+        let ms = try parse(header + "1,CHAT,a,b,\"x\u{202E}\u{9B}\u{1B}[2J\",\n")
+        XCTAssertEqual(ms.count, 1, "the message may hold any character")
+    }
+
     func testBackwardsTimestampIsAWarningNotAnError() throws {
         let ms = try parse(header + "1,CHAT,a,b,x,2025-01-01T00:00:01Z\n2,CHAT,a,b,y,2025-01-01T00:00:00Z\n")
         XCTAssertEqual(ms.count, 2)

@@ -13,14 +13,17 @@ final class RedisProcess {
     let process = Process()
     let port: UInt16
     let dir: URL
+    let host: String
 
-    init(port: UInt16? = nil) throws {
+    /// bind: the address it listens on (127.0.0.1, or ::1); extra: more redis-server options.
+    init(port: UInt16? = nil, bind: String = "127.0.0.1", extra: [String] = []) throws {
         guard let server = which("redis-server") else { throw XCTSkip("redis-server is not installed (scripts/install-deps.sh)") }
         dir = try makeTempDir("redis")
+        host = bind
         self.port = try port ?? freePort()
         process.executableURL = URL(fileURLWithPath: server)
-        process.arguments = ["--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", dir.path]
+        process.arguments = ["--port", String(self.port), "--bind", bind, "--save", "", "--appendonly", "no",
+                             "--dir", dir.path] + extra
         let log = dir.appendingPathComponent("redis.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let out = try FileHandle(forWritingTo: log)
@@ -29,7 +32,7 @@ final class RedisProcess {
         try process.run()
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if let c = try? LineClient(port: self.port) {
+            if let c = try? LineClient(port: self.port, host: bind) {
                 try c.send("PING\r\n")
                 if (try? c.next(timeout: 2)) == "+PONG" { return }
             }
@@ -39,12 +42,12 @@ final class RedisProcess {
         throw TestError.failed("redis-server did not start on port \(self.port)")
     }
 
-    var url: String { "redis://127.0.0.1:\(port)" }
+    var url: String { host.contains(":") ? "redis://[\(host)]:\(port)" : "redis://\(host):\(port)" }
 
     /// One command through a plain socket (RESP inline form); the first reply line.
     @discardableResult
     func command(_ line: String) throws -> String {
-        let c = try LineClient(port: port)
+        let c = try LineClient(port: port, host: host)
         try c.send(line + "\r\n")
         return try c.next(timeout: 5)
     }
@@ -80,34 +83,70 @@ func freePort() throws -> UInt16 {
     return UInt16(bigEndian: a.sin_port)
 }
 
+/// A chatserver joined to the cluster through redis as node, once it is in sync.
+func startClusterServer(_ redis: RedisProcess, _ node: String, port: UInt16? = nil, extra: [String] = [],
+                        url: String? = nil) throws -> ServerProcess {
+    var args = ["--host", "127.0.0.1", "--cluster", url ?? redis.url, "--node", node, "--login-timeout", "0"] + extra
+    if let port { args += ["--port", String(port)] }
+    let s = try ServerProcess("chatserver", args)
+    try s.waitForLog("cluster: ready as \(node)")
+    return s
+}
+
+/// The names of every USERS line of one LIST answer.
+func listNames(_ c: LineClient) throws -> Set<String> {
+    try c.send("LIST\n")
+    var names = Set<String>()
+    var total = -1
+    repeat {
+        let l = try c.waitFor("USERS")
+        let parts = l.split(separator: " ").map(String.init)
+        total = Int(parts[1]) ?? -1
+        names.formUnion(parts.dropFirst(2))
+    } while names.count < total
+    return names
+}
+
+/// The USERS lines of one LIST answer, every name as listed (a name listed twice counts twice).
+func listAll(_ c: LineClient) throws -> [String] {
+    try c.send("LIST\n")
+    var names = [String]()
+    var total = -1
+    repeat {
+        let l = try c.waitFor("USERS")
+        let parts = l.split(separator: " ").map(String.init)
+        total = Int(parts[1]) ?? -1
+        names += parts.dropFirst(2)
+    } while names.count < total
+    return names
+}
+
+/// LIST as seen through c until it equals `want` or `seconds` pass (the copies travel through Redis).
+func listConverged(_ c: LineClient, _ want: Set<String>, within seconds: Double) throws -> Set<String> {
+    let deadline = Date().addingTimeInterval(seconds)
+    var names = try listNames(c)
+    while names != want && Date() < deadline {
+        usleep(100_000)
+        names = try listNames(c)
+    }
+    return names
+}
+
+/// A client of s registered as name.
+func clusterClient(_ s: ServerProcess, _ name: String) throws -> LineClient {
+    let c = try LineClient(port: s.port)
+    XCTAssertEqual(try c.register(name), "OK NICK \(name)")
+    return c
+}
+
 final class ChatClusterTests: XCTestCase {
     func startServer(_ redis: RedisProcess, _ node: String, port: UInt16? = nil, extra: [String] = []) throws -> ServerProcess {
-        var args = ["--host", "127.0.0.1", "--cluster", redis.url, "--node", node, "--login-timeout", "0"] + extra
-        if let port { args += ["--port", String(port)] }
-        let s = try ServerProcess("chatserver", args)
-        try s.waitForLog("cluster: ready as \(node)")
-        return s
+        try startClusterServer(redis, node, port: port, extra: extra)
     }
 
-    /// The names of every USERS line of one LIST answer.
-    func list(_ c: LineClient) throws -> Set<String> {
-        try c.send("LIST\n")
-        var names = Set<String>()
-        var total = -1
-        repeat {
-            let l = try c.waitFor("USERS")
-            let parts = l.split(separator: " ").map(String.init)
-            total = Int(parts[1]) ?? -1
-            names.formUnion(parts.dropFirst(2))
-        } while names.count < total
-        return names
-    }
+    func list(_ c: LineClient) throws -> Set<String> { try listNames(c) }
 
-    func client(_ s: ServerProcess, _ name: String) throws -> LineClient {
-        let c = try LineClient(port: s.port)
-        XCTAssertEqual(try c.register(name), "OK NICK \(name)")
-        return c
-    }
+    func client(_ s: ServerProcess, _ name: String) throws -> LineClient { try clusterClient(s, name) }
 
     func testNamesAreUniqueAcrossServersEvenWhenClaimedAtOnce() throws {
         let redis = try RedisProcess()
@@ -389,15 +428,8 @@ final class ChatClusterTests: XCTestCase {
         XCTAssertEqual(try ann.waitFor("PONG"), "PONG x", "ann kept her name and her connection")
     }
 
-    /// LIST as seen through c until it equals `want` or `seconds` pass (the copies travel through Redis).
     func converged(_ c: LineClient, _ want: Set<String>, within seconds: Double) throws -> Set<String> {
-        let deadline = Date().addingTimeInterval(seconds)
-        var names = try list(c)
-        while names != want && Date() < deadline {
-            usleep(100_000)
-            names = try list(c)
-        }
-        return names
+        try listConverged(c, want, within: seconds)
     }
 
     /// Every server keeps a copy of the other servers' users fed by broadcasts: a broadcast that never
@@ -409,10 +441,10 @@ final class ChatClusterTests: XCTestCase {
         var everyone: Set<String> = ["ann", "ben", "cat"]
         for u in [ann, ben, cat] { XCTAssertEqual(try converged(u, everyone, within: 5), everyone) }
         // A server zz (alive as far as Redis knows) whose claim of zed reached nobody: made in Redis as the claim
-        // script makes it, without the PUBLISH. a and c notice that zz's user set moved on and take it again.
+        // script makes it (nl:dir:<node> maps a skeleton to the name), without the PUBLISH. a and c notice that zz's user set moved on and take it again.
         let r = try LineClient(port: redis.port)
         try r.send("MULTI\r\nSET nl:alive:zz 1 PX 120000\r\nSADD nl:nodes zz\r\nSET nl:name:zed \"zz zed\"\r\n" +
-                   "SADD nl:dir:zz zed\r\nINCR nl:ver:zz\r\nEXEC\r\n")
+                   "HSET nl:dir:zz zed zed\r\nINCR nl:ver:zz\r\nEXEC\r\n")
         XCTAssertEqual(try r.next(), "+OK")
         XCTAssertEqual(try r.waitFor("*5"), "*5", "the transaction ran")
         let withZed = everyone.union(["zed"])
@@ -420,7 +452,7 @@ final class ChatClusterTests: XCTestCase {
         XCTAssertEqual(try converged(cat, withZed, within: 5), withZed, "a lost ADD reaches c's LIST")
         // And its DEL lost the same way.
         let r2 = try LineClient(port: redis.port)
-        try r2.send("MULTI\r\nDEL nl:name:zed\r\nSREM nl:dir:zz zed\r\nINCR nl:ver:zz\r\nEXEC\r\n")
+        try r2.send("MULTI\r\nDEL nl:name:zed\r\nHDEL nl:dir:zz zed\r\nINCR nl:ver:zz\r\nEXEC\r\n")
         XCTAssertEqual(try r2.waitFor("*3"), "*3", "the transaction ran")
         XCTAssertEqual(try converged(ann, everyone, within: 5), everyone, "a lost DEL leaves a's LIST")
         XCTAssertEqual(try converged(cat, everyone, within: 5), everyone, "a lost DEL leaves c's LIST")

@@ -104,6 +104,8 @@ final class ChatProtocolTests: XCTestCase {
         XCTAssertEqual(r("ERR 404 no such user: zed"), "! no such user: zed (error 404)")
         XCTAssertEqual(r("ROOM carol hello all"), "#room <carol> hello all")
         XCTAssertEqual(r("SOMETHING new"), "* SOMETHING new")
+        XCTAssertEqual(r("PROBE someone asked for your name; this line checks that your connection is still there (nothing to answer)"),
+                       "* someone asked for your name: the server checked that you are still connected (you keep it)")
     }
 
     func testClientTranslation() {

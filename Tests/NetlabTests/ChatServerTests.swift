@@ -134,6 +134,34 @@ final class ChatServerTests: XCTestCase {
         try assertStillServing()
     }
 
+    /// Issue 20 item 12: a name that looks like an online user's (UTS #39 skeletons within A-Z a-z 0-9 _ -:
+    /// I, l, 1 and i; O, o and 0; rn and m; vv and w) is refused with the reason, and free once they leave.
+    func testNamesThatLookLikeAnOnlineUsersAreRefused() throws {
+        try start()
+        let alice = try client("alice")
+        let others = try ["mary", "wendy", "otto"].map { try client($0) } // online while the test runs
+        defer { others.forEach { $0.close() } }
+        let other = try client()
+        _ = try other.waitFor("HELLO")
+        let why = "who is online (I, l, 1 and i look alike; so do O, o and 0, rn and m, vv and w)"
+        for (name, holder) in [("aIice", "alice"), ("a1ice", "alice"), ("ALlCE", "alice"), ("rnary", "mary"),
+                               ("vvendy", "wendy"), ("0tto", "otto"), ("OTT0", "otto")] {
+            try other.send("NICK \(name)\n")
+            XCTAssertEqual(try other.next(), "ERR 409 name taken: \(name) looks like \(holder), \(why)")
+        }
+        try other.send("NICK Alice\n")
+        XCTAssertEqual(try other.next(), "ERR 409 name taken: alice")
+        try alice.send("QUIT\n")
+        XCTAssertEqual(try alice.next(), "OK QUIT")
+        try other.send("NICK aIice\n")
+        XCTAssertEqual(try other.next(), "OK NICK aIice")
+        let again = try client()
+        _ = try again.waitFor("HELLO")
+        try again.send("NICK alice\n")
+        XCTAssertEqual(try again.next(), "ERR 409 name taken: alice looks like aIice, \(why)")
+        try assertStillServing()
+    }
+
     func testNameTakenByFiftyAtTheSameMoment() throws {
         try start()
         let r = try runTool(executable("chatload").path, ["nick", "--port", String(server.port), "--clients", "50"])

@@ -39,6 +39,39 @@ func makeTempDir(_ tag: String) throws -> URL {
     return url
 }
 
+/// A tiny server written in Python (Debian's /usr/bin/python3: an oracle that is not netlab): the script
+/// prints the port it listens on as its first line; the server is killed when this goes away.
+final class PythonServer {
+    let process = Process()
+    let port: String
+
+    init(script: String, in dir: URL, args: [String] = []) throws {
+        let py = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: py) else { throw XCTSkip("needs \(py)") }
+        let file = dir.appendingPathComponent("server-\(UInt32.random(in: 0...UInt32.max)).py")
+        try script.write(to: file, atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: py)
+        process.arguments = [file.path] + args
+        let portPipe = Pipe()
+        process.standardOutput = portPipe
+        try process.run()
+        var line = Data()
+        while !line.contains(0x0A) {
+            let d = portPipe.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line.append(d)
+        }
+        port = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard UInt16(port) != nil else { throw NSError(domain: "PythonServer", code: 1,
+                                                       userInfo: [NSLocalizedDescriptionKey: "no port from \(file.path): \(port)"]) }
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
 /// Reads LF-terminated lines from a descriptor (socket or pipe) with a deadline.
 final class LineReader {
     let fd: Int32
@@ -203,8 +236,9 @@ final class ServerProcess {
     private(set) var port: UInt16 = 0
 
     /// Starts `tool` with args (plus --port 0 unless args give one) and waits for its "(port N" log line.
-    /// With openFiles, the server runs under that RLIMIT_NOFILE (soft and hard), set by the shell.
-    init(_ tool: String, _ args: [String], in dir: URL? = nil, openFiles: Int? = nil) throws {
+    /// With openFiles, the server runs under that RLIMIT_NOFILE (soft and hard), set by the shell; with netns,
+    /// inside that network namespace (`ip netns exec`, which execs it: the pid is the server's).
+    init(_ tool: String, _ args: [String], in dir: URL? = nil, openFiles: Int? = nil, netns: String? = nil) throws {
         self.dir = try dir ?? makeTempDir(tool)
         ownsDir = dir == nil
         logURL = self.dir.appendingPathComponent("\(tool).log")
@@ -213,6 +247,9 @@ final class ServerProcess {
         if let openFiles {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "ulimit -n \(openFiles) && exec \"$0\" \"$@\"", executable(tool).path] + fullArgs
+        } else if let netns, let ip = which("ip") {
+            process.executableURL = URL(fileURLWithPath: ip)
+            process.arguments = ["netns", "exec", netns, executable(tool).path] + fullArgs
         } else {
             process.executableURL = executable(tool)
             process.arguments = fullArgs

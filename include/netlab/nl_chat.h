@@ -77,6 +77,10 @@ struct nl_chat_config {
     uint32_t login_timeout_ms;    /* connected without NICK; default 60000; 0: never */
     uint32_t line_timeout_ms;     /* half a line outstanding; default 60000; 0: never */
     uint32_t idle_timeout_ms;     /* nothing sent or received; default 0 (never) */
+    uint32_t keepalive_idle_s;    /* TCP keepalive: a client's vanished host is found after idle + intvl * cnt s
+                                     (defaults 60, 10, 3: 90 s), and its name freed; idle 0: keepalive off */
+    uint32_t keepalive_intvl_s;
+    uint32_t keepalive_cnt;
     uint32_t max_sessions;        /* sessions and requests per user; default 256 */
     int handle_signals;           /* SIGINT/SIGTERM stop the server; SIGPIPE ignored */
     nl_log_fn log;                /* NULL: silent */
@@ -84,6 +88,7 @@ struct nl_chat_config {
     int quiet;                    /* log the start and the end only, nothing per client */
     const char *cluster_url;      /* "redis://HOST:PORT": one chat with the other servers there (NULL: alone) */
     const char *cluster_node;     /* this server's name in the cluster (NULL: "<host name>-<port>") */
+    int cluster_allow_eviction;   /* join even a Redis whose maxmemory-policy may evict keys (refused otherwise) */
     /* Something more on the server's loop, owned by the caller (chatserver --capture: nl_chatcap.h).
      * attach runs once the server listens (a negative return fails the open); detach runs once
      * after the connections are closed and before the last log line, failed set when the server

@@ -39,7 +39,8 @@ enum nl_close_reason {
     NL_CLOSE_LINE_TIMEOUT,   /* a line stayed incomplete for line_timeout_ms */
     NL_CLOSE_IDLE_TIMEOUT,   /* nothing received or sent for idle_timeout_ms */
     NL_CLOSE_SHUTDOWN,       /* the server is stopping */
-    NL_CLOSE_SLOW_READER     /* its output went over soft_output and stayed above half of it for soft_output_ms */
+    NL_CLOSE_SLOW_READER,    /* its output went over soft_output and stayed above half of it for soft_output_ms */
+    NL_CLOSE_VANISHED        /* the protocol found its host gone: a probe (nl_conn_probe) was not acknowledged */
 };
 
 /** SO_SNDBUF asked for on accepted sockets unless configured (the kernel doubles it for its bookkeeping). */
@@ -100,7 +101,17 @@ struct nl_server_config {
                                    Default NL_SERVER_MAX_INPUT; SIZE_MAX: none */
     int eof_line;               /* 1: an unterminated last line before the peer's FIN is delivered as a line;
                                    0 (default): it is dropped, as after a reset (a client killed mid-line) */
+    uint32_t keepalive_idle_s;  /* TCP keepalive on accepted sockets: first probe after this long idle (default
+                                   NL_KEEPALIVE_IDLE_S; 0: keepalive off) */
+    uint32_t keepalive_intvl_s; /* then one every this long (default NL_KEEPALIVE_INTVL_S) */
+    uint32_t keepalive_cnt;     /* this many unanswered and the connection is dead (default NL_KEEPALIVE_CNT); the
+                                   same total bounds unacknowledged output (TCP_USER_TIMEOUT) */
 };
+
+/* A host that vanished without a FIN is found within idle + intvl * cnt = 90 s by default. */
+#define NL_KEEPALIVE_IDLE_S 60
+#define NL_KEEPALIVE_INTVL_S 10
+#define NL_KEEPALIVE_CNT 3
 
 NL_API void nl_server_config_init(struct nl_server_config *cfg);
 
@@ -205,6 +216,21 @@ NL_API void nl_conn_close(struct nl_conn *c, int reason);
 
 /** The login timeout no longer applies (the peer has identified itself). */
 NL_API void nl_conn_set_ready(struct nl_conn *c);
+
+/** Receives the outcome of nl_conn_probe: alive 1 if the peer's host acknowledged, 0 if not in time. */
+typedef void (*nl_conn_probed_fn)(struct nl_conn *c, int alive, void *ud);
+
+/**
+ * Is the peer's host still there? Sends what is queued (the protocol writes a line first, so that there
+ * is something to acknowledge) and watches the socket (TCP_INFO, SIOCOUTQ): done(c, 1, ud) as soon as
+ * the host acknowledges everything sent, or acknowledges anything after the probe began; done(c, 0, ud)
+ * after timeout_ms without that. Once per probe, from the loop, never inside this call; not at all if c
+ * closes first. NL_OK, NL_ENOMEM, or NL_EINVAL for a closing connection.
+ */
+NL_API int nl_conn_probe(struct nl_conn *c, uint32_t timeout_ms, nl_conn_probed_fn done, void *ud);
+
+/** Milliseconds since the peer last sent something (or connected). */
+NL_API uint64_t nl_conn_quiet_ms(const struct nl_conn *c);
 
 NL_API void nl_conn_set_data(struct nl_conn *c, void *data);
 NL_API void *nl_conn_data(const struct nl_conn *c);

@@ -63,6 +63,9 @@ struct nl_echo_client_config {
     uint32_t timeout_ms;         /* per answer; default 10000 */
     size_t max_line;             /* longest answer accepted; default 64 MiB */
     int handle_signals;
+    /* How long to wait for the server's greeting before sending the first line without one
+     * (and saying so): default 2000 ms; 0 sends at once (a server that does not greet). */
+    uint32_t greeting_ms;
 };
 
 struct nl_echo_client_result {
@@ -74,9 +77,12 @@ struct nl_echo_client_result {
 NL_API void nl_echo_client_config_init(struct nl_echo_client_config *cfg);
 
 /**
- * Connect, show the greeting, then send each line of the input file (LF or
- * CRLF; the terminator is not sent as part of the line) and show it with its
- * answer. NL_EMISMATCH if any answer is not the expected transform.
+ * Connect, show the greeting (waiting cfg->greeting_ms for one; none is not an
+ * error), then send each line of the input file (LF or CRLF; the terminator is
+ * not sent as part of the line) and show it with its answer. A greeting that
+ * comes late, after the first line was sent, is recognised: a first line back
+ * that is not the answer, followed within greeting_ms by the answer. NL_EMISMATCH
+ * if any answer is not the expected transform.
  */
 NL_API int nl_echo_client_run(const struct nl_echo_client_config *cfg, struct nl_echo_client_result *res, char *errbuf);
 

@@ -2,11 +2,13 @@
  * nl_flowgraph.h - the TCP packets of a capture as rows for a flow graph (the
  * sequence diagram Wireshark draws): per conversation, each segment's frame
  * number, time, direction, flags, relative sequence and acknowledgement
- * numbers and payload length. TCP conversations are numbered 1, 2, ... in order
- * of their first packet (analyze numbers TCP and UDP together and splits reused
- * ports: match its conversations by the two endpoints). For time-sequence
- * graphs each row also carries its advertised window (scaled), an RTT sample
- * when it is an ACK that covers a segment, and simple loss marks.
+ * numbers and payload length. The rows are the analysis' own (nl_tcpanalysis:
+ * one TCP engine): its conversations (reused ports split, duplicate copies left
+ * out), numbered 1, 2, ... among the TCP ones in order of their first packet
+ * (analyze numbers TCP and UDP together: match by the two endpoints). For
+ * time-sequence graphs each row also carries its advertised window (scaled), the
+ * RTT sample of an ACK (tcp.analysis.ack_rtt) and loss marks from the analysis
+ * flags.
  */
 #ifndef NL_FLOWGRAPH_H
 #define NL_FLOWGRAPH_H
@@ -23,38 +25,44 @@ extern "C" {
 struct nl_flow_row {
     uint64_t frame;          /* 1-based, as Wireshark numbers frames */
     int64_t time_ns;
-    uint8_t from_a;          /* 1: from endpoint a (the side that sent the first packet or the SYN) */
+    uint8_t from_a;          /* 1: from endpoint a (the client, as analyze decides it) */
     uint8_t flags;           /* NL_TCP_* */
-    uint32_t rel_seq;        /* relative to the sender's first sequence number (its ISN when the SYN was seen) */
+    uint32_t rel_seq;        /* relative as Wireshark shows it (the ISN when the SYN was seen, else one before the first) */
     uint32_t rel_ack;        /* relative to the receiver's, 0 without ACK */
     uint32_t len;            /* TCP payload bytes (tcp.len) */
     uint32_t window;         /* advertised receive window in bytes: scaled by the sender's window-scale
                                 shift when both SYNs carried the option (RFC 7323 §2.2; never on a SYN) */
-    uint8_t marks;           /* NL_FLOW_MARK_* (simple_loss_marks' rule in nl_flowgraph.c) */
-    uint8_t wscale_known;    /* the window is exact: the SYNs were captured (else unscaled as sent) */
-    uint64_t rtt_frame;      /* an ACK covering exactly the end of a data segment sent once (Karn's rule,
-                                RFC 6298 §3): that segment's frame; 0 otherwise */
-    double rtt_ms;           /* with rtt_frame: this ACK's time minus that segment's */
+    uint8_t marks;           /* NL_FLOW_MARK_*, from the segment's tcp.analysis flags */
+    uint8_t wscale_known;    /* both SYNs offered a window scale: the window is scaled (else as sent) */
+    uint64_t rtt_frame;      /* tcp.analysis.acks_frame: the oldest unacknowledged segment this ACK ends
+                                exactly; 0 otherwise */
+    double rtt_ms;           /* with rtt_frame: tcp.analysis.ack_rtt in milliseconds */
 };
 
-/* Loss marks, by a simple rule of nl_flowgraph.c (simple_loss_marks). */
-#define NL_FLOW_MARK_RETRANS 1u  /* carries data, a SYN or a FIN starting below the highest sequence already
-                                    sent that way (a resent SYN or FIN included) */
-#define NL_FLOW_MARK_DUPACK  2u  /* no data, no SYN/FIN/RST, same ACK and window as the previous segment
-                                    that way, while the other side has unacknowledged data beyond it */
+/* Loss marks, from the analysis flags (nl_tcpanalysis decides them). */
+#define NL_FLOW_MARK_RETRANS 1u  /* tcp.analysis.retransmission or out_of_order: data, a SYN or a FIN below
+                                    the next expected sequence (a resent SYN or FIN included) */
+#define NL_FLOW_MARK_DUPACK  2u  /* tcp.analysis.duplicate_ack */
 
 struct nl_flow_conv {
     uint32_t id;
     char a[64], b[64];       /* "ip:port": a is the client when the SYN was seen */
     size_t nrows;            /* rows kept (at most the cap given) */
-    uint64_t total;          /* packets in the conversation */
+    uint64_t total;          /* packets in the conversation (duplicate copies left out) */
+    uint8_t wscale_known;    /* both SYNs offered a window scale */
     struct nl_flow_row *rows;
 };
 
 struct nl_flowgraph;  /* opaque */
 
-/** Read a capture; keep at most max_rows rows per conversation (0: 1000). */
+/** Read a capture (one analysis with its per-segment rows); keep at most max_rows rows per
+ *  conversation (0: 1000). */
 NL_API int nl_flowgraph_read(const char *path, size_t max_rows, struct nl_flowgraph **out, char *errbuf);
+struct nl_analysis;
+/** The flow graph of an analysis made with nl_analyze_opts.packets set (without it: no rows),
+ *  so a caller that needs every view of a capture reads it once. a stays the caller's. */
+NL_API int nl_flowgraph_from_analysis(const struct nl_analysis *a, size_t max_rows, struct nl_flowgraph **out,
+                                      char *errbuf);
 NL_API size_t nl_flowgraph_count(const struct nl_flowgraph *g);
 NL_API const struct nl_flow_conv *nl_flowgraph_conv(const struct nl_flowgraph *g, size_t i);
 NL_API void nl_flowgraph_free(struct nl_flowgraph *g);

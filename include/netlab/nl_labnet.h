@@ -66,7 +66,7 @@ NL_API int nl_can_create_netns(void);
 /** What was asked for: "loss=2%,rate=8mbit,delay=20ms", any subset, any order. */
 struct nl_impair {
     unsigned set;            /* NL_IMPAIR_* present in the spec */
-    double loss_pct;         /* 0 < loss <= 50 (percent of packets, each direction) */
+    double loss_pct;         /* 0.000001 <= loss <= 50 (percent of packets, each direction) */
     uint64_t rate_bps;       /* 8 kbit/s .. 10 Gbit/s, each direction */
     uint32_t delay_us;       /* 1 us .. 10 s, one way, each direction */
 };
@@ -87,10 +87,14 @@ struct nl_impair_applied {
 };
 
 /**
- * Parse an impairment spec: comma-separated loss=P% (P in (0, 50], the % sign
- * optional), rate=N<unit> (bit, kbit, mbit, gbit; bps, kbps, mbps, gbps are
- * bytes per second as tc reads them) and delay=N<unit> (us, ms, s). Every key at
- * most once. NL_EINVAL with errbuf saying what is wrong and what is accepted.
+ * Parse an impairment spec: comma-separated loss=P% (the % sign optional),
+ * rate=N<unit> (bit, kbit, mbit, gbit; bps, kbps, mbps, gbps are bytes per second
+ * as tc reads them) and delay=N<unit> (us, ms, s); numbers are plain decimals
+ * ("2", "0.5", "1e-3": no sign, hex, inf or nan). Every key at most once. P is
+ * what both loss mechanisms can apply: from 0.000001 (1 in 10^8) to 50, and above
+ * 10 within 5% of 100/N for a whole N (nftables drops 1 packet in N): 50, 33.3, 25,
+ * 20, 16.7, 14.3, 12.5, 11.1. NL_EINVAL with errbuf saying what is wrong and what
+ * is accepted.
  */
 NL_API int nl_impair_parse(const char *spec, struct nl_impair *out, char *errbuf);
 

@@ -27,6 +27,8 @@ extern "C" {
 #define NL_LINKTYPE_LOOP 108       /* OpenBSD loopback: family in network byte order */
 #define NL_LINKTYPE_IPV4 228
 #define NL_LINKTYPE_IPV6 229
+#define NL_LINKTYPE_ARCNET_BSD 7   /* ARCnet, BSD framing: src, dst, type [, split flag, sequence] */
+#define NL_LINKTYPE_ARCNET_LINUX 129 /* ARCnet as Linux writes it: src, dst, offset[2], type [, flag, seq] */
 
 #define NL_ETHERTYPE_IPV4 0x0800
 #define NL_ETHERTYPE_ARP 0x0806

@@ -1,7 +1,8 @@
 /*
  * nl_proc.h - running programs for the lab: run to completion with output
  * captured, or start in the background (optionally inside a network namespace)
- * and stop by PID. Only processes started here are ever signalled.
+ * and stop by PID. Only processes started here are ever signalled. Every wait
+ * has a deadline, and a stop request (nl_signal.h) ends it.
  */
 #ifndef NL_PROC_H
 #define NL_PROC_H
@@ -38,8 +39,20 @@ NL_API int nl_proc_spawn(const char *const argv[], const char *netns, const char
 NL_API int nl_proc_spawn_input(const char *const argv[], const char *netns, const char *log_path, pid_t *pid, int *stdin_fd,
                         char *errbuf);
 
-/** Wait up to timeout_s for pid to exit; *status as for nl_proc_run. NL_ELIMIT on timeout. */
+/**
+ * Wait up to timeout_s for pid to exit; *status as for nl_proc_run. NL_ELIMIT on timeout,
+ * NL_EINTR at once when a stop was requested (nl_signal.h; the process is left running).
+ */
 NL_API int nl_proc_wait(pid_t pid, double timeout_s, int *status, char *errbuf);
+
+/**
+ * Write len bytes of buf to fd (a child's input, nl_proc_spawn_input) without ever blocking
+ * past the deadline: waits for room with poll(), at most timeout_s in all. *written gets the
+ * bytes taken. 0 when all were; NL_ELIMIT at the deadline; NL_EINTR at a stop request (at
+ * once: SIGINT/SIGTERM end the wait); NL_ESYS when the reader went away (EPIPE; SIGPIPE is
+ * the caller's to ignore, nl_signals_install does). fd's blocking mode is restored.
+ */
+NL_API int nl_proc_feed(int fd, const void *buf, size_t len, double timeout_s, size_t *written, char *errbuf);
 
 /** SIGTERM the process group of pid, wait up to grace_s, then SIGKILL; reap it. */
 NL_API int nl_proc_stop(pid_t pid, double grace_s, int *status, char *errbuf);

@@ -16,9 +16,21 @@ extern "C" {
 
 /**
  * Install the handlers. A second SIGINT/SIGTERM after the first restores the
- * default action (so a stuck program still dies). Returns 0 or NL_ESYS.
+ * default action (so a stuck program still dies; see nl_signals_hold). Returns 0 or NL_ESYS.
  */
 NL_API int nl_signals_install(char *errbuf);
+
+/**
+ * For a program whose clean-up must finish and is bounded in time (the lab removing its
+ * namespaces): while on, up to NL_SIGNALS_HELD requests only set the flag and are counted;
+ * one more gives the default action back (Ctrl-C pressed three times still ends a stuck
+ * program). Off (the default), the second request does.
+ */
+#define NL_SIGNALS_HELD 2
+NL_API void nl_signals_hold(int on);
+
+/** How many SIGINT/SIGTERM arrived since the flag was last reset (at most 1000). */
+NL_API int nl_stop_requests(void);
 
 /** The flag itself, for loops that poll it. Nonzero once a stop was requested. */
 NL_API volatile sig_atomic_t *nl_stop_flag(void);

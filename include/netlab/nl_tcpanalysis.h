@@ -105,6 +105,13 @@ struct nl_tcp_packet {
     uint64_t acked_frame;         /* the segment this ACK covers exactly, 0 if none */
     double ack_rtt_ms;            /* with acked_frame */
     uint32_t bytes_in_flight;     /* 0 when not computed */
+    /* With lost_segment: this side's bytes before seq the capture lacks (relative, inclusive);
+     * 0, 0 otherwise. */
+    uint32_t missing_first, missing_last;
+    /* With ack_lost_segment: the other side's bytes this ACK covers that the capture never held
+     * (relative to that side, inclusive): they crossed the wire but not the capture point. 0, 0
+     * otherwise, and when the ACK is more than any window (2^30) beyond: no bytes in flight. */
+    uint32_t unseen_first, unseen_last;
 };
 NL_API size_t nl_analysis_tcp_packet_count(const struct nl_analysis *a);
 NL_API void nl_analysis_tcp_packet(const struct nl_analysis *a, size_t i, struct nl_tcp_packet *out);

@@ -36,6 +36,13 @@ NL_API int nl_utf8_valid(const uint8_t *p, size_t n);
  */
 NL_API size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap);
 
+/**
+ * 1 if p[0..n) is UTF-8 with nothing a terminal or a bidi-aware viewer would act on: no C0
+ * control (TAB and LF included), DEL, C1 control, bidirectional control or line/paragraph
+ * separator (what nl_text_sanitize masks). For names and ids that are shown as they are.
+ */
+NL_API int nl_text_plain(const uint8_t *p, size_t n);
+
 /* nl_text_escape flags */
 #define NL_TEXT_KEEP_LINES 1u  /* LF and TAB pass as they are (a stream shown as sent) */
 
@@ -50,6 +57,19 @@ NL_API size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap
  * nl_text_sanitize (NUL-terminated, at most cap bytes) and returns the full length needed.
  */
 NL_API size_t nl_text_escape(const uint8_t *p, size_t n, unsigned flags, size_t max_chars, char *out, size_t cap);
+
+/**
+ * The inside of a JSON string (RFC 8259 section 7, no quotes around it) for untrusted bytes:
+ * as safe on a terminal as nl_text_escape, and a JSON reader decodes the same characters: '"' and '\\'
+ * escaped; BS, FF, LF, CR, TAB as \b \f \n \r \t; every other C0 control, DEL and the C1
+ * controls as \u00xx; bidirectional controls and line/paragraph separators (what
+ * nl_text_sanitize masks) as \uxxxx, so no byte a terminal or a bidi-aware viewer acts on is
+ * written raw; a byte that is not UTF-8 becomes U+FFFD (JSON text is UTF-8, section 8.1).
+ * At most NL_TEXT_JSON_MAX bytes of output per input byte. Writes like nl_text_sanitize
+ * (NUL-terminated, at most cap bytes) and returns the full length needed.
+ */
+#define NL_TEXT_JSON_MAX 6
+NL_API size_t nl_text_json(const uint8_t *p, size_t n, char *out, size_t cap);
 
 /**
  * out = in reversed by character, ASCII letters' case swapped ("HELLO" ->

@@ -53,15 +53,47 @@ struct sll2_rec {
     uint8_t loopback;
 };
 
-struct ta_cold; /* nl_tcpanalysis.c */
+struct nl_ta_state; /* nl_tcpanalysis.c */
 
 struct unreach_rec {
     uint64_t packet;
     char text[160];
 };
 
+/* One decoded packet as the analysis' consumers see it (nl_analyze.c's loop): its
+ * conversation and side once the conversations consumer has found them. */
+struct nl_pkt_view {
+    const struct nl_frame *pkt;
+    const struct nl_decoded *d;
+    uint32_t hash;            /* the conversation key's hash (TCP or UDP over IP) */
+    int dir;                  /* its side in the conversation's key */
+    int decoded;              /* a link type netlab decodes */
+    struct nl_flow *f;        /* its conversation; NULL before the conversations consumer or outside one */
+    int64_t prev_ns;          /* the conversation's latest time before this packet (0 for its first) */
+};
+
+/* A consumer of every packet that reaches it: 0 to pass it on, NL_CONSUMED to end its way
+ * (later consumers do not see it), <0 an error (out of memory). */
+#define NL_CONSUMED 1
+struct nl_consumer {
+    const char *name;
+    int (*packet)(struct nl_analysis *a, struct nl_pkt_view *v);
+    unsigned wants;           /* NL_WANT_* of the transports it reads; 0: every packet that reaches it */
+};
+#define NL_WANT_TCP 1u
+#define NL_WANT_UDP 2u
+#define NL_WANT_ICMP 4u          /* ICMP and ICMPv6 */
+#define NL_WANT_OTHER 8u
+static inline unsigned nl_want_bit(uint8_t proto)
+{
+    return proto == 6 ? NL_WANT_TCP : proto == 17 ? NL_WANT_UDP : proto == 1 || proto == 58 ? NL_WANT_ICMP : NL_WANT_OTHER;
+}
+#define NL_MAX_CONSUMERS 8
+
 struct nl_analysis {
     struct nl_pcapr *rd;
+    const struct nl_consumer *cons[NL_MAX_CONSUMERS]; /* this analysis' consumers, in order */
+    size_t ncons;
     struct nl_flow_table ft;
     struct nl_summary sum;
     char read_err[NL_ERRBUF_SIZE];
@@ -120,21 +152,10 @@ struct nl_analysis {
     int linktype_set;
     uint64_t snaplen_seen;    /* a snap length that cut packets */
 
-    /* TCP sequence analysis (nl_tcpanalysis.c) */
-    uint64_t ta_total[NL_TA_NKINDS];
-    uint64_t *ta_frames[NL_TA_NKINDS]; /* first listed_cap frames of each flag */
-    size_t ta_n[NL_TA_NKINDS], ta_cap[NL_TA_NKINDS];
-    uint64_t ta_noted[NL_TA_NKINDS], ta_zw_noted, ta_conv_noted;
-    int record_packets;
-    struct nl_tcp_packet *tpk;  /* with record_packets: one per TCP segment */
-    size_t ntpk, captpk;
+    /* TCP sequence analysis: its own state, opaque here (nl_tcpanalysis.c) */
+    struct nl_ta_state *ta;
     struct note_rec *tnotes;    /* TCP notes, appended after the others */
     size_t ntnotes, captnotes;
-    void **ta_slabs;            /* the conversations' records, TA_SLAB at a time (never moved) */
-    size_t ta_nslabs, ta_capslabs, ta_slab_used;
-    struct ta_cold *ta_cold;    /* the open conversations' lists, a pool reused as they close */
-    size_t ta_ncold, ta_capcold;
-    uint32_t ta_cold_free;      /* index + 1 of the first free one */
 };
 
 /* Grow *arr (n used, cap allocated, elem bytes each) for one more item. */
@@ -169,18 +190,24 @@ int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct
                  const struct nl_frame *pkt, int64_t prev_ns);
 void nl_ta_prefetch(const struct nl_analysis *a, const struct nl_flow *f, int stage);
 int nl_ta_finish(struct nl_analysis *a);
+int nl_ta_open(struct nl_analysis *a, int record_packets); /* its state, before the first packet */
 void nl_ta_free_all(struct nl_analysis *a);
 uint64_t nl_ta_retransmissions(const struct nl_flow *f);
 
-/* nl_analyze.c: a new match of text `text` (index) in flow `flow` (index + 1), the rest zero; *out NULL
- * when the list is full (the match is counted, not listed). 0, or NL_ENOMEM. */
-int nl_match_add(struct nl_analysis *a, struct match_rec **out, size_t text, uint32_t flow, int dir, int across,
-                 uint8_t protocol);
+/* nl_streams.c: the text search in each packet (--find), the reassembled streams (--find
+ * across segments, --follow, --expect); at the end the streams' last bytes, the matches in
+ * packet order. */
+extern const struct nl_consumer nl_find_consumer, nl_streams_consumer;
+int nl_streams_end(struct nl_analysis *a);
+void nl_find_finish(struct nl_analysis *a);
+
+/* nl_tcpanalysis.c: the TCP analysis of each TCP segment. */
+extern const struct nl_consumer nl_ta_consumer;
 
 /* nl_notes.c */
 int nl_note_tcp(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)
     NL_PRINTF(5, 6);
-int nl_note_unreachable(struct nl_analysis *a, const struct nl_decoded *d, const struct nl_frame *pkt);
+int nl_notes_packet(struct nl_analysis *a, struct nl_pkt_view *v); /* the unreachable notes of ICMP errors */
 int nl_write_notes(struct nl_analysis *a);
 
 #endif

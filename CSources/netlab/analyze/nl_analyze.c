@@ -1,8 +1,9 @@
 /*
- * nl_analyze.c - one pass over a capture (see nl_analyze.h): read, decode,
- * account each packet to its conversation, count checksum verdicts, spot
- * duplicate copies, analyse TCP sequences (nl_tcpanalysis.c), search payloads,
- * then conclude (servers, notes, --expect).
+ * nl_analyze.c - one pass over a capture (see nl_analyze.h): read and decode each
+ * packet once (nl_readahead.c), hand it to the consumers the analysis needs (the
+ * capture's counts and the conversations here; notes, TCP analysis, text search and
+ * streams in their own files), then conclude (servers, notes, --expect). Knows no
+ * consumer's state but its own.
  * Memory grows with conversations and findings (each list capped), never with
  * packets.
  */
@@ -14,25 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int nl_match_add(struct nl_analysis *a, struct match_rec **out, size_t text, uint32_t flow, int dir, int across,
-                 uint8_t protocol)
-{
-    *out = NULL;
-    if (a->nmatches >= a->listed_cap)
-        return 0;
-    if (GROW(a, matches, nmatches, capmatches) < 0)
-        return NL_ENOMEM;
-    struct match_rec *m = &a->matches[a->nmatches++];
-    memset(m, 0, sizeof *m);
-    m->text = (uint32_t)text;
-    m->flow = flow;
-    m->dir = (uint8_t)dir;
-    m->across = (uint8_t)across;
-    m->protocol = protocol;
-    *out = m;
-    return 0;
-}
 
 /* ---- per packet ---- */
 
@@ -63,12 +45,20 @@ static void count_ck(struct nl_ck_counts *c, int v)
     }
 }
 
-static int process(struct nl_analysis *a, const struct nl_ahead *ah)
+/* ---- the consumers of each packet ----
+ *
+ * One loop decodes each packet once and hands it to the consumers this analysis needs, in
+ * order (Wireshark's taps): the capture's counts, the notes, the conversations (which find
+ * the packet's conversation and side for the rest), the TCP analysis, the text search, the
+ * reassembled streams. A consumer that answers NL_CONSUMED ends the packet's way: later
+ * consumers do not see it (a frame of no conversation, a duplicate copy). */
+
+/* Every frame: what the capture holds (counts, times, link types, interfaces, problems). */
+static int capture_packet(struct nl_analysis *a, struct nl_pkt_view *v)
 {
     struct nl_summary *s = &a->sum;
-    const struct nl_frame *pkt = &ah->pkt;
-    const struct nl_decoded *d = &ah->d;
-    int rc;
+    const struct nl_frame *pkt = v->pkt;
+    const struct nl_decoded *d = v->d;
 
     s->packets++;
     s->bytes += pkt->len;
@@ -102,9 +92,9 @@ static int process(struct nl_analysis *a, const struct nl_ahead *ah)
         if (!a->snaplen_seen || pkt->caplen > a->snaplen_seen)
             a->snaplen_seen = pkt->caplen;
     }
-    if (!ah->decoded) {
+    if (!v->decoded) {
         s->unsupported_link++;
-        return 0;
+        return NL_CONSUMED;
     }
     if (d->link.loopback)
         a->if_loop[pkt->iface] = 1;
@@ -146,7 +136,7 @@ static int process(struct nl_analysis *a, const struct nl_ahead *ah)
         s->ipv6++;
     else {
         s->non_ip++;
-        return 0;
+        return NL_CONSUMED;
     }
     /* The transport protocol is counted wherever the decoder got past the IP
      * header, also when the IP length claims more than the frame holds (a
@@ -162,30 +152,42 @@ static int process(struct nl_analysis *a, const struct nl_ahead *ah)
         default: s->other_ip++; break;
         }
     }
+    return 0;
+}
 
+/* A checksum verdict counted, and listed when bad. */
+static int checksum(struct nl_analysis *a, struct nl_ck_counts *c, int v, uint64_t pkt, uint8_t layer,
+                    uint16_t found, uint16_t expected, uint32_t conv)
+{
+    count_ck(c, v);
+    return v == NL_CK_BAD ? add_bad(a, pkt, layer, found, expected, conv) : 0;
+}
+
+/* Every IP packet: its conversation (TCP or UDP) and side, found for the consumers after
+ * this one; duplicate copies; checksums; the conversation's counts and the largest payload. */
+static int conversations_packet(struct nl_analysis *a, struct nl_pkt_view *v)
+{
+    struct nl_summary *s = &a->sum;
+    const struct nl_frame *pkt = v->pkt;
+    const struct nl_decoded *d = v->d;
+    int rc;
     if (!d->has_l4 || (d->proto != 6 && d->proto != 17)) {
         /* Not part of a conversation: still count its IPv4 header checksum. */
         if (d->ipver == 4 && d->ck_ip != NL_CK_NA) {
-            count_ck(&s->ck_ipv4, d->ck_ip);
-            if (d->ck_ip == NL_CK_BAD) {
+            if (d->ck_ip == NL_CK_BAD)
                 s->bad_packets++;
-                if ((rc = add_bad(a, pkt->number, 4, d->ck_ip_found, d->ck_ip_expected, 0)) < 0)
-                    return rc;
-            }
+            if ((rc = checksum(a, &s->ck_ipv4, d->ck_ip, pkt->number, 4, d->ck_ip_found, d->ck_ip_expected, 0)) < 0)
+                return rc;
         }
-        if (((d->proto == 1 && d->icmp_type == 3 && d->icmp_code == 3) ||
-             (d->proto == 58 && d->icmp_type == 1 && d->icmp_code == 4)) && d->status == NL_DS_OK)
-            return nl_note_unreachable(a, d, pkt);
-        return 0;
+        return NL_CONSUMED;
     }
 
-    int dir, created;
-    dir = ah->dir;
-    struct nl_flow *f = nl_flow_get_hashed(&a->ft, d, ah->hash, dir, &created);
+    int created;
+    struct nl_flow *f = nl_flow_get_hashed(&a->ft, d, v->hash, v->dir, &created);
     if (!f)
         return NL_ENOMEM;
     uint32_t fidx = f->id;
-    struct nl_flow_dir *D = &f->d[dir];
+    struct nl_flow_dir *D = &f->d[v->dir];
     if (f->ta) /* the TCP analysis state (three cache lines): fetched while the checks below run */
         for (int i = 0; i < 3; i++)
             __builtin_prefetch((const char *)f->ta + 64 * i);
@@ -213,115 +215,88 @@ static int process(struct nl_analysis *a, const struct nl_ahead *ah)
             r->other_iface = ifid != D->last_if;
         }
         D->last_l3 = NULL; /* a third copy is a repeat again */
-        return 0;
+        return NL_CONSUMED;
     }
     nl_flow_remember(D, d, pkt);
-    int64_t prev_ns = f->last_ns; /* before this packet: the TCP analysis measures idle time */
-    nl_flow_touch(f, dir, d, pkt->number, pkt->ts_ns);
+    v->f = f;
+    v->prev_ns = f->last_ns; /* before this packet: the TCP analysis measures idle time */
+    nl_flow_touch(f, v->dir, d, pkt->number, pkt->ts_ns);
 
     /* Checksums. */
     int any_bad = 0;
     if (d->ipver == 4 && d->ck_ip != NL_CK_NA) {
-        count_ck(&s->ck_ipv4, d->ck_ip);
-        if (d->ck_ip == NL_CK_BAD) {
-            any_bad = 1;
-            if ((rc = add_bad(a, pkt->number, 4, d->ck_ip_found, d->ck_ip_expected, fidx)) < 0)
-                return rc;
-        }
+        any_bad |= d->ck_ip == NL_CK_BAD;
+        if ((rc = checksum(a, &s->ck_ipv4, d->ck_ip, pkt->number, 4, d->ck_ip_found, d->ck_ip_expected, fidx)) < 0)
+            return rc;
     }
     if (d->ck_l4 != NL_CK_NA) {
-        count_ck(d->proto == 6 ? &s->ck_tcp : &s->ck_udp, d->ck_l4);
-        if (d->ck_l4 == NL_CK_BAD) {
-            any_bad = 1;
-            D->ck_bad++;
-            if ((rc = add_bad(a, pkt->number, d->proto, d->ck_l4_found, d->ck_l4_expected, fidx)) < 0)
-                return rc;
-        } else if (d->ck_l4 == NL_CK_OFFLOAD) {
-            D->ck_offload++;
-        }
+        any_bad |= d->ck_l4 == NL_CK_BAD;
+        D->ck_bad += d->ck_l4 == NL_CK_BAD;
+        D->ck_offload += d->ck_l4 == NL_CK_OFFLOAD;
+        if ((rc = checksum(a, d->proto == 6 ? &s->ck_tcp : &s->ck_udp, d->ck_l4, pkt->number, d->proto,
+                           d->ck_l4_found, d->ck_l4_expected, fidx)) < 0)
+            return rc;
     }
     if (any_bad)
         s->bad_packets++;
 
-    if (d->proto == 6) {
-        nl_flow_tcp(f, dir, d, pkt->number, pkt->len);
-        if (d->payload_caplen && !D->traits)
-            nl_appid_note(f, dir, d->payload, d->payload_caplen);
-        if ((rc = nl_ta_packet(a, f, dir, d, pkt, prev_ns)) < 0)
-            return rc;
-        if (d->payload_len > s->largest_bytes) {
-            s->largest_bytes = d->payload_len;
-            s->largest_packet = pkt->number;
-            s->largest_conversation = fidx;
-        }
-    } else {
-        nl_flow_udp(f, dir, d, pkt->number, pkt->len);
-    }
-
-    /* --find in this packet's captured payload. */
-    for (size_t k = 0; k < a->ntexts && d->payload_caplen; k++) {
-        const uint8_t *hit = memmem(d->payload, d->payload_caplen, a->texts[k], a->text_len[k]);
-        if (!hit)
-            continue;
-        s->matches++;
-        struct match_rec *m;
-        if (nl_match_add(a, &m, k, fidx, dir, 0, d->proto) < 0)
-            return NL_ENOMEM;
-        if (!m)
-            continue;
-        m->packet = m->last_packet = pkt->number;
-        m->payload_bytes = d->payload_len;
-        m->offset = (uint32_t)(hit - d->payload);
-    }
-
-    /* Reassembly, only where something needs the stream. */
-    int want = a->msgs != NULL || a->keep_streams || (a->follow && a->follow == fidx) ||
-               (d->proto == 6 && a->ntexts && a->maxtext > 1);
-    if (a->follow && a->follow == fidx)
-        a->follow_flow = fidx;
-    if (!want)
-        return 0;
-    struct nl_flow_ext *e = nl_flow_ext_get(f);
-    if (!e)
-        return NL_ENOMEM;
-    struct sink_ctx c = {a, e, fidx, (uint8_t)dir, d->proto};
     if (d->proto == 17) {
-        if (d->payload_len)
-            return nl_stream_sink(&c, d->payload_caplen == d->payload_len ? d->payload : NULL, d->payload_len,
-                               pkt->number, d->payload_len);
+        nl_flow_udp(f, v->dir, d, pkt->number, pkt->len);
         return 0;
     }
-    if (d->tcp_flags & NL_TCP_RST)
-        return 0;
-    return nl_reasm_add(nl_flow_ext_reasm(e, dir), (d->tcp_flags & NL_TCP_SYN) != 0, d->seq, d->payload,
-                        d->payload_caplen, d->payload_len, pkt->number, nl_stream_sink, &c);
+    nl_flow_tcp(f, v->dir, d, pkt->number, pkt->len);
+    if (d->payload_caplen && !D->traits)
+        nl_appid_note(f, v->dir, d->payload, d->payload_caplen);
+    if (d->payload_len > s->largest_bytes) {
+        s->largest_bytes = d->payload_len;
+        s->largest_packet = pkt->number;
+        s->largest_conversation = fidx;
+    }
+    return 0;
+}
+
+/* The consumers this analysis needs, in order (see above). */
+static void register_consumers(struct nl_analysis *a)
+{
+    static const struct nl_consumer capture = {"capture", capture_packet, 0};
+    static const struct nl_consumer notes = {"notes", nl_notes_packet, NL_WANT_ICMP};
+    static const struct nl_consumer convs = {"conversations", conversations_packet, 0};
+    a->ncons = 0;
+    a->cons[a->ncons++] = &capture;
+    a->cons[a->ncons++] = &notes;
+    a->cons[a->ncons++] = &convs;
+    a->cons[a->ncons++] = &nl_ta_consumer;
+    if (a->ntexts)
+        a->cons[a->ncons++] = &nl_find_consumer;
+    if (a->msgs || a->keep_streams || a->follow || (a->ntexts && a->maxtext > 1))
+        a->cons[a->ncons++] = &nl_streams_consumer;
+}
+
+static int process(struct nl_analysis *a, const struct nl_ahead *ah)
+{
+    struct nl_pkt_view v = {&ah->pkt, &ah->d, ah->hash, ah->dir, ah->decoded, NULL, 0};
+    for (size_t i = 0; i < a->ncons; i++) {
+        const struct nl_consumer *c = a->cons[i];
+        if (c->wants && !(c->wants & nl_want_bit(v.d->proto)))
+            continue; /* a consumer of other transports */
+        /* The two of this file are called directly (inlined, with no call through a pointer
+         * on every packet); the others through the table. */
+        int rc = c->packet == capture_packet         ? capture_packet(a, &v)
+                 : c->packet == conversations_packet ? conversations_packet(a, &v)
+                                                     : c->packet(a, &v);
+        if (rc)
+            return rc == NL_CONSUMED ? 0 : rc;
+    }
+    return 0;
 }
 
 /* ---- after the last packet ---- */
 
-static int cmp_match(const void *x, const void *y)
-{
-    const struct match_rec *a = x, *b = y;
-    if (a->packet != b->packet)
-        return a->packet < b->packet ? -1 : 1;
-    if (a->across != b->across)
-        return a->across - b->across;
-    return a->text < b->text ? -1 : a->text > b->text;
-}
-
 static int finish(struct nl_analysis *a)
 {
     int rc;
-    for (size_t i = 0; i < a->ft.nflows; i++) {
-        struct nl_flow *f = &a->ft.flows[i];
-        if (!f->ext)
-            continue;
-        for (int dir = 0; dir < 2; dir++) {
-            struct sink_ctx c = {a, f->ext, f->id, (uint8_t)dir, f->proto};
-            if ((rc = nl_reasm_end(nl_flow_ext_reasm(f->ext, dir), nl_stream_sink, &c)) < 0)
-                return rc;
-        }
-    }
+    if ((rc = nl_streams_end(a)) < 0)
+        return rc;
     nl_flow_finish(&a->ft);
     nl_appid_finish(&a->ft);
     if ((rc = nl_ta_finish(a)) < 0)
@@ -336,8 +311,7 @@ static int finish(struct nl_analysis *a)
             s->udp_flows++;
         }
     }
-    if (a->nmatches > 1)
-        qsort(a->matches, a->nmatches, sizeof *a->matches, cmp_match);
+    nl_find_finish(a);
 
     /* Interfaces that carried packets. */
     size_t nfile = nl_pcapr_iface_count(a->rd);
@@ -404,9 +378,10 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
 {
     a->stream_cap = o && o->max_stream_bytes ? o->max_stream_bytes : NL_ANALYZE_STREAM_CAP;
     a->listed_cap = o && o->max_listed ? o->max_listed : NL_ANALYZE_LIST_CAP;
+    if (nl_ta_open(a, o && o->packets) < 0)
+        return nl_err(errbuf, NL_ENOMEM, "out of memory");
     if (!o)
         return 0;
-    a->record_packets = o->packets != 0;
     a->keep_streams = o->keep_streams != 0;
     a->follow = o->follow;
     if (o->nfind) {
@@ -533,8 +508,10 @@ static int start(struct nl_analysis **out, struct nl_pcapr *rd, const struct nl_
     a->sum.format = nl_pcapr_format_name(rd);
     a->sum.swapped = nl_pcapr_swapped(rd);
     int rc = setup(a, o, errbuf);
-    if (rc == 0)
+    if (rc == 0) {
+        register_consumers(a);
         rc = run(a, errbuf);
+    }
     a->sum.nanosecond = nl_pcapr_nanosecond(rd);
     if (rc < 0) {
         nl_analysis_free(a);
@@ -573,9 +550,6 @@ void nl_analysis_free(struct nl_analysis *a)
         nl_flow_ext_free(a->ft.flows[i].ext);
     }
     nl_ta_free_all(a);
-    for (int k = 0; k < NL_TA_NKINDS; k++)
-        free(a->ta_frames[k]);
-    free(a->tpk);
     for (size_t i = 0; i < a->ntnotes; i++)
         free(a->tnotes[i].text);
     free(a->tnotes);

@@ -194,6 +194,112 @@ static void decode_transport(struct nl_decoded *d, struct nl_cursor *c, uint32_t
     }
 }
 
+/* The IPv4 header at c: addresses, protocol, the declared length (*declared, clipped to the
+ * frame) and header length, the header checksum's verdict, fragments. 1 when decoding stops. */
+static int decode_ipv4(const struct nl_frame *pkt, unsigned flags, struct nl_decoded *d, struct nl_cursor *c,
+                       uint32_t wire_l3, uint32_t *hlen, uint32_t *declared)
+{
+    struct nl_ipv4 ip;
+    d->ipver = 4;
+    size_t avail = nl_cur_left(c);
+    int rc = nl_ipv4_decode(c, &ip);
+    if (rc == NL_ETRUNC) {
+        if (avail >= NL_IPV4_HDR_MIN) { /* options cut: the fixed part was read */
+            memcpy(d->src, ip.src, 4);
+            memcpy(d->dst, ip.dst, 4);
+            d->proto = ip.protocol;
+        }
+        stop(d, NL_DS_TRUNCATED, NL_DL_NETWORK, "capture ends inside the IPv4 header");
+        return 1;
+    }
+    if (rc == NL_EMALFORMED && (ip.version != 4 || ip.ihl < 5)) {
+        stop(d, NL_DS_MALFORMED, NL_DL_NETWORK,
+             ip.version != 4 ? "IP version is not 4 in an IPv4 frame" : "IPv4 header length below 20 bytes");
+        return 1;
+    }
+    *hlen = (uint32_t)ip.ihl * 4;
+    memcpy(d->src, ip.src, 4);
+    memcpy(d->dst, ip.dst, 4);
+    d->proto = ip.protocol;
+    d->ttl = ip.ttl;
+    d->ip_id = ip.id;
+    if (ip.total_len == 0) {
+        *declared = wire_l3; /* segmentation offload: the stack left the length to the NIC */
+    } else if (ip.total_len < *hlen) {
+        stop(d, NL_DS_MALFORMED, NL_DL_NETWORK, "IPv4 total length shorter than its header");
+        return 1;
+    } else if (ip.total_len > wire_l3) {
+        stop(d, NL_DS_MALFORMED, NL_DL_NETWORK, "IPv4 total length exceeds the frame");
+        *declared = wire_l3;
+    } else {
+        *declared = ip.total_len;
+    }
+    d->vantage = vantage(pkt, d);
+    if (flags & NL_DECODE_CHECKSUMS) {
+        uint16_t exp = nl_ipv4_header_checksum(d->l3, *hlen);
+        d->ck_ip_found = ip.checksum;
+        d->ck_ip_expected = exp;
+        if (exp == ip.checksum || nl_cksum_fold(nl_cksum_add(0, d->l3, *hlen)) == 0xffff)
+            d->ck_ip = NL_CK_GOOD;
+        else if (ip.checksum == 0 && (d->vantage == NL_VANTAGE_SENDER || d->vantage == NL_VANTAGE_LOOPBACK)) {
+            d->ck_ip = NL_CK_OFFLOAD;
+            d->offload_ip = NL_OFFLOAD_ZERO;
+        } else
+            d->ck_ip = NL_CK_BAD;
+    }
+    if ((ip.flags & NL_IPV4_MF) || ip.frag_offset)
+        d->fragment = 1;
+    return 0;
+}
+
+/* The IPv6 header at c and its extension headers (walked within the declared length). */
+static int decode_ipv6(const struct nl_frame *pkt, struct nl_decoded *d, struct nl_cursor *c, uint32_t wire_l3,
+                       uint32_t *hlen, uint32_t *declared)
+{
+    struct nl_ipv6 ip6;
+    d->ipver = 6;
+    int rc = nl_ipv6_decode(c, &ip6);
+    if (rc == NL_ETRUNC) {
+        stop(d, NL_DS_TRUNCATED, NL_DL_NETWORK, "capture ends inside the IPv6 header");
+        return 1;
+    }
+    if (rc == NL_EMALFORMED) {
+        stop(d, NL_DS_MALFORMED, NL_DL_NETWORK, "IP version is not 6 in an IPv6 frame");
+        return 1;
+    }
+    memcpy(d->src, ip6.src, 16);
+    memcpy(d->dst, ip6.dst, 16);
+    d->ttl = ip6.hop_limit;
+    d->ip_id = 0;
+    d->proto = ip6.next_header;
+    d->vantage = vantage(pkt, d);
+    *declared = NL_IPV6_HDR_LEN + (uint32_t)ip6.payload_len;
+    if (ip6.payload_len == 0 && ip6.next_header == 0) {
+        stop(d, NL_DS_MALFORMED, NL_DL_NETWORK, "IPv6 jumbogram (payload length 0) is not supported");
+        return 1;
+    }
+    if (*declared > wire_l3) {
+        stop(d, NL_DS_MALFORMED, NL_DL_NETWORK, "IPv6 payload length exceeds the frame");
+        *declared = wire_l3;
+    }
+    /* Clip to the declared length before walking extension headers. */
+    if ((size_t)(c->end - d->l3) > *declared)
+        c->end = d->l3 + *declared;
+    rc = nl_ipv6_walk_ext(c, &ip6);
+    d->proto = ip6.proto;
+    if (rc < 0) {
+        stop(d, rc == NL_ETRUNC ? NL_DS_TRUNCATED : NL_DS_MALFORMED, NL_DL_NETWORK,
+             rc == NL_ETRUNC ? "capture ends inside an IPv6 extension header"
+             : rc == NL_ELIMIT ? "more IPv6 extension headers than netlab walks"
+                               : "IPv6 extension header is malformed");
+        return 1;
+    }
+    *hlen = (uint32_t)(c->p - d->l3);
+    if (ip6.is_fragment)
+        d->fragment = 1;
+    return 0;
+}
+
 void nl_decode_packet(const struct nl_frame *pkt, unsigned flags, struct nl_decoded *d)
 {
     /* Only the fields every path reads are reset; the rest are set where valid. */
@@ -230,100 +336,9 @@ void nl_decode_packet(const struct nl_frame *pkt, unsigned flags, struct nl_deco
     d->l3 = c.p;
     uint32_t hlen, declared;
 
-    if (et == NL_ETHERTYPE_IPV4) {
-        struct nl_ipv4 ip;
-        d->ipver = 4;
-        size_t avail = nl_cur_left(&c);
-        int rc = nl_ipv4_decode(&c, &ip);
-        if (rc == NL_ETRUNC) {
-            if (avail >= NL_IPV4_HDR_MIN) { /* options cut: the fixed part was read */
-                memcpy(d->src, ip.src, 4);
-                memcpy(d->dst, ip.dst, 4);
-                d->proto = ip.protocol;
-            }
-            stop(d, NL_DS_TRUNCATED, NL_DL_NETWORK, "capture ends inside the IPv4 header");
-            return;
-        }
-        if (rc == NL_EMALFORMED && (ip.version != 4 || ip.ihl < 5)) {
-            stop(d, NL_DS_MALFORMED, NL_DL_NETWORK,
-                 ip.version != 4 ? "IP version is not 4 in an IPv4 frame" : "IPv4 header length below 20 bytes");
-            return;
-        }
-        hlen = (uint32_t)ip.ihl * 4;
-        memcpy(d->src, ip.src, 4);
-        memcpy(d->dst, ip.dst, 4);
-        d->proto = ip.protocol;
-        d->ttl = ip.ttl;
-        d->ip_id = ip.id;
-        if (ip.total_len == 0) {
-            declared = wire_l3; /* segmentation offload: the stack left the length to the NIC */
-        } else if (ip.total_len < hlen) {
-            stop(d, NL_DS_MALFORMED, NL_DL_NETWORK, "IPv4 total length shorter than its header");
-            return;
-        } else if (ip.total_len > wire_l3) {
-            stop(d, NL_DS_MALFORMED, NL_DL_NETWORK, "IPv4 total length exceeds the frame");
-            declared = wire_l3;
-        } else {
-            declared = ip.total_len;
-        }
-        d->vantage = vantage(pkt, d);
-        if (flags & NL_DECODE_CHECKSUMS) {
-            uint16_t exp = nl_ipv4_header_checksum(d->l3, hlen);
-            d->ck_ip_found = ip.checksum;
-            d->ck_ip_expected = exp;
-            if (exp == ip.checksum || nl_cksum_fold(nl_cksum_add(0, d->l3, hlen)) == 0xffff)
-                d->ck_ip = NL_CK_GOOD;
-            else if (ip.checksum == 0 && (d->vantage == NL_VANTAGE_SENDER || d->vantage == NL_VANTAGE_LOOPBACK)) {
-                d->ck_ip = NL_CK_OFFLOAD;
-                d->offload_ip = NL_OFFLOAD_ZERO;
-            } else
-                d->ck_ip = NL_CK_BAD;
-        }
-        if ((ip.flags & NL_IPV4_MF) || ip.frag_offset)
-            d->fragment = 1;
-    } else {
-        struct nl_ipv6 ip6;
-        d->ipver = 6;
-        int rc = nl_ipv6_decode(&c, &ip6);
-        if (rc == NL_ETRUNC) {
-            stop(d, NL_DS_TRUNCATED, NL_DL_NETWORK, "capture ends inside the IPv6 header");
-            return;
-        }
-        if (rc == NL_EMALFORMED) {
-            stop(d, NL_DS_MALFORMED, NL_DL_NETWORK, "IP version is not 6 in an IPv6 frame");
-            return;
-        }
-        memcpy(d->src, ip6.src, 16);
-        memcpy(d->dst, ip6.dst, 16);
-        d->ttl = ip6.hop_limit;
-        d->ip_id = 0;
-        d->proto = ip6.next_header;
-        d->vantage = vantage(pkt, d);
-        declared = NL_IPV6_HDR_LEN + (uint32_t)ip6.payload_len;
-        if (ip6.payload_len == 0 && ip6.next_header == 0) {
-            stop(d, NL_DS_MALFORMED, NL_DL_NETWORK, "IPv6 jumbogram (payload length 0) is not supported");
-            return;
-        }
-        if (declared > wire_l3) {
-            stop(d, NL_DS_MALFORMED, NL_DL_NETWORK, "IPv6 payload length exceeds the frame");
-            declared = wire_l3;
-        }
-        /* Clip to the declared length before walking extension headers. */
-        if ((size_t)(c.end - d->l3) > declared)
-            c.end = d->l3 + declared;
-        rc = nl_ipv6_walk_ext(&c, &ip6);
-        d->proto = ip6.proto;
-        if (rc < 0) {
-            stop(d, rc == NL_ETRUNC ? NL_DS_TRUNCATED : NL_DS_MALFORMED, NL_DL_NETWORK,
-                 rc == NL_ETRUNC ? "capture ends inside an IPv6 extension header"
-                 : rc == NL_ELIMIT ? "more IPv6 extension headers than netlab walks"
-                                   : "IPv6 extension header is malformed");
-            return;
-        }
-        hlen = (uint32_t)(c.p - d->l3);
-        if (ip6.is_fragment)
-            d->fragment = 1;
-    }
+    if (et == NL_ETHERTYPE_IPV4 ? decode_ipv4(pkt, flags, d, &c, wire_l3, &hlen, &declared)
+                                : decode_ipv6(pkt, d, &c, wire_l3, &hlen, &declared))
+        return;
 
     /* Clip to the IP length: bytes after it (Ethernet padding) are not IP. */
     if ((size_t)(c.end - d->l3) > declared)

@@ -366,10 +366,16 @@ void nl_flow_finish(struct nl_flow_table *t)
     }
 }
 
+/* The conversation's span is its earliest to its latest time, as tshark's conversation table
+ * takes it: a capture whose clock stepped back (time going backwards) gives no negative
+ * duration. */
 void nl_flow_touch(struct nl_flow *f, int dir, const struct nl_decoded *d, uint64_t pkt, int64_t ns)
 {
     first_packet(f, dir, d, pkt, ns);
-    f->last_ns = ns;
+    if (ns < f->first_ns)
+        f->first_ns = ns;
+    if (ns > f->last_ns || f->first_pkt == pkt)
+        f->last_ns = ns;
 }
 
 int nl_flow_is_copy(const struct nl_flow_dir *D, const struct nl_decoded *d, const struct nl_frame *pkt)

@@ -60,7 +60,7 @@ int nl_note_tcp(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t 
 }
 
 /* "ICMP port unreachable": name the closed port from the quoted datagram (RFC 792). */
-int nl_note_unreachable(struct nl_analysis *a, const struct nl_decoded *d, const struct nl_frame *pkt)
+static int note_unreachable(struct nl_analysis *a, const struct nl_decoded *d, const struct nl_frame *pkt)
 {
     a->unreach_total++;
     if (a->nunreach >= NOTES_PER_KIND)
@@ -108,14 +108,57 @@ int nl_note_unreachable(struct nl_analysis *a, const struct nl_decoded *d, const
     return 0;
 }
 
+/* The notes consumer: an ICMP or ICMPv6 port unreachable (a packet of no conversation). */
+int nl_notes_packet(struct nl_analysis *a, struct nl_pkt_view *v)
+{
+    const struct nl_decoded *d = v->d;
+    if (d->has_l4 && (d->proto == 6 || d->proto == 17))
+        return 0;
+    if (((d->proto == 1 && d->icmp_type == 3 && d->icmp_code == 3) ||
+         (d->proto == 58 && d->icmp_type == 1 && d->icmp_code == 4)) && d->status == NL_DS_OK)
+        return note_unreachable(a, d, v->pkt);
+    return 0;
+}
+
 static const char *ep(const struct nl_flow *f, int i, char out[64])
 {
     return nl_endpoint_format(f->ipver, f->addr[i], f->port[i], out);
 }
 
-int nl_write_notes(struct nl_analysis *a)
+/* Every kernel reset of a conversation, not only the first: how many, which packets (first
+ * and last), and from which side. */
+static int note_kernel_reset(struct nl_analysis *a, const struct nl_flow *f)
 {
-    struct nl_summary *s = &a->sum;
+    uint32_t k0 = f->d[0].kernel_rsts, k1 = f->d[1].kernel_rsts, k = k0 + k1;
+    char w0[64], w1[64], which[200], where[200];
+    ep(f, 0, w0);
+    ep(f, 1, w1);
+    if (k1 == 0 || k0 == 0)
+        snprintf(where, sizeof where, "the kernel at %s", k0 ? w0 : w1);
+    else
+        snprintf(where, sizeof where, "the kernels at both ends (%u at %s, %u at %s)", k0, w0, k1, w1);
+    unsigned long long p1 = f->krst_first, p2 = f->krst_last;
+    if (k == 1)
+        snprintf(which, sizeof which, "the reset in packet %llu", p1);
+    else if (k == f->rsts && k == 2)
+        snprintf(which, sizeof which, "both resets (packets %llu and %llu)", p1, p2);
+    else if (k == f->rsts)
+        snprintf(which, sizeof which, "all %u resets (packets %llu to %llu)", k, p1, p2);
+    else
+        snprintf(which, sizeof which, "%u of its %u resets (the first in packet %llu, the last in %llu)", k,
+                 f->rsts, p1, p2);
+    return add_note(a, "kernel-reset", f->krst_first, f->id,
+                    "conversation %u: %s came from %s, not from a "
+                    "program: no socket owned this connection there (it was never opened on that host, "
+                    "or its socket was already closed), as with hand-crafted packets or traffic sent "
+                    "after a program exited",
+                    f->id, which, where);
+}
+
+/* What each TCP conversation's ends say: a refused connection, a kernel's reset, a handshake
+ * the capture missed; the first NOTES_PER_KIND of each, then a count. */
+static int notes_conversations(struct nl_analysis *a)
+{
     size_t n_refused = 0, n_kernel = 0, n_early = 0;
     int rc = 0;
     char c[64], v[64];
@@ -134,32 +177,7 @@ int nl_write_notes(struct nl_analysis *a)
                               "\"connection refused\" looks like on the wire",
                               f->id, v, c, (unsigned long long)f->rst_pkt, f->port[srv]);
         } else if (f->kernel_rst && n_kernel++ < NOTES_PER_KIND) {
-            /* Every kernel reset of the conversation, not only the first: how many, which
-             * packets (first and last), and from which side. */
-            uint32_t k0 = f->d[0].kernel_rsts, k1 = f->d[1].kernel_rsts, k = k0 + k1;
-            char w0[64], w1[64], which[200], where[200];
-            ep(f, 0, w0);
-            ep(f, 1, w1);
-            if (k1 == 0 || k0 == 0)
-                snprintf(where, sizeof where, "the kernel at %s", k0 ? w0 : w1);
-            else
-                snprintf(where, sizeof where, "the kernels at both ends (%u at %s, %u at %s)", k0, w0, k1, w1);
-            unsigned long long p1 = f->krst_first, p2 = f->krst_last;
-            if (k == 1)
-                snprintf(which, sizeof which, "the reset in packet %llu", p1);
-            else if (k == f->rsts && k == 2)
-                snprintf(which, sizeof which, "both resets (packets %llu and %llu)", p1, p2);
-            else if (k == f->rsts)
-                snprintf(which, sizeof which, "all %u resets (packets %llu to %llu)", k, p1, p2);
-            else
-                snprintf(which, sizeof which, "%u of its %u resets (the first in packet %llu, the last in %llu)", k,
-                         f->rsts, p1, p2);
-            rc = add_note(a, "kernel-reset", f->krst_first, f->id,
-                          "conversation %u: %s came from %s, not from a "
-                          "program: no socket owned this connection there (it was never opened on that host, "
-                          "or its socket was already closed), as with hand-crafted packets or traffic sent "
-                          "after a program exited",
-                          f->id, which, where);
+            rc = note_kernel_reset(a, f);
         }
         if (rc == 0 && !(f->first_flags & NL_TCP_SYN)) {
             if (n_early++ < NOTES_PER_KIND && ep(f, cli, c) && ep(f, srv, v))
@@ -188,6 +206,14 @@ int nl_write_notes(struct nl_analysis *a)
         rc = add_note(a, "handshake-not-captured", 0, 0,
                       "... and %zu more conversations whose handshake was not captured", n_early - NOTES_PER_KIND);
 
+    return rc;
+}
+
+/* Duplicate copies, checksums, cut packets, fragments, unreachable ports, the stream cap. */
+static int notes_capture(struct nl_analysis *a)
+{
+    struct nl_summary *s = &a->sum;
+    int rc = 0;
     for (size_t i = 0; i < a->ndups && i < NOTES_PER_KIND && rc == 0; i++) {
         const struct dup_rec *d = &a->dups[i];
         rc = add_note(a, "duplicate", d->packet, d->flow,
@@ -240,6 +266,14 @@ int nl_write_notes(struct nl_analysis *a)
                       "only the first %llu bytes of payload were kept for --follow/--expect; %llu more were "
                       "treated as missing",
                       (unsigned long long)a->stream_cap, (unsigned long long)a->stream_dropped);
+    return rc;
+}
+
+int nl_write_notes(struct nl_analysis *a)
+{
+    int rc = notes_conversations(a);
+    if (rc == 0)
+        rc = notes_capture(a);
     /* The TCP analysis notes, moved over in the order they were made. */
     for (size_t i = 0; i < a->ntnotes && rc == 0; i++) {
         if (GROW(a, notes, nnotes, capnotes) < 0)

@@ -1,10 +1,12 @@
 /*
- * nl_streams.c - what reassembled payload feeds (see nl_analysis.h): text
- * matches that span segment boundaries, the chunks of --follow, and the
- * per-direction streams --expect reads. Keeps bytes only when asked to, within
- * the analysis' stream cap.
+ * nl_streams.c - the payload consumers of the analysis' loop (see nl_analysis.h): the
+ * text search in each packet (--find) and the reassembled streams it feeds: matches that
+ * span segment boundaries, the chunks of --follow, and the per-direction streams --expect
+ * reads. Keeps bytes only when asked to, within the analysis' stream cap. Knows nothing
+ * of the loop that calls it.
  */
 #include "nl_analysis.h"
+#include "netlab/nl_tcp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,68 @@ struct nl_flow_ext {
     struct find_tail tail[2];
     struct nl_stream_store store[2];
 };
+
+/* A new match of text `text` (index) in flow `flow` (index + 1), the rest zero; *out NULL
+ * when the list is full (the match is counted, not listed). 0, or NL_ENOMEM. */
+static int match_add(struct nl_analysis *a, struct match_rec **out, size_t text, uint32_t flow, int dir, int across,
+                     uint8_t protocol)
+{
+    *out = NULL;
+    if (a->nmatches >= a->listed_cap)
+        return 0;
+    if (GROW(a, matches, nmatches, capmatches) < 0)
+        return NL_ENOMEM;
+    struct match_rec *m = &a->matches[a->nmatches++];
+    memset(m, 0, sizeof *m);
+    m->text = (uint32_t)text;
+    m->flow = flow;
+    m->dir = (uint8_t)dir;
+    m->across = (uint8_t)across;
+    m->protocol = protocol;
+    *out = m;
+    return 0;
+}
+
+/* ---- --find in one packet's captured payload ---- */
+
+static int find_packet(struct nl_analysis *a, struct nl_pkt_view *v)
+{
+    const struct nl_decoded *d = v->d;
+    for (size_t k = 0; k < a->ntexts && d->payload_caplen; k++) {
+        const uint8_t *hit = memmem(d->payload, d->payload_caplen, a->texts[k], a->text_len[k]);
+        if (!hit)
+            continue;
+        a->sum.matches++;
+        struct match_rec *m;
+        if (match_add(a, &m, k, v->f->id, v->dir, 0, d->proto) < 0)
+            return NL_ENOMEM;
+        if (!m)
+            continue;
+        m->packet = m->last_packet = v->pkt->number;
+        m->payload_bytes = d->payload_len;
+        m->offset = (uint32_t)(hit - d->payload);
+    }
+    return 0;
+}
+
+const struct nl_consumer nl_find_consumer = {"find", find_packet, 0};
+
+static int cmp_match(const void *x, const void *y)
+{
+    const struct match_rec *a = x, *b = y;
+    if (a->packet != b->packet)
+        return a->packet < b->packet ? -1 : 1;
+    if (a->across != b->across)
+        return a->across - b->across;
+    return a->text < b->text ? -1 : a->text > b->text;
+}
+
+/* The matches in packet order (those across segments were found when their last byte arrived). */
+void nl_find_finish(struct nl_analysis *a)
+{
+    if (a->nmatches > 1)
+        qsort(a->matches, a->nmatches, sizeof *a->matches, cmp_match);
+}
 
 /* ---- reassembled bytes: --find across segments, --follow, --expect ---- */
 
@@ -54,7 +118,7 @@ static int find_across(struct sink_ctx *c, const uint8_t *data, size_t len, uint
                 continue;
             a->sum.matches++;
             struct match_rec *m;
-            if (nl_match_add(a, &m, k, c->flow, c->dir, 1, c->proto) < 0)
+            if (match_add(a, &m, k, c->flow, c->dir, 1, c->proto) < 0)
                 return NL_ENOMEM;
             if (!m)
                 continue;
@@ -176,3 +240,51 @@ void nl_flow_ext_free(struct nl_flow_ext *e)
 struct nl_reasm *nl_flow_ext_reasm(struct nl_flow_ext *e, int dir) { return &e->r[dir]; }
 
 const struct nl_stream_store *nl_flow_ext_store(const struct nl_flow_ext *e, int dir) { return &e->store[dir]; }
+
+/* ---- the streams consumer: reassembly, only where something needs the stream ---- */
+
+static int streams_packet(struct nl_analysis *a, struct nl_pkt_view *v)
+{
+    const struct nl_decoded *d = v->d;
+    const struct nl_frame *pkt = v->pkt;
+    uint32_t fidx = v->f->id;
+    int want = a->msgs != NULL || a->keep_streams || (a->follow && a->follow == fidx) ||
+               (d->proto == 6 && a->ntexts && a->maxtext > 1);
+    if (a->follow && a->follow == fidx)
+        a->follow_flow = fidx;
+    if (!want)
+        return 0;
+    struct nl_flow_ext *e = nl_flow_ext_get(v->f);
+    if (!e)
+        return NL_ENOMEM;
+    struct sink_ctx c = {a, e, fidx, (uint8_t)v->dir, d->proto};
+    if (d->proto == 17) {
+        if (d->payload_len)
+            return nl_stream_sink(&c, d->payload_caplen == d->payload_len ? d->payload : NULL, d->payload_len,
+                                  pkt->number, d->payload_len);
+        return 0;
+    }
+    if (d->tcp_flags & NL_TCP_RST)
+        return 0;
+    return nl_reasm_add(nl_flow_ext_reasm(e, v->dir), (d->tcp_flags & NL_TCP_SYN) != 0, d->seq, d->payload,
+                        d->payload_caplen, d->payload_len, pkt->number, nl_stream_sink, &c);
+}
+
+const struct nl_consumer nl_streams_consumer = {"streams", streams_packet, 0};
+
+/* After the last packet: what each stream still holds (a gap never filled ends it). */
+int nl_streams_end(struct nl_analysis *a)
+{
+    int rc;
+    for (size_t i = 0; i < a->ft.nflows; i++) {
+        struct nl_flow *f = &a->ft.flows[i];
+        if (!f->ext)
+            continue;
+        for (int dir = 0; dir < 2; dir++) {
+            struct sink_ctx c = {a, f->ext, f->id, (uint8_t)dir, f->proto};
+            if ((rc = nl_reasm_end(nl_flow_ext_reasm(f->ext, dir), nl_stream_sink, &c)) < 0)
+                return rc;
+        }
+    }
+    return 0;
+}

@@ -63,6 +63,8 @@ size_t nl_chat_client_render(const uint8_t *line, size_t len, char *out, size_t 
         n = snprintf(t, tcap, "* %.*s is online (seconds online, sessions: %.*s)", A, R);
     } else if (word_is(line, len, "PONG")) {
         n = snprintf(t, tcap, "* pong%s%.*s", len > 4 ? " " : "", (int)(len > 5 ? len - 5 : 0), (const char *)line + 5);
+    } else if (word_is(line, len, "PROBE")) {
+        n = snprintf(t, tcap, "* someone asked for your name: the server checked that you are still connected (you keep it)");
     } else if (word_is(line, len, "HELLO")) {
         n = snprintf(t, tcap, "* connected (%.*s)", (int)(len > 6 ? len - 6 : 0), (const char *)line + 6);
     } else if (word_is(line, len, "ERR")) {

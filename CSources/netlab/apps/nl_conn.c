@@ -13,6 +13,10 @@
  * dropped only past the hard cap (max_output) or after staying over the
  * soft mark for soft_output_ms (Redis's hard and soft output limits).
  * SO_SNDBUF bounds what the kernel holds per connection beside the queue.
+ *
+ * Also where a connection waits for its timeouts (its slot in the server's
+ * wheel, turned by nl_server.c's tick) and whether its peer's host is still
+ * there (nl_conn_probe: the socket's acknowledgements watched).
  */
 #include "nl_conn_int.h"
 #include "nl_internal.h"
@@ -29,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 const char *nl_close_reason_text(int reason)
@@ -44,6 +50,7 @@ const char *nl_close_reason_text(int reason)
     case NL_CLOSE_IDLE_TIMEOUT: return "idle timeout";
     case NL_CLOSE_SHUTDOWN: return "server shutting down";
     case NL_CLOSE_SLOW_READER: return "not reading: over the soft output limit for too long";
+    case NL_CLOSE_VANISHED: return "its host vanished: a probe was not acknowledged";
     default: return "closed";
     }
 }
@@ -145,6 +152,8 @@ static void release(struct nl_conn *sender)
     s->held[sender->held_index] = s->held[--s->nheld];
     s->held[sender->held_index]->held_index = sender->held_index;
     nl_conn_update_events(sender);
+    if (sender->partial_since && s->cfg.line_timeout_ms)
+        nl_conn_schedule(sender); /* its half line's timeout applies again */
 }
 
 /* Before each wait: let go of senders whose reader drained to half the soft mark, closed or went away. */
@@ -171,6 +180,8 @@ static void forget_holds(struct nl_conn *c)
     c->nholding = 0;
 }
 
+static void forget_probes(struct nl_conn *c);
+
 /* ---- lifecycle ---- */
 
 /* Close the descriptor and unlink; the struct is freed before the next poll(). */
@@ -183,6 +194,9 @@ void nl_conn_finish(struct nl_conn *c)
     if (s->source == c)
         s->source = NULL;
     c->flags |= F_REAPED;
+    nl_wheel_cancel(&s->wheel, &c->due);
+    if (s->nprobes)
+        forget_probes(c);
     nl_loop_remove(s->loop, c->fd);
     close(c->fd);
     c->fd = -1;
@@ -230,6 +244,7 @@ static void after_closing(struct nl_conn *c)
     }
     c->flags |= F_LINGER;
     c->partial_since = nl_loop_now(c->srv->loop) + c->srv->cfg.close_grace_ms;
+    nl_conn_schedule(c);
     push_pending(c);
     nl_conn_update_events(c);
 }
@@ -340,8 +355,11 @@ void nl_conn_commit(struct nl_conn *c, size_t n)
     push_pending(c);
     struct nl_server *s = c->srv;
     if (s->cfg.soft_output && c->out.len > s->cfg.soft_output) {
-        if (!c->over_since)
+        if (!c->over_since) {
             c->over_since = NL_MAX(nl_loop_now(s->loop), (uint64_t)1);
+            if (s->cfg.soft_output_ms)
+                nl_conn_schedule_soon(c, c->over_since + s->cfg.soft_output_ms);
+        }
         /* The connection whose line queued this is slowed down, not the reader. */
         struct nl_conn *src = s->source;
         if (src && src != c && !(src->flags & (F_HELD | F_CLOSING | F_REAPED)))
@@ -388,8 +406,11 @@ int nl_conn_flush(struct nl_conn *c)
         nl_conn_close(c, NL_CLOSE_RESET);
         return 0;
     }
-    if ((c->flags & F_PAUSED) && c->out.len <= s->cfg.pause_output / 2)
+    if ((c->flags & F_PAUSED) && c->out.len <= s->cfg.pause_output / 2) {
         c->flags &= (uint16_t)~F_PAUSED;
+        if (c->partial_since && s->cfg.line_timeout_ms)
+            nl_conn_schedule(c); /* its half line's timeout applies again */
+    }
     if (c->over_since && c->out.len <= s->cfg.soft_output / 2)
         c->over_since = 0; /* the mark at which senders held for it are let go */
     if ((c->flags & F_LINGER) && c->out.len == 0)
@@ -398,6 +419,40 @@ int nl_conn_flush(struct nl_conn *c)
         nl_conn_update_events(c);
     return (c->flags & F_REAPED) ? -1 : 0;
 }
+
+/* ---- timeouts: where a connection waits in the server's wheel (nl_server.c turns it) ---- */
+
+/* When the first of c's timeouts may be due (UINT64_MAX: none applies now). Activity only moves them
+ * later, so the wheel holds this time or an earlier one, and is looked at again when it comes. */
+static uint64_t conn_due(const struct nl_conn *c, const struct nl_server_config *cfg)
+{
+    if (c->flags & F_LINGER)
+        return c->partial_since; /* the end of its grace */
+    if (c->flags & F_CLOSING)
+        return UINT64_MAX;
+    uint64_t due = UINT64_MAX;
+    if (cfg->login_timeout_ms && !(c->flags & F_READY))
+        due = NL_MIN(due, c->created + cfg->login_timeout_ms);
+    if (cfg->line_timeout_ms && c->partial_since && !(c->flags & (F_PAUSED | F_HELD)))
+        due = NL_MIN(due, c->partial_since + cfg->line_timeout_ms);
+    if (cfg->idle_timeout_ms)
+        due = NL_MIN(due, c->last_active + cfg->idle_timeout_ms);
+    if (cfg->soft_output && cfg->soft_output_ms && c->over_since)
+        due = NL_MIN(due, c->over_since + cfg->soft_output_ms);
+    return due;
+}
+
+void nl_conn_schedule(struct nl_conn *c)
+{
+    struct nl_server *s = c->srv;
+    uint64_t due = conn_due(c, &s->cfg);
+    if (due == UINT64_MAX)
+        nl_wheel_cancel(&s->wheel, &c->due);
+    else
+        nl_wheel_set(&s->wheel, &c->due, due);
+}
+
+void nl_conn_schedule_soon(struct nl_conn *c, uint64_t at) { nl_wheel_set_before(&c->srv->wheel, &c->due, at); }
 
 /* ---- input ---- */
 
@@ -460,7 +515,7 @@ static void read_conn(struct nl_conn *c)
         return;
     }
     s->st.bytes_in += (uint64_t)r;
-    c->last_active = now;
+    c->last_active = c->last_in = now;
     s->source = c;
     int rc = nl_line_feed(&c->in, s->scratch, (size_t)r, on_line, c);
     s->source = NULL;
@@ -473,8 +528,11 @@ static void read_conn(struct nl_conn *c)
         return;
     }
     if (nl_line_pending(&c->in)) {
-        if (!c->partial_since)
+        if (!c->partial_since) {
             c->partial_since = now;
+            if (s->cfg.line_timeout_ms && !(c->flags & (F_PAUSED | F_HELD)))
+                nl_conn_schedule_soon(c, now + s->cfg.line_timeout_ms);
+        }
     } else {
         c->partial_since = 0;
     }
@@ -504,7 +562,90 @@ void nl_conn_on_io(struct nl_loop *loop, int fd, int revents, void *ud)
     }
 }
 
-void nl_conn_set_ready(struct nl_conn *c) { c->flags |= F_READY; }
+/* ---- probes: is a peer's host still there? ---- */
+
+#define PROBE_EVERY_MS 10
+
+/* Everything sent has been acknowledged, or an acknowledgement came after the probe began. */
+static int probe_answered(const struct nl_probe *p, uint64_t now)
+{
+    const struct nl_conn *c = p->c;
+    int outq = -1;
+    if (c->out.len == 0 && ioctl(c->fd, SIOCOUTQ, &outq) == 0 && outq == 0)
+        return 1;
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    return getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && len >= sizeof ti &&
+           (uint64_t)ti.tcpi_last_ack_recv < now - p->start;
+}
+
+static void on_probe_tick(struct nl_loop *loop, void *ud)
+{
+    struct nl_server *s = ud;
+    uint64_t now = nl_loop_now(loop);
+    for (size_t i = 0; i < s->nprobes;) {
+        struct nl_probe p = s->probes[i];
+        int alive = !(p.c->flags & (F_DEAD | F_REAPED)) && probe_answered(&p, now);
+        if (!alive && now < p.deadline) {
+            i++;
+            continue;
+        }
+        s->probes[i] = s->probes[--s->nprobes];
+        p.done(p.c, alive, p.ud); /* may probe again, or close connections: the array may change */
+        i = 0;
+    }
+    if (!s->nprobes && s->probe_timer > 0) { /* no tick while nobody is probed */
+        nl_loop_timer_cancel(loop, s->probe_timer);
+        s->probe_timer = 0;
+    }
+}
+
+int nl_conn_probe(struct nl_conn *c, uint32_t timeout_ms, nl_conn_probed_fn done, void *ud)
+{
+    struct nl_server *s = c->srv;
+    if (c->flags & (F_CLOSING | F_REAPED | F_DEAD) || !done)
+        return NL_EINVAL;
+    if (NL_GROW(s->probes, s->nprobes, s->capprobes, 4) < 0)
+        return NL_ENOMEM;
+    if (s->probe_timer <= 0) {
+        int64_t t = nl_loop_timer(s->loop, PROBE_EVERY_MS, PROBE_EVERY_MS, on_probe_tick, s, NULL);
+        if (t < 0)
+            return (int)t;
+        s->probe_timer = t;
+    }
+    if (c->out.len && nl_conn_flush(c) < 0) /* the line to acknowledge goes now, not at the end of the pass */
+        return NL_EINVAL;
+    if (c->flags & (F_CLOSING | F_DEAD))
+        return NL_EINVAL;
+    uint64_t now = nl_loop_now(s->loop);
+    s->probes[s->nprobes++] = (struct nl_probe){c, now, now + timeout_ms, done, ud};
+    return NL_OK;
+}
+
+void nl_conn_probes_free(struct nl_server *s)
+{
+    if (s->probe_timer > 0)
+        nl_loop_timer_cancel(s->loop, s->probe_timer);
+    free(s->probes);
+    s->probes = NULL;
+    s->nprobes = s->capprobes = 0;
+}
+
+static void forget_probes(struct nl_conn *c)
+{
+    struct nl_server *s = c->srv;
+    for (size_t i = 0; i < s->nprobes;)
+        if (s->probes[i].c == c)
+            s->probes[i] = s->probes[--s->nprobes];
+        else
+            i++;
+}
+
+void nl_conn_set_ready(struct nl_conn *c)
+{
+    c->flags |= F_READY;
+    nl_conn_schedule(c); /* the login timeout is over: perhaps nothing is due any more */
+}
 void nl_conn_set_data(struct nl_conn *c, void *data) { c->data = data; }
 void *nl_conn_data(const struct nl_conn *c) { return c->data; }
 const struct nl_addr *nl_conn_peer(const struct nl_conn *c) { return &c->peer; }
@@ -513,4 +654,5 @@ int nl_conn_is_closing(const struct nl_conn *c) { return (c->flags & (F_CLOSING 
 int nl_conn_errno(const struct nl_conn *c) { return c->err; }
 size_t nl_conn_queued(const struct nl_conn *c) { return c->out.len; }
 uint64_t nl_conn_sent(const struct nl_conn *c) { return c->sent; }
+uint64_t nl_conn_quiet_ms(const struct nl_conn *c) { return nl_loop_now(c->srv->loop) - c->last_in; }
 struct nl_server *nl_conn_server(const struct nl_conn *c) { return c->srv; }

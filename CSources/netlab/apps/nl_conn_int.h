@@ -9,6 +9,7 @@
 #include "netlab/nl_conn.h"
 #include "netlab/nl_buf.h"
 #include "netlab/nl_line.h"
+#include "nl_wheel.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -47,13 +48,22 @@ struct nl_conn {
     struct nl_conn *next_pending; /* flush list */
     struct nl_conn *next_close;   /* close queue, then the free list */
     uint64_t created, last_active, partial_since; /* ms; partial_since doubles as the linger deadline */
+    uint64_t last_in;             /* ms the peer last sent something */
     uint64_t sent;          /* bytes written to the socket */
     uint64_t over_since;          /* ms its queue went over soft_output (0: since back to half of it) */
     struct nl_conn *held_by;      /* F_HELD: the reader it waits for (NULL: that reader is gone) */
     uint32_t held_index;          /* F_HELD: in srv->held */
     uint32_t nholding;            /* senders held waiting for this connection to read */
     uint8_t midline;              /* the last byte sent was not a newline: a line is half sent */
+    struct nl_wheel_entry due;    /* when one of its timeouts may be due (nl_server.c) */
     void *data;
+};
+
+struct nl_probe {
+    struct nl_conn *c;
+    uint64_t start, deadline;
+    nl_conn_probed_fn done;
+    void *ud;
 };
 
 struct nl_server {
@@ -74,6 +84,10 @@ struct nl_server {
     struct nl_conn **held;        /* senders held for fairness (F_HELD) */
     size_t nheld, capheld;
     int64_t tick;
+    struct nl_wheel wheel;        /* the connections' deadlines (nl_conn_schedule) */
+    struct nl_probe *probes;      /* connections being probed (nl_conn_probe) */
+    size_t nprobes, capprobes;
+    int64_t probe_timer;          /* while there are probes */
     int halted;                   /* nl_server_halt: nothing is ever sent again */
     size_t released;              /* buffer bytes freed since the last malloc_trim */
     struct nl_server_stats st;
@@ -88,6 +102,13 @@ void nl_conn_process_close_queue(struct nl_server *s);
 void nl_conn_release_drained(struct nl_server *s);
 void nl_conn_update_events(struct nl_conn *c);
 void nl_conn_on_io(struct nl_loop *loop, int fd, int revents, void *ud);
+
+/* nl_conn.c, for nl_server.c: put c where its earliest timeout is (or nowhere, when none applies);
+ * _soon: a deadline at `at` just began (a line left half, output over the soft mark). */
+void nl_conn_schedule(struct nl_conn *c);
+void nl_conn_schedule_soon(struct nl_conn *c, uint64_t at);
+/* nl_conn.c, for nl_server.c: the probes' table and timer, at the server's close. */
+void nl_conn_probes_free(struct nl_server *s);
 
 
 #endif

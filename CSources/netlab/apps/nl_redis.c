@@ -34,11 +34,24 @@ struct nl_redis {
 
 int nl_redis_parse_url(const char *url, char *host, size_t cap, int *port, char *errbuf)
 {
-    const char *p = url;
+    const char *p = url, *portp = NULL;
     if (!strncmp(p, "redis://", 8))
         p += 8;
-    const char *colon = strrchr(p, ':');
-    size_t hl = colon ? (size_t)(colon - p) : strlen(p);
+    size_t hl;
+    if (*p == '[') { /* [IPv6 address] (RFC 3986 3.2.2), then :port */
+        const char *close = strchr(p, ']');
+        if (!close || (close[1] && close[1] != ':'))
+            return nl_err(errbuf, NL_EINVAL, "cluster %s: write an IPv6 address in brackets: redis://[::1]:6379", url);
+        p++;
+        hl = (size_t)(close - p);
+        portp = close[1] == ':' ? close + 2 : NULL;
+    } else {
+        const char *colon = strchr(p, ':');
+        if (colon && strchr(colon + 1, ':'))
+            return nl_err(errbuf, NL_EINVAL, "cluster %s: write an IPv6 address in brackets: redis://[%s]:6379", url, p);
+        hl = colon ? (size_t)(colon - p) : strlen(p);
+        portp = colon ? colon + 1 : NULL;
+    }
     if (hl == 0 || hl >= cap)
         return nl_err(errbuf, NL_EINVAL, "cluster %s: give redis://HOST:PORT", url);
     memcpy(host, p, hl);
@@ -46,10 +59,10 @@ int nl_redis_parse_url(const char *url, char *host, size_t cap, int *port, char 
     if (strchr(host, '/') || strchr(host, '@'))
         return nl_err(errbuf, NL_EINVAL, "cluster %s: give redis://HOST:PORT (no path or password)", url);
     *port = 6379;
-    if (colon) {
+    if (portp) {
         char *end;
-        long v = strtol(colon + 1, &end, 10);
-        if (*end || v < 1 || v > 65535)
+        long v = strtol(portp, &end, 10);
+        if (end == portp || *end || v < 1 || v > 65535)
             return nl_err(errbuf, NL_EINVAL, "cluster %s: port must be 1-65535", url);
         *port = (int)v;
     }

@@ -18,8 +18,9 @@ struct nl_redis;
 typedef void (*nl_redis_state_fn)(struct nl_redis *r, int up, const char *why, void *ud);
 
 /**
- * Parse "redis://HOST:PORT" (or "HOST:PORT", or "HOST"; default port 6379)
- * into host (cap bytes) and *port. NL_EINVAL with errbuf on a bad URL.
+ * Parse "redis://HOST:PORT" (or "HOST:PORT", or "HOST"; default port 6379; an
+ * IPv6 address in brackets, "redis://[::1]:6379") into host (cap bytes, without
+ * brackets) and *port. NL_EINVAL with errbuf on a bad URL.
  */
 int nl_redis_parse_url(const char *url, char *host, size_t cap, int *port, char *errbuf);
 

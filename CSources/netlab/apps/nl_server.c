@@ -2,7 +2,9 @@
  * nl_server.c - the server plumbing under the connections of nl_conn.c: listeners
  * and accepting (with refusal when out of descriptors: a reserved descriptor is
  * given up to accept and close), the per-pass work (flushing, the close queue,
- * the input budget), the timeouts on the loop's tick, the server's life and
+ * the input budget), the timeouts (a wheel of deadlines, nl_wheel.c, turned by
+ * the loop's tick: a connection with nothing due costs nothing), keepalive on
+ * accepted sockets, the server's life and
  * statistics, and nl_service (a loop, signals and one server, for the tools).
  */
 #include "nl_conn_int.h"
@@ -18,6 +20,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,9 @@ void nl_server_config_init(struct nl_server_config *cfg)
     cfg->close_grace_ms = 2000;
     cfg->sndbuf = NL_SNDBUF_DEFAULT;
     cfg->max_input = NL_SERVER_MAX_INPUT;
+    cfg->keepalive_idle_s = NL_KEEPALIVE_IDLE_S;
+    cfg->keepalive_intvl_s = NL_KEEPALIVE_INTVL_S;
+    cfg->keepalive_cnt = NL_KEEPALIVE_CNT;
 }
 
 /* ---- accepting ---- */
@@ -70,7 +76,7 @@ static int add_conn(struct nl_server *s, int fd, const struct nl_addr *peer)
     c->peer = *peer;
     nl_line_init(&c->in, s->cfg.max_line);
     nl_buf_init(&c->out, s->cfg.max_output);
-    c->created = c->last_active = nl_loop_now(s->loop);
+    c->created = c->last_active = c->last_in = nl_loop_now(s->loop);
     if (nl_loop_add(s->loop, fd, POLLIN, nl_conn_on_io, c, NULL) < 0) {
         free(c);
         return NL_ENOMEM;
@@ -79,9 +85,32 @@ static int add_conn(struct nl_server *s, int fd, const struct nl_addr *peer)
     c->index = (uint32_t)s->nconns;
     s->conns[s->nconns++] = c;
     s->st.accepted++;
+    nl_conn_schedule(c);
     if (s->ops->open)
         s->ops->open(c, s->ud);
     return NL_OK;
+}
+
+/*
+ * TCP keepalive (RFC 1122 4.2.3.6) on an accepted socket: a peer whose host vanished without a FIN (its
+ * link gone, its power off) is found after idle + intvl * cnt seconds and the connection fails with
+ * ETIMEDOUT, freeing what it held; TCP_USER_TIMEOUT bounds the same way how long output may stay
+ * unacknowledged (keepalive probes only an idle connection).
+ */
+static void keepalive(const struct nl_server *s, int fd)
+{
+    const struct nl_server_config *cfg = &s->cfg;
+    if (!cfg->keepalive_idle_s)
+        return;
+    int on = 1, idle = (int)cfg->keepalive_idle_s, intvl = (int)NL_MAX(cfg->keepalive_intvl_s, 1u),
+        cnt = (int)NL_MAX(cfg->keepalive_cnt, 1u);
+    unsigned int user = (unsigned int)NL_MIN(((uint64_t)idle + (uint64_t)intvl * (uint64_t)cnt) * 1000u,
+                                             (uint64_t)UINT32_MAX);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user, sizeof user);
 }
 
 static void on_listener(struct nl_loop *loop, int lfd, int revents, void *ud)
@@ -119,6 +148,7 @@ static void on_listener(struct nl_loop *loop, int lfd, int revents, void *ud)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        keepalive(s, fd);
         if (s->cfg.sndbuf > 0) {
             /* A fixed send buffer (no autotuning to tcp_wmem's 4 MB): the kernel's share stays bounded. */
             int sb = (int)NL_MIN(s->cfg.sndbuf, (size_t)INT32_MAX / 2);
@@ -160,11 +190,50 @@ static void after_pass(struct nl_loop *loop, void *ud)
     nl_conn_process_close_queue(ud);
 }
 
+/* ---- timeouts: each connection in the wheel at the earliest time one may be due ---- */
+
+/* A connection whose time came: what is due is done, or it waits for its next time. */
+static void conn_expired(struct nl_wheel_entry *e, void *ud)
+{
+    struct nl_server *s = ud;
+    struct nl_conn *c = (struct nl_conn *)((char *)e - offsetof(struct nl_conn, due));
+    const struct nl_server_config *cfg = &s->cfg;
+    uint64_t now = nl_loop_now(s->loop);
+    if (c->flags & F_LINGER) {
+        if (now >= c->partial_since)
+            nl_conn_finish(c);
+        else
+            nl_conn_schedule(c);
+        return;
+    }
+    if (c->flags & F_CLOSING)
+        return;
+    int reason = 0;
+    if (cfg->login_timeout_ms && !(c->flags & F_READY) && now - c->created >= cfg->login_timeout_ms)
+        reason = NL_CLOSE_LOGIN_TIMEOUT;
+    else if (cfg->line_timeout_ms && c->partial_since && !(c->flags & (F_PAUSED | F_HELD))
+             && now - c->partial_since >= cfg->line_timeout_ms)
+        reason = NL_CLOSE_LINE_TIMEOUT;
+    else if (cfg->idle_timeout_ms && now - c->last_active >= cfg->idle_timeout_ms)
+        reason = NL_CLOSE_IDLE_TIMEOUT;
+    if (reason) {
+        s->st.timeouts++;
+        nl_conn_close(c, reason);
+    } else if (cfg->soft_output && cfg->soft_output_ms && c->over_since && now - c->over_since >= cfg->soft_output_ms) {
+        /* Over the soft mark all this time: not reading. What waited for it is dropped. */
+        s->st.overflows++;
+        nl_conn_drop_queued(c);
+        c->over_since = 0;
+        c->flags |= F_MUTED;
+        nl_conn_close(c, NL_CLOSE_SLOW_READER);
+    } else {
+        nl_conn_schedule(c);
+    }
+}
+
 static void on_tick(struct nl_loop *loop, void *ud)
 {
     struct nl_server *s = ud;
-    uint64_t now = nl_loop_now(loop);
-    const struct nl_server_config *cfg = &s->cfg;
 #ifdef __GLIBC__
     /* Freed line buffers sit in malloc's heap: hand the pages back once a megabyte or more was freed. */
     if (s->released >= ((size_t)1 << 20)) {
@@ -172,36 +241,8 @@ static void on_tick(struct nl_loop *loop, void *ud)
         s->released = 0;
     }
 #endif
-    /* Backwards: finish() moves the last connection into the freed index. */
-    for (size_t i = s->nconns; i-- > 0;) {
-        struct nl_conn *c = s->conns[i];
-        if (c->flags & F_LINGER) {
-            if (now >= c->partial_since)
-                nl_conn_finish(c);
-            continue;
-        }
-        if (c->flags & F_CLOSING)
-            continue;
-        int reason = 0;
-        if (cfg->login_timeout_ms && !(c->flags & F_READY) && now - c->created >= cfg->login_timeout_ms)
-            reason = NL_CLOSE_LOGIN_TIMEOUT;
-        else if (cfg->line_timeout_ms && c->partial_since && !(c->flags & (F_PAUSED | F_HELD))
-                 && now - c->partial_since >= cfg->line_timeout_ms)
-            reason = NL_CLOSE_LINE_TIMEOUT;
-        else if (cfg->idle_timeout_ms && now - c->last_active >= cfg->idle_timeout_ms)
-            reason = NL_CLOSE_IDLE_TIMEOUT;
-        if (reason) {
-            s->st.timeouts++;
-            nl_conn_close(c, reason);
-        } else if (cfg->soft_output_ms && c->over_since && now - c->over_since >= cfg->soft_output_ms) {
-            /* Over the soft mark all this time: not reading. What waited for it is dropped. */
-            s->st.overflows++;
-            nl_conn_drop_queued(c);
-            c->over_since = 0;
-            c->flags |= F_MUTED;
-            nl_conn_close(c, NL_CLOSE_SLOW_READER);
-        }
-    }
+    /* Only the connections whose time came: an idle one with no timeout running costs nothing here. */
+    nl_wheel_expire(&s->wheel, nl_loop_now(loop), conn_expired, s);
 }
 
 /* ---- server ---- */
@@ -258,8 +299,13 @@ int nl_server_open(struct nl_server **out, struct nl_loop *loop, const struct nl
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i] && (!tmin || t[i] < tmin))
             tmin = t[i];
-    /* Timeouts are checked a few times per shortest timeout, at most once a second. */
+    /* Timeouts are checked a few times per shortest timeout, at most once a second; the wheel's slots
+     * are that long (4096 of them: a turn of 68 minutes at a second a slot). */
     uint32_t every = tmin ? NL_MAX(20u, NL_MIN(1000u, tmin / 4)) : 1000u;
+    if (nl_wheel_init(&s->wheel, 4096, every, nl_loop_now(loop)) < 0) {
+        rc = nl_err(errbuf, NL_ENOMEM, "server: out of memory");
+        goto fail;
+    }
     s->tick = nl_loop_timer(loop, every, every, on_tick, s, errbuf);
     if (s->tick < 0) {
         rc = (int)s->tick;
@@ -276,6 +322,7 @@ fail:
         nl_loop_timer_cancel(loop, s->tick);
     if (s->reserve_fd >= 0)
         close(s->reserve_fd);
+    nl_wheel_free(&s->wheel);
     free(s->scratch);
     free(s);
     return rc;
@@ -317,6 +364,8 @@ void nl_server_close(struct nl_server *s)
         close(s->reserve_fd);
     free(s->conns);
     free(s->held);
+    nl_conn_probes_free(s);
+    nl_wheel_free(&s->wheel);
     free(s->scratch);
     free(s);
 }

@@ -1,6 +1,7 @@
 /*
  * nl_signal.c - the process-wide stop flag and its SIGINT/SIGTERM handlers,
- * plus SIGPIPE ignored. The handlers only store to sig_atomic_t variables.
+ * plus SIGPIPE ignored. The handlers only store to sig_atomic_t variables (and,
+ * on a request the program does not hold, give the signal its default action).
  */
 #include "netlab/nl_signal.h"
 #include "nl_internal.h"
@@ -10,18 +11,27 @@
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t stop_sig;
+static volatile sig_atomic_t requests;  /* SIGINT/SIGTERM received since the flag was last reset */
+static volatile sig_atomic_t hold;      /* nl_signals_hold: requests that pass before the default action */
 
 static void on_stop(int sig)
 {
-    if (stop_flag) {
-        /* Second request: give the signal its default action back. */
+    if (requests < 1000)
+        requests++;
+    if (stop_flag && requests > (hold ? NL_SIGNALS_HELD : 1)) {
+        /* One request too many: give the signal its default action back. */
         signal(sig, SIG_DFL);
         raise(sig);
         return;
     }
-    stop_sig = sig;
+    if (!stop_flag)
+        stop_sig = sig;
     stop_flag = 1;
 }
+
+void nl_signals_hold(int on) { hold = on != 0; }
+
+int nl_stop_requests(void) { return requests; }
 
 int nl_signals_install(char *errbuf)
 {
@@ -50,4 +60,5 @@ void nl_stop_reset(void)
 {
     stop_flag = 0;
     stop_sig = 0;
+    requests = 0;
 }

@@ -1,8 +1,9 @@
 /*
  * nl_text.c - UTF-8 decoding (RFC 3629 section 4 syntax, nothing more lenient)
- * and terminal-safe rendering of untrusted text, and the echo exercise's
- * transform (reverse by character, swap ASCII case). Pure functions over byte
- * ranges: no allocation, no I/O.
+ * and the one text path for untrusted text (capture contents, names, payloads)
+ * on its way to a terminal: one line, a followed stream, or a JSON string. Also
+ * the echo exercise's transform (reverse by character, swap ASCII case). Pure
+ * functions over byte ranges: no allocation, no I/O.
  */
 #include "netlab/nl_text.h"
 
@@ -82,108 +83,179 @@ static int is_invisible_control(uint32_t cp)
         || cp == 0x2028 || cp == 0x2029;     /* LINE / PARAGRAPH SEPARATOR */
 }
 
+/* What the non-ASCII character at p[0..n) is, for every writer below: a byte that is not UTF-8
+ * (length 1, *cp the byte), a masked control (C1, bidirectional, separator), or one to show. */
+enum nonascii { NA_BAD, NA_MASKED, NA_SHOWN };
+
+static size_t next_nonascii(const uint8_t *p, size_t n, uint32_t *cp, enum nonascii *what)
+{
+    size_t l = nl_utf8_seq(p, n, cp);
+    if (l == 0) {
+        *cp = p[0];
+        *what = NA_BAD;
+        return 1;
+    }
+    *what = is_invisible_control(*cp) ? NA_MASKED : NA_SHOWN;
+    return l;
+}
+
+/* An output written snprintf-style: what fits in out[0..cap) (a NUL kept room for), o counts all. */
+struct tout {
+    char *out;
+    size_t cap, o;
+};
+
+static inline void put(struct tout *t, uint8_t c)
+{
+    if (t->o + 1 < t->cap)
+        t->out[t->o] = (char)c;
+    t->o++;
+}
+
+static void put_str(struct tout *t, const char *s)
+{
+    while (*s)
+        put(t, (uint8_t)*s++);
+}
+
+static void put_bytes(struct tout *t, const uint8_t *p, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        put(t, p[k]);
+}
+
+static void put_fmt_cp(struct tout *t, const char *fmt, uint32_t cp)
+{
+    char tmp[16];
+    snprintf(tmp, sizeof tmp, fmt, (unsigned)cp);
+    put_str(t, tmp);
+}
+
+static size_t finish(struct tout *t)
+{
+    if (t->cap > 0)
+        t->out[t->o < t->cap ? t->o : t->cap - 1] = 0;
+    return t->o;
+}
+
+int nl_text_plain(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        if (p[i] < 0x80) {
+            if (p[i] < 0x20 || p[i] == 0x7F)
+                return 0;
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        enum nonascii what;
+        i += next_nonascii(p + i, n - i, &cp, &what);
+        if (what != NA_SHOWN)
+            return 0;
+    }
+    return 1;
+}
+
 size_t nl_text_sanitize(const uint8_t *p, size_t n, char *out, size_t cap)
 {
-    size_t o = 0;
-#define PUT(c)                     \
-    do {                           \
-        if (o + 1 < cap)           \
-            out[o] = (char)(c);    \
-        o++;                       \
-    } while (0)
+    struct tout t = {out, cap, 0};
     for (size_t i = 0; i < n;) {
         uint8_t b = p[i];
         if ((b >= 0x20 && b < 0x7F) || b == '\t') {
-            PUT(b);
+            put(&t, b);
             i++;
-        } else if (b < 0x20 || b == 0x7F) {
-            PUT('^');
-            PUT(b == 0x7F ? '?' : b + 0x40);
+        } else if (b < 0x80) {
+            put(&t, '^');
+            put(&t, b == 0x7F ? '?' : b + 0x40);
             i++;
         } else {
             uint32_t cp;
-            size_t l = nl_utf8_seq(p + i, n - i, &cp);
-            char tmp[16];
-            if (l == 0) {
-                snprintf(tmp, sizeof tmp, "\\x%02X", b);
-                for (const char *t = tmp; *t; t++)
-                    PUT(*t);
-                i++;
-            } else if (is_invisible_control(cp)) {
-                snprintf(tmp, sizeof tmp, "<U+%04X>", (unsigned)cp);
-                for (const char *t = tmp; *t; t++)
-                    PUT(*t);
-                i += l;
-            } else {
-                for (size_t k = 0; k < l; k++)
-                    PUT(p[i + k]);
-                i += l;
-            }
+            enum nonascii what;
+            size_t l = next_nonascii(p + i, n - i, &cp, &what);
+            if (what == NA_BAD)
+                put_fmt_cp(&t, "\\x%02X", cp);
+            else if (what == NA_MASKED)
+                put_fmt_cp(&t, "<U+%04X>", cp);
+            else
+                put_bytes(&t, p + i, l);
+            i += l;
         }
     }
-#undef PUT
-    if (cap > 0)
-        out[o < cap ? o : cap - 1] = 0;
-    return o;
+    return finish(&t);
 }
 
 size_t nl_text_escape(const uint8_t *p, size_t n, unsigned flags, size_t max_chars, char *out, size_t cap)
 {
-    size_t o = 0, chars = 0;
-#define PUTS(str)                                  \
-    do {                                           \
-        for (const char *t_ = (str); *t_; t_++) {  \
-            if (o + 1 < cap)                       \
-                out[o] = *t_;                      \
-            o++;                                   \
-        }                                          \
-    } while (0)
+    struct tout t = {out, cap, 0};
     int keep = (flags & NL_TEXT_KEEP_LINES) != 0;
-    char tmp[16];
+    size_t chars = 0;
     for (size_t i = 0; i < n; chars++) {
         if (max_chars && chars >= max_chars) {
-            PUTS("\xE2\x80\xA6"); /* U+2026 HORIZONTAL ELLIPSIS */
+            put_str(&t, "\xE2\x80\xA6"); /* U+2026 HORIZONTAL ELLIPSIS */
             break;
         }
         uint8_t b = p[i];
         if (b < 0x80) {
             i++;
             if (keep && (b == '\n' || b == '\t')) {
-                tmp[0] = (char)b, tmp[1] = 0;
+                put(&t, b);
             } else if (!keep && (b == '\n' || b == '\r' || b == '\t' || b == '\\')) {
-                tmp[0] = '\\', tmp[1] = b == '\n' ? 'n' : b == '\r' ? 'r' : b == '\t' ? 't' : '\\', tmp[2] = 0;
+                put(&t, '\\');
+                put(&t, b == '\n' ? 'n' : b == '\r' ? 'r' : b == '\t' ? 't' : '\\');
             } else if (b < 0x20 || b == 0x7F) {
-                snprintf(tmp, sizeof tmp, "\\x%02x", b);
+                put_fmt_cp(&t, "\\x%02x", b);
             } else {
-                tmp[0] = (char)b, tmp[1] = 0;
+                put(&t, b);
             }
-            PUTS(tmp);
             continue;
         }
         uint32_t cp;
-        size_t l = nl_utf8_seq(p + i, n - i, &cp);
-        if (l == 0) {
-            PUTS("\xEF\xBF\xBD"); /* U+FFFD: the byte is not UTF-8 */
-            i++;
-            continue;
-        }
-        if (cp <= 0x9F) {
-            snprintf(tmp, sizeof tmp, "\\x%02x", (unsigned)cp);
-            PUTS(tmp);
-        } else if (is_invisible_control(cp)) {
-            snprintf(tmp, sizeof tmp, "<U+%04X>", (unsigned)cp);
-            PUTS(tmp);
-        } else {
-            memcpy(tmp, p + i, l);
-            tmp[l] = 0;
-            PUTS(tmp);
-        }
+        enum nonascii what;
+        size_t l = next_nonascii(p + i, n - i, &cp, &what);
+        if (what == NA_BAD)
+            put_str(&t, "\xEF\xBF\xBD"); /* U+FFFD: the byte is not UTF-8 */
+        else if (what == NA_MASKED)
+            put_fmt_cp(&t, cp <= 0x9F ? "\\x%02x" : "<U+%04X>", cp);
+        else
+            put_bytes(&t, p + i, l);
         i += l;
     }
-#undef PUTS
-    if (cap > 0)
-        out[o < cap ? o : cap - 1] = 0;
-    return o;
+    return finish(&t);
+}
+
+size_t nl_text_json(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    struct tout t = {out, cap, 0};
+    for (size_t i = 0; i < n;) {
+        uint8_t b = p[i];
+        if (b >= 0x20 && b < 0x7F) {
+            if (b == '"' || b == '\\')
+                put(&t, '\\');
+            put(&t, b);
+            i++;
+        } else if (b < 0x80) {
+            /* RFC 8259 section 7: the two-character escapes where one exists, else \u00xx. */
+            const char *two = b == '\b' ? "\\b" : b == '\f' ? "\\f" : b == '\n' ? "\\n" : b == '\r' ? "\\r"
+                            : b == '\t' ? "\\t" : NULL;
+            if (two)
+                put_str(&t, two);
+            else
+                put_fmt_cp(&t, "\\u%04x", b);
+            i++;
+        } else {
+            uint32_t cp;
+            enum nonascii what;
+            size_t l = next_nonascii(p + i, n - i, &cp, &what);
+            if (what == NA_BAD)
+                put_str(&t, "\xEF\xBF\xBD"); /* U+FFFD: JSON text is UTF-8 (section 8.1) */
+            else if (what == NA_MASKED)
+                put_fmt_cp(&t, "\\u%04x", cp);
+            else
+                put_bytes(&t, p + i, l);
+            i += l;
+        }
+    }
+    return finish(&t);
 }
 
 /* ---- the echo transform ---- */

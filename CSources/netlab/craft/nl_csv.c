@@ -5,6 +5,7 @@
  */
 #include "netlab/nl_csv.h"
 #include "nl_arena.h"
+#include "netlab/nl_text.h"
 #include "netlab/nl_time.h"
 #include "nl_internal.h"
 
@@ -248,13 +249,9 @@ static int ids_insert(struct pstate *st, size_t idx, size_t *dup)
     return 0;
 }
 
-static int has_control(const char *s)
-{
-    for (; *s; s++)
-        if ((uint8_t)*s < 0x20 || *s == 0x7f)
-            return 1;
-    return 0;
-}
+/* A control character (C0, DEL, C1), a bidirectional control or a line separator: names and ids
+ * are shown as they are, so they hold none (nl_text_plain). */
+static int has_control(const char *s) { return !nl_text_plain((const uint8_t *)s, strlen(s)); }
 
 static void finish_header(struct pstate *st)
 {
@@ -299,8 +296,8 @@ static void finish_record(struct pstate *st)
             return;
         }
         if (c != C_TS && has_control(f[c].p)) {
-            fail(st, NL_EMALFORMED, "%s:%u: column %d (%s) contains a line break or control character; "
-                 "only the message may hold those", name, f[c].line, st->filecol[c] + 1, col_names[c]);
+            fail(st, NL_EMALFORMED, "%s:%u: column %d (%s) contains a line break, a control character or a "
+                 "bidirectional control; only the message may hold those", name, f[c].line, st->filecol[c] + 1, col_names[c]);
             return;
         }
     }

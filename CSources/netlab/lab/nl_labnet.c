@@ -9,6 +9,7 @@
 #include "netlab/nl_labnet.h"
 #include "netlab/nl_proc.h"
 #include "nl_internal.h"
+#include "nl_proc_int.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -22,6 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Each tool run has this deadline, and runs to its end even after a stop request (Ctrl-C): a
+ * namespace, qdisc or rule is never left half made or half removed. */
 #define IP_TIMEOUT 20.0
 
 static int run_tool(char *errbuf, const char *what, const char *netns, const char *const argv[], char *out, size_t cap);
@@ -125,7 +128,7 @@ static void kill_inside(const char *name)
     const char *argv[] = {"ip", "netns", "pids", name, NULL};
     char out[8192];
     int status;
-    if (nl_proc_run(argv, NULL, IP_TIMEOUT, out, sizeof out, &status, NULL) < 0 || status != 0)
+    if (nl_proc_run_to_end(argv, NULL, IP_TIMEOUT, out, sizeof out, &status, NULL) < 0 || status != 0)
         return;
     for (char *p = strtok(out, " \n"); p; p = strtok(NULL, " \n")) {
         long pid = strtol(p, NULL, 10);
@@ -191,20 +194,73 @@ int nl_labnet_cleanup_stale(int *removed, char *errbuf)
 
 /* ---- impairment ---- */
 
-/* A number with a unit from units[] (name, factor); the unit is required. */
+/* Length of the plain decimal number at the start of v ("2", "2.5", ".5", "1e-3"; no sign, no hex,
+ * no inf or nan, no spaces), or 0 if none starts there. */
+static size_t decimal_len(const char *v)
+{
+    size_t i = 0, digits = 0;
+    while (isdigit((unsigned char)v[i]))
+        i++, digits++;
+    if (v[i] == '.')
+        for (i++; isdigit((unsigned char)v[i]); i++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (v[i] == 'e' || v[i] == 'E') {
+        size_t j = i + 1;
+        if (v[j] == '+' || v[j] == '-')
+            j++;
+        if (isdigit((unsigned char)v[j])) {
+            while (isdigit((unsigned char)v[j]))
+                j++;
+            i = j;
+        }
+    }
+    return i;
+}
+
+/* A number with a unit from units[] (name, factor); the unit is required. -1: not a plain decimal
+ * number above 0 (or out of double's range); -2: the unit is missing or unknown. */
 static int parse_quantity(const char *v, const char *const names[], const double factors[], double *out)
 {
-    char *end;
+    size_t n = decimal_len(v);
+    if (!n)
+        return -1;
+    char num[64];
+    if (n >= sizeof num)
+        return -1;
+    memcpy(num, v, n);
+    num[n] = 0;
     errno = 0;
-    double x = strtod(v, &end);
-    if (end == v || errno || !isfinite(x) || x <= 0 || isspace((unsigned char)*v))
+    double x = strtod(num, NULL);
+    if (errno || !isfinite(x) || x <= 0)
         return -1;
     for (int i = 0; names[i]; i++)
-        if (!strcasecmp(end, names[i])) {
+        if (!strcasecmp(v + n, names[i])) {
             *out = x * factors[i];
             return 0;
         }
     return -2;
+}
+
+/* Loss is applied as netem's probability (a 32-bit fraction) or, without netem, as nftables'
+ * `numgen random mod N == 0` (1 packet in N): both must be able to apply what is asked. */
+#define LOSS_MIN 0.000001 /* percent: 1 in 100,000,000 (netem's fraction is 0.1% off, N fits 32 bits) */
+#define LOSS_MAX 50.0     /* 1 in 2 */
+#define LOSS_FIT 0.05     /* above 10%, 100/N within 5% of the asked loss */
+
+static int loss_error(char *errbuf, const char *v, double x)
+{
+    if (!(x >= LOSS_MIN && x <= LOSS_MAX))
+        return nl_err(errbuf, NL_EINVAL, "--impair: loss '%s': a percentage above 0 and at most 50, from 0.000001%% to 50%% (loss=2%%)", v);
+    double n = 100.0 / x, r = (double)(uint64_t)(n + 0.5);
+    if (fabs(100.0 / r - x) > LOSS_FIT * x)
+        return nl_err(errbuf, NL_EINVAL,
+                      "--impair: loss '%s': without netem the loss is applied as 1 packet in N, so above 10%% it "
+                      "must be within 5%% of 100/N: 50%%, 33.3%%, 25%%, 20%%, 16.7%%, 14.3%%, 12.5%% or 11.1%% "
+                      "(nearest here: %.3g%% or %.3g%%); any value from 0.000001%% to 10%% is applied", v,
+                      100.0 / (double)(uint64_t)n, 100.0 / ((double)(uint64_t)n + 1));
+    return 0;
 }
 
 int nl_impair_parse(const char *spec, struct nl_impair *out, char *errbuf)
@@ -234,8 +290,11 @@ int nl_impair_parse(const char *spec, struct nl_impair *out, char *errbuf)
         if (bit == NL_IMPAIR_LOSS) {
             static const char *const n[] = {"%", "", NULL};
             static const double f[] = {1, 1};
-            if (parse_quantity(v, n, f, &x) < 0 || x > 50)
-                return nl_err(errbuf, NL_EINVAL, "--impair: loss '%s': a percentage above 0 and at most 50 (loss=2%%)", v);
+            if (parse_quantity(v, n, f, &x) < 0)
+                return nl_err(errbuf, NL_EINVAL, "--impair: loss '%s': a percentage above 0 and at most 50, from 0.000001%% to 50%% (loss=2%%)", v);
+            int rc = loss_error(errbuf, v, x);
+            if (rc < 0)
+                return rc;
             out->loss_pct = x;
         } else if (bit == NL_IMPAIR_RATE) {
             static const char *const n[] = {"bit", "kbit", "mbit", "gbit", "bps", "kbps", "mbps", "gbps", NULL};
@@ -273,7 +332,7 @@ static int run_tool(char *errbuf, const char *what, const char *netns, const cha
         cap = sizeof local;
     }
     int status = 0;
-    int rc = nl_proc_run(argv, netns, IP_TIMEOUT, out, cap, &status, errbuf);
+    int rc = nl_proc_run_to_end(argv, netns, IP_TIMEOUT, out, cap, &status, errbuf);
     if (rc < 0)
         return rc;
     if (status != 0) {
@@ -311,22 +370,13 @@ int nl_labnet_unimpair(struct nl_labnet *n, char *errbuf)
     return 0;
 }
 
-int nl_labnet_impair(struct nl_labnet *n, const struct nl_impair *im, struct nl_impair_applied *out, char *errbuf)
+/* netem, where the kernel has it: one qdisc on each egress does all three. 1 when applied, 0 when
+ * this kernel has no netem (nothing left behind), or a negative code. */
+static int try_netem(struct nl_labnet *n, const struct nl_impair *im, const char *rate, const char *delay,
+                     const char *loss, struct nl_impair_applied *out, char *errbuf)
 {
-    memset(out, 0, sizeof *out);
-    if (!im->set)
-        return nl_err(errbuf, NL_EINVAL, "impair: nothing asked for");
     const char *ns[2] = {n->ns_client, n->ns_server}, *dev[2] = {n->if_client, n->if_server};
-    char rate[32] = "", delay[32] = "", loss[32] = "", msg[1024];
-    fmt_rate(rate, sizeof rate, im->rate_bps);
-    if (im->delay_us % 1000 == 0)
-        snprintf(delay, sizeof delay, "%ums", im->delay_us / 1000);
-    else
-        snprintf(delay, sizeof delay, "%uus", im->delay_us);
-    snprintf(loss, sizeof loss, "%g%%", im->loss_pct);
-    int rc;
-
-    /* netem, where the kernel has it: one qdisc on each egress does all three. */
+    char msg[1024];
     for (int i = 0; i < 2; i++) {
         const char *argv[16];
         int k = 0;
@@ -336,28 +386,51 @@ int nl_labnet_impair(struct nl_labnet *n, const struct nl_impair *im, struct nl_
         if (im->set & NL_IMPAIR_LOSS) { argv[k++] = "loss"; argv[k++] = loss; }
         if (im->set & NL_IMPAIR_RATE) { argv[k++] = "rate"; argv[k++] = rate; }
         argv[k] = NULL;
-        rc = run_tool(msg, "adding netem", ns[i], argv, msg, sizeof msg);
+        int rc = run_tool(msg, "adding netem", ns[i], argv, msg, sizeof msg);
         if (rc < 0) {
             if (i == 0 && (strstr(msg, "unknown") || strstr(msg, "Unknown")))
-                break; /* no netem in this kernel: tbf + nftables below */
+                return 0; /* no netem in this kernel: tbf + nftables */
             nl_labnet_unimpair(n, NULL);
             return nl_err(errbuf, rc, "%s", msg);
         }
-        if (i == 1) {
-            out->mechanism = NL_IMPAIR_NETEM;
-            out->mechanism_name = "netem";
-            out->applied = im->set;
-            out->loss_pct = im->loss_pct;
-            out->rate_bps = im->rate_bps;
-            out->delay_us = im->delay_us;
-            snprintf(out->detail, sizeof out->detail,
-                     "netem on both veth ends (%s and %s), each direction:%s%s%s%s%s%s", dev[0], dev[1],
-                     im->set & NL_IMPAIR_LOSS ? " loss " : "", im->set & NL_IMPAIR_LOSS ? loss : "",
-                     im->set & NL_IMPAIR_RATE ? " rate " : "", im->set & NL_IMPAIR_RATE ? rate : "",
-                     im->set & NL_IMPAIR_DELAY ? " delay " : "", im->set & NL_IMPAIR_DELAY ? delay : "");
-            return 0;
-        }
     }
+    out->mechanism = NL_IMPAIR_NETEM;
+    out->mechanism_name = "netem";
+    out->applied = im->set;
+    out->loss_pct = im->loss_pct;
+    out->rate_bps = im->rate_bps;
+    out->delay_us = im->delay_us;
+    snprintf(out->detail, sizeof out->detail,
+             "netem on both veth ends (%s and %s), each direction:%s%s%s%s%s%s", dev[0], dev[1],
+             im->set & NL_IMPAIR_LOSS ? " loss " : "", im->set & NL_IMPAIR_LOSS ? loss : "",
+             im->set & NL_IMPAIR_RATE ? " rate " : "", im->set & NL_IMPAIR_RATE ? rate : "",
+             im->set & NL_IMPAIR_DELAY ? " delay " : "", im->set & NL_IMPAIR_DELAY ? delay : "");
+    return 1;
+}
+
+int nl_labnet_impair(struct nl_labnet *n, const struct nl_impair *im, struct nl_impair_applied *out, char *errbuf)
+{
+    memset(out, 0, sizeof *out);
+    if (!im->set)
+        return nl_err(errbuf, NL_EINVAL, "impair: nothing asked for");
+    /* The same limits as nl_impair_parse, for a caller that filled im itself. */
+    char loss[32] = "";
+    snprintf(loss, sizeof loss, "%g%%", im->loss_pct);
+    int rc;
+    if ((im->set & NL_IMPAIR_LOSS) && (rc = loss_error(errbuf, loss, im->loss_pct)) < 0)
+        return rc;
+    if (((im->set & NL_IMPAIR_RATE) && (im->rate_bps < 8000 || im->rate_bps > 10000000000ull)) ||
+        ((im->set & NL_IMPAIR_DELAY) && (im->delay_us < 1 || im->delay_us > 10000000)))
+        return nl_err(errbuf, NL_EINVAL, "impair: rate (8 kbit/s to 10 Gbit/s) or delay (1 us to 10 s) out of range");
+    const char *ns[2] = {n->ns_client, n->ns_server}, *dev[2] = {n->if_client, n->if_server};
+    char rate[32] = "", delay[32] = "";
+    fmt_rate(rate, sizeof rate, im->rate_bps);
+    if (im->delay_us % 1000 == 0)
+        snprintf(delay, sizeof delay, "%ums", im->delay_us / 1000);
+    else
+        snprintf(delay, sizeof delay, "%uus", im->delay_us);
+    if ((rc = try_netem(n, im, rate, delay, loss, out, errbuf)) != 0)
+        return rc < 0 ? rc : 0;
 
     /* No netem: tbf for the rate, nftables for the loss; delay has no mechanism here. */
     if (!(im->set & (NL_IMPAIR_LOSS | NL_IMPAIR_RATE)))

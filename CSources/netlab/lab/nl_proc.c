@@ -1,11 +1,14 @@
 /*
  * nl_proc.c - fork/exec helpers for the lab: namespaces entered with setns()
  * in the child before exec, output to a pipe or a log file, stops by process
- * group. The child only makes async-signal-safe calls between fork and exec.
+ * group, a child's input fed with a deadline. The child only makes
+ * async-signal-safe calls between fork and exec. Every wait here has a deadline
+ * and, but for clean-up, ends at a stop request (nl_signal.h).
  */
 #include "netlab/nl_proc.h"
 #include "netlab/nl_signal.h"
 #include "nl_internal.h"
+#include "nl_proc_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +16,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,8 +139,10 @@ static int start(const char *const argv[], const char *netns, int out_fd, int in
     return 0;
 }
 
-int nl_proc_run(const char *const argv[], const char *netns, double timeout_s, char *out, size_t outcap, int *status,
-                char *errbuf)
+static int proc_wait(pid_t pid, double timeout_s, int honour_stop, int *status, char *errbuf);
+
+static int proc_run(const char *const argv[], const char *netns, double timeout_s, int honour_stop, char *out,
+                    size_t outcap, int *status, char *errbuf)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0)
@@ -163,7 +169,7 @@ int nl_proc_run(const char *const argv[], const char *netns, double timeout_s, c
             ms = left < 0.2 ? (int)(left * 1000) + 1 : 200;
         }
         int pr = poll(&p, 1, ms);
-        if (*nl_stop_flag())
+        if (honour_stop && *nl_stop_flag())
             break; /* the wait below stops the program */
         if (pr < 0 && errno != EINTR)
             break;
@@ -195,7 +201,7 @@ int nl_proc_run(const char *const argv[], const char *netns, double timeout_s, c
         }
         if (w < 0 && errno != EINTR)
             return nl_err_sys(errbuf, errno, "waiting for %s", argv[0]);
-        if (*nl_stop_flag()) {
+        if (honour_stop && *nl_stop_flag()) {
             nl_proc_stop(pid, 1.0, &st, NULL);
             return nl_err(errbuf, NL_EINTR, "%s was stopped: interrupted", argv[0]);
         }
@@ -208,6 +214,18 @@ int nl_proc_run(const char *const argv[], const char *netns, double timeout_s, c
     }
     nl_proc_stop(pid, 1.0, &st, NULL);
     return nl_err(errbuf, NL_ELIMIT, "%s did not finish within %.0f s and was stopped", argv[0], timeout_s);
+}
+
+int nl_proc_run(const char *const argv[], const char *netns, double timeout_s, char *out, size_t outcap, int *status,
+                char *errbuf)
+{
+    return proc_run(argv, netns, timeout_s, 1, out, outcap, status, errbuf);
+}
+
+int nl_proc_run_to_end(const char *const argv[], const char *netns, double timeout_s, char *out, size_t outcap,
+                       int *status, char *errbuf)
+{
+    return proc_run(argv, netns, timeout_s, 0, out, outcap, status, errbuf);
 }
 
 int nl_proc_spawn(const char *const argv[], const char *netns, const char *log_path, pid_t *pid, char *errbuf)
@@ -244,7 +262,7 @@ int nl_proc_spawn_input(const char *const argv[], const char *netns, const char 
     return 0;
 }
 
-int nl_proc_wait(pid_t pid, double timeout_s, int *status, char *errbuf)
+static int proc_wait(pid_t pid, double timeout_s, int honour_stop, int *status, char *errbuf)
 {
     double deadline = now_s() + timeout_s;
     for (;;) {
@@ -257,11 +275,68 @@ int nl_proc_wait(pid_t pid, double timeout_s, int *status, char *errbuf)
         }
         if (r < 0 && errno != EINTR)
             return nl_err_sys(errbuf, errno, "waiting for process %d", (int)pid);
+        if (honour_stop && *nl_stop_flag())
+            return nl_err(errbuf, NL_EINTR, "waiting for process %d: interrupted", (int)pid);
         if (now_s() >= deadline)
             return nl_err(errbuf, NL_ELIMIT, "process %d still running after %.1f s", (int)pid, timeout_s);
         struct timespec ts = {0, 10 * 1000000};
         nanosleep(&ts, NULL);
     }
+}
+
+int nl_proc_wait(pid_t pid, double timeout_s, int *status, char *errbuf)
+{
+    return proc_wait(pid, timeout_s, 1, status, errbuf);
+}
+
+int nl_proc_feed(int fd, const void *buf, size_t len, double timeout_s, size_t *written, char *errbuf)
+{
+    const uint8_t *p = buf;
+    size_t done = 0;
+    if (written)
+        *written = 0;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+        return nl_err_sys(errbuf, errno, "feeding a program: descriptor %d", fd);
+    double deadline = now_s() + timeout_s;
+    int rc = 0;
+    while (done < len) {
+        if (*nl_stop_flag()) {
+            rc = nl_err(errbuf, NL_EINTR, "feeding a program: interrupted after %zu of %zu bytes", done, len);
+            break;
+        }
+        double left = deadline - now_s();
+        if (left <= 0) {
+            rc = nl_err(errbuf, NL_ELIMIT, "feeding a program: %zu of %zu bytes taken within %.0f s", done, len,
+                        timeout_s);
+            break;
+        }
+        ssize_t w = write(fd, p + done, len - done);
+        if (w > 0) {
+            done += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            rc = nl_err_sys(errbuf, errno, "feeding a program: after %zu of %zu bytes", done, len);
+            break;
+        }
+        /* Full pipe: wait for room, at most 200 ms at a time (a signal also ends the wait: no SA_RESTART). */
+        struct pollfd pf = {fd, POLLOUT, 0};
+        int ms = left < 0.2 ? (int)(left * 1000) + 1 : 200;
+        if (poll(&pf, 1, ms) < 0 && errno != EINTR) {
+            rc = nl_err_sys(errbuf, errno, "feeding a program: poll");
+            break;
+        }
+        if (pf.revents & (POLLERR | POLLHUP)) {
+            rc = nl_err(errbuf, NL_ESYS, "feeding a program: it closed its input after %zu of %zu bytes", done, len);
+            break;
+        }
+    }
+    if (fl >= 0 && !(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl);
+    if (written)
+        *written = done;
+    return rc;
 }
 
 int nl_proc_stop(pid_t pid, double grace_s, int *status, char *errbuf)
@@ -274,11 +349,12 @@ int nl_proc_stop(pid_t pid, double grace_s, int *status, char *errbuf)
             *status = decode_status(st);
         return 0;
     }
-    if (nl_proc_wait(pid, grace_s, status, NULL) == 0)
+    /* A stop is itself clean-up: its waits do not end at a stop request. */
+    if (proc_wait(pid, grace_s, 0, status, NULL) == 0)
         return 0;
     kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
-    return nl_proc_wait(pid, 5.0, status, errbuf);
+    return proc_wait(pid, 5.0, 0, status, errbuf);
 }
 
 int nl_proc_alive(pid_t pid) { return pid > 0 && kill(pid, 0) == 0; }

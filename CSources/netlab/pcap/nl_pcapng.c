@@ -1,10 +1,11 @@
 /*
- * nl_pcapng.c - the pcapng half of the capture reader (nl_pcapr.c): section
+ * nl_pcapng.c - the pcapng format of the capture reader (nl_pcapr.c's table): section
  * headers (SHB, either byte order), interfaces (IDB with if_tsresol and
  * if_tsoffset) and packets (EPB, SPB, obsolete PB; other blocks skipped), read
  * from the reader's mapped bytes with every length validated before use.
  */
 #include "nl_pcapr_int.h"
+#include "netlab/nl_cursor.h"
 #include "nl_internal.h"
 
 #include <stdio.h>
@@ -110,7 +111,7 @@ static int64_t ng_time(const struct iface_rec *f, uint64_t ts)
 
 /* Check the SHB at r->pos and take the section's byte order. Returns the block
  * length, or a negative code with what[] saying why. */
-int64_t nl_pcapng_read_shb(struct nl_pcapr *r, char what[256])
+static int64_t read_shb(struct nl_pcapr *r, char what[256])
 {
     size_t left = r->size - r->pos;
     const uint8_t *b = r->base + r->pos;
@@ -148,7 +149,7 @@ int64_t nl_pcapng_read_shb(struct nl_pcapr *r, char what[256])
     return blen;
 }
 
-int nl_pcapng_next(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf)
+static int next_pcapng(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf)
 {
     for (;;) {
         size_t left = r->size - r->pos;
@@ -162,7 +163,7 @@ int nl_pcapng_next(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf)
         uint32_t blen;
         if (type == PCAPNG_SHB) {
             char what[256];
-            int64_t n = nl_pcapng_read_shb(r, what);
+            int64_t n = read_shb(r, what);
             if (n < 0)
                 return nl_pcapr_fail(r, errbuf, (int)n, "%s", what);
             blen = (uint32_t)n;
@@ -262,3 +263,20 @@ int nl_pcapng_next(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf)
     }
 }
 
+/* The file is pcapng if it starts with a section header block. */
+static int open_pcapng(struct nl_pcapr *r, char *errbuf)
+{
+    const uint8_t *b = r->base;
+    uint32_t be = nl_get_be32(b);
+    if (be != PCAPNG_SHB)
+        return NL_ENOTFOUND;
+    r->format = NL_FMT_PCAPNG;
+    char what[256];
+    int64_t n = read_shb(r, what);
+    if (n < 0)
+        return nl_err(errbuf, (int)n, "%s: %s", r->name, what);
+    r->pos = (size_t)n;
+    return 0;
+}
+
+const struct nl_pcapr_format_ops nl_pcapr_pcapng = {open_pcapng, next_pcapng};

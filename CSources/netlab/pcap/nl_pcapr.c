@@ -1,8 +1,9 @@
 /*
- * nl_pcapr.c - capture file reading: classic pcap (both byte orders, micro/nano)
- * here, pcapng (SHB/IDB/EPB/SPB/PB; other blocks skipped) in nl_pcapng.c, both
- * from a read-only memory map (nl_file.c, the one file loader). Owns the file mapping and interface list; validates every length before
- * use and never reads past the file. Knows nothing of link or network layers.
+ * nl_pcapr.c - capture file reading: opens the file (a read-only memory map from
+ * nl_file.c, the one file loader), finds its format in a table of formats (classic pcap
+ * in nl_pcap_classic.c, pcapng in nl_pcapng.c) and reads its packets through that format,
+ * streaming the mapping ahead of the position and releasing it behind. Owns the mapping
+ * and the accessors. Knows nothing of link or network layers, nor of any format's records.
  */
 #include "nl_pcapr_int.h"
 #include "nl_internal.h"
@@ -20,107 +21,6 @@ static int host_le(void)
 {
     const uint16_t one = 1;
     return *(const uint8_t *)&one == 1;
-}
-
-void nl_pcapr_warn(struct nl_pcapr *r, const char *fmt, ...)
-{
-    if (r->nwarnings >= MAX_WARNINGS)
-        return;
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char *s = strdup(buf);
-    if (s)
-        r->warnings[r->nwarnings++] = s;
-}
-
-int nl_pcapr_fail(struct nl_pcapr *r, char *errbuf, int code, const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    snprintf(r->errmsg, sizeof r->errmsg, "%s: packet %llu at byte offset %zu: %s", r->name,
-             (unsigned long long)r->number + 1, r->pos, what);
-    r->err = code;
-    return nl_err(errbuf, code, "%s", r->errmsg);
-}
-
-int nl_pcapr_add_iface(struct nl_pcapr *r, int linktype, uint32_t snaplen)
-{
-    if (r->nifaces >= NL_PCAPR_MAX_IFACES)
-        return NL_ELIMIT;
-    if (NL_GROW(r->ifaces, r->nifaces, r->cap_ifaces, 4) < 0)
-        return NL_ENOMEM;
-    struct iface_rec *f = &r->ifaces[r->nifaces++];
-    memset(f, 0, sizeof *f);
-    f->pub.linktype = linktype;
-    f->pub.snaplen = snaplen;
-    f->pub.section = r->section;
-    f->tsresol = 6;
-    return 0;
-}
-
-/* ---- classic pcap ---- */
-
-static int open_pcap(struct nl_pcapr *r, char *errbuf)
-{
-    if (r->size < 24)
-        return nl_err(errbuf, NL_ETRUNC, "%s: file ends after %zu bytes, inside the 24-byte pcap file header", r->name,
-                      r->size);
-    const uint8_t *h = r->base;
-    uint16_t major = rd16(r, h + 4), minor = rd16(r, h + 6);
-    uint32_t snaplen = rd32(r, h + 16);
-    uint32_t network = rd32(r, h + 20);
-    if (major != 2)
-        return nl_err(errbuf, NL_EMALFORMED, "%s: pcap version %u.%u is not supported (only 2.x)", r->name, major,
-                      minor);
-    /* Bits 26-31 of the link type field carry FCS information (pcap spec 4). */
-    int linktype = (int)(network & 0x03ffffff);
-    int rc = nl_pcapr_add_iface(r, linktype, snaplen);
-    if (rc < 0)
-        return nl_err(errbuf, rc, "%s: out of memory", r->name);
-    r->pos = 24;
-    return 0;
-}
-
-static int next_pcap(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf)
-{
-    size_t left = r->size - r->pos;
-    if (left == 0)
-        return 0;
-    if (left < 16)
-        return nl_pcapr_fail(r, errbuf, NL_ETRUNC, "the file ends %zu bytes into a 16-byte record header (the capture was cut short)",
-                    left);
-    const uint8_t *h = r->base + r->pos;
-    uint32_t sec = rd32(r, h), frac = rd32(r, h + 4), incl = rd32(r, h + 8), orig = rd32(r, h + 12);
-    if (incl > NL_PCAPR_MAX_CAPLEN)
-        return nl_pcapr_fail(r, errbuf, NL_EMALFORMED, "record claims %u captured bytes, more than any capture holds (%u)", incl,
-                    NL_PCAPR_MAX_CAPLEN);
-    if (left - 16 < incl)
-        return nl_pcapr_fail(r, errbuf, NL_ETRUNC,
-                    "record claims %u captured bytes but the file ends after %zu (the capture was cut short)", incl,
-                    left - 16);
-    if (orig < incl) {
-        if (r->overlong++ == 0)
-            nl_pcapr_warn(r, "packet %llu: captured length %u exceeds its wire length %u; using %u",
-                        (unsigned long long)r->number + 1, incl, orig, incl);
-        orig = incl;
-    }
-    pkt->data = h + 16;
-    pkt->caplen = incl;
-    pkt->len = orig;
-    pkt->ts_ns = (int64_t)sec * 1000000000 + (r->pcap_nano ? (int64_t)frac : (int64_t)frac * 1000);
-    pkt->offset = r->pos;
-    pkt->iface = 0;
-    pkt->linktype = r->ifaces[0].pub.linktype;
-    pkt->direction = NL_DIR_UNKNOWN;
-    r->pos += 16 + (size_t)incl;
-    pkt->number = ++r->number;
-    return 1;
 }
 
 /* Give back mapped pages well behind the read position (MADV_DONTNEED on a
@@ -187,35 +87,30 @@ int nl_pcapr_next(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf)
         return nl_err(errbuf, r->err, "%s", r->errmsg);
     maybe_release(r);
     stream_ahead(r);
-    return r->format == NL_FMT_PCAP ? next_pcap(r, pkt, errbuf) : nl_pcapng_next(r, pkt, errbuf);
+    return r->ops->next(r, pkt, errbuf);
 }
 
 /* ---- opening ---- */
+
+/* The formats a capture file may be in, probed in turn by their magic numbers (as
+ * libpcap's savefile.c probes check_headers[]): each says whether the file is its own and
+ * opens it; the reader then calls only that format's next. No format calls back. */
+static const struct nl_pcapr_format_ops *const formats[] = {&nl_pcapr_classic, &nl_pcapr_pcapng};
 
 static int start(struct nl_pcapr *r, char *errbuf)
 {
     if (r->size < 4)
         return nl_err(errbuf, r->size ? NL_ETRUNC : NL_EMALFORMED,
                       "%s: %s, not a pcap or pcapng capture", r->name, r->size ? "too short" : "empty file");
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        int rc = formats[i]->open(r, errbuf);
+        if (rc == NL_ENOTFOUND)
+            continue;
+        if (rc == 0)
+            r->ops = formats[i];
+        return rc;
+    }
     const uint8_t *b = r->base;
-    uint32_t be = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-    uint32_t le = (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
-    if (be == PCAP_MAGIC_US || be == PCAP_MAGIC_NS || le == PCAP_MAGIC_US || le == PCAP_MAGIC_NS) {
-        r->format = NL_FMT_PCAP;
-        r->le = (le == PCAP_MAGIC_US || le == PCAP_MAGIC_NS);
-        r->pcap_nano = (be == PCAP_MAGIC_NS || le == PCAP_MAGIC_NS);
-        r->nano = r->pcap_nano;
-        return open_pcap(r, errbuf);
-    }
-    if (be == PCAPNG_SHB) {
-        r->format = NL_FMT_PCAPNG;
-        char what[256];
-        int64_t n = nl_pcapng_read_shb(r, what);
-        if (n < 0)
-            return nl_err(errbuf, (int)n, "%s: %s", r->name, what);
-        r->pos = (size_t)n;
-        return 0;
-    }
     return nl_err(errbuf, NL_EMALFORMED,
                   "%s: not a pcap or pcapng capture (starts with %02x %02x %02x %02x; pcap starts a1 b2 c3 d4 or d4 c3 "
                   "b2 a1, pcapng 0a 0d 0d 0a)",

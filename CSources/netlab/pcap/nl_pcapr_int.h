@@ -1,7 +1,8 @@
 /*
- * nl_pcapr_int.h - what the capture reader's two formats share (internal; never
- * installed): the reader's state, byte-order reads, warnings, the sticky error,
- * interfaces; nl_pcapr.c (classic pcap, opening, the accessors) and nl_pcapng.c.
+ * nl_pcapr_int.h - what the capture reader's formats share (internal; never
+ * installed): the reader's state, byte-order reads, the format table's entries;
+ * warnings, the sticky error and interfaces (nl_pcapr_state.c). nl_pcapr.c opens and
+ * dispatches, nl_pcap_classic.c and nl_pcapng.c read their formats.
  */
 #ifndef NL_PCAPR_INT_H
 #define NL_PCAPR_INT_H
@@ -51,6 +52,7 @@ struct nl_pcapr {
     uint8_t *owned;       /* malloc'ed copy when mapping was impossible */
     char *name;
     enum nl_pcapr_format format;
+    const struct nl_pcapr_format_ops *ops; /* the format's reader (nl_pcapr.c's table) */
     int le;               /* the current section is little-endian */
     int nano;
     /* classic pcap: one implicit interface */
@@ -87,15 +89,22 @@ static inline uint32_t rd32(const struct nl_pcapr *r, const uint8_t *p)
     return r->le == (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) ? v : __builtin_bswap32(v);
 }
 
-/* nl_pcapr.c */
+/* One format of capture file: open claims the file (NL_ENOTFOUND when the magic is not its
+ * own; 0 opened, r->pos at the first record; <0 an error said in errbuf), next reads its
+ * next packet (1, 0 at the end, <0 an error, sticky through nl_pcapr_fail). */
+struct nl_pcapr_format_ops {
+    int (*open)(struct nl_pcapr *r, char *errbuf);
+    int (*next)(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf);
+};
+extern const struct nl_pcapr_format_ops nl_pcapr_classic; /* nl_pcap_classic.c */
+extern const struct nl_pcapr_format_ops nl_pcapr_pcapng;  /* nl_pcapng.c */
+
+/* nl_pcapr_state.c */
 void nl_pcapr_warn(struct nl_pcapr *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Record a sticky error; every later nl_pcapr_next returns it again. */
 int nl_pcapr_fail(struct nl_pcapr *r, char *errbuf, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int nl_pcapr_add_iface(struct nl_pcapr *r, int linktype, uint32_t snaplen);
 
-/* nl_pcapng.c: the section header at r->pos (its end, or <0 with `what` said), the next packet. */
-int64_t nl_pcapng_read_shb(struct nl_pcapr *r, char what[256]);
-int nl_pcapng_next(struct nl_pcapr *r, struct nl_frame *pkt, char *errbuf);
 
 #endif

@@ -28,6 +28,44 @@ static uint16_t version_ethertype(struct nl_cursor *c)
     return v == 4 ? NL_ETHERTYPE_IPV4 : v == 6 ? NL_ETHERTYPE_IPV6 : 0;
 }
 
+/* ARCnet system codes (RFC 1051, RFC 1201, and the assigned numbers tcpdump's print-arcnet.c
+ * lists): the old encapsulations carry no split flag and sequence number. */
+static int arcnet_old_type(uint8_t t) { return t == 240 || t == 241 || t == 0x80; }
+
+static uint16_t arcnet_ethertype(uint8_t t)
+{
+    switch (t) {
+    case 240: case 212: return NL_ETHERTYPE_IPV4; /* IP (RFC 1051), IP (RFC 1201) */
+    case 0xc4: return NL_ETHERTYPE_IPV6;
+    default: return 0;
+    }
+}
+
+/* ARCnet framing: src, dst, [Linux: offset[2]], system code, then for the RFC 1201 codes a
+ * split flag and a sequence number (BSD: a flag of 0xff is an exception frame with two more
+ * bytes). Linux hands over reassembled packets; a BSD middle fragment is not decoded. */
+static int arcnet_decode(struct nl_cursor *c, int linux_framing, struct nl_link *l)
+{
+    nl_cur_skip(c, linux_framing ? 4 : 2);
+    uint8_t type = nl_cur_u8(c);
+    if (c->err)
+        return NL_ETRUNC;
+    if (!arcnet_old_type(type)) {
+        uint8_t flag = nl_cur_u8(c);
+        if (!linux_framing && flag == 0xff) {
+            nl_cur_skip(c, 2);
+            flag = nl_cur_u8(c);
+        }
+        nl_cur_skip(c, 2);
+        if (c->err)
+            return NL_ETRUNC;
+        if (!linux_framing && flag && (flag & 1) == 0)
+            return 0; /* a middle fragment: no network header here */
+    }
+    l->ethertype = arcnet_ethertype(type);
+    return 0;
+}
+
 /* After an Ethernet-style type field: walk VLAN tags and 802.2 LLC/SNAP. */
 static int ether_payload(struct nl_cursor *c, uint16_t type, struct nl_link *l)
 {
@@ -134,6 +172,10 @@ int nl_link_decode(int linktype, const uint8_t *p, size_t caplen, struct nl_link
     case NL_LINKTYPE_IPV6:
         l->ethertype = NL_ETHERTYPE_IPV6;
         break;
+    case NL_LINKTYPE_ARCNET_BSD:
+    case NL_LINKTYPE_ARCNET_LINUX:
+        rc = arcnet_decode(&c, linktype == NL_LINKTYPE_ARCNET_LINUX, l);
+        break;
     default:
         return 0;
     }
@@ -160,6 +202,8 @@ static const struct lt_name lt_names[] = {
     {NL_LINKTYPE_LINUX_SLL2, "LINUX_SLL2", "Linux cooked v2"},
     {NL_LINKTYPE_IPV4, "IPV4", "Raw IPv4"},
     {NL_LINKTYPE_IPV6, "IPV6", "Raw IPv6"},
+    {NL_LINKTYPE_ARCNET_BSD, "ARCNET", "ARCnet"},
+    {NL_LINKTYPE_ARCNET_LINUX, "ARCNET_LINUX", "ARCnet (Linux)"},
     {105, "IEEE802_11", "802.11 Wi-Fi"},
     {127, "IEEE802_11_RADIO", "802.11 plus radiotap"},
     {9, "PPP", "PPP"},
@@ -190,7 +234,7 @@ int nl_linktype_supported(int linktype)
     switch (linktype) {
     case NL_LINKTYPE_NULL: case NL_LINKTYPE_ETHERNET: case NL_LINKTYPE_RAW: case NL_LINKTYPE_RAW_OLD12:
     case NL_LINKTYPE_RAW_OLD14: case NL_LINKTYPE_LOOP: case NL_LINKTYPE_LINUX_SLL: case NL_LINKTYPE_LINUX_SLL2:
-    case NL_LINKTYPE_IPV4: case NL_LINKTYPE_IPV6:
+    case NL_LINKTYPE_IPV4: case NL_LINKTYPE_IPV6: case NL_LINKTYPE_ARCNET_BSD: case NL_LINKTYPE_ARCNET_LINUX:
         return 1;
     default:
         return 0;
