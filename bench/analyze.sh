@@ -3,7 +3,8 @@
 #
 #   bench/analyze.sh [PACKETS] [RUNS]      default 1000000 packets, 5 runs (tshark: 3)
 #   SKIP_4M=1 bench/analyze.sh             skip the 4,000,000-packet memory run
-#   BASE_ANALYZE=/path/to/analyze bench/analyze.sh   also measure an earlier analyze's peak RSS
+#   BASE_ANALYZE=/path/to/analyze bench/analyze.sh   also time an earlier analyze in the same rounds
+#                                                     (ratios of time and peak RSS) and its 4 M-packet RSS
 #
 # Generates (once, in bench/out/) a TCP capture of PACKETS packets in many
 # conversations (bench/gen_capture.c: Ethernet, IPv4 and IPv6, handshakes,
@@ -66,13 +67,15 @@ echo "== $runs rounds (tshark $truns), medians"
 fast=$(python3 bench/measure.py "$runs" \
   "analyze=$analyze $file" \
   "pcap_next_ex=$out/pcap_loop $file" \
-  "tcpdump=tcpdump -nn -r $file")
+  "tcpdump=tcpdump -nn -r $file" \
+  ${BASE_ANALYZE:+"base=$BASE_ANALYZE $file"})
 slow=$(python3 bench/measure.py "$truns" "tshark=tshark -r $file -q -z expert")
 echo "== lossy capture: $runs rounds (tshark $truns), medians"
 lfast=$(python3 bench/measure.py "$runs" \
   "analyze_lossy=$analyze $lossy" \
   "pcap_next_ex_lossy=$out/pcap_loop $lossy" \
-  "tcpdump_lossy=tcpdump -nn -r $lossy")
+  "tcpdump_lossy=tcpdump -nn -r $lossy" \
+  ${BASE_ANALYZE:+"base_lossy=$BASE_ANALYZE $lossy"})
 lslow=$(python3 bench/measure.py "$truns" "tshark_lossy=tshark -r $lossy -q -z expert")
 rss4=""
 if [ "${SKIP_4M:-0}" != 1 ]; then
@@ -109,6 +112,12 @@ for tag, sfx in [("clean", ""), ("lossy", "_lossy")]:
     print("%s capture:" % tag)
     for name, x, goal, ok in goals:
         print("  vs %-22s %7.1fx   goal %-14s %s" % (name, x, goal, "MET" if ok(x) else "NOT MET"))
+if "base" in r:
+    print("this analyze against BASE_ANALYZE, same rounds (issue 23: within 5%):")
+    for tag, sfx in [("clean", ""), ("lossy", "_lossy")]:
+        t = r["analyze" + sfx]["median"] / r["base" + sfx]["median"]
+        m = r["analyze" + sfx]["rss_kb"] / r["base" + sfx]["rss_kb"]
+        print("  %s: time %.3fx, peak RSS %.3fx   %s" % (tag, t, m, "MET" if t <= 1.05 and m <= 1.05 else "NOT MET"))
 print("\npeak RSS of analyze:")
 print("  %9d packets, %7d conversations: %6.1f MB" % (n, convs, r["analyze"]["rss_kb"] / 1024))
 if big:
