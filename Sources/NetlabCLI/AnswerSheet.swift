@@ -63,12 +63,14 @@ extension ReportWriter {
             let many = cs.count > 1
             func per(_ c: ConversationAnswers, _ s: String) -> String { many ? "conversation \(c.conversation): \(s)" : s }
             func userOf(_ c: ConversationAnswers) -> String { c.user.map { " (\($0))" } ?? "" }
-            var rows: [[String]] = [["capture", "\(a.packets) packets, \(cs.count) TCP conversation\(cs.count == 1 ? "" : "s")"]]
+            var rows: [[String]] = [["capture", "\(a.packets) packets, \(a.conversationsTotal) TCP conversation\(a.conversationsTotal == 1 ? "" : "s")"]]
+            if let why = a.cannot { rows.append(["what cannot be answered", why]) }
             guard !cs.isEmpty else {
                 rows.append(["transport protocol", "no TCP conversation in this capture"])
                 table(["question", "answer"], rows)
                 continue
             }
+            for c in cs { if let why = c.cannot { rows.append(["what cannot be answered", per(c, why)]) } }
             let v6 = cs[0].server.hasPrefix("[")
             rows.append(["transport protocol", "TCP (the \(v6 ? "IPv6 header's next header" : "IPv4 header's protocol") field is 6)"])
             rows.append(["server (IP:port)", Array(Set(cs.map(\.server))).sorted().joined(separator: ", ")
@@ -78,25 +80,15 @@ extension ReportWriter {
             var ifs: [String] = []
             for c in cs { for i in c.interfaces where !ifs.contains(i.label(names: names)) { ifs.append(i.label(names: names)) } }
             rows.append(["interface", ifs.joined(separator: ", ")])
-            let greetings = cs.map { c -> String in
-                guard let g = c.greeting else { return per(c, "none: the client spoke first") }
-                return per(c, "packet \(g.packet), \(g.payloadBytes) bytes of payload: \"\(g.text.visible())\"")
-            }
+            let greetings = cs.map { c in per(c, c.greetingSentence) }
             rows.append(["greeting (the server's first payload)", greetings.joined(separator: "\n")])
             if let (c, x) = chosenExchange(a, lines: lines) {
                 rows.append(["a client message and the field that holds it",
-                             per(c, "packet \(x.requestPacket): \"\(x.request.visible())\", \(x.requestBytes) bytes in the TCP payload (field tcp.payload)")])
+                             per(c, "\(x.requestPlace): \"\(x.request.visible())\", \(x.requestBytes) bytes in the TCP payload (field tcp.payload)")])
                 if x.replyPacket != 0 {
-                    let echo = EchoServer.transform(Array(x.request.bytes.filter { $0 != 10 && $0 != 13 }))
-                    let isEcho = x.reply.bytes.filter { $0 != 10 && $0 != 13 } == echo
-                    rows.append([c.chat ? "the server's reply" : "the matching echo reply",
-                                 per(c, "packet \(x.replyPacket): \"\(x.reply.visible())\""
-                                     + (x.replyShared > 1
-                                        ? " (one of the \(x.replyShared) reply lines this \(x.replyBytes)-byte payload carries)"
-                                        : ", \(x.replyBytes) bytes")
-                                     + (isEcho ? ", the request reversed with its case swapped" : ""))])
+                    rows.append([c.chat ? "the server's reply" : "the matching echo reply", per(c, x.replySentence)])
                 } else {
-                    rows.append(["the reply", per(c, x.replyExpected ? "none captured" : "none: the chat server does not acknowledge MSG")])
+                    rows.append(["the reply", per(c, x.replySentence)])
                 }
             }
             rows.append(["bytes client → server", cs.map { c in

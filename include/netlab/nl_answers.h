@@ -157,6 +157,7 @@ struct nl_exchange {
     const char *reply_match;      /* why the reply is this request's: "echo (reversed, case swapped)",
                                      "echo (identical)", "chat reply"; NULL when none */
     const char *no_reply;         /* reply_packet 0: why there is none */
+    uint64_t next_server_packet;  /* reply_packet 0: the server line that came next and is not its reply (0: none) */
 };
 /** Conversation i's k-th exchange. Returns 0 or NL_EINVAL. */
 NL_API int nl_answers_exchange(const struct nl_answers *a, size_t i, size_t k, struct nl_exchange *out);

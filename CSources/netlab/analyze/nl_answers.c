@@ -29,8 +29,8 @@ enum { MATCH_NONE, MATCH_TRANSFORM, MATCH_IDENTICAL, MATCH_CHAT };
 static const char *const no_reply_text[] = {
     NULL,
     "the server sent no line after it in the capture",
-    "the server's next line is not its echo (reversed and case-swapped, or identical) and the protocol is not "
-    "netlab's chat: no reply can be told",
+    "the server's next line is not its echo (reversed and case-swapped, or identical), and the protocol is "
+    "not netlab's chat: nothing tells which of its lines would answer this one",
     "chat MSG/SAY: the server sends no reply",
     "the server echoed a later line but not this one",
     "no packet from the server was captured",
@@ -76,6 +76,8 @@ struct conv {
     uint8_t have_hi[2], have_cseq, chat, echo, cand, snapped, srv_changed;
     uint8_t last_side;           /* SIDE_*: who sent the latest payload */
     uint8_t req_open, rep_open, greet_open;
+    uint8_t full[3];             /* by SIDE_*: its latest segment was full-sized (cut by the MSS) */
+    uint32_t maxseg[3];          /* by SIDE_*: its largest segment */
     struct nl_ans_if ifs[NL_ANSWERS_IFACE_CAP];
     size_t nifs;
     const char *user;
@@ -255,6 +257,40 @@ static int echo_match(const struct xchg *x, const uint8_t *p, size_t n, int whol
     return k && memcmp(r->t.p, p, k) == 0 ? MATCH_IDENTICAL : MATCH_NONE;
 }
 
+/* ---- where a message ends ----
+ * A message is a line, up to its line feed. One left open continues in the same side's next
+ * segment when that segment holds a line feed (the rest of the line), or when the open one was
+ * full-sized (cut by the MSS: at least 536 bytes, and the largest the side has sent); never once
+ * the other side has spoken (it took the message as whole). Otherwise the next segment is a
+ * message of its own (a protocol without line feeds: one message per write). */
+
+static int continues(const struct conv *c, int side, const uint8_t *p, size_t n)
+{
+    return c->last_side == side && (c->full[side] || (n && memchr(p, '\n', n)));
+}
+
+static void sent(struct conv *c, int side, uint32_t seg_len)
+{
+    if (seg_len > c->maxseg[side])
+        c->maxseg[side] = seg_len;
+    c->full[side] = seg_len >= 536 && seg_len >= c->maxseg[side];
+    c->last_side = (uint8_t)side;
+}
+
+/* The other side spoke: the message left open is whole. */
+static void other_spoke(struct conv *c, int side)
+{
+    if (side == SIDE_SERVER && c->req_open) {
+        c->req_open = 0;
+        if (c->nx && c->nx == c->nx_total)
+            c->x[c->nx - 1].req_done = 1;
+    }
+    if (side == SIDE_CLIENT) {
+        c->rep_open = 0;
+        c->greet_open = 0;
+    }
+}
+
 /* ---- the client's lines ---- */
 
 static struct xchg *new_xchg(struct conv *c, int *rc)
@@ -286,7 +322,9 @@ static int on_client(struct conv *c, const uint8_t *p, size_t n, uint32_t seg_le
         const uint8_t *lf = memchr(p + off, '\n', n - off);
         size_t ll = lf ? (size_t)(lf - (p + off)) + 1 : n - off;
         uint32_t bytes = (uint32_t)ll + (lf ? 0 : seg_len - (uint32_t)n); /* a cut segment: the rest is this line's */
-        int cont = off == 0 && c->req_open && c->last_side == SIDE_CLIENT;
+        int cont = off == 0 && c->req_open && continues(c, SIDE_CLIENT, p, n);
+        if (off == 0 && c->req_open && !cont && c->nx && c->nx == c->nx_total)
+            c->x[c->nx - 1].req_done = 1; /* the open line ended where this message begins */
         struct xchg *x = cont ? (c->nx == c->nx_total ? &c->x[c->nx - 1] : NULL) : new_xchg(c, &rc);
         if (rc < 0)
             return rc;
@@ -308,7 +346,7 @@ static int on_client(struct conv *c, const uint8_t *p, size_t n, uint32_t seg_le
         c->x[k].req_line = (uint32_t)(k - first_new + 1);
         c->x[k].req_lines = lines;
     }
-    c->last_side = SIDE_CLIENT;
+    sent(c, SIDE_CLIENT, seg_len);
     return 0;
 }
 
@@ -343,14 +381,11 @@ static int server_line(struct nl_answers *a, size_t flow, const uint8_t *line, s
     if (c->chat && chat_event(line, ll))
         return 0;
     long k = reply_target(c, line, ll, whole, &how);
-    if (k < 0) {
+    if (k < 0) { /* a line of no request: the requests waiting are told it came and is not theirs */
         c->unpaired++;
-        for (size_t i = c->next_reply; i < c->nx; i++)
-            if (!c->x[i].rep.pkt && c->x[i].expect_reply && c->x[i].req_done) {
-                if (!c->x[i].unmatched)
-                    c->x[i].unmatched = pkt;
-                break;
-            }
+        for (size_t i = c->next_reply; i < c->nx && i < c->next_reply + MATCH_WINDOW; i++)
+            if (!c->x[i].rep.pkt && c->x[i].expect_reply && c->x[i].req_done && !c->x[i].unmatched)
+                c->x[i].unmatched = pkt;
         return 0;
     }
     for (size_t i = c->next_reply; i < (size_t)k; i++)
@@ -376,7 +411,7 @@ static int server_lines(struct nl_answers *a, size_t flow, const uint8_t *p, siz
         const uint8_t *lf = memchr(p + off, '\n', n - off);
         size_t ll = lf ? (size_t)(lf - (p + off)) + 1 : n - off;
         uint32_t bytes = (uint32_t)ll + (lf ? 0 : seg_len - (uint32_t)n);
-        if (off == 0 && c->rep_open && c->last_side == SIDE_SERVER) {
+        if (off == 0 && c->rep_open && continues(c, SIDE_SERVER, p, n)) {
             if (c->rep_at && (rc = msg_add(&c->x[c->rep_at - 1].rep, p, ll, bytes, pkt, seg_len)) < 0)
                 return rc;
         } else {
@@ -392,7 +427,7 @@ static int server_lines(struct nl_answers *a, size_t flow, const uint8_t *p, siz
     for (size_t k = first; k < c->nx; k++)
         if (c->x[k].rep.pkt == pkt)
             c->x[k].rep_shared = paired;
-    c->last_side = SIDE_SERVER;
+    sent(c, SIDE_SERVER, seg_len);
     return 0;
 }
 
@@ -433,9 +468,10 @@ static int on_server(struct nl_answers *a, size_t flow, const struct nl_decoded 
     size_t n = d->payload_caplen;
     uint32_t bytes = d->payload_len;
     int rc;
-    if (c->greet_open && c->last_side == SIDE_SERVER && (c->greet.pkt && !c->cand)) {
+    other_spoke(c, SIDE_SERVER);
+    if (c->greet_open && continues(c, SIDE_SERVER, p, n) && c->greet.pkt && !c->cand) {
         c->greet_open = !(n == bytes && n && p[n - 1] == '\n');
-        c->last_side = SIDE_SERVER;
+        sent(c, SIDE_SERVER, bytes);
         return msg_add(&c->greet, p, n, bytes, pkt, bytes);
     }
     c->greet_open = 0;
@@ -453,7 +489,7 @@ static int on_server(struct nl_answers *a, size_t flow, const struct nl_decoded 
         if (before || c->chat || cand) {
             c->cand = (uint8_t)cand;
             c->greet_open = !cand && !(n == bytes && n && p[n - 1] == '\n');
-            c->last_side = SIDE_SERVER;
+            sent(c, SIDE_SERVER, bytes);
             if (c->chat && (rc = chat_user(a, flow, p, n, pkt)) < 0)
                 return rc;
             return msg_add(&c->greet, p, n, bytes, pkt, bytes);
@@ -543,6 +579,7 @@ static int on_payload(struct nl_answers *a, size_t fi, const struct nl_flow *f, 
     c->snapped |= d->payload_caplen < d->payload_len;
     if (dir == c->srv)
         return on_server(a, fi, d, pkt);
+    other_spoke(c, SIDE_CLIENT);
     if (!c->cfirst)
         c->cfirst = pkt;
     if (!c->have_cseq) {
@@ -925,6 +962,7 @@ int nl_answers_exchange(const struct nl_answers *a, size_t i, size_t k, struct n
     o->reply_shared = x->rep_shared;
     o->reply_match = match_text[x->match];
     o->no_reply = x->rep.pkt ? NULL : no_reply_text[x->no_reply];
+    o->next_server_packet = x->rep.pkt ? 0 : x->unmatched;
     o->field = "tcp.payload";
     return 0;
 }
