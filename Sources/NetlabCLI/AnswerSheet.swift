@@ -64,10 +64,16 @@ extension ReportWriter {
                     .joined(separator: sep)
             }
             var rows = [SheetRow(key: "capture", question: "capture",
-                                 answer: "\(a.packets) packets, \(cs.count) TCP conversation\(cs.count == 1 ? "" : "s")")]
+                                 answer: "\(a.packets) packets, \(a.conversationsTotal) TCP conversation\(a.conversationsTotal == 1 ? "" : "s")")]
+            if let why = a.cannot { rows.append(SheetRow(key: "cannot", question: "what cannot be answered", answer: why)) }
             guard !cs.isEmpty else {
                 rows.append(SheetRow(key: "transport", question: "transport protocol", answer: "no TCP conversation in this capture"))
                 return rows
+            }
+            let cannot = cs.filter { $0.cannot != nil }
+            if !cannot.isEmpty {
+                rows.append(SheetRow(key: "cannot", question: "what cannot be answered",
+                                     answer: cannot.prefix(Self.listedConversations).map { per($0, $0.cannot!) }.joined(separator: "\n")))
             }
             let v6 = cs[0].server.hasPrefix("[")
             rows.append(SheetRow(key: "transport", question: "transport protocol",
@@ -81,28 +87,14 @@ extension ReportWriter {
             var ifs: [String] = []
             for c in cs { for i in c.interfaces where !ifs.contains(i.label(names: names)) { ifs.append(i.label(names: names)) } }
             rows.append(SheetRow(key: "interface", question: "interface", answer: ifs.joined(separator: ", ")))
-            rows.append(SheetRow(key: "greeting", question: "greeting (the server's first payload)", answer: each("\n") { c -> String in
-                guard let g = c.greeting else { return per(c, "none: the client spoke first") }
-                return per(c, "packet \(g.packet), \(g.payloadBytes) bytes of payload: \"\(g.text.visible())\"")
-            }))
+            rows.append(SheetRow(key: "greeting", question: "greeting (the server's first payload)", answer: each("\n") { per($0, $0.greetingSentence) }))
             if let (c, x) = chosenExchange(a, lines: lines) {
                 rows.append(SheetRow(key: "message", question: "a client message and the field that holds it",
-                                     answer: per(c, "packet \(x.requestPacket): \"\(x.request.visible())\", \(x.requestBytes) bytes in the TCP payload (field tcp.payload)")))
+                                     answer: per(c, "\(x.requestPlace): \"\(x.request.visible())\", \(x.requestBytes) bytes in the TCP payload (field tcp.payload)")))
                 rows.append(SheetRow(key: "field", question: "the field that holds the message",
                                      answer: "\(x.field.isEmpty ? "tcp.payload" : x.field): the TCP segment's data, after the TCP header"))
-                if x.replyPacket != 0 {
-                    let echo = EchoServer.transform(Array(x.request.bytes.filter { $0 != 10 && $0 != 13 }))
-                    let isEcho = x.reply.bytes.filter { $0 != 10 && $0 != 13 } == echo
-                    rows.append(SheetRow(key: "reply", question: c.chat ? "the server's reply" : "the matching echo reply",
-                                         answer: per(c, "packet \(x.replyPacket): \"\(x.reply.visible())\""
-                                             + (x.replyShared > 1
-                                                ? " (one of the \(x.replyShared) reply lines this \(x.replyBytes)-byte payload carries)"
-                                                : ", \(x.replyBytes) bytes")
-                                             + (isEcho ? ", the request reversed with its case swapped" : ""))))
-                } else {
-                    rows.append(SheetRow(key: "reply", question: "the reply",
-                                         answer: per(c, x.replyExpected ? "none captured" : "none: the chat server does not acknowledge MSG")))
-                }
+                rows.append(SheetRow(key: "reply", question: x.replyPacket == 0 ? "the reply" : c.chat ? "the server's reply" : "the matching echo reply",
+                                     answer: per(c, x.replySentence)))
             }
             rows.append(SheetRow(key: "bytes-c2s", question: "bytes client → server", answer: each("\n") { c in
                 per(c, "\(c.payloadC2S) bytes of payload; \(c.frameBytesC2S) bytes in \(c.framesC2S) frames")

@@ -1,7 +1,7 @@
 /*
  * nl_report.c - one capture as `netlab report` shows it (see nl_report.h): loads the
- * file once and hands that one copy to the analysis, the flow graph and the answer
- * sheet; decides which conversations are drawn and which are listed. Owns the loaded
+ * file once and makes one analysis of that copy, with its answer sheet (the same pass) and
+ * its flow graph; decides which conversations are drawn and which are listed. Owns the loaded
  * file and the views made from it; decides no TCP fact (nl_tcpanalysis does) and
  * renders nothing.
  */
@@ -24,7 +24,7 @@ struct nl_report_capture {
     struct nl_file file;          /* the one read of the capture */
     struct nl_analysis *a;
     struct nl_flowgraph *g;
-    struct nl_answers *ans;
+    const struct nl_answers *ans; /* the analysis' own (nl_analysis_answers) */
     unsigned *drawn;              /* by flow-graph conversation */
 };
 
@@ -92,12 +92,13 @@ int nl_report_capture_open(const char *path, size_t max_rows, struct nl_report_c
     }
     struct nl_analyze_opts o = {0};
     o.packets = 1;
+    o.answers = 1;
     if ((rc = nl_analyze_mem(c->file.data, c->file.size, path, &o, &c->a, errbuf)) < 0 ||
-        (rc = nl_flowgraph_from_analysis(c->a, max_rows, &c->g, errbuf)) < 0 ||
-        (rc = nl_answers_mem(c->file.data, c->file.size, path, &c->ans, errbuf)) < 0) {
+        (rc = nl_flowgraph_from_analysis(c->a, max_rows, &c->g, errbuf)) < 0) {
         nl_report_capture_free(c);
         return rc;
     }
+    c->ans = nl_analysis_answers(c->a);
     if (choose(c) < 0) {
         nl_report_capture_free(c);
         return nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
@@ -110,7 +111,6 @@ void nl_report_capture_free(struct nl_report_capture *c)
 {
     if (!c)
         return;
-    nl_answers_free(c->ans);
     nl_flowgraph_free(c->g);
     nl_analysis_free(c->a);
     free(c->drawn);
