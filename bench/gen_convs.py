@@ -68,4 +68,5 @@ def main():
         f.write(b"".join(recs))
     print("gen_convs: %d conversations, %d packets, %s" % (n, len(recs), out), file=sys.stderr)
 
-main()
+if __name__ == "__main__":
+    main()

@@ -115,6 +115,7 @@ extension ReportWriter {
     /// Page 1 of a hand-in: the assignment's questions by its own numbers, each answered from every
     /// capture (part 1 and part 2 side by side).
     mutating func questionPage(_ q: QuestionSheet, _ sheets: [[SheetRow]], _ loaded: [LoadedCapture]) {
+        heading(2, "Answers", cls: "first")
         let cols = Array(loaded.indices.prefix(3))
         var section: String?
         var rows: [[String]] = []
@@ -129,8 +130,11 @@ extension ReportWriter {
                 flush()
                 section = item.section
             }
+            let keys = item.key.split(separator: ",").map(String.init)
             rows.append([item.number, item.text.isEmpty ? item.key : item.text] + cols.map { k in
-                sheets[k].first { $0.key == item.key }?.answer ?? "not in this capture"
+                let answers = keys.compactMap { key in sheets[k].first { $0.key == key } }
+                if answers.isEmpty { return "not in this capture" }
+                return answers.count == 1 ? answers[0].answer : answers.map { "\($0.question): \($0.answer)" }.joined(separator: "\n")
             })
         }
         flush()

@@ -66,7 +66,7 @@ NL_API unsigned nl_report_capture_drawn(const struct nl_report_capture *c, size_
  *   1  transport  What transport protocol do the client and server use?
  *
  * NUMBER is the assignment's own label (any word: 1, 7, 9b); KEY names the answer-sheet
- * answer that answers it (NL_REPORT_QUESTION_KEYS); the rest is the question as the
+ * answer that answers it (NL_REPORT_QUESTION_KEYS), or several as KEY,KEY; the rest is the question as the
  * assignment words it (may be empty). Lines up to 1,000 bytes, 200 questions; UTF-8. */
 
 /** The answer-sheet answers a question may name. */
@@ -77,7 +77,7 @@ NL_API unsigned nl_report_capture_drawn(const struct nl_report_capture *c, size_
 struct nl_report_question {
     const char *section;  /* the heading it comes under, or "" */
     const char *number;   /* the assignment's label */
-    const char *key;      /* one of NL_REPORT_QUESTION_KEYS */
+    const char *key;      /* one of NL_REPORT_QUESTION_KEYS, or several joined by ',' */
     const char *text;     /* the question, or "" */
 };
 

@@ -131,7 +131,7 @@ unsigned nl_report_capture_drawn(const struct nl_report_capture *c, size_t i)
 
 struct nl_report_questions {
     struct nl_report_question q[NL_REPORT_QUESTION_MAX];
-    char *strings[NL_REPORT_QUESTION_MAX * 4 + 1];
+    char *strings[NL_REPORT_QUESTION_MAX * 4 + 1]; /* number, keys, text of each; headings */
     size_t n, nstrings;
 };
 
@@ -181,24 +181,28 @@ static int question_line(struct nl_report_questions *q, const char *path, unsign
     size_t keylen = (size_t)(p - key);
     while (*p == ' ' || *p == '\t')
         p++;
-    const char *known = NULL;
-    for (size_t k = 0; k < sizeof question_keys / sizeof *question_keys; k++)
-        if (keylen == strlen(question_keys[k]) && !memcmp(key, question_keys[k], keylen))
-            known = question_keys[k];
     if (!keylen)
         return nl_err(errbuf, NL_EMALFORMED, "%s:%u: \"NUMBER KEY QUESTION\" expected: no KEY after %.*s", path, line,
                       (int)numlen, num);
-    if (!known) {
-        char all[400] = "";
+    /* KEY, or KEY,KEY,...: each one known. */
+    for (const char *k0 = key; k0 < key + keylen;) {
+        const char *k1 = memchr(k0, ',', (size_t)(key + keylen - k0));
+        size_t kl = (size_t)((k1 ? k1 : key + keylen) - k0);
+        int known = 0;
         for (size_t k = 0; k < sizeof question_keys / sizeof *question_keys; k++)
-            snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", k ? ", " : "", question_keys[k]);
-        return nl_err(errbuf, NL_EMALFORMED, "%s:%u: unknown answer \"%.*s\"; a question names one of: %s", path, line,
-                      (int)(keylen > 40 ? 40 : keylen), key, all);
+            known |= kl == strlen(question_keys[k]) && !memcmp(k0, question_keys[k], kl);
+        if (!known) {
+            char all[400] = "";
+            for (size_t k = 0; k < sizeof question_keys / sizeof *question_keys; k++)
+                snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", k ? ", " : "", question_keys[k]);
+            return nl_err(errbuf, NL_EMALFORMED, "%s:%u: unknown answer \"%.*s\"; a question names one of: %s (several: "
+                          "KEY,KEY)", path, line, (int)(kl > 40 ? 40 : kl), k0, all);
+        }
+        k0 += kl + 1;
     }
     struct nl_report_question *r = &q->q[q->n];
     r->section = *section ? *section : "";
-    r->key = known;
-    if (!(r->number = keep(q, num, numlen)) || !(r->text = keep(q, p, strlen(p))))
+    if (!(r->number = keep(q, num, numlen)) || !(r->key = keep(q, key, keylen)) || !(r->text = keep(q, p, strlen(p))))
         return NL_ENOMEM;
     q->n++;
     return 0;

@@ -275,7 +275,11 @@ size_t nl_text_markdown(const uint8_t *p, size_t n, char *out, size_t cap)
             else if (b == '&')
                 put_str(&t, "&amp;");
             else {
-                if (strchr("\\`*_[]#|~", b))
+                /* Also what starts GitHub's extended autolinks: the ':' of "://", the '.' of "www.". */
+                int autolink = (b == ':' && i + 2 < n && p[i + 1] == '/' && p[i + 2] == '/') ||
+                               (b == '.' && i >= 3 && (p[i - 1] | 0x20) == 'w' && (p[i - 2] | 0x20) == 'w' &&
+                                (p[i - 3] | 0x20) == 'w');
+                if (strchr("\\`*_[]#|~", b) || autolink)
                     put(&t, '\\');
                 put(&t, b);
             }
