@@ -4,7 +4,6 @@
  * hidden name renamed into place, the deadline (nl_proc stops the process group).
  * Knows nothing of what the page says.
  */
-#define _XOPEN_SOURCE 700
 #include "netlab/nl_pdf.h"
 #include "netlab/nl_proc.h"
 #include "nl_internal.h"
