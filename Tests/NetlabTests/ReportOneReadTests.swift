@@ -77,5 +77,7 @@ final class ReportOneReadTests: XCTestCase {
         XCTAssertTrue(page.contains("&lt;iframe src=javascript:alert(3)&gt;"), "the interface name, as text")
         XCTAssertTrue(page.contains("[x](javascript:alert(1)) ![](http://remote/img)"), "the request, as text")
         XCTAssertTrue(page.contains("evil\\n# heading"), "the file name on one line, its newline shown")
+        XCTAssertTrue(page.contains("&lt;img src=http://remote/nick.png&gt;[n](javascript:alert(8)): client port 40001"),
+                      "the chat user's name, as text")
     }
 }

@@ -4,7 +4,8 @@ bench/gen_convs.py's frame builder (every checksum right). Standard library only
 
   mkcaps.py evil OUT.pcapng     one echo conversation whose greeting, request, reply and
                                 interface name (pcapng if_name) are markup: <script>,
-                                <iframe src=javascript:>, [x](javascript:...), ![](http://remote/img)
+                                <iframe src=javascript:>, [x](javascript:...), ![](http://remote/img);
+                                and a chat whose user name is markup
   mkcaps.py intl PART1 PART2    two echo captures (ports 5000 and 5001) whose greeting and
                                 lines are Japanese with emoji
   mkcaps.py chat7 OUT.pcap      netlab chat: seven clients register and talk to each other
@@ -97,6 +98,13 @@ def evil(path):
     c.client(line)
     c.server(echo(line))
     c.close()
+    # A chat whose server confirms a name made of markup.
+    chat = Conv(recs, CLI, SRV, 40001, 7000, clock)
+    chat.open()
+    chat.server(b"HELLO netlab-chat 1\n")
+    chat.client(b"NICK x\n")
+    chat.server(b"OK NICK <img src=http://remote/nick.png>[n](javascript:alert(8))\n")
+    chat.close()
     write_pcapng(path, recs, b"<iframe src=javascript:alert(3)></iframe>")
 
 
