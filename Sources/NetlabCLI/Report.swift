@@ -65,9 +65,9 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         do {
             let lab = URL(fileURLWithPath: input).standardizedFileURL
+            let qs = try questions.map { try QuestionSheet(path: $0) }
             let target = try ReportOutput(out ?? (captures.isEmpty ? input : "report-out"), pdf: pdf)
             let sample: String? = captures.isEmpty ? try LabFiles.sample() : nil
-            let qs = try questions.map { try QuestionSheet(path: $0) }
             var writer = ReportWriter(labDir: lab, output: target, csv: csv ?? sample,
                                       input: inputLines ?? (captures.isEmpty ? existing(lab.appendingPathComponent("in-proj.txt").path) : nil),
                                       captures: captures)

@@ -63,6 +63,25 @@ final class ReportHandInTests: XCTestCase {
         XCTAssertFalse(emoji.isEmpty, "fonts-noto-color-emoji")
     }
 
+    func testAQuestionsFileMistakeNamesItsLineBeforeAnythingIsRead() throws {
+        let dir = try TestSupport.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cap = dir + "/c.pcap"
+        XCTAssertEqual(try TestSupport.run("/usr/bin/python3", [ReportOneReadTests.genConvs, "2", cap]).status, 0)
+        for (text, said) in [("[Part A]\n1 transport What?\n2 colour Which colour?\n", "q.txt:3: unknown answer \"colour\""),
+                             ("1 greeting,nope Both?\n", "q.txt:1: unknown answer \"nope\""),
+                             ("[Part A\n", "q.txt:1: a section heading is [TEXT]"),
+                             ("7\n", "q.txt:1: \"NUMBER KEY QUESTION\" expected"),
+                             ("# only a comment\n", "q.txt: no question in it")] {
+            try text.write(toFile: dir + "/q.txt", atomically: true, encoding: .utf8)
+            let r = try TestSupport.run(TestSupport.product("netlab"), ["report", cap, "--questions", dir + "/q.txt",
+                                                                         "--no-pdf", "--out", dir + "/out"])
+            XCTAssertEqual(r.status, 1)
+            XCTAssertTrue(r.stderr.contains(said), "\(text): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out/report.md"))
+        }
+    }
+
     func testAChatOfSevenClientsIsASummaryOfAFewPagesThenTheDetails() throws {
         _ = try TestSupport.requireTool("chromium")
         let dir = try TestSupport.tempDir()
