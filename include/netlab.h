@@ -53,6 +53,7 @@
 #include "netlab/nl_tcpanalysis.h"
 #include "netlab/nl_flowgraph.h"
 #include "netlab/nl_answers.h"
+#include "netlab/nl_report.h"
 #include "netlab/nl_rubric.h"
 #include "netlab/nl_classgrade.h"
 
@@ -68,6 +69,7 @@
 /* ---- half: lab - processes, namespaces, preflight: uses every other half (CSources/netlab/lab/) ---- */
 #include "netlab/nl_proc.h"
 #include "netlab/nl_labnet.h"
+#include "netlab/nl_pdf.h"
 #include "netlab/nl_doctor.h"
 #include "netlab/nl_chatcap.h"
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what netlab needs on Debian/Ubuntu, only if something is missing:
 # the C libraries (libnet, libpcap, libcsv, zlib), build tools, and the independent
-# oracles the tests compare against (tshark, tcpdump, Scapy, hping3, ncat, nc), and what
+# oracles the tests compare against (tshark, tcpdump, Scapy, hping3, ncat, nc, cmark-gfm for
+# report.md, strace for the report's one read), the fonts the report's PDF needs for Japanese
+# and emoji (Noto CJK, Noto Color Emoji), and what
 # `make deb` and its test use (dpkg-shlibdeps, lintian, man, bash completion).
 set -euo pipefail
 
@@ -10,7 +12,7 @@ PKGS=(
   libpcap-dev libnet1-dev libcsv-dev zlib1g-dev
   tshark wireshark-common tcpdump python3-scapy hping3 ncat netcat-openbsd
   iproute2 nftables procps psmisc util-linux bsdutils
-  chromium poppler-utils
+  chromium poppler-utils fonts-noto-cjk fonts-noto-color-emoji cmark-gfm strace
   redis-server redis-tools libhiredis-dev
   dpkg-dev lintian man-db bash-completion
 )

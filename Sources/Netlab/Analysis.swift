@@ -191,6 +191,8 @@ public struct Expectation {
 
 public final class Analysis {
     let handle: OpaquePointer
+    /// What owns the handle when this analysis is borrowed (a ReportedCapture's): not ours to free.
+    private let keeper: AnyObject?
     /// At most how many conversations, bad packets, problems, matches and duplicates to list (--max-listed).
     public var listedCap: Int { nl_analysis_listed_cap(handle) }
 
@@ -218,9 +220,16 @@ public final class Analysis {
             }
         }
         handle = out!
+        keeper = nil
     }
 
-    deinit { nl_analysis_free(handle) }
+    /// An analysis that `keeper` owns and frees.
+    init(borrowing h: OpaquePointer, keeper: AnyObject) {
+        handle = h
+        self.keeper = keeper
+    }
+
+    deinit { if keeper == nil { nl_analysis_free(handle) } }
 
     /// Checks an echo-grading input file (--expect-echo) without reading a capture.
     public static func validateEchoInput(_ path: String) throws {

@@ -25,6 +25,8 @@ public struct FlowRow {
 
 public struct FlowConversation {
     public let id: Int
+    /// Its number in the analysis (analyze's: TCP and UDP in one sequence).
+    public let conversation: Int
     public let a, b: String      // a: the client when the SYN was captured
     public let total: Int
     public let rows: [FlowRow]
@@ -48,15 +50,19 @@ public enum FlowGraph {
     }
 
     static func convert(_ g: OpaquePointer?) -> [FlowConversation] {
-        (0..<nl_flowgraph_count(g)).map { i in
+        (0..<nl_flowgraph_count(g)).map { conversation(g, $0) }
+    }
+
+    /// Conversation i of flow graph g, copied.
+    static func conversation(_ g: OpaquePointer?, _ i: Int) -> FlowConversation {
             let c = nl_flowgraph_conv(g, i)!.pointee
             let rows = UnsafeBufferPointer(start: c.rows, count: c.nrows).map {
                 FlowRow(frame: $0.frame, timeNs: $0.time_ns, fromA: $0.from_a != 0, flags: tcpFlags($0.flags),
                         relativeSeq: $0.rel_seq, relativeAck: $0.rel_ack, length: Int($0.len), window: $0.window,
                         windowScaleKnown: $0.wscale_known != 0, marks: $0.marks, rttFrame: $0.rtt_frame, rttMs: $0.rtt_ms)
             }
-            return FlowConversation(id: Int(c.id), a: tupleString(c.a), b: tupleString(c.b), total: Int(c.total), rows: rows)
-        }
+            return FlowConversation(id: Int(c.id), conversation: Int(c.conversation), a: tupleString(c.a),
+                                    b: tupleString(c.b), total: Int(c.total), rows: rows)
     }
 }
 
@@ -73,8 +79,12 @@ extension FlowGraph {
         var g: OpaquePointer?
         try nlCheck { nl_flowgraph_read(path, maxRows, &g, $0) }
         defer { nl_flowgraph_free(g) }
-        let convs = try read(path: path, maxRows: maxRows)
-        return try convs.enumerated().map { i, conv in
+        let convs = convert(g)
+        return try convs.enumerated().map { i, conv in (conv, try throughput(g, i, conv, bins: bins)) }
+    }
+
+    /// Throughput of conversation i of g (conv: its copy) in `bins` bins spanning its kept rows.
+    static func throughput(_ g: OpaquePointer?, _ i: Int, _ conv: FlowConversation, bins: Int) throws -> FlowThroughput {
             let c = nl_flowgraph_conv(g, i)
             // Earliest to latest (a capture's clock can step back), saturated: any Int64 times.
             let t0 = conv.rows.map(\.timeNs).min() ?? 0
@@ -92,7 +102,6 @@ extension FlowGraph {
                 return (sent, fresh)
             }
             let (sa, fa) = try series(true), (sb, fb) = try series(false)
-            return (conv, FlowThroughput(t0Ns: t0, binNs: bin, sentA: sa, freshA: fa, sentB: sb, freshB: fb))
-        }
+            return FlowThroughput(t0Ns: t0, binNs: bin, sentA: sa, freshA: fa, sentB: sb, freshB: fb)
     }
 }

@@ -64,3 +64,9 @@ extension TerminalStyled {
     public func bad(_ s: String) -> String { style(s, "1;31") }
     public func warn(_ s: String) -> String { style(s, "33") }
 }
+
+/// Text from anywhere (a capture's payload or interface name, a chat name, a file name, an option) as
+/// inert Markdown inline text, HTML inside it included: nl_text_markdown (one line; never for code spans).
+public func markdownText(_ s: String) -> String {
+    cText(Array(s.utf8)) { nl_text_markdown($0, $1, $2, $3) }
+}

@@ -9,10 +9,13 @@ import Netlab
 extension ReportWriter {
     /// "packet 9" / "packets 9, 10 (tied)".
     static func packets(_ ps: [UInt64], count: Int) -> String {
-        let list = ps.map(String.init).joined(separator: ", ")
+        let list = ps.prefix(30).map(String.init).joined(separator: ", ") + (ps.count > 30 ? ", …" : "")
         if count <= 1 { return "packet \(list)" }
         return "packets \(list)" + (count > ps.count ? " … (\(count) tied)" : " (\(count) tied)")
     }
+
+    /// Conversations answered one by one on the sheet; past them the sheet says how many more.
+    static let listedConversations = 12
 
     /// Lines the user sent (--input) or the CSV's messages (--csv): what to look for in the requests.
     func userLines() -> [String] {
@@ -42,81 +45,117 @@ extension ReportWriter {
         return nil
     }
 
-    mutating func answerSheet(_ caps: [ReportCapture]) throws -> [(ReportCapture, CaptureAnswers)] {
-        h("<h2 class=\"first\">Answer sheet</h2>")
-        m("## Answer sheet\n")
-        let intro = "Every answer below is read from the capture itself; packet numbers are Wireshark's frame numbers. "
-            + "The greeting is the server's first payload, sent before the client said anything (none when the client "
-            + "speaks first). Bytes are counted twice: the TCP payload (tcp.len of each new segment) and whole frames, as "
-            + "Wireshark's Statistics > Conversations counts them."
-        h("<p>\(SVG.esc(intro))</p>")
-        m(intro + "\n")
+    /// Each capture's answers as (key, question, answer) rows, keys as a questions file names them
+    /// (NL_REPORT_QUESTION_KEYS). The answers are nl_answers'; this only words them.
+    func answerSheets(_ loaded: [LoadedCapture]) -> [[SheetRow]] {
         let names = interfaceNames()
         let lines = userLines()
-        var done: [(ReportCapture, CaptureAnswers)] = []
-        for cap in caps {
-            let a = try CaptureAnswers(path: cap.path)
-            done.append((cap, a))
-            h("<h3>\(SVG.esc(cap.title)) <small><code>\(SVG.esc(cap.name))</code></small></h3>")
-            m("### \(cap.title) (`\(cap.name)`)\n")
+        return loaded.map { lc in
+            let a = lc.report.answers
             let cs = a.conversations
             let many = cs.count > 1
             func per(_ c: ConversationAnswers, _ s: String) -> String { many ? "conversation \(c.conversation): \(s)" : s }
-            func userOf(_ c: ConversationAnswers) -> String { c.user.map { " (\($0))" } ?? "" }
-            var rows: [[String]] = [["capture", "\(a.packets) packets, \(cs.count) TCP conversation\(cs.count == 1 ? "" : "s")"]]
+            func userOf(_ c: ConversationAnswers) -> String { c.user.map { " (\(safeLine($0, limit: 64)))" } ?? "" }
+            /// One line per conversation, the first `Self.listedConversations` of them (the section's table has all).
+            func each(_ sep: String, _ word: (ConversationAnswers) -> String) -> String {
+                let shown = cs.prefix(Self.listedConversations).map(word)
+                let more = cs.count - shown.count
+                return (shown + (more > 0 ? ["… and \(more) more conversations (listed in \(lc.cap.name)'s section)"] : []))
+                    .joined(separator: sep)
+            }
+            var rows = [SheetRow(key: "capture", question: "capture",
+                                 answer: "\(a.packets) packets, \(a.conversationsTotal) TCP conversation\(a.conversationsTotal == 1 ? "" : "s")")]
+            if let why = a.cannot { rows.append(SheetRow(key: "cannot", question: "what cannot be answered", answer: why)) }
             guard !cs.isEmpty else {
-                rows.append(["transport protocol", "no TCP conversation in this capture"])
-                table(["question", "answer"], rows)
-                continue
+                rows.append(SheetRow(key: "transport", question: "transport protocol", answer: "no TCP conversation in this capture"))
+                return rows
+            }
+            let cannot = cs.filter { $0.cannot != nil }
+            if !cannot.isEmpty {
+                rows.append(SheetRow(key: "cannot", question: "what cannot be answered",
+                                     answer: cannot.prefix(Self.listedConversations).map { per($0, $0.cannot!) }.joined(separator: "\n")))
             }
             let v6 = cs[0].server.hasPrefix("[")
-            rows.append(["transport protocol", "TCP (the \(v6 ? "IPv6 header's next header" : "IPv4 header's protocol") field is 6)"])
-            rows.append(["server (IP:port)", Array(Set(cs.map(\.server))).sorted().joined(separator: ", ")
-                + " (the side that received the SYN)"])
-            rows.append(["server port", Array(Set(cs.map(\.serverPort))).sorted().map(String.init).joined(separator: ", ")])
-            rows.append(["client ephemeral port", cs.map { "\($0.clientPort)\(userOf($0))" }.joined(separator: ", ")])
+            rows.append(SheetRow(key: "transport", question: "transport protocol",
+                                 answer: "TCP (the \(v6 ? "IPv6 header's next header" : "IPv4 header's protocol") field is 6)"))
+            rows.append(SheetRow(key: "server", question: "server (IP:port)",
+                                 answer: Array(Set(cs.map(\.server))).sorted().joined(separator: ", ") + " (the side that received the SYN)"))
+            rows.append(SheetRow(key: "server-port", question: "server port",
+                                 answer: Array(Set(cs.map(\.serverPort))).sorted().map(String.init).joined(separator: ", ")))
+            rows.append(SheetRow(key: "client-port", question: "client ephemeral port",
+                                 answer: each(", ") { "\($0.clientPort)\(userOf($0))" }))
             var ifs: [String] = []
             for c in cs { for i in c.interfaces where !ifs.contains(i.label(names: names)) { ifs.append(i.label(names: names)) } }
-            rows.append(["interface", ifs.joined(separator: ", ")])
-            let greetings = cs.map { c -> String in
-                guard let g = c.greeting else { return per(c, "none: the client spoke first") }
-                return per(c, "packet \(g.packet), \(g.payloadBytes) bytes of payload: \"\(g.text.visible())\"")
-            }
-            rows.append(["greeting (the server's first payload)", greetings.joined(separator: "\n")])
+            rows.append(SheetRow(key: "interface", question: "interface", answer: ifs.joined(separator: ", ")))
+            rows.append(SheetRow(key: "greeting", question: "greeting (the server's first payload)", answer: each("\n") { per($0, $0.greetingSentence) }))
             if let (c, x) = chosenExchange(a, lines: lines) {
-                rows.append(["a client message and the field that holds it",
-                             per(c, "packet \(x.requestPacket): \"\(x.request.visible())\", \(x.requestBytes) bytes in the TCP payload (field tcp.payload)")])
-                if x.replyPacket != 0 {
-                    let echo = EchoServer.transform(Array(x.request.bytes.filter { $0 != 10 && $0 != 13 }))
-                    let isEcho = x.reply.bytes.filter { $0 != 10 && $0 != 13 } == echo
-                    rows.append([c.chat ? "the server's reply" : "the matching echo reply",
-                                 per(c, "packet \(x.replyPacket): \"\(x.reply.visible())\""
-                                     + (x.replyShared > 1
-                                        ? " (one of the \(x.replyShared) reply lines this \(x.replyBytes)-byte payload carries)"
-                                        : ", \(x.replyBytes) bytes")
-                                     + (isEcho ? ", the request reversed with its case swapped" : ""))])
-                } else {
-                    rows.append(["the reply", per(c, x.replyExpected ? "none captured" : "none: the chat server does not acknowledge MSG")])
-                }
+                rows.append(SheetRow(key: "message", question: "a client message and the field that holds it",
+                                     answer: per(c, "\(x.requestPlace): \"\(x.request.visible())\", \(x.requestBytes) bytes in the TCP payload (field tcp.payload)")))
+                rows.append(SheetRow(key: "field", question: "the field that holds the message",
+                                     answer: "\(x.field.isEmpty ? "tcp.payload" : x.field): the TCP segment's data, after the TCP header"))
+                rows.append(SheetRow(key: "reply", question: x.replyPacket == 0 ? "the reply" : c.chat ? "the server's reply" : "the matching echo reply",
+                                     answer: per(c, x.replySentence)))
             }
-            rows.append(["bytes client → server", cs.map { c in
+            rows.append(SheetRow(key: "bytes-c2s", question: "bytes client → server", answer: each("\n") { c in
                 per(c, "\(c.payloadC2S) bytes of payload; \(c.frameBytesC2S) bytes in \(c.framesC2S) frames")
-            }.joined(separator: "\n")])
-            rows.append(["bytes server → client", cs.map { c in
+            }))
+            rows.append(SheetRow(key: "bytes-s2c", question: "bytes server → client", answer: each("\n") { c in
                 per(c, "\(c.payloadS2C) bytes of payload; \(c.frameBytesS2C) bytes in \(c.framesS2C) frames")
-            }.joined(separator: "\n")])
-            rows.append(["largest payload", "\(a.largestBytes) bytes: " + Self.packets(a.largestPackets, count: a.largestCount)])
+            }))
+            rows.append(SheetRow(key: "largest", question: "largest payload",
+                                 answer: "\(a.largestBytes) bytes: " + Self.packets(a.largestPackets, count: a.largestCount)))
             if !a.users.isEmpty {
-                rows.append(["chat users", a.users.map { "\($0.name): client port \($0.clientPort)" }.joined(separator: "\n")])
+                rows.append(SheetRow(key: "users", question: "chat users",
+                                     answer: a.users.map { "\(safeLine($0.name, limit: 64)): client port \($0.clientPort)" }.joined(separator: "\n")))
             }
-            table(["question", "answer"], rows)
+            return rows
         }
-        return done
+    }
+
+    /// Page 1 of a hand-in: the assignment's questions by its own numbers, each answered from every
+    /// capture (part 1 and part 2 side by side).
+    mutating func questionPage(_ q: QuestionSheet, _ sheets: [[SheetRow]], _ loaded: [LoadedCapture]) {
+        heading(2, "Answers", cls: "first")
+        let cols = Array(loaded.indices.prefix(3))
+        var section: String?
+        var rows: [[String]] = []
+        let header = ["#", "question"] + cols.map { "\(loaded[$0].cap.title) (\(loaded[$0].cap.name))" }
+        func flush() {
+            if let section, !section.isEmpty { heading(3, section) }
+            if !rows.isEmpty { table(header, rows, cls: "answers") }
+            rows = []
+        }
+        for item in q.questions {
+            if item.section != section {
+                flush()
+                section = item.section
+            }
+            let keys = item.key.split(separator: ",").map(String.init)
+            rows.append([item.number, item.text.isEmpty ? item.key : item.text] + cols.map { k in
+                let answers = keys.compactMap { key in sheets[k].first { $0.key == key } }
+                if answers.isEmpty { return "not in this capture" }
+                return answers.count == 1 ? answers[0].answer : answers.map { "\($0.question): \($0.answer)" }.joined(separator: "\n")
+            })
+        }
+        flush()
+    }
+
+    mutating func answerSheet(_ sheets: [[SheetRow]], _ loaded: [LoadedCapture], first: Bool) {
+        heading(2, "Answer sheet", cls: first ? "first" : nil)
+        para("Every answer below is read from the capture itself; packet numbers are Wireshark's frame numbers. "
+            + "The greeting is the server's first payload, sent before the client said anything (none when the client "
+            + "speaks first). Bytes are counted twice: the TCP payload (tcp.len of each new segment) and whole frames, as "
+            + "Wireshark's Statistics > Conversations counts them.")
+        for (lc, rows) in zip(loaded, sheets) {
+            heading(3, lc.cap.title, code: lc.cap.name)
+            table(["question", "answer"], rows.filter { $0.key != "field" }.map { [$0.question, $0.answer] })
+        }
     }
 
     /// The encapsulation of one real packet of the user's capture: the first request holding one of the
     /// user's lines, else the first greeting, else the first request.
-    mutating func capturedEncapsulation(_ done: [(ReportCapture, CaptureAnswers)]) throws {
+    mutating func capturedEncapsulation(_ loaded: [LoadedCapture]) throws {
+        let done = loaded.map { ($0.cap, $0.report.answers) }
         let lines = userLines()
         var pick: (ReportCapture, CaptureAnswers, UInt64, String)?
         for (cap, a) in done where pick == nil {
@@ -136,17 +175,14 @@ extension ReportWriter {
                 pick = (cap, a, x.requestPacket, "the first client message")
             }
         }
-        h("<h2>Encapsulation, byte by byte</h2>")
-        m("## Encapsulation, byte by byte\n")
+        heading(2, "Encapsulation, byte by byte")
         guard let (cap, a, number, why) = pick else {
-            let s = "No captured packet carries TCP payload, so there is no data packet to take apart."
-            h("<p>\(s)</p>"); m(s + "\n")
+            para("No captured packet carries TCP payload, so there is no data packet to take apart.")
             return
         }
         let p = try a.packet(number)
         guard p.ipVersion == 4 else {
-            let s = "Packet \(number) of \(cap.name) travels over IPv\(p.ipVersion); the byte-by-byte explanation covers IPv4."
-            h("<p>\(SVG.esc(s))</p>"); m(s + "\n")
+            para("Packet \(number) of \(cap.name) travels over IPv\(p.ipVersion); the byte-by-byte explanation covers IPv4.")
             return
         }
         let x = try p.explain()
@@ -155,16 +191,15 @@ extension ReportWriter {
             + "\(linkBytes) bytes are the \(linkTypeName(p.linkType)) link-layer header (\(linkTypeDescription(p.linkType))); "
             + "inside it an IPv4 packet, inside that a TCP segment, inside that the application's bytes. "
             + "Every value below is read from this packet's bytes, and both checksums are worked out from them."
-        h("<p>\(SVG.esc(intro))</p><p><code>\(SVG.esc(x.summary))</code></p>")
-        m(intro + "\n\n`\(x.summary)`\n")
+        para(intro)
+        pre([x.summary])
         picture(SVG.nesting(spans: x.spans, total: p.ipBytes.count), name: "packet\(number)-layers.svg",
                 alt: "packet \(number): the payload inside TCP inside IPv4")
         picture(SVG.headerDiagram(layer: "IPv4", fields: x.fields, title: "IPv4 header (RFC 791), 32 bits per row"),
                 name: "packet\(number)-ipv4.svg", alt: "IPv4 header of packet \(number) with its values")
         picture(SVG.headerDiagram(layer: "TCP", fields: x.fields, title: "TCP header (RFC 9293), 32 bits per row"),
                 name: "packet\(number)-tcp.svg", alt: "TCP header of packet \(number) with its values")
-        h("<h3>Every field</h3>")
-        m("### Every field\n")
+        heading(3, "Every field")
         table(["layer", "field", "bits", "value", "meaning"],
               x.fields.map { [$0.layer, $0.name, "\($0.bitOffset)+\($0.bitWidth)", $0.valueText, $0.meaning] })
         capturedChecksum("IPv4 header checksum", x.ipChecksum, verdict: p.checksumIP, offload: 0)
@@ -172,17 +207,14 @@ extension ReportWriter {
                          offload: p.offloadTCP)
         if linkBytes > 0 {
             let lh = p.frame.prefix(linkBytes).map { String(format: "%02x", $0) }.joined(separator: " ")
-            let s = "Link-layer header (\(linkBytes) bytes, before the IPv4 header): \(lh)"
-            h("<p><code>\(SVG.esc(s))</code></p>")
-            m("`\(s)`\n")
+            pre(["Link-layer header (\(linkBytes) bytes, before the IPv4 header): \(lh)"])
         }
         hexdump(p.ipBytes, spans: x.spans)
     }
 
     /// A checksum worked out from a captured packet, with what the packet holds and why.
     mutating func capturedChecksum(_ title: String, _ t: ChecksumTrace, verdict: Int, offload: Int) {
-        h("<h3>\(SVG.esc(title))</h3>")
-        m("### \(title)\n")
+        heading(3, title)
         var lines: [String] = []
         for part in ["pseudo-header", "header", "data"] {
             let ws = t.words.filter { $0.part == part }
@@ -223,10 +255,19 @@ extension ReportWriter {
     }
 }
 
+/// One answer of the answer sheet; key as a questions file names it (NL_REPORT_QUESTION_KEYS).
+struct SheetRow {
+    let key: String
+    let question: String
+    let answer: String
+}
+
 /// One capture of the report: its file, and how the answer sheet titles it.
 struct ReportCapture {
     let path: String
     let title: String
     let about: String
+    /// 1, 2, ...: names its pictures (c1-conv3-flow.svg), never the file's own name.
+    let index: Int
     var name: String { URL(fileURLWithPath: path).lastPathComponent }
 }

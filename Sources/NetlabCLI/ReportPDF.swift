@@ -1,5 +1,6 @@
-// report.pdf: report.html printed by headless Chromium (A4; the page's print
-// styles break pages between sections and print every table expanded).
+// The report's PDF: report.html printed by headless Chromium (A4; the page's print
+// styles break pages between sections and print every table expanded). The print,
+// its deadline, the profile folder and the clean-up are libnetlab's (nl_pdf.h).
 import Foundation
 import Netlab
 
@@ -16,22 +17,13 @@ extension ReportWriter {
         return nil
     }
 
-    /// Prints report.html (written by write()) to report.pdf; returns its path.
+    /// Prints the HTML (written by write()) to the PDF; returns its path.
     func writePDF() throws -> String {
         guard let chrome = Self.chromium() else {
-            throw LabError(message: "report.pdf needs Chromium (apt-get install chromium); report.html and report.md are written")
+            throw LabError(message: "the PDF needs Chromium (apt-get install chromium); \(safeLine(output.path("html"))) and the Markdown are written")
         }
-        let pdf = outPath("report.pdf")
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("netlab-pdf-\(getpid())").path
-        defer { try? FileManager.default.removeItem(atPath: profile) }
-        try? FileManager.default.removeItem(atPath: pdf)
-        let r = try Proc.run([chrome, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                              "--user-data-dir=" + profile, "--print-to-pdf=" + pdf,
-                              URL(fileURLWithPath: outPath("report.html")).absoluteString], timeout: 120)
-        let size = (try? FileManager.default.attributesOfItem(atPath: pdf)[.size] as? Int) ?? 0
-        guard r.status == 0, size > 0 else {
-            throw LabError(message: "chromium could not print report.pdf (status \(r.status)): \(r.output.suffix(400))")
-        }
+        let pdf = output.path("pdf")
+        try ReportFiles.printPDF(chrome: chrome, html: output.path("html"), pdf: pdf, timeout: pdfTimeout)
         return pdf
     }
 }

@@ -18,41 +18,34 @@ extension ReportWriter {
     static let graphRows = 2_000_000
     static let throughputBins = 120
 
-    /// THE single place the graphs look up each packet's TCP analysis flags, by frame number:
-    /// libnetlab's TCP analysis (nl_tcpanalysis.c, Wireshark's rules; fast and spurious
-    /// retransmissions carry "retransmission" too), so the red bars are exactly the frames
-    /// `analyze` and tshark call retransmissions.
-    static func tcpAnalysisFlags(capture: String, conversation c: FlowConversation) throws
-        -> (marks: [UInt64: TCPMarks], rtt: [UInt64: Double]) {
-        var o = AnalyzeOptions()
-        o.maxListed = Int(UInt32.max)
-        o.packets = true
-        let a = try Analysis(path: capture, options: o)
-        let frames = Set(c.rows.map(\.frame))
+    /// THE single place the graphs look up each packet's TCP analysis flags and RTT samples: the flow
+    /// graph's rows, laid out from the one analysis of the capture (nl_tcpanalysis.c, Wireshark's rules;
+    /// fast and spurious retransmissions carry "retransmission" too), so the red bars are exactly the
+    /// frames `analyze` and tshark call retransmissions.
+    static func tcpAnalysisFlags(_ c: FlowConversation) -> (marks: [UInt64: TCPMarks], rtt: [UInt64: Double]) {
         var out: [UInt64: TCPMarks] = [:]
-        for f in a.tcpFlags {
-            let m: TCPMarks = f.field == "retransmission" ? .retransmission : f.field == "duplicate_ack" ? .duplicateAck : []
-            guard !m.isEmpty else { continue }
-            for fr in f.frames where frames.contains(fr) { out[fr, default: []].insert(m) }
-        }
-        // The RTT samples analyze counts (tcp.analysis.ack_rtt): the ACK's frame -> milliseconds.
         var rtt: [UInt64: Double] = [:]
-        for i in 0..<a.tcpPacketCount {
-            let p = a.tcpPacket(at: i)
-            if p.ackedFrame > 0 && frames.contains(p.packet) { rtt[p.packet] = p.ackRttMs }
+        for r in c.rows {
+            var m: TCPMarks = []
+            if r.markedRetransmission { m.insert(.retransmission) }
+            if r.markedDuplicateAck { m.insert(.duplicateAck) }
+            if !m.isEmpty { out[r.frame] = m }
+            // The RTT samples analyze counts (tcp.analysis.ack_rtt): the ACK's frame -> milliseconds.
+            if r.rttFrame > 0 { rtt[r.frame] = r.rttMs }
         }
         return (out, rtt)
     }
 
-    /// The three graphs of the TCP conversation between endpoints a and b of `file`.
-    mutating func tcpGraphs(file: String, a: String, b: String, id: Int, stem: String) throws {
-        let all = try FlowGraph.readWithThroughput(path: file, maxRows: Self.graphRows, bins: Self.throughputBins)
-        guard let (c, tp) = all.first(where: { Set([$0.0.a, $0.0.b]) == Set([a, b]) }), !c.rows.isEmpty else { return }
-        let (marks, rttOf) = try Self.tcpAnalysisFlags(capture: file, conversation: c)
+    /// The three graphs of flow-graph conversation `index` of the capture (c: its rows).
+    mutating func tcpGraphs(_ rc: ReportedCapture, index: Int, conv c: FlowConversation, stem: String) throws {
+        guard !c.rows.isEmpty else { return }
+        let tp = try rc.throughput(index, c, bins: Self.throughputBins)
+        let (marks, rttOf) = Self.tcpAnalysisFlags(c)
+        let id = c.conversation
         let retrans = marks.values.filter { $0.contains(.retransmission) }.count
         let dups = marks.values.filter { $0.contains(.duplicateAck) }.count
         let cut = c.total > c.rows.count ? " Only the first \(c.rows.count) of its \(c.total) packets are drawn." : ""
-        picture(TCPGraphs.timeSequence(c, marks: marks), name: "\(stem)-conv\(id)-tseq.svg",
+        picture(TCPGraphs.timeSequence(c, marks: marks), name: "\(stem)-tseq.svg",
                 alt: "Time-sequence graph of conversation \(id), one panel per direction: each blue bar is a segment of data, "
                     + "drawn from its first to its last byte at the moment it was captured; the green steps are the receiver's "
                     + "acknowledgements (everything below them has arrived) and the orange steps the right edge of its receive "
@@ -62,13 +55,13 @@ extension ReportWriter {
         let samples = c.rows.compactMap { r in rttOf[r.frame].map { (r, $0) } }
         let rttText = samples.isEmpty ? "no ACK ended exactly at a segment, so there is no sample"
             : "\(samples.count) samples from \(String(format: "%.3f", samples.map(\.1).min()!)) to \(String(format: "%.3f", samples.map(\.1).max()!)) ms"
-        picture(TCPGraphs.rtt(c, rtt: rttOf), name: "\(stem)-conv\(id)-rtt.svg",
+        picture(TCPGraphs.rtt(c, rtt: rttOf), name: "\(stem)-rtt.svg",
                 alt: "Round-trip time of conversation \(id) over time: each dot is the time from a data segment to the ACK that "
                     + "ends exactly at its last byte (the oldest such segment not yet acknowledged), as Wireshark's "
                     + "tcp.analysis.ack_rtt measures it and analyze counts it in its rtt figures; \(rttText). Like Wireshark, "
                     + "netlab keeps a sample whose segment was sent twice (TCP's own timer leaves those out, Karn's rule, as it "
                     + "cannot tell which copy the ACK answers). Dots rise when queues fill and when the receiver delays its ACKs.")
-        picture(TCPGraphs.throughput(c, tp), name: "\(stem)-conv\(id)-throughput.svg",
+        picture(TCPGraphs.throughput(c, tp), name: "\(stem)-throughput.svg",
                 alt: "Throughput of conversation \(id): payload bits per second in each direction, in \(tp.sentA.count) slices "
                     + "of \(String(format: "%.3f", Double(tp.binNs) / 1e6)) ms. The solid line counts every byte sent, "
                     + "retransmissions included; the dashed line only new bytes (goodput). A gap between them is the price of loss.")

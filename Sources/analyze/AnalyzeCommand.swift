@@ -73,7 +73,7 @@ struct AnalyzeCommand: ParsableCommand {
 
     func run() throws {
         if answers {
-            if !AnswersOutput.run(files: files, json: json, complain: complain) { throw ExitCode(2) }
+            if !AnswersOutput.run(files: files, json: json, maxListed: UInt32(clamping: maxListed), complain: complain) { throw ExitCode(2) }
             return
         }
         // An invalid CSV or input file stops everything before any capture is read: 65 (EX_DATAERR).

@@ -20,8 +20,9 @@ enum AnswersOutput {
 
     static func text(_ a: CaptureAnswers) -> String {
         let names = labInterfaceNames(besides: a.file)
-        var out = "answers     \(safeLine(a.file)): \(a.packets) packets, \(a.conversations.count) TCP conversation"
-            + (a.conversations.count == 1 ? "" : "s") + "\n"
+        var out = "answers     \(safeLine(a.file)): \(a.packets) packets, \(a.conversationsTotal) TCP conversation"
+            + (a.conversationsTotal == 1 ? "" : "s") + "\n"
+        if let why = a.cannot { out += "cannot      \(safeLine(why, limit: 600))\n" }
         if a.largestBytes > 0 {
             out += "largest     \(a.largestBytes) bytes of TCP payload in packet" + (a.largestCount == 1 ? " " : "s ")
                 + a.largestPackets.map(String.init).joined(separator: ", ") + "\n"
@@ -36,12 +37,9 @@ enum AnswersOutput {
             row("transport", c.transport)
             row("server", "\(c.server) (port \(c.serverPort); \(basisText(c.serverBasis)))")
             row("client", "\(c.client) (ephemeral port \(c.clientPort))")
-            row("interfaces", c.interfaces.map { $0.label(names: names) }.joined(separator: ", "))
-            if let g = c.greeting {
-                row("greeting", "packet \(g.packet), \(g.payloadBytes) bytes of payload: \"\(g.text.visible())\"")
-            } else {
-                row("greeting", "none (the server did not speak first)")
-            }
+            if let why = c.cannot { row("cannot", safeLine(why, limit: 300)) }
+            for (k, i) in c.interfaces.enumerated() { row(k == 0 ? "interface" : "", i.label(names: names)) }
+            row("greeting", c.greetingSentence)
             if let u = c.user { row("chat user", safeLine(u)) }
             row("bytes c->s", "\(c.payloadC2S) payload bytes; \(c.frameBytesC2S) bytes in \(c.framesC2S) frames")
             row("bytes s->c", "\(c.payloadS2C) payload bytes; \(c.frameBytesS2C) bytes in \(c.framesS2C) frames")
@@ -49,17 +47,9 @@ enum AnswersOutput {
                 row("largest payload", "\(c.largestBytes) bytes in packet" + (c.largestCount == 1 ? " " : "s ")
                     + c.largestPackets.map(String.init).joined(separator: ", "))
             }
-            row("exchanges", "\(c.exchangeCount) (the data is in tcp.payload)")
+            row("exchanges", "\(c.exchangeCount) (one per line; the data is in tcp.payload)")
             for x in c.exchanges {
-                let req = "packet \(x.requestPacket) (\(x.requestBytes) B) \"\(x.request.visible(limit: 60))\""
-                let rep: String
-                if x.replyPacket != 0 {
-                    rep = "packet \(x.replyPacket) (\(x.replyBytes) B"
-                        + (x.replyShared > 1 ? ", the replies to \(x.replyShared) requests" : "") + ") \"\(x.reply.visible(limit: 60))\""
-                } else {
-                    rep = x.replyExpected ? "no reply captured" : "no reply expected"
-                }
-                out += "    \(req) -> \(rep)\n"
+                out += "    \(x.requestPlace) \"\(x.request.visible(limit: 60))\" -> \(x.replySentence)\n"
             }
         }
         return out
@@ -78,6 +68,8 @@ enum AnswersOutput {
         w.beginObject()
         w.field("file", a.file)
         w.field("packets", a.packets)
+        w.field("cannot", a.cannot)
+        w.field("conversations_total", a.conversationsTotal)
         w.beginObject("largest_payload")
         w.field("bytes", a.largestBytes)
         w.intArray("packets", a.largestPackets)
@@ -108,10 +100,15 @@ enum AnswersOutput {
             w.beginArray("interfaces")
             for i in c.interfaces {
                 w.beginObject()
-                w.field("kind", i.kind.rawValue)
+                w.field("kind", i.what)
                 w.field("index", i.index)
-                w.field("name", i.name ?? (i.kind == .ifindex ? names[i.index] : nil))
-                w.field("name_from", i.name != nil ? "capture" : (i.kind == .ifindex && names[i.index] != nil) ? "interfaces.txt" : nil)
+                w.field("index_of", i.kind == .ifindex ? "ifindex" : "file interface")
+                w.field("name", i.named(names)?.0)
+                w.field("name_from", i.named(names)?.1)
+                w.field("how", i.how)
+                w.field("linktype", i.linkType)
+                if i.hatype != 0 { w.field("hatype", i.hatype) } else { w.null("hatype") }
+                w.field("capture_name", i.captureName)
                 w.field("description", i.description)
                 w.field("loopback", i.loopback)
                 w.field("packets", i.packets)
@@ -122,17 +119,29 @@ enum AnswersOutput {
                 w.beginObject("greeting")
                 w.field("packet", g.packet)
                 w.field("payload_bytes", g.payloadBytes)
+                w.field("last_packet", g.lastPacket)
+                w.field("segments", g.segments)
+                w.field("packet_bytes", g.packetBytes)
                 w.field("text", g.text.text)
                 w.endObject()
+                w.null("no_greeting")
             } else {
                 w.null("greeting")
+                w.field("no_greeting", c.noGreeting)
             }
+            w.field("client_first_packet", c.clientFirstPacket)
+            w.field("echo", c.echo)
+            w.field("cannot", c.cannot)
             w.beginArray("exchanges")
             for x in c.exchanges {
                 w.beginObject()
                 w.field("request_packet", x.requestPacket)
                 w.field("request_last_packet", x.requestLastPacket)
                 w.field("request_bytes", x.requestBytes)
+                w.field("request_segments", x.requestSegments)
+                w.field("request_packet_bytes", x.requestPacketBytes)
+                w.field("request_line", x.requestLine)
+                w.field("request_lines", x.requestLines)
                 w.field("request_text", x.request.text)
                 if x.replyPacket != 0 {
                     w.field("reply_packet", x.replyPacket)
@@ -140,11 +149,18 @@ enum AnswersOutput {
                     w.field("reply_bytes", x.replyBytes)
                     w.field("reply_text", x.reply.text)
                     w.field("reply_shared", x.replyShared)
+                    w.field("reply_segments", x.replySegments)
+                    w.field("reply_packet_bytes", x.replyPacketBytes)
+                    w.field("reply_match", x.replyMatch)
+                    w.null("no_reply")
                 } else {
                     w.null("reply_packet")
                     w.null("reply_last_packet")
                     w.field("reply_bytes", 0)
                     w.null("reply_text")
+                    w.null("reply_match")
+                    w.field("no_reply", x.noReply)
+                    if x.nextServerPacket != 0 { w.field("next_server_packet", x.nextServerPacket) } else { w.null("next_server_packet") }
                 }
                 w.field("reply_expected", x.replyExpected)
                 w.field("field", x.field)
@@ -175,14 +191,14 @@ enum AnswersOutput {
     }
 
     /// analyze FILE... --answers: returns false when a file could not be read (whole).
-    static func run(files: [String], json: Bool, complain: (String) -> Void) -> Bool {
+    static func run(files: [String], json: Bool, maxListed: UInt32 = 0, complain: (String) -> Void) -> Bool {
         var ok = true
         var w = JSONWriter()
         let many = files.count > 1
         if json && many { w.beginArray() }
         for (i, path) in files.enumerated() {
             do {
-                let a = try CaptureAnswers(path: path)
+                let a = try CaptureAnswers(path: path, maxListed: maxListed)
                 if json {
                     writeJSON(a, into: &w)
                 } else {

@@ -40,9 +40,12 @@ struct nl_analyze_opts {
     const struct nl_messages *expect_lines; /* echo grading with expectations already made (nl_expect_lines_parse),
                                   borrowed: they must outlive the analysis. Not with expect or expect_echo. */
     int keep_streams;          /* keep every TCP stream's reassembled bytes (within max_stream_bytes) */
+    int answers;               /* answer the capture's questions in the same pass (nl_analysis_answers);
+                                  conversations answered in detail: at most max_listed */
 };
 
 struct nl_analysis; /* opaque */
+struct nl_answers;  /* nl_answers.h */
 
 /**
  * Analyse a capture file. Returns 0 and *out, or a negative code when nothing
@@ -57,6 +60,13 @@ NL_API int nl_analyze_mem(const void *buf, size_t len, const char *name, const s
                    struct nl_analysis **out, char *errbuf);
 
 NL_API void nl_analysis_free(struct nl_analysis *a);
+
+/**
+ * The answer sheet (nl_answers.h) of an analysis made with nl_analyze_opts.answers, read in
+ * the same pass as everything else; NULL without that option. Owned by the analysis: valid
+ * until nl_analysis_free, never passed to nl_answers_free.
+ */
+NL_API const struct nl_answers *nl_analysis_answers(const struct nl_analysis *a);
 
 /* ---- the capture ---- */
 

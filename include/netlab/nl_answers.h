@@ -57,15 +57,20 @@ extern "C" {
 struct nl_answers; /* opaque */
 
 /**
- * Read a capture and answer its questions. Returns 0 and *out, or a negative
+ * Read a capture and answer its questions: a wrapper of nl_analyze_file with
+ * nl_analyze_opts.answers (one pass; see nl_analysis_answers for the answers of an
+ * analysis the caller makes itself). Returns 0 and *out, or a negative
  * NL_E* code when the file cannot be read at all (errbuf names it). A file
  * damaged part-way is answered up to the damage (nl_answers_capture.read_error).
  */
 NL_API int nl_answers_file(const char *path, struct nl_answers **out, char *errbuf);
 /** As nl_answers_file over a capture held in memory (buf must outlive the answers; name names it). */
 NL_API int nl_answers_mem(const void *buf, size_t len, const char *name, struct nl_answers **out, char *errbuf);
-/** The capture's bytes are about to go: the answers stay, nl_answers_packet returns NL_ENOTFOUND from now on. */
+/** As nl_answers_file, answering at most max_listed conversations in detail (0: NL_ANALYZE_LIST_CAP). */
+NL_API int nl_answers_file_listed(const char *path, uint32_t max_listed, struct nl_answers **out, char *errbuf);
+/** The capture's bytes are about to go (answers of nl_answers_file/mem only): the answers stay, nl_answers_packet returns NL_ENOTFOUND from now on. */
 NL_API void nl_answers_release_capture(struct nl_answers *a);
+/** Frees answers of nl_answers_file/mem (those of nl_analysis_answers belong to their analysis). */
 NL_API void nl_answers_free(struct nl_answers *a);
 
 struct nl_answers_capture {
@@ -77,6 +82,13 @@ struct nl_answers_capture {
     size_t users;                 /* chat users seen */
     int read_error;               /* 0, or the NL_E* code that stopped reading part-way */
     const char *read_error_text;
+    size_t conversations_total;   /* TCP conversations in the capture (conversations: those answered, the
+                                     first max_listed) */
+    uint32_t listed_cap;          /* the max_listed in force */
+    uint64_t undecoded;           /* packets of a link type netlab does not read */
+    int linktype;                 /* the capture's link type (-1: several) */
+    const char *cannot;           /* what the capture cannot answer and why (no TCP, unknown link type,
+                                     cut short), or NULL */
 };
 NL_API void nl_answers_capture(const struct nl_answers *a, struct nl_answers_capture *out);
 /** The k-th packet tied for the capture's largest payload (0 when k is past the list). */
@@ -103,6 +115,17 @@ struct nl_answer {
     size_t interfaces;
     int chat;                     /* the server speaks netlab's chat protocol */
     const char *user;             /* chat: the name this client registered, or NULL */
+    /* greeting spanning segments: greeting_bytes is its whole payload, greeting_packet_bytes the
+     * tcp.len of greeting_packet alone */
+    uint64_t greeting_last_packet;
+    uint32_t greeting_segments;
+    uint32_t greeting_packet_bytes;
+    const char *no_greeting;      /* greeting_packet 0: why ("the client spoke first, in packet 4") */
+    uint64_t client_first_packet; /* first payload packet of each side (0: none) */
+    uint64_t server_first_packet;
+    int echo;                     /* the server echoes the client's lines (replies are their echoes) */
+    const char *cannot;           /* what this conversation cannot answer and why (one direction only,
+                                     payload not captured, ...), or NULL */
 };
 
 /** TCP conversations answered. */
@@ -125,6 +148,16 @@ struct nl_exchange {
     uint32_t reply_shared;        /* requests whose replies share the reply packet (its lines in order;
                                      reply_text is this request's line, reply_bytes the packet's tcp.len) */
     const char *field;            /* where the data is: "tcp.payload" */
+    /* A request or reply is one line (up to its line feed), which may span segments:
+     * *_bytes is the whole line's payload bytes; *_packet_bytes the tcp.len of its first packet. */
+    uint32_t request_segments, request_packet_bytes;
+    uint32_t request_line, request_lines;  /* it is line request_line (1-based) of the request_lines
+                                              lines that begin in request_packet */
+    uint32_t reply_segments, reply_packet_bytes;
+    const char *reply_match;      /* why the reply is this request's: "echo (reversed, case swapped)",
+                                     "echo (identical)", "chat reply"; NULL when none */
+    const char *no_reply;         /* reply_packet 0: why there is none */
+    uint64_t next_server_packet;  /* reply_packet 0: the server line that came next and is not its reply (0: none) */
 };
 /** Conversation i's k-th exchange. Returns 0 or NL_EINVAL. */
 NL_API int nl_answers_exchange(const struct nl_answers *a, size_t i, size_t k, struct nl_exchange *out);
@@ -133,10 +166,18 @@ enum nl_answer_iface_kind { NL_ANSWER_IFACE_FILE = 0, NL_ANSWER_IFACE_INDEX = 1 
 struct nl_answer_iface {
     int kind;                     /* FILE: the capture file's interface; INDEX: the SLL2 ifindex */
     uint32_t index;
-    const char *name;             /* pcapng if_name, or NULL */
+    const char *name;             /* the interface's name when the file holds it (pcapng if_name of a
+                                     capture on that interface; not "any"), or NULL */
     const char *description;      /* pcapng if_description, or NULL */
     uint64_t packets;             /* of this conversation */
     int loopback;
+    int linktype;                 /* the link type its packets were captured with */
+    uint16_t hatype;              /* Linux cooked (SLL, SLL2) ARPHRD type; 0 for other link types */
+    uint32_t file_iface;          /* the capture file's interface the packets are on */
+    const char *capture_name;     /* that file interface's if_name ("any", "lo"), or NULL */
+    char what[48];                /* its kind: "loopback", "Ethernet", "IP tunnel (no link header)", ... */
+    char how[200];                /* how the file shows it: "Linux cooked v2 header: ARPHRD_LOOPBACK (772),
+                                     ifindex 1" */
 };
 /** Conversation i's k-th interface. Returns 0 or NL_EINVAL. */
 NL_API int nl_answers_iface(const struct nl_answers *a, size_t i, size_t k, struct nl_answer_iface *out);

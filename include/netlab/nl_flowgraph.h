@@ -46,6 +46,7 @@ struct nl_flow_row {
 
 struct nl_flow_conv {
     uint32_t id;
+    uint32_t conversation;   /* its number in the analysis (analyze's, TCP and UDP in one sequence) */
     char a[64], b[64];       /* "ip:port": a is the client when the SYN was seen */
     size_t nrows;            /* rows kept (at most the cap given) */
     uint64_t total;          /* packets in the conversation (duplicate copies left out) */

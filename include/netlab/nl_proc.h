@@ -54,7 +54,8 @@ NL_API int nl_proc_wait(pid_t pid, double timeout_s, int *status, char *errbuf);
  */
 NL_API int nl_proc_feed(int fd, const void *buf, size_t len, double timeout_s, size_t *written, char *errbuf);
 
-/** SIGTERM the process group of pid, wait up to grace_s, then SIGKILL; reap it. */
+/** SIGTERM the process group of pid, wait up to grace_s for the whole group to go, then SIGKILL what is left of it
+ *  (a member that ignores SIGTERM too, even when pid itself went at once); reap pid. */
 NL_API int nl_proc_stop(pid_t pid, double grace_s, int *status, char *errbuf);
 
 /** 1 if pid is alive (and not a zombie of ours already reaped). */

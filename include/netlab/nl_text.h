@@ -72,6 +72,23 @@ NL_API size_t nl_text_escape(const uint8_t *p, size_t n, unsigned flags, size_t 
 NL_API size_t nl_text_json(const uint8_t *p, size_t n, char *out, size_t cap);
 
 /**
+ * Untrusted bytes as inert Markdown inline text (CommonMark and GitHub's dialect), safe in a
+ * paragraph, a heading, a list item or a table cell, and inside HTML too: '<', '>' and '&'
+ * become entities; \ ` * _ [ ] # | ~ are backslash-escaped, and so are the ':' of "://"
+ * and the '.' of "www.", so no code span, emphasis, link, image, URL autolink, heading,
+ * table cell, strikethrough or raw HTML can start (an e-mail address may still show as a
+ * mailto: link: GitHub's renderer links it whatever is escaped); LF, CR
+ * and TAB become a visible "\n", "\r", "\t" and other C0 controls and DEL "\xNN" (one line:
+ * a file name with a newline starts no block); bidirectional controls and line/paragraph
+ * separators become "&lt;U+XXXX&gt;"; a byte that is not UTF-8 becomes U+FFFD. Not for code
+ * spans or code blocks, where Markdown decodes no escape. Writes like nl_text_sanitize
+ * (NUL-terminated, at most cap bytes) and returns the full length needed: at most
+ * NL_TEXT_MARKDOWN_MAX bytes per input byte.
+ */
+#define NL_TEXT_MARKDOWN_MAX 14
+NL_API size_t nl_text_markdown(const uint8_t *p, size_t n, char *out, size_t cap);
+
+/**
  * out = in reversed by character, ASCII letters' case swapped ("HELLO" ->
  * "olleh", "héllo" -> "OLLéH"). A character is a well-formed UTF-8 sequence
  * (RFC 3629) or, failing that, one byte, so no multi-byte character is ever

@@ -156,6 +156,9 @@ struct nl_analysis {
     struct nl_ta_state *ta;
     struct note_rec *tnotes;    /* TCP notes, appended after the others */
     size_t ntnotes, captnotes;
+
+    /* the answer sheet (nl_analyze_opts.answers): its own state, opaque here (nl_answers.c) */
+    struct nl_answers *ans;
 };
 
 /* Grow *arr (n used, cap allocated, elem bytes each) for one more item. */
@@ -203,6 +206,15 @@ void nl_find_finish(struct nl_analysis *a);
 
 /* nl_tcpanalysis.c: the TCP analysis of each TCP segment. */
 extern const struct nl_consumer nl_ta_consumer;
+
+/* nl_answers.c: the answer sheet, a consumer of TCP segments; open before the first packet
+ * (file or mem names the capture for nl_answers_packet), a duplicate copy counted (the
+ * conversations consumer ends its way), finish after the servers are decided. */
+extern const struct nl_consumer nl_answers_consumer;
+int nl_answers_open(struct nl_analysis *a, const char *file, const void *mem, size_t mem_len);
+void nl_answers_copy(struct nl_analysis *a, const struct nl_flow *f, int dir, const struct nl_frame *pkt);
+int nl_answers_finish(struct nl_analysis *a);
+void nl_answers_destroy(struct nl_answers *ans);
 
 /* nl_notes.c */
 int nl_note_tcp(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)

@@ -215,6 +215,8 @@ static int conversations_packet(struct nl_analysis *a, struct nl_pkt_view *v)
             r->other_iface = ifid != D->last_if;
         }
         D->last_l3 = NULL; /* a third copy is a repeat again */
+        if (a->ans)
+            nl_answers_copy(a, f, v->dir, pkt);
         return NL_CONSUMED;
     }
     nl_flow_remember(D, d, pkt);
@@ -270,6 +272,8 @@ static void register_consumers(struct nl_analysis *a)
         a->cons[a->ncons++] = &nl_find_consumer;
     if (a->msgs || a->keep_streams || a->follow || (a->ntexts && a->maxtext > 1))
         a->cons[a->ncons++] = &nl_streams_consumer;
+    if (a->ans)
+        a->cons[a->ncons++] = &nl_answers_consumer;
 }
 
 static int process(struct nl_analysis *a, const struct nl_ahead *ah)
@@ -341,6 +345,8 @@ static int finish(struct nl_analysis *a)
     }
     if (!a->linktype_set && nfile)
         s->linktype = nl_pcapr_iface(a->rd, 0)->linktype;
+    if (a->ans && (rc = nl_answers_finish(a)) < 0)
+        return rc;
 
     if ((rc = nl_write_notes(a)) < 0)
         return rc;
@@ -374,7 +380,8 @@ static int finish(struct nl_analysis *a)
 
 /* ---- entry points ---- */
 
-static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *errbuf)
+static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, const void *mem, size_t mem_len,
+                 char *errbuf)
 {
     a->stream_cap = o && o->max_stream_bytes ? o->max_stream_bytes : NL_ANALYZE_STREAM_CAP;
     a->listed_cap = o && o->max_listed ? o->max_listed : NL_ANALYZE_LIST_CAP;
@@ -383,6 +390,8 @@ static int setup(struct nl_analysis *a, const struct nl_analyze_opts *o, char *e
     if (!o)
         return 0;
     a->keep_streams = o->keep_streams != 0;
+    if (o->answers && nl_answers_open(a, nl_pcapr_name(a->rd), mem, mem_len) < 0)
+        return nl_err(errbuf, NL_ENOMEM, "out of memory");
     a->follow = o->follow;
     if (o->nfind) {
         a->texts = calloc(o->nfind, sizeof *a->texts);
@@ -495,7 +504,8 @@ static int run(struct nl_analysis *a, char *errbuf)
     return 0;
 }
 
-static int start(struct nl_analysis **out, struct nl_pcapr *rd, const struct nl_analyze_opts *o, char *errbuf)
+static int start(struct nl_analysis **out, struct nl_pcapr *rd, const struct nl_analyze_opts *o, const void *mem,
+                 size_t mem_len, char *errbuf)
 {
     struct nl_analysis *a = calloc(1, sizeof *a);
     if (!a) {
@@ -507,7 +517,7 @@ static int start(struct nl_analysis **out, struct nl_pcapr *rd, const struct nl_
     a->sum.file = nl_pcapr_name(rd);
     a->sum.format = nl_pcapr_format_name(rd);
     a->sum.swapped = nl_pcapr_swapped(rd);
-    int rc = setup(a, o, errbuf);
+    int rc = setup(a, o, mem, mem_len, errbuf);
     if (rc == 0) {
         register_consumers(a);
         rc = run(a, errbuf);
@@ -528,7 +538,7 @@ int nl_analyze_file(const char *path, const struct nl_analyze_opts *o, struct nl
     int rc = nl_pcapr_open(&rd, path, errbuf);
     if (rc < 0)
         return rc;
-    return start(out, rd, o, errbuf);
+    return start(out, rd, o, NULL, 0, errbuf);
 }
 
 int nl_analyze_mem(const void *buf, size_t len, const char *name, const struct nl_analyze_opts *o,
@@ -539,7 +549,7 @@ int nl_analyze_mem(const void *buf, size_t len, const char *name, const struct n
     int rc = nl_pcapr_open_mem(&rd, buf, len, name, errbuf);
     if (rc < 0)
         return rc;
-    return start(out, rd, o, errbuf);
+    return start(out, rd, o, buf, len, errbuf);
 }
 
 void nl_analysis_free(struct nl_analysis *a)
@@ -550,6 +560,7 @@ void nl_analysis_free(struct nl_analysis *a)
         nl_flow_ext_free(a->ft.flows[i].ext);
     }
     nl_ta_free_all(a);
+    nl_answers_destroy(a->ans);
     for (size_t i = 0; i < a->ntnotes; i++)
         free(a->tnotes[i].text);
     free(a->tnotes);

@@ -58,6 +58,7 @@ static int make_convs(const struct nl_analysis *a, struct nl_flowgraph *g, uint3
         nl_analysis_tcp_figures(a, i, &tf);
         struct conv_rows *c = &g->v[g->n++];
         c->c.id = (uint32_t)g->n;
+        c->c.conversation = cv.id;
         snprintf(c->c.a, sizeof c->c.a, "%s", cv.client);
         snprintf(c->c.b, sizeof c->c.b, "%s", cv.server);
         c->c.total = cv.packets_c2s + cv.packets_s2c;

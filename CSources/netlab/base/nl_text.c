@@ -258,6 +258,56 @@ size_t nl_text_json(const uint8_t *p, size_t n, char *out, size_t cap)
     return finish(&t);
 }
 
+/* CommonMark 0.31 section 2.4: ASCII punctuation may be backslash-escaped. Escaped: what can
+ * open code, emphasis, links and images ([ ] start both; '(' and '!' mean nothing without them),
+ * headings, table cells and strikethrough; '<', '>' and '&' become entities
+ * (section 2.5), which every Markdown dialect decodes. The rest stays readable (10.0.0.1:7). */
+size_t nl_text_markdown(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    struct tout t = {out, cap, 0};
+    for (size_t i = 0; i < n;) {
+        uint8_t b = p[i];
+        if (b >= 0x20 && b < 0x7F) {
+            if (b == '<')
+                put_str(&t, "&lt;");
+            else if (b == '>')
+                put_str(&t, "&gt;");
+            else if (b == '&')
+                put_str(&t, "&amp;");
+            else {
+                /* Also what starts GitHub's extended autolinks: the ':' of "://", the '.' of "www.". */
+                int autolink = (b == ':' && i + 2 < n && p[i + 1] == '/' && p[i + 2] == '/') ||
+                               (b == '.' && i >= 3 && (p[i - 1] | 0x20) == 'w' && (p[i - 2] | 0x20) == 'w' &&
+                                (p[i - 3] | 0x20) == 'w');
+                if (strchr("\\`*_[]#|~", b) || autolink)
+                    put(&t, '\\');
+                put(&t, b);
+            }
+            i++;
+        } else if (b < 0x80) {
+            /* A line break or control: nl_text_escape's notation, its backslash escaped. */
+            const char *two = b == '\n' ? "\\\\n" : b == '\r' ? "\\\\r" : b == '\t' ? "\\\\t" : NULL;
+            if (two)
+                put_str(&t, two);
+            else
+                put_fmt_cp(&t, "\\\\x%02x", b);
+            i++;
+        } else {
+            uint32_t cp;
+            enum nonascii what;
+            size_t l = next_nonascii(p + i, n - i, &cp, &what);
+            if (what == NA_BAD)
+                put_str(&t, "\xEF\xBF\xBD");
+            else if (what == NA_MASKED)
+                put_fmt_cp(&t, "&lt;U+%04X&gt;", cp);
+            else
+                put_bytes(&t, p + i, l);
+            i += l;
+        }
+    }
+    return finish(&t);
+}
+
 /* ---- the echo transform ---- */
 
 static inline uint8_t swap_case(uint8_t c)

@@ -349,9 +349,18 @@ int nl_proc_stop(pid_t pid, double grace_s, int *status, char *errbuf)
             *status = decode_status(st);
         return 0;
     }
-    /* A stop is itself clean-up: its waits do not end at a stop request. */
-    if (proc_wait(pid, grace_s, 0, status, NULL) == 0)
+    /* A stop is itself clean-up: its waits do not end at a stop request. The whole group gets the
+     * grace: a child that ignores SIGTERM is killed even when the leader went at once (a hung
+     * Chromium renderer under a Chromium that exited). */
+    double deadline = now_s() + grace_s;
+    if (proc_wait(pid, grace_s, 0, status, NULL) == 0) {
+        while (kill(-pid, 0) == 0 && now_s() < deadline) {
+            struct timespec ts = {0, 10 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        kill(-pid, SIGKILL); /* the group id stays in use (not reused) while a member lives */
         return 0;
+    }
     kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
     return proc_wait(pid, 5.0, 0, status, errbuf);
