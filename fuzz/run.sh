@@ -3,7 +3,8 @@
 # each for SECONDS (default 20) from its seed corpus in fuzz/corpus/<target>/.
 #   fuzz/run.sh            20 s per target
 #   fuzz/run.sh 600 csv    10 minutes on fuzz_csv only
-# New corpus entries go to fuzz/out/ (ignored by git); the seed corpus is not modified.
+# Targets run as many at a time as there are cores. New corpus entries go to fuzz/out/ (ignored
+# by git); the seed corpus is not modified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
@@ -26,29 +27,48 @@ for c in CSources/netlab/*/*.c; do
 done
 for p in "${running[@]}"; do wait "$p" || failed=1; done
 [ "$failed" = 0 ] || { cat fuzz/out/build_lib.log >&2; exit 1; }
+# Each target built, then run, as many at a time as there are cores (each is one process).
+run_target() { # NAME: runs fuzz_NAME for $secs seconds; its summary and verdict go to fuzz/out/summary_NAME
+  local name=$1 bin=fuzz/out/fuzz_$1 work=fuzz/out/corpus_$1 status=0
+  mkdir -p "$work"
+  # -rss_limit_mb guards against unbounded growth; leaks fail the run (LeakSanitizer).
+  rm -rf "fuzz/out/artifacts_$name"; mkdir -p "fuzz/out/artifacts_$name"
+  "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    -artifact_prefix="fuzz/out/artifacts_$name/" "$work" "fuzz/corpus/$name" > "fuzz/out/run_$name.log" 2>&1 || status=$?
+  {
+    echo "fuzz_$name: ${secs}s from fuzz/corpus/$name ($(ls fuzz/corpus/$name 2>/dev/null | wc -l) seeds)"
+    grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "fuzz/out/run_$name.log" | tr '\n' ' '; echo
+  } > "fuzz/out/summary_$name"
+  if [ "$status" -ne 0 ] || [ -n "$(ls -A "fuzz/out/artifacts_$name")" ]; then
+    {
+      grep -E -A30 'ERROR|SUMMARY' "fuzz/out/run_$name.log" | head -60
+      echo "fuzz_$name failed (exit $status); reproducer(s): $(ls fuzz/out/artifacts_$name/*)"
+      echo "replay with: $bin fuzz/out/artifacts_$name/<file>"
+    } >> "fuzz/out/summary_$name"
+    return 1
+  fi
+}
+names=()
 for src in fuzz/fuzz_*.c; do
   name=$(basename "$src" .c); name=${name#fuzz_}
   [ -n "$only" ] && [ "$only" != "$name" ] && continue
-  bin=fuzz/out/fuzz_$name
   if ! $CLANG "${cflags[@]}" -fsanitize=fuzzer,address,undefined "$src" "$obj"/*.o \
-       $(make -s --no-print-directory dep-libs) -o "$bin" > "fuzz/out/build_$name.log" 2>&1; then
+       $(make -s --no-print-directory dep-libs) -o "fuzz/out/fuzz_$name" > "fuzz/out/build_$name.log" 2>&1; then
     cat "fuzz/out/build_$name.log" >&2
     exit 1
   fi
-  work=fuzz/out/corpus_$name
-  mkdir -p "$work"
-  echo "fuzz_$name: ${secs}s from fuzz/corpus/$name ($(ls fuzz/corpus/$name 2>/dev/null | wc -l) seeds)"
-  # -rss_limit_mb guards against unbounded growth; leaks fail the run (LeakSanitizer).
-  rm -rf "fuzz/out/artifacts_$name"; mkdir -p "fuzz/out/artifacts_$name"
-  status=0
-  "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="fuzz/out/artifacts_$name/" "$work" "fuzz/corpus/$name" > "fuzz/out/run_$name.log" 2>&1 || status=$?
-  grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "fuzz/out/run_$name.log" | tr '\n' ' '; echo
-  if [ "$status" -ne 0 ] || [ -n "$(ls -A "fuzz/out/artifacts_$name")" ]; then
-    grep -E -A30 'ERROR|SUMMARY' "fuzz/out/run_$name.log" | head -60 >&2
-    echo "fuzz_$name failed (exit $status); reproducer(s): $(ls fuzz/out/artifacts_$name/*)" >&2
-    echo "replay with: $bin fuzz/out/artifacts_$name/<file>" >&2
-    exit 1
-  fi
+  names+=("$name")
 done
+declare -A pid_of=()
+for name in "${names[@]}"; do
+  run_target "$name" & pid_of[$name]=$!
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+done
+for name in "${names[@]}"; do
+  st=0; wait "${pid_of[$name]}" 2>/dev/null || st=$?
+  # a job reaped by `wait -n` above reports 127 here: its summary file says how it ended
+  cat "fuzz/out/summary_$name"
+  if [ "$st" != 0 ] && [ "$st" != 127 ] || grep -q ' failed (exit' "fuzz/out/summary_$name"; then failed=1; fi
+done
+[ "$failed" = 0 ] || { echo "fuzz: a target failed (above)" >&2; exit 1; }
 echo "fuzz: ok"

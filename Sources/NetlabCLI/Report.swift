@@ -14,7 +14,7 @@ struct ReportCommand: ParsableCommand {
         discussion: """
         netlab report part1.pcap part2.pcap --input in-proj.txt --out answers   # your own two captures
         netlab report part1.pcap part2.pcap --title "CS 352 Project 1" --author "Ada Lovelace (al123)" \\
-            --questions questions.txt --out answers.pdf                          # the hand-in: answers.pdf
+            --questions cs352 --out answers.pdf                                  # the hand-in: answers.pdf
         netlab report --in lab-out                                             # the captures of `netlab lab`
         Order: the answers (the questions file's, part 1 and part 2 side by side, when given), the answer sheet, \
         the encapsulation of a real data packet of your capture (header diagrams, both checksums, hex dump), then each \
@@ -43,7 +43,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("author"), help: "An author on page 1, e.g. \"Ada Lovelace (al123)\" (repeat for each).")
     var authors: [String] = []
 
-    @Option(name: .customLong("questions"), help: "The assignment's questions mapped to answers (docs/report.md; examples/cs352-questions.txt).")
+    @Option(name: .customLong("questions"), help: "The assignment's questions mapped to answers: a file, or the name of one netlab ships (cs352: samples/cs352-questions.txt; docs/report.md).")
     var questions: String?
 
     @Option(name: .customLong("pdf-timeout"), help: "Seconds Chromium may take to print the PDF before it is stopped.")
@@ -62,10 +62,20 @@ struct ReportCommand: ParsableCommand {
         if !(pdfTimeout > 0 && pdfTimeout <= 3600) { throw ValidationError("--pdf-timeout: give seconds between 0 and 3600") }
     }
 
+    /// A questions file: the path given, or for a bare name that is no file here (cs352) the one netlab ships
+    /// as samples/NAME-questions.txt.
+    static func questionsFile(_ arg: String) throws -> String {
+        if FileManager.default.fileExists(atPath: arg) || arg.contains("/") { return arg }
+        guard let shipped = try? Front.dataFile("samples/\(arg)-questions.txt") else {
+            throw LabError(message: "--questions \(safeLine(arg)): no such file, and netlab ships no questions named \(safeLine(arg)) (cs352 is one)")
+        }
+        return shipped
+    }
+
     func run() throws {
         do {
             let lab = URL(fileURLWithPath: input).standardizedFileURL
-            let qs = try questions.map { try QuestionSheet(path: $0) }
+            let qs = try questions.map { try QuestionSheet(path: Self.questionsFile($0)) }
             let target = try ReportOutput(out ?? (captures.isEmpty ? input : "report-out"), pdf: pdf)
             let sample: String? = captures.isEmpty ? try LabFiles.sample() : nil
             var writer = ReportWriter(labDir: lab, output: target, csv: csv ?? sample,

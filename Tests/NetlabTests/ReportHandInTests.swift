@@ -1,5 +1,5 @@
 // netlab report as the hand-in (issue 18 item 5): --title, --author (repeatable) and
-// --questions examples/cs352-questions.txt make page 1 of answers.pdf the assignment's
+// --questions samples/cs352-questions.txt make page 1 of answers.pdf the assignment's
 // questions by its own numbers, part 1 and part 2 side by side, every answer tshark's;
 // Japanese and emoji render (fonts-noto-cjk, fonts-noto-color-emoji: pdffonts embeds
 // fonts beyond DejaVu, pdftotext reads the text back); a chat of seven clients is a
@@ -8,7 +8,7 @@ import Foundation
 import XCTest
 
 final class ReportHandInTests: XCTestCase {
-    static let questions = TestSupport.root.appendingPathComponent("examples/cs352-questions.txt").path
+    static let questions = TestSupport.root.appendingPathComponent("samples/cs352-questions.txt").path
 
     func pdfText(_ pdf: String, first: Int? = nil, last: Int? = nil) throws -> String {
         var args: [String] = []
@@ -72,7 +72,10 @@ final class ReportHandInTests: XCTestCase {
                              ("1 greeting,nope Both?\n", "q.txt:1: unknown answer \"nope\""),
                              ("[Part A\n", "q.txt:1: a section heading is [TEXT]"),
                              ("7\n", "q.txt:1: \"NUMBER KEY QUESTION\" expected"),
-                             ("# only a comment\n", "q.txt: no question in it")] {
+                             ("# only a comment\n", "q.txt: no question in it"),
+                             ("1 transport What?\n2 bytes-c2s \u{0}Bytes?\n", "q.txt:2: a NUL byte"),
+                             ("1 transport " + String(repeating: "x", count: 988) + "\n2 transport " +
+                              String(repeating: "y", count: 989) + "\n", "q.txt:2: a line longer than 1,000 bytes")] {
             try text.write(toFile: dir + "/q.txt", atomically: true, encoding: .utf8)
             let r = try TestSupport.run(TestSupport.product("netlab"), ["report", cap, "--questions", dir + "/q.txt",
                                                                          "--no-pdf", "--out", dir + "/out"])
@@ -80,6 +83,22 @@ final class ReportHandInTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(said), "\(text): \(r.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out/report.md"))
         }
+    }
+
+    func testTheShippedQuestionsByNameAndAnUnknownName() throws {
+        let dir = try TestSupport.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cap = dir + "/c.pcap"
+        XCTAssertEqual(try TestSupport.run("/usr/bin/python3", [ReportOneReadTests.genConvs, "2", cap]).status, 0)
+        let ok = try TestSupport.run(TestSupport.product("netlab"), ["report", cap, "--questions", "cs352", "--no-pdf",
+                                                                      "--out", dir + "/out"], cwd: dir)
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        let md = try String(contentsOfFile: dir + "/out/report.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("What transport-layer protocol"), "cs352's questions on the page")
+        let bad = try TestSupport.run(TestSupport.product("netlab"), ["report", cap, "--questions", "cs999", "--no-pdf",
+                                                                       "--out", dir + "/out2"], cwd: dir)
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("--questions cs999: no such file, and netlab ships no questions named cs999"), bad.stderr)
     }
 
     func testAChatOfSevenClientsIsASummaryOfAFewPagesThenTheDetails() throws {

@@ -59,7 +59,7 @@ NL_API unsigned nl_report_capture_drawn(const struct nl_report_capture *c, size_
 /* ---- the assignment's questions (netlab report --questions FILE) ----
  *
  * A text file, one question a line, so that page 1 of the report answers the assignment's
- * questions by its own numbers (docs/report.md; examples/cs352-questions.txt):
+ * questions by its own numbers (docs/report.md; samples/cs352-questions.txt):
  *
  *   # a comment; blank lines are skipped
  *   [Part A: the echo on one host and across two]     a section heading
@@ -85,6 +85,9 @@ struct nl_report_questions; /* opaque */
 
 /** Read a questions file. Errors name FILE:LINE and what is wrong (NL_EMALFORMED, NL_ELIMIT, NL_ESYS). */
 NL_API int nl_report_questions_load(const char *path, struct nl_report_questions **out, char *errbuf);
+/** As nl_report_questions_load over len bytes in memory, named name in errors. */
+NL_API int nl_report_questions_parse(const void *buf, size_t len, const char *name, struct nl_report_questions **out,
+                                     char *errbuf);
 NL_API size_t nl_report_questions_count(const struct nl_report_questions *q);
 /** The i-th question (valid until freed); 0 or NL_EINVAL. */
 NL_API int nl_report_questions_get(const struct nl_report_questions *q, size_t i, struct nl_report_question *out);

@@ -208,34 +208,38 @@ static int question_line(struct nl_report_questions *q, const char *path, unsign
     return 0;
 }
 
-int nl_report_questions_load(const char *path, struct nl_report_questions **out, char *errbuf)
+/* Reads the questions from f (named path in errors); the caller closes f. */
+static int questions_read(FILE *f, const char *path, struct nl_report_questions **out, char *errbuf)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return nl_err_sys(errbuf, errno, "--questions %s", path);
     struct nl_report_questions *q = calloc(1, sizeof *q);
-    if (!q) {
-        fclose(f);
+    if (!q)
         return nl_err(errbuf, NL_ENOMEM, "out of memory");
-    }
     char buf[1002];
     unsigned line = 0;
     const char *section = NULL;
-    int rc = 0;
-    while (rc == 0 && fgets(buf, sizeof buf, f)) {
+    int rc = 0, c = 0;
+    while (rc == 0 && c != EOF) {
+        size_t n = 0;
+        while ((c = getc(f)) != EOF && c != '\n' && c != 0 && n <= 1000)
+            buf[n++] = (char)c;
+        if (c == EOF && n == 0)
+            break;
         line++;
-        if (strlen(buf) == sizeof buf - 1 && buf[sizeof buf - 2] != '\n') {
+        if (c == 0) {
+            rc = nl_err(errbuf, NL_EMALFORMED, "%s:%u: a NUL byte: not a text file", path, line);
+            break;
+        }
+        if (n > 1000) {
             rc = nl_err(errbuf, NL_ELIMIT, "%s:%u: a line longer than 1,000 bytes", path, line);
             break;
         }
+        buf[n] = 0;
         rc = question_line(q, path, line, buf, &section, errbuf);
         if (rc == NL_ENOMEM)
             rc = nl_err(errbuf, NL_ENOMEM, "out of memory");
     }
     if (rc == 0 && ferror(f))
         rc = nl_err_sys(errbuf, errno, "--questions %s", path);
-    fclose(f);
     if (rc == 0 && q->n == 0)
         rc = nl_err(errbuf, NL_EMALFORMED, "%s: no question in it (a line is NUMBER KEY QUESTION; docs/report.md)", path);
     if (rc < 0) {
@@ -244,6 +248,31 @@ int nl_report_questions_load(const char *path, struct nl_report_questions **out,
     }
     *out = q;
     return 0;
+}
+
+int nl_report_questions_load(const char *path, struct nl_report_questions **out, char *errbuf)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return nl_err_sys(errbuf, errno, "--questions %s", path);
+    int rc = questions_read(f, path, out, errbuf);
+    fclose(f);
+    return rc;
+}
+
+int nl_report_questions_parse(const void *buf, size_t len, const char *name, struct nl_report_questions **out,
+                              char *errbuf)
+{
+    *out = NULL;
+    if (!len)
+        return nl_err(errbuf, NL_EMALFORMED, "%s: no question in it (a line is NUMBER KEY QUESTION; docs/report.md)", name);
+    FILE *f = fmemopen((void *)buf, len, "r");
+    if (!f)
+        return nl_err_sys(errbuf, errno, "%s", name);
+    int rc = questions_read(f, name, out, errbuf);
+    fclose(f);
+    return rc;
 }
 
 size_t nl_report_questions_count(const struct nl_report_questions *q) { return q ? q->n : 0; }
