@@ -431,13 +431,14 @@ static int server_lines(struct nl_answers *a, size_t flow, const uint8_t *p, siz
     return 0;
 }
 
-/* The echo of the client's first line begins p: p answers that line. */
+/* netlab's echo (reversed, case swapped) of the client's first line begins p: p answers that line.
+ * Only the transform: a greeting may hold the same bytes as the client's line. */
 static int echoes_first_line(const struct conv *c, const uint8_t *p, size_t n)
 {
     if (!c->nx)
         return 0;
     const uint8_t *lf = memchr(p, '\n', n);
-    return echo_match(&c->x[0], p, lf ? (size_t)(lf - p) + 1 : n, lf != NULL) != MATCH_NONE;
+    return echo_match(&c->x[0], p, lf ? (size_t)(lf - p) + 1 : n, lf != NULL) == MATCH_TRANSFORM;
 }
 
 /* The candidate greeting held back turned out to be a reply (or a line of no request). */
