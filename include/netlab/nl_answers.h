@@ -37,6 +37,7 @@
 #define NL_ANSWERS_H
 
 #include "nl_api.h"
+#include "nl_analyze.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -70,8 +71,15 @@ NL_API int nl_answers_mem(const void *buf, size_t len, const char *name, struct 
 NL_API int nl_answers_file_listed(const char *path, uint32_t max_listed, struct nl_answers **out, char *errbuf);
 /** The capture's bytes are about to go (answers of nl_answers_file/mem only): the answers stay, nl_answers_packet returns NL_ENOTFOUND from now on. */
 NL_API void nl_answers_release_capture(struct nl_answers *a);
-/** Frees answers of nl_answers_file/mem (those of nl_analysis_answers belong to their analysis). */
+/** Frees answers of nl_answers_file/mem and nl_analysis_take_answers (those of nl_analysis_answers
+ * belong to their analysis). */
 NL_API void nl_answers_free(struct nl_answers *a);
+/**
+ * The answers of an analysis made with nl_analyze_opts.answers, taken from it: they keep their own copy
+ * of the answered conversations and counts, outlive the analysis and are freed with nl_answers_free
+ * (the analysis has none left). NULL when it has none, or out of memory (the analysis keeps them).
+ */
+NL_API struct nl_answers *nl_analysis_take_answers(struct nl_analysis *a);
 
 struct nl_answers_capture {
     const char *file;

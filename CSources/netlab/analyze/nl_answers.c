@@ -92,12 +92,18 @@ struct user_rec {
 };
 
 struct nl_answers {
-    struct nl_analysis *an;      /* the analysis these answers belong to */
+    struct nl_analysis *an;      /* the analysis these answers belong to (NULL once taken from it) */
+    const struct nl_flow *fl;    /* the conversations, by flow index: the analysis', or own once taken */
+    struct nl_flow *own_fl;
+    const struct nl_summary *sum;/* the capture's counts: the analysis', or own once taken */
+    struct nl_summary own_sum;
+    char read_err[NL_ERRBUF_SIZE];
     struct nl_analysis *owner;   /* nl_answers_file/mem: the analysis made for them, freed with them */
     char *file;
     const void *mem;             /* a capture in memory (the caller's), else NULL */
     size_t mem_len;
     int released;
+    int taken;                   /* nl_analysis_take_answers: the caller's, freed by nl_answers_free */
     char **if_name, **if_desc;   /* the file's interfaces (pcapng IDB options), by number */
     size_t nfile_if;
     struct conv **cv;            /* by flow index; NULL: UDP, or past max_listed */
@@ -684,7 +690,7 @@ static void conv_words(struct conv *c, const struct nl_flow *f)
 static void conv_finish(struct nl_answers *a, size_t fi)
 {
     struct conv *c = a->cv[fi];
-    const struct nl_flow *f = &a->an->ft.flows[fi];
+    const struct nl_flow *f = &a->fl[fi];
     if (c->srv >= 0 && c->srv != f->server) {
         c->srv_changed = 1;
         msg_free(&c->greet);
@@ -709,7 +715,7 @@ static void conv_finish(struct nl_answers *a, size_t fi)
 
 static void capture_words(struct nl_answers *a)
 {
-    const struct nl_summary *s = &a->an->sum;
+    const struct nl_summary *s = a->sum;
     char *o = a->cannot;
     size_t cap = sizeof a->cannot;
 #define ADD(...) snprintf(o + strlen(o), cap - strlen(o), __VA_ARGS__)
@@ -736,6 +742,8 @@ static void capture_words(struct nl_answers *a)
 int nl_answers_finish(struct nl_analysis *an)
 {
     struct nl_answers *a = an->ans;
+    a->fl = an->ft.flows;
+    a->sum = &an->sum;
     size_t n = nl_pcapr_iface_count(an->rd);
     a->if_name = calloc(n ? n : 1, sizeof *a->if_name);
     a->if_desc = calloc(n ? n : 1, sizeof *a->if_desc);
@@ -775,6 +783,7 @@ void nl_answers_destroy(struct nl_answers *a)
     }
     free(a->cv);
     free(a->tcp);
+    free(a->own_fl);
     for (size_t i = 0; i < a->nusers; i++)
         free(a->users[i].name);
     free(a->users);
@@ -836,15 +845,61 @@ void nl_answers_free(struct nl_answers *a)
 {
     if (a && a->owner)
         nl_analysis_free(a->owner); /* frees a (nl_answers_destroy) */
+    else if (a && a->taken)
+        nl_answers_destroy(a);
 }
 
 const struct nl_answers *nl_analysis_answers(const struct nl_analysis *an) { return an ? an->ans : NULL; }
+
+/* The answers keep their own copy of what they read of the analysis: the answered conversations
+ * (renumbered 0..ntcp-1) and the capture's counts. */
+struct nl_answers *nl_analysis_take_answers(struct nl_analysis *an)
+{
+    struct nl_answers *a = an ? an->ans : NULL;
+    if (!a || !a->fl)
+        return NULL;
+    struct nl_flow *fl = calloc(a->ntcp ? a->ntcp : 1, sizeof *fl);
+    struct conv **cv = calloc(a->ntcp ? a->ntcp : 1, sizeof *cv);
+    if (!fl || !cv) {
+        free(fl);
+        free(cv);
+        return NULL;
+    }
+    for (size_t i = 0; i < a->nusers; i++)
+        for (size_t k = 0; k < a->ntcp; k++)
+            if (a->tcp[k] == a->users[i].flow) {
+                a->users[i].flow = (uint32_t)k;
+                break;
+            }
+    for (size_t k = 0; k < a->ntcp; k++) {
+        fl[k] = a->fl[a->tcp[k]];
+        fl[k].ext = NULL;
+        fl[k].ta = NULL;
+        cv[k] = a->cv[a->tcp[k]];
+        a->tcp[k] = k;
+    }
+    free(a->cv);
+    a->cv = cv;
+    a->ncv = a->ntcp;
+    a->fl = a->own_fl = fl;
+    a->own_sum = *a->sum;
+    snprintf(a->read_err, sizeof a->read_err, "%s", a->sum->read_error_text ? a->sum->read_error_text : "");
+    a->own_sum.read_error_text = a->read_err;
+    a->own_sum.file = a->file;
+    a->own_sum.format = NULL;
+    a->sum = &a->own_sum;
+    a->an = NULL;
+    a->owner = NULL;
+    a->taken = 1;
+    an->ans = NULL;
+    return a;
+}
 
 /* ---- accessors ---- */
 
 void nl_answers_capture(const struct nl_answers *a, struct nl_answers_capture *o)
 {
-    const struct nl_summary *s = &a->an->sum;
+    const struct nl_summary *s = a->sum;
     memset(o, 0, sizeof *o);
     o->file = a->file;
     o->packets = s->packets;
@@ -871,7 +926,7 @@ static const struct conv *conv_at(const struct nl_answers *a, size_t i, const st
 {
     if (i >= a->ntcp)
         return NULL;
-    *f = &a->an->ft.flows[a->tcp[i]];
+    *f = &a->fl[a->tcp[i]];
     return a->cv[a->tcp[i]];
 }
 
@@ -986,7 +1041,7 @@ int nl_answers_user(const struct nl_answers *a, size_t k, struct nl_chat_user *o
     if (k >= a->nusers)
         return NL_EINVAL;
     const struct user_rec *u = &a->users[k];
-    const struct nl_flow *f = &a->an->ft.flows[u->flow];
+    const struct nl_flow *f = &a->fl[u->flow];
     int cl = !f->server;
     memset(o, 0, sizeof *o);
     o->name = u->name;
@@ -1021,10 +1076,9 @@ static int find_frame(const struct nl_answers *a, uint64_t number, struct nl_pca
 static void packet_conversation(const struct nl_answers *a, uint64_t number, const struct nl_decoded *d,
                                 struct nl_packet_copy *o)
 {
-    const struct nl_flow_table *t = &a->an->ft;
     size_t alen = d->ipver == 4 ? 4 : 16;
-    for (size_t i = 0; i < t->nflows; i++) {
-        const struct nl_flow *f = &t->flows[i];
+    for (size_t i = 0; i < a->ntcp; i++) {
+        const struct nl_flow *f = &a->fl[a->tcp[i]];
         if (f->proto != 6 || f->ipver != d->ipver || number < f->first_pkt || number > f->last_pkt)
             continue;
         int dir;
