@@ -19,12 +19,19 @@
  *   Otherwise the client spoke first and the server only replied: no greeting (its
  *   first payload is a reply, listed among the exchanges). The text plays no other
  *   part: a client line holding "Welcome" is never the greeting.
- * - exchanges: each client request (a payload segment, continued by the next client
- *   segments until one ends with a line feed) paired, in order, with the next
- *   server payload that is a reply (continued likewise); a server segment of several
- *   lines answers as many waiting requests, one line each. For netlab's chat protocol
- *   (the greeting begins "HELLO netlab-chat"), server lines that are events
- *   (FROM, REQUEST, ACCEPTED, ...) are not replies and MSG/SAY expect none.
+ * - messages: one per line. A line ends at its line feed; one left open continues in the same
+ *   side's next segment when that segment holds a line feed or the open one was full-sized (cut
+ *   by the MSS), never once the other side has spoken (a protocol without line feeds: one
+ *   message per write). A greeting spans segments likewise.
+ * - exchanges: each client line (several in one segment are several requests) paired with the
+ *   server line that is its reply, and only then: its echo (nl_echo_transform, or the same
+ *   bytes), or for netlab's chat protocol (the greeting begins "HELLO netlab-chat") the next
+ *   server line that is not an event (FROM, REQUEST, ACCEPTED, ...; MSG/SAY expect none).
+ *   Otherwise no reply, and no_reply says why.
+ * - interfaces: what the file proves and how (nl_answers_if.c): a Linux cooked header's ARPHRD
+ *   type and SLL2 ifindex, a pcapng if_name, an Ethernet header's all-zero addresses (lo).
+ * - what cannot be answered (no TCP, an unknown link type, a file cut short, one direction
+ *   only, conversations past max_listed) is said in words (cannot), never guessed.
  * - bytes: `frames` sums the wire length of every frame of the conversation, as
  *   tshark's `-z conv,tcp` table does; `payload` sums tcp.len of the segments that
  *   carry new data (retransmissions and duplicate copies of a packet counted once).
