@@ -98,6 +98,31 @@ extension AnswersTests {
         }
     }
 
+    /// Every other link type analyze reads gets its kind named, as tshark's encapsulation says it.
+    func testEveryLinkTypeGetsItsKindNamed() throws {
+        let seg = Pkt.tcp4(sport: 40000, dport: 7007, seq: 1, flags: 0x02)
+        let cases: [(Int, [UInt8], String, String)] = [
+            (0, Pkt.null(seg, family: 2), "loopback", "null"),
+            (101, seg, "raw IP (no link header)", "raw"),
+            (1, Pkt.ether(seg, zeroMACs: true), "loopback", "eth"),
+            (1, Pkt.ether(seg), "Ethernet", "eth"),
+            (113, Pkt.sll(seg, hatype: 65534), "tunnel without a link header (tun, WireGuard)", "sll"),
+            (276, Pkt.sll2(seg, ifindex: 5, hatype: 776), "IPv6-in-IPv4 (sit) tunnel", "sll"),
+        ]
+        for (k, (lt, frame, kind, proto)) in cases.enumerated() {
+            let f = path("lt\(k).pcap")
+            try Data(CaptureBytes.pcap(linkType: lt, frames: [CaptureBytes.Frame(seconds: 1_700_000_000, fraction: 0, data: frame)]))
+                .write(to: URL(fileURLWithPath: f))
+            let t = try Tshark.run(["-r", f, "-T", "fields", "-e", "frame.protocols", "-e", "sll.hatype"])
+                .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t", omittingEmptySubsequences: false)
+            XCTAssertTrue(t[0].hasPrefix(proto + ":"), "tshark reads \(t[0]) for link type \(lt)")
+            let i = try XCTUnwrap((try answersOf(f).first?["interfaces"] as? [[String: Any]])?.first, f)
+            XCTAssertEqual(i["kind"] as? String, kind, "link type \(lt)")
+            XCTAssertEqual(i["linktype"] as? Int, lt)
+            if t.count > 1, let h = Int(t[1]) { XCTAssertEqual(i["hatype"] as? Int, h, "sll.hatype") }
+        }
+    }
+
     // ---- item 2: a message in several segments, several lines in one segment ----
 
     func testAMessageInTwoWritesIsOneAnswerAndLinesSharingASegmentAreEachPaired() throws {
