@@ -157,7 +157,22 @@ final class ReportAnswerSheetTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("samples/group01_chat_input.csv").path
         let cap = dir.appendingPathComponent("inj.pcap").path, out = dir.appendingPathComponent("report").path
         XCTAssertEqual(try Lab.run(Lab.product("injector"), [csv, "--write", cap]).status, 0)
-        let rep = try Lab.run(Lab.product("netlab"), ["report", cap, "--csv", csv, "--out", out], timeout: 180)
+        // And a capture where the client speaks first (no greeting): handshake, "first\n", its echo.
+        let c: [UInt8] = [10, 0, 0, 2], s: [UInt8] = [10, 0, 0, 1]
+        let pkts = [Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 7007, seq: 100, flags: 0x02),
+                    Pkt.tcp4(src: s, dst: c, sport: 7007, dport: 40000, seq: 500, ack: 101, flags: 0x12),
+                    Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 7007, seq: 101, ack: 501, flags: 0x10, id: 2),
+                    Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 7007, seq: 101, ack: 501, flags: 0x18,
+                             payload: Array("first\n".utf8), id: 3),
+                    Pkt.tcp4(src: s, dst: c, sport: 7007, dport: 40000, seq: 501, ack: 107, flags: 0x18,
+                             payload: Array("TSRIF\n".utf8), id: 2)]
+        let first = dir.appendingPathComponent("first.pcap").path
+        try Data(CaptureBytes.pcap(linkType: 1, frames: pkts.enumerated().map {
+            CaptureBytes.Frame(seconds: 1_700_000_000, fraction: $0.offset * 1000, data: Pkt.ether($0.element)) }))
+            .write(to: URL(fileURLWithPath: first))
+        let firstPayload = try Tshark.run(["-r", first, "-Y", "tcp.len > 0 && tcp.srcport == 40000", "-T", "fields",
+                                           "-e", "frame.number"]).split(separator: "\n").first.map(String.init)
+        let rep = try Lab.run(Lab.product("netlab"), ["report", cap, first, "--csv", csv, "--out", out], timeout: 180)
         XCTAssertEqual(rep.status, 0, rep.stderr)
         let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
             .replacingOccurrences(of: " | ", with: " ").replacingOccurrences(of: "<br>", with: " ")
@@ -166,7 +181,9 @@ final class ReportAnswerSheetTests: XCTestCase {
         let parts = row[m].split(whereSeparator: { !$0.isNumber }).map { Int($0)! }
         let len = try Tshark.run(["-r", cap, "-Y", "frame.number == \(parts[0])", "-T", "fields", "-e", "tcp.len"])
         XCTAssertEqual(Int(len.trimmingCharacters(in: .whitespacesAndNewlines)), parts[1], "the packet's own tcp.len: \(row)")
-        XCTAssertFalse(md.contains("the matching echo reply"), md)
-        XCTAssertTrue(md.contains("no reply: the server's next line is not its echo"), md)
+        let injSheet = String(md[..<(md.range(of: "(`first.pcap`)")?.lowerBound ?? md.endIndex)])
+        XCTAssertFalse(injSheet.contains("the matching echo reply"), injSheet)
+        XCTAssertTrue(injSheet.contains("no reply: the server's next line is not its echo"), injSheet)
+        XCTAssertTrue(md.contains("none: the client spoke first, in packet \(firstPayload ?? "?")"), md)
     }
 }
