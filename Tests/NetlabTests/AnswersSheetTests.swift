@@ -341,5 +341,24 @@ extension AnswersTests {
         let text = try answersText(path("many.pcap"), ["--max-listed", "5"])
         XCTAssertEqual(text.components(separatedBy: "\nconversation ").count - 1, 5)
         XCTAssertTrue(text.hasPrefix("answers     \(path("many.pcap")): 90 packets, 30 TCP conversations"), text)
+
+        // One conversation of ten lines: --max-listed 3 lists three requests and counts all ten.
+        let c: [UInt8] = [10, 0, 0, 2], s: [UInt8] = [10, 0, 0, 1]
+        var lines = [Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 7007, seq: 1, flags: 0x02)]
+        for k in 0..<10 {
+            lines.append(Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 7007, seq: UInt32(2 + 3 * k), ack: 1, flags: 0x18,
+                                  payload: Array("\(k)x\n".utf8), id: 2 + k))
+        }
+        try Data(CaptureBytes.pcap(linkType: 1, frames: lines.enumerated().map {
+            CaptureBytes.Frame(seconds: 1_700_000_000, fraction: $0.offset, data: Pkt.ether($0.element)) }))
+            .write(to: URL(fileURLWithPath: path("lines.pcap")))
+        let sent = try Tshark.run(["-r", path("lines.pcap"), "-Y", "tcp.len > 0"]).split(separator: "\n").count
+        XCTAssertEqual(sent, 10)
+        let r2 = try Lab.run(Lab.product("analyze"), [path("lines.pcap"), "--answers", "--json", "--max-listed", "3"])
+        let j2 = try XCTUnwrap(JSONSerialization.jsonObject(with: r2.stdout) as? [String: Any])
+        let a2 = try XCTUnwrap(conversations(j2).first)
+        XCTAssertEqual((a2["exchanges"] as? [Any])?.count, 3)
+        XCTAssertEqual(a2["exchange_count"] as? Int, sent)
+        XCTAssertTrue((j2["cannot"] as? String ?? "").contains("3 of \(sent) requests listed (max listed 3"), "\(j2)")
     }
 }

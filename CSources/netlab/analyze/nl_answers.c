@@ -110,6 +110,7 @@ struct nl_answers {
     size_t ncv;
     size_t *tcp;                 /* flow index of each answered TCP conversation, in order */
     size_t ntcp, captcp, ntcp_total;
+    uint64_t nx_kept, nx_total;  /* exchanges kept (listed) and seen, over every conversation */
     uint32_t listed_cap;
     uint32_t largest;
     uint64_t *ties;
@@ -299,12 +300,19 @@ static void other_spoke(struct conv *c, int side)
 
 /* ---- the client's lines ---- */
 
-static struct xchg *new_xchg(struct conv *c, int *rc)
+/* Exchanges kept: per conversation at most NL_ANSWERS_EXCHANGE_CAP and max_listed, in all at most
+ * XCHG_PER_LISTED x max_listed (memory bounded by --max-listed; the counts stay whole). */
+#define XCHG_PER_LISTED 16u
+
+static struct xchg *new_xchg(struct nl_answers *a, struct conv *c, int *rc)
 {
     *rc = 0;
     c->nx_total++;
-    if (c->nx >= NL_ANSWERS_EXCHANGE_CAP)
+    a->nx_total++;
+    if (c->nx >= NL_MIN(NL_ANSWERS_EXCHANGE_CAP, a->listed_cap) ||
+        a->nx_kept >= (uint64_t)XCHG_PER_LISTED * a->listed_cap)
         return NULL;
+    a->nx_kept++;
     if (nl_grow((void **)&c->x, c->nx, &c->capx, sizeof *c->x) < 0) {
         *rc = NL_ENOMEM;
         return NULL;
@@ -316,7 +324,7 @@ static struct xchg *new_xchg(struct conv *c, int *rc)
 
 /* A client segment: each line its own request; a line left open continues in the client's next
  * segment unless the server spoke in between (then the server took it as ended). */
-static int on_client(struct conv *c, const uint8_t *p, size_t n, uint32_t seg_len, uint64_t pkt)
+static int on_client(struct nl_answers *a, struct conv *c, const uint8_t *p, size_t n, uint32_t seg_len, uint64_t pkt)
 {
     static const uint8_t none[1];
     int rc = 0;
@@ -331,7 +339,7 @@ static int on_client(struct conv *c, const uint8_t *p, size_t n, uint32_t seg_le
         int cont = off == 0 && c->req_open && continues(c, SIDE_CLIENT, p, n);
         if (off == 0 && c->req_open && !cont && c->nx && c->nx == c->nx_total)
             c->x[c->nx - 1].req_done = 1; /* the open line ended where this message begins */
-        struct xchg *x = cont ? (c->nx == c->nx_total ? &c->x[c->nx - 1] : NULL) : new_xchg(c, &rc);
+        struct xchg *x = cont ? (c->nx == c->nx_total ? &c->x[c->nx - 1] : NULL) : new_xchg(a, c, &rc);
         if (rc < 0)
             return rc;
         if (!cont)
@@ -593,7 +601,7 @@ static int on_payload(struct nl_answers *a, size_t fi, const struct nl_flow *f, 
         c->have_cseq = 1;
         c->cseq = d->seq;
     }
-    return on_client(c, d->payload, d->payload_caplen, d->payload_len, pkt);
+    return on_client(a, c, d->payload, d->payload_caplen, d->payload_len, pkt);
 }
 
 static int answers_packet(struct nl_analysis *an, struct nl_pkt_view *v)
@@ -736,6 +744,10 @@ static void capture_words(struct nl_answers *a)
     if (a->ntcp < a->ntcp_total)
         ADD("%s%zu of %zu TCP conversations answered in detail (max listed %u)", *o ? "; " : "", a->ntcp,
             a->ntcp_total, a->listed_cap);
+    if (a->nx_kept < a->nx_total)
+        ADD("%s%llu of %llu requests listed (max listed %u: at most that many per conversation, %u times it "
+            "in all)", *o ? "; " : "", (unsigned long long)a->nx_kept, (unsigned long long)a->nx_total,
+            a->listed_cap, XCHG_PER_LISTED);
 #undef ADD
 }
 
