@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# analyze --answers (the answer sheet: two passes, greeting, request/reply pairs,
+# analyze --answers (the answer sheet: a consumer of the one pass, greeting, request/reply pairs,
 # frame bytes, tied largest payloads) against analyze's one-pass report and its
 # peer tshark -z conv,tcp (which gives only the frame bytes), side by side.
 #

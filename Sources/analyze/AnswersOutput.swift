@@ -47,7 +47,8 @@ enum AnswersOutput {
                 row("largest payload", "\(c.largestBytes) bytes in packet" + (c.largestCount == 1 ? " " : "s ")
                     + c.largestPackets.map(String.init).joined(separator: ", "))
             }
-            row("exchanges", "\(c.exchangeCount) (one per line; the data is in tcp.payload)")
+            row("exchanges", "\(c.exchangeCount) (one per line; the data is in tcp.payload)"
+                + (c.exchanges.count < c.exchangeCount ? "; \(c.exchanges.count) listed (--max-listed)" : ""))
             for x in c.exchanges {
                 out += "    \(x.requestPlace) \"\(x.request.visible(limit: 60))\" -> \(x.replySentence)\n"
             }

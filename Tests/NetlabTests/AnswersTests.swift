@@ -202,7 +202,8 @@ extension AnswersTests {
         // The interface: tcpdump's pcap has one, unnamed.
         let ifs = try XCTUnwrap(a["interfaces"] as? [[String: Any]])
         XCTAssertEqual(ifs.count, 1)
-        XCTAssertEqual(ifs.first?["kind"] as? String, "file")
+        XCTAssertEqual(ifs.first?["index_of"] as? String, "file interface")
+        XCTAssertEqual(ifs.first?["kind"] as? String, "loopback", "tcpdump -i lo: Ethernet header with all-zero addresses")
         XCTAssertEqual(ifs.first?["loopback"] as? Bool, true)
         // The text sheet says the same.
         let text = try Lab.run(Lab.product("analyze"), [path("echo.pcap"), "--answers"]).text
@@ -309,7 +310,7 @@ extension AnswersTests {
             // "any" records each frame's interface index: the same as tshark's sll.ifindex.
             let ifs = try XCTUnwrap(a["interfaces"] as? [[String: Any]])
             XCTAssertEqual(Set(ifs.map { $0["index"] as! Int }), Set(t.segs.compactMap(\.ifindex)))
-            XCTAssertEqual(ifs.first?["kind"] as? String, "ifindex")
+            XCTAssertEqual(ifs.first?["index_of"] as? String, "ifindex")
             // Events (REQUEST, FROM, GONE) are not replies; PING is answered by PONG.
             for x in (a["exchanges"] as! [[String: Any]]) {
                 if let rep = x["reply_text"] as? String {

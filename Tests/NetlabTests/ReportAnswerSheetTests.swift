@@ -108,6 +108,18 @@ final class ReportAnswerSheetTests: XCTestCase {
                 expectIn("\(s2c.1) in \(s2c.0) frames", "\(file) frame bytes server to client")
             }
         }
+        // The interface, as tshark reads the files: part 1 on lo (an Ethernet header with all-zero addresses),
+        // part 2 on any (a cooked v2 header: ARPHRD_LOOPBACK, 772, and its ifindex).
+        let e1 = Set(try Tshark.run(["-r", path("part1.pcap"), "-T", "fields", "-e", "eth.src"]).split(separator: "\n"))
+        XCTAssertEqual(e1, ["00:00:00:00:00:00"])
+        expectIn("a loopback interface (Ethernet header (EN10MB) with all-zero addresses", "part 1 interface")
+        let s2 = Set(try Tshark.run(["-r", path("part2.pcap"), "-T", "fields", "-e", "sll.hatype", "-e", "sll.ifindex"])
+            .split(separator: "\n"))
+        XCTAssertEqual(s2.count, 1)
+        let hf = s2.first!.split(separator: "\t").map(String.init)
+        XCTAssertEqual(hf.first, "772")
+        expectIn("lo, the loopback interface, ifindex \(hf.last!) (Linux cooked v2 header: ARPHRD_LOOPBACK (772), ifindex \(hf.last!)",
+                 "part 2 interface")
         // The chat users and their client ports (tshark: the destination port of "OK NICK <name>").
         for name in ["alice", "bob"] {
             let p = try Tshark.run(["-r", path("part2.pcap"), "-Y", "tcp.payload contains \"OK NICK \(name)\"", "-T", "fields",
@@ -133,5 +145,45 @@ final class ReportAnswerSheetTests: XCTestCase {
         let ipck = f[0].dropFirst(2), tcpCalc = (f.count > 2 && !f[2].isEmpty ? f[2] : f[1]).dropFirst(2)
         XCTAssertTrue(text.contains("complement ~0x") && text.contains("= 0x\(ipck)"), "IPv4 checksum 0x\(ipck)")
         XCTAssertTrue(text.contains("= 0x\(tcpCalc)"), "TCP checksum as tshark calculates it: 0x\(tcpCalc)")
+    }
+
+    /// The injector's capture is no echo: the report's sheet gives the chosen message's own bytes (tshark's tcp.len)
+    /// and says there is no reply and why, never "the matching echo reply".
+    func testReportOfTheInjectorsCapturePairsNoReply() throws {
+        Lab.requireTools(["tshark", "chromium", "pdftotext"])
+        let dir = Lab.tempDir("report-inject")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let csv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("samples/group01_chat_input.csv").path
+        let cap = dir.appendingPathComponent("inj.pcap").path, out = dir.appendingPathComponent("report").path
+        XCTAssertEqual(try Lab.run(Lab.product("injector"), [csv, "--write", cap]).status, 0)
+        // And a capture where the client speaks first (no greeting): handshake, "first\n", its echo.
+        let c: [UInt8] = [10, 0, 0, 2], s: [UInt8] = [10, 0, 0, 1]
+        let pkts = [Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 7007, seq: 100, flags: 0x02),
+                    Pkt.tcp4(src: s, dst: c, sport: 7007, dport: 40000, seq: 500, ack: 101, flags: 0x12),
+                    Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 7007, seq: 101, ack: 501, flags: 0x10, id: 2),
+                    Pkt.tcp4(src: c, dst: s, sport: 40000, dport: 7007, seq: 101, ack: 501, flags: 0x18,
+                             payload: Array("first\n".utf8), id: 3),
+                    Pkt.tcp4(src: s, dst: c, sport: 7007, dport: 40000, seq: 501, ack: 107, flags: 0x18,
+                             payload: Array("TSRIF\n".utf8), id: 2)]
+        let first = dir.appendingPathComponent("first.pcap").path
+        try Data(CaptureBytes.pcap(linkType: 1, frames: pkts.enumerated().map {
+            CaptureBytes.Frame(seconds: 1_700_000_000, fraction: $0.offset * 1000, data: Pkt.ether($0.element)) }))
+            .write(to: URL(fileURLWithPath: first))
+        let firstPayload = try Tshark.run(["-r", first, "-Y", "tcp.len > 0 && tcp.srcport == 40000", "-T", "fields",
+                                           "-e", "frame.number"]).split(separator: "\n").first.map(String.init)
+        let rep = try Lab.run(Lab.product("netlab"), ["report", cap, first, "--csv", csv, "--out", out], timeout: 180)
+        XCTAssertEqual(rep.status, 0, rep.stderr)
+        let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+            .replacingOccurrences(of: " | ", with: " ").replacingOccurrences(of: "<br>", with: " ")
+        let row = try XCTUnwrap(md.split(separator: "\n").first { $0.contains("a client message and the field that holds it") })
+        let m = try XCTUnwrap(row.range(of: #"packet (\d+) \((\d+) B\)"#, options: .regularExpression), String(row))
+        let parts = row[m].split(whereSeparator: { !$0.isNumber }).map { Int($0)! }
+        let len = try Tshark.run(["-r", cap, "-Y", "frame.number == \(parts[0])", "-T", "fields", "-e", "tcp.len"])
+        XCTAssertEqual(Int(len.trimmingCharacters(in: .whitespacesAndNewlines)), parts[1], "the packet's own tcp.len: \(row)")
+        let injSheet = String(md[..<(md.range(of: "(`first.pcap`)")?.lowerBound ?? md.endIndex)])
+        XCTAssertFalse(injSheet.contains("the matching echo reply"), injSheet)
+        XCTAssertTrue(injSheet.contains("no reply: the server's next line is not its echo"), injSheet)
+        XCTAssertTrue(md.contains("none: the client spoke first, in packet \(firstPayload ?? "?")"), md)
     }
 }

@@ -283,17 +283,27 @@ def iface_words(path):
         if r["ip.id"] and r["ip.id"] != "0x0000" and key in last and last[key][0] == sig and when - last[key][1] < 0.001:
             continue  # the second copy of a packet (a capture on two interfaces of its path)
         last[key] = (sig, when)
-        lo = r["sll.hatype"] == "772" or r["eth.src"] == "00:00:00:00:00:00"
-        if r["sll.ifindex"]:
-            w = "ifindex %s" % r["sll.ifindex"]
-        elif r["frame.interface_name"]:
-            w = r["frame.interface_name"]
+        # What the file proves (tshark's reading): the kind from the cooked header's ARPHRD type or the
+        # Ethernet addresses, the name from the pcapng block (not "any"; Linux's loopback is lo), the index.
+        hatype, name, idx = r["sll.hatype"], r["frame.interface_name"], r["sll.ifindex"]
+        if hatype:
+            kind = {"772": "loopback", "1": "Ethernet"}.get(hatype, "an interface of ARPHRD type " + hatype)
+        elif r["eth.src"]:
+            kind = "loopback" if r["eth.src"] == "00:00:00:00:00:00" else "Ethernet"
         else:
-            w = "the capture's interface"
-        w += " (loopback)" if lo else ""
+            kind = "raw IP (no link header)"
+        if not name or name == "any":
+            name = "lo" if hatype == "772" else None
+        if name:
+            w = "%s, the %s interface" % (name, kind)
+        elif kind.startswith("an "):
+            w = kind
+        else:
+            w = "%s %s interface" % ("an" if kind[0] in "aeiouAEIOU8" else "a", kind)
+        w += ", ifindex %s" % idx if idx else ""
         if w not in words:
             words.append(w)
-    return ", ".join(words[:3])
+    return "; ".join(words[:3])
 
 
 def quote(text):

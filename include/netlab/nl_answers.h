@@ -19,12 +19,19 @@
  *   Otherwise the client spoke first and the server only replied: no greeting (its
  *   first payload is a reply, listed among the exchanges). The text plays no other
  *   part: a client line holding "Welcome" is never the greeting.
- * - exchanges: each client request (a payload segment, continued by the next client
- *   segments until one ends with a line feed) paired, in order, with the next
- *   server payload that is a reply (continued likewise); a server segment of several
- *   lines answers as many waiting requests, one line each. For netlab's chat protocol
- *   (the greeting begins "HELLO netlab-chat"), server lines that are events
- *   (FROM, REQUEST, ACCEPTED, ...) are not replies and MSG/SAY expect none.
+ * - messages: one per line. A line ends at its line feed; one left open continues in the same
+ *   side's next segment when that segment holds a line feed or the open one was full-sized (cut
+ *   by the MSS), never once the other side has spoken (a protocol without line feeds: one
+ *   message per write). A greeting spans segments likewise.
+ * - exchanges: each client line (several in one segment are several requests) paired with the
+ *   server line that is its reply, and only then: its echo (nl_echo_transform, or the same
+ *   bytes), or for netlab's chat protocol (the greeting begins "HELLO netlab-chat") the next
+ *   server line that is not an event (FROM, REQUEST, ACCEPTED, ...; MSG/SAY expect none).
+ *   Otherwise no reply, and no_reply says why.
+ * - interfaces: what the file proves and how (nl_answers_if.c): a Linux cooked header's ARPHRD
+ *   type and SLL2 ifindex, a pcapng if_name, an Ethernet header's all-zero addresses (lo).
+ * - what cannot be answered (no TCP, an unknown link type, a file cut short, one direction
+ *   only, conversations past max_listed) is said in words (cannot), never guessed.
  * - bytes: `frames` sums the wire length of every frame of the conversation, as
  *   tshark's `-z conv,tcp` table does; `payload` sums tcp.len of the segments that
  *   carry new data (retransmissions and duplicate copies of a packet counted once).
@@ -37,6 +44,7 @@
 #define NL_ANSWERS_H
 
 #include "nl_api.h"
+#include "nl_analyze.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -70,8 +78,15 @@ NL_API int nl_answers_mem(const void *buf, size_t len, const char *name, struct 
 NL_API int nl_answers_file_listed(const char *path, uint32_t max_listed, struct nl_answers **out, char *errbuf);
 /** The capture's bytes are about to go (answers of nl_answers_file/mem only): the answers stay, nl_answers_packet returns NL_ENOTFOUND from now on. */
 NL_API void nl_answers_release_capture(struct nl_answers *a);
-/** Frees answers of nl_answers_file/mem (those of nl_analysis_answers belong to their analysis). */
+/** Frees answers of nl_answers_file/mem and nl_analysis_take_answers (those of nl_analysis_answers
+ * belong to their analysis). */
 NL_API void nl_answers_free(struct nl_answers *a);
+/**
+ * The answers of an analysis made with nl_analyze_opts.answers, taken from it: they keep their own copy
+ * of the answered conversations and counts, outlive the analysis and are freed with nl_answers_free
+ * (the analysis has none left). NULL when it has none, or out of memory (the analysis keeps them).
+ */
+NL_API struct nl_answers *nl_analysis_take_answers(struct nl_analysis *a);
 
 struct nl_answers_capture {
     const char *file;

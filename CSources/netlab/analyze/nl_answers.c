@@ -92,18 +92,25 @@ struct user_rec {
 };
 
 struct nl_answers {
-    struct nl_analysis *an;      /* the analysis these answers belong to */
+    struct nl_analysis *an;      /* the analysis these answers belong to (NULL once taken from it) */
+    const struct nl_flow *fl;    /* the conversations, by flow index: the analysis', or own once taken */
+    struct nl_flow *own_fl;
+    const struct nl_summary *sum;/* the capture's counts: the analysis', or own once taken */
+    struct nl_summary own_sum;
+    char read_err[NL_ERRBUF_SIZE];
     struct nl_analysis *owner;   /* nl_answers_file/mem: the analysis made for them, freed with them */
     char *file;
     const void *mem;             /* a capture in memory (the caller's), else NULL */
     size_t mem_len;
     int released;
+    int taken;                   /* nl_analysis_take_answers: the caller's, freed by nl_answers_free */
     char **if_name, **if_desc;   /* the file's interfaces (pcapng IDB options), by number */
     size_t nfile_if;
     struct conv **cv;            /* by flow index; NULL: UDP, or past max_listed */
     size_t ncv;
     size_t *tcp;                 /* flow index of each answered TCP conversation, in order */
     size_t ntcp, captcp, ntcp_total;
+    uint64_t nx_kept, nx_total;  /* exchanges kept (listed) and seen, over every conversation */
     uint32_t listed_cap;
     uint32_t largest;
     uint64_t *ties;
@@ -293,12 +300,19 @@ static void other_spoke(struct conv *c, int side)
 
 /* ---- the client's lines ---- */
 
-static struct xchg *new_xchg(struct conv *c, int *rc)
+/* Exchanges kept: per conversation at most NL_ANSWERS_EXCHANGE_CAP and max_listed, in all at most
+ * XCHG_PER_LISTED x max_listed (memory bounded by --max-listed; the counts stay whole). */
+#define XCHG_PER_LISTED 16u
+
+static struct xchg *new_xchg(struct nl_answers *a, struct conv *c, int *rc)
 {
     *rc = 0;
     c->nx_total++;
-    if (c->nx >= NL_ANSWERS_EXCHANGE_CAP)
+    a->nx_total++;
+    if (c->nx >= NL_MIN(NL_ANSWERS_EXCHANGE_CAP, a->listed_cap) ||
+        a->nx_kept >= (uint64_t)XCHG_PER_LISTED * a->listed_cap)
         return NULL;
+    a->nx_kept++;
     if (nl_grow((void **)&c->x, c->nx, &c->capx, sizeof *c->x) < 0) {
         *rc = NL_ENOMEM;
         return NULL;
@@ -310,7 +324,7 @@ static struct xchg *new_xchg(struct conv *c, int *rc)
 
 /* A client segment: each line its own request; a line left open continues in the client's next
  * segment unless the server spoke in between (then the server took it as ended). */
-static int on_client(struct conv *c, const uint8_t *p, size_t n, uint32_t seg_len, uint64_t pkt)
+static int on_client(struct nl_answers *a, struct conv *c, const uint8_t *p, size_t n, uint32_t seg_len, uint64_t pkt)
 {
     static const uint8_t none[1];
     int rc = 0;
@@ -325,7 +339,7 @@ static int on_client(struct conv *c, const uint8_t *p, size_t n, uint32_t seg_le
         int cont = off == 0 && c->req_open && continues(c, SIDE_CLIENT, p, n);
         if (off == 0 && c->req_open && !cont && c->nx && c->nx == c->nx_total)
             c->x[c->nx - 1].req_done = 1; /* the open line ended where this message begins */
-        struct xchg *x = cont ? (c->nx == c->nx_total ? &c->x[c->nx - 1] : NULL) : new_xchg(c, &rc);
+        struct xchg *x = cont ? (c->nx == c->nx_total ? &c->x[c->nx - 1] : NULL) : new_xchg(a, c, &rc);
         if (rc < 0)
             return rc;
         if (!cont)
@@ -431,13 +445,14 @@ static int server_lines(struct nl_answers *a, size_t flow, const uint8_t *p, siz
     return 0;
 }
 
-/* The echo of the client's first line begins p: p answers that line. */
+/* netlab's echo (reversed, case swapped) of the client's first line begins p: p answers that line.
+ * Only the transform: a greeting may hold the same bytes as the client's line. */
 static int echoes_first_line(const struct conv *c, const uint8_t *p, size_t n)
 {
     if (!c->nx)
         return 0;
     const uint8_t *lf = memchr(p, '\n', n);
-    return echo_match(&c->x[0], p, lf ? (size_t)(lf - p) + 1 : n, lf != NULL) != MATCH_NONE;
+    return echo_match(&c->x[0], p, lf ? (size_t)(lf - p) + 1 : n, lf != NULL) == MATCH_TRANSFORM;
 }
 
 /* The candidate greeting held back turned out to be a reply (or a line of no request). */
@@ -586,7 +601,7 @@ static int on_payload(struct nl_answers *a, size_t fi, const struct nl_flow *f, 
         c->have_cseq = 1;
         c->cseq = d->seq;
     }
-    return on_client(c, d->payload, d->payload_caplen, d->payload_len, pkt);
+    return on_client(a, c, d->payload, d->payload_caplen, d->payload_len, pkt);
 }
 
 static int answers_packet(struct nl_analysis *an, struct nl_pkt_view *v)
@@ -683,7 +698,7 @@ static void conv_words(struct conv *c, const struct nl_flow *f)
 static void conv_finish(struct nl_answers *a, size_t fi)
 {
     struct conv *c = a->cv[fi];
-    const struct nl_flow *f = &a->an->ft.flows[fi];
+    const struct nl_flow *f = &a->fl[fi];
     if (c->srv >= 0 && c->srv != f->server) {
         c->srv_changed = 1;
         msg_free(&c->greet);
@@ -708,7 +723,7 @@ static void conv_finish(struct nl_answers *a, size_t fi)
 
 static void capture_words(struct nl_answers *a)
 {
-    const struct nl_summary *s = &a->an->sum;
+    const struct nl_summary *s = a->sum;
     char *o = a->cannot;
     size_t cap = sizeof a->cannot;
 #define ADD(...) snprintf(o + strlen(o), cap - strlen(o), __VA_ARGS__)
@@ -729,12 +744,18 @@ static void capture_words(struct nl_answers *a)
     if (a->ntcp < a->ntcp_total)
         ADD("%s%zu of %zu TCP conversations answered in detail (max listed %u)", *o ? "; " : "", a->ntcp,
             a->ntcp_total, a->listed_cap);
+    if (a->nx_kept < a->nx_total)
+        ADD("%s%llu of %llu requests listed (max listed %u: at most that many per conversation, %u times it "
+            "in all)", *o ? "; " : "", (unsigned long long)a->nx_kept, (unsigned long long)a->nx_total,
+            a->listed_cap, XCHG_PER_LISTED);
 #undef ADD
 }
 
 int nl_answers_finish(struct nl_analysis *an)
 {
     struct nl_answers *a = an->ans;
+    a->fl = an->ft.flows;
+    a->sum = &an->sum;
     size_t n = nl_pcapr_iface_count(an->rd);
     a->if_name = calloc(n ? n : 1, sizeof *a->if_name);
     a->if_desc = calloc(n ? n : 1, sizeof *a->if_desc);
@@ -774,6 +795,7 @@ void nl_answers_destroy(struct nl_answers *a)
     }
     free(a->cv);
     free(a->tcp);
+    free(a->own_fl);
     for (size_t i = 0; i < a->nusers; i++)
         free(a->users[i].name);
     free(a->users);
@@ -835,15 +857,61 @@ void nl_answers_free(struct nl_answers *a)
 {
     if (a && a->owner)
         nl_analysis_free(a->owner); /* frees a (nl_answers_destroy) */
+    else if (a && a->taken)
+        nl_answers_destroy(a);
 }
 
 const struct nl_answers *nl_analysis_answers(const struct nl_analysis *an) { return an ? an->ans : NULL; }
+
+/* The answers keep their own copy of what they read of the analysis: the answered conversations
+ * (renumbered 0..ntcp-1) and the capture's counts. */
+struct nl_answers *nl_analysis_take_answers(struct nl_analysis *an)
+{
+    struct nl_answers *a = an ? an->ans : NULL;
+    if (!a || !a->fl)
+        return NULL;
+    struct nl_flow *fl = calloc(a->ntcp ? a->ntcp : 1, sizeof *fl);
+    struct conv **cv = calloc(a->ntcp ? a->ntcp : 1, sizeof *cv);
+    if (!fl || !cv) {
+        free(fl);
+        free(cv);
+        return NULL;
+    }
+    for (size_t i = 0; i < a->nusers; i++)
+        for (size_t k = 0; k < a->ntcp; k++)
+            if (a->tcp[k] == a->users[i].flow) {
+                a->users[i].flow = (uint32_t)k;
+                break;
+            }
+    for (size_t k = 0; k < a->ntcp; k++) {
+        fl[k] = a->fl[a->tcp[k]];
+        fl[k].ext = NULL;
+        fl[k].ta = NULL;
+        cv[k] = a->cv[a->tcp[k]];
+        a->tcp[k] = k;
+    }
+    free(a->cv);
+    a->cv = cv;
+    a->ncv = a->ntcp;
+    a->fl = a->own_fl = fl;
+    a->own_sum = *a->sum;
+    snprintf(a->read_err, sizeof a->read_err, "%s", a->sum->read_error_text ? a->sum->read_error_text : "");
+    a->own_sum.read_error_text = a->read_err;
+    a->own_sum.file = a->file;
+    a->own_sum.format = NULL;
+    a->sum = &a->own_sum;
+    a->an = NULL;
+    a->owner = NULL;
+    a->taken = 1;
+    an->ans = NULL;
+    return a;
+}
 
 /* ---- accessors ---- */
 
 void nl_answers_capture(const struct nl_answers *a, struct nl_answers_capture *o)
 {
-    const struct nl_summary *s = &a->an->sum;
+    const struct nl_summary *s = a->sum;
     memset(o, 0, sizeof *o);
     o->file = a->file;
     o->packets = s->packets;
@@ -870,7 +938,7 @@ static const struct conv *conv_at(const struct nl_answers *a, size_t i, const st
 {
     if (i >= a->ntcp)
         return NULL;
-    *f = &a->an->ft.flows[a->tcp[i]];
+    *f = &a->fl[a->tcp[i]];
     return a->cv[a->tcp[i]];
 }
 
@@ -985,7 +1053,7 @@ int nl_answers_user(const struct nl_answers *a, size_t k, struct nl_chat_user *o
     if (k >= a->nusers)
         return NL_EINVAL;
     const struct user_rec *u = &a->users[k];
-    const struct nl_flow *f = &a->an->ft.flows[u->flow];
+    const struct nl_flow *f = &a->fl[u->flow];
     int cl = !f->server;
     memset(o, 0, sizeof *o);
     o->name = u->name;
@@ -1020,10 +1088,9 @@ static int find_frame(const struct nl_answers *a, uint64_t number, struct nl_pca
 static void packet_conversation(const struct nl_answers *a, uint64_t number, const struct nl_decoded *d,
                                 struct nl_packet_copy *o)
 {
-    const struct nl_flow_table *t = &a->an->ft;
     size_t alen = d->ipver == 4 ? 4 : 16;
-    for (size_t i = 0; i < t->nflows; i++) {
-        const struct nl_flow *f = &t->flows[i];
+    for (size_t i = 0; i < a->ntcp; i++) {
+        const struct nl_flow *f = &a->fl[a->tcp[i]];
         if (f->proto != 6 || f->ipver != d->ipver || number < f->first_pkt || number > f->last_pkt)
             continue;
         int dir;

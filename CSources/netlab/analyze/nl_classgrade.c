@@ -123,6 +123,7 @@ static int open_gcap(const struct nl_rubric *r, struct nl_gcap *g, const uint8_t
     memset(&o, 0, sizeof o);
     o.expect_lines = r->lines;
     o.keep_streams = 1;
+    o.answers = g->res != NULL; /* the answer sheet from the same read */
     int rc = nl_analyze_mem(p, n, g->label, &o, &g->a, eb);
     if (rc == NL_ENOMEM)
         return rc;
@@ -146,9 +147,8 @@ static int open_gcap(const struct nl_rubric *r, struct nl_gcap *g, const uint8_t
     if (g->res) {
         g->res->format = s.format;
         g->res->packets = s.packets;
-        rc = nl_answers_mem(p, n, g->label, &g->res->answers, eb);
-        if (rc == NL_ENOMEM)
-            return rc;
+        if (!(g->res->answers = nl_analysis_take_answers(g->a)))
+            return NL_ENOMEM;
         g->ans = g->res->answers;
     }
     choose(g);

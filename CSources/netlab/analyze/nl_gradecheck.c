@@ -310,7 +310,8 @@ static int loopback_addr(const char *a)
     return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0;
 }
 
-/* The interfaces the conversation used, in words. One function, so that a richer answer can replace it. */
+/* The interfaces the conversation used, in words: the answer sheet's (nl_answers_iface): what the
+ * file proves of each, its name when the file holds it, its index when a cooked header records it. */
 static void iface_words(const struct nl_gcap *g, char *out, size_t cap, int *loopback)
 {
     struct nl_answer A;
@@ -318,24 +319,24 @@ static void iface_words(const struct nl_gcap *g, char *out, size_t cap, int *loo
     *loopback = 0;
     if (!answer_of(g, &A))
         return;
-    for (size_t k = 0; k < A.interfaces; k++) {
+    for (size_t k = 0, shown = 0; k < A.interfaces; k++) {
         struct nl_answer_iface f;
         if (nl_answers_iface(g->ans, (size_t)g->ans_index, k, &f) < 0)
             continue;
         *loopback |= f.loopback;
-        char one[96];
+        char one[160], idx[24] = "";
         if (f.kind == NL_ANSWER_IFACE_INDEX)
-            snprintf(one, sizeof one, "ifindex %u", f.index);
-        else if (f.name)
-            snprintf(one, sizeof one, "%s", f.name);
-        else if (f.index == 0)
-            snprintf(one, sizeof one, "the capture's interface");
+            snprintf(idx, sizeof idx, ", ifindex %u", f.index);
+        int vowel = f.what[0] && strchr("aeiouAEIOU8", f.what[0]) != NULL;
+        if (f.name)
+            snprintf(one, sizeof one, "%s, the %s interface%s", f.name, f.what, idx);
+        else if (!strncmp(f.what, "a ", 2) || !strncmp(f.what, "an ", 3))
+            snprintf(one, sizeof one, "%s%s", f.what, idx);
         else
-            snprintf(one, sizeof one, "the capture's interface %u", f.index);
-        if (f.loopback)
-            snprintf(one + strlen(one), sizeof one - strlen(one), " (loopback)");
-        if (k < 3)
-            snprintf(out + strlen(out), cap - strlen(out), "%s%s", k ? ", " : "", one);
+            snprintf(one, sizeof one, "%s %s interface%s", vowel ? "an" : "a", f.what, idx);
+        if (strstr(out, one) || shown >= 3)
+            continue;
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", shown++ ? "; " : "", one);
     }
 }
 
