@@ -7,6 +7,7 @@
  */
 #include "nl_internal.h"
 #include "nl_flow.h"
+#include "nl_wscale.h"
 #include "netlab/nl_answers.h"
 #include "netlab/nl_decode.h"
 #include "netlab/nl_text.h"
@@ -726,6 +727,40 @@ int nl_answers_user(const struct nl_answers *a, size_t k, struct nl_chat_user *o
 
 /* ---- one packet, copied for explaining ---- */
 
+/* The window scale of packet `number` (decoded in *p, its pointers no longer valid): the
+ * SYNs of its connection captured before it, as Wireshark knows them at that frame. */
+static int window_scale(const struct nl_answers *a, const struct nl_decoded *p, uint64_t number,
+                        struct nl_explain_ctx *ctx, char *errbuf)
+{
+    struct nl_pcapr *rd;
+    int rc = open_capture(a, &rd, errbuf);
+    if (rc < 0)
+        return rc;
+    size_t alen = p->ipver == 4 ? 4 : 16;
+    struct nl_wscale w;
+    nl_wscale_init(&w);
+    struct nl_frame pkt;
+    while ((rc = nl_pcapr_next(rd, &pkt, errbuf)) > 0 && pkt.number < number) {
+        struct nl_decoded d;
+        memset(&d, 0, sizeof d);
+        if (!nl_linktype_supported(pkt.linktype))
+            continue;
+        nl_decode_packet(&pkt, 0, &d);
+        if (!d.has_l4 || d.proto != 6 || d.ipver != p->ipver || !(d.tcp_flags & NL_TCP_SYN))
+            continue;
+        if (!memcmp(d.src, p->src, alen) && !memcmp(d.dst, p->dst, alen) && d.sport == p->sport && d.dport == p->dport)
+            nl_wscale_note(&w, 0, &d, pkt.number);
+        else if (!memcmp(d.src, p->dst, alen) && !memcmp(d.dst, p->src, alen) && d.sport == p->dport &&
+                 d.dport == p->sport)
+            nl_wscale_note(&w, 1, &d, pkt.number);
+    }
+    nl_pcapr_close(rd);
+    if (rc < 0)
+        return rc;
+    nl_wscale_explain(&w, 0, ctx);
+    return 0;
+}
+
 int nl_answers_packet(const struct nl_answers *a, uint64_t number, struct nl_packet_copy *o, char *errbuf)
 {
     memset(o, 0, sizeof *o);
@@ -769,6 +804,13 @@ int nl_answers_packet(const struct nl_answers *a, uint64_t number, struct nl_pac
     o->offload_l4 = d.offload_l4;
     if (!d.has_l4 || d.proto != 6)
         return 0;
+    if (d.ck_l4 == NL_CK_OFFLOAD)
+        o->ctx.tcp_offload = d.offload_l4 == NL_OFFLOAD_PARTIAL ? NL_XOFFLOAD_PARTIAL : NL_XOFFLOAD_ZERO;
+    rc = window_scale(a, &d, number, &o->ctx, errbuf);
+    if (rc < 0) {
+        nl_packet_copy_free(o);
+        return rc;
+    }
     /* Its conversation: the same endpoints, and the packet within its span. */
     for (size_t i = 0; i < a->ft.nflows; i++) {
         const struct nl_flow *f = &a->ft.flows[i];
@@ -788,9 +830,9 @@ int nl_answers_packet(const struct nl_answers *a, uint64_t number, struct nl_pac
         o->from_client = dir != f->server;
         const struct nl_flow_dir *S = &f->d[dir], *R = &f->d[!dir];
         if ((S->syn || S->synack) && (R->syn || R->synack)) {
-            o->has_isn = 1;
-            o->sender_isn = S->isn;
-            o->receiver_isn = R->isn;
+            o->ctx.has_isn = 1;
+            o->ctx.sender_isn = S->isn;
+            o->ctx.receiver_isn = R->isn;
         }
         break;
     }
