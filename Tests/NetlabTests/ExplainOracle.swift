@@ -261,6 +261,9 @@ enum ExplainOracle {
                 eq(Int(g[0]), "tcp.window_size_value", "window"); eq(Int(g[1]), "tcp.window_size_value", "window")
                 eq(grouped(g[2]), "tcp.window_size_value", "from")
                 want(grouped(g[3]) == (f.int("tcp.window_size_value") ?? 0) << 14, "to is not window x 2^14")
+            } else if let g = m(#"the sender can receive ([\d,]+) (?:more )?bytes before the other side must wait"#) {
+                // A count of bytes with no word on the scale: it must be the window as tshark calculates it.
+                eq(grouped(g[0]), "tcp.window_size", "bytes")
             } else { none() }
         case "Checksum":
             eq(hex(text), "tcp.checksum", "value")

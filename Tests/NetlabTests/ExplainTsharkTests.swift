@@ -128,8 +128,11 @@ final class ExplainTsharkTests: XCTestCase {
         }
         // As printed today, all true.
         for f in x.fields { XCTAssertEqual(problems(f.name), [], f.name) }
-        // The window read without its scale (main before this fix): caught.
-        XCTAssertNotEqual(problems("Window", meaning: "the sender can receive 63 more bytes before the other side must wait"), [])
+        // The window read without its scale (main before this fix): caught as contradicting tshark's
+        // calculated window (64,512), not merely as an unknown sentence.
+        let unscaled = problems("Window", meaning: "the sender can receive 63 more bytes before the other side must wait")
+        XCTAssertEqual(unscaled.count, 1)
+        XCTAssertTrue(unscaled.first?.contains("tcp.window_size is '64512'") == true, "\(unscaled)")
         XCTAssertNotEqual(problems("Window", meaning: field("Window").meaning.replacingOccurrences(of: "64,512", with: "64,513")), [])
         XCTAssertNotEqual(problems("Window", meaning: field("Window").meaning.replacingOccurrences(of: "packet 1", with: "packet 2")), [])
         // A correct checksum called wrong, or offload: caught.
