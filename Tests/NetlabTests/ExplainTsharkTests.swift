@@ -115,6 +115,41 @@ final class ExplainTsharkTests: XCTestCase {
                                        + "window scale # from its SYN's option (packet #)"), "\(t.forms)")
     }
 
+    /// The two checksum cases a lab capture lacks, in a Linux cooked (SLL2) capture Scapy writes: a zero
+    /// checksum on an outgoing frame (offload: "not filled in") and a wrong one on an incoming frame (WRONG),
+    /// beside a window scaled by each side's own shift (7 and 9).
+    func testZeroChecksumOnTheSenderAndAWrongOneAgreeWithTshark() throws {
+        let dir = try TestSupport.tempDir()
+        let script = """
+            import sys
+            from scapy.all import IP, TCP, Raw, wrpcap
+            from scapy.layers.l2 import CookedLinuxV2
+            def seg(out, flags, seq, ack, payload=b'', opts=[], ck=None):
+                a, b, p, q = ('10.99.0.1', '10.99.0.2', 40000, 12345) if out else ('10.99.0.2', '10.99.0.1', 12345, 40000)
+                s = CookedLinuxV2(proto=0x0800, ifindex=2, lladdrtype=1, pkttype=4 if out else 0, lladdrlen=6,
+                                  src=b'\\x02\\0\\0\\0\\0\\x01\\0\\0') / IP(src=a, dst=b, flags='DF', id=7) / \\
+                    TCP(sport=p, dport=q, flags=flags, seq=seq, ack=ack, window=502, options=opts) / Raw(payload)
+                if ck is not None:
+                    s[TCP].chksum = ck
+                return s
+            wrpcap(sys.argv[1], [seg(1, 'S', 1000, 0, opts=[('MSS', 1460), ('WScale', 7)]),
+                                 seg(0, 'SA', 5000, 1001, opts=[('MSS', 1460), ('WScale', 9)]),
+                                 seg(1, 'PA', 1001, 5001, b'hello\\n', ck=0),
+                                 seg(0, 'PA', 5001, 1007, b'bad one\\n', ck=0x1234)], linktype=276)
+            """
+        try script.write(toFile: dir + "/mk.py", atomically: true, encoding: .utf8)
+        let mk = try TestSupport.run("/usr/bin/python3", [dir + "/mk.py", dir + "/sll2.pcap"])
+        guard mk.status == 0 else { throw XCTSkip("Debian's Scapy (/usr/bin/python3) is needed: \(mk.stderr)") }
+        var t = Tally()
+        try explainEveryFrame(dir + "/sll2.pcap", into: &t)
+        assertClean(t, "sll2.pcap (Scapy)")
+        for form in ["Checksum: not filled in (checksum offload): the sending host left it to its network card, so the field is #",
+                     "Checksum: WRONG: pseudo-header, header and data give #",
+                     "Window: the sender can receive # x #^# = # bytes"] {
+            XCTAssertTrue(t.forms.contains { $0.hasPrefix(form) }, "no '\(form)' in \(t.forms.sorted())")
+        }
+    }
+
     /// The check itself fails on wrong sentences: the old wordings of item 4 and a wrong number each.
     func testTheCheckCatchesWrongSentences() throws {
         _ = try TestSupport.requireTool("tshark")
