@@ -8,7 +8,9 @@
  * part with at most NL_TA_UNACKED_CAP unacknowledged segments per direction,
  * NL_TA_RTT_CAP RTT samples (then a uniform reservoir) and the latest SACK blocks,
  * returned at the close; a rare part (counts, zero-window and keep-alive details)
- * only once a flag occurs. Notes are worded here, stored by nl_notes.c.
+ * only once a flag occurs. Notes are worded here, stored by nl_notes.c. Also the
+ * window scale of one connection for explaining a single packet (nl_wscale.h), by
+ * the same SYN rule.
  */
 #include "netlab/nl_time.h"
 #include "nl_analysis.h"
