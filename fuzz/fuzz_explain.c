@@ -9,7 +9,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[NL_ERRBUF_SIZE];
     struct nl_explain x;
-    struct nl_explain_ctx ctx = {1, 1000, 2000};
+    struct nl_explain_ctx ctx = {.has_isn = 1, .sender_isn = 1000, .receiver_isn = 2000};
+    /* Every window-scale and offload case, the shift up to 14 (RFC 7323 2.3), picked by the length. */
+    ctx.scale = (int)(size % 3);
+    ctx.shift = (uint8_t)(size % 15);
+    ctx.syn_packet = size % 5;
+    ctx.refused_packet = size % 7;
+    ctx.tcp_offload = (int)(size % 3);
     if (nl_explain_packet(data, size, (size & 1) ? &ctx : NULL, &x, err) == 0)
         nl_explain_free(&x);
     struct nl_tcp_opts o;

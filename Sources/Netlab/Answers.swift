@@ -204,18 +204,10 @@ public struct CaptureAnswers {
         try nlCheck { nl_answers_packet(handle.h, number, &p, $0) }
         defer { nl_packet_copy_free(&p) }
         let frame = Array(UnsafeBufferPointer(start: p.frame, count: p.frame_len))
-        var ctx: nl_explain_ctx?
-        if p.has_isn != 0 {
-            var c = nl_explain_ctx()
-            c.has_isn = 1
-            c.sender_isn = p.sender_isn
-            c.receiver_isn = p.receiver_isn
-            ctx = c
-        }
         return CapturedPacket(number: number, frame: frame, wireLength: Int(p.wire_len), linkType: Int(p.linktype),
                               l3Offset: Int(p.l3_offset), l3Length: Int(p.l3_len), ipVersion: Int(p.ipver),
                               checksumIP: Int(p.ck_ip), checksumTCP: Int(p.ck_l4), offloadTCP: Int(p.offload_l4),
-                              context: ctx, fromClient: p.from_client != 0, conversation: Int(p.conversation))
+                              context: p.ctx, fromClient: p.from_client != 0, conversation: Int(p.conversation))
     }
 
     /// Reads the capture (one pass of the analysis) and answers its questions; at most `maxListed`

@@ -135,14 +135,11 @@ public final class Plan {
         try nlCheck { nl_pcap_write_plan(handle, path, $0) }
     }
 
-    /// Explain packet i, with relative sequence numbers from its conversation's ISNs.
+    /// Explain packet i, with what the rest of the plan tells (ISNs, window scale: nl_plan_explain_ctx).
     public func explain(_ i: Int) throws -> Explanation {
         let k = nl_plan_packet(handle, i)!.pointee
-        let c = nl_plan_conv(handle, Int(k.conv))!.pointee
         var ctx = nl_explain_ctx()
-        ctx.has_isn = 1
-        ctx.sender_isn = k.from_client != 0 ? c.client_isn : c.server_isn
-        ctx.receiver_isn = k.from_client != 0 ? c.server_isn : c.client_isn
+        _ = nl_plan_explain_ctx(handle, i, &ctx)
         return try Explanation(bytes: UnsafeBufferPointer(start: k.bytes, count: Int(k.len)), context: ctx)
     }
 }

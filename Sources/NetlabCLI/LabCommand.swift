@@ -15,7 +15,9 @@ struct LabCommand: ParsableCommand {
         Creates two hosts (network namespaces nllab-PID-0-c and -s, 10.99.0.1 and 10.99.0.2 on a veth pair), then:
         part 1, echo server and client on one host (loopback); part 2, on two hosts; the delivery proof, \
         `injector --deliver` opening a TCP connection of hand-built packets to the real echo server; part 3, the \
-        chat server with three clients. Each is captured on "any" into OUT/part*.pcap. Ctrl-C, a failure or a \
+        chat server with three clients. Each is captured on "any" into OUT/part*.pcap. The assignment exactly: \
+        `--greeting "Welcome to CS 352!" --port N --input in-proj.txt` (the server's greeting, its port, the lines \
+        the client sends); runs from any folder, its tools found next to the running executable. Ctrl-C, a failure or a \
         crash never leaves a namespace or process behind (the next run removes what a crash left).
 
         --scenario cluster: the chat cluster instead. A third host (namespace -t, 10.99.2.2) hangs off the \
@@ -48,6 +50,9 @@ struct LabCommand: ParsableCommand {
     @Option(help: "TCP port of the echo server.")
     var port: UInt16 = 12345
 
+    @Option(help: "The echo server's greeting, the first line every client receives (the assignment's: \"Welcome to CS 352!\"); empty: none.")
+    var greeting = EchoServerOptions().greeting
+
     @Option(name: .customLong("chat-port"), help: "TCP port of the chat server.")
     var chatPort: UInt16 = 7000
 
@@ -61,7 +66,14 @@ struct LabCommand: ParsableCommand {
             help: "Impair the link between the hosts, e.g. loss=2%,rate=8mbit,delay=20ms (any subset); adds a bulk transfer (2 MiB; what the rate carries in 30 s if less). Loss: 0.000001% to 50%, above 10% near 1 in N (50, 33.3, 25, 20, 16.7, 14.3, 12.5, 11.1). netem where the kernel has it, else tbf + nftables (delay needs netem).")
     var impair: String?
 
-    func validate() throws { try validateImpair() }
+    func validate() throws {
+        guard port != 0 else { throw ValidationError("--port 0: give the echo server's port, 1-65535") }
+        guard port != chatPort else { throw ValidationError("--port \(port) is also --chat-port: give the two servers different ports") }
+        guard !greeting.contains("\n") && !greeting.contains("\r") else {
+            throw ValidationError("--greeting: must be one line (the echo server sends it with one LF)")
+        }
+        try validateImpair()
+    }
 
     func run() throws {
         do {
@@ -116,13 +128,19 @@ final class Lab {
         Proc.holdRepeatedSignals()  // Ctrl-C twice must not cut the clean-up short (a third still ends it)
         let stale = try LabNet.cleanupStale()
         if stale > 0 { say("removed \(stale) namespaces left by an earlier run that crashed") }
-        // A run that stops before its checks are written leaves no output folder it created.
-        let fresh = !FileManager.default.fileExists(atPath: outDir.path)
+        // A run that stops before its checks are written leaves no folder it created: the output
+        // folder and any of its parents it had to make.
+        var created: URL?
+        var up = outDir
+        while !FileManager.default.fileExists(atPath: up.path) && up.path != "/" {
+            created = up
+            up = up.deletingLastPathComponent()
+        }
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         do {
             try run(messages: messages, inputLines: inputLines)
         } catch {
-            if fresh && !completed { try? FileManager.default.removeItem(at: outDir) }
+            if let created, !completed { try? FileManager.default.removeItem(at: created) }
             throw error
         }
     }
@@ -251,8 +269,8 @@ final class Lab {
     func startEchoServer(ns: String, ip: String, output: String, log: String) throws -> pid_t {
         try? FileManager.default.removeItem(atPath: output)
         try? FileManager.default.removeItem(atPath: log)
-        let pid = try Proc.spawn(try tool("echoserver") + ["--host", ip, "--port", String(o.port), "--output", output],
-                                 netns: ns, log: log)
+        let pid = try Proc.spawn(try tool("echoserver") + ["--host", ip, "--port", String(o.port), "--output", output,
+                                                            "--greeting", o.greeting], netns: ns, log: log)
         pids.append(pid)
         try waitFor("listening", in: log, pid: pid)
         return pid
@@ -277,6 +295,8 @@ final class Lab {
         let expected = lines.map { String(decoding: EchoServer.transform(Array($0.utf8)), as: UTF8.self) + "\n" }.joined()
         let got = (try? String(contentsOfFile: path("\(name)-out-proj.txt"), encoding: .utf8)) ?? ""
         check(client.status == 0, "\(name): echoclient got every line back reversed with its case swapped")
+        check(o.greeting.isEmpty ? !client.output.contains("greeting: ") : client.output.contains("greeting: \(o.greeting)\n"),
+              "\(name): " + (o.greeting.isEmpty ? "the server sent no greeting" : "the client received the greeting \"\(o.greeting)\""))
         check(got == expected, "\(name): the server's output file holds exactly the \(lines.count) transformed lines")
         try tsharkReads("\(name).pcap")
     }
@@ -305,7 +325,7 @@ final class Lab {
         try OutputFile.write(LabFiles.clientToServerCSV(messages), to: csvPath)
         let d = try Proc.run(try tool("injector") + [csvPath, "--deliver", "--src-ip", net.clientIP, "--dst-ip", net.serverIP,
                               "--dst-port", String(o.port), "--src-port", srcPort, "--expect-lines",
-                              String(lines.count + 1)], netns: net.clientNamespace, timeout: 90)
+                              String(lines.count + (o.greeting.isEmpty ? 0 : 1))], netns: net.clientNamespace, timeout: 90)
         try OutputFile.write(d.output, to: path("deliver.log"))
         usleep(300_000)
         stopProcess(cap)

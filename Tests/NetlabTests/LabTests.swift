@@ -5,6 +5,22 @@
 import Foundation
 import XCTest
 
+extension TestSupport {
+    /// The namespaces a lab run says it made ("two hosts: nllab-PID-0-c (...) <-> nllab-PID-0-s (...)"): a
+    /// test compares only its own, since other labs may run at the same time.
+    static func namespacesNamed(in output: String) -> [String] {
+        let re = try! NSRegularExpression(pattern: "nllab-[0-9]+-[0-9]+-[a-z]+")
+        return Array(Set(re.matches(in: output, range: NSRange(output.startIndex..., in: output))
+            .map { String(output[Range($0.range, in: output)!]) })).sorted()
+    }
+
+    /// Which of these namespaces still exist.
+    static func existingNamespaces(_ names: [String]) throws -> [String] {
+        let now = Set(try sh("ip netns list").stdout.split(separator: "\n").map { String($0.split(separator: " ")[0]) })
+        return Array(Set(names).intersection(now)).sorted()
+    }
+}
+
 final class LabTests: XCTestCase {
     var netlab: String { TestSupport.product("netlab") }
 
@@ -14,6 +30,9 @@ final class LabTests: XCTestCase {
         return r.stdout.split(separator: "\n").map { String($0.split(separator: " ")[0]) }
             .filter { $0.hasPrefix(pid.map { "nllab-\($0)-" } ?? "nllab-") }
     }
+
+    func namespacesNamed(in output: String) -> [String] { TestSupport.namespacesNamed(in: output) }
+    func existing(_ names: [String]) throws -> [String] { try TestSupport.existingNamespaces(names) }
 
     /// The echo answer computed here, independently of libnetlab: reversed by character
     /// (Unicode scalars of valid UTF-8), ASCII letters' case swapped.
@@ -79,8 +98,9 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(try TestSupport.tsharkCount(dir + "/deliver.pcap", filter: "tcp.flags.fin == 1"), 2)
         let expect = try String(contentsOfFile: dir + "/deliver-expect.txt", encoding: .utf8)
         XCTAssertTrue(expect.contains("10 messages: 10 found intact and in order"), expect)
-        // Nothing left behind: no namespace, no process.
-        XCTAssertEqual(try labNamespaces(), [])
+        // Nothing left behind: no namespace (of its own: other labs may run beside it), no process.
+        XCTAssertEqual(namespacesNamed(in: r.stdout).count, 2, r.stdout)
+        XCTAssertEqual(try existing(namespacesNamed(in: r.stdout)), [])
         // The lab runs its tools through its own executable (netlab echo server, ...).
         let ps = try TestSupport.sh("ps -eo args | grep -E '^\(TestSupport.productsDirectory.path)/netlab (echo|chat|capture) ' || true")
         XCTAssertEqual(ps.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "")
@@ -90,11 +110,13 @@ final class LabTests: XCTestCase {
         try TestSupport.requireRoot("network namespaces")
         let dir = try TestSupport.tempDir()
         // A failure after the namespaces exist: exit 1, and they are gone.
-        var r = try TestSupport.run(netlab, ["lab", "--out", dir + "/a", "--fail-after"])
+        var r = try TestSupport.run(netlab, ["lab", "--out", dir + "/a/b/out", "--fail-after"])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("--fail-after"), r.stderr)
         XCTAssertTrue(r.stdout.contains("removed the namespaces"), r.stdout)
-        XCTAssertEqual(try labNamespaces(), [])
+        XCTAssertEqual(namespacesNamed(in: r.stdout).count, 2, r.stdout)
+        XCTAssertEqual(try existing(namespacesNamed(in: r.stdout)), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/a"), "no folder the failed run made is left")
 
         // Ctrl-C in the middle: the same.
         let p = Process()
@@ -118,6 +140,7 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 1, seen)
         XCTAssertTrue(seen.contains("interrupted"), seen)
         XCTAssertEqual(try labNamespaces(pid: p.processIdentifier), [], seen)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/b"), "an interrupted run leaves no output folder")
 
         // A crash (SIGKILL) in the middle of part 1, with the capture and the echo server running:
         // those stop with it (they are told when their parent dies), the namespaces stay, and the
@@ -149,8 +172,63 @@ final class LabTests: XCTestCase {
         let partFiles = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/c")) ?? []
         XCTAssertFalse(partFiles.contains { $0.contains(".tmp-") }, "the capture finished its file: \(partFiles)")
         r = try TestSupport.run(netlab, ["lab", "--out", dir + "/d", "--fail-after"])
-        XCTAssertTrue(r.stdout.contains("removed 2 namespaces left by an earlier run that crashed"), r.stdout)
-        XCTAssertEqual(try labNamespaces(), [])
+        // Its two, and any another crashed run left (labs of other processes still running are theirs).
+        let removed = r.stdout.range(of: #"removed (\d+) namespaces left by an earlier run that crashed"#, options: .regularExpression)
+            .map { Int(r.stdout[$0].split(separator: " ")[1]) ?? 0 } ?? 0
+        XCTAssertGreaterThanOrEqual(removed, 2, r.stdout)
+        XCTAssertEqual(try existing(left + namespacesNamed(in: r.stdout)), [])
+    }
+
+    /// Issue 18 item 6: `netlab lab --greeting TEXT --port N --input FILE` is the assignment exactly (tshark
+    /// reads the greeting, the port and the lines from the captures), run by name through PATH from a folder
+    /// that is not the checkout; and a run that fails leaves nothing: no output folder, no namespace.
+    func testAssignmentExactlyFromAnyFolderAndThroughPATH() throws {
+        try TestSupport.requireRoot("network namespaces and capture")
+        let home = try TestSupport.tempDir()
+        let bin = home + "/bin", cwd = home + "/work"
+        for d in [bin, cwd] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try FileManager.default.createSymbolicLink(atPath: bin + "/netlab", withDestinationPath: netlab)
+        let lines = ["Hello, server!", "The Quick Brown Fox", "cs 352 Échec 日本"]
+        try lines.map { $0 + "\n" }.joined().write(toFile: cwd + "/in-proj.txt", atomically: true, encoding: .utf8)
+        let greeting = "Welcome to CS 352!"
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let r = try TestSupport.run("/usr/bin/env", ["netlab", "lab", "--greeting", greeting, "--port", "23456",
+                                                     "--input", "in-proj.txt", "--no-report", "--no-color"],
+                                    cwd: cwd, env: ["PATH": path])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("OK    part1: the client received the greeting \"\(greeting)\""), r.stdout)
+        XCTAssertEqual(try existing(namespacesNamed(in: r.stdout)), [])
+        for part in ["part1", "part2"] {
+            let pcap = cwd + "/lab-out/\(part).pcap"   // the default folder, in the folder it ran from
+            // The server listens on the port asked for: every SYN goes to it.
+            let syns = try TestSupport.tsharkFields(pcap, ["tcp.dstport"], filter: "tcp.flags.syn == 1 && tcp.flags.ack == 0")
+            XCTAssertEqual(syns.map { $0[0] }, ["23456"], part)
+            // What each side sent, as tshark's Follow TCP Stream has it: the greeting first, then the
+            // transformed lines; the client sent exactly the file's lines.
+            let f = try Tshark.follow(pcap, stream: 0)
+            XCTAssertFalse(f.node0.hasSuffix(":23456"), "the client spoke first in the stream's bytes: \(f.node0)")
+            XCTAssertEqual(String(decoding: f.fromNode0, as: UTF8.self), lines.map { $0 + "\n" }.joined(), part)
+            XCTAssertEqual(String(decoding: f.fromNode1, as: UTF8.self),
+                           greeting + "\n" + lines.map { echo($0) + "\n" }.joined(), part)
+        }
+
+        // Failures leave nothing behind: before the namespaces (a missing input file) and after them.
+        let other = home + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        let missing = try TestSupport.run(netlab, ["lab", "--input", "no-such.txt"], cwd: other)
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("no-such.txt"), missing.stderr)
+        let failed = try TestSupport.run(netlab, ["lab", "--greeting", greeting, "--fail-after"], cwd: other)
+        XCTAssertEqual(failed.status, 1, failed.stdout + failed.stderr)
+        XCTAssertEqual(namespacesNamed(in: failed.stdout).count, 2, failed.stdout)
+        XCTAssertEqual(try existing(namespacesNamed(in: failed.stdout)), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: other), [], "a failed run leaves no lab-out/")
+        // Bad values are refused before anything is made.
+        for bad in [["--greeting", "two\nlines"], ["--port", "0"], ["--port", "7000"]] {
+            let u = try TestSupport.run(netlab, ["lab"] + bad, cwd: other)
+            XCTAssertEqual(u.status, 64, "\(bad): \(u.stderr)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: other), [])
     }
 
     func testWithoutRootTheLabSaysSo() throws {

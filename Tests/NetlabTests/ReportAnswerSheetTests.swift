@@ -67,6 +67,7 @@ final class ReportAnswerSheetTests: XCTestCase {
         let page1 = try pdfText(["-f", "1", "-l", "1"])
         let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
             .replacingOccurrences(of: " | ", with: " ").replacingOccurrences(of: "<br>", with: " ")
+            .replacingOccurrences(of: #"\\([!-/:-@\[-`{-~])"#, with: "$1", options: .regularExpression) // Markdown's escapes read as text
         let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         XCTAssertFalse(html.contains("<details"), "every table printed expanded")
         XCTAssertFalse(html.contains("<script"))
@@ -176,12 +177,13 @@ final class ReportAnswerSheetTests: XCTestCase {
         XCTAssertEqual(rep.status, 0, rep.stderr)
         let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
             .replacingOccurrences(of: " | ", with: " ").replacingOccurrences(of: "<br>", with: " ")
+            .replacingOccurrences(of: #"\\([!-/:-@\[-`{-~])"#, with: "$1", options: .regularExpression) // Markdown's escapes read as text
         let row = try XCTUnwrap(md.split(separator: "\n").first { $0.contains("a client message and the field that holds it") })
         let m = try XCTUnwrap(row.range(of: #"packet (\d+) \((\d+) B\)"#, options: .regularExpression), String(row))
         let parts = row[m].split(whereSeparator: { !$0.isNumber }).map { Int($0)! }
         let len = try Tshark.run(["-r", cap, "-Y", "frame.number == \(parts[0])", "-T", "fields", "-e", "tcp.len"])
         XCTAssertEqual(Int(len.trimmingCharacters(in: .whitespacesAndNewlines)), parts[1], "the packet's own tcp.len: \(row)")
-        let injSheet = String(md[..<(md.range(of: "(`first.pcap`)")?.lowerBound ?? md.endIndex)])
+        let injSheet = String(md[..<(md.range(of: "### Part 2 (first.pcap)")?.lowerBound ?? md.endIndex)])
         XCTAssertFalse(injSheet.contains("the matching echo reply"), injSheet)
         XCTAssertTrue(injSheet.contains("no reply: the server's next line is not its echo"), injSheet)
         XCTAssertTrue(md.contains("none: the client spoke first, in packet \(firstPayload ?? "?")"), md)

@@ -45,6 +45,7 @@
 
 #include "nl_api.h"
 #include "nl_analyze.h"
+#include "nl_explain.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -218,8 +219,7 @@ struct nl_packet_copy {
     int ipver;
     int ck_ip, ck_l4;             /* nl_decode's verdicts (enum nl_ckv) */
     int offload_l4;               /* enum nl_offload_kind: the sender left the TCP checksum to its NIC */
-    int has_isn;                  /* both initial sequence numbers were captured */
-    uint32_t sender_isn, receiver_isn;
+    struct nl_explain_ctx ctx;    /* for nl_explain_packet: ISNs, window scale, checksum offload */
     int from_client;              /* sent by the conversation's client */
     uint32_t conversation;        /* 0 if the packet is in none */
 };

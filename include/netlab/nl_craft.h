@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "nl_csv.h"
+#include "nl_explain.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -142,6 +143,13 @@ NL_API const struct nl_pkt *nl_plan_packet(const struct nl_plan *p, size_t i);
 NL_API size_t nl_plan_conv_count(const struct nl_plan *p);
 NL_API const struct nl_conv *nl_plan_conv(const struct nl_plan *p, size_t i);
 NL_API const struct nl_messages *nl_plan_messages(const struct nl_plan *p);
+/**
+ * What explaining packet i needs from the rest of the plan (nl_explain_packet's
+ * context): both ISNs, and the window scale as a reader of the written capture
+ * sees it: unknown without the handshake, none with it (the plan's SYNs carry MSS only).
+ * Returns 0, or NL_EINVAL when i is out of range.
+ */
+NL_API int nl_plan_explain_ctx(const struct nl_plan *p, size_t i, struct nl_explain_ctx *ctx);
 /** Total bytes of all packets. */
 NL_API uint64_t nl_plan_bytes(const struct nl_plan *p);
 NL_API void nl_plan_free(struct nl_plan *p);

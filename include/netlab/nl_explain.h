@@ -29,7 +29,7 @@ struct nl_xfield {
     uint16_t bit_width;
     uint64_t value;
     char value_text[64];    /* value as people write it: "127.0.0.1", "0x4000", "PSH, ACK" */
-    char meaning[192];
+    char meaning[256];
 };
 
 struct nl_xspan {
@@ -37,11 +37,32 @@ struct nl_xspan {
     uint32_t offset, len;   /* byte range within the packet */
 };
 
-/** Optional context: initial sequence numbers make relative numbers possible. */
+/*
+ * How the sender's Window field is scaled (RFC 7323 2.2-2.3), as far as what was
+ * captured before the packet shows it; Wireshark's tcp.window_size_scalefactor
+ * says the same (-1 unknown, -2 not used, else 2^shift).
+ */
+enum nl_xscale {
+    NL_XSCALE_UNKNOWN = 0,  /* the SYNs are not in the capture: the scale cannot be known */
+    NL_XSCALE_NONE = 1,     /* a SYN without the option: no window of this connection is scaled */
+    NL_XSCALE_SHIFT = 2     /* the sender's SYN offered `shift` (and the other's did not refuse) */
+};
+
+/* The sending host left the TCP checksum to its network card (nl_decode's
+ * NL_OFFLOAD_PARTIAL / NL_OFFLOAD_ZERO, decided where the frame shows the sender). */
+enum nl_xoffload { NL_XOFFLOAD_NONE = 0, NL_XOFFLOAD_PARTIAL = 1, NL_XOFFLOAD_ZERO = 2 };
+
+/** Optional context: what the rest of the capture tells about this packet. Zeroed: nothing known. */
 struct nl_explain_ctx {
-    int has_isn;
+    int has_isn;            /* initial sequence numbers make relative numbers possible */
     uint32_t sender_isn;    /* ISN of the side that sent this packet */
     uint32_t receiver_isn;  /* ISN of the other side */
+    int scale;              /* enum nl_xscale */
+    uint8_t shift;          /* NL_XSCALE_SHIFT: the sender's shift count, 0-14 */
+    uint64_t syn_packet;    /* frame number of the sender's SYN or SYN-ACK; 0: not captured */
+    uint64_t peer_syn_packet; /* the other side's; 0: not captured */
+    uint64_t refused_packet;  /* NL_XSCALE_NONE: the SYN that carried no window scale option */
+    int tcp_offload;        /* enum nl_xoffload */
 };
 
 struct nl_explain {

@@ -10,6 +10,7 @@
  */
 #include "nl_analysis.h"
 #include "nl_answers_int.h"
+#include "nl_wscale.h"
 #include "netlab/nl_answers.h"
 #include "netlab/nl_link.h"
 #include "netlab/nl_text.h"
@@ -1066,10 +1067,15 @@ int nl_answers_user(const struct nl_answers *a, size_t k, struct nl_chat_user *o
 
 /* ---- one packet, copied for explaining ---- */
 
+static int open_capture(const struct nl_answers *a, struct nl_pcapr **rd, char *errbuf)
+{
+    return a->mem ? nl_pcapr_open_mem(rd, a->mem, a->mem_len, a->file, errbuf) : nl_pcapr_open(rd, a->file, errbuf);
+}
+
 static int find_frame(const struct nl_answers *a, uint64_t number, struct nl_pcapr **rd, struct nl_frame *pkt,
                       char *errbuf)
 {
-    int rc = a->mem ? nl_pcapr_open_mem(rd, a->mem, a->mem_len, a->file, errbuf) : nl_pcapr_open(rd, a->file, errbuf);
+    int rc = open_capture(a, rd, errbuf);
     if (rc < 0)
         return rc;
     for (;;) {
@@ -1106,12 +1112,46 @@ static void packet_conversation(const struct nl_answers *a, uint64_t number, con
         o->from_client = dir != f->server;
         const struct nl_flow_dir *S = &f->d[dir], *R = &f->d[!dir];
         if ((S->syn || S->synack) && (R->syn || R->synack)) {
-            o->has_isn = 1;
-            o->sender_isn = S->isn;
-            o->receiver_isn = R->isn;
+            o->ctx.has_isn = 1;
+            o->ctx.sender_isn = S->isn;
+            o->ctx.receiver_isn = R->isn;
         }
         return;
     }
+}
+
+/* The window scale of packet `number` (decoded in *p, its pointers no longer valid): the
+ * SYNs of its connection captured before it, as Wireshark knows them at that frame. */
+static int window_scale(const struct nl_answers *a, const struct nl_decoded *p, uint64_t number,
+                        struct nl_explain_ctx *ctx, char *errbuf)
+{
+    struct nl_pcapr *rd;
+    int rc = open_capture(a, &rd, errbuf);
+    if (rc < 0)
+        return rc;
+    size_t alen = p->ipver == 4 ? 4 : 16;
+    struct nl_wscale w;
+    nl_wscale_init(&w);
+    struct nl_frame pkt;
+    while ((rc = nl_pcapr_next(rd, &pkt, errbuf)) > 0 && pkt.number < number) {
+        struct nl_decoded d;
+        memset(&d, 0, sizeof d);
+        if (!nl_linktype_supported(pkt.linktype))
+            continue;
+        nl_decode_packet(&pkt, 0, &d);
+        if (!d.has_l4 || d.proto != 6 || d.ipver != p->ipver || !(d.tcp_flags & NL_TCP_SYN))
+            continue;
+        if (!memcmp(d.src, p->src, alen) && !memcmp(d.dst, p->dst, alen) && d.sport == p->sport && d.dport == p->dport)
+            nl_wscale_note(&w, 0, &d, pkt.number);
+        else if (!memcmp(d.src, p->dst, alen) && !memcmp(d.dst, p->src, alen) && d.sport == p->dport &&
+                 d.dport == p->sport)
+            nl_wscale_note(&w, 1, &d, pkt.number);
+    }
+    nl_pcapr_close(rd);
+    if (rc < 0)
+        return rc;
+    nl_wscale_explain(&w, 0, ctx);
+    return 0;
 }
 
 int nl_answers_packet(const struct nl_answers *a, uint64_t number, struct nl_packet_copy *o, char *errbuf)
@@ -1145,9 +1185,20 @@ int nl_answers_packet(const struct nl_answers *a, uint64_t number, struct nl_pac
     o->ck_ip = d.ck_ip;
     o->ck_l4 = d.ck_l4;
     o->offload_l4 = d.offload_l4;
-    if (d.has_l4 && d.proto == 6)
+    int tcp = d.has_l4 && d.proto == 6;
+    if (tcp) {
         packet_conversation(a, number, &d, o);
-    nl_pcapr_close(rd); /* d's pointers are not used past here */
+        if (d.ck_l4 == NL_CK_OFFLOAD)
+            o->ctx.tcp_offload = d.offload_l4 == NL_OFFLOAD_PARTIAL ? NL_XOFFLOAD_PARTIAL : NL_XOFFLOAD_ZERO;
+    }
+    nl_pcapr_close(rd); /* d's pointers are not used past here (its addresses and ports are copies) */
+    if (!tcp)
+        return 0;
+    rc = window_scale(a, &d, number, &o->ctx, errbuf);
+    if (rc < 0) {
+        nl_packet_copy_free(o);
+        return rc;
+    }
     return 0;
 }
 

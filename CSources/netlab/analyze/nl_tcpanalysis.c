@@ -8,12 +8,15 @@
  * part with at most NL_TA_UNACKED_CAP unacknowledged segments per direction,
  * NL_TA_RTT_CAP RTT samples (then a uniform reservoir) and the latest SACK blocks,
  * returned at the close; a rare part (counts, zero-window and keep-alive details)
- * only once a flag occurs. Notes are worded here, stored by nl_notes.c.
+ * only once a flag occurs. Notes are worded here, stored by nl_notes.c. Also the
+ * window scale of one connection for explaining a single packet (nl_wscale.h), by
+ * the same SYN rule.
  */
 #include "netlab/nl_time.h"
 #include "nl_analysis.h"
 #include "netlab/nl_tcp.h"
 #include "netlab/nl_tcpanalysis.h"
+#include "nl_wscale.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -939,6 +942,62 @@ static int ta_advance_acks(struct nl_analysis *a, struct nl_ta_conv *t, int dir,
     return 0;
 }
 
+/* After a SYN from side F (its own option already in *F, else -1): window scaling is
+ * used only when both SYNs carry the option (RFC 7323 2.2), so a SYN without it turns it
+ * off both ways, and a SYN-ACK answering a SYN without it uses none either. */
+static void syn_scale_rule(int8_t *F, int8_t *R, int synack)
+{
+    if (*F == -1) {
+        *F = -2;
+        *R = -2;
+    } else if (synack && *R == -2) {
+        *F = -2;
+    }
+}
+
+void nl_wscale_init(struct nl_wscale *w)
+{
+    memset(w, 0, sizeof *w);
+    w->shift[0] = w->shift[1] = -1;
+}
+
+void nl_wscale_note(struct nl_wscale *w, int dir, const struct nl_decoded *d, uint64_t pkt)
+{
+    if (!(d->tcp_flags & FL_SYN))
+        return;
+    int synack = (d->tcp_flags & FL_ACK) != 0;
+    if (!synack && w->syn_pkt[dir])
+        nl_wscale_init(w); /* a new SYN: the ports were reused by a new connection */
+    w->syn_pkt[dir] = pkt;
+    const uint8_t *opt = d->payload && !d->tcp_opts_cut && d->tcp_hlen > NL_TCP_HDR_MIN
+                             ? d->payload - d->tcp_hlen + NL_TCP_HDR_MIN : NULL;
+    struct nl_tcp_opts o;
+    memset(&o, 0, sizeof o);
+    if (opt)
+        (void)nl_tcp_options_parse(opt, d->tcp_hlen - NL_TCP_HDR_MIN, &o); /* what precedes a bad option counts */
+    if (o.has_wscale)
+        w->shift[dir] = (int8_t)(o.wscale > 14 ? 14 : o.wscale);
+    else if (!w->refused_pkt)
+        w->refused_pkt = pkt;
+    syn_scale_rule(&w->shift[dir], &w->shift[!dir], synack);
+}
+
+void nl_wscale_explain(const struct nl_wscale *w, int dir, struct nl_explain_ctx *ctx)
+{
+    ctx->syn_packet = w->syn_pkt[dir];
+    ctx->peer_syn_packet = w->syn_pkt[!dir];
+    ctx->refused_packet = w->refused_pkt;
+    ctx->shift = 0;
+    if (w->shift[dir] == -2) {
+        ctx->scale = NL_XSCALE_NONE;
+    } else if (w->shift[dir] >= 0) {
+        ctx->scale = NL_XSCALE_SHIFT;
+        ctx->shift = (uint8_t)w->shift[dir];
+    } else {
+        ctx->scale = NL_XSCALE_UNKNOWN;
+    }
+}
+
 /* Options: the SYN's negotiate (window scale as RFC 7323 2.2: both sides or neither), every
  * segment's SACK blocks are remembered for bytes in flight; the handshake RTT. */
 static int ta_advance_options(struct nl_analysis *a, struct nl_flow *f, struct nl_ta_conv *t, int dir,
@@ -976,12 +1035,7 @@ static int ta_advance_options(struct nl_analysis *a, struct nl_flow *f, struct n
     }
     if (fl & FL_SYN) {
         int synack = (fl & FL_ACK) != 0;
-        if (F->win_scale == -1) {
-            F->win_scale = -2;
-            R->win_scale = -2;
-        } else if (synack && R->win_scale == -2) {
-            F->win_scale = -2;
-        }
+        syn_scale_rule(&F->win_scale, &R->win_scale, synack);
         if (!synack)
             t->ts_mru_syn = now;
     }

@@ -78,7 +78,7 @@ static const char *port_kind(uint16_t p)
     if (p < 1024)
         return "a well-known port (a server's service)";
     if (p >= 32768 && p <= 60999)
-        return "in Linux's ephemeral range 32768-60999 (a client's port, chosen by its stack)";
+        return "in Linux's ephemeral range 32768-60999, where its stack picks a client's port";
     if (p >= 49152)
         return "in the IANA dynamic range 49152-65535 (typically a client's ephemeral port)";
     return "a registered port (1024-49151), often an application server";
@@ -101,7 +101,12 @@ static void explain_ipv4(struct nl_explain *x, const struct nl_ipv4 *ip, int ck_
     MEAN(f, "whole packet in bytes: %u header + %u TCP segment", ip->ihl * 4u, ip->total_len - ip->ihl * 4u);
     f = add(x, NL_LAYER_IPV4, "Identification", 32, 16, ip->id);
     TEXT(f, "0x%04x (%u)", ip->id, ip->id);
-    MEAN(f, "labels the packet so fragments can be reassembled; the sender counts it up per packet");
+    if (ip->flags & NL_IPV4_DF)
+        MEAN(f, "labels the packet so that its fragments can be reassembled (RFC 791); DF is set, so it is never "
+                "fragmented and the value matters to no receiver (RFC 6864)");
+    else
+        MEAN(f, "labels the packet so that its fragments can be reassembled (RFC 791): fragments of one packet "
+                "share it");
     f = add(x, NL_LAYER_IPV4, "Reserved flag", 48, 1, (ip->flags >> 2) & 1);
     MEAN(f, "must be 0");
     f = add(x, NL_LAYER_IPV4, "DF", 49, 1, (ip->flags >> 1) & 1);
@@ -133,6 +138,51 @@ static void explain_ipv4(struct nl_explain *x, const struct nl_ipv4 *ip, int ck_
         f = add(x, NL_LAYER_IPV4, "Options", 160, ip->options_len * 8u, 0);
         TEXT(f, "%u bytes", ip->options_len);
         MEAN(f, "IP options (first type %u)", ip->options[0]);
+    }
+}
+
+/* 65536 -> "65,536". */
+static const char *grouped(uint64_t v, char out[32])
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    size_t o = 0;
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = 0;
+    return out;
+}
+
+/*
+ * The Window field (RFC 9293 3.1) in bytes: shifted left by the scale the sender
+ * announced in its SYN when both SYNs carried the option (RFC 7323 2.2-2.3); a
+ * SYN's own window is never scaled.
+ */
+static void explain_window(struct nl_xfield *f, const struct nl_tcp *t, const struct nl_explain_ctx *ctx)
+{
+    char a[32], b[32];
+    int scale = ctx ? ctx->scale : NL_XSCALE_UNKNOWN;
+    if (t->flags & NL_TCP_SYN) {
+        MEAN(f, "the sender can receive %s bytes before the other side must wait; a SYN's window is never scaled "
+                "(RFC 7323 2.2)", grouped(t->window, a));
+    } else if (scale == NL_XSCALE_SHIFT) {
+        char peer[64] = "";
+        if (!ctx->peer_syn_packet)
+            snprintf(peer, sizeof peer, "; the other side's SYN is not in the capture");
+        MEAN(f, "the sender can receive %u x 2^%u = %s bytes before the other side must wait: window scale %u from "
+                "its SYN's option (packet %llu)%s", t->window, ctx->shift,
+             grouped((uint64_t)t->window << ctx->shift, a), ctx->shift, (unsigned long long)ctx->syn_packet, peer);
+    } else if (scale == NL_XSCALE_NONE) {
+        MEAN(f, "the sender can receive %s bytes before the other side must wait: not scaled, the SYN in packet %llu "
+                "carried no window scale option (both must, RFC 7323 2.2)", grouped(t->window, a),
+             (unsigned long long)ctx->refused_packet);
+    } else {
+        MEAN(f, "%u before scaling: the connection's SYNs are not in the capture, so the window scale is unknown "
+                "(Wireshark: -1); the sender can receive %u x 2^scale bytes, from %s to %s", t->window, t->window,
+             grouped(t->window, a), grouped((uint64_t)t->window << 14, b));
     }
 }
 
@@ -181,13 +231,19 @@ static void explain_tcp(struct nl_explain *x, const struct nl_tcp *t, const stru
         MEAN(f, "%s", (t->flags & flags[i].bit) ? flags[i].on : flags[i].off);
     }
     f = add(x, NL_LAYER_TCP, "Window", 112, 16, t->window);
-    MEAN(f, "the sender can receive %u more bytes before the other side must wait", t->window);
+    explain_window(f, t, ctx);
     f = add(x, NL_LAYER_TCP, "Checksum", 128, 16, t->checksum);
     TEXT(f, "0x%04x", t->checksum);
     if (missing)
         MEAN(f, "not verifiable: %zu bytes of the segment were not captured", missing);
     else if (ck_ok)
         MEAN(f, "correct: covers the pseudo-header, the TCP header and the %zu data bytes (RFC 9293 3.1)", payload_len);
+    else if (ctx && ctx->tcp_offload == NL_XOFFLOAD_PARTIAL)
+        MEAN(f, "not filled in (checksum offload): the sending host left it to its network card, so the field holds "
+                "only the pseudo-header's sum; the card would write 0x%04x. Not an error in the packet", ck_should);
+    else if (ctx && ctx->tcp_offload == NL_XOFFLOAD_ZERO)
+        MEAN(f, "not filled in (checksum offload): the sending host left it to its network card, so the field is 0; "
+                "the card would write 0x%04x. Not an error in the packet", ck_should);
     else
         MEAN(f, "WRONG: pseudo-header, header and data give 0x%04x", ck_should);
     f = add(x, NL_LAYER_TCP, "Urgent Pointer", 144, 16, t->urgent);
@@ -277,15 +333,20 @@ int nl_explain_packet(const uint8_t *pkt, size_t len, const struct nl_explain_ct
 
     char s[16], d[16], fl[48];
     nl_tcp_flags_str(tcp.flags, fl, sizeof fl);
+    /* Win= as Wireshark's Info column shows it: scaled when the scale is known. */
+    uint64_t win = tcp.window;
+    if (ctx && ctx->scale == NL_XSCALE_SHIFT && !(tcp.flags & NL_TCP_SYN))
+        win = (uint64_t)tcp.window << ctx->shift;
     if (ctx && ctx->has_isn)
-        snprintf(x->summary, sizeof x->summary, "%s:%u -> %s:%u [%s] Seq=%u Ack=%u Win=%u Len=%zu",
+        snprintf(x->summary, sizeof x->summary, "%s:%u -> %s:%u [%s] Seq=%u Ack=%u Win=%llu Len=%zu",
                  nl_ipv4_format(ip.src, s), tcp.sport, nl_ipv4_format(ip.dst, d), tcp.dport, fl,
-                 tcp.seq - ctx->sender_isn, (tcp.flags & NL_TCP_ACK) ? tcp.ack - ctx->receiver_isn : 0, tcp.window,
+                 tcp.seq - ctx->sender_isn, (tcp.flags & NL_TCP_ACK) ? tcp.ack - ctx->receiver_isn : 0,
+                 (unsigned long long)win,
                  payload);
     else
-        snprintf(x->summary, sizeof x->summary, "%s:%u -> %s:%u [%s] Seq=%u Ack=%u Win=%u Len=%zu",
+        snprintf(x->summary, sizeof x->summary, "%s:%u -> %s:%u [%s] Seq=%u Ack=%u Win=%llu Len=%zu",
                  nl_ipv4_format(ip.src, s), tcp.sport, nl_ipv4_format(ip.dst, d), tcp.dport, fl, tcp.seq, tcp.ack,
-                 tcp.window, payload);
+                 (unsigned long long)win, payload);
     return 0;
 }
 

@@ -571,6 +571,33 @@ const struct nl_pkt *nl_plan_packet(const struct nl_plan *p, size_t i)
     return p && i < p->npkts ? &p->pkts[i] : NULL;
 }
 
+int nl_plan_explain_ctx(const struct nl_plan *p, size_t i, struct nl_explain_ctx *ctx)
+{
+    memset(ctx, 0, sizeof *ctx);
+    if (!p || i >= p->npkts)
+        return NL_EINVAL;
+    const struct nl_pkt *k = &p->pkts[i];
+    const struct nl_conv *c = &p->convs[k->conv];
+    ctx->has_isn = 1;
+    ctx->sender_isn = k->from_client ? c->client_isn : c->server_isn;
+    ctx->receiver_isn = k->from_client ? c->server_isn : c->client_isn;
+    ctx->scale = NL_XSCALE_UNKNOWN; /* no SYN before it in the capture */
+    for (size_t j = 0; j < i; j++) {
+        const struct nl_pkt *s = &p->pkts[j];
+        if (s->conv != k->conv || !(s->tcp_flags & NL_TCP_SYN))
+            continue;
+        /* emit() gives a SYN the MSS option alone: no window of the connection is scaled. */
+        if (ctx->scale == NL_XSCALE_UNKNOWN)
+            ctx->refused_packet = j + 1;
+        ctx->scale = NL_XSCALE_NONE;
+        if (s->from_client == k->from_client)
+            ctx->syn_packet = j + 1;
+        else
+            ctx->peer_syn_packet = j + 1;
+    }
+    return 0;
+}
+
 size_t nl_plan_conv_count(const struct nl_plan *p) { return p ? p->nconvs : 0; }
 
 const struct nl_conv *nl_plan_conv(const struct nl_plan *p, size_t i)
