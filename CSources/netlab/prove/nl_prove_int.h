@@ -111,6 +111,7 @@ struct pv_script {
     char *source;
     size_t source_len;
     char *init_command;          /* a backtick line before the first event */
+    char *cleanup_command;       /* a backtick line after the last event: run at the end, pass or fail */
     int64_t tolerance_us;        /* --tolerance_usecs=, 0 if not given */
     int ipv4_only;               /* always 1 for now */
     struct pv_event *ev;

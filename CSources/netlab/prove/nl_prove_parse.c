@@ -621,6 +621,7 @@ void pv_script_free(struct pv_script *s)
     free(s->ev);
     free(s->source);
     free(s->init_command);
+    free(s->cleanup_command);
     memset(s, 0, sizeof *s);
 }
 
@@ -691,6 +692,11 @@ int pv_parse(struct pv_script *s, const char *path, char *errbuf)
         }
         if (t.kind == PV_SHELL && !seen_event && !s->init_command) {
             if (!(s->init_command = unquote(&t)))
+                return nl_err(errbuf, NL_ENOMEM, "out of memory");
+            continue;
+        }
+        if (t.kind == PV_SHELL && seen_event && pv_lex_peek(&ps.lx).kind == PV_EOF) {
+            if (!(s->cleanup_command = unquote(&t)))
                 return nl_err(errbuf, NL_ENOMEM, "out of memory");
             continue;
         }

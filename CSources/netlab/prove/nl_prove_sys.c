@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,11 @@ static int64_t do_socket(struct ctx *c)
         return -1;
     }
     int fd = socket((int)dom, (int)type | SOCK_CLOEXEC, (int)proto);
+    /* The same congestion control on every host: a fresh namespace inherits the host's default
+     * (bbr on some, with pacing that changes segment sizes), and a namespace may not choose one the
+     * host has not allowed; a socket may. Scripts choose another with setsockopt(TCP_CONGESTION). */
+    if (fd >= 0 && (type & 0xf) == SOCK_STREAM)
+        setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5);
     if (fd >= 0 && !c->sc->result_any && c->sc->result >= 0)
         map_fd(c->r, c->sc->result, fd);
     return fd;
@@ -216,7 +222,7 @@ static int64_t do_read(struct ctx *c)
 {
     const struct pv_syscall *sc = c->sc;
     int fd = live_fd(c->r, num(arg(sc, 0), -1));
-    int64_t n = num(arg(sc, 2), 0);
+    int64_t n = strcmp(sc->name, "recvmsg") == 0 ? iov_total(field(arg(sc, 1), "msg_iov")) : num(arg(sc, 2), 0);
     uint8_t *b = zero_buf(n);
     if (!b) {
         errno = ENOMEM;
@@ -225,6 +231,8 @@ static int64_t do_read(struct ctx *c)
     ssize_t got;
     if (strcmp(sc->name, "read") == 0)
         got = read(fd, b, (size_t)n);
+    else if (strcmp(sc->name, "recvmsg") == 0)
+        got = recv(fd, b, (size_t)n, (int)num(arg(sc, 2), 0));
     else
         got = recv(fd, b, (size_t)n, (int)num(arg(sc, 3), 0));
     int e = errno;
@@ -402,7 +410,7 @@ static const struct {
 } table[] = {
     {"socket", do_socket, 0},     {"bind", do_bind, 0},         {"listen", do_listen, 0},
     {"accept", do_accept, 1},     {"accept4", do_accept, 1},    {"connect", do_connect, 1},
-    {"read", do_read, 1},         {"recv", do_read, 1},         {"recvfrom", do_read, 1},
+    {"read", do_read, 1},         {"recv", do_read, 1},         {"recvfrom", do_read, 1},   {"recvmsg", do_read, 1},
     {"write", do_write, 1},       {"writev", do_write, 1},      {"send", do_write, 1},
     {"sendto", do_write, 1},      {"sendmsg", do_write, 1},     {"close", do_close, 1},
     {"shutdown", do_shutdown, 0}, {"fcntl", do_fcntl, 0},       {"setsockopt", do_setsockopt, 0},
