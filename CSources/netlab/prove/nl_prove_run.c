@@ -181,7 +181,7 @@ static int run_shell(struct pv_run *r, int ev, const char *cmd)
  * seeing the TCP_INFO of its own moment and the names earlier blocks defined. The blocks and their
  * numbers go to Python as JSON on standard input (a memfd), never spliced into Python source. */
 static const char py_prog[] =
-    "import sys, json, textwrap\n"
+    "import sys, json\n"
     "TCP_ESTABLISHED, TCP_SYN_SENT, TCP_SYN_RECV, TCP_FIN_WAIT1, TCP_FIN_WAIT2 = 1, 2, 3, 4, 5\n"
     "TCP_TIME_WAIT, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_LAST_ACK, TCP_LISTEN, TCP_CLOSING = 6, 7, 8, 9, 10, 11\n"
     "TCP_CA_Open, TCP_CA_Disorder, TCP_CA_CWR, TCP_CA_Recovery, TCP_CA_Loss = 0, 1, 2, 3, 4\n"
@@ -191,7 +191,8 @@ static const char py_prog[] =
     "    _line = _blk['line']\n"
     "    globals().update(_blk['vars'])\n"
     "    try:\n"
-    "        exec(textwrap.dedent(_blk['code']).strip('\\n'), globals())\n"
+    "        _c = _blk['code'].rstrip()\n"
+    "        exec(_c[:-1] if _c.endswith('\\\\') else _c, globals())\n"
     "    except Exception as _e:\n"
     "        sys.stdout.write('%d\\t%s: %s' % (_blk['index'], type(_e).__name__, _e))\n"
     "        sys.exit(1)\n";
@@ -273,9 +274,26 @@ static int run_code_blocks(struct pv_run *r)
 struct job_out { int rc; char field[48]; char msg[1024]; int64_t end_us; };
 static struct job_out job;
 
+static int worker_stat_fd = -1;   /* the worker's /proc/thread-self/stat, opened by the worker itself */
+
+/* 1 when the worker thread sleeps in the kernel (a blocking call waiting), as packetdrill checks. */
+static int worker_blocked(void)
+{
+    char buf[256];
+    if (worker_stat_fd < 0)
+        return 0;
+    ssize_t n = pread(worker_stat_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')');   /* "tid (comm) S ..." */
+    return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
+}
+
 static void *worker(void *arg)
 {
     struct pv_run *r = arg;
+    worker_stat_fd = open("/proc/thread-self/stat", O_RDONLY | O_CLOEXEC);
     pthread_mutex_lock(&r->mu);
     for (;;) {
         while (!(r->sc_busy && !r->sc_done))
@@ -793,8 +811,10 @@ int pv_run_events(struct pv_run *r, char *errbuf)
             start_call(r, i);
             if (e->sc.blocking) {
                 pending = i;
-                /* give it the time to block (or return at once, as the script may allow) */
-                wait_call(r, pv_now_us(r) + 2000);
+                /* let it reach the kernel and block there (or return at once): packetdrill's rule */
+                int64_t until = pv_now_us(r) + 5000;
+                while (pv_now_us(r) < until && !wait_call(r, pv_now_us(r) + 50) && !worker_blocked())
+                    ;
                 break;
             }
             if (!wait_call(r, pv_now_us(r) + 1000000 + tol)) {
@@ -821,6 +841,15 @@ int pv_run_events(struct pv_run *r, char *errbuf)
         }
         rec->ok = !r->failed;
         pv_tcpinfo_sample(r->cur_live_fd, &rec->ti);
+        /* A resend "on timeout" that left the sender out of Loss state with its window was a tail loss
+         * probe (RFC 8985 7), sent at 2*SRTT, not the RTO: it neither backs off nor shrinks cwnd. */
+        if (rec->retx == PV_RETX_TIMEOUT && rec->ti.valid && pv_tcpinfo_get(&rec->ti, "tcpi_ca_state") != 4 &&
+            pv_tcpinfo_get(&rec->ti, "tcpi_backoff") == 0) {
+            rec->retx = PV_RETX_TLP;
+            if (r->backoff > 0)
+                r->backoff--;
+            rec->backoff = r->backoff;
+        }
         if (rec->live_end_us == 0)
             rec->live_end_us = rec->live_us;
         r->last_script_us = rec->want_us;

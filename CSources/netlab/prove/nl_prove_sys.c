@@ -159,6 +159,12 @@ static int out_mismatch(struct ctx *c, const char *fieldname, const char *fmt, .
     return 0;
 }
 
+/* A buffer argument given as NULL (or 0): the call gets a NULL pointer, as the script asks (EFAULT). */
+static int null_buf(const struct pv_expr *e)
+{
+    return e && ((e->kind == PV_E_SYM && e->name && strcmp(e->name, "NULL") == 0) || (e->kind == PV_E_INT && e->num == 0));
+}
+
 static uint8_t *zero_buf(int64_t n)
 {
     if (n < 0 || n > MAX_IO)
@@ -229,12 +235,13 @@ static int64_t do_read(struct ctx *c)
         return -1;
     }
     ssize_t got;
+    uint8_t *buf = null_buf(arg(sc, 1)) ? NULL : b;
     if (strcmp(sc->name, "read") == 0)
-        got = read(fd, b, (size_t)n);
+        got = read(fd, buf, (size_t)n);
     else if (strcmp(sc->name, "recvmsg") == 0)
-        got = recv(fd, b, (size_t)n, (int)num(arg(sc, 2), 0));
+        got = recv(fd, buf, (size_t)n, (int)num(arg(sc, 2), 0));
     else
-        got = recv(fd, b, (size_t)n, (int)num(arg(sc, 3), 0));
+        got = recv(fd, buf, (size_t)n, (int)num(arg(sc, 3), 0));
     int e = errno;
     free(b);
     errno = e;
@@ -263,8 +270,9 @@ static int64_t do_write(struct ctx *c)
         errno = ENOMEM;
         return -1;
     }
-    ssize_t w = strcmp(sc->name, "write") == 0 || strcmp(sc->name, "writev") == 0 ? write(fd, b, (size_t)n)
-                                                                                  : send(fd, b, (size_t)n, flags);
+    uint8_t *buf = strcmp(sc->name, "sendmsg") && strcmp(sc->name, "writev") && null_buf(arg(sc, 1)) ? NULL : b;
+    ssize_t w = strcmp(sc->name, "write") == 0 || strcmp(sc->name, "writev") == 0 ? write(fd, buf, (size_t)n)
+                                                                                  : send(fd, buf, (size_t)n, flags);
     int e = errno;
     free(b);
     errno = e;
