@@ -58,7 +58,9 @@ static void base_name(const char *path, char *out, size_t cap)
 {
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
-    snprintf(out, cap, "%s", b);
+    size_t n = strnlen(b, cap - 1);
+    memcpy(out, b, n);
+    out[n] = 0;
     char *dot = strrchr(out, '.');
     if (dot && dot != out)
         *dot = 0;
@@ -108,7 +110,7 @@ int pv_record_write(struct pv_run *r, char *pcap_path, size_t pcap_cap, char *cs
         const struct pv_pkt *k = &r->pk[i];
         char comment[400];
         if (k->ev >= 0)
-            snprintf(comment, sizeof comment, "%s:%d: %s %s", r->s->path, r->s->ev[k->ev].line,
+            snprintf(comment, sizeof comment, "%.150s:%d: %s %.200s", r->s->path, r->s->ev[k->ev].line,
                      k->dir == '<' ? "injected by" : "expected by", r->s->ev[k->ev].src ? r->s->ev[k->ev].src : "");
         else
             snprintf(comment, sizeof comment, "sent by the kernel, matched by no script line");

@@ -169,7 +169,7 @@ static int run_shell(struct pv_run *r, int ev, const char *cmd)
     if (run_prog(r, argv, 60.0, out, sizeof out, &st) < 0)
         return fail(r, ev, PV_F_SHELL, "command", "could not start /bin/sh: %s", strerror(errno));
     if (rec)
-        snprintf(rec->note, sizeof rec->note, "%s", out);
+        snprintf(rec->note, sizeof rec->note, "%.300s", out);
     if (st == -2)
         return fail(r, ev, PV_F_SHELL, "command", "the shell line did not finish within 60 s and was stopped: `%s`", cmd);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
