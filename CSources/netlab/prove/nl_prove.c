@@ -150,7 +150,7 @@ static void experiment(struct pv_script *s, const struct nl_prove_opts *o, struc
     char pcap[1200], csv[1200];
     char rerr[NL_ERRBUF_SIZE] = "";
     if (pv_record_write(&r, pcap, sizeof pcap, csv, sizeof csv, rerr) < 0)
-        snprintf(sh->errbuf, sizeof sh->errbuf, "recording: %s", rerr);
+        snprintf(sh->errbuf, sizeof sh->errbuf, "recording: %.480s", rerr);
     struct pv_out t = {0}, j = {0};
     pv_verdict_text(&r, pcap, csv, &t);
     pv_verdict_json(&r, pcap, csv, &j);

@@ -620,31 +620,39 @@ static int do_outbound(struct pv_run *r, int ev)
         }
         break;
     }
-    /* A TSO/GSO burst may leave as several segments where the script names one (packetdrill
-     * aggregates them): take the following segments of the same connection while they continue it. */
-    int pieces = 1;
-    while (w.len > 0 && w.len < g->len && !(w.flags & (PV_SYN | PV_FIN | PV_RST))) {
+    /* A TSO/GSO burst may leave as several segments where the script names one: packetdrill joins
+     * them while each continues the previous one (same ports, ack and window, flags but PSH, FIN and
+     * CWR alike, the next sequence number, every piece but the last as long as the first) into one
+     * with the first's sequence number and CWR and the last's other fields and time. */
+    int64_t t_ns = p.t_ns;
+    pv_record_packet(r, '>', ev, p.t_ns, p.data, p.caplen);
+    free(p.data);
+    uint32_t first_seq = w.seq, total = w.len, piece = w.len;
+    uint8_t cwr = w.flags & PV_CWR;
+    const uint8_t loose = PV_PSH | PV_FIN | PV_CWR;
+    while (total > 0 && total < g->len && !(w.flags & (PV_SYN | PV_FIN | PV_RST))) {
         struct pv_pkt q;
         struct pv_wire x;
         int got = next_packet(r, rec->want_end_us + rec->tol_us + 200000, &q, errbuf);
         if (got <= 0)
             break;
         if (pv_seg_decode(q.data, q.caplen, &x) < 0 || x.sport != w.sport || x.dport != w.dport ||
-            x.seq != w.seq + w.len || x.len == 0 || x.ack != w.ack ||
-            (x.flags & ~(PV_PSH | PV_FIN)) != (w.flags & ~(PV_PSH | PV_FIN)) || w.len + x.len > g->len) {
+            x.seq != first_seq + total || x.len == 0 || x.ack != w.ack || x.win != w.win ||
+            (x.flags & ~loose) != (w.flags & ~loose) || total + x.len > g->len ||
+            (total + x.len < g->len && x.len != piece)) {
             push_back(r, &q);
             break;
         }
         pv_record_packet(r, '>', ev, q.t_ns, q.data, q.caplen);
         free(q.data);
-        w.len += x.len;
-        w.flags |= x.flags & (PV_PSH | PV_FIN);
-        pieces++;
+        total += x.len;
+        w = x;
+        t_ns = q.t_ns;
     }
-    (void)pieces;
-    rec->live_us = (p.t_ns - r->rt_off_ns - r->t0_ns) / 1000;
-    pv_record_packet(r, '>', ev, p.t_ns, p.data, p.caplen);
-    free(p.data);
+    w.seq = first_seq;
+    w.len = total;
+    w.flags = (uint8_t)((w.flags & ~PV_CWR) | cwr);
+    rec->live_us = (t_ns - r->rt_off_ns - r->t0_ns) / 1000;
     /* learn the connection from the kernel's SYN (active open) or SYN-ACK (passive) */
     if (w.flags & PV_SYN) {
         if (!(w.flags & PV_ACK)) {
