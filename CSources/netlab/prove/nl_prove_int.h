@@ -67,6 +67,8 @@ struct pv_seg {
     int win;                    /* -1: not given (not checked for '>') */
     int urg;                    /* -1: not given */
     int opts_any;               /* <...>: options not checked */
+    int ecn;                    /* -1 not given; 0 noecn, 1 ect1, 2 ect0, 3 ce ([ce] ...); 4 ect0 or ect1 */
+    int tos;                    /* -1 not given; (tos 0x10): the whole byte */
     int opts_given;
     int nopts;
     struct pv_opt opts[PV_MAX_OPTS];
@@ -113,6 +115,7 @@ struct pv_script {
     char *init_command;          /* a backtick line before the first event */
     char *cleanup_command;       /* a backtick line after the last event: run at the end, pass or fail */
     int64_t tolerance_us;        /* --tolerance_usecs=, 0 if not given */
+    int mss;                     /* --mss=: injected segments go in as GSO of this size (0: not) */
     int ipv4_only;               /* always 1 for now */
     struct pv_event *ev;
     int nev;
@@ -188,6 +191,7 @@ struct pv_rec {
 #define PV_D_WIN 16u
 #define PV_D_URG 32u
 #define PV_D_OPTS 64u
+#define PV_D_TOS 128u
 enum { PV_RETX_NONE, PV_RETX_TIMEOUT, PV_RETX_DUPACK, PV_RETX_SACK, PV_RETX_SYN, PV_RETX_PROBE, PV_RETX_TLP };
 
 struct pv_fail {
@@ -219,7 +223,8 @@ struct pv_run {
     int have_ports;
     uint16_t lport, rport, next_rport;
     int have_lisn;
-    uint32_t lisn_live, lisn_script;
+    uint32_t lisn_live, lisn_script;     /* the kernel's ISN, live and as the script wrote it */
+    uint32_t remote_isn;                 /* the remote end's, from its SYN (script and live alike) */
     int have_ts;
     uint32_t ts_script0, ts_live0;
     /* script fd -> live fd */

@@ -7,6 +7,7 @@
  */
 #include "nl_prove_int.h"
 #include "nl_internal.h"
+#include "netlab/nl_checksum.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -157,7 +158,26 @@ int pv_net_inject(struct pv_run *r, const uint8_t *pkt, size_t len, char *errbuf
     uint8_t buf[VNET_HDR + 65536];
     if (len > 65536)
         return nl_err(errbuf, NL_ELIMIT, "an injected segment of %zu bytes (at most 65536)", len);
-    memset(buf, 0, VNET_HDR);   /* no offload asked: the checksums are complete */
+    memset(buf, 0, VNET_HDR);   /* no checksum offload: the checksums are complete */
+    if (r->s->mss > 0 && len > 20 && pkt[9] == 6) {
+        /* --mss: a GSO packet of mss-sized segments, as packetdrill injects it (the kernel's GRO
+         * path sees one large segment; TCP counts its pieces) */
+        size_t ihl = (size_t)(pkt[0] & 15) * 4, thl = len > ihl + 12 ? (size_t)(pkt[ihl + 12] >> 4) * 4 : 20;
+        uint16_t size = (uint16_t)r->s->mss, hdr = (uint16_t)(ihl + thl), cstart = (uint16_t)ihl, coff = 16;
+        buf[0] = 1;   /* VIRTIO_NET_HDR_F_NEEDS_CSUM: the segments' checksums are the device's to finish */
+        buf[1] = 1;   /* VIRTIO_NET_HDR_GSO_TCPV4 */
+        memcpy(buf + 2, &hdr, 2);
+        memcpy(buf + 4, &size, 2);
+        memcpy(buf + 6, &cstart, 2);
+        memcpy(buf + 8, &coff, 2);
+        memcpy(buf + VNET_HDR, pkt, len);
+        /* the TCP checksum field then holds the pseudo-header's sum, not complemented */
+        uint16_t ph = nl_cksum_fold(nl_cksum_pseudo4(pkt + 12, pkt + 16, 6, (uint16_t)(len - ihl)));
+        buf[VNET_HDR + ihl + 16] = (uint8_t)(ph >> 8);
+        buf[VNET_HDR + ihl + 17] = (uint8_t)ph;
+        ssize_t w = write(r->tun, buf, VNET_HDR + len);
+        return w < 0 ? nl_err_sys(errbuf, errno, "injecting a segment into tun0 (GSO, --mss=%d)", r->s->mss) : 0;
+    }
     memcpy(buf + VNET_HDR, pkt, len);
     ssize_t w = write(r->tun, buf, VNET_HDR + len);
     if (w < 0)

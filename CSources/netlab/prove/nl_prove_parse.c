@@ -195,10 +195,29 @@ static int parse_segment(struct pv_parser *ps, struct pv_event *e, char dir)
     g->win = -1;
     g->urg = -1;
     struct pv_token t = pv_lex_next(&ps->lx);
-    if (is_punct(&t, '(') || is_punct(&t, '[')) {   /* IP information (tos, ttl, ecn marks): not checked */
-        int rc = skip_balanced(ps, t.c, t.c == '(' ? ')' : ']');
+    g->ecn = -1;
+    g->tos = -1;
+    if (is_punct(&t, '(') || is_punct(&t, '[')) {   /* IP information: [ce] [ect0] [ect1] [noecn] [ect01] (tos N) */
+        char close = t.c == '(' ? ')' : ']';
+        struct pv_token w = pv_lex_peek(&ps->lx);
+        static const struct { const char *w; int ecn; } marks[] = {
+            {"noecn", 0}, {"ect1", 1}, {"ect0", 2}, {"ce", 3}, {"ect01", 4}};
+        for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+            if (is_word(&w, marks[i].w))
+                g->ecn = marks[i].ecn;
+        if (is_word(&w, "tos")) {
+            pv_lex_next(&ps->lx);
+            uint64_t v;
+            int rc = want_uint(ps, 255, "the TOS byte (tos 0x10)", &v);
+            if (rc < 0)
+                return rc;
+            g->tos = (int)v;
+        }
+        int rc = skip_balanced(ps, t.c, close);   /* ttl, flowlabel: accepted, not checked */
         if (rc < 0)
             return rc;
+        if (g->ecn == 4 && dir == '<')
+            return at_error(ps, t.line, t.col, "%s", "[ect01] is for expected ('>') segments only");
         t = pv_lex_next(&ps->lx);
     }
     if (is_word(&t, "udp") || is_word(&t, "icmp") || is_word(&t, "gre") || is_word(&t, "mpls"))
@@ -648,7 +667,11 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
                pv_lex_peek(&ps->lx).kind != PV_OPTION)
             pv_lex_next(&ps->lx);
     }
-    if (strcmp(name, "--tolerance_usecs") == 0) {
+    if (strcmp(name, "--mss") == 0) {
+        if (v.kind != PV_INT || v.i < 64 || v.i > 65535)
+            return expected(ps, &v, "an MSS from 64 to 65535 (--mss=1000)");
+        ps->s->mss = (int)v.i;
+    } else if (strcmp(name, "--tolerance_usecs") == 0) {
         if (v.kind != PV_INT || v.i < 0 || v.i > 10000000)
             return expected(ps, &v, "microseconds (--tolerance_usecs=10000)");
         ps->s->tolerance_us = v.i;

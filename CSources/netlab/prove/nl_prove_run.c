@@ -386,8 +386,16 @@ static int settle_blocking(struct pv_run *r, int *pending)
 
 /* ---- segments ---- */
 
-static uint32_t lmap_out(const struct pv_run *r, uint32_t live) { return live - r->lisn_live + r->lisn_script; }
-static uint32_t lmap_in(const struct pv_run *r, uint32_t script) { return script - r->lisn_script + r->lisn_live; }
+/* Sequence numbers as packetdrill maps them: a SYN's are absolute (the kernel's shifted by its live
+ * ISN minus the script's), every other segment's count from the ISN of the side that sends them, as
+ * tcpdump's relative numbers do. */
+static uint32_t local_offset(const struct pv_run *r, int syn)
+{
+    if (!r->have_lisn)
+        return 0;
+    return syn ? r->lisn_live - r->lisn_script : r->lisn_live;
+}
+static uint32_t remote_offset(const struct pv_run *r, int syn) { return syn ? 0 : r->remote_isn; }
 
 static void note_inbound(struct pv_run *r, int ev, const struct pv_seg *g)
 {
@@ -506,7 +514,10 @@ static int do_inbound(struct pv_run *r, int ev)
         return fail(r, ev, PV_F_SETUP, "ack",
                     "this segment acknowledges the kernel's data, but the kernel's initial sequence number is not known yet "
                     "(no '>' SYN or SYN-ACK line before it)");
-    uint32_t ack = r->have_lisn ? lmap_in(r, g->ack) : g->ack;
+    int syn = (g->flags & PV_SYN) != 0;
+    if (syn)
+        r->remote_isn = g->seq;
+    uint32_t ack = g->ack + local_offset(r, syn), seq = g->seq + remote_offset(r, syn);
     uint32_t ecr = 0, *ecrp = NULL;
     for (int i = 0; i < g->nopts; i++)
         if (g->opts[i].kind == 8) {
@@ -515,15 +526,14 @@ static int do_inbound(struct pv_run *r, int ev)
         }
     /* SACK blocks name the kernel's sequence numbers: to live numbers */
     struct pv_seg live = *g;
-    if (r->have_lisn)
-        for (int i = 0; i < live.nopts; i++)
-            if (live.opts[i].kind == 5)
-                for (int k = 0; k < live.opts[i].nsack; k++) {
-                    live.opts[i].sack[k][0] = lmap_in(r, live.opts[i].sack[k][0]);
-                    live.opts[i].sack[k][1] = lmap_in(r, live.opts[i].sack[k][1]);
-                }
+    for (int i = 0; i < live.nopts; i++)
+        if (live.opts[i].kind == 5)
+            for (int k = 0; k < live.opts[i].nsack; k++) {
+                live.opts[i].sack[k][0] += local_offset(r, syn);
+                live.opts[i].sack[k][1] += local_offset(r, syn);
+            }
     static uint8_t pkt[65600];
-    int n = pv_seg_build(&live, r->rip, r->lip, r->rport, r->lport, g->seq, ack, ecrp, pkt, sizeof pkt);
+    int n = pv_seg_build(&live, r->rip, r->lip, r->rport, r->lport, seq, ack, ecrp, pkt, sizeof pkt);
     if (n < 0)
         return fail(r, ev, PV_F_SETUP, "length", "the segment does not fit in one IPv4 packet");
     sleep_until_us(r, rec->want_us);
@@ -665,11 +675,18 @@ static int do_outbound(struct pv_run *r, int ev)
         r->have_lisn = 1;
     }
     /* to script numbers */
-    uint32_t seq = r->have_lisn ? lmap_out(r, w.seq) : w.seq;
+    int syn = (w.flags & PV_SYN) != 0;
+    uint32_t seq = w.seq - local_offset(r, syn);
     rec->actual = w;
     rec->actual.seq = seq;
+    rec->actual.ack = w.ack - remote_offset(r, syn);
     for (int i = 0; i < w.nopts; i++) {
         struct pv_opt *o = &rec->actual.opts[i];
+        if (o->kind == 5)
+            for (int k = 0; k < o->nsack; k++) {
+                o->sack[k][0] -= remote_offset(r, syn);
+                o->sack[k][1] -= remote_offset(r, syn);
+            }
         if (o->kind == 8) {
             if (!r->have_ts) {
                 for (int k = 0; k < g->nopts; k++)
@@ -690,7 +707,7 @@ static int do_outbound(struct pv_run *r, int ev)
         d |= PV_D_FLAGS;
     if (seq != g->seq)
         d |= PV_D_SEQ;
-    if ((g->flags & PV_ACK) && w.ack != g->ack)
+    if ((g->flags & PV_ACK) && rec->actual.ack != g->ack)
         d |= PV_D_ACK;
     if (w.len != g->len)
         d |= PV_D_LEN;
@@ -698,6 +715,10 @@ static int do_outbound(struct pv_run *r, int ev)
         d |= PV_D_WIN;
     if (g->urg >= 0 && w.urg != g->urg)
         d |= PV_D_URG;
+    int ecn = w.tos & 3;
+    if ((g->ecn >= 0 && g->ecn <= 3 && ecn != g->ecn) || (g->ecn == 4 && ecn != 1 && ecn != 2) ||
+        (g->tos >= 0 && w.tos != g->tos))
+        d |= PV_D_TOS;
     rec->diff_opt = -1;
     /* TS val: packetdrill's tolerance grows with the time since the script's start, not the last line */
     int64_t ts_tol = rec->tol_us;
@@ -715,9 +736,9 @@ static int do_outbound(struct pv_run *r, int ev)
     rec->diff = d;
     note_outbound(r, ev, &w, seq);
     if (d) {
-        static const char *const names[] = {"flags", "seq", "ack", "length", "win", "urg", "options"};
+        static const char *const names[] = {"flags", "seq", "ack", "length", "win", "urg", "options", "tos/ecn"};
         const char *first = "";
-        for (int b = 0; b < 7; b++)
+        for (int b = 0; b < 8; b++)
             if (d & (1u << b)) {
                 first = names[b];
                 break;

@@ -54,6 +54,10 @@ int pv_seg_build(const struct pv_seg *g, const uint8_t src[4], const uint8_t dst
     static uint16_t ip_id = 1;
     memset(out, 0, total);
     out[0] = 0x45;
+    if (g->tos >= 0)
+        out[1] = (uint8_t)g->tos;
+    if (g->ecn >= 0 && g->ecn <= 3)
+        out[1] = (uint8_t)((out[1] & 0xfc) | g->ecn);
     put16(out + 2, (uint16_t)total);
     put16(out + 4, ip_id++);
     out[8] = 64;
