@@ -510,10 +510,8 @@ static int do_inbound(struct pv_run *r, int ev)
             r->dupacks = 0;
         }
     }
-    if ((g->flags & PV_ACK) && !r->have_lisn && g->has_ack && g->ack != 0 && !(g->flags & PV_RST))
-        return fail(r, ev, PV_F_SETUP, "ack",
-                    "this segment acknowledges the kernel's data, but the kernel's initial sequence number is not known yet "
-                    "(no '>' SYN or SYN-ACK line before it)");
+    /* Before any '>' SYN or SYN-ACK the kernel's initial sequence number is unknown: numbers are
+     * then taken as they are (packetdrill's rule, local ISN 0), e.g. a stray ACK to a closed port. */
     int syn = (g->flags & PV_SYN) != 0;
     if (syn)
         r->remote_isn = g->seq;
