@@ -84,6 +84,11 @@ final class ProveTests: XCTestCase {
         XCTAssertEqual(lines.first, "line,time_s,event,state,ca_state,cwnd,ssthresh,rto_us,rtt_us,rttvar_us,unacked,retransmits,total_retrans,backoff,snd_mss,rcv_mss")
         XCTAssertEqual(lines.count, 15)
         XCTAssertTrue(lines.contains { $0.hasPrefix("10,") && $0.contains(",ESTABLISHED,Open,10,") }, csv)
+        // The page: the script beside its time-sequence graph, each kernel segment labelled with its line.
+        let html = try String(contentsOfFile: dir + "/out/handshake.html", encoding: .utf8)
+        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 2, "the graph and the TCP_INFO timeline")
+        XCTAssertTrue(html.contains("<title>line 12: P. 1:1001(1000)</title>"), html)
+        XCTAssertTrue(html.contains("<title>line 13: ack 1001</title>"), html)
         // --json: the whole run.
         let j = try TestSupport.run(netlab, ["prove", "--json", "--out", dir + "/out", script])
         XCTAssertEqual(j.status, 0, j.stderr)

@@ -151,6 +151,12 @@ static void experiment(struct pv_script *s, const struct nl_prove_opts *o, struc
     char rerr[NL_ERRBUF_SIZE] = "";
     if (pv_record_write(&r, pcap, sizeof pcap, csv, sizeof csv, rerr) < 0)
         snprintf(sh->errbuf, sizeof sh->errbuf, "recording: %.480s", rerr);
+    if (pcap[0] && o && o->out_dir) {   /* the page beside the capture: NAME.html */
+        char html[1200];
+        snprintf(html, sizeof html, "%.*s.html", (int)(strlen(pcap) - strlen(".pcapng")), pcap);
+        if (pv_html_write(&r, html, pcap, csv, rerr) < 0)
+            snprintf(sh->errbuf, sizeof sh->errbuf, "drawing: %.480s", rerr);
+    }
     struct pv_out t = {0}, j = {0};
     pv_verdict_text(&r, pcap, csv, &t);
     pv_verdict_json(&r, pcap, csv, &j);

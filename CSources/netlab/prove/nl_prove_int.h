@@ -287,6 +287,10 @@ void pv_sys_close_all(struct pv_run *r);
 int pv_record_packet(struct pv_run *r, char dir, int ev, int64_t t_ns, const uint8_t *p, size_t n);
 int pv_record_write(struct pv_run *r, char *pcap_path, size_t pcap_cap, char *csv_path, size_t csv_cap, char *errbuf);
 
+/* nl_prove_html.c: the experiment on one page: the script beside its time-sequence graph, the
+ * TCP_INFO timeline under it. */
+int pv_html_write(const struct pv_run *r, const char *path, const char *pcap, const char *csv, char *errbuf);
+
 /* nl_prove_explain.c: each line in plain words with its RFC clause. */
 void pv_explain_line(const struct pv_run *r, int ev, char *buf, size_t cap);
 
