@@ -261,6 +261,7 @@ struct pv_run {
     double srtt_ms, rttvar_ms, rto_ms;
     int nsamples, backoff;
     int64_t last_tx_us;                  /* the kernel's last data/SYN transmission */
+    int64_t late_us;                     /* how late this runner made the last injection or call */
 };
 
 int64_t pv_now_us(const struct pv_run *r);
