@@ -436,6 +436,7 @@ static void note_inbound(struct pv_run *r, int ev, const struct pv_seg *g)
     }
     r->last_in_ack = g->ack;
     r->last_in_ack_valid = 1;
+    rec->dupacks = r->dupacks;
     rec->srtt_ms = r->srtt_ms;
     rec->rttvar_ms = r->rttvar_ms;
     rec->rto_ms = r->rto_ms;
