@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -411,6 +412,57 @@ static int64_t do_ioctl(struct ctx *c)
     return rc;
 }
 
+/* epoll: the data word carries the script's fd number (fd=N) or ptr=N, so epoll_wait's answer is
+ * compared in the script's numbering. */
+static int64_t do_epoll_create(struct ctx *c)
+{
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    if (fd >= 0 && !c->sc->result_any && c->sc->result >= 0)
+        map_fd(c->r, c->sc->result, fd);
+    return fd;
+}
+
+static uint64_t epoll_data_of(const struct pv_expr *ev)
+{
+    const struct pv_expr *f = field(ev, "fd");
+    if (f)
+        return (uint64_t)num(f, 0);
+    return (uint64_t)num(field(ev, "ptr"), num(field(ev, "u64"), 0));
+}
+
+static int64_t do_epoll_ctl(struct ctx *c)
+{
+    const struct pv_syscall *sc = c->sc;
+    const struct pv_expr *ev = arg(sc, 3);
+    struct epoll_event e;
+    memset(&e, 0, sizeof e);
+    e.events = (uint32_t)num(field(ev, "events"), 0);
+    e.data.u64 = epoll_data_of(ev);
+    return epoll_ctl(live_fd(c->r, num(arg(sc, 0), -1)), (int)num(arg(sc, 1), EPOLL_CTL_ADD),
+                     live_fd(c->r, num(arg(sc, 2), -1)), is_any(ev) ? NULL : &e);
+}
+
+static int64_t do_epoll_wait(struct ctx *c)
+{
+    const struct pv_syscall *sc = c->sc;
+    struct epoll_event e[16];
+    int max = (int)num(arg(sc, 2), 1);
+    if (max < 1 || max > 16)
+        max = max < 1 ? 1 : 16;
+    int n = epoll_wait(live_fd(c->r, num(arg(sc, 0), -1)), e, max, (int)num(arg(sc, 3), 0));
+    const struct pv_expr *want = arg(sc, 1);
+    if (n >= 1 && want && want->kind == PV_E_STRUCT) {
+        const struct pv_expr *we = field(want, "events");
+        if (we && !is_any(we) && e[0].events != (uint32_t)num(we, 0))
+            out_mismatch(c, "events", "epoll_wait: events 0x%x, the script expects 0x%llx", e[0].events,
+                         (unsigned long long)num(we, 0));
+        else if ((field(want, "fd") || field(want, "ptr")) && e[0].data.u64 != epoll_data_of(want))
+            out_mismatch(c, "fd", "epoll_wait: the event is for %llu, the script expects %llu",
+                         (unsigned long long)e[0].data.u64, (unsigned long long)epoll_data_of(want));
+    }
+    return n;
+}
+
 static const struct {
     const char *name;
     int64_t (*fn)(struct ctx *);
@@ -423,6 +475,7 @@ static const struct {
     {"sendto", do_write, 1},      {"sendmsg", do_write, 1},     {"close", do_close, 1},
     {"shutdown", do_shutdown, 0}, {"fcntl", do_fcntl, 0},       {"setsockopt", do_setsockopt, 0},
     {"getsockopt", do_getsockopt, 0}, {"poll", do_poll, 1},     {"ioctl", do_ioctl, 0},
+    {"epoll_create", do_epoll_create, 0}, {"epoll_ctl", do_epoll_ctl, 0}, {"epoll_wait", do_epoll_wait, 1},
 };
 #define NTABLE (sizeof table / sizeof table[0])
 
@@ -472,7 +525,8 @@ int pv_sys_run(struct pv_run *r, int ev, char *fieldbuf, size_t fcap, char *msg,
     rec->sys_errno = ret < 0 ? errno : 0;
     if (sc->result_any)
         return c.checked_out ? -1 : 0;
-    int is_fd_result = (strcmp(sc->name, "socket") == 0 || strncmp(sc->name, "accept", 6) == 0);
+    int is_fd_result = (strcmp(sc->name, "socket") == 0 || strncmp(sc->name, "accept", 6) == 0 ||
+                        strcmp(sc->name, "epoll_create") == 0);
     int ok_ret = is_fd_result ? (ret >= 0) == (sc->result >= 0) : ret == sc->result;
     if (!ok_ret) {
         snprintf(fieldbuf, fcap, "result");
