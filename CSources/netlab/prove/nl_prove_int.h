@@ -116,6 +116,7 @@ struct pv_script {
     char *cleanup_command;       /* a backtick line after the last event: run at the end, pass or fail */
     int64_t tolerance_us;        /* --tolerance_usecs=, 0 if not given */
     int mss;                     /* --mss=: injected segments go in as GSO of this size (0: not) */
+    int mapped;                  /* --ip_version=ipv4-mapped-ipv6: AF_INET6 sockets, IPv4 on the wire */
     int ipv4_only;               /* always 1 for now */
     struct pv_event *ev;
     int nev;
@@ -123,6 +124,8 @@ struct pv_script {
 };
 /* Parse a whole script. NL_EMALFORMED with errbuf "file:line:col: what was expected". */
 int pv_parse(struct pv_script *s, const char *path, char *errbuf);
+/* As pv_parse, from len bytes of text in memory named path (the fuzz target's way in). */
+int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_t len, char *errbuf);
 void pv_script_free(struct pv_script *s);
 /* The symbol table (AF_INET, SOL_SOCKET, ...), errno names; 0 if known. */
 int pv_symbol(const char *name, size_t len, int64_t *value);

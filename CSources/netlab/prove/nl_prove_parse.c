@@ -676,14 +676,37 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
             return expected(ps, &v, "microseconds (--tolerance_usecs=10000)");
         ps->s->tolerance_us = v.i;
     } else if (strcmp(name, "--ip_version") == 0) {
-        if (!(v.kind == PV_WORD && v.len == 4 && memcmp(v.text, "ipv4", 4) == 0))
-            return at_error(ps, t.line, t.col, "%s", "only --ip_version=ipv4 is supported so far");
+        /* the value as written, to the end of its line ("ipv4-mapped-ipv6" lexes as several tokens) */
+        const char *a = v.text, *b = v.text;
+        while (b < ps->lx.end && *b != '\n' && *b != ' ' && *b != '\t' && *b != '\r')
+            b++;
+        size_t n = (size_t)(b - a);
+        if (v.kind != PV_EOF && n == 4 && memcmp(a, "ipv4", 4) == 0)
+            ps->s->mapped = 0;
+        else if (n == 16 && memcmp(a, "ipv4-mapped-ipv6", 16) == 0)
+            ps->s->mapped = 1;
+        else
+            return at_error(ps, v.line, v.col, "%s",
+                            "--ip_version: ipv4 and ipv4-mapped-ipv6 are supported (IPv6 on the wire is not, so far)");
     }
     /* other packetdrill options (--mtu, --tolerance_percent, ...) are accepted and not applied */
     return 0;
 }
 
 int pv_parse(struct pv_script *s, const char *path, char *errbuf)
+{
+    struct nl_file f;
+    memset(s, 0, sizeof *s);
+    snprintf(s->path, sizeof s->path, "%s", path);
+    int rc = nl_file_load(&f, path, "the script", "a script file", 4u << 20, errbuf);
+    if (rc < 0)
+        return rc;
+    rc = pv_parse_text(s, path, (const char *)f.data, f.size, errbuf);
+    nl_file_release(&f);
+    return rc;
+}
+
+int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_t len, char *errbuf)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", path);
@@ -693,19 +716,13 @@ int pv_parse(struct pv_script *s, const char *path, char *errbuf)
         *slash = 0;
     else
         snprintf(s->dir, sizeof s->dir, ".");
-    struct nl_file f;
-    int rc = nl_file_load(&f, path, "the script", "a script file", 4u << 20, errbuf);
-    if (rc < 0)
-        return rc;
-    s->source = malloc(f.size + 1);
-    if (!s->source) {
-        nl_file_release(&f);
+    int rc;
+    s->source = malloc(len + 1);
+    if (!s->source)
         return nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
-    }
-    memcpy(s->source, f.data, f.size);
-    s->source[f.size] = 0;
-    s->source_len = f.size;
-    nl_file_release(&f);
+    memcpy(s->source, text, len);
+    s->source[len] = 0;
+    s->source_len = len;
     if (memchr(s->source, 0, s->source_len))
         return nl_err(errbuf, NL_EMALFORMED, "%s: a NUL byte: this is not a script (text) file", path);
     struct pv_parser ps = {.s = s, .errbuf = errbuf};

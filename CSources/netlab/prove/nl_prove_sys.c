@@ -106,18 +106,35 @@ void pv_sys_close_all(struct pv_run *r)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* An address argument: "..." is the default; {sin_port=htons(P), sin_addr=inet_addr("A")} as given. */
-static void sockaddr_of(const struct pv_expr *e, const uint8_t def_ip[4], uint16_t def_port, struct sockaddr_in *sa)
+/* An address argument: "..." is the default; {sin_port=htons(P), sin_addr=inet_addr("A")} as given.
+ * In ipv4-mapped-ipv6 mode the address is ::ffff:A in a sockaddr_in6. */
+static socklen_t sockaddr_of(const struct pv_run *r, const struct pv_expr *e, const uint8_t def_ip[4],
+                             uint16_t def_port, struct sockaddr_storage *ss)
 {
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    memcpy(&sa->sin_addr, def_ip, 4);
-    sa->sin_port = htons(def_port);
+    uint8_t ip[4];
+    uint16_t port = def_port;
+    memcpy(ip, def_ip, 4);
     const struct pv_expr *p = field(e, "sin_port"), *a = field(e, "sin_addr");
+    if (!p)
+        p = field(e, "sin6_port");
     if (p)
-        sa->sin_port = htons((uint16_t)num(p, def_port));
+        port = (uint16_t)num(p, def_port);
     if (a && a->kind == PV_E_CALL && a->nkids == 1 && a->kids[0]->kind == PV_E_STR)
-        inet_pton(AF_INET, a->kids[0]->name, &sa->sin_addr);
+        inet_pton(AF_INET, a->kids[0]->name, ip);
+    memset(ss, 0, sizeof *ss);
+    if (r->s->mapped) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&s6->sin6_addr.s6_addr[12], ip, 4);
+        return sizeof *s6;
+    }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    memcpy(&s4->sin_addr, ip, 4);
+    return sizeof *s4;
 }
 
 /* Total length of a sendmsg/writev iovec list: [{..., 1000}, {..., 500}] or {iov_base=..., iov_len=N}. */
@@ -175,9 +192,10 @@ static uint8_t *zero_buf(int64_t n)
 
 static int64_t do_socket(struct ctx *c)
 {
-    int64_t dom = num(arg(c->sc, 0), AF_INET), type = num(arg(c->sc, 1), SOCK_STREAM), proto = num(arg(c->sc, 2), 0);
-    if (dom == AF_INET6) {
-        errno = EAFNOSUPPORT;   /* the tun is IPv4 only in this version */
+    int64_t dom = num(arg(c->sc, 0), c->r->s->mapped ? AF_INET6 : AF_INET), type = num(arg(c->sc, 1), SOCK_STREAM),
+            proto = num(arg(c->sc, 2), 0);
+    if (dom == AF_INET6 && !c->r->s->mapped) {
+        errno = EAFNOSUPPORT;   /* IPv6 on the wire is not supported in this version */
         return -1;
     }
     int fd = socket((int)dom, (int)type | SOCK_CLOEXEC, (int)proto);
@@ -193,18 +211,16 @@ static int64_t do_socket(struct ctx *c)
 
 static int64_t do_bind(struct ctx *c)
 {
-    struct sockaddr_in sa;
-    static const uint8_t any[4] = {0, 0, 0, 0};
-    (void)any;
-    sockaddr_of(arg(c->sc, 1), c->r->lip, BIND_PORT, &sa);
-    return bind(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, sizeof sa);
+    struct sockaddr_storage sa;
+    socklen_t len = sockaddr_of(c->r, arg(c->sc, 1), c->r->lip, BIND_PORT, &sa);
+    return bind(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, len);
 }
 
 static int64_t do_listen(struct ctx *c) { return listen(live_fd(c->r, num(arg(c->sc, 0), -1)), (int)num(arg(c->sc, 1), 1)); }
 
 static int64_t do_accept(struct ctx *c)
 {
-    struct sockaddr_in sa;
+    struct sockaddr_storage sa;
     socklen_t len = sizeof sa;
     int flags = strcmp(c->sc->name, "accept4") == 0 ? (int)num(arg(c->sc, 3), 0) : 0;
     int fd = accept4(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, &len, flags | SOCK_CLOEXEC);
@@ -218,11 +234,11 @@ static int64_t do_accept(struct ctx *c)
 
 static int64_t do_connect(struct ctx *c)
 {
-    struct sockaddr_in sa;
-    sockaddr_of(arg(c->sc, 1), c->r->rip, CONNECT_PORT, &sa);
+    struct sockaddr_storage sa;
+    socklen_t len = sockaddr_of(c->r, arg(c->sc, 1), c->r->rip, CONNECT_PORT, &sa);
     int fd = live_fd(c->r, num(arg(c->sc, 0), -1));
     c->r->cur_live_fd = fd;
-    return connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    return connect(fd, (struct sockaddr *)&sa, len);
 }
 
 static int64_t do_read(struct ctx *c)
