@@ -117,6 +117,7 @@ struct pv_script {
     int64_t tolerance_us;        /* --tolerance_usecs=, 0 if not given */
     int mss;                     /* --mss=: injected segments go in as GSO of this size (0: not) */
     int mapped;                  /* --ip_version=ipv4-mapped-ipv6: AF_INET6 sockets, IPv4 on the wire */
+    int ipv6;                    /* --ip_version=ipv6: AF_INET6 sockets, IPv6 on the wire */
     int ipv4_only;               /* always 1 for now */
     struct pv_event *ev;
     int nev;
@@ -142,12 +143,17 @@ struct pv_wire {                 /* a decoded IPv4/TCP segment */
     uint32_t len;                /* payload bytes */
     int nopts;
     struct pv_opt opts[PV_MAX_OPTS];
-    uint8_t ttl, tos;
+    uint8_t ttl, tos;            /* IPv6: hop limit and traffic class */
+    int v6;                      /* an IPv6 packet (src6/dst6), else IPv4 (src/dst) */
+    uint8_t src6[16], dst6[16];
 };
 /* Build an IPv4/TCP packet of seg (addresses and ports given, seq/ack already live). Bytes written, or <0. */
 int pv_seg_build(const struct pv_seg *seg, const uint8_t src[4], const uint8_t dst[4], uint16_t sport,
                  uint16_t dport, uint32_t seq, uint32_t ack, const uint32_t *ts_ecr, uint8_t *out, size_t cap);
-/* Decode an IPv4/TCP packet (bounds-checked). 0, or NL_ETRUNC/NL_EMALFORMED (not TCP: NL_ENOTFOUND). */
+/* As pv_seg_build over IPv6 (40-byte header, the checksum over RFC 8200 8.1's pseudo-header). */
+int pv_seg_build6(const struct pv_seg *seg, const uint8_t src[16], const uint8_t dst[16], uint16_t sport,
+                  uint16_t dport, uint32_t seq, uint32_t ack, const uint32_t *ts_ecr, uint8_t *out, size_t cap);
+/* Decode an IPv4/TCP or IPv6/TCP packet (bounds-checked). 0, or NL_ETRUNC/NL_EMALFORMED (not TCP: NL_ENOTFOUND). */
 int pv_seg_decode(const uint8_t *p, size_t n, struct pv_wire *w);
 /* Words for a segment in packetdrill's notation: "S. 0:0(0) ack 1 win 65535 <mss 1460,...>". */
 void pv_seg_format(char *buf, size_t cap, uint8_t flags, uint32_t seq, uint32_t len, int has_ack, uint32_t ack,
@@ -218,6 +224,7 @@ struct pv_run {
     const struct nl_prove_opts *o;
     int tun, psock;
     uint8_t lip[4], rip[4], gw[4];
+    uint8_t lip6[16], rip6[16];          /* --ip_version=ipv6: fd3d:fa7b:d17d::2 and 2001:db8::1 */
     int64_t t0_ns;                       /* CLOCK_MONOTONIC at the script's time 0 */
     int64_t rt_off_ns;                   /* CLOCK_REALTIME - CLOCK_MONOTONIC */
     int64_t tol_us, jitter_us;

@@ -685,9 +685,10 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
             ps->s->mapped = 0;
         else if (n == 16 && memcmp(a, "ipv4-mapped-ipv6", 16) == 0)
             ps->s->mapped = 1;
+        else if (n == 4 && memcmp(a, "ipv6", 4) == 0)
+            ps->s->ipv6 = 1;
         else
-            return at_error(ps, v.line, v.col, "%s",
-                            "--ip_version: ipv4 and ipv4-mapped-ipv6 are supported (IPv6 on the wire is not, so far)");
+            return at_error(ps, v.line, v.col, "%s", "--ip_version: give ipv4, ipv4-mapped-ipv6 or ipv6");
     }
     /* other packetdrill options (--mtu, --tolerance_percent, ...) are accepted and not applied */
     return 0;

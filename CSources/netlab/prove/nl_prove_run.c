@@ -532,9 +532,10 @@ static int do_inbound(struct pv_run *r, int ev)
                 live.opts[i].sack[k][1] += local_offset(r, syn);
             }
     static uint8_t pkt[65600];
-    int n = pv_seg_build(&live, r->rip, r->lip, r->rport, r->lport, seq, ack, ecrp, pkt, sizeof pkt);
+    int n = r->s->ipv6 ? pv_seg_build6(&live, r->rip6, r->lip6, r->rport, r->lport, seq, ack, ecrp, pkt, sizeof pkt)
+                       : pv_seg_build(&live, r->rip, r->lip, r->rport, r->lport, seq, ack, ecrp, pkt, sizeof pkt);
     if (n < 0)
-        return fail(r, ev, PV_F_SETUP, "length", "the segment does not fit in one IPv4 packet");
+        return fail(r, ev, PV_F_SETUP, "length", "the segment does not fit in one IP packet");
     sleep_until_us(r, rec->want_us);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);

@@ -119,6 +119,17 @@ static socklen_t sockaddr_of(const struct pv_run *r, const struct pv_expr *e, co
         p = field(e, "sin6_port");
     if (p)
         port = (uint16_t)num(p, def_port);
+    if (r->s->ipv6) {   /* IPv6 on the wire: the 2001:db8::1 / fd3d:fa7b:d17d::2 pair, or sin6_addr as given */
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        memset(ss, 0, sizeof *ss);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        memcpy(&s6->sin6_addr, def_ip == r->lip ? r->lip6 : r->rip6, 16);
+        const struct pv_expr *a6 = field(e, "sin6_addr");
+        if (a6 && a6->kind == PV_E_CALL && a6->nkids == 1 && a6->kids[0]->kind == PV_E_STR)
+            inet_pton(AF_INET6, a6->kids[0]->name, &s6->sin6_addr);
+        return sizeof *s6;
+    }
     if (a && a->kind == PV_E_CALL && a->nkids == 1 && a->kids[0]->kind == PV_E_STR)
         inet_pton(AF_INET, a->kids[0]->name, ip);
     memset(ss, 0, sizeof *ss);
@@ -192,12 +203,8 @@ static uint8_t *zero_buf(int64_t n)
 
 static int64_t do_socket(struct ctx *c)
 {
-    int64_t dom = num(arg(c->sc, 0), c->r->s->mapped ? AF_INET6 : AF_INET), type = num(arg(c->sc, 1), SOCK_STREAM),
-            proto = num(arg(c->sc, 2), 0);
-    if (dom == AF_INET6 && !c->r->s->mapped) {
-        errno = EAFNOSUPPORT;   /* IPv6 on the wire is not supported in this version */
-        return -1;
-    }
+    int64_t dom = num(arg(c->sc, 0), c->r->s->mapped || c->r->s->ipv6 ? AF_INET6 : AF_INET),
+            type = num(arg(c->sc, 1), SOCK_STREAM), proto = num(arg(c->sc, 2), 0);
     int fd = socket((int)dom, (int)type | SOCK_CLOEXEC, (int)proto);
     /* The same congestion control on every host: a fresh namespace inherits the host's default
      * (bbr on some, with pacing that changes segment sizes), and a namespace may not choose one the
