@@ -562,6 +562,7 @@ static int parse_event(struct pv_parser *ps, struct pv_token first)
         return nl_err(ps->errbuf, NL_ENOMEM, "%s: out of memory", s->path);
     struct pv_event *e = &s->ev[s->nev];
     memset(e, 0, sizeof *e);
+    s->nev++;   /* owned by the script from here: pv_script_free frees a half-parsed event too */
     e->line = first.line;
     e->col = first.col;
     int rc;
@@ -630,7 +631,6 @@ static int parse_event(struct pv_parser *ps, struct pv_token first)
         !(e->kind == PV_EV_PACKET && e->seg.dir == '>'))
         return at_error(ps, first.line, first.col, "%s", "'*' and time ranges are for expected ('>') segments only");
     e->src = line_text(s, e->line);
-    s->nev++;
     return 0;
 }
 
