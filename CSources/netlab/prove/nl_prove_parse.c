@@ -341,7 +341,11 @@ static int parse_items(struct pv_parser *ps, struct pv_expr *e, char close, int 
     for (;;) {
         struct pv_expr *k = NULL;
         int rc = parse_expr(ps, in_struct, &k, depth + 1);
-        if (rc < 0 || (rc = add_kid(ps, e, k)) < 0)
+        if (rc < 0) {
+            free_expr(k);   /* "A|" leaves A built */
+            return rc;
+        }
+        if ((rc = add_kid(ps, e, k)) < 0)
             return rc;
         t = pv_lex_next(&ps->lx);
         if (is_punct(&t, close))
@@ -409,7 +413,13 @@ static int parse_primary(struct pv_parser *ps, int in_struct, struct pv_expr **o
                 return nl_err(ps->errbuf, NL_ENOMEM, "out of memory");
             }
             f->name = strdup(name);
-            if ((rc = parse_expr(ps, in_struct, &v, depth + 1)) < 0 || (rc = add_kid(ps, f, v)) < 0) {
+            if ((rc = parse_expr(ps, in_struct, &v, depth + 1)) < 0) {
+                free_expr(v);
+                free_expr(f);
+                free_expr(e);
+                return rc;
+            }
+            if ((rc = add_kid(ps, f, v)) < 0) {
                 free_expr(f);
                 free_expr(e);
                 return rc;
@@ -667,6 +677,10 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
                pv_lex_peek(&ps->lx).kind != PV_OPTION)
             pv_lex_next(&ps->lx);
     }
+    int needs = !strcmp(name, "--mss") || !strcmp(name, "--tolerance_usecs") || !strcmp(name, "--ip_version");
+    if (needs && !v.text)
+        return at_error(ps, t.line, t.col, "%s needs a value after '=' (--mss=1000, --tolerance_usecs=10000, "
+                        "--ip_version=ipv4)", name);
     if (strcmp(name, "--mss") == 0) {
         if (v.kind != PV_INT || v.i < 64 || v.i > 65535)
             return expected(ps, &v, "an MSS from 64 to 65535 (--mss=1000)");
