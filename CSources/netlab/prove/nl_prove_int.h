@@ -232,6 +232,7 @@ struct pv_run {
     /* the connection under test */
     int have_ports;
     uint16_t lport, rport, next_rport;
+    uint16_t bound_port;                 /* the port the script's last bind() chose (0: 8080) */
     int have_lisn;
     uint32_t lisn_live, lisn_script;     /* the kernel's ISN, live and as the script wrote it */
     uint32_t remote_isn;                 /* the remote end's, from its SYN (script and live alike) */

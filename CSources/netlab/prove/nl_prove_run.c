@@ -503,7 +503,7 @@ static int do_inbound(struct pv_run *r, int ev)
     if (!r->have_ports || (syn_only && r->have_lisn)) {
         /* a new connection to the listener: a new remote port (packetdrill's rule) */
         r->rport = r->next_rport++;
-        r->lport = 8080;
+        r->lport = r->bound_port ? r->bound_port : 8080;
         r->have_ports = 1;
         if (syn_only) {
             r->have_lisn = 0;
