@@ -103,6 +103,16 @@ for name in $(grep -E '^[a-z][^;(]*[ *]nl_[a-z0-9_]+\(' CSources/netlab/analyze/
   users=$(grep -lE "[^a-z0-9_]$name *\(" CSources/netlab/*/*.c | grep -v 'analyze/nl_analyze.c$' | tr '\n' ' ' || true)
   [ -z "$users" ] || fail "$users calls back into nl_analyze.c ($name): a consumer knows nothing of the loop"
 done
+#    And a consumer (a file defining a `struct nl_consumer`) calls none of nl_analyze.c's functions,
+#    public ones included: an analysis made from a consumer is the loop calling itself back (the
+#    answers' wrappers that make one live apart, in nl_answers_read.c).
+loop_fns=$(grep -E '^[a-z][^;(]*[ *]nl_[a-z0-9_]+\(' CSources/netlab/analyze/nl_analyze.c | grep -v '^static' \
+             | sed -E 's/^[^(]*[ *](nl_[a-z0-9_]+)\(.*/\1/' | paste -sd'|' -)
+for f in $(grep -lE '^const struct nl_consumer ' CSources/netlab/analyze/*.c); do
+  [ "$f" = CSources/netlab/analyze/nl_analyze.c ] && continue
+  hit=$(grep -nE "[^a-z0-9_]($loop_fns) *\(" "$f" | grep -vE '^[0-9]+: *(/?\*|//)' | head -1 || true)
+  [ -z "$hit" ] || fail "$f is a consumer of the analysis loop and calls into nl_analyze.c: $hit"
+done
 # 3. The capture formats call no reader function but the shared state's (nl_pcapr_state.c):
 #    nl_pcapr.c finds a format through its table, and no format calls back.
 for f in CSources/netlab/pcap/nl_pcapng.c CSources/netlab/pcap/nl_pcap_classic.c; do

@@ -216,13 +216,14 @@ final class ProveTests: XCTestCase {
         let marker = "4\(Int.random(in: 100000...999999))"
         let hang = try write("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 `sleep \(marker) & sleep \(marker)`\n",
                              "hang.pkt", in: dir)
-        func sleepers() -> Int {
+        func sleeperPids() -> [String] {
             let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
             return pids.filter { Int($0) != nil }.filter { pid in
                 let cmd = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
                 return String(decoding: cmd, as: UTF8.self).contains("sleep\u{0}\(marker)")
-            }.count
+            }
         }
+        func sleepers() -> Int { sleeperPids().count }
         func netNamespaces() -> Set<String> {
             let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
             return Set(pids.filter { Int($0) != nil }.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/ns/net") })
@@ -240,16 +241,20 @@ final class ProveTests: XCTestCase {
             waited += 1
         }
         XCTAssertEqual(sleepers(), 2, "the shell line's two sleeps run inside the experiment")
-        XCTAssertGreaterThan(netNamespaces().subtracting(before).count, 0, "the experiment has its own namespace")
+        // The experiment's own namespace: the one its shell line's sleeps run in (other tests or
+        // programs on the machine may make namespaces of their own meanwhile: only this one counts).
+        let ours = Set(sleeperPids().compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/ns/net") })
+        XCTAssertEqual(ours.count, 1, "the experiment's processes share one namespace")
+        XCTAssertTrue(ours.isDisjoint(with: before), "the experiment has its own namespace")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         waited = 0
-        while (sleepers() > 0 || !netNamespaces().subtracting(before).isEmpty) && waited < 50 {
+        while (sleepers() > 0 || !netNamespaces().isDisjoint(with: ours)) && waited < 50 {
             usleep(100_000)
             waited += 1
         }
         XCTAssertEqual(sleepers(), 0, "no process of the killed run is left")
-        XCTAssertEqual(netNamespaces().subtracting(before), [], "no namespace of the killed run is left")
+        XCTAssertEqual(netNamespaces().intersection(ours), [], "no namespace of the killed run is left")
         XCTAssertFalse(try TestSupport.sh("ip link show tun0").status == 0, "no tun0 on the host")
         let again = try TestSupport.run(netlab, ["prove", "--out", dir + "/out", try write(Self.handshake, "again.pkt", in: dir)])
         XCTAssertEqual(again.status, 0, again.stdout + again.stderr)

@@ -215,6 +215,11 @@ int nl_answers_open(struct nl_analysis *a, const char *file, const void *mem, si
 void nl_answers_copy(struct nl_analysis *a, const struct nl_flow *f, int dir, const struct nl_frame *pkt);
 int nl_answers_finish(struct nl_analysis *a);
 void nl_answers_destroy(struct nl_answers *ans);
+/* nl_answers_read.c's wrappers: the answers handed to a caller, owned by their analysis (freed with it). */
+void nl_answers_owned_by(struct nl_answers *ans, struct nl_analysis *an);
+/* What freeing ans takes: the analysis that owns it (the caller frees that), or NULL when ans was
+ * taken from its analysis and is destroyed here. */
+struct nl_analysis *nl_answers_let_go(struct nl_answers *ans);
 
 /* nl_notes.c */
 int nl_note_tcp(struct nl_analysis *a, const char *kind, uint64_t pkt, uint32_t conv, const char *fmt, ...)

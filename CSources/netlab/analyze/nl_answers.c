@@ -811,55 +811,21 @@ void nl_answers_destroy(struct nl_answers *a)
     free(a);
 }
 
-/* ---- the wrappers: an analysis made for the answers ---- */
+void nl_answers_owned_by(struct nl_answers *a, struct nl_analysis *an) { a->owner = an; }
 
-static int answer(struct nl_analysis *an, int rc, struct nl_answers **out)
+struct nl_analysis *nl_answers_let_go(struct nl_answers *a)
 {
-    if (rc < 0)
-        return rc;
-    an->ans->owner = an;
-    *out = an->ans;
-    return 0;
-}
-
-int nl_answers_file_listed(const char *path, uint32_t max_listed, struct nl_answers **out, char *errbuf)
-{
-    *out = NULL;
-    struct nl_analyze_opts o = {0};
-    o.answers = 1;
-    o.max_listed = max_listed;
-    struct nl_analysis *an = NULL;
-    int rc = nl_analyze_file(path, &o, &an, errbuf);
-    return answer(an, rc, out);
-}
-
-int nl_answers_file(const char *path, struct nl_answers **out, char *errbuf)
-{
-    return nl_answers_file_listed(path, 0, out, errbuf);
-}
-
-int nl_answers_mem(const void *buf, size_t len, const char *name, struct nl_answers **out, char *errbuf)
-{
-    *out = NULL;
-    struct nl_analyze_opts o = {0};
-    o.answers = 1;
-    struct nl_analysis *an = NULL;
-    int rc = nl_analyze_mem(buf ? buf : "", len, name, &o, &an, errbuf);
-    return answer(an, rc, out);
+    if (a->owner)
+        return a->owner;
+    if (a->taken)
+        nl_answers_destroy(a);
+    return NULL;
 }
 
 void nl_answers_release_capture(struct nl_answers *a)
 {
     if (a)
         a->released = 1;
-}
-
-void nl_answers_free(struct nl_answers *a)
-{
-    if (a && a->owner)
-        nl_analysis_free(a->owner); /* frees a (nl_answers_destroy) */
-    else if (a && a->taken)
-        nl_answers_destroy(a);
 }
 
 const struct nl_answers *nl_analysis_answers(const struct nl_analysis *an) { return an ? an->ans : NULL; }

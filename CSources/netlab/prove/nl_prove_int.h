@@ -167,6 +167,7 @@ void pv_opts_format(char *buf, size_t cap, const struct pv_opt *opts, int nopts)
  *      nl_prove_explain.c and nl_prove_verdict.c each own one part) ---- */
 #include "nl_prove_tcpinfo.h"
 #include <pthread.h>
+#include <time.h>
 
 enum pv_fail_kind { PV_F_NONE, PV_F_FIELD, PV_F_TIME, PV_F_TIMEOUT, PV_F_SYSCALL, PV_F_BLOCKED, PV_F_SHELL, PV_F_CODE,
                     PV_F_SETUP, PV_F_STOPPED };
@@ -275,7 +276,15 @@ struct pv_run {
     int64_t late_us;                     /* how late this runner made the last injection or call */
 };
 
-int64_t pv_now_us(const struct pv_run *r);
+/* CLOCK_MONOTONIC in nanoseconds, and the run's time (microseconds since its time 0): inline, so
+ * the runner and the tun device's reader share the clock without calling each other. */
+static inline int64_t pv_mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+static inline int64_t pv_now_us(const struct pv_run *r) { return (pv_mono_ns() - r->t0_ns) / 1000; }
 
 /* nl_prove_net.c: inside the fresh namespaces: loopback up, tun0 with packetdrill's addresses and
  * offloads, the route to the remote net, a packet socket on tun0. */

@@ -25,14 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-int64_t pv_now_us(const struct pv_run *r) { return (mono_ns() - r->t0_ns) / 1000; }
 
 static void sleep_until_us(struct pv_run *r, int64_t us)
 {
@@ -67,10 +59,10 @@ static int64_t measure_jitter_us(void)
     enum { N = 100 };
     int64_t late[N];
     for (int i = 0; i < N; i++) {
-        int64_t t = mono_ns() + 100000;
+        int64_t t = pv_mono_ns() + 100000;
         struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-        late[i] = (mono_ns() - t) / 1000;
+        late[i] = (pv_mono_ns() - t) / 1000;
     }
     for (int i = 1; i < N; i++)   /* insertion sort: 200 numbers */
         for (int j = i; j > 0 && late[j] < late[j - 1]; j--) {
@@ -118,7 +110,7 @@ static int run_prog_in(struct pv_run *r, const char *const argv[], int in_fd, do
     }
     close(pfd[1]);
     size_t n = 0;
-    int64_t deadline = mono_ns() + (int64_t)(timeout_s * 1e9);
+    int64_t deadline = pv_mono_ns() + (int64_t)(timeout_s * 1e9);
     int done = 0;
     *status = -1;
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
@@ -136,7 +128,7 @@ static int run_prog_in(struct pv_run *r, const char *const argv[], int in_fd, do
             done = 1;
             break;
         }
-        if (mono_ns() > deadline || nl_stop_requests()) {
+        if (pv_mono_ns() > deadline || nl_stop_requests()) {
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
@@ -798,9 +790,9 @@ int pv_run_events(struct pv_run *r, char *errbuf)
     r->tol_pct = 12.5;
     if (r->s->init_command && run_shell(r, -1, r->s->init_command) < 0)
         return 0;
-    r->t0_ns = mono_ns();
+    r->t0_ns = pv_mono_ns();
     clock_gettime(CLOCK_REALTIME, &rt);
-    r->rt_off_ns = ((int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec) - mono_ns();
+    r->rt_off_ns = ((int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec) - pv_mono_ns();
     int pending = -1;   /* a start...end syscall in flight */
     for (int i = 0; i < r->s->nev && !r->failed; i++) {
         const struct pv_event *e = &r->s->ev[i];
