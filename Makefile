@@ -45,7 +45,7 @@ SOVERSION  := 0
 DEP_LIBS   := -lnet -lpcap -lcsv -lhiredis -lz -lpthread
 # libnetlab is laid out by half (docs/ARCHITECTURE.md): CSources/netlab/<half>/. Internal headers
 # (nl_internal.h, nl_analysis.h, ...) are found through one -I per half folder.
-NL_HALVES  := base wire pcap craft analyze apps lab
+NL_HALVES  := base wire pcap craft analyze apps lab prove
 NL_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=hidden -Iinclude \
               $(addprefix -ICSources/netlab/,$(NL_HALVES))
 

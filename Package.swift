@@ -33,7 +33,7 @@ let package = Package(
             // internal headers (nl_internal.h, nl_analysis.h, ...) are included by name alone.
             cSettings: [
                 .define("_GNU_SOURCE"),
-            ] + ["base", "wire", "pcap", "craft", "analyze", "apps", "lab"].map {
+            ] + ["base", "wire", "pcap", "craft", "analyze", "apps", "lab", "prove"].map {
                 .headerSearchPath("CSources/netlab/\($0)")
             },
             linkerSettings: [

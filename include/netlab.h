@@ -9,7 +9,8 @@
 #define NETLAB_VERSION "0.1.0"
 
 /* The halves of libnetlab (docs/ARCHITECTURE.md), lowest first. Who may include whom:
- * base <- wire <- pcap <- craft <- analyze; apps uses base only; lab uses every half.
+ * base <- wire <- pcap <- craft <- analyze; apps uses base only; lab uses every half;
+ * prove uses base, wire, pcap and craft.
  * scripts/check-layout.sh reads these groups and every #include of CSources/ to check it. */
 
 /* ---- half: base - errors, bytes and text: no network knowledge (CSources/netlab/base/) ---- */
@@ -70,5 +71,8 @@
 #include "netlab/nl_labnet.h"
 #include "netlab/nl_doctor.h"
 #include "netlab/nl_chatcap.h"
+
+/* ---- half: prove - TCP experiments on the running kernel in packetdrill's language (CSources/netlab/prove/) ---- */
+#include "netlab/nl_prove.h"
 
 #endif

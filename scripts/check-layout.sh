@@ -2,7 +2,7 @@
 # libnetlab's halves (docs/ARCHITECTURE.md): every C file sits in a half folder CSources/netlab/<half>/,
 # every public header belongs to the half under which include/netlab.h groups it, and no
 # #include goes from a lower half into a higher one:
-#   base <- wire <- pcap <- craft <- analyze;  base <- apps;  every half <- lab
+#   base <- wire <- pcap <- craft <- analyze;  base <- apps;  every half <- lab;  base, wire, pcap, craft <- prove
 # Reads the #include "..." lines of CSources/**/*.[ch] and include/**/*.h; prints each violation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,7 @@ declare -A uses=(
   [analyze]="base wire pcap craft analyze"
   [apps]="base apps"
   [lab]="base wire pcap craft analyze apps lab"
+  [prove]="base wire pcap craft prove"
 )
 declare -A half_of   # file path -> half
 status=0
@@ -112,5 +113,5 @@ done
 grep -qE 'nl_pcapng_[a-z0-9_]+ *\(' CSources/netlab/pcap/nl_pcapr.c \
   && fail "CSources/netlab/pcap/nl_pcapr.c calls into nl_pcapng.c by name: formats are reached through the table"
 
-[ "$status" = 0 ] && echo "layout: ${#half_of[@]} files in 7 halves, $checked includes, none from a lower half into a higher one; $seam includes of the chat core and its Redis mechanism, none across their seam; one TCP engine, no call back into the analysis loop or from a capture format into the reader"
+[ "$status" = 0 ] && echo "layout: ${#half_of[@]} files in ${#uses[@]} halves, $checked includes, none from a lower half into a higher one; $seam includes of the chat core and its Redis mechanism, none across their seam; one TCP engine, no call back into the analysis loop or from a capture format into the reader"
 exit "$status"

@@ -40,6 +40,11 @@ NL_API int nl_pcapw_open_ng(struct nl_pcapw **out, const char *path, int linktyp
 NL_API int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32_t caplen, uint32_t len,
                    char *errbuf);
 
+/** As nl_pcapw_write, with a pcapng packet comment (opt_comment; at most 4000 bytes). A pcap file has no
+ *  comments: the packet is written without it. */
+NL_API int nl_pcapw_write_comment(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32_t caplen, uint32_t len,
+                                  const char *comment, char *errbuf);
+
 /** Bytes written so far (file header included). */
 NL_API uint64_t nl_pcapw_bytes(const struct nl_pcapw *w);
 

@@ -169,6 +169,39 @@ int nl_pcapw_open_ng(struct nl_pcapw **out, const char *path, int linktype, uint
     return 0;
 }
 
+/* An Enhanced Packet Block with an opt_comment (code 1) after the padded packet data. */
+int nl_pcapw_write_comment(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32_t caplen, uint32_t len,
+                           const char *comment, char *errbuf)
+{
+    if (!w->ng || !comment || !*comment)
+        return nl_pcapw_write(w, t_ns, data, caplen, len, errbuf);
+    if (caplen > w->snaplen)
+        caplen = w->snaplen;
+    if (t_ns < 0)
+        t_ns = 0;
+    size_t clen = strnlen(comment, 4000);
+    uint8_t body[20 + 4 + 4004 + 4];
+    uint32_t ifid = 0, hi = (uint32_t)((uint64_t)t_ns >> 32), lo = (uint32_t)t_ns, cl = caplen;
+    uint32_t ol = len < caplen ? caplen : len;
+    memcpy(body, &ifid, 4);
+    memcpy(body + 4, &hi, 4);
+    memcpy(body + 8, &lo, 4);
+    memcpy(body + 12, &cl, 4);
+    memcpy(body + 16, &ol, 4);
+    uint8_t opts[4 + 4004 + 4];
+    size_t n = ng_option(opts, 1 /* opt_comment */, comment, (uint16_t)clen);
+    n += ng_option(opts + n, 0, NULL, 0);
+    static const uint8_t zero[4] = {0};
+    size_t pad = (4 - caplen % 4) % 4;
+    uint32_t type = 6, total = (uint32_t)(12 + 20 + caplen + pad + n);
+    if (fwrite(&type, 4, 1, w->fp) != 1 || fwrite(&total, 4, 1, w->fp) != 1 || fwrite(body, 20, 1, w->fp) != 1 ||
+        (caplen && fwrite(data, caplen, 1, w->fp) != 1) || (pad && fwrite(zero, pad, 1, w->fp) != 1) ||
+        fwrite(opts, n, 1, w->fp) != 1 || fwrite(&total, 4, 1, w->fp) != 1)
+        return nl_err_sys(errbuf, errno ? errno : EIO, "%s: write failed", w->path);
+    w->bytes += total;
+    return 0;
+}
+
 int nl_pcapw_write(struct nl_pcapw *w, int64_t t_ns, const uint8_t *data, uint32_t caplen, uint32_t len, char *errbuf)
 {
     struct pcap_pkthdr h;

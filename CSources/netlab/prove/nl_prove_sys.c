@@ -1,0 +1,479 @@
+/*
+ * nl_prove_sys.c - a script's syscalls made on the kernel under test: a table from each name to
+ * the call that makes it, with packetdrill's defaults for "..." (bind to 192.168.0.2:8080, connect to
+ * 192.0.2.1:8080, zero-filled buffers), the script's fd numbers mapped onto the live ones, and each
+ * result, errno and out-argument ([1], {tcpi_...}, poll's revents) compared with what the script
+ * expects. Decides nothing about time (nl_prove_run.c does).
+ */
+#include "nl_prove_int.h"
+#include "nl_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define BIND_PORT 8080
+#define CONNECT_PORT 8080
+#define MAX_IO (16u << 20)
+
+static const struct pv_expr *arg(const struct pv_syscall *sc, int i) { return i < sc->nargs ? sc->args[i] : NULL; }
+static int is_any(const struct pv_expr *e) { return !e || e->kind == PV_E_ELLIPSIS; }
+
+/* A number from an argument: N, CONST, A|B, [N] (a pointer to an int). def for "...". */
+static int64_t num(const struct pv_expr *e, int64_t def)
+{
+    if (!e || e->kind == PV_E_ELLIPSIS)
+        return def;
+    if (e->kind == PV_E_INT || e->kind == PV_E_SYM)
+        return e->num;
+    if (e->kind == PV_E_LIST && e->nkids == 1)
+        return num(e->kids[0], def);
+    if (e->kind == PV_E_CALL && strcmp(e->name, "htons") == 0 && e->nkids == 1)
+        return num(e->kids[0], def);
+    return def;
+}
+
+static const struct pv_expr *field(const struct pv_expr *st, const char *name)
+{
+    if (!st || st->kind != PV_E_STRUCT)
+        return NULL;
+    for (int i = 0; i < st->nkids; i++)
+        if (st->kids[i]->kind == PV_E_FIELD && strcmp(st->kids[i]->name, name) == 0 && st->kids[i]->nkids > 0)
+            return st->kids[i]->kids[0];
+    return NULL;
+}
+
+static int live_fd(struct pv_run *r, int64_t script_fd)
+{
+    int live = -1;
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < r->nfds; i++)
+        if (r->fd_script[i] == script_fd)
+            live = r->fd_live[i];
+    pthread_mutex_unlock(&r->mu);
+    return live;
+}
+
+static void map_fd(struct pv_run *r, int64_t script_fd, int live)
+{
+    pthread_mutex_lock(&r->mu);
+    int i;
+    for (i = 0; i < r->nfds; i++)
+        if (r->fd_script[i] == script_fd)
+            break;
+    if (i < PV_MAX_FDS) {
+        r->fd_script[i] = (int)script_fd;
+        r->fd_live[i] = live;
+        if (i == r->nfds)
+            r->nfds++;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void unmap_fd(struct pv_run *r, int64_t script_fd)
+{
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < r->nfds; i++)
+        if (r->fd_script[i] == script_fd) {
+            if (r->cur_live_fd == r->fd_live[i])
+                r->cur_live_fd = -1;
+            r->fd_script[i] = r->fd_script[r->nfds - 1];
+            r->fd_live[i] = r->fd_live[r->nfds - 1];
+            r->nfds--;
+            break;
+        }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void pv_sys_close_all(struct pv_run *r)
+{
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < r->nfds; i++)
+        close(r->fd_live[i]);
+    r->nfds = 0;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* An address argument: "..." is the default; {sin_port=htons(P), sin_addr=inet_addr("A")} as given. */
+static void sockaddr_of(const struct pv_expr *e, const uint8_t def_ip[4], uint16_t def_port, struct sockaddr_in *sa)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    memcpy(&sa->sin_addr, def_ip, 4);
+    sa->sin_port = htons(def_port);
+    const struct pv_expr *p = field(e, "sin_port"), *a = field(e, "sin_addr");
+    if (p)
+        sa->sin_port = htons((uint16_t)num(p, def_port));
+    if (a && a->kind == PV_E_CALL && a->nkids == 1 && a->kids[0]->kind == PV_E_STR)
+        inet_pton(AF_INET, a->kids[0]->name, &sa->sin_addr);
+}
+
+/* Total length of a sendmsg/writev iovec list: [{..., 1000}, {..., 500}] or {iov_base=..., iov_len=N}. */
+static int64_t iov_total(const struct pv_expr *list)
+{
+    if (!list || list->kind != PV_E_LIST)
+        return 0;
+    int64_t t = 0;
+    for (int i = 0; i < list->nkids; i++) {
+        const struct pv_expr *it = list->kids[i];
+        const struct pv_expr *l = field(it, "iov_len");
+        if (l)
+            t += num(l, 0);
+        else if (it->kind == PV_E_STRUCT && it->nkids > 0)
+            t += num(it->kids[it->nkids - 1], 0);
+    }
+    return t;
+}
+
+struct ctx {
+    struct pv_run *r;
+    const struct pv_syscall *sc;
+    struct pv_rec *rec;
+    char *field;
+    size_t fcap;
+    char *msg;
+    size_t mcap;
+    int checked_out;   /* an out-argument was compared and differed: msg is set */
+};
+
+static int out_mismatch(struct ctx *c, const char *fieldname, const char *fmt, ...) NL_PRINTF(3, 4);
+static int out_mismatch(struct ctx *c, const char *fieldname, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->msg, c->mcap, fmt, ap);
+    va_end(ap);
+    snprintf(c->field, c->fcap, "%s", fieldname);
+    c->checked_out = 1;
+    return 0;
+}
+
+static uint8_t *zero_buf(int64_t n)
+{
+    if (n < 0 || n > MAX_IO)
+        return NULL;
+    return calloc(1, (size_t)(n ? n : 1));
+}
+
+static int64_t do_socket(struct ctx *c)
+{
+    int64_t dom = num(arg(c->sc, 0), AF_INET), type = num(arg(c->sc, 1), SOCK_STREAM), proto = num(arg(c->sc, 2), 0);
+    if (dom == AF_INET6) {
+        errno = EAFNOSUPPORT;   /* the tun is IPv4 only in this version */
+        return -1;
+    }
+    int fd = socket((int)dom, (int)type | SOCK_CLOEXEC, (int)proto);
+    if (fd >= 0 && !c->sc->result_any && c->sc->result >= 0)
+        map_fd(c->r, c->sc->result, fd);
+    return fd;
+}
+
+static int64_t do_bind(struct ctx *c)
+{
+    struct sockaddr_in sa;
+    static const uint8_t any[4] = {0, 0, 0, 0};
+    (void)any;
+    sockaddr_of(arg(c->sc, 1), c->r->lip, BIND_PORT, &sa);
+    return bind(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, sizeof sa);
+}
+
+static int64_t do_listen(struct ctx *c) { return listen(live_fd(c->r, num(arg(c->sc, 0), -1)), (int)num(arg(c->sc, 1), 1)); }
+
+static int64_t do_accept(struct ctx *c)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int flags = strcmp(c->sc->name, "accept4") == 0 ? (int)num(arg(c->sc, 3), 0) : 0;
+    int fd = accept4(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, &len, flags | SOCK_CLOEXEC);
+    if (fd >= 0) {
+        if (!c->sc->result_any && c->sc->result >= 0)
+            map_fd(c->r, c->sc->result, fd);
+        c->r->cur_live_fd = fd;
+    }
+    return fd;
+}
+
+static int64_t do_connect(struct ctx *c)
+{
+    struct sockaddr_in sa;
+    sockaddr_of(arg(c->sc, 1), c->r->rip, CONNECT_PORT, &sa);
+    int fd = live_fd(c->r, num(arg(c->sc, 0), -1));
+    c->r->cur_live_fd = fd;
+    return connect(fd, (struct sockaddr *)&sa, sizeof sa);
+}
+
+static int64_t do_read(struct ctx *c)
+{
+    const struct pv_syscall *sc = c->sc;
+    int fd = live_fd(c->r, num(arg(sc, 0), -1));
+    int64_t n = num(arg(sc, 2), 0);
+    uint8_t *b = zero_buf(n);
+    if (!b) {
+        errno = ENOMEM;
+        return -1;
+    }
+    ssize_t got;
+    if (strcmp(sc->name, "read") == 0)
+        got = read(fd, b, (size_t)n);
+    else
+        got = recv(fd, b, (size_t)n, (int)num(arg(sc, 3), 0));
+    int e = errno;
+    free(b);
+    errno = e;
+    return got;
+}
+
+static int64_t do_write(struct ctx *c)
+{
+    const struct pv_syscall *sc = c->sc;
+    int fd = live_fd(c->r, num(arg(sc, 0), -1));
+    int64_t n;
+    int flags = 0;
+    if (strcmp(sc->name, "sendmsg") == 0) {
+        const struct pv_expr *m = arg(sc, 1);
+        n = iov_total(field(m, "msg_iov"));
+        flags = (int)num(arg(sc, 2), 0);
+    } else if (strcmp(sc->name, "writev") == 0) {
+        n = iov_total(arg(sc, 1));
+    } else {
+        n = num(arg(sc, 2), 0);
+        if (strcmp(sc->name, "write") != 0)
+            flags = (int)num(arg(sc, 3), 0);
+    }
+    uint8_t *b = zero_buf(n);
+    if (!b) {
+        errno = ENOMEM;
+        return -1;
+    }
+    ssize_t w = strcmp(sc->name, "write") == 0 || strcmp(sc->name, "writev") == 0 ? write(fd, b, (size_t)n)
+                                                                                  : send(fd, b, (size_t)n, flags);
+    int e = errno;
+    free(b);
+    errno = e;
+    return w;
+}
+
+static int64_t do_close(struct ctx *c)
+{
+    int64_t sfd = num(arg(c->sc, 0), -1);
+    int fd = live_fd(c->r, sfd);
+    int rc = close(fd);
+    if (rc == 0)
+        unmap_fd(c->r, sfd);
+    return rc;
+}
+
+static int64_t do_shutdown(struct ctx *c)
+{
+    return shutdown(live_fd(c->r, num(arg(c->sc, 0), -1)), (int)num(arg(c->sc, 1), SHUT_RDWR));
+}
+
+static int64_t do_fcntl(struct ctx *c)
+{
+    int fd = live_fd(c->r, num(arg(c->sc, 0), -1));
+    int cmd = (int)num(arg(c->sc, 1), F_GETFL);
+    if (c->sc->nargs >= 3)
+        return fcntl(fd, cmd, (long)num(arg(c->sc, 2), 0));
+    return fcntl(fd, cmd);
+}
+
+static int64_t do_setsockopt(struct ctx *c)
+{
+    const struct pv_syscall *sc = c->sc;
+    int fd = live_fd(c->r, num(arg(sc, 0), -1));
+    int level = (int)num(arg(sc, 1), SOL_SOCKET), name = (int)num(arg(sc, 2), 0);
+    const struct pv_expr *v = arg(sc, 3);
+    if (v && v->kind == PV_E_STRUCT && field(v, "onoff")) {
+        struct linger l = {(int)num(field(v, "onoff"), 0), (int)num(field(v, "linger"), 0)};
+        return setsockopt(fd, level, name, &l, sizeof l);
+    }
+    if (v && v->kind == PV_E_STR)
+        return setsockopt(fd, level, name, v->name, (socklen_t)strlen(v->name));
+    int iv = (int)num(v, 0);
+    return setsockopt(fd, level, name, &iv, sizeof iv);
+}
+
+static int64_t do_getsockopt(struct ctx *c)
+{
+    const struct pv_syscall *sc = c->sc;
+    int fd = live_fd(c->r, num(arg(sc, 0), -1));
+    int level = (int)num(arg(sc, 1), SOL_SOCKET), name = (int)num(arg(sc, 2), 0);
+    const struct pv_expr *v = arg(sc, 3);
+    if (level == IPPROTO_TCP && name == 11 /* TCP_INFO */) {
+        struct pv_tcpinfo ti;
+        if (pv_tcpinfo_sample(fd, &ti) < 0)
+            return -1;
+        if (v && v->kind == PV_E_STRUCT)
+            for (int i = 0; i < v->nkids; i++) {
+                const struct pv_expr *f = v->kids[i];
+                if (f->kind != PV_E_FIELD || f->nkids < 1 || is_any(f->kids[0]))
+                    continue;
+                int k = pv_tcpinfo_index(f->name);
+                if (k < 0)
+                    return out_mismatch(c, f->name, "getsockopt(TCP_INFO): this kernel's struct tcp_info has no field %s",
+                                        f->name);
+                if ((int64_t)ti.v[k] != num(f->kids[0], 0))
+                    return out_mismatch(c, f->name, "getsockopt(TCP_INFO): %s is %llu, the script expects %lld", f->name,
+                                        (unsigned long long)ti.v[k], (long long)num(f->kids[0], 0));
+            }
+        return 0;
+    }
+    if (v && v->kind == PV_E_STR) {
+        char buf[64] = {0};
+        socklen_t len = sizeof buf - 1;
+        int rc = getsockopt(fd, level, name, buf, &len);
+        if (rc == 0 && strcmp(buf, v->name) != 0)
+            out_mismatch(c, "value", "getsockopt returned \"%s\", the script expects \"%s\"", buf, v->name);
+        return rc;
+    }
+    if (v && v->kind == PV_E_STRUCT && field(v, "onoff")) {
+        struct linger l;
+        socklen_t len = sizeof l;
+        int rc = getsockopt(fd, level, name, &l, &len);
+        if (rc == 0 && (l.l_onoff != num(field(v, "onoff"), l.l_onoff) || l.l_linger != num(field(v, "linger"), l.l_linger)))
+            out_mismatch(c, "value", "getsockopt returned {onoff=%d, linger=%d}", l.l_onoff, l.l_linger);
+        return rc;
+    }
+    int iv = 0;
+    socklen_t len = sizeof iv;
+    int rc = getsockopt(fd, level, name, &iv, &len);
+    if (rc == 0 && !is_any(v) && iv != num(v, iv)) {
+        if (level == SOL_SOCKET && name == SO_ERROR)
+            out_mismatch(c, "value", "getsockopt(SO_ERROR) returned [%d] (%s), the script expects [%lld]", iv,
+                         iv ? pv_errno_name(iv) : "no error", (long long)num(v, 0));
+        else
+            out_mismatch(c, "value", "getsockopt returned [%d], the script expects [%lld]", iv, (long long)num(v, 0));
+    }
+    return rc;
+}
+
+static int64_t do_poll(struct ctx *c)
+{
+    const struct pv_expr *l = arg(c->sc, 0);
+    struct pollfd p[16];
+    int n = 0;
+    if (l && l->kind == PV_E_LIST)
+        for (int i = 0; i < l->nkids && n < 16; i++) {
+            p[n].fd = live_fd(c->r, num(field(l->kids[i], "fd"), -1));
+            p[n].events = (short)num(field(l->kids[i], "events"), 0);
+            p[n].revents = 0;
+            n++;
+        }
+    int rc = poll(p, (nfds_t)n, (int)num(arg(c->sc, 2), 0));
+    if (rc >= 0)
+        for (int i = 0; i < n; i++) {
+            const struct pv_expr *want = field(l->kids[i], "revents");
+            if (want && !is_any(want) && p[i].revents != num(want, 0)) {
+                out_mismatch(c, "revents", "poll: fd %lld's revents is 0x%x, the script expects 0x%llx",
+                             (long long)num(field(l->kids[i], "fd"), -1), (unsigned)p[i].revents,
+                             (unsigned long long)num(want, 0));
+                break;
+            }
+        }
+    return rc;
+}
+
+static int64_t do_ioctl(struct ctx *c)
+{
+    int fd = live_fd(c->r, num(arg(c->sc, 0), -1));
+    unsigned long req = (unsigned long)num(arg(c->sc, 1), 0);
+    int v = 0;
+    int rc = ioctl(fd, req, &v);
+    const struct pv_expr *want = arg(c->sc, 2);
+    if (rc == 0 && !is_any(want) && v != num(want, v))
+        out_mismatch(c, "value", "ioctl gave [%d], the script expects [%lld]", v, (long long)num(want, 0));
+    return rc;
+}
+
+static const struct {
+    const char *name;
+    int64_t (*fn)(struct ctx *);
+    int may_block;
+} table[] = {
+    {"socket", do_socket, 0},     {"bind", do_bind, 0},         {"listen", do_listen, 0},
+    {"accept", do_accept, 1},     {"accept4", do_accept, 1},    {"connect", do_connect, 1},
+    {"read", do_read, 1},         {"recv", do_read, 1},         {"recvfrom", do_read, 1},
+    {"write", do_write, 1},       {"writev", do_write, 1},      {"send", do_write, 1},
+    {"sendto", do_write, 1},      {"sendmsg", do_write, 1},     {"close", do_close, 1},
+    {"shutdown", do_shutdown, 0}, {"fcntl", do_fcntl, 0},       {"setsockopt", do_setsockopt, 0},
+    {"getsockopt", do_getsockopt, 0}, {"poll", do_poll, 1},     {"ioctl", do_ioctl, 0},
+};
+#define NTABLE (sizeof table / sizeof table[0])
+
+int pv_syscall_known(const char *name)
+{
+    for (size_t i = 0; i < NTABLE; i++)
+        if (strcmp(table[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+int pv_sys_is_blocking_name(const char *name)
+{
+    for (size_t i = 0; i < NTABLE; i++)
+        if (strcmp(table[i].name, name) == 0)
+            return table[i].may_block;
+    return 0;
+}
+
+const char *pv_syscall_list(void)
+{
+    static char list[400];
+    if (!list[0]) {
+        size_t n = 0;
+        for (size_t i = 0; i < NTABLE && n < sizeof list; i++)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", table[i].name);
+    }
+    return list;
+}
+
+int pv_sys_run(struct pv_run *r, int ev, char *fieldbuf, size_t fcap, char *msg, size_t mcap)
+{
+    const struct pv_syscall *sc = &r->s->ev[ev].sc;
+    struct pv_rec *rec = &r->rec[ev];
+    struct ctx c = {r, sc, rec, fieldbuf, fcap, msg, mcap, 0};
+    size_t i;
+    for (i = 0; i < NTABLE; i++)
+        if (strcmp(table[i].name, sc->name) == 0)
+            break;
+    if (i == NTABLE) {
+        snprintf(msg, mcap, "unknown syscall %s", sc->name);
+        return -1;
+    }
+    errno = 0;
+    int64_t ret = table[i].fn(&c);
+    rec->sys_ret = ret;
+    rec->sys_errno = ret < 0 ? errno : 0;
+    if (sc->result_any)
+        return c.checked_out ? -1 : 0;
+    int is_fd_result = (strcmp(sc->name, "socket") == 0 || strncmp(sc->name, "accept", 6) == 0);
+    int ok_ret = is_fd_result ? (ret >= 0) == (sc->result >= 0) : ret == sc->result;
+    if (!ok_ret) {
+        snprintf(fieldbuf, fcap, "result");
+        if (ret < 0)
+            snprintf(msg, mcap, "%s() returned -1 %s (%s), the script expects %lld", sc->name,
+                     pv_errno_name(rec->sys_errno), strerror(rec->sys_errno), (long long)sc->result);
+        else
+            snprintf(msg, mcap, "%s() returned %lld, the script expects %lld%s%s", sc->name, (long long)ret,
+                     (long long)sc->result, sc->errname[0] ? " " : "", sc->errname);
+        return -1;
+    }
+    if (ret < 0 && sc->err && rec->sys_errno != sc->err &&
+        !(sc->err == EAGAIN && rec->sys_errno == EWOULDBLOCK)) {
+        snprintf(fieldbuf, fcap, "errno");
+        snprintf(msg, mcap, "%s() failed with %s (%s), the script expects %s (%s)", sc->name,
+                 pv_errno_name(rec->sys_errno), strerror(rec->sys_errno), sc->errname, strerror(sc->err));
+        return -1;
+    }
+    return c.checked_out ? -1 : 0;
+}
