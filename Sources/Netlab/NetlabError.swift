@@ -18,6 +18,8 @@ public struct NetlabError: Error, CustomStringConvertible, Equatable {
     /// The symbolic code, e.g. "NL_EPERM".
     public var name: String { String(cString: nl_errname(code)) }
     public var isPermission: Bool { code == NL_EPERM.rawValue }
+    /// Input present but not valid (a script or file syntax error: NL_EMALFORMED).
+    public var isMalformed: Bool { code == NL_EMALFORMED.rawValue }
     /// Stopped by SIGINT/SIGTERM (NL_EINTR).
     public var isInterrupted: Bool { code == NL_EINTR.rawValue }
 

@@ -24,6 +24,7 @@ struct NetlabCommand: ParsableCommand {
             ReportCommand.self,
             DoctorCommand.self,
             GradeCommand.self,
+            ProveCommand.self,
         ])
 }
 

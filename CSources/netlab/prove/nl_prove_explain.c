@@ -145,6 +145,10 @@ static void explain_out(const struct pv_run *r, int ev, struct wbuf *b)
         w(b, "The kernel sends its SYN again: no answer came for %.0f ms. RFC 6298 2.1 and 5.5: the first timeout is "
              "1 s and each retry doubles it (backoff %d), so the SYNs go out at 0, 1, 3, 7, 15 s ...", rec->gap_ms,
           rec->backoff);
+        if (rec->backoff > 1 && rec->gap_ms < 1500)
+            w(b, "\nHere the retry came after about 1 s again, not doubled: Linux 6.x retransmits the first SYNs at "
+                 "linear 1 s intervals (net.ipv4.tcp_syn_linear_timeouts, default 4) and doubles only after them; "
+                 "set it to 0 for RFC 6298's doubling from the start.");
         return;
     }
     if ((flags & PV_SYN) && !(flags & PV_ACK)) {

@@ -518,11 +518,9 @@ static int do_outbound(struct pv_run *r, int ev)
             r->rport = w.dport;
             r->have_ports = 1;
         }
-        if (!r->have_lisn || !(w.flags & PV_ACK) || (w.flags & PV_ACK)) {
-            r->lisn_live = w.seq;
-            r->lisn_script = g->seq;
-            r->have_lisn = 1;
-        }
+        r->lisn_live = w.seq;
+        r->lisn_script = g->seq;
+        r->have_lisn = 1;
     }
     /* to script numbers */
     uint32_t seq = r->have_lisn ? lmap_out(r, w.seq) : w.seq;
@@ -559,10 +557,14 @@ static int do_outbound(struct pv_run *r, int ev)
     if (g->urg >= 0 && w.urg != g->urg)
         d |= PV_D_URG;
     rec->diff_opt = -1;
+    /* TS val: packetdrill's tolerance grows with the time since the script's start, not the last line */
+    int64_t ts_tol = rec->tol_us;
+    if (!(r->o && r->o->tolerance_ms > 0) && (int64_t)(r->tol_pct / 100.0 * (double)rec->live_us) > ts_tol)
+        ts_tol = (int64_t)(r->tol_pct / 100.0 * (double)rec->live_us);
     if (!g->opts_any) {
         int n = g->nopts > w.nopts ? g->nopts : w.nopts;
         for (int i = 0; i < n; i++)
-            if (i >= g->nopts || i >= w.nopts || !opt_matches(r, &g->opts[i], &rec->actual.opts[i], rec->tol_us)) {
+            if (i >= g->nopts || i >= w.nopts || !opt_matches(r, &g->opts[i], &rec->actual.opts[i], ts_tol)) {
                 d |= PV_D_OPTS;
                 rec->diff_opt = i;
                 break;

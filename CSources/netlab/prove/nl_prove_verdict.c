@@ -192,11 +192,15 @@ void pv_verdict_text(const struct pv_run *r, const char *pcap, const char *csv, 
                               rec->actual.nopts, 0);
                 pv_out_printf(o, "    expected: > %s\n    actual:   > %s  (at %.6f s)\n", ex, ac, rec->live_us / 1e6);
             } else if (f->kind == PV_F_TIME && e->kind == PV_EV_PACKET) {
-                pv_out_printf(o, "    expected at %.6f s%s%.6f s, tolerance %.3f ms; it came at %.6f s (%+.3f ms)\n",
-                              rec->want_us / 1e6, rec->want_end_us != rec->want_us ? " to " : "",
-                              rec->want_end_us != rec->want_us ? rec->want_end_us / 1e6 : 0.0, rec->tol_us / 1e3,
-                              rec->live_us / 1e6,
-                              (rec->live_us - (rec->live_us < rec->want_us ? rec->want_us : rec->want_end_us)) / 1e3);
+                char win[96];
+                if (rec->want_end_us != rec->want_us)
+                    snprintf(win, sizeof win, "from %.6f s to %.6f s", rec->want_us / 1e6, rec->want_end_us / 1e6);
+                else
+                    snprintf(win, sizeof win, "at %.6f s", rec->want_us / 1e6);
+                int64_t edge = rec->live_us < rec->want_us ? rec->want_us : rec->want_end_us;
+                pv_out_printf(o, "    expected %s, tolerance %.3f ms; it came at %.6f s (%+.3f ms %s)\n", win,
+                              rec->tol_us / 1e3, rec->live_us / 1e6, (rec->live_us - edge) / 1e3,
+                              rec->live_us < edge ? "early" : "late");
             }
             char ti[600];
             pv_tcpinfo_brief(&rec->ti, ti, sizeof ti);
