@@ -63,6 +63,7 @@ fi
 
 [ -n "$out" ] || out=$(mktemp -d /tmp/prove-agreement.XXXXXX)
 mkdir -p "$out/logs"
+out=$(cd "$out" && pwd)
 work=$(mktemp -d /tmp/prove-agreement-scripts.XXXXXX)
 # tcp/common/defaults.sh is a link to ../../common/defaults.sh: copy both folders.
 mkdir -p "$work/net"
@@ -121,7 +122,7 @@ run_pd() {
 run_nl() {
   local script=$1 mode=$2 log=$3
   # shellcheck disable=SC2046
-  (cd "$(dirname "$script")" && timeout -k 5 180 "$netlab" prove $(nl_mode_args "$mode") "$(basename "$script")") >"$log" 2>&1
+  (cd "$(dirname "$script")" && timeout -k 5 180 "$netlab" prove --out "$out/runs" $(nl_mode_args "$mode") "$(basename "$script")") >"$log" 2>&1
 }
 
 # with_retries FUNC SCRIPT MODE LOG: rc of the first passing attempt, or of the last one; sets tries.

@@ -69,7 +69,9 @@ final class ProveExperimentsTests: XCTestCase {
     /// `netlab prove experiments/` runs every script of the folder, and every one holds.
     func testEveryExperimentHolds() throws {
         try TestSupport.requireRoot("netlab prove makes network namespaces and a tun device")
-        let r = try TestSupport.run(TestSupport.product("netlab"), ["prove", "experiments/"],
+        let dir = try TestSupport.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try TestSupport.run(TestSupport.product("netlab"), ["prove", "--out", dir + "/runs", "experiments/"],
                                     cwd: TestSupport.root.path)
         let all = r.stdout + r.stderr
         XCTAssertEqual(r.status, 0, all)
@@ -94,7 +96,7 @@ final class ProveExperimentsTests: XCTestCase {
             let copy = dir + "/" + m.script
             try lines.joined(separator: "\n").write(toFile: copy, atomically: true, encoding: .utf8)
 
-            let r = try TestSupport.run(TestSupport.product("netlab"), ["prove", copy], cwd: dir)
+            let r = try TestSupport.run(TestSupport.product("netlab"), ["prove", "--out", dir + "/runs", copy], cwd: dir)
             let all = r.stdout + r.stderr
             XCTAssertEqual(r.status, 1, "\(m.script) with \(m.mutated) should fail:\n\(all)")
             guard let at = all.range(of: "\nFAILED ") else {
