@@ -411,10 +411,8 @@ static int do_inbound(struct pv_run *r, int ev)
             r->dupacks = 0;
         }
     }
-    if ((g->flags & PV_ACK) && !r->have_lisn && g->has_ack && g->ack != 0 && !(g->flags & PV_RST))
-        return fail(r, ev, PV_F_SETUP, "ack",
-                    "this segment acknowledges the kernel's data, but the kernel's initial sequence number is not known yet "
-                    "(no '>' SYN or SYN-ACK line before it)");
+    /* Before any '>' SYN or SYN-ACK the kernel's initial sequence number is unknown: numbers are
+     * then taken as they are (packetdrill's rule, local ISN 0), e.g. a stray ACK to a closed port. */
     uint32_t ack = r->have_lisn ? lmap_in(r, g->ack) : g->ack;
     uint32_t ecr = 0, *ecrp = NULL;
     for (int i = 0; i < g->nopts; i++)
