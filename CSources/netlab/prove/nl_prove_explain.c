@@ -170,8 +170,25 @@ static void explain_out(const struct pv_run *r, int ev, struct wbuf *b)
              "fired. RFC 6298 5.4-5.5: resend the earliest unacknowledged segment and double the RTO (backoff %d); "
              "the congestion window falls to one segment (RFC 5681 3.1).", rec->gap_ms, rec->backoff);
         rto_words(b, rec);
+        if (rec->nsamples && rec->backoff >= 1) {
+            double base = rec->rto_ms < 200 ? 200 : rec->rto_ms, expect = base;
+            for (int k = 1; k < rec->backoff && k < 16; k++)
+                expect *= 2;
+            w(b, "\nThis was timeout number %d: RTO x 2^%d = %.0f ms expected, %.0f ms measured.", rec->backoff,
+              rec->backoff - 1, expect, rec->gap_ms);
+        }
         if (rec->ti.valid)
-            w(b, "\nThe kernel's tcpi_rto after it: %.3f ms.", pv_tcpinfo_get(&rec->ti, "tcpi_rto") / 1e3);
+            w(b, "\nThe kernel's tcpi_rto after it: %.3f ms (doubled for the next timeout).",
+              pv_tcpinfo_get(&rec->ti, "tcpi_rto") / 1e3);
+        return;
+    case PV_RETX_TLP:
+        w(b, "A tail loss probe: nothing was acknowledged for %.3f ms, about two smoothed RTTs, so the kernel resends "
+             "the last segment to draw an ACK (or SACK) before the RTO would fire (RFC 8985 7.2-7.3, Linux's "
+             "net.ipv4.tcp_early_retrans). It is not a timeout: the RTO does not back off and cwnd stays (%llu).",
+          rec->gap_ms, (unsigned long long)pv_tcpinfo_get(&rec->ti, "tcpi_snd_cwnd"));
+        if (rec->nsamples)
+            w(b, "\nSRTT is %.3f ms, so the probe timeout is 2*SRTT = %.3f ms (plus time for a delayed ACK when one "
+                 "segment is in flight).", rec->srtt_ms, 2 * rec->srtt_ms);
         return;
     case PV_RETX_DUPACK:
         w(b, "Fast retransmit: %d duplicate ACKs for the same point told the sender this segment was lost; it resends "

@@ -111,6 +111,7 @@ struct pv_script {
     char *source;
     size_t source_len;
     char *init_command;          /* a backtick line before the first event */
+    char *cleanup_command;       /* a backtick line after the last event: run at the end, pass or fail */
     int64_t tolerance_us;        /* --tolerance_usecs=, 0 if not given */
     int ipv4_only;               /* always 1 for now */
     struct pv_event *ev;
@@ -187,7 +188,7 @@ struct pv_rec {
 #define PV_D_WIN 16u
 #define PV_D_URG 32u
 #define PV_D_OPTS 64u
-enum { PV_RETX_NONE, PV_RETX_TIMEOUT, PV_RETX_DUPACK, PV_RETX_SACK, PV_RETX_SYN, PV_RETX_PROBE };
+enum { PV_RETX_NONE, PV_RETX_TIMEOUT, PV_RETX_DUPACK, PV_RETX_SACK, PV_RETX_SYN, PV_RETX_PROBE, PV_RETX_TLP };
 
 struct pv_fail {
     int ev;                             /* index into the events, -1 for the setup */

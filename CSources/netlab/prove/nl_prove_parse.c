@@ -232,6 +232,7 @@ static int parse_segment(struct pv_parser *ps, struct pv_event *e, char dir)
     }
     uint64_t a, b, len;
     int rc;
+    struct pv_token seqtok = pv_lex_peek(&ps->lx);
     if ((rc = want_uint(ps, UINT32_MAX, "the sequence numbers start:end(length), as 0:0(0)", &a)) < 0 ||
         (rc = want_punct(ps, ':', "':' in start:end(length)")) < 0 ||
         (rc = want_uint(ps, UINT32_MAX, "the end sequence number in start:end(length)", &b)) < 0 ||
@@ -240,7 +241,7 @@ static int parse_segment(struct pv_parser *ps, struct pv_event *e, char dir)
         (rc = want_punct(ps, ')', "')' after the payload length")) < 0)
         return rc;
     if ((uint32_t)(a + len) != (uint32_t)b)
-        return at_error(ps, t.line, t.col, "%s", "inconsistent sequence numbers: end must be start + length");
+        return at_error(ps, seqtok.line, seqtok.col, "%s", "inconsistent sequence numbers: end must be start + length");
     g->seq = (uint32_t)a, g->end = (uint32_t)b, g->len = (uint32_t)len;
     for (;;) {
         struct pv_token n = pv_lex_peek(&ps->lx);
@@ -519,8 +520,14 @@ static char *line_text(const struct pv_script *s, int line)
 static char *unquote(const struct pv_token *t)
 {
     size_t n = t->len - 2;
-    if (t->kind == PV_CODE)
-        return strndup(t->text + 2, t->len - 4);
+    if (t->kind == PV_CODE) {   /* as packetdrill: spaces and tabs after %{ and before }% dropped */
+        const char *a = t->text + 2, *b = t->text + t->len - 2;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        return strndup(a, (size_t)(b - a));
+    }
     char *o = malloc(n + 1);
     if (!o)
         return NULL;
@@ -621,6 +628,7 @@ void pv_script_free(struct pv_script *s)
     free(s->ev);
     free(s->source);
     free(s->init_command);
+    free(s->cleanup_command);
     memset(s, 0, sizeof *s);
 }
 
@@ -691,6 +699,11 @@ int pv_parse(struct pv_script *s, const char *path, char *errbuf)
         }
         if (t.kind == PV_SHELL && !seen_event && !s->init_command) {
             if (!(s->init_command = unquote(&t)))
+                return nl_err(errbuf, NL_ENOMEM, "out of memory");
+            continue;
+        }
+        if (t.kind == PV_SHELL && seen_event && pv_lex_peek(&ps.lx).kind == PV_EOF) {
+            if (!(s->cleanup_command = unquote(&t)))
                 return nl_err(errbuf, NL_ENOMEM, "out of memory");
             continue;
         }

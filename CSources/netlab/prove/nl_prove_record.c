@@ -8,6 +8,7 @@
 #include "nl_internal.h"
 #include "netlab/nl_pcapw.h"
 #include "netlab/nl_link.h"
+#include "netlab/nl_checksum.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +33,17 @@ int pv_record_packet(struct pv_run *r, char dir, int ev, int64_t t_ns, const uin
     if (!k->data)
         return NL_ENOMEM;
     memcpy(k->data, p, keep);
+    /* The kernel leaves a sent segment's TCP checksum to tun0's offload, as to a network card;
+     * complete it here as the card would, so the capture holds what the wire would carry. */
+    if (dir == '>' && keep == n && n >= 40 && (p[0] >> 4) == 4 && p[9] == 6) {
+        size_t ihl = (size_t)(p[0] & 15) * 4, total = (size_t)p[2] << 8 | p[3];
+        if (ihl >= 20 && total <= n && total >= ihl + 20) {
+            k->data[ihl + 16] = k->data[ihl + 17] = 0;
+            uint16_t c = nl_cksum_l4_ipv4(k->data + 12, k->data + 16, 6, k->data + ihl, total - ihl, 16);
+            k->data[ihl + 16] = (uint8_t)(c >> 8);
+            k->data[ihl + 17] = (uint8_t)c;
+        }
+    }
     k->caplen = (uint32_t)keep;
     k->len = (uint32_t)n;
     k->t_ns = t_ns;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -86,7 +87,8 @@ static void reap_orphans(void)
 }
 
 /* Run argv in the script's folder with a deadline; its output (first bytes) in out. */
-static int run_prog(struct pv_run *r, const char *const argv[], double timeout_s, char *out, size_t cap, int *status)
+static int run_prog_in(struct pv_run *r, const char *const argv[], int in_fd, double timeout_s, char *out, size_t cap,
+                       int *status)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0)
@@ -102,7 +104,7 @@ static int run_prog(struct pv_run *r, const char *const argv[], double timeout_s
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(pfd[1], 1);
         dup2(pfd[1], 2);
-        int devnull = open("/dev/null", O_RDONLY);
+        int devnull = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
         if (devnull >= 0)
             dup2(devnull, 0);
         if (chdir(r->s->dir) < 0)
@@ -152,6 +154,11 @@ static int run_prog(struct pv_run *r, const char *const argv[], double timeout_s
     return 0;
 }
 
+static int run_prog(struct pv_run *r, const char *const argv[], double timeout_s, char *out, size_t cap, int *status)
+{
+    return run_prog_in(r, argv, -1, timeout_s, out, cap, status);
+}
+
 static int run_shell(struct pv_run *r, int ev, const char *cmd)
 {
     const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
@@ -170,28 +177,94 @@ static int run_shell(struct pv_run *r, int ev, const char *cmd)
     return 0;
 }
 
-static int run_code(struct pv_run *r, int ev, const char *code)
+/* %{ }% blocks, as packetdrill runs them: one Python program at the end of the script, each block
+ * seeing the TCP_INFO of its own moment and the names earlier blocks defined. The blocks and their
+ * numbers go to Python as JSON on standard input (a memfd), never spliced into Python source. */
+static const char py_prog[] =
+    "import sys, json\n"
+    "TCP_ESTABLISHED, TCP_SYN_SENT, TCP_SYN_RECV, TCP_FIN_WAIT1, TCP_FIN_WAIT2 = 1, 2, 3, 4, 5\n"
+    "TCP_TIME_WAIT, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_LAST_ACK, TCP_LISTEN, TCP_CLOSING = 6, 7, 8, 9, 10, 11\n"
+    "TCP_CA_Open, TCP_CA_Disorder, TCP_CA_CWR, TCP_CA_Recovery, TCP_CA_Loss = 0, 1, 2, 3, 4\n"
+    "TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN, TCPI_OPT_ECN_SEEN = 1, 2, 4, 8, 16\n"
+    "TCPI_OPT_SYN_DATA, TCPI_OPT_USEC_TS, TCPI_OPT_TFO_CHILD = 32, 64, 128\n"
+    "for _blk in json.load(sys.stdin):\n"
+    "    _line = _blk['line']\n"
+    "    globals().update(_blk['vars'])\n"
+    "    try:\n"
+    "        _c = _blk['code'].rstrip()\n"
+    "        exec(_c[:-1] if _c.endswith('\\\\') else _c, globals())\n"
+    "    except Exception as _e:\n"
+    "        sys.stdout.write('%d\\t%s: %s' % (_blk['index'], type(_e).__name__, _e))\n"
+    "        sys.exit(1)\n";
+
+static void json_str(FILE *f, const char *s)
 {
-    const struct pv_tcpinfo *ti = &r->rec[ev].ti;
-    if (!ti->valid)
-        return fail(r, ev, PV_F_CODE, "tcp_info", "%%{ }%% code needs a connected socket's TCP_INFO and there is none yet");
-    char prog[8192];
-    size_t n = 0;
-    for (int i = 0; i < pv_tcpinfo_count() && n < sizeof prog; i++)
-        n += (size_t)snprintf(prog + n, sizeof prog - n, "%s = %llu\n", pv_tcpinfo_name(i), (unsigned long long)ti->v[i]);
-    if (n < sizeof prog)
-        snprintf(prog + n, sizeof prog - n, "import sys, textwrap\nexec(textwrap.dedent(sys.argv[1]).strip())\n");
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static int run_code_blocks(struct pv_run *r)
+{
+    int any = 0;
+    for (int i = 0; i < r->s->nev; i++)
+        any |= r->s->ev[i].kind == PV_EV_CODE && r->rec[i].reached;
+    if (!any)
+        return 0;
+    int mfd = memfd_create("prove-code", 0);
+    FILE *f = mfd >= 0 ? fdopen(dup(mfd), "w") : NULL;
+    if (!f) {
+        if (mfd >= 0)
+            close(mfd);
+        return fail(r, -1, PV_F_CODE, "code", "could not hand the %%{ }%% blocks to python3: %s", strerror(errno));
+    }
+    fputc('[', f);
+    int n = 0;
+    for (int i = 0; i < r->s->nev; i++) {
+        const struct pv_event *e = &r->s->ev[i];
+        if (e->kind != PV_EV_CODE || !r->rec[i].reached)
+            continue;
+        fprintf(f, "%s{\"index\":%d,\"line\":%d,\"code\":", n++ ? "," : "", i, e->line);
+        json_str(f, e->text);
+        fprintf(f, ",\"vars\":{");
+        const struct pv_tcpinfo *t = &r->rec[i].ti;
+        for (int k = 0; t->valid && k < pv_tcpinfo_count(); k++)
+            fprintf(f, "%s\"%s\":%llu", k ? "," : "", pv_tcpinfo_name(k), (unsigned long long)t->v[k]);
+        fprintf(f, "}}");
+    }
+    fputc(']', f);
+    fclose(f);
+    lseek(mfd, 0, SEEK_SET);
     const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-    const char *argv[] = {py, "-c", prog, code, NULL};
+    const char *argv[] = {py, "-c", py_prog, NULL};
     char out[1024];
     int st;
-    if (run_prog(r, argv, 30.0, out, sizeof out, &st) < 0)
-        return fail(r, ev, PV_F_CODE, "code", "could not start python3: %s", strerror(errno));
-    snprintf(r->rec[ev].note, sizeof r->rec[ev].note, "%s", out);
-    if (st == -2 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        const char *last = strrchr(out, '\n');
+    int rc = run_prog_in(r, argv, mfd, 60.0, out, sizeof out, &st);
+    close(mfd);
+    if (rc < 0)
+        return fail(r, -1, PV_F_CODE, "code", "could not start python3: %s", strerror(errno));
+    if (st == -2)
+        return fail(r, -1, PV_F_CODE, "code", "python3 did not finish the %%{ }%% blocks within 60 s");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        /* the last line is "INDEX<TAB>Error: text"; lines before it are what the blocks printed */
+        char *tab = strrchr(out, '\t');
+        char *start = tab;
+        while (start && start > out && start[-1] != '\n')
+            start--;
+        int ev = tab ? atoi(start) : -1;
+        if (ev < 0 || ev >= r->s->nev)
+            return fail(r, -1, PV_F_CODE, "code", "python3 failed on the %%{ }%% blocks: %s", out);
+        snprintf(r->rec[ev].note, sizeof r->rec[ev].note, "%s", tab + 1);
+        r->rec[ev].ok = 0;
         return fail(r, ev, PV_F_CODE, "assertion", "the %%{ }%% code did not hold with this line's TCP_INFO: %s",
-                    last ? last + 1 : (out[0] ? out : "python3 failed"));
+                    tab + 1);
     }
     return 0;
 }
@@ -201,9 +274,26 @@ static int run_code(struct pv_run *r, int ev, const char *code)
 struct job_out { int rc; char field[48]; char msg[1024]; int64_t end_us; };
 static struct job_out job;
 
+static int worker_stat_fd = -1;   /* the worker's /proc/thread-self/stat, opened by the worker itself */
+
+/* 1 when the worker thread sleeps in the kernel (a blocking call waiting), as packetdrill checks. */
+static int worker_blocked(void)
+{
+    char buf[256];
+    if (worker_stat_fd < 0)
+        return 0;
+    ssize_t n = pread(worker_stat_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')');   /* "tid (comm) S ..." */
+    return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
+}
+
 static void *worker(void *arg)
 {
     struct pv_run *r = arg;
+    worker_stat_fd = open("/proc/thread-self/stat", O_RDONLY | O_CLOEXEC);
     pthread_mutex_lock(&r->mu);
     for (;;) {
         while (!(r->sc_busy && !r->sc_done))
@@ -469,6 +559,35 @@ static int opt_matches(const struct pv_run *r, const struct pv_opt *want, const 
     }
 }
 
+/* The next packet the kernel sent: the one put back first, else from tun0. */
+static int next_packet(struct pv_run *r, int64_t deadline_us, struct pv_pkt *p, char *errbuf)
+{
+    if (r->qlen > 0) {
+        *p = r->queue[0];
+        r->qlen = 0;
+        return 1;
+    }
+    return pv_net_next_out(r, deadline_us, p, errbuf);
+}
+
+static void push_back(struct pv_run *r, struct pv_pkt *p)
+{
+    if (r->qlen > 0) {   /* one slot: a second put-back cannot happen, but never leak */
+        free(r->queue[0].data);
+        r->qlen = 0;
+    }
+    if (!r->queue) {
+        r->queue = calloc(1, sizeof *r->queue);
+        if (!r->queue) {
+            free(p->data);
+            return;
+        }
+        r->qcap = 1;
+    }
+    r->queue[0] = *p;
+    r->qlen = 1;
+}
+
 static int do_outbound(struct pv_run *r, int ev)
 {
     const struct pv_event *e = &r->s->ev[ev];
@@ -479,15 +598,7 @@ static int do_outbound(struct pv_run *r, int ev)
     struct pv_pkt p;
     struct pv_wire w;
     for (;;) {
-        int got;
-        if (r->qlen > 0) {
-            p = r->queue[r->qhead];
-            r->qhead = (r->qhead + 1) % r->qcap;
-            r->qlen--;
-            got = 1;
-        } else {
-            got = pv_net_next_out(r, deadline, &p, errbuf);
-        }
+        int got = next_packet(r, deadline, &p, errbuf);
         if (got < 0)
             return fail(r, ev, PV_F_SETUP, "capture", "%s", errbuf);
         if (got == 0 || nl_stop_requests()) {
@@ -506,6 +617,28 @@ static int do_outbound(struct pv_run *r, int ev)
         }
         break;
     }
+    /* A TSO/GSO burst may leave as several segments where the script names one (packetdrill
+     * aggregates them): take the following segments of the same connection while they continue it. */
+    int pieces = 1;
+    while (w.len > 0 && w.len < g->len && !(w.flags & (PV_SYN | PV_FIN | PV_RST))) {
+        struct pv_pkt q;
+        struct pv_wire x;
+        int got = next_packet(r, rec->want_end_us + rec->tol_us + 200000, &q, errbuf);
+        if (got <= 0)
+            break;
+        if (pv_seg_decode(q.data, q.caplen, &x) < 0 || x.sport != w.sport || x.dport != w.dport ||
+            x.seq != w.seq + w.len || x.len == 0 || x.ack != w.ack ||
+            (x.flags & ~(PV_PSH | PV_FIN)) != (w.flags & ~(PV_PSH | PV_FIN)) || w.len + x.len > g->len) {
+            push_back(r, &q);
+            break;
+        }
+        pv_record_packet(r, '>', ev, q.t_ns, q.data, q.caplen);
+        free(q.data);
+        w.len += x.len;
+        w.flags |= x.flags & (PV_PSH | PV_FIN);
+        pieces++;
+    }
+    (void)pieces;
     rec->live_us = (p.t_ns - r->rt_off_ns - r->t0_ns) / 1000;
     pv_record_packet(r, '>', ev, p.t_ns, p.data, p.caplen);
     free(p.data);
@@ -676,8 +809,10 @@ int pv_run_events(struct pv_run *r, char *errbuf)
             start_call(r, i);
             if (e->sc.blocking) {
                 pending = i;
-                /* give it the time to block (or return at once, as the script may allow) */
-                wait_call(r, pv_now_us(r) + 2000);
+                /* let it reach the kernel and block there (or return at once): packetdrill's rule */
+                int64_t until = pv_now_us(r) + 5000;
+                while (pv_now_us(r) < until && !wait_call(r, pv_now_us(r) + 50) && !worker_blocked())
+                    ;
                 break;
             }
             if (!wait_call(r, pv_now_us(r) + 1000000 + tol)) {
@@ -696,8 +831,7 @@ int pv_run_events(struct pv_run *r, char *errbuf)
         case PV_EV_CODE:
             sleep_until_us(r, rec->want_us);
             rec->live_us = pv_now_us(r);
-            pv_tcpinfo_sample(r->cur_live_fd, &rec->ti);
-            run_code(r, i, e->text);
+            pv_tcpinfo_sample(r->cur_live_fd, &rec->ti);   /* its moment's values; run at the end */
             break;
         }
         if (e->kind == PV_EV_SYSCALL && pending == i && r->sc_done) {
@@ -705,6 +839,15 @@ int pv_run_events(struct pv_run *r, char *errbuf)
         }
         rec->ok = !r->failed;
         pv_tcpinfo_sample(r->cur_live_fd, &rec->ti);
+        /* A resend "on timeout" that left the sender out of Loss state with its window was a tail loss
+         * probe (RFC 8985 7), sent at 2*SRTT, not the RTO: it neither backs off nor shrinks cwnd. */
+        if (rec->retx == PV_RETX_TIMEOUT && rec->ti.valid && pv_tcpinfo_get(&rec->ti, "tcpi_ca_state") != 4 &&
+            pv_tcpinfo_get(&rec->ti, "tcpi_backoff") == 0) {
+            rec->retx = PV_RETX_TLP;
+            if (r->backoff > 0)
+                r->backoff--;
+            rec->backoff = r->backoff;
+        }
         if (rec->live_end_us == 0)
             rec->live_end_us = rec->live_us;
         r->last_script_us = rec->want_us;
@@ -713,6 +856,8 @@ int pv_run_events(struct pv_run *r, char *errbuf)
     }
     if (!r->failed)
         settle_blocking(r, &pending);
+    if (!r->failed)
+        run_code_blocks(r);
     else if (pending >= 0)
         r->rec[pending].ok = 0;
     if (r->failed && r->fail.ev >= 0) {
@@ -720,5 +865,11 @@ int pv_run_events(struct pv_run *r, char *errbuf)
         pv_tcpinfo_sample(r->cur_live_fd, &r->rec[r->fail.ev].ti);
     }
     r->end_us = pv_now_us(r);
+    if (r->s->cleanup_command) {   /* packetdrill's cleanup line: always run, its status not judged */
+        const char *argv[] = {"/bin/sh", "-c", r->s->cleanup_command, NULL};
+        char out[256];
+        int st;
+        run_prog(r, argv, 30.0, out, sizeof out, &st);
+    }
     return 0;
 }

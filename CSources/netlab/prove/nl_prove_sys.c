@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,12 @@ static int out_mismatch(struct ctx *c, const char *fieldname, const char *fmt, .
     return 0;
 }
 
+/* A buffer argument given as NULL (or 0): the call gets a NULL pointer, as the script asks (EFAULT). */
+static int null_buf(const struct pv_expr *e)
+{
+    return e && ((e->kind == PV_E_SYM && e->name && strcmp(e->name, "NULL") == 0) || (e->kind == PV_E_INT && e->num == 0));
+}
+
 static uint8_t *zero_buf(int64_t n)
 {
     if (n < 0 || n > MAX_IO)
@@ -173,6 +180,11 @@ static int64_t do_socket(struct ctx *c)
         return -1;
     }
     int fd = socket((int)dom, (int)type | SOCK_CLOEXEC, (int)proto);
+    /* The same congestion control on every host: a fresh namespace inherits the host's default
+     * (bbr on some, with pacing that changes segment sizes), and a namespace may not choose one the
+     * host has not allowed; a socket may. Scripts choose another with setsockopt(TCP_CONGESTION). */
+    if (fd >= 0 && (type & 0xf) == SOCK_STREAM)
+        setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5);
     if (fd >= 0 && !c->sc->result_any && c->sc->result >= 0)
         map_fd(c->r, c->sc->result, fd);
     return fd;
@@ -216,17 +228,20 @@ static int64_t do_read(struct ctx *c)
 {
     const struct pv_syscall *sc = c->sc;
     int fd = live_fd(c->r, num(arg(sc, 0), -1));
-    int64_t n = num(arg(sc, 2), 0);
+    int64_t n = strcmp(sc->name, "recvmsg") == 0 ? iov_total(field(arg(sc, 1), "msg_iov")) : num(arg(sc, 2), 0);
     uint8_t *b = zero_buf(n);
     if (!b) {
         errno = ENOMEM;
         return -1;
     }
     ssize_t got;
+    uint8_t *buf = null_buf(arg(sc, 1)) ? NULL : b;
     if (strcmp(sc->name, "read") == 0)
-        got = read(fd, b, (size_t)n);
+        got = read(fd, buf, (size_t)n);
+    else if (strcmp(sc->name, "recvmsg") == 0)
+        got = recv(fd, buf, (size_t)n, (int)num(arg(sc, 2), 0));
     else
-        got = recv(fd, b, (size_t)n, (int)num(arg(sc, 3), 0));
+        got = recv(fd, buf, (size_t)n, (int)num(arg(sc, 3), 0));
     int e = errno;
     free(b);
     errno = e;
@@ -255,8 +270,9 @@ static int64_t do_write(struct ctx *c)
         errno = ENOMEM;
         return -1;
     }
-    ssize_t w = strcmp(sc->name, "write") == 0 || strcmp(sc->name, "writev") == 0 ? write(fd, b, (size_t)n)
-                                                                                  : send(fd, b, (size_t)n, flags);
+    uint8_t *buf = strcmp(sc->name, "sendmsg") && strcmp(sc->name, "writev") && null_buf(arg(sc, 1)) ? NULL : b;
+    ssize_t w = strcmp(sc->name, "write") == 0 || strcmp(sc->name, "writev") == 0 ? write(fd, buf, (size_t)n)
+                                                                                  : send(fd, buf, (size_t)n, flags);
     int e = errno;
     free(b);
     errno = e;
@@ -402,7 +418,7 @@ static const struct {
 } table[] = {
     {"socket", do_socket, 0},     {"bind", do_bind, 0},         {"listen", do_listen, 0},
     {"accept", do_accept, 1},     {"accept4", do_accept, 1},    {"connect", do_connect, 1},
-    {"read", do_read, 1},         {"recv", do_read, 1},         {"recvfrom", do_read, 1},
+    {"read", do_read, 1},         {"recv", do_read, 1},         {"recvfrom", do_read, 1},   {"recvmsg", do_read, 1},
     {"write", do_write, 1},       {"writev", do_write, 1},      {"send", do_write, 1},
     {"sendto", do_write, 1},      {"sendmsg", do_write, 1},     {"close", do_close, 1},
     {"shutdown", do_shutdown, 0}, {"fcntl", do_fcntl, 0},       {"setsockopt", do_setsockopt, 0},
