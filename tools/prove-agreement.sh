@@ -19,6 +19,7 @@
 #     --retries N       rerun a failing run up to N more times, for timing flakes (default 1)
 #     --out DIR         where results.tsv, table.md and the logs go (default: a new temp folder)
 #     --no-mutants      skip the mutated copies
+#     --summarize DIR   only write DIR/table.md again from DIR/results.tsv (no runs)
 #   SUBDIR...           only these folders (or .pkt files) under gtests/net/tcp, e.g. close sack
 #   PD_REV=abc1234      names the packetdrill commit in the table when the checkout has no .git
 #
@@ -30,6 +31,46 @@ set -u
 
 usage() { sed -n '/^# Usage/,/^# The checkout/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64; }
 
+# summarize DIR PD_REV: DIR/table.md from DIR/results.tsv (counts, then the differences);
+# its status is 1 when the tools disagree anywhere or a mutant did not fail as it should.
+summarize() {
+  local out=$1 pd_rev=$2
+  awk -F'\t' -v pdrev="$pd_rev" -v kernel="$(uname -r)" '
+    NR == 1 { next }
+    {
+      runs++; pdp = ($3 == "pass"); nlp = ($5 ~ /^pass/)
+      if (pdp && nlp) both++; else if (!pdp && !nlp) neither++; else if (pdp) pdonly++; else nlonly++
+      if (pdp) { mtot++; if ($9 ~ /^fails@/) mfail++ }
+      if (pdp && nlp) { btot++; if ($9 ~ /^fails@/) bfail++ }
+      if ((pdp && $4 > 1) || (nlp && $6 > 1)) retried++
+      pds += $7; nls += $8
+      if (pdp != nlp && $5 == "pass;4ms:fail") tolfail++
+      if (pdp != nlp) diff[++nd] = sprintf("| %s | %s | %s | %s | %s | %s |", $1, $2, $3, $5, $11, $12)
+      if (pdp && $9 !~ /^fails@/) mdiff[++nm] = sprintf("| %s | %s | %s | %s |", $1, $2, $9, $12)
+    }
+    END {
+      printf "## netlab prove vs packetdrill on gtests/net/tcp\n\n"
+      printf "packetdrill %s, kernel %s, %d runs (script x mode).\n\n", pdrev, kernel, runs
+      printf "| | runs |\n| --- | --- |\n"
+      printf "| both pass | %d |\n| both fail | %d |\n| packetdrill passes, netlab prove fails | %d |\n| netlab prove passes, packetdrill fails | %d |\n", both, neither, pdonly, nlonly
+      printf "| of those, failing under netlab prove too with packetdrill'"'"'s 4 ms tolerance (--tolerance 4) | %d |\n", tolfail
+      printf "| mutated copies of the scripts both pass, failing under netlab prove naming line and field | %d of %d |\n", bfail, btot
+      printf "| mutated copies of every packetdrill pass, failing so under netlab prove | %d of %d |\n", mfail, mtot
+      printf "| passes that needed a retry (timing) | %d |\n| total seconds, packetdrill / netlab prove | %.1f / %.1f |\n\n", retried, pds, nls
+      if (nd) {
+        printf "### Runs where the two disagree\n\n| script | mode | packetdrill | netlab prove | packetdrill says | netlab prove says |\n| --- | --- | --- | --- | --- | --- |\n"
+        for (i = 1; i <= nd; i++) print diff[i]
+        printf "\n"
+      }
+      if (nm) {
+        printf "### Mutated copies netlab prove did not fail as expected\n\n| script | mode | result | netlab prove on the original |\n| --- | --- | --- | --- |\n"
+        for (i = 1; i <= nm; i++) print mdiff[i]
+        printf "\n"
+      }
+      exit (nd || nm) ? 1 : 0
+    }' "$out/results.tsv" >"$out/table.md"
+}
+
 netlab="" modes="ipv4" retries=1 out="" mutants=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,6 +79,7 @@ while [ $# -gt 0 ]; do
     --retries) retries="${2:?}"; shift 2 ;;
     --out) out="${2:?}"; shift 2 ;;
     --no-mutants) mutants=0; shift ;;
+    --summarize) summarize "${2:?}" "${PD_REV:-?}"; st=$?; cat "$2/table.md"; exit $st ;;
     -h|--help) usage ;;
     -*) echo "prove-agreement: unknown option $1" >&2; usage ;;
     *) break ;;
@@ -240,40 +282,8 @@ for script in "${scripts[@]}"; do
   done
 done
 
-# The table: counts, then the differences.
 pd_rev=${PD_REV:-$(git -C "$pd_checkout" rev-parse --short HEAD 2>/dev/null || echo "checkout $pd_checkout")}
-awk -F'\t' -v pdrev="$pd_rev" -v kernel="$(uname -r)" '
-  NR == 1 { next }
-  {
-    runs++; pdp = ($3 == "pass"); nlp = ($5 ~ /^pass/)
-    if (pdp && nlp) both++; else if (!pdp && !nlp) neither++; else if (pdp) pdonly++; else nlonly++
-    if (pdp) { mtot++; if ($9 ~ /^fails@/) mfail++ }
-    if ((pdp && $4 > 1) || (nlp && $6 > 1)) retried++
-    pds += $7; nls += $8
-    if (pdp != nlp && $5 == "pass;4ms:fail") tolfail++
-    if (pdp != nlp) diff[++nd] = sprintf("| %s | %s | %s | %s | %s | %s |", $1, $2, $3, $5, $11, $12)
-    if (pdp && $9 !~ /^fails@/) mdiff[++nm] = sprintf("| %s | %s | %s | %s |", $1, $2, $9, $12)
-  }
-  END {
-    printf "## netlab prove vs packetdrill on gtests/net/tcp\n\n"
-    printf "packetdrill %s, kernel %s, %d runs (script x mode).\n\n", pdrev, kernel, runs
-    printf "| | runs |\n| --- | --- |\n"
-    printf "| both pass | %d |\n| both fail | %d |\n| packetdrill passes, netlab prove fails | %d |\n| netlab prove passes, packetdrill fails | %d |\n", both, neither, pdonly, nlonly
-    printf "| of those, failing under netlab prove too with packetdrill'"'"'s 4 ms tolerance (--tolerance 4) | %d |\n", tolfail
-    printf "| mutated copies (of packetdrill passes) failing under netlab prove, naming line and field | %d of %d |\n", mfail, mtot
-    printf "| passes that needed a retry (timing) | %d |\n| total seconds, packetdrill / netlab prove | %.1f / %.1f |\n\n", retried, pds, nls
-    if (nd) {
-      printf "### Runs where the two disagree\n\n| script | mode | packetdrill | netlab prove | packetdrill says | netlab prove says |\n| --- | --- | --- | --- | --- | --- |\n"
-      for (i = 1; i <= nd; i++) print diff[i]
-      printf "\n"
-    }
-    if (nm) {
-      printf "### Mutated copies netlab prove did not fail as expected\n\n| script | mode | result | netlab prove on the original |\n| --- | --- | --- | --- |\n"
-      for (i = 1; i <= nm; i++) print mdiff[i]
-      printf "\n"
-    }
-    exit (nd || nm) ? 1 : 0
-  }' "$out/results.tsv" >"$out/table.md"
+summarize "$out" "$pd_rev"
 status=$?
 cat "$out/table.md"
 echo "prove-agreement: results in $out (results.tsv, table.md, logs/)" >&2
