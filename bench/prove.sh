@@ -12,7 +12,8 @@
 #
 # A run that fails under either tool is reported and left out of the sums (a failure stops early,
 # so its time says nothing). Also prints, for netlab prove, the time the scripts' own timers need
-# (its --json "seconds") and the overhead per script line beyond that.
+# (its --json "seconds") and the cost per script line beyond that and beyond the fixed cost of a
+# run (measured on a one-line script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { sed -n '/^#   bench/,/^$/p' "$0" >&2; exit 64; }
@@ -55,8 +56,12 @@ run_nl() {
 echo "packetdrill: $pd"
 echo "netlab:      $netlab ($("$netlab" --version 2>/dev/null || echo '?'))"
 echo "kernel $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); ${#scripts[@]} scripts, $runs runs"
+# The fixed cost of one run (namespace, tun0, and for netlab prove its jitter measurement), from
+# a one-line script, so that the cost per line can be told from it.
+mkdir -p "$out/setup"
+printf '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n' >"$out/setup/one-line.pkt"
 for ((r = 1; r <= runs; r++)); do
-  for s in "${scripts[@]}"; do
+  for s in "$out/setup/one-line.pkt" "${scripts[@]}"; do
     for tool in $([ $((r % 2)) = 1 ] && echo "pd nl" || echo "nl pd"); do
       t0=$(now); rc=0; "run_$tool" "$s" || rc=$?; t1=$(now)
       timer="-"
@@ -81,15 +86,18 @@ awk -F'\t' '
     vals[key] = vals[key] " " $5
     if ($2 == "nl") { tvals[$1] = tvals[$1] " " $6; lines[$1] = $7 } }
   END {
+    setup = name[1]; sp1 = median(setup SUBSEP "pd"); sn1 = median(setup SUBSEP "nl")
+    printf "\nfixed cost of one run (a one-line script): packetdrill %.3f s, netlab prove %.3f s\n", sp1, sn1
     printf "\n%-44s %10s %10s %7s %10s %12s\n", "script", "pd (s)", "netlab (s)", "ratio", "timers (s)", "ms/line over"
-    for (i = 1; i <= ns; i++) {
+    for (i = 2; i <= ns; i++) {
       s = name[i]
       if (s in failed) { printf "%-44s failed:%s\n", s, failed[s]; nfail++; continue }
       p = median(s SUBSEP "pd"); n = median(s SUBSEP "nl")
       vals["t"] = tvals[s]; t = median("t")
       sp += p; sn += n; st += t; sl += lines[s]
-      printf "%-44s %10.3f %10.3f %7.2f %10.3f %12.2f\n", s, p, n, n / p, t, (n - t) * 1000 / lines[s]
+      printf "%-44s %10.3f %10.3f %7.2f %10.3f %12.2f\n", s, p, n, n / p, t, (n - t - sn1) * 1000 / lines[s]
+      nok++
     }
-    printf "%-44s %10.3f %10.3f %7.2f %10.3f %12.2f\n", "total (medians)", sp, sn, sn / sp, st, (sn - st) * 1000 / sl
+    printf "%-44s %10.3f %10.3f %7.2f %10.3f %12.2f\n", "total (medians)", sp, sn, sn / sp, st, (sn - st - nok * sn1) * 1000 / sl
     if (nfail) printf "%d scripts failed in some run and are not in the total\n", nfail
   }' "$out/times.tsv"

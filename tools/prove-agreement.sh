@@ -127,8 +127,26 @@ pd_mode_args() {
   esac
 }
 
-# netlab prove's arguments per mode: the same -D symbols; the address mode when not IPv4
-# (netlab prove --help names the option; nothing is passed for IPv4, its default).
+# netlab prove takes the address mode as packetdrill's script option (`--ip_version=MODE` at the
+# top of the script), not on its command line: for a mode other than IPv4 netlab prove gets a
+# copy whose first line carries the option in front of what was there (a comment or nothing),
+# so every line keeps its number. Prints the path to give netlab prove, or nothing when the
+# first line is an event (the run is then marked n/a).
+nl_script_for_mode() {
+  local script=$1 mode=$2 first
+  [ "$mode" = ipv4 ] && { echo "$script"; return; }
+  first=$(head -1 "$script")
+  case "$first" in
+    ''|//*|'#'*) ;;
+    *) return ;;
+  esac
+  local copy
+  copy="$(dirname "$script")/mode-$mode-$(basename "$script")"
+  { printf -- '--ip_version=%s %s\n' "$mode" "$first"; tail -n +2 "$script"; } >"$copy"
+  echo "$copy"
+}
+
+# netlab prove's arguments per mode: packetdrill's -D symbols if it takes them.
 nl_help=$("$netlab" prove --help 2>&1)
 nl_mode_args() {
   local defs=""
@@ -139,10 +157,7 @@ nl_mode_args() {
       ipv4-mapped-ipv6) defs="-D TFO_COOKIE=3021b9d889017eeb -D CODE=host_unreachable -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR" ;;
     esac
   fi
-  case "$1" in
-    ipv4) echo "$defs" ;;
-    *) echo "--ip-version $1 $defs" ;;
-  esac
+  echo "$defs"
 }
 
 now() { date +%s.%N; }
@@ -162,13 +177,16 @@ run_pd() {
 
 # run_nl SCRIPT MODE LOG: netlab prove (it makes its own namespace), from the script's folder.
 run_nl() {
-  local script=$1 mode=$2 log=$3
+  local script mode=$2 log=$3
+  script=$(nl_script_for_mode "$1" "$2")
+  [ -n "$script" ] || { echo "n/a: the first line is an event, no room for --ip_version" >"$log"; return 3; }
   # shellcheck disable=SC2046
   (cd "$(dirname "$script")" && timeout -k 5 180 "$netlab" prove --out "$out/runs" $(nl_mode_args "$mode") "$(basename "$script")") >"$log" 2>&1
 }
 
 run_nl_tol() {
-  local script=$1 mode=$2 log=$3
+  local script mode=$2 log=$3
+  script=$(nl_script_for_mode "$1" "$2")
   # shellcheck disable=SC2046
   (cd "$(dirname "$script")" && timeout -k 5 180 "$netlab" prove --tolerance 4 --out "$out/runs" $(nl_mode_args "$mode") "$(basename "$script")") >"$log" 2>&1
 }
@@ -268,12 +286,12 @@ for script in "${scripts[@]}"; do
         run_nl "$copy" "$mode" "$out/logs/$tag.mutant.nl"; m_nl=$?
         # packetdrill names the line as FILE:LINE; so must netlab prove, and the field.
         if [ $m_pd != 0 ] && grep -q "mutant-$(basename "$script"):$line" "$out/logs/$tag.mutant.pd"; then mut_pd="fails@$line"; else mut_pd="rc$m_pd"; fi
-        if [ $m_nl = 1 ] && grep -q "mutant-$(basename "$script"):$line" "$out/logs/$tag.mutant.nl" && grep -qiw "$field" "$out/logs/$tag.mutant.nl"; then
+        if [ $m_nl = 1 ] && grep -q "mutant-$(basename "$script"):$line:" "$out/logs/$tag.mutant.nl" && grep -qiw "$field" "$out/logs/$tag.mutant.nl"; then
           mut_nl="fails@$line:$field"
         else
           mut_nl="rc$m_nl(no $line/$field)"
         fi
-        rm -f "$copy"
+        rm -f "$copy" "$(dirname "$copy")/mode-$mode-$(basename "$copy")"
       fi
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\t%s\t%s\n' "$rel" "$mode" "$pd_res" "$pd_tries" "$nl_res" "$nl_tries" \
