@@ -84,12 +84,41 @@ final class ProveTests: XCTestCase {
         XCTAssertEqual(lines.first, "line,time_s,event,state,ca_state,cwnd,ssthresh,rto_us,rtt_us,rttvar_us,unacked,retransmits,total_retrans,backoff,snd_mss,rcv_mss")
         XCTAssertEqual(lines.count, 15)
         XCTAssertTrue(lines.contains { $0.hasPrefix("10,") && $0.contains(",ESTABLISHED,Open,10,") }, csv)
+        // The page: the script beside its time-sequence graph, each kernel segment labelled with its line.
+        let html = try String(contentsOfFile: dir + "/out/handshake.html", encoding: .utf8)
+        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 2, "the graph and the TCP_INFO timeline")
+        XCTAssertTrue(html.contains("<title>line 12: P. 1:1001(1000)</title>"), html)
+        XCTAssertTrue(html.contains("<title>line 13: ack 1001</title>"), html)
         // --json: the whole run.
         let j = try TestSupport.run(netlab, ["prove", "--json", "--out", dir + "/out", script])
         XCTAssertEqual(j.status, 0, j.stderr)
         let runs = try JSONSerialization.jsonObject(with: j.stdoutData) as? [[String: Any]]
         XCTAssertEqual(runs?.first?["passed"] as? Bool, true)
         XCTAssertEqual((runs?.first?["events"] as? [Any])?.count, 14)
+    }
+
+    /// packetdrill's other two modes: IPv6 on the wire (tshark sees 2001:db8::1 and fd3d:fa7b:d17d::2, and
+    /// the kernel's MSS is 1440, 20 bytes less than over IPv4), and AF_INET6 sockets over IPv4.
+    func testIPv6AndIPv4MappedModes() throws {
+        try TestSupport.requireRoot("a network namespace with a tun device")
+        let dir = try TestSupport.tempDir()
+        let v6 = try write("--ip_version=ipv6\n" + Self.handshake.replacingOccurrences(of: "<mss 1460,", with: "<mss 1440,"),
+                           "v6.pkt", in: dir)
+        let r = try TestSupport.run(netlab, ["prove", "--out", dir + "/out", v6])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let rows = try TestSupport.tsharkFields(dir + "/out/v6.pcapng", ["ipv6.src", "ipv6.dst", "tcp.options.mss_val"])
+        XCTAssertEqual(rows.count, 6, "\(rows)")
+        XCTAssertEqual(rows.first.map { Array($0[0...1]) }, ["2001:db8::1", "fd3d:fa7b:d17d::2"])
+        XCTAssertEqual(rows.count > 1 ? rows[1][2] : "", "1440")
+        // The IPv4 MSS in an IPv6 run fails on that option.
+        let wrong = try write("--ip_version=ipv6\n" + Self.handshake, "v6wrong.pkt", in: dir)
+        let w = try TestSupport.run(netlab, ["prove", "--out", dir + "/out", wrong])
+        XCTAssertEqual(w.status, 1, w.stdout)
+        XCTAssertTrue(w.stdout.contains("field option 1 (mss)"), w.stdout)
+        let mapped = try write("--ip_version=ipv4-mapped-ipv6\n" + Self.handshake, "mapped.pkt", in: dir)
+        let m = try TestSupport.run(netlab, ["prove", "--out", dir + "/out", mapped])
+        XCTAssertEqual(m.status, 0, m.stdout + m.stderr)
+        XCTAssertEqual(try TestSupport.tsharkFields(dir + "/out/mapped.pcapng", ["ip.src"]).first, ["192.0.2.1"])
     }
 
     /// One expected field changed, one copy each: the run fails at that line naming the field.

@@ -144,13 +144,19 @@ static void experiment(struct pv_script *s, const struct nl_prove_opts *o, struc
     if (!r.rec || pv_net_setup(&r, errbuf) < 0 || pv_run_events(&r, errbuf) < 0) {
         snprintf(sh->errbuf, sizeof sh->errbuf, "%s", r.rec ? errbuf : "out of memory");
         sh->setup_failed = 1;
-        sh->done = 1;
+        __atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
         return;
     }
     char pcap[1200], csv[1200];
     char rerr[NL_ERRBUF_SIZE] = "";
     if (pv_record_write(&r, pcap, sizeof pcap, csv, sizeof csv, rerr) < 0)
-        snprintf(sh->errbuf, sizeof sh->errbuf, "recording: %s", rerr);
+        snprintf(sh->errbuf, sizeof sh->errbuf, "recording: %.480s", rerr);
+    if (pcap[0] && o && o->out_dir) {   /* the page beside the capture: NAME.html */
+        char html[1200];
+        snprintf(html, sizeof html, "%.*s.html", (int)(strlen(pcap) - strlen(".pcapng")), pcap);
+        if (pv_html_write(&r, html, pcap, csv, rerr) < 0)
+            snprintf(sh->errbuf, sizeof sh->errbuf, "drawing: %.480s", rerr);
+    }
     struct pv_out t = {0}, j = {0};
     pv_verdict_text(&r, pcap, csv, &t);
     pv_verdict_json(&r, pcap, csv, &j);
@@ -163,14 +169,36 @@ static void experiment(struct pv_script *s, const struct nl_prove_opts *o, struc
     sh->failed = r.failed;
     sh->fail_line = r.failed && r.fail.ev >= 0 ? s->ev[r.fail.ev].line : 0;
     sh->seconds = r.end_us / 1e6;
-    sh->done = 1;
-    pv_net_close(&r);
+    __atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
+    /* tun0 and the namespaces go with this process's exit (which waits for the kernel's teardown,
+     * tens of ms); the caller already has the verdict and need not wait for it. */
+}
+
+/* Runs whose verdict came back but whose process was still tearing its namespace down: reaped
+ * later, so a run's teardown overlaps the next script instead of adding to it. */
+static pid_t tearing[64];
+static int ntearing;
+
+static void reap_teardowns(int block_if_full)
+{
+    for (int i = 0; i < ntearing;) {
+        if (waitpid(tearing[i], NULL, WNOHANG) != 0) {
+            tearing[i] = tearing[--ntearing];
+            continue;
+        }
+        i++;
+    }
+    if (block_if_full && ntearing == (int)(sizeof tearing / sizeof tearing[0])) {
+        waitpid(tearing[0], NULL, 0);
+        tearing[0] = tearing[--ntearing];
+    }
 }
 
 int nl_prove_run(const char *path, const struct nl_prove_opts *opts, struct nl_prove_result **out, char *errbuf)
 {
     *out = NULL;
     struct pv_script s;
+    reap_teardowns(1);
     int rc = pv_parse(&s, path, errbuf);
     if (rc < 0) {
         pv_script_free(&s);
@@ -205,7 +233,7 @@ int nl_prove_run(const char *path, const struct nl_prove_opts *opts, struct nl_p
         if (unshare(CLONE_NEWNET | CLONE_NEWPID) < 0) {
             snprintf(sh->errbuf, sizeof sh->errbuf, "creating the experiment's namespaces: %s", strerror(errno));
             sh->setup_failed = 1;
-            sh->done = 1;
+            __atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
             _exit(4);
         }
         pid_t b = fork();
@@ -222,20 +250,28 @@ int nl_prove_run(const char *path, const struct nl_prove_opts *opts, struct nl_p
             ;
         _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
     }
-    int st = 0, stopped = 0;
+    int st = 0, stopped = 0, exited = 0;
     for (;;) {
-        pid_t w = waitpid(a, &st, WNOHANG);
-        if (w == a)
+        if (__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE))
             break;
+        pid_t w = waitpid(a, &st, WNOHANG);
+        if (w == a) {
+            exited = 1;
+            break;
+        }
         if (w < 0 && errno != EINTR)
             break;
         if (nl_stop_requests() && !stopped) {
             kill(a, SIGKILL);
             stopped = 1;
         }
-        struct timespec t = {0, 5000000};
+        struct timespec t = {0, 1000000};
         nanosleep(&t, NULL);
     }
+    if (!exited && ntearing < (int)(sizeof tearing / sizeof tearing[0]))
+        tearing[ntearing++] = a;
+    else if (!exited)
+        waitpid(a, &st, 0);
     pv_script_free(&s);
     if (!sh->done || sh->setup_failed) {
         if (stopped)

@@ -109,10 +109,21 @@ static void explain_in(const struct pv_run *r, int ev, struct wbuf *b)
     for (int i = ev - 1; i >= 0 && !pe; i--)
         if (r->s->ev[i].kind == PV_EV_PACKET && r->s->ev[i].seg.dir == '<' && (r->s->ev[i].seg.flags & PV_ACK))
             pe = &r->s->ev[i];
-    if (pe && pe->seg.ack == g->ack && g->len == 0 && !(pe->seg.flags & PV_SYN)) {
-        w(b, "Injects a duplicate ACK (the same acknowledgment, %u, again): the receiver is missing the data from %u "
-             "while later segments arrive. After three duplicates the sender retransmits at once: fast retransmit "
-             "(RFC 5681 3.2).", g->ack, g->ack);
+    const struct pv_event *po = NULL;   /* the kernel's segment before this line */
+    for (int i = ev - 1; i >= 0 && !po; i--)
+        if (r->s->ev[i].kind == PV_EV_PACKET && r->s->ev[i].seg.dir == '>')
+            po = &r->s->ev[i];
+    if (rec->dupacks > 0 && pe && pe->seg.ack == g->ack && g->len == 0) {
+        w(b, "Injects duplicate ACK number %d (the same acknowledgment, %u, again): the receiver is missing the data "
+             "from %u while later segments arrive. After three duplicates the sender retransmits at once: fast "
+             "retransmit (RFC 5681 3.2).", rec->dupacks, g->ack, g->ack);
+    } else if (po && (po->seg.flags & PV_SYN) && (po->seg.flags & PV_ACK) && g->len == 0) {
+        w(b, "Injects the ACK of the kernel's SYN-ACK: the three-way handshake is complete, the connection is "
+             "ESTABLISHED and waits in the listener's accept queue (RFC 9293 3.5).");
+        if (rec->rtt_ms >= 0) {
+            w(b, "\nThe SYN-ACK's round trip gives the first RTT sample, %.3f ms.", rec->rtt_ms);
+            rto_words(b, rec);
+        }
     } else {
         w(b, "Injects an ACK of the kernel's data up to %u (cumulative acknowledgment, RFC 9293 3.4).", g->ack);
         if (rec->rtt_ms >= 0) {
@@ -290,6 +301,8 @@ static void explain_sys(const struct pv_run *r, int ev, struct wbuf *b)
     if (rec->reached) {
         if (rec->sys_ret < 0)
             w(b, " It returned -1 %s.", pv_errno_name(rec->sys_errno));
+        else if ((!strcmp(n, "socket") || !strncmp(n, "accept", 6)) && !sc->result_any)
+            w(b, " It returned a new descriptor, %lld in the script's numbering.", (long long)sc->result);
         else
             w(b, " It returned %lld.", (long long)rec->sys_ret);
     }

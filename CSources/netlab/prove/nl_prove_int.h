@@ -67,6 +67,8 @@ struct pv_seg {
     int win;                    /* -1: not given (not checked for '>') */
     int urg;                    /* -1: not given */
     int opts_any;               /* <...>: options not checked */
+    int ecn;                    /* -1 not given; 0 noecn, 1 ect1, 2 ect0, 3 ce ([ce] ...); 4 ect0 or ect1 */
+    int tos;                    /* -1 not given; (tos 0x10): the whole byte */
     int opts_given;
     int nopts;
     struct pv_opt opts[PV_MAX_OPTS];
@@ -113,6 +115,9 @@ struct pv_script {
     char *init_command;          /* a backtick line before the first event */
     char *cleanup_command;       /* a backtick line after the last event: run at the end, pass or fail */
     int64_t tolerance_us;        /* --tolerance_usecs=, 0 if not given */
+    int mss;                     /* --mss=: injected segments go in as GSO of this size (0: not) */
+    int mapped;                  /* --ip_version=ipv4-mapped-ipv6: AF_INET6 sockets, IPv4 on the wire */
+    int ipv6;                    /* --ip_version=ipv6: AF_INET6 sockets, IPv6 on the wire */
     int ipv4_only;               /* always 1 for now */
     struct pv_event *ev;
     int nev;
@@ -120,6 +125,8 @@ struct pv_script {
 };
 /* Parse a whole script. NL_EMALFORMED with errbuf "file:line:col: what was expected". */
 int pv_parse(struct pv_script *s, const char *path, char *errbuf);
+/* As pv_parse, from len bytes of text in memory named path (the fuzz target's way in). */
+int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_t len, char *errbuf);
 void pv_script_free(struct pv_script *s);
 /* The symbol table (AF_INET, SOL_SOCKET, ...), errno names; 0 if known. */
 int pv_symbol(const char *name, size_t len, int64_t *value);
@@ -136,12 +143,17 @@ struct pv_wire {                 /* a decoded IPv4/TCP segment */
     uint32_t len;                /* payload bytes */
     int nopts;
     struct pv_opt opts[PV_MAX_OPTS];
-    uint8_t ttl, tos;
+    uint8_t ttl, tos;            /* IPv6: hop limit and traffic class */
+    int v6;                      /* an IPv6 packet (src6/dst6), else IPv4 (src/dst) */
+    uint8_t src6[16], dst6[16];
 };
 /* Build an IPv4/TCP packet of seg (addresses and ports given, seq/ack already live). Bytes written, or <0. */
 int pv_seg_build(const struct pv_seg *seg, const uint8_t src[4], const uint8_t dst[4], uint16_t sport,
                  uint16_t dport, uint32_t seq, uint32_t ack, const uint32_t *ts_ecr, uint8_t *out, size_t cap);
-/* Decode an IPv4/TCP packet (bounds-checked). 0, or NL_ETRUNC/NL_EMALFORMED (not TCP: NL_ENOTFOUND). */
+/* As pv_seg_build over IPv6 (40-byte header, the checksum over RFC 8200 8.1's pseudo-header). */
+int pv_seg_build6(const struct pv_seg *seg, const uint8_t src[16], const uint8_t dst[16], uint16_t sport,
+                  uint16_t dport, uint32_t seq, uint32_t ack, const uint32_t *ts_ecr, uint8_t *out, size_t cap);
+/* Decode an IPv4/TCP or IPv6/TCP packet (bounds-checked). 0, or NL_ETRUNC/NL_EMALFORMED (not TCP: NL_ENOTFOUND). */
 int pv_seg_decode(const uint8_t *p, size_t n, struct pv_wire *w);
 /* Words for a segment in packetdrill's notation: "S. 0:0(0) ack 1 win 65535 <mss 1460,...>". */
 void pv_seg_format(char *buf, size_t cap, uint8_t flags, uint32_t seq, uint32_t len, int has_ack, uint32_t ack,
@@ -188,6 +200,7 @@ struct pv_rec {
 #define PV_D_WIN 16u
 #define PV_D_URG 32u
 #define PV_D_OPTS 64u
+#define PV_D_TOS 128u
 enum { PV_RETX_NONE, PV_RETX_TIMEOUT, PV_RETX_DUPACK, PV_RETX_SACK, PV_RETX_SYN, PV_RETX_PROBE, PV_RETX_TLP };
 
 struct pv_fail {
@@ -211,6 +224,7 @@ struct pv_run {
     const struct nl_prove_opts *o;
     int tun, psock;
     uint8_t lip[4], rip[4], gw[4];
+    uint8_t lip6[16], rip6[16];          /* --ip_version=ipv6: fd3d:fa7b:d17d::2 and 2001:db8::1 */
     int64_t t0_ns;                       /* CLOCK_MONOTONIC at the script's time 0 */
     int64_t rt_off_ns;                   /* CLOCK_REALTIME - CLOCK_MONOTONIC */
     int64_t tol_us, jitter_us;
@@ -219,7 +233,8 @@ struct pv_run {
     int have_ports;
     uint16_t lport, rport, next_rport;
     int have_lisn;
-    uint32_t lisn_live, lisn_script;
+    uint32_t lisn_live, lisn_script;     /* the kernel's ISN, live and as the script wrote it */
+    uint32_t remote_isn;                 /* the remote end's, from its SYN (script and live alike) */
     int have_ts;
     uint32_t ts_script0, ts_live0;
     /* script fd -> live fd */
@@ -256,6 +271,7 @@ struct pv_run {
     double srtt_ms, rttvar_ms, rto_ms;
     int nsamples, backoff;
     int64_t last_tx_us;                  /* the kernel's last data/SYN transmission */
+    int64_t late_us;                     /* how late this runner made the last injection or call */
 };
 
 int64_t pv_now_us(const struct pv_run *r);
@@ -281,6 +297,10 @@ void pv_sys_close_all(struct pv_run *r);
  * TCP_INFO timeline (CSV), both under opts->out_dir. */
 int pv_record_packet(struct pv_run *r, char dir, int ev, int64_t t_ns, const uint8_t *p, size_t n);
 int pv_record_write(struct pv_run *r, char *pcap_path, size_t pcap_cap, char *csv_path, size_t csv_cap, char *errbuf);
+
+/* nl_prove_html.c: the experiment on one page: the script beside its time-sequence graph, the
+ * TCP_INFO timeline under it. */
+int pv_html_write(const struct pv_run *r, const char *path, const char *pcap, const char *csv, char *errbuf);
 
 /* nl_prove_explain.c: each line in plain words with its RFC clause. */
 void pv_explain_line(const struct pv_run *r, int ev, char *buf, size_t cap);

@@ -115,9 +115,10 @@ static struct pv_token lex(struct pv_lexer *lx)
                 adv(lx);
             t.kind = is_float ? PV_FLOAT : PV_INT;
             t.f = strtod(num, NULL);
-            t.i = is_float ? (int64_t)t.f : strtoll(num, NULL, 10);
-            if (!is_float && n > 18)
+            if (n > 18)   /* more digits than an int64 holds exactly: not a number this language uses */
                 t.kind = PV_BAD;
+            else
+                t.i = is_float ? (int64_t)t.f : strtoll(num, NULL, 10);
         }
     } else if (is_word(c)) {
         while (is_word(at(lx, 0)))

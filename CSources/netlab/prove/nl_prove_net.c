@@ -7,6 +7,7 @@
  */
 #include "nl_prove_int.h"
 #include "nl_internal.h"
+#include "netlab/nl_checksum.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <net/route.h>
+#include <linux/ipv6.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +67,21 @@ int pv_net_setup(struct pv_run *r, char *errbuf)
     memcpy(r->gw, gw, 4);
     memcpy(r->rip, rip, 4);
     r->tun = r->psock = -1;
-    /* No IPv6 chatter (router solicitations) on tun0: the experiment sees only its own segments. */
-    write_proc("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-    write_proc("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+    static const uint8_t lip6[16] = {0xfd, 0x3d, 0xfa, 0x7b, 0xd1, 0x7d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+    static const uint8_t rip6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    memcpy(r->lip6, lip6, 16);
+    memcpy(r->rip6, rip6, 16);
+    if (!r->s->ipv6) {
+        /* No IPv6 chatter (router solicitations) on tun0: the experiment sees only its own segments. */
+        write_proc("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+        write_proc("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+    } else {
+        /* IPv6 on tun0 without duplicate address detection (the address is usable at once) and
+         * without router solicitations. */
+        write_proc("/proc/sys/net/ipv6/conf/default/accept_dad", "0");
+        write_proc("/proc/sys/net/ipv6/conf/default/router_solicitations", "0");
+        write_proc("/proc/sys/net/ipv6/conf/default/dad_transmits", "0");
+    }
     int ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (ctl < 0)
         return nl_err_sys(errbuf, errno, "a control socket in the experiment's namespace");
@@ -119,6 +133,29 @@ int pv_net_setup(struct pv_run *r, char *errbuf)
         rc = nl_err_sys(errbuf, errno, "routing 192.0.2.0/24 via 192.168.0.1 on tun0");
         goto out;
     }
+    if (r->s->ipv6) {   /* fd3d:fa7b:d17d::2/48 on tun0, 2001:db8::/32 routed through it */
+        int c6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct in6_ifreq a6;
+        memset(&a6, 0, sizeof a6);
+        memcpy(&a6.ifr6_addr, r->lip6, 16);
+        a6.ifr6_prefixlen = 48;
+        a6.ifr6_ifindex = (int)if_nametoindex("tun0");
+        struct in6_rtmsg rt6;
+        memset(&rt6, 0, sizeof rt6);
+        static const uint8_t net6[16] = {0x20, 0x01, 0x0d, 0xb8};
+        memcpy(&rt6.rtmsg_dst, net6, 16);
+        rt6.rtmsg_dst_len = 32;
+        rt6.rtmsg_flags = RTF_UP;
+        rt6.rtmsg_metric = 1;
+        rt6.rtmsg_ifindex = a6.ifr6_ifindex;
+        if (c6 < 0 || ioctl(c6, SIOCSIFADDR, &a6) < 0 || ioctl(c6, SIOCADDRT, &rt6) < 0) {
+            rc = nl_err_sys(errbuf, errno, "addressing tun0 for IPv6 (fd3d:fa7b:d17d::2/48, 2001:db8::/32)");
+            if (c6 >= 0)
+                close(c6);
+            goto out;
+        }
+        close(c6);
+    }
     r->psock = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
     if (r->psock < 0) {
         rc = nl_err_sys(errbuf, errno, "a packet socket on tun0 (CAP_NET_RAW needed)");
@@ -157,7 +194,30 @@ int pv_net_inject(struct pv_run *r, const uint8_t *pkt, size_t len, char *errbuf
     uint8_t buf[VNET_HDR + 65536];
     if (len > 65536)
         return nl_err(errbuf, NL_ELIMIT, "an injected segment of %zu bytes (at most 65536)", len);
-    memset(buf, 0, VNET_HDR);   /* no offload asked: the checksums are complete */
+    memset(buf, 0, VNET_HDR);   /* no checksum offload: the checksums are complete */
+    if (r->s->mss > 0 && r->s->ipv6 && len > 40 && pkt[6] == 6) {
+        uint16_t size = (uint16_t)r->s->mss;
+        buf[1] = 4;   /* VIRTIO_NET_HDR_GSO_TCPV6, checksums complete as packetdrill sends them */
+        memcpy(buf + 4, &size, 2);
+    } else if (r->s->mss > 0 && !r->s->ipv6 && len > 20 && pkt[9] == 6) {
+        /* --mss: a GSO packet of mss-sized segments, as packetdrill injects it (the kernel's GRO
+         * path sees one large segment; TCP counts its pieces) */
+        size_t ihl = (size_t)(pkt[0] & 15) * 4, thl = len > ihl + 12 ? (size_t)(pkt[ihl + 12] >> 4) * 4 : 20;
+        uint16_t size = (uint16_t)r->s->mss, hdr = (uint16_t)(ihl + thl), cstart = (uint16_t)ihl, coff = 16;
+        buf[0] = 1;   /* VIRTIO_NET_HDR_F_NEEDS_CSUM: the segments' checksums are the device's to finish */
+        buf[1] = 1;   /* VIRTIO_NET_HDR_GSO_TCPV4 */
+        memcpy(buf + 2, &hdr, 2);
+        memcpy(buf + 4, &size, 2);
+        memcpy(buf + 6, &cstart, 2);
+        memcpy(buf + 8, &coff, 2);
+        memcpy(buf + VNET_HDR, pkt, len);
+        /* the TCP checksum field then holds the pseudo-header's sum, not complemented */
+        uint16_t ph = nl_cksum_fold(nl_cksum_pseudo4(pkt + 12, pkt + 16, 6, (uint16_t)(len - ihl)));
+        buf[VNET_HDR + ihl + 16] = (uint8_t)(ph >> 8);
+        buf[VNET_HDR + ihl + 17] = (uint8_t)ph;
+        ssize_t w = write(r->tun, buf, VNET_HDR + len);
+        return w < 0 ? nl_err_sys(errbuf, errno, "injecting a segment into tun0 (GSO, --mss=%d)", r->s->mss) : 0;
+    }
     memcpy(buf + VNET_HDR, pkt, len);
     ssize_t w = write(r->tun, buf, VNET_HDR + len);
     if (w < 0)
@@ -183,7 +243,8 @@ int pv_net_next_out(struct pv_run *r, int64_t deadline_us, struct pv_pkt *pkt, c
                            .msg_control = ctrl, .msg_controllen = sizeof ctrl};
         ssize_t n = recvmsg(r->psock, &m, MSG_TRUNC);
         if (n >= 0) {
-            if (from.sll_pkttype != PACKET_OUTGOING || from.sll_protocol != htons(ETH_P_IP))
+            if (from.sll_pkttype != PACKET_OUTGOING ||
+                from.sll_protocol != htons(r->s->ipv6 ? ETH_P_IPV6 : ETH_P_IP))
                 continue;
             int64_t ts = 0;
             for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))

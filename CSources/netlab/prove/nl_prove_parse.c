@@ -195,10 +195,29 @@ static int parse_segment(struct pv_parser *ps, struct pv_event *e, char dir)
     g->win = -1;
     g->urg = -1;
     struct pv_token t = pv_lex_next(&ps->lx);
-    if (is_punct(&t, '(') || is_punct(&t, '[')) {   /* IP information (tos, ttl, ecn marks): not checked */
-        int rc = skip_balanced(ps, t.c, t.c == '(' ? ')' : ']');
+    g->ecn = -1;
+    g->tos = -1;
+    if (is_punct(&t, '(') || is_punct(&t, '[')) {   /* IP information: [ce] [ect0] [ect1] [noecn] [ect01] (tos N) */
+        char close = t.c == '(' ? ')' : ']';
+        struct pv_token w = pv_lex_peek(&ps->lx);
+        static const struct { const char *w; int ecn; } marks[] = {
+            {"noecn", 0}, {"ect1", 1}, {"ect0", 2}, {"ce", 3}, {"ect01", 4}};
+        for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+            if (is_word(&w, marks[i].w))
+                g->ecn = marks[i].ecn;
+        if (is_word(&w, "tos")) {
+            pv_lex_next(&ps->lx);
+            uint64_t v;
+            int rc = want_uint(ps, 255, "the TOS byte (tos 0x10)", &v);
+            if (rc < 0)
+                return rc;
+            g->tos = (int)v;
+        }
+        int rc = skip_balanced(ps, t.c, close);   /* ttl, flowlabel: accepted, not checked */
         if (rc < 0)
             return rc;
+        if (g->ecn == 4 && dir == '<')
+            return at_error(ps, t.line, t.col, "%s", "[ect01] is for expected ('>') segments only");
         t = pv_lex_next(&ps->lx);
     }
     if (is_word(&t, "udp") || is_word(&t, "icmp") || is_word(&t, "gre") || is_word(&t, "mpls"))
@@ -322,7 +341,11 @@ static int parse_items(struct pv_parser *ps, struct pv_expr *e, char close, int 
     for (;;) {
         struct pv_expr *k = NULL;
         int rc = parse_expr(ps, in_struct, &k, depth + 1);
-        if (rc < 0 || (rc = add_kid(ps, e, k)) < 0)
+        if (rc < 0) {
+            free_expr(k);   /* "A|" leaves A built */
+            return rc;
+        }
+        if ((rc = add_kid(ps, e, k)) < 0)
             return rc;
         t = pv_lex_next(&ps->lx);
         if (is_punct(&t, close))
@@ -390,7 +413,13 @@ static int parse_primary(struct pv_parser *ps, int in_struct, struct pv_expr **o
                 return nl_err(ps->errbuf, NL_ENOMEM, "out of memory");
             }
             f->name = strdup(name);
-            if ((rc = parse_expr(ps, in_struct, &v, depth + 1)) < 0 || (rc = add_kid(ps, f, v)) < 0) {
+            if ((rc = parse_expr(ps, in_struct, &v, depth + 1)) < 0) {
+                free_expr(v);
+                free_expr(f);
+                free_expr(e);
+                return rc;
+            }
+            if ((rc = add_kid(ps, f, v)) < 0) {
                 free_expr(f);
                 free_expr(e);
                 return rc;
@@ -543,6 +572,7 @@ static int parse_event(struct pv_parser *ps, struct pv_token first)
         return nl_err(ps->errbuf, NL_ENOMEM, "%s: out of memory", s->path);
     struct pv_event *e = &s->ev[s->nev];
     memset(e, 0, sizeof *e);
+    s->nev++;   /* owned by the script from here: pv_script_free frees a half-parsed event too */
     e->line = first.line;
     e->col = first.col;
     int rc;
@@ -611,7 +641,6 @@ static int parse_event(struct pv_parser *ps, struct pv_token first)
         !(e->kind == PV_EV_PACKET && e->seg.dir == '>'))
         return at_error(ps, first.line, first.col, "%s", "'*' and time ranges are for expected ('>') segments only");
     e->src = line_text(s, e->line);
-    s->nev++;
     return 0;
 }
 
@@ -648,19 +677,51 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
                pv_lex_peek(&ps->lx).kind != PV_OPTION)
             pv_lex_next(&ps->lx);
     }
-    if (strcmp(name, "--tolerance_usecs") == 0) {
+    int needs = !strcmp(name, "--mss") || !strcmp(name, "--tolerance_usecs") || !strcmp(name, "--ip_version");
+    if (needs && !v.text)
+        return at_error(ps, t.line, t.col, "%s needs a value after '=' (--mss=1000, --tolerance_usecs=10000, "
+                        "--ip_version=ipv4)", name);
+    if (strcmp(name, "--mss") == 0) {
+        if (v.kind != PV_INT || v.i < 64 || v.i > 65535)
+            return expected(ps, &v, "an MSS from 64 to 65535 (--mss=1000)");
+        ps->s->mss = (int)v.i;
+    } else if (strcmp(name, "--tolerance_usecs") == 0) {
         if (v.kind != PV_INT || v.i < 0 || v.i > 10000000)
             return expected(ps, &v, "microseconds (--tolerance_usecs=10000)");
         ps->s->tolerance_us = v.i;
     } else if (strcmp(name, "--ip_version") == 0) {
-        if (!(v.kind == PV_WORD && v.len == 4 && memcmp(v.text, "ipv4", 4) == 0))
-            return at_error(ps, t.line, t.col, "%s", "only --ip_version=ipv4 is supported so far");
+        /* the value as written, to the end of its line ("ipv4-mapped-ipv6" lexes as several tokens) */
+        const char *a = v.text, *b = v.text;
+        while (b < ps->lx.end && *b != '\n' && *b != ' ' && *b != '\t' && *b != '\r')
+            b++;
+        size_t n = (size_t)(b - a);
+        if (v.kind != PV_EOF && n == 4 && memcmp(a, "ipv4", 4) == 0)
+            ps->s->mapped = 0;
+        else if (n == 16 && memcmp(a, "ipv4-mapped-ipv6", 16) == 0)
+            ps->s->mapped = 1;
+        else if (n == 4 && memcmp(a, "ipv6", 4) == 0)
+            ps->s->ipv6 = 1;
+        else
+            return at_error(ps, v.line, v.col, "%s", "--ip_version: give ipv4, ipv4-mapped-ipv6 or ipv6");
     }
     /* other packetdrill options (--mtu, --tolerance_percent, ...) are accepted and not applied */
     return 0;
 }
 
 int pv_parse(struct pv_script *s, const char *path, char *errbuf)
+{
+    struct nl_file f;
+    memset(s, 0, sizeof *s);
+    snprintf(s->path, sizeof s->path, "%s", path);
+    int rc = nl_file_load(&f, path, "the script", "a script file", 4u << 20, errbuf);
+    if (rc < 0)
+        return rc;
+    rc = pv_parse_text(s, path, (const char *)f.data, f.size, errbuf);
+    nl_file_release(&f);
+    return rc;
+}
+
+int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_t len, char *errbuf)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", path);
@@ -670,19 +731,13 @@ int pv_parse(struct pv_script *s, const char *path, char *errbuf)
         *slash = 0;
     else
         snprintf(s->dir, sizeof s->dir, ".");
-    struct nl_file f;
-    int rc = nl_file_load(&f, path, "the script", "a script file", 4u << 20, errbuf);
-    if (rc < 0)
-        return rc;
-    s->source = malloc(f.size + 1);
-    if (!s->source) {
-        nl_file_release(&f);
+    int rc;
+    s->source = malloc(len + 1);
+    if (!s->source)
         return nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
-    }
-    memcpy(s->source, f.data, f.size);
-    s->source[f.size] = 0;
-    s->source_len = f.size;
-    nl_file_release(&f);
+    memcpy(s->source, text, len);
+    s->source[len] = 0;
+    s->source_len = len;
     if (memchr(s->source, 0, s->source_len))
         return nl_err(errbuf, NL_EMALFORMED, "%s: a NUL byte: this is not a script (text) file", path);
     struct pv_parser ps = {.s = s, .errbuf = errbuf};

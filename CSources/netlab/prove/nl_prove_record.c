@@ -35,7 +35,15 @@ int pv_record_packet(struct pv_run *r, char dir, int ev, int64_t t_ns, const uin
     memcpy(k->data, p, keep);
     /* The kernel leaves a sent segment's TCP checksum to tun0's offload, as to a network card;
      * complete it here as the card would, so the capture holds what the wire would carry. */
-    if (dir == '>' && keep == n && n >= 40 && (p[0] >> 4) == 4 && p[9] == 6) {
+    if (dir == '>' && keep == n && n >= 60 && (p[0] >> 4) == 6 && p[6] == 6) {
+        size_t plen = (size_t)p[4] << 8 | p[5];
+        if (40 + plen <= n && plen >= 20) {
+            k->data[56] = k->data[57] = 0;
+            uint16_t c = nl_cksum_l4_ipv6(k->data + 8, k->data + 24, 6, k->data + 40, plen, 16);
+            k->data[56] = (uint8_t)(c >> 8);
+            k->data[57] = (uint8_t)c;
+        }
+    } else if (dir == '>' && keep == n && n >= 40 && (p[0] >> 4) == 4 && p[9] == 6) {
         size_t ihl = (size_t)(p[0] & 15) * 4, total = (size_t)p[2] << 8 | p[3];
         if (ihl >= 20 && total <= n && total >= ihl + 20) {
             k->data[ihl + 16] = k->data[ihl + 17] = 0;
@@ -58,7 +66,9 @@ static void base_name(const char *path, char *out, size_t cap)
 {
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
-    snprintf(out, cap, "%s", b);
+    size_t n = strnlen(b, cap - 1);
+    memcpy(out, b, n);
+    out[n] = 0;
     char *dot = strrchr(out, '.');
     if (dot && dot != out)
         *dot = 0;
@@ -108,7 +118,7 @@ int pv_record_write(struct pv_run *r, char *pcap_path, size_t pcap_cap, char *cs
         const struct pv_pkt *k = &r->pk[i];
         char comment[400];
         if (k->ev >= 0)
-            snprintf(comment, sizeof comment, "%s:%d: %s %s", r->s->path, r->s->ev[k->ev].line,
+            snprintf(comment, sizeof comment, "%.150s:%d: %s %.200s", r->s->path, r->s->ev[k->ev].line,
                      k->dir == '<' ? "injected by" : "expected by", r->s->ev[k->ev].src ? r->s->ev[k->ev].src : "");
         else
             snprintf(comment, sizeof comment, "sent by the kernel, matched by no script line");

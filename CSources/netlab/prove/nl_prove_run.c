@@ -58,13 +58,14 @@ static int fail(struct pv_run *r, int ev, int kind, const char *fieldname, const
     return -1;
 }
 
-/* The scheduling jitter of this machine now: how late 200 short sleeps wake, the 99th percentile. */
+/* The scheduling jitter of this machine now: how late 100 short sleeps wake, the 99th percentile
+ * (the second latest). About 15 ms. */
 static int64_t measure_jitter_us(void)
 {
-    enum { N = 200 };
+    enum { N = 100 };
     int64_t late[N];
     for (int i = 0; i < N; i++) {
-        int64_t t = mono_ns() + 200000;
+        int64_t t = mono_ns() + 100000;
         struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
         late[i] = (mono_ns() - t) / 1000;
@@ -168,7 +169,7 @@ static int run_shell(struct pv_run *r, int ev, const char *cmd)
     if (run_prog(r, argv, 60.0, out, sizeof out, &st) < 0)
         return fail(r, ev, PV_F_SHELL, "command", "could not start /bin/sh: %s", strerror(errno));
     if (rec)
-        snprintf(rec->note, sizeof rec->note, "%s", out);
+        snprintf(rec->note, sizeof rec->note, "%.300s", out);
     if (st == -2)
         return fail(r, ev, PV_F_SHELL, "command", "the shell line did not finish within 60 s and was stopped: `%s`", cmd);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
@@ -385,8 +386,16 @@ static int settle_blocking(struct pv_run *r, int *pending)
 
 /* ---- segments ---- */
 
-static uint32_t lmap_out(const struct pv_run *r, uint32_t live) { return live - r->lisn_live + r->lisn_script; }
-static uint32_t lmap_in(const struct pv_run *r, uint32_t script) { return script - r->lisn_script + r->lisn_live; }
+/* Sequence numbers as packetdrill maps them: a SYN's are absolute (the kernel's shifted by its live
+ * ISN minus the script's), every other segment's count from the ISN of the side that sends them, as
+ * tcpdump's relative numbers do. */
+static uint32_t local_offset(const struct pv_run *r, int syn)
+{
+    if (!r->have_lisn)
+        return 0;
+    return syn ? r->lisn_live - r->lisn_script : r->lisn_live;
+}
+static uint32_t remote_offset(const struct pv_run *r, int syn) { return syn ? 0 : r->remote_isn; }
 
 static void note_inbound(struct pv_run *r, int ev, const struct pv_seg *g)
 {
@@ -427,6 +436,7 @@ static void note_inbound(struct pv_run *r, int ev, const struct pv_seg *g)
     }
     r->last_in_ack = g->ack;
     r->last_in_ack_valid = 1;
+    rec->dupacks = r->dupacks;
     rec->srtt_ms = r->srtt_ms;
     rec->rttvar_ms = r->rttvar_ms;
     rec->rto_ms = r->rto_ms;
@@ -503,7 +513,10 @@ static int do_inbound(struct pv_run *r, int ev)
     }
     /* Before any '>' SYN or SYN-ACK the kernel's initial sequence number is unknown: numbers are
      * then taken as they are (packetdrill's rule, local ISN 0), e.g. a stray ACK to a closed port. */
-    uint32_t ack = r->have_lisn ? lmap_in(r, g->ack) : g->ack;
+    int syn = (g->flags & PV_SYN) != 0;
+    if (syn)
+        r->remote_isn = g->seq;
+    uint32_t ack = g->ack + local_offset(r, syn), seq = g->seq + remote_offset(r, syn);
     uint32_t ecr = 0, *ecrp = NULL;
     for (int i = 0; i < g->nopts; i++)
         if (g->opts[i].kind == 8) {
@@ -512,17 +525,17 @@ static int do_inbound(struct pv_run *r, int ev)
         }
     /* SACK blocks name the kernel's sequence numbers: to live numbers */
     struct pv_seg live = *g;
-    if (r->have_lisn)
-        for (int i = 0; i < live.nopts; i++)
-            if (live.opts[i].kind == 5)
-                for (int k = 0; k < live.opts[i].nsack; k++) {
-                    live.opts[i].sack[k][0] = lmap_in(r, live.opts[i].sack[k][0]);
-                    live.opts[i].sack[k][1] = lmap_in(r, live.opts[i].sack[k][1]);
-                }
+    for (int i = 0; i < live.nopts; i++)
+        if (live.opts[i].kind == 5)
+            for (int k = 0; k < live.opts[i].nsack; k++) {
+                live.opts[i].sack[k][0] += local_offset(r, syn);
+                live.opts[i].sack[k][1] += local_offset(r, syn);
+            }
     static uint8_t pkt[65600];
-    int n = pv_seg_build(&live, r->rip, r->lip, r->rport, r->lport, g->seq, ack, ecrp, pkt, sizeof pkt);
+    int n = r->s->ipv6 ? pv_seg_build6(&live, r->rip6, r->lip6, r->rport, r->lport, seq, ack, ecrp, pkt, sizeof pkt)
+                       : pv_seg_build(&live, r->rip, r->lip, r->rport, r->lport, seq, ack, ecrp, pkt, sizeof pkt);
     if (n < 0)
-        return fail(r, ev, PV_F_SETUP, "length", "the segment does not fit in one IPv4 packet");
+        return fail(r, ev, PV_F_SETUP, "length", "the segment does not fit in one IP packet");
     sleep_until_us(r, rec->want_us);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -617,31 +630,39 @@ static int do_outbound(struct pv_run *r, int ev)
         }
         break;
     }
-    /* A TSO/GSO burst may leave as several segments where the script names one (packetdrill
-     * aggregates them): take the following segments of the same connection while they continue it. */
-    int pieces = 1;
-    while (w.len > 0 && w.len < g->len && !(w.flags & (PV_SYN | PV_FIN | PV_RST))) {
+    /* A TSO/GSO burst may leave as several segments where the script names one: packetdrill joins
+     * them while each continues the previous one (same ports, ack and window, flags but PSH, FIN and
+     * CWR alike, the next sequence number, every piece but the last as long as the first) into one
+     * with the first's sequence number and CWR and the last's other fields and time. */
+    int64_t t_ns = p.t_ns;
+    pv_record_packet(r, '>', ev, p.t_ns, p.data, p.caplen);
+    free(p.data);
+    uint32_t first_seq = w.seq, total = w.len, piece = w.len;
+    uint8_t cwr = w.flags & PV_CWR;
+    const uint8_t loose = PV_PSH | PV_FIN | PV_CWR;
+    while (total > 0 && total < g->len && !(w.flags & (PV_SYN | PV_FIN | PV_RST))) {
         struct pv_pkt q;
         struct pv_wire x;
         int got = next_packet(r, rec->want_end_us + rec->tol_us + 200000, &q, errbuf);
         if (got <= 0)
             break;
         if (pv_seg_decode(q.data, q.caplen, &x) < 0 || x.sport != w.sport || x.dport != w.dport ||
-            x.seq != w.seq + w.len || x.len == 0 || x.ack != w.ack ||
-            (x.flags & ~(PV_PSH | PV_FIN)) != (w.flags & ~(PV_PSH | PV_FIN)) || w.len + x.len > g->len) {
+            x.seq != first_seq + total || x.len == 0 || x.ack != w.ack || x.win != w.win ||
+            (x.flags & ~loose) != (w.flags & ~loose) || total + x.len > g->len ||
+            (total + x.len < g->len && x.len != piece)) {
             push_back(r, &q);
             break;
         }
         pv_record_packet(r, '>', ev, q.t_ns, q.data, q.caplen);
         free(q.data);
-        w.len += x.len;
-        w.flags |= x.flags & (PV_PSH | PV_FIN);
-        pieces++;
+        total += x.len;
+        w = x;
+        t_ns = q.t_ns;
     }
-    (void)pieces;
-    rec->live_us = (p.t_ns - r->rt_off_ns - r->t0_ns) / 1000;
-    pv_record_packet(r, '>', ev, p.t_ns, p.data, p.caplen);
-    free(p.data);
+    w.seq = first_seq;
+    w.len = total;
+    w.flags = (uint8_t)((w.flags & ~PV_CWR) | cwr);
+    rec->live_us = (t_ns - r->rt_off_ns - r->t0_ns) / 1000;
     /* learn the connection from the kernel's SYN (active open) or SYN-ACK (passive) */
     if (w.flags & PV_SYN) {
         if (!(w.flags & PV_ACK)) {
@@ -654,11 +675,18 @@ static int do_outbound(struct pv_run *r, int ev)
         r->have_lisn = 1;
     }
     /* to script numbers */
-    uint32_t seq = r->have_lisn ? lmap_out(r, w.seq) : w.seq;
+    int syn = (w.flags & PV_SYN) != 0;
+    uint32_t seq = w.seq - local_offset(r, syn);
     rec->actual = w;
     rec->actual.seq = seq;
+    rec->actual.ack = w.ack - remote_offset(r, syn);
     for (int i = 0; i < w.nopts; i++) {
         struct pv_opt *o = &rec->actual.opts[i];
+        if (o->kind == 5)
+            for (int k = 0; k < o->nsack; k++) {
+                o->sack[k][0] -= remote_offset(r, syn);
+                o->sack[k][1] -= remote_offset(r, syn);
+            }
         if (o->kind == 8) {
             if (!r->have_ts) {
                 for (int k = 0; k < g->nopts; k++)
@@ -679,7 +707,7 @@ static int do_outbound(struct pv_run *r, int ev)
         d |= PV_D_FLAGS;
     if (seq != g->seq)
         d |= PV_D_SEQ;
-    if ((g->flags & PV_ACK) && w.ack != g->ack)
+    if ((g->flags & PV_ACK) && rec->actual.ack != g->ack)
         d |= PV_D_ACK;
     if (w.len != g->len)
         d |= PV_D_LEN;
@@ -687,6 +715,10 @@ static int do_outbound(struct pv_run *r, int ev)
         d |= PV_D_WIN;
     if (g->urg >= 0 && w.urg != g->urg)
         d |= PV_D_URG;
+    int ecn = w.tos & 3;
+    if ((g->ecn >= 0 && g->ecn <= 3 && ecn != g->ecn) || (g->ecn == 4 && ecn != 1 && ecn != 2) ||
+        (g->tos >= 0 && w.tos != g->tos))
+        d |= PV_D_TOS;
     rec->diff_opt = -1;
     /* TS val: packetdrill's tolerance grows with the time since the script's start, not the last line */
     int64_t ts_tol = rec->tol_us;
@@ -704,9 +736,9 @@ static int do_outbound(struct pv_run *r, int ev)
     rec->diff = d;
     note_outbound(r, ev, &w, seq);
     if (d) {
-        static const char *const names[] = {"flags", "seq", "ack", "length", "win", "urg", "options"};
+        static const char *const names[] = {"flags", "seq", "ack", "length", "win", "urg", "options", "tos/ecn"};
         const char *first = "";
-        for (int b = 0; b < 7; b++)
+        for (int b = 0; b < 8; b++)
             if (d & (1u << b)) {
                 first = names[b];
                 break;
@@ -722,11 +754,14 @@ static int do_outbound(struct pv_run *r, int ev)
         return fail(r, ev, PV_F_FIELD, first, "the kernel's segment differs from the expected one");
     }
     if (e->tkind != PV_T_ANY) {
-        if (rec->live_us < rec->want_us - rec->tol_us || rec->live_us > rec->want_end_us + rec->tol_us)
+        /* what this runner did late (a busy machine), the kernel answers late: not the kernel's fault */
+        int64_t slack = r->late_us > 0 ? r->late_us : 0;
+        if (rec->live_us < rec->want_us - rec->tol_us || rec->live_us > rec->want_end_us + rec->tol_us + slack)
             return fail(r, ev, PV_F_TIME, "time",
-                        "the segment came at %.6f s; the script allows %.6f s to %.6f s (tolerance %.3f ms)",
-                        rec->live_us / 1e6, (rec->want_us - rec->tol_us) / 1e6, (rec->want_end_us + rec->tol_us) / 1e6,
-                        rec->tol_us / 1e3);
+                        "the segment came at %.6f s; the script allows %.6f s to %.6f s (tolerance %.3f ms%s)",
+                        rec->live_us / 1e6, (rec->want_us - rec->tol_us) / 1e6,
+                        (rec->want_end_us + rec->tol_us + slack) / 1e6, rec->tol_us / 1e3,
+                        slack > 0 ? ", and this runner's own lateness on the line before" : "");
     }
     return 0;
 }
@@ -838,6 +873,8 @@ int pv_run_events(struct pv_run *r, char *errbuf)
             /* returned within its first moments */
         }
         rec->ok = !r->failed;
+        if (!(e->kind == PV_EV_PACKET && e->seg.dir == '>'))
+            r->late_us = rec->live_us - rec->want_us;
         pv_tcpinfo_sample(r->cur_live_fd, &rec->ti);
         /* A resend "on timeout" that left the sender out of Loss state with its window was a tail loss
          * probe (RFC 8985 7), sent at 2*SRTT, not the RTO: it neither backs off nor shrinks cwnd. */

@@ -54,6 +54,10 @@ int pv_seg_build(const struct pv_seg *g, const uint8_t src[4], const uint8_t dst
     static uint16_t ip_id = 1;
     memset(out, 0, total);
     out[0] = 0x45;
+    if (g->tos >= 0)
+        out[1] = (uint8_t)g->tos;
+    if (g->ecn >= 0 && g->ecn <= 3)
+        out[1] = (uint8_t)((out[1] & 0xfc) | g->ecn);
     put16(out + 2, (uint16_t)total);
     put16(out + 4, ip_id++);
     out[8] = 64;
@@ -76,6 +80,43 @@ int pv_seg_build(const struct pv_seg *g, const uint8_t src[4], const uint8_t dst
     return (int)total;
 }
 
+int pv_seg_build6(const struct pv_seg *g, const uint8_t src[16], const uint8_t dst[16], uint16_t sport,
+                  uint16_t dport, uint32_t seq, uint32_t ack, const uint32_t *ts_ecr, uint8_t *out, size_t cap)
+{
+    uint8_t opts[40];
+    size_t olen = opts_encode(g, ts_ecr, opts, sizeof opts);
+    size_t tcplen = 20 + olen, total = 40 + tcplen + g->len;
+    if (total > cap || tcplen + g->len > 65535)
+        return -1;
+    memset(out, 0, total);
+    uint8_t tc = 0;
+    if (g->tos >= 0)
+        tc = (uint8_t)g->tos;
+    if (g->ecn >= 0 && g->ecn <= 3)
+        tc = (uint8_t)((tc & 0xfc) | g->ecn);
+    out[0] = (uint8_t)(0x60 | tc >> 4);
+    out[1] = (uint8_t)(tc << 4);
+    put16(out + 4, (uint16_t)(tcplen + g->len));
+    out[6] = 6;
+    out[7] = 64;
+    memcpy(out + 8, src, 16);
+    memcpy(out + 24, dst, 16);
+    uint8_t *t = out + 40;
+    put16(t, sport);
+    put16(t + 2, dport);
+    put32(t + 4, seq);
+    put32(t + 8, (g->flags & PV_ACK) ? ack : 0);
+    t[12] = (uint8_t)((tcplen / 4) << 4);
+    t[13] = g->flags;
+    put16(t + 14, (uint16_t)(g->win < 0 ? 65535 : g->win));
+    put16(t + 18, (uint16_t)(g->urg < 0 ? 0 : g->urg));
+    memcpy(t + 20, opts, olen);
+    put16(t + 16, nl_cksum_l4_ipv6(src, dst, 6, t, tcplen + g->len, 16));
+    return (int)total;
+}
+
+static int decode_tcp(const uint8_t *p, size_t total, size_t ihl, struct pv_wire *w);
+
 int pv_seg_decode(const uint8_t *p, size_t n, struct pv_wire *w)
 {
     memset(w, 0, sizeof *w);
@@ -84,6 +125,21 @@ int pv_seg_decode(const uint8_t *p, size_t n, struct pv_wire *w)
     uint8_t vihl = nl_cur_u8(&c);
     if (c.err)
         return NL_ETRUNC;
+    if ((vihl >> 4) == 6) {   /* IPv6: TCP right after the fixed header (no extension headers) */
+        if (n < 40)
+            return NL_ETRUNC;
+        w->v6 = 1;
+        w->tos = (uint8_t)((p[0] & 15) << 4 | p[1] >> 4);
+        w->ttl = p[7];
+        memcpy(w->src6, p + 8, 16);
+        memcpy(w->dst6, p + 24, 16);
+        size_t plen = (size_t)p[4] << 8 | p[5];
+        if (40 + plen > n)
+            return NL_EMALFORMED;
+        if (p[6] != 6)
+            return NL_ENOTFOUND;
+        return decode_tcp(p, 40 + plen, 40, w);
+    }
     if ((vihl >> 4) != 4)
         return NL_ENOTFOUND;
     size_t ihl = (size_t)(vihl & 15) * 4;
@@ -101,6 +157,12 @@ int pv_seg_decode(const uint8_t *p, size_t n, struct pv_wire *w)
         return NL_EMALFORMED;
     if (proto != 6)
         return NL_ENOTFOUND;
+    return decode_tcp(p, total, ihl, w);
+}
+
+/* The TCP header and options at p + ihl, the packet total bytes long (both IP versions). */
+static int decode_tcp(const uint8_t *p, size_t total, size_t ihl, struct pv_wire *w)
+{
     struct nl_cursor t;
     nl_cur_init(&t, p + ihl, total - ihl);
     w->sport = nl_cur_be16(&t);

@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -43,6 +44,8 @@ static const struct sym syms[] = {
     S(POLLRDBAND), S(POLLWRBAND), S(POLLNVAL),
     S(SIOCINQ), S(SIOCOUTQ), S(FIONREAD), S(FIONBIO),
     S(INADDR_ANY),
+    S(EPOLLIN), S(EPOLLOUT), S(EPOLLERR), S(EPOLLHUP), S(EPOLLRDHUP), S(EPOLLPRI), S(EPOLLET), S(EPOLLONESHOT),
+    S(EPOLLEXCLUSIVE), S(EPOLLRDNORM), S(EPOLLWRNORM), S(EPOLL_CTL_ADD), S(EPOLL_CTL_MOD), S(EPOLL_CTL_DEL),
     {"TCP_ESTABLISHED", 1}, {"TCP_SYN_SENT", 2}, {"TCP_SYN_RECV", 3}, {"TCP_FIN_WAIT1", 4},
     {"TCP_FIN_WAIT2", 5}, {"TCP_TIME_WAIT", 6}, {"TCP_CLOSE", 7}, {"TCP_CLOSE_WAIT", 8}, {"TCP_LAST_ACK", 9},
     {"TCP_LISTEN", 10}, {"TCP_CLOSING", 11}, {"TCP_NEW_SYN_RECV", 12},

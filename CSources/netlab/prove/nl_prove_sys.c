@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -105,18 +106,46 @@ void pv_sys_close_all(struct pv_run *r)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* An address argument: "..." is the default; {sin_port=htons(P), sin_addr=inet_addr("A")} as given. */
-static void sockaddr_of(const struct pv_expr *e, const uint8_t def_ip[4], uint16_t def_port, struct sockaddr_in *sa)
+/* An address argument: "..." is the default; {sin_port=htons(P), sin_addr=inet_addr("A")} as given.
+ * In ipv4-mapped-ipv6 mode the address is ::ffff:A in a sockaddr_in6. */
+static socklen_t sockaddr_of(const struct pv_run *r, const struct pv_expr *e, const uint8_t def_ip[4],
+                             uint16_t def_port, struct sockaddr_storage *ss)
 {
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    memcpy(&sa->sin_addr, def_ip, 4);
-    sa->sin_port = htons(def_port);
+    uint8_t ip[4];
+    uint16_t port = def_port;
+    memcpy(ip, def_ip, 4);
     const struct pv_expr *p = field(e, "sin_port"), *a = field(e, "sin_addr");
+    if (!p)
+        p = field(e, "sin6_port");
     if (p)
-        sa->sin_port = htons((uint16_t)num(p, def_port));
+        port = (uint16_t)num(p, def_port);
+    if (r->s->ipv6) {   /* IPv6 on the wire: the 2001:db8::1 / fd3d:fa7b:d17d::2 pair, or sin6_addr as given */
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        memset(ss, 0, sizeof *ss);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        memcpy(&s6->sin6_addr, def_ip == r->lip ? r->lip6 : r->rip6, 16);
+        const struct pv_expr *a6 = field(e, "sin6_addr");
+        if (a6 && a6->kind == PV_E_CALL && a6->nkids == 1 && a6->kids[0]->kind == PV_E_STR)
+            inet_pton(AF_INET6, a6->kids[0]->name, &s6->sin6_addr);
+        return sizeof *s6;
+    }
     if (a && a->kind == PV_E_CALL && a->nkids == 1 && a->kids[0]->kind == PV_E_STR)
-        inet_pton(AF_INET, a->kids[0]->name, &sa->sin_addr);
+        inet_pton(AF_INET, a->kids[0]->name, ip);
+    memset(ss, 0, sizeof *ss);
+    if (r->s->mapped) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&s6->sin6_addr.s6_addr[12], ip, 4);
+        return sizeof *s6;
+    }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    memcpy(&s4->sin_addr, ip, 4);
+    return sizeof *s4;
 }
 
 /* Total length of a sendmsg/writev iovec list: [{..., 1000}, {..., 500}] or {iov_base=..., iov_len=N}. */
@@ -174,11 +203,8 @@ static uint8_t *zero_buf(int64_t n)
 
 static int64_t do_socket(struct ctx *c)
 {
-    int64_t dom = num(arg(c->sc, 0), AF_INET), type = num(arg(c->sc, 1), SOCK_STREAM), proto = num(arg(c->sc, 2), 0);
-    if (dom == AF_INET6) {
-        errno = EAFNOSUPPORT;   /* the tun is IPv4 only in this version */
-        return -1;
-    }
+    int64_t dom = num(arg(c->sc, 0), c->r->s->mapped || c->r->s->ipv6 ? AF_INET6 : AF_INET),
+            type = num(arg(c->sc, 1), SOCK_STREAM), proto = num(arg(c->sc, 2), 0);
     int fd = socket((int)dom, (int)type | SOCK_CLOEXEC, (int)proto);
     /* The same congestion control on every host: a fresh namespace inherits the host's default
      * (bbr on some, with pacing that changes segment sizes), and a namespace may not choose one the
@@ -192,18 +218,16 @@ static int64_t do_socket(struct ctx *c)
 
 static int64_t do_bind(struct ctx *c)
 {
-    struct sockaddr_in sa;
-    static const uint8_t any[4] = {0, 0, 0, 0};
-    (void)any;
-    sockaddr_of(arg(c->sc, 1), c->r->lip, BIND_PORT, &sa);
-    return bind(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, sizeof sa);
+    struct sockaddr_storage sa;
+    socklen_t len = sockaddr_of(c->r, arg(c->sc, 1), c->r->lip, BIND_PORT, &sa);
+    return bind(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, len);
 }
 
 static int64_t do_listen(struct ctx *c) { return listen(live_fd(c->r, num(arg(c->sc, 0), -1)), (int)num(arg(c->sc, 1), 1)); }
 
 static int64_t do_accept(struct ctx *c)
 {
-    struct sockaddr_in sa;
+    struct sockaddr_storage sa;
     socklen_t len = sizeof sa;
     int flags = strcmp(c->sc->name, "accept4") == 0 ? (int)num(arg(c->sc, 3), 0) : 0;
     int fd = accept4(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, &len, flags | SOCK_CLOEXEC);
@@ -217,11 +241,11 @@ static int64_t do_accept(struct ctx *c)
 
 static int64_t do_connect(struct ctx *c)
 {
-    struct sockaddr_in sa;
-    sockaddr_of(arg(c->sc, 1), c->r->rip, CONNECT_PORT, &sa);
+    struct sockaddr_storage sa;
+    socklen_t len = sockaddr_of(c->r, arg(c->sc, 1), c->r->rip, CONNECT_PORT, &sa);
     int fd = live_fd(c->r, num(arg(c->sc, 0), -1));
     c->r->cur_live_fd = fd;
-    return connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    return connect(fd, (struct sockaddr *)&sa, len);
 }
 
 static int64_t do_read(struct ctx *c)
@@ -411,6 +435,57 @@ static int64_t do_ioctl(struct ctx *c)
     return rc;
 }
 
+/* epoll: the data word carries the script's fd number (fd=N) or ptr=N, so epoll_wait's answer is
+ * compared in the script's numbering. */
+static int64_t do_epoll_create(struct ctx *c)
+{
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    if (fd >= 0 && !c->sc->result_any && c->sc->result >= 0)
+        map_fd(c->r, c->sc->result, fd);
+    return fd;
+}
+
+static uint64_t epoll_data_of(const struct pv_expr *ev)
+{
+    const struct pv_expr *f = field(ev, "fd");
+    if (f)
+        return (uint64_t)num(f, 0);
+    return (uint64_t)num(field(ev, "ptr"), num(field(ev, "u64"), 0));
+}
+
+static int64_t do_epoll_ctl(struct ctx *c)
+{
+    const struct pv_syscall *sc = c->sc;
+    const struct pv_expr *ev = arg(sc, 3);
+    struct epoll_event e;
+    memset(&e, 0, sizeof e);
+    e.events = (uint32_t)num(field(ev, "events"), 0);
+    e.data.u64 = epoll_data_of(ev);
+    return epoll_ctl(live_fd(c->r, num(arg(sc, 0), -1)), (int)num(arg(sc, 1), EPOLL_CTL_ADD),
+                     live_fd(c->r, num(arg(sc, 2), -1)), is_any(ev) ? NULL : &e);
+}
+
+static int64_t do_epoll_wait(struct ctx *c)
+{
+    const struct pv_syscall *sc = c->sc;
+    struct epoll_event e[16];
+    int max = (int)num(arg(sc, 2), 1);
+    if (max < 1 || max > 16)
+        max = max < 1 ? 1 : 16;
+    int n = epoll_wait(live_fd(c->r, num(arg(sc, 0), -1)), e, max, (int)num(arg(sc, 3), 0));
+    const struct pv_expr *want = arg(sc, 1);
+    if (n >= 1 && want && want->kind == PV_E_STRUCT) {
+        const struct pv_expr *we = field(want, "events");
+        if (we && !is_any(we) && e[0].events != (uint32_t)num(we, 0))
+            out_mismatch(c, "events", "epoll_wait: events 0x%x, the script expects 0x%llx", e[0].events,
+                         (unsigned long long)num(we, 0));
+        else if ((field(want, "fd") || field(want, "ptr")) && e[0].data.u64 != epoll_data_of(want))
+            out_mismatch(c, "fd", "epoll_wait: the event is for %llu, the script expects %llu",
+                         (unsigned long long)e[0].data.u64, (unsigned long long)epoll_data_of(want));
+    }
+    return n;
+}
+
 static const struct {
     const char *name;
     int64_t (*fn)(struct ctx *);
@@ -423,6 +498,7 @@ static const struct {
     {"sendto", do_write, 1},      {"sendmsg", do_write, 1},     {"close", do_close, 1},
     {"shutdown", do_shutdown, 0}, {"fcntl", do_fcntl, 0},       {"setsockopt", do_setsockopt, 0},
     {"getsockopt", do_getsockopt, 0}, {"poll", do_poll, 1},     {"ioctl", do_ioctl, 0},
+    {"epoll_create", do_epoll_create, 0}, {"epoll_ctl", do_epoll_ctl, 0}, {"epoll_wait", do_epoll_wait, 1},
 };
 #define NTABLE (sizeof table / sizeof table[0])
 
@@ -472,7 +548,8 @@ int pv_sys_run(struct pv_run *r, int ev, char *fieldbuf, size_t fcap, char *msg,
     rec->sys_errno = ret < 0 ? errno : 0;
     if (sc->result_any)
         return c.checked_out ? -1 : 0;
-    int is_fd_result = (strcmp(sc->name, "socket") == 0 || strncmp(sc->name, "accept", 6) == 0);
+    int is_fd_result = (strcmp(sc->name, "socket") == 0 || strncmp(sc->name, "accept", 6) == 0 ||
+                        strcmp(sc->name, "epoll_create") == 0);
     int ok_ret = is_fd_result ? (ret >= 0) == (sc->result >= 0) : ret == sc->result;
     if (!ok_ret) {
         snprintf(fieldbuf, fcap, "result");

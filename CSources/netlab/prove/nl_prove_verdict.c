@@ -112,6 +112,15 @@ static void field_table(const struct pv_run *r, int ev, struct pv_out *o)
         snprintf(e, sizeof e, "(not checked)");
     snprintf(x, sizeof x, "%u", a->win);
     ROW("win", PV_D_WIN);
+    if (g->ecn >= 0 || g->tos >= 0) {
+        static const char *const ecn[] = {"noecn", "ect1", "ect0", "ce", "ect0 or ect1"};
+        if (g->tos >= 0)
+            snprintf(e, sizeof e, "tos 0x%02x", (unsigned)g->tos);
+        else
+            snprintf(e, sizeof e, "%s", ecn[g->ecn]);
+        snprintf(x, sizeof x, "tos 0x%02x (%s)", a->tos, ecn[a->tos & 3]);
+        ROW("tos/ecn", PV_D_TOS);
+    }
     if (g->opts_any) {
         snprintf(e, sizeof e, "<...> (not checked)");
         pv_opts_format(x, sizeof x, a->opts, a->nopts);
@@ -317,10 +326,10 @@ void pv_verdict_json(const struct pv_run *r, const char *pcap, const char *csv, 
     pv_out_printf(o, ",\"message\":");
     pv_out_json_str(o, f->msg);
     if (f->ev >= 0) {
-        static const char *const names[] = {"flags", "seq", "ack", "length", "win", "urg", "options"};
+        static const char *const names[] = {"flags", "seq", "ack", "length", "win", "urg", "options", "tos/ecn"};
         pv_out_printf(o, ",\"differing_fields\":[");
         int k = 0;
-        for (int b = 0; b < 7; b++)
+        for (int b = 0; b < 8; b++)
             if (r->rec[f->ev].diff & (1u << b))
                 pv_out_printf(o, "%s\"%s\"", k++ ? "," : "", names[b]);
         pv_out_printf(o, "],\"tcp_info\":");
