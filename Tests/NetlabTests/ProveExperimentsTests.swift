@@ -81,6 +81,22 @@ final class ProveExperimentsTests: XCTestCase {
         XCTAssertFalse(all.contains("FAILED"), all)
     }
 
+    /// Shell lines get packetdrill's environment: PACKETDRILL_PID is the shell's $PPID, so the
+    /// scripts that save sysctls to /tmp/sysctl_restore_$PACKETDRILL_PID.sh and run
+    /// `/tmp/sysctl_restore_${PPID}.sh` at the end (google/packetdrill's gtests) find their file.
+    func testShellLinesSeePacketdrillPid() throws {
+        try TestSupport.requireRoot("netlab prove makes network namespaces and a tun device")
+        let dir = try TestSupport.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = """
+        `test -n "$PACKETDRILL_PID" && test "$PACKETDRILL_PID" = "$PPID"`
+        0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+        """
+        try script.write(toFile: dir + "/pid.pkt", atomically: true, encoding: .utf8)
+        let r = try TestSupport.run(TestSupport.product("netlab"), ["prove", "--out", dir + "/runs", "pid.pkt"], cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+    }
+
     /// A copy of each script with one expected field changed fails (exit 1) at that line, and the
     /// verdict names the field: the row of the field table marked as differing, or, for a timing
     /// change, the time the segment came against the window the line allowed.
