@@ -147,9 +147,21 @@ static void explain_out(const struct pv_run *r, int ev, struct wbuf *b)
         if (pin && (pin->seg.flags & PV_SYN) && !(pin->seg.flags & PV_ACK) && !(flags & PV_SYN))
             w(b, "The kernel answers with RST/ACK: nothing listens on that port, so a SYN is refused with a reset that "
                  "acknowledges it (seq 0, ack = its sequence + 1; RFC 9293 3.10.7.1).");
-        else
-            w(b, "The kernel resets the connection (RFC 9293 3.10.7): after close() with unread data (RFC 2525 2.17), "
-                 "SO_LINGER 0, or a segment that fits no connection.");
+        else {
+            int prev = -1;   /* the kernel's segment before this one */
+            for (int i = ev - 1; i >= 0 && prev < 0; i--)
+                if (r->s->ev[i].kind == PV_EV_PACKET && r->s->ev[i].seg.dir == '>')
+                    prev = i;
+            if (prev >= 0 && r->rec[prev].retx == PV_RETX_PROBE && !(pin && pin->seg.win == 0))
+                w(b, "The kernel gives up: its keep-alive probes went unanswered TCP_KEEPCNT times (RFC 1122 4.2.3.6), so "
+                     "the connection is declared dead and reset; a waiting call fails with ETIMEDOUT.");
+            else if (prev >= 0 && (r->rec[prev].retx == PV_RETX_TIMEOUT || r->rec[prev].retx == PV_RETX_SYN))
+                w(b, "The kernel gives up after its retransmissions went unacknowledged (RFC 9293 3.8.3's R2 threshold: "
+                     "net.ipv4.tcp_retries2, or TCP_USER_TIMEOUT) and resets the connection.");
+            else
+                w(b, "The kernel resets the connection (RFC 9293 3.10.7): after close() with unread data (RFC 2525 2.17), "
+                     "SO_LINGER 0, or a segment that fits no connection.");
+        }
         return;
     }
     if (rec->retx == PV_RETX_SYN) {

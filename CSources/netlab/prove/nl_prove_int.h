@@ -232,6 +232,7 @@ struct pv_run {
     /* the connection under test */
     int have_ports;
     uint16_t lport, rport, next_rport;
+    uint16_t bound_port;                 /* the port the script's last bind() chose (0: 8080) */
     int have_lisn;
     uint32_t lisn_live, lisn_script;     /* the kernel's ISN, live and as the script wrote it */
     uint32_t remote_isn;                 /* the remote end's, from its SYN (script and live alike) */
@@ -284,6 +285,9 @@ int pv_net_inject(struct pv_run *r, const uint8_t *pkt, size_t len, char *errbuf
 /* Wait until deadline_us (run time) for the next outbound IPv4 packet: 1 with *pkt (malloc'd data),
  * 0 on timeout, <0 on error. Drains the tun device's queue as it goes. */
 int pv_net_next_out(struct pv_run *r, int64_t deadline_us, struct pv_pkt *pkt, char *errbuf);
+/* Until until_us (run time): take what the kernel sends off tun0 as it comes (a card transmitting
+ * it); the packet socket keeps its copy for the next '>' line. */
+void pv_net_idle(struct pv_run *r, int64_t until_us);
 
 /* nl_prove_sys.c: the syscalls. Runs event e's call; fills rec->sys_ret/sys_errno; 0 when the
  * result is what the script expects, else fills msg (and field) and returns -1. */

@@ -279,10 +279,26 @@ int pv_net_next_out(struct pv_run *r, int64_t deadline_us, struct pv_pkt *pkt, c
         int64_t left = deadline_us - pv_now_us(r);
         if (left <= 0)
             return 0;
-        struct pollfd p = {r->psock, POLLIN, 0};
-        int ms = (int)((left + 999) / 1000);
-        if (ms > 100)
-            ms = 100;
-        poll(&p, 1, ms);
+        /* the tun too: what the kernel sent is taken off tun0 at once, as a card would transmit it,
+         * so TCP Small Queues never holds the next segment back behind one the runner left queued */
+        struct pollfd p[2] = {{r->psock, POLLIN, 0}, {r->tun, POLLIN, 0}};
+        struct timespec t = {(time_t)(left / 1000000), (long)(left % 1000000) * 1000};
+        if (left > 100000)
+            t.tv_sec = 0, t.tv_nsec = 100000000;
+        ppoll(p, 2, &t, NULL);
+    }
+}
+
+void pv_net_idle(struct pv_run *r, int64_t until_us)
+{
+    for (;;) {
+        drain_tun(r);
+        int64_t left = until_us - pv_now_us(r);
+        if (left <= 200)   /* the last moment is the caller's precise sleep */
+            return;
+        struct pollfd p = {r->tun, POLLIN, 0};
+        left -= 200;
+        struct timespec t = {(time_t)(left / 1000000), (long)(left % 1000000) * 1000};
+        ppoll(&p, 1, &t, NULL);
     }
 }

@@ -34,8 +34,10 @@ static int64_t mono_ns(void)
 
 int64_t pv_now_us(const struct pv_run *r) { return (mono_ns() - r->t0_ns) / 1000; }
 
-static void sleep_until_us(const struct pv_run *r, int64_t us)
+static void sleep_until_us(struct pv_run *r, int64_t us)
 {
+    if (r->tun >= 0)
+        pv_net_idle(r, us);
     int64_t target = r->t0_ns + us * 1000;
     struct timespec t = {(time_t)(target / 1000000000), (long)(target % 1000000000)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
@@ -508,7 +510,7 @@ static int do_inbound(struct pv_run *r, int ev)
     if (!r->have_ports || (syn_only && r->have_lisn)) {
         /* a new connection to the listener: a new remote port (packetdrill's rule) */
         r->rport = r->next_rport++;
-        r->lport = 8080;
+        r->lport = r->bound_port ? r->bound_port : 8080;
         r->have_ports = 1;
         if (syn_only) {
             r->have_lisn = 0;

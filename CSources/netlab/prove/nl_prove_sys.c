@@ -220,7 +220,10 @@ static int64_t do_bind(struct ctx *c)
 {
     struct sockaddr_storage sa;
     socklen_t len = sockaddr_of(c->r, arg(c->sc, 1), c->r->lip, BIND_PORT, &sa);
-    return bind(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, len);
+    int rc = bind(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, len);
+    if (rc == 0)   /* where injected SYNs go from now on (sin_port and sin6_port sit at the same offset) */
+        c->r->bound_port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+    return rc;
 }
 
 static int64_t do_listen(struct ctx *c) { return listen(live_fd(c->r, num(arg(c->sc, 0), -1)), (int)num(arg(c->sc, 1), 1)); }
