@@ -88,6 +88,13 @@ static int run_prog_in(struct pv_run *r, const char *const argv[], int in_fd, do
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0)
         return -1;
+    /* packetdrill's environment for its shell lines: PACKETDRILL_PID is the runner's PID, which is
+     * the shell's $PPID (gtests' set_sysctls.py writes /tmp/sysctl_restore_$PACKETDRILL_PID.sh for
+     * the script's last line, `/tmp/sysctl_restore_${PPID}.sh`, to run). Set before fork: setenv
+     * is not async-signal-safe. */
+    char pdpid[24];
+    snprintf(pdpid, sizeof pdpid, "%d", (int)getpid());
+    setenv("PACKETDRILL_PID", pdpid, 1);
     pid_t pid = fork();
     if (pid < 0) {
         close(pfd[0]);
