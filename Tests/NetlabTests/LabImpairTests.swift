@@ -215,15 +215,21 @@ final class LabImpairTests: XCTestCase {
     /// lists), the bulk graphs marking retransmissions, and the page rendered by headless Chromium.
     func reportHasTheGraphs(_ dir: String) throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/report-files")
-        for cap in ["part1", "part2", "deliver", "part3", "bulk"] {
+        // The report names each capture's pictures by its place in the report (c1, c2, ...), never by
+        // its file name: the captures' sections come in this order.
+        let order = ["part1", "part2", "deliver", "part3", "bulk"]
+        let md = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
+        let sections = md.split(separator: "\n").filter { $0.hasPrefix("## ") && $0.hasSuffix(".pcap)") }
+        XCTAssertEqual(sections.map { String($0.split(separator: "(").last!.dropLast(6)) }, order, "the captures' sections")
+        for (i, cap) in order.enumerated() {
             let conv = try TestSupport.run(try TestSupport.requireTool("tshark"), ["-r", "\(dir)/\(cap).pcap", "-q", "-z", "conv,tcp"])
             let n = conv.stdout.split(separator: "\n").filter { $0.contains("<->") }.count
             XCTAssertGreaterThan(n, 0, cap)
             for kind in ["tseq", "rtt", "throughput"] {
-                XCTAssertEqual(files.filter { $0.hasPrefix(cap + "-conv") && $0.hasSuffix("-\(kind).svg") }.count, n, "\(cap) \(kind)")
+                XCTAssertEqual(files.filter { $0.hasPrefix("c\(i + 1)-conv") && $0.hasSuffix("-\(kind).svg") }.count, n, "\(cap) \(kind)")
             }
         }
-        let tseq = try String(contentsOfFile: dir + "/report-files/bulk-conv1-tseq.svg", encoding: .utf8)
+        let tseq = try String(contentsOfFile: dir + "/report-files/c5-conv1-tseq.svg", encoding: .utf8)
         XCTAssertTrue(tseq.contains("stroke=\"#dc2626\""), "retransmissions drawn in red")
         XCTAssertTrue(tseq.contains("duplicate ACK"), "duplicate ACKs marked")
         XCTAssertTrue(tseq.contains("stroke-dasharray=\"5 3\""), "the window edge drawn")
