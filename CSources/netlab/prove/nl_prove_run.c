@@ -569,6 +569,7 @@ static int opt_matches(const struct pv_run *r, const struct pv_opt *want, const 
         int32_t d = (int32_t)(got->a - want->a);   /* got already in script numbers; ticks of 1 ms */
         return (int64_t)(d < 0 ? -d : d) * 1000 <= tol_us;
     }
+    case PV_OPT_FO: case PV_OPT_FOEXP: return pv_tfo_mismatch(want, got) == NULL;
     default: return want->len == got->len;
     }
 }
@@ -749,7 +750,15 @@ static int do_outbound(struct pv_run *r, int ev)
             static const char *const kinds[] = {"eol", "nop", "mss", "wscale", "sackOK", "sack", "?", "?", "TS"};
             int k = rec->diff_opt;
             const struct pv_opt *o = k < g->nopts ? &g->opts[k] : &rec->actual.opts[k];
-            snprintf(fname, sizeof fname, "option %d (%s)", k + 1, o->kind < 9 ? kinds[o->kind] : "?");
+            const char *tf = NULL;   /* a Fast Open option: name its field (kind, magic, length, cookie) */
+            if (k < g->nopts && k < rec->actual.nopts && (g->opts[k].kind == PV_OPT_FO || g->opts[k].kind == PV_OPT_FOEXP))
+                tf = pv_tfo_mismatch(&g->opts[k], &rec->actual.opts[k]);
+            if (tf)
+                snprintf(fname, sizeof fname, "option %d (%s %s)", k + 1, g->opts[k].kind == PV_OPT_FO ? "FO" : "FOEXP", tf);
+            else if (o->kind == PV_OPT_FO || o->kind == PV_OPT_FOEXP)
+                snprintf(fname, sizeof fname, "option %d (%s)", k + 1, o->kind == PV_OPT_FO ? "FO" : "FOEXP");
+            else
+                snprintf(fname, sizeof fname, "option %d (%s)", k + 1, o->kind < 9 ? kinds[o->kind] : "?");
             first = fname;
         }
         return fail(r, ev, PV_F_FIELD, first, "the kernel's segment differs from the expected one");
