@@ -78,6 +78,11 @@ int pv_tfo_decode(const uint8_t *p, size_t n, struct pv_opt *o);
 const char *pv_tfo_mismatch(const struct pv_opt *want, const struct pv_opt *got);
 /* "FO abcd1234" after sep; snprintf's count. */
 int pv_tfo_format(char *buf, size_t cap, const char *sep, const struct pv_opt *o);
+/* --explain: the option in a segment with these flags ("\nIt offers TCP Fast Open ..."). */
+void pv_tfo_explain_opt(char *buf, size_t cap, const struct pv_opt *o, uint8_t flags, const char *who);
+struct pv_syscall;
+/* --explain: 1 with buf worded when the call is a Fast Open one (MSG_FASTOPEN, TCP_FASTOPEN*), else 0. */
+int pv_tfo_explain_call(const struct pv_syscall *sc, char *buf, size_t cap);
 
 struct pv_seg {
     char dir;                   /* '<' injected into the kernel, '>' sent by it */
@@ -258,6 +263,7 @@ struct pv_run {
     double tol_pct;
     /* the connection under test */
     int have_ports;
+    int fresh_socket;                    /* socket() called since the ports were learned */
     uint16_t lport, rport, next_rport;
     uint16_t bound_port;                 /* the port the script's last bind() chose (0: 8080) */
     int have_lisn;

@@ -319,6 +319,8 @@ static void *worker(void *arg)
 
 static void start_call(struct pv_run *r, int ev)
 {
+    if (strcmp(r->s->ev[ev].sc.name, "socket") == 0)
+        r->fresh_socket = 1;   /* the next SYN the script expects opens the new socket's connection */
     pthread_mutex_lock(&r->mu);
     r->sc_ev = ev;
     r->sc_done = 0;
@@ -362,11 +364,16 @@ static int finish_call(struct pv_run *r, int ev)
     if (o.rc < 0)
         return fail(r, ev, PV_F_SYSCALL, o.field, "%s", o.msg);
     if (e->sc.blocking) {
-        int64_t want = rec->want_end_us;
-        if (o.end_us < want - rec->tol_us || o.end_us > want + rec->tol_us)
+        int64_t want = rec->want_end_us, tol = rec->tol_us;
+        /* packetdrill's rule for a call's end: the tolerance grows to tolerance_percent (12.5) of the
+         * time the script gives the call (start to end), e.g. 375 ms for "+0...3.000" */
+        int64_t dyn = (int64_t)(r->tol_pct / 100.0 * (double)(want - rec->want_us));
+        if (!(r->o && r->o->tolerance_ms > 0) && dyn > tol)
+            tol = dyn;
+        if (o.end_us < want - tol || o.end_us > want + tol)
             return fail(r, ev, PV_F_TIME, "end time",
                         "%s() returned at %.6f s; the script allows %.6f s +- %.3f ms for its end", e->sc.name,
-                        o.end_us / 1e6, want / 1e6, rec->tol_us / 1e3);
+                        o.end_us / 1e6, want / 1e6, tol / 1e3);
     }
     return 0;
 }
@@ -624,8 +631,13 @@ static int do_outbound(struct pv_run *r, int ev)
                         pv_now_us(r) / 1e6, e->tkind == PV_T_ANY ? "at any time, from " : "at ", rec->want_us / 1e6);
         }
         int rc = pv_seg_decode(p.data, p.caplen, &w);
-        if (rc < 0 || (r->have_ports && !(g->flags & PV_SYN && !(g->flags & PV_ACK)) &&
-                       (w.sport != r->lport || w.dport != r->rport))) {
+        int want_syn = (g->flags & PV_SYN) && !(g->flags & PV_ACK);
+        /* packetdrill's rule: only the socket under test's segments count. Once the script made a new
+         * socket, what earlier connections still send (a closed socket's FIN) is not the SYN it waits
+         * for; nor is a segment of a connection other than the one under test. */
+        int old_conn = rc >= 0 && want_syn && !(w.flags & PV_SYN) &&
+                       (r->fresh_socket || !r->have_ports || w.sport != r->lport || w.dport != r->rport);
+        if (rc < 0 || old_conn || (r->have_ports && !want_syn && (w.sport != r->lport || w.dport != r->rport))) {
             pv_record_packet(r, '>', -1, p.t_ns, p.data, p.caplen);   /* not the connection under test */
             free(p.data);
             continue;
@@ -671,6 +683,7 @@ static int do_outbound(struct pv_run *r, int ev)
             r->lport = w.sport;
             r->rport = w.dport;
             r->have_ports = 1;
+            r->fresh_socket = 0;
         }
         r->lisn_live = w.seq;
         r->lisn_script = g->seq;
