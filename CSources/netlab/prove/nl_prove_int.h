@@ -146,6 +146,8 @@ struct pv_script {
     int mapped;                  /* --ip_version=ipv4-mapped-ipv6: AF_INET6 sockets, IPv4 on the wire */
     int ipv6;                    /* --ip_version=ipv6: AF_INET6 sockets, IPv6 on the wire */
     int ipv4_only;               /* always 1 for now */
+    int ts_tick_us;              /* --tcp_ts_tick_usecs=N: the kernel's TS val is checked, N us a tick;
+                                  * 0 (packetdrill's default): only the echo (ecr) is */
     int has_local_ip;            /* --local_ip=A.B.C.D (IPv4 in 192.168.0.0/16): tun0's address instead of .0.2 */
     uint8_t local_ip[4];
     struct pv_event *ev;
@@ -264,6 +266,7 @@ struct pv_run {
     /* the connection under test */
     int have_ports;
     int fresh_socket;                    /* socket() called since the ports were learned */
+    int syn_sent_open;                   /* the kernel's SYN is out and nothing was injected since */
     uint16_t lport, rport, next_rport;
     uint16_t bound_port;                 /* the port the script's last bind() chose (0: 8080) */
     int have_lisn;

@@ -736,6 +736,10 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
             ps->s->ipv6 = 1;
         else
             return at_error(ps, v.line, v.col, "%s", "--ip_version: give ipv4, ipv4-mapped-ipv6 or ipv6");
+    } else if (strcmp(name, "--tcp_ts_tick_usecs") == 0) {
+        if (v.kind != PV_INT || v.i < 0 || v.i > 1000000)
+            return expected(ps, &v, "microseconds per TS val tick, 0 to 1000000 (--tcp_ts_tick_usecs=1000)");
+        ps->s->ts_tick_us = (int)v.i;
     } else if (strcmp(name, "--local_ip") == 0 && v.text) {
         /* tun0's address; the Fast Open cookie a server computes depends on it (RFC 7413 4.1.2) */
         char a[64];

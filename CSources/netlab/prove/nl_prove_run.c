@@ -506,7 +506,11 @@ static int do_inbound(struct pv_run *r, int ev)
     struct pv_rec *rec = &r->rec[ev];
     char errbuf[NL_ERRBUF_SIZE];
     int syn_only = (g->flags & PV_SYN) && !(g->flags & PV_ACK);
-    if (!r->have_ports || (syn_only && r->have_lisn)) {
+    /* a SYN injected while the kernel's own SYN waits for an answer is a simultaneous open (RFC 9293
+     * 3.5 fig. 8): it goes to that connection, as packetdrill sends it to the socket under test */
+    int simultaneous = syn_only && r->syn_sent_open;
+    r->syn_sent_open = 0;
+    if (!r->have_ports || (syn_only && r->have_lisn && !simultaneous)) {
         /* a new connection to the listener: a new remote port (packetdrill's rule) */
         r->rport = r->next_rport++;
         r->lport = r->bound_port ? r->bound_port : 8080;
@@ -571,10 +575,12 @@ static int opt_matches(const struct pv_run *r, const struct pv_opt *want, const 
     case 8: {
         if (want->b != got->b)
             return 0;
-        if (!r->have_ts)
+        /* packetdrill's rule: the TS val is checked only when the script gives the tick
+         * (--tcp_ts_tick_usecs=N); Linux's tick is 1 ms, and each connection has its own offset */
+        if (!r->have_ts || r->s->ts_tick_us <= 0)
             return 1;
-        int32_t d = (int32_t)(got->a - want->a);   /* got already in script numbers; ticks of 1 ms */
-        return (int64_t)(d < 0 ? -d : d) * 1000 <= tol_us;
+        int32_t d = (int32_t)(got->a - want->a);   /* got already in script numbers */
+        return (int64_t)(d < 0 ? -d : d) * r->s->ts_tick_us <= tol_us;
     }
     case PV_OPT_FO: case PV_OPT_FOEXP: return pv_tfo_mismatch(want, got) == NULL;
     default: return want->len == got->len;
@@ -635,8 +641,12 @@ static int do_outbound(struct pv_run *r, int ev)
         /* packetdrill's rule: only the socket under test's segments count. Once the script made a new
          * socket, what earlier connections still send (a closed socket's FIN) is not the SYN it waits
          * for; nor is a segment of a connection other than the one under test. */
-        int old_conn = rc >= 0 && want_syn && !(w.flags & PV_SYN) &&
-                       (r->fresh_socket || !r->have_ports || w.sport != r->lport || w.dport != r->rport);
+        int old_conn = rc >= 0 && want_syn &&
+                       ((!(w.flags & PV_SYN) &&
+                         (r->fresh_socket || !r->have_ports || w.sport != r->lport || w.dport != r->rport)) ||
+                        /* the previous socket's own SYN, resent: a new socket has a port of its own */
+                        (r->fresh_socket && r->have_ports && !(w.flags & PV_ACK) && w.sport == r->lport &&
+                         w.dport == r->rport));
         if (rc < 0 || old_conn || (r->have_ports && !want_syn && (w.sport != r->lport || w.dport != r->rport))) {
             pv_record_packet(r, '>', -1, p.t_ns, p.data, p.caplen);   /* not the connection under test */
             free(p.data);
@@ -684,6 +694,7 @@ static int do_outbound(struct pv_run *r, int ev)
             r->rport = w.dport;
             r->have_ports = 1;
             r->fresh_socket = 0;
+            r->syn_sent_open = 1;
         }
         r->lisn_live = w.seq;
         r->lisn_script = g->seq;
@@ -703,7 +714,7 @@ static int do_outbound(struct pv_run *r, int ev)
                 o->sack[k][1] -= remote_offset(r, syn);
             }
         if (o->kind == 8) {
-            if (!r->have_ts) {
+            if (!r->have_ts || syn) {   /* each connection's TS clock has its own offset: learnt from its SYN */
                 for (int k = 0; k < g->nopts; k++)
                     if (g->opts[k].kind == 8) {
                         r->have_ts = 1;
