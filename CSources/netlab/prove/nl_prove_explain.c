@@ -88,6 +88,9 @@ static void explain_in(const struct pv_run *r, int ev, struct wbuf *b)
     if ((g->flags & PV_SYN) && (g->flags & PV_ACK)) {
         w(b, "Injects a SYN-ACK: the remote end accepts the kernel's SYN, sends its own ISN %u and acknowledges the "
              "kernel's ISN + 1 (RFC 9293 3.5). The kernel answers with an ACK: the connection is ESTABLISHED.", g->seq);
+        if (g->has_ack && g->ack > 1)
+            w(b, " Its ack %u covers %u bytes of data the SYN carried as well: a Fast Open server took them with the "
+                 "SYN (RFC 7413 4.2).", g->ack, g->ack - 1);
         options_offered(b, g->opts, g->nopts, "It agrees to", g->flags);
         return;
     }
@@ -184,6 +187,9 @@ static void explain_out(const struct pv_run *r, int ev, struct wbuf *b)
     if ((flags & PV_SYN) && !(flags & PV_ACK)) {
         w(b, "The kernel opens the connection (active open, RFC 9293 3.5): a SYN from its random initial sequence "
              "number (RFC 6528); the script counts from %u.", g->seq);
+        if (g->len > 0)
+            w(b, " It carries %u bytes of data already: TCP Fast Open (RFC 7413 3), sent with the cached cookie "
+                 "or where the server needs none.", g->len);
         options_offered(b, a ? a->opts : g->opts, a ? a->nopts : g->nopts, "It offers", flags);
         return;
     }

@@ -690,6 +690,14 @@ static int do_outbound(struct pv_run *r, int ev)
     /* learn the connection from the kernel's SYN (active open) or SYN-ACK (passive) */
     if (w.flags & PV_SYN) {
         if (!(w.flags & PV_ACK)) {
+            if (r->fresh_socket || !r->have_ports || w.sport != r->lport || w.dport != r->rport) {
+                /* a new connection's first SYN: nothing of it was sent before (not a retransmission) */
+                r->have_snd = 0;
+                r->nsent = 0;
+                r->last_in_ack_valid = 0;
+                r->dupacks = 0;
+                r->sack_seen = 0;
+            }
             r->lport = w.sport;
             r->rport = w.dport;
             r->have_ports = 1;
