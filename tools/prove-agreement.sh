@@ -131,18 +131,26 @@ pd_mode_args() {
 # top of the script), not on its command line: for a mode other than IPv4 netlab prove gets a
 # copy whose first line carries the option in front of what was there (a comment or nothing),
 # so every line keeps its number. Prints the path to give netlab prove, or nothing when the
-# first line is an event (the run is then marked n/a).
+# first line is an event (the run is then marked n/a). In the IPv4 modes the same line gives
+# packetdrill's local address (--local_ip=192.168.0.1, as run_all.py does; netlab prove's own
+# default is 192.168.0.2): a TCP Fast Open server's cookie is computed over the address pair
+# (RFC 7413 4.1.2), so -D TFO_COOKIE holds for that address only. An IPv4 script whose first
+# line is an event runs as it is.
 nl_script_for_mode() {
-  local script=$1 mode=$2 first
-  [ "$mode" = ipv4 ] && { echo "$script"; return; }
+  local script=$1 mode=$2 first opts
+  case "$mode" in
+    ipv4) opts="--local_ip=192.168.0.1" ;;
+    ipv4-mapped-ipv6) opts="--ip_version=$mode --local_ip=192.168.0.1" ;;
+    *) opts="--ip_version=$mode" ;;
+  esac
   first=$(head -1 "$script")
   case "$first" in
     ''|//*|'#'*) ;;
-    *) return ;;
+    *) [ "$mode" = ipv4 ] && echo "$script"; return ;;
   esac
   local copy
   copy="$(dirname "$script")/mode-$mode-$(basename "$script")"
-  { printf -- '--ip_version=%s %s\n' "$mode" "$first"; tail -n +2 "$script"; } >"$copy"
+  { printf -- '%s %s\n' "$opts" "$first"; tail -n +2 "$script"; } >"$copy"
   echo "$copy"
 }
 

@@ -9,13 +9,17 @@ public final class ProveRun {
 
     /// Runs one script. Throws NetlabError: NL_EMALFORMED (a syntax error, file:line:col),
     /// NL_EPERM (privileges missing), NL_EINTR (stopped), others when the run could not be made.
-    public init(script: String, explain: Bool, toleranceMs: Double, outDir: String?) throws {
+    /// defines: packetdrill's -D, "NAME=VALUE" each.
+    public init(script: String, explain: Bool, toleranceMs: Double, outDir: String?, defines: [String] = []) throws {
         self.script = script
         try nlCheck { nl_signals_install($0) }
         var out: OpaquePointer?
         let run: (UnsafePointer<CChar>?) throws -> Void = { dir in
-            var o = nl_prove_opts(explain: explain ? 1 : 0, tolerance_ms: toleranceMs, out_dir: dir)
-            try nlCheck { nl_prove_run(script, &o, &out, $0) }
+            try ProveRun.withDefines(defines) { defs, n in
+                var o = nl_prove_opts(explain: explain ? 1 : 0, tolerance_ms: toleranceMs, out_dir: dir,
+                                      defines: defs, ndefines: n)
+                try nlCheck { nl_prove_run(script, &o, &out, $0) }
+            }
         }
         if let outDir {
             try outDir.withCString { try run($0) }
@@ -46,6 +50,20 @@ public final class ProveRun {
     /// Throws NL_EPERM naming the missing capabilities.
     public static func checkPrivileges() throws { try nlCheck { nl_prove_privileged($0) } }
 
-    /// Parse only (NL_EMALFORMED with file:line:col).
-    public static func checkSyntax(_ path: String) throws { try nlCheck { nl_prove_check_syntax(path, $0) } }
+    /// Parse only (NL_EMALFORMED with file:line:col), with -D definitions.
+    public static func checkSyntax(_ path: String, defines: [String] = []) throws {
+        try withDefines(defines) { defs, n in
+            var o = nl_prove_opts(explain: 0, tolerance_ms: 0, out_dir: nil, defines: defs, ndefines: n)
+            try nlCheck { nl_prove_check_syntax_opts(path, &o, $0) }
+        }
+    }
+
+    /// The strings as a C array of C strings for the call's duration.
+    private static func withDefines(_ defines: [String],
+                                    _ body: (UnsafePointer<UnsafePointer<CChar>?>?, Int32) throws -> Void) throws {
+        let cs = defines.map { strdup($0) }
+        defer { cs.forEach { free($0) } }
+        let ptrs: [UnsafePointer<CChar>?] = cs.map { UnsafePointer($0) }
+        try ptrs.withUnsafeBufferPointer { try body($0.baseAddress, Int32(defines.count)) }
+    }
 }

@@ -30,11 +30,19 @@ struct ProveCommand: ParsableCommand {
     @Option(help: "Timing tolerance in milliseconds (default: measured from this machine's scheduling jitter).")
     var tolerance: Double?
 
+    @Option(name: .customShort("D"), help: ArgumentHelp(
+        "packetdrill's -D NAME=VALUE (repeatable): a Fast Open cookie written as NAME (FO TFO_COOKIE) takes VALUE.",
+        valueName: "NAME=VALUE"))
+    var define: [String] = []
+
     @Option(help: "Folder for each run's capture (NAME.pcapng) and TCP_INFO timeline (NAME.timeline.csv).")
     var out: String = "prove-out"
 
     func validate() throws {
         if scripts.isEmpty { throw ValidationError("give a script (.pkt) or a folder of scripts") }
+        for d in define where !(d.contains("=") && d.first != "=") {
+            throw ValidationError("-D \(d): give NAME=VALUE (e.g. -D TFO_COOKIE=3021b9d889017eeb)")
+        }
         if let tolerance, !(tolerance > 0 && tolerance <= 10000) {
             throw ValidationError("--tolerance \(tolerance): give milliseconds from 0 to 10000 (e.g. 10)")
         }
@@ -50,7 +58,7 @@ struct ProveCommand: ParsableCommand {
         }
         // Every script's syntax first: a typo in the fifth script stops nothing half-run.
         for p in paths {
-            do { try ProveRun.checkSyntax(p) } catch let e as NetlabError {
+            do { try ProveRun.checkSyntax(p, defines: define) } catch let e as NetlabError {
                 complain(e.message)
                 throw ExitCode(e.isMalformed ? 65 : 1)
             }
@@ -63,7 +71,7 @@ struct ProveCommand: ParsableCommand {
         var jsonItems: [String] = []
         for p in paths {
             do {
-                let r = try ProveRun(script: p, explain: explain, toleranceMs: tolerance ?? 0, outDir: out)
+                let r = try ProveRun(script: p, explain: explain, toleranceMs: tolerance ?? 0, outDir: out, defines: define)
                 if json { jsonItems.append(r.json) } else { print(r.text, terminator: paths.count > 1 ? "\n" : "") }
                 if !r.passed { failed += 1 }
             } catch let e as NetlabError {

@@ -28,6 +28,9 @@ struct nl_prove_opts {
     int explain;           /* word every line: what it does, why the kernel answered so, the RFC clause */
     double tolerance_ms;   /* > 0: the timing tolerance; 0: measured from this machine's scheduling jitter */
     const char *out_dir;   /* where NAME.pcapng and NAME.timeline.csv go (created); NULL: nothing written */
+    const char *const *defines; /* packetdrill's -D: "NAME=VALUE" each; NULL: none. A Fast Open cookie
+                                 * written as a NAME (FO TFO_COOKIE) takes its VALUE */
+    int ndefines;
 };
 
 struct nl_prove_result;   /* opaque */
@@ -40,6 +43,8 @@ NL_API int nl_prove_privileged(char *errbuf);
 
 /** Parse only: 0, or NL_EMALFORMED with errbuf "file:line:column: expected ..., found ...". */
 NL_API int nl_prove_check_syntax(const char *path, char *errbuf);
+/** As nl_prove_check_syntax with opts' -D definitions (opts may be NULL). */
+NL_API int nl_prove_check_syntax_opts(const char *path, const struct nl_prove_opts *opts, char *errbuf);
 
 /**
  * The scripts a path names: the file itself, or a folder's *.pkt files (sorted, not recursive).

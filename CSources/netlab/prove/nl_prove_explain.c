@@ -2,7 +2,7 @@
  * nl_prove_explain.c - each script line in plain words: what it does and why the kernel answered
  * as it did, naming the RFC clause (RFC 9293 for the state machine, RFC 6298 for the RTO, RFC 5681
  * and RFC 6675 for loss recovery, RFC 7323/2018 for options, RFC 1122 for delayed ACKs and
- * keep-alives). Words what nl_prove_run.c decided (retransmission kind, RTT samples); decides nothing.
+ * keep-alives, RFC 7413 for TCP Fast Open). Words what nl_prove_run.c decided (retransmission kind, RTT samples); decides nothing.
  */
 #include "nl_prove_int.h"
 
@@ -25,10 +25,12 @@ static void w(struct wbuf *b, const char *fmt, ...)
         b->n = b->n + (size_t)k < b->cap ? b->n + (size_t)k : b->cap - 1;
 }
 
-static void options_offered(struct wbuf *b, const struct pv_opt *o, int n, const char *who)
+static void options_offered(struct wbuf *b, const struct pv_opt *o, int n, const char *who, uint8_t flags)
 {
+    char tfo[512];
     for (int i = 0; i < n; i++) {
         switch (o[i].kind) {
+        case PV_OPT_FO: case PV_OPT_FOEXP: pv_tfo_explain_opt(tfo, sizeof tfo, &o[i], flags, who); w(b, "%s", tfo); break;
         case 2: w(b, "\n%s MSS %u: the largest segment it will take (RFC 9293 3.7.1).", who, o[i].a); break;
         case 3: w(b, "\n%s window scaling, shift %u: windows count in units of %u bytes (RFC 7323 2).", who, o[i].a,
                   1u << (o[i].a > 14 ? 14 : o[i].a)); break;
@@ -75,13 +77,21 @@ static void explain_in(const struct pv_run *r, int ev, struct wbuf *b)
     if ((g->flags & PV_SYN) && !(g->flags & PV_ACK)) {
         w(b, "Injects a SYN: the remote end opens a connection from its initial sequence number %u "
              "(RFC 9293 3.5, the three-way handshake).", g->seq);
-        options_offered(b, g->opts, g->nopts, "It offers");
+        if (g->len > 0)
+            w(b, " It carries %u bytes of data: a Fast Open server that finds the SYN's cookie valid (or needs none) "
+                 "hands them to the application at once and acknowledges them in its SYN-ACK (ack %u); otherwise it "
+                 "acknowledges the SYN only (ack %u) and the client sends the data again (RFC 7413 3, 4.2).",
+              g->len, g->seq + 1 + g->len, g->seq + 1);
+        options_offered(b, g->opts, g->nopts, "It offers", g->flags);
         return;
     }
     if ((g->flags & PV_SYN) && (g->flags & PV_ACK)) {
         w(b, "Injects a SYN-ACK: the remote end accepts the kernel's SYN, sends its own ISN %u and acknowledges the "
              "kernel's ISN + 1 (RFC 9293 3.5). The kernel answers with an ACK: the connection is ESTABLISHED.", g->seq);
-        options_offered(b, g->opts, g->nopts, "It agrees to");
+        if (g->has_ack && g->ack > 1)
+            w(b, " Its ack %u covers %u bytes of data the SYN carried as well: a Fast Open server took them with the "
+                 "SYN (RFC 7413 4.2).", g->ack, g->ack - 1);
+        options_offered(b, g->opts, g->nopts, "It agrees to", g->flags);
         return;
     }
     if (g->flags & PV_FIN) {
@@ -177,12 +187,15 @@ static void explain_out(const struct pv_run *r, int ev, struct wbuf *b)
     if ((flags & PV_SYN) && !(flags & PV_ACK)) {
         w(b, "The kernel opens the connection (active open, RFC 9293 3.5): a SYN from its random initial sequence "
              "number (RFC 6528); the script counts from %u.", g->seq);
-        options_offered(b, a ? a->opts : g->opts, a ? a->nopts : g->nopts, "It offers");
+        if (g->len > 0)
+            w(b, " It carries %u bytes of data already: TCP Fast Open (RFC 7413 3), sent with the cached cookie "
+                 "or where the server needs none.", g->len);
+        options_offered(b, a ? a->opts : g->opts, a ? a->nopts : g->nopts, "It offers", flags);
         return;
     }
     if ((flags & PV_SYN) && (flags & PV_ACK)) {
         w(b, "The listening socket answers the SYN with a SYN-ACK (RFC 9293 3.5): its own ISN and ack = their ISN + 1.");
-        options_offered(b, a ? a->opts : g->opts, a ? a->nopts : g->nopts, "It offers");
+        options_offered(b, a ? a->opts : g->opts, a ? a->nopts : g->nopts, "It offers", flags);
         if (rec->retx)
             w(b, "\nThis is a retransmitted SYN-ACK after %.0f ms without the final ACK (RFC 6298 5.5).", rec->gap_ms);
         return;
@@ -269,7 +282,10 @@ static void explain_sys(const struct pv_run *r, int ev, struct wbuf *b)
     const struct pv_syscall *sc = &r->s->ev[ev].sc;
     const struct pv_rec *rec = &r->rec[ev];
     const char *n = sc->name;
-    if (!strcmp(n, "socket"))
+    char tfo[640];
+    if (pv_tfo_explain_call(sc, tfo, sizeof tfo))
+        w(b, "%s", tfo);
+    else if (!strcmp(n, "socket"))
         w(b, "Creates a TCP socket.");
     else if (!strcmp(n, "setsockopt") || !strcmp(n, "getsockopt")) {
         const char *opt = sc->nargs > 2 && sc->args[2]->name ? sc->args[2]->name : "an option";

@@ -33,6 +33,9 @@ void pv_lex_init(struct pv_lexer *lx, const char *src, size_t len);
 /* The next token; PV_BAD for a character no token starts with or an unterminated string. */
 struct pv_token pv_lex_next(struct pv_lexer *lx);
 struct pv_token pv_lex_peek(struct pv_lexer *lx);
+/* A run of letters, digits and '_' as written ("3021b9d889017eeb", "TFO_COOKIE"), for the
+ * Fast Open cookie; kind PV_EOF and len 0 when the next token is something else. */
+struct pv_token pv_lex_blob(struct pv_lexer *lx);
 
 /* ---- the script model (nl_prove_parse.c builds it) ---- */
 enum pv_time_kind { PV_T_ABS, PV_T_REL, PV_T_ANY, PV_T_ABS_RANGE, PV_T_REL_RANGE };
@@ -55,7 +58,31 @@ struct pv_opt {
     uint32_t a, b;      /* mss/wscale: a; TS: val a, ecr b */
     int nsack;
     uint32_t sack[4][2];
+    uint8_t ncookie;    /* FO/FOEXP: the Fast Open cookie's bytes */
+    uint8_t cookie[38];
 };
+
+/* ---- TCP Fast Open, RFC 7413 (nl_prove_tfo.c) ---- */
+#define PV_OPT_FO 34            /* RFC 7413 4.1.1 */
+#define PV_OPT_FOEXP 254        /* RFC 6994's experimental option; a = the magic */
+#define PV_TFO_MAGIC 0xF989u
+#define PV_TFO_MAX 38           /* cookie bytes: 40 option bytes less kind and length */
+#define PV_TFO_EXP_MAX 36       /* less the magic too */
+/* An FO (exp 0) or FOEXP option from n hex digits (n 0: a cookie request); -1 with why. */
+int pv_tfo_option(int exp, const char *cookie, size_t n, struct pv_opt *o, char *why, size_t wcap);
+/* Bytes written at p (0: no room). */
+size_t pv_tfo_encode(const struct pv_opt *o, uint8_t *p, size_t cap);
+/* An option of kind 34/254, n bytes at p (n = its length byte); -1 when malformed. */
+int pv_tfo_decode(const uint8_t *p, size_t n, struct pv_opt *o);
+/* The first field of want that got does not hold ("kind", "magic", "length", "cookie"), or NULL. */
+const char *pv_tfo_mismatch(const struct pv_opt *want, const struct pv_opt *got);
+/* "FO abcd1234" after sep; snprintf's count. */
+int pv_tfo_format(char *buf, size_t cap, const char *sep, const struct pv_opt *o);
+/* --explain: the option in a segment with these flags ("\nIt offers TCP Fast Open ..."). */
+void pv_tfo_explain_opt(char *buf, size_t cap, const struct pv_opt *o, uint8_t flags, const char *who);
+struct pv_syscall;
+/* --explain: 1 with buf worded when the call is a Fast Open one (MSG_FASTOPEN, TCP_FASTOPEN*), else 0. */
+int pv_tfo_explain_call(const struct pv_syscall *sc, char *buf, size_t cap);
 
 struct pv_seg {
     char dir;                   /* '<' injected into the kernel, '>' sent by it */
@@ -119,12 +146,18 @@ struct pv_script {
     int mapped;                  /* --ip_version=ipv4-mapped-ipv6: AF_INET6 sockets, IPv4 on the wire */
     int ipv6;                    /* --ip_version=ipv6: AF_INET6 sockets, IPv6 on the wire */
     int ipv4_only;               /* always 1 for now */
+    int ts_tick_us;              /* --tcp_ts_tick_usecs=N: the kernel's TS val is checked, N us a tick;
+                                  * 0 (packetdrill's default): only the echo (ecr) is */
+    int has_local_ip;            /* --local_ip=A.B.C.D (IPv4 in 192.168.0.0/16): tun0's address instead of .0.2 */
+    uint8_t local_ip[4];
     struct pv_event *ev;
     int nev;
     size_t cap;
 };
 /* Parse a whole script. NL_EMALFORMED with errbuf "file:line:col: what was expected". */
 int pv_parse(struct pv_script *s, const char *path, char *errbuf);
+/* As pv_parse with -D definitions ("NAME=VALUE", n of them; NULL/0: none). */
+int pv_parse_defined(struct pv_script *s, const char *path, const char *const *defines, int ndefines, char *errbuf);
 /* As pv_parse, from len bytes of text in memory named path (the fuzz target's way in). */
 int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_t len, char *errbuf);
 void pv_script_free(struct pv_script *s);
@@ -232,6 +265,8 @@ struct pv_run {
     double tol_pct;
     /* the connection under test */
     int have_ports;
+    int fresh_socket;                    /* socket() called since the ports were learned */
+    int syn_sent_open;                   /* the kernel's SYN is out and nothing was injected since */
     uint16_t lport, rport, next_rport;
     uint16_t bound_port;                 /* the port the script's last bind() chose (0: 8080) */
     int have_lisn;

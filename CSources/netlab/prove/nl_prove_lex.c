@@ -179,3 +179,29 @@ struct pv_token pv_lex_peek(struct pv_lexer *lx)
     }
     return lx->peeked;
 }
+
+struct pv_token pv_lex_blob(struct pv_lexer *lx)
+{
+    if (lx->has_peek) {   /* already lexed: a word or a number is the blob itself */
+        struct pv_token t = lx->peeked;
+        if (t.kind == PV_WORD || t.kind == PV_INT) {
+            /* the number's token may stop before the letters of "3021b9...": re-read from its start */
+            lx->has_peek = 0;
+            lx->p = t.text;
+            lx->line = t.line;
+            lx->col = t.col;
+        } else {
+            t.kind = PV_EOF;
+            t.len = 0;
+            return t;
+        }
+    }
+    skip_space(lx);
+    struct pv_token t = {.kind = PV_WORD, .line = lx->line, .col = lx->col, .text = lx->p};
+    while (is_word(at(lx, 0)))
+        adv(lx);
+    t.len = (size_t)(lx->p - t.text);
+    if (t.len == 0)
+        t.kind = PV_EOF;
+    return t;
+}

@@ -63,7 +63,7 @@ static void sin4(struct sockaddr *sa, const uint8_t ip[4])
 int pv_net_setup(struct pv_run *r, char *errbuf)
 {
     static const uint8_t lip[4] = {192, 168, 0, 2}, gw[4] = {192, 168, 0, 1}, rip[4] = {192, 0, 2, 1};
-    memcpy(r->lip, lip, 4);
+    memcpy(r->lip, r->s->has_local_ip ? r->s->local_ip : lip, 4);   /* --local_ip=A.B.C.D in the script */
     memcpy(r->gw, gw, 4);
     memcpy(r->rip, rip, 4);
     r->tun = r->psock = -1;
@@ -110,7 +110,7 @@ int pv_net_setup(struct pv_run *r, char *errbuf)
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "tun0");
     sin4(&ifr.ifr_addr, r->lip);
     if (ioctl(ctl, SIOCSIFADDR, &ifr) < 0) {
-        rc = nl_err_sys(errbuf, errno, "addressing tun0 (192.168.0.2)");
+        rc = nl_err_sys(errbuf, errno, "addressing tun0 (192.168.0.2, or the script's --local_ip)");
         goto out;
     }
     static const uint8_t mask16[4] = {255, 255, 0, 0};
@@ -128,6 +128,8 @@ int pv_net_setup(struct pv_run *r, char *errbuf)
     sin4(&rt.rt_genmask, mask24);
     sin4(&rt.rt_gateway, r->gw);
     rt.rt_flags = RTF_UP | RTF_GATEWAY;
+    if (memcmp(r->lip, r->gw, 4) == 0)   /* --local_ip=192.168.0.1, the gateway itself: tun0 is point to point */
+        rt.rt_flags = RTF_UP;
     rt.rt_dev = (char *)"tun0";
     if (ioctl(ctl, SIOCADDRT, &rt) < 0) {
         rc = nl_err_sys(errbuf, errno, "routing 192.0.2.0/24 via 192.168.0.1 on tun0");

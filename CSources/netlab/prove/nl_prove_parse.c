@@ -8,6 +8,8 @@
 #include "nl_prove_int.h"
 #include "nl_internal.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,20 @@ struct pv_parser {
     struct pv_lexer lx;
     struct pv_script *s;
     char *errbuf;
+    const char *const *defines;   /* -D NAME=VALUE */
+    int ndefines;
 };
+
+/* A -D definition's value for the name at t (len bytes), or NULL. */
+static const char *defined(const struct pv_parser *ps, const char *t, size_t len)
+{
+    for (int i = 0; i < ps->ndefines; i++) {
+        const char *d = ps->defines[i], *eq = d ? strchr(d, '=') : NULL;
+        if (eq && (size_t)(eq - d) == len && memcmp(d, t, len) == 0)
+            return eq + 1;
+    }
+    return NULL;
+}
 
 static const char *tokname(const struct pv_token *t, char *buf, size_t cap)
 {
@@ -156,8 +171,26 @@ static int parse_options(struct pv_parser *ps, struct pv_seg *g)
             rc = want_uint(ps, UINT32_MAX, "the timestamp echo reply (TS val 100 ecr 0)", &v2);
             o->a = (uint32_t)v;
             o->b = (uint32_t)v2;
+        } else if (is_word(&t, "FO") || is_word(&t, "FOEXP")) {
+            /* RFC 7413 4.1.1: "FO" alone asks for a cookie; "FO abcd1234" carries one */
+            struct pv_token c = pv_lex_blob(&ps->lx);
+            char why[160];
+            const char *dv = c.len ? defined(ps, c.text, c.len) : NULL;   /* FO TFO_COOKIE with -D TFO_COOKIE=... */
+            if (dv)
+                c.text = dv, c.len = strlen(dv);
+            else
+                for (size_t i = 0; i < c.len; i++)
+                    if (!isxdigit((unsigned char)c.text[i])) {
+                        char nm[64];
+                        snprintf(nm, sizeof nm, "%.*s", (int)(c.len < 40 ? c.len : 40), c.text);
+                        return at_error(ps, c.line, c.col, "the Fast Open cookie %s is neither hex digits nor a name "
+                                        "-D defines (netlab prove -D TFO_COOKIE=3021b9d889017eeb ...)", nm);
+                    }
+            if (pv_tfo_option(t.len == 5, c.text, c.len, o, why, sizeof why) < 0)
+                return at_error(ps, c.line, c.col, "%s", why);
         } else {
-            return expected(ps, &t, "a TCP option this runner knows: mss N, wscale N, sackOK, sack A:B, TS val N ecr N, nop, eol");
+            return expected(ps, &t, "a TCP option this runner knows: mss N, wscale N, sackOK, sack A:B, TS val N ecr N, "
+                            "FO [cookie], FOEXP [cookie], nop, eol");
         }
         if (rc < 0)
             return rc;
@@ -703,12 +736,34 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
             ps->s->ipv6 = 1;
         else
             return at_error(ps, v.line, v.col, "%s", "--ip_version: give ipv4, ipv4-mapped-ipv6 or ipv6");
+    } else if (strcmp(name, "--tcp_ts_tick_usecs") == 0) {
+        if (v.kind != PV_INT || v.i < 0 || v.i > 1000000)
+            return expected(ps, &v, "microseconds per TS val tick, 0 to 1000000 (--tcp_ts_tick_usecs=1000)");
+        ps->s->ts_tick_us = (int)v.i;
+    } else if (strcmp(name, "--local_ip") == 0 && v.text) {
+        /* tun0's address; the Fast Open cookie a server computes depends on it (RFC 7413 4.1.2) */
+        char a[64];
+        const char *b = v.text;
+        while (b < ps->lx.end && *b != '\n' && *b != ' ' && *b != '\t' && *b != '\r' && *b != '/')
+            b++;
+        snprintf(a, sizeof a, "%.*s", (int)(b - v.text < 63 ? b - v.text : 63), v.text);
+        if (inet_pton(AF_INET, a, ps->s->local_ip) == 1 && ps->s->local_ip[0] == 192 && ps->s->local_ip[1] == 168)
+            ps->s->has_local_ip = 1;
+        /* other addresses (IPv6, outside 192.168.0.0/16): accepted, not applied */
     }
     /* other packetdrill options (--mtu, --tolerance_percent, ...) are accepted and not applied */
     return 0;
 }
 
+static int parse_text(struct pv_script *s, const char *path, const char *text, size_t len, const char *const *defines,
+                      int ndefines, char *errbuf);
+
 int pv_parse(struct pv_script *s, const char *path, char *errbuf)
+{
+    return pv_parse_defined(s, path, NULL, 0, errbuf);
+}
+
+int pv_parse_defined(struct pv_script *s, const char *path, const char *const *defines, int ndefines, char *errbuf)
 {
     struct nl_file f;
     memset(s, 0, sizeof *s);
@@ -716,12 +771,18 @@ int pv_parse(struct pv_script *s, const char *path, char *errbuf)
     int rc = nl_file_load(&f, path, "the script", "a script file", 4u << 20, errbuf);
     if (rc < 0)
         return rc;
-    rc = pv_parse_text(s, path, (const char *)f.data, f.size, errbuf);
+    rc = parse_text(s, path, (const char *)f.data, f.size, defines, ndefines, errbuf);
     nl_file_release(&f);
     return rc;
 }
 
 int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_t len, char *errbuf)
+{
+    return parse_text(s, path, text, len, NULL, 0, errbuf);
+}
+
+static int parse_text(struct pv_script *s, const char *path, const char *text, size_t len, const char *const *defines,
+                      int ndefines, char *errbuf)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", path);
@@ -740,7 +801,7 @@ int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_
     s->source_len = len;
     if (memchr(s->source, 0, s->source_len))
         return nl_err(errbuf, NL_EMALFORMED, "%s: a NUL byte: this is not a script (text) file", path);
-    struct pv_parser ps = {.s = s, .errbuf = errbuf};
+    struct pv_parser ps = {.s = s, .errbuf = errbuf, .defines = defines, .ndefines = ndefines};
     pv_lex_init(&ps.lx, s->source, s->source_len);
     int seen_event = 0;
     for (;;) {

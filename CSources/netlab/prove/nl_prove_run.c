@@ -319,6 +319,8 @@ static void *worker(void *arg)
 
 static void start_call(struct pv_run *r, int ev)
 {
+    if (strcmp(r->s->ev[ev].sc.name, "socket") == 0)
+        r->fresh_socket = 1;   /* the next SYN the script expects opens the new socket's connection */
     pthread_mutex_lock(&r->mu);
     r->sc_ev = ev;
     r->sc_done = 0;
@@ -362,11 +364,16 @@ static int finish_call(struct pv_run *r, int ev)
     if (o.rc < 0)
         return fail(r, ev, PV_F_SYSCALL, o.field, "%s", o.msg);
     if (e->sc.blocking) {
-        int64_t want = rec->want_end_us;
-        if (o.end_us < want - rec->tol_us || o.end_us > want + rec->tol_us)
+        int64_t want = rec->want_end_us, tol = rec->tol_us;
+        /* packetdrill's rule for a call's end: the tolerance grows to tolerance_percent (12.5) of the
+         * time the script gives the call (start to end), e.g. 375 ms for "+0...3.000" */
+        int64_t dyn = (int64_t)(r->tol_pct / 100.0 * (double)(want - rec->want_us));
+        if (!(r->o && r->o->tolerance_ms > 0) && dyn > tol)
+            tol = dyn;
+        if (o.end_us < want - tol || o.end_us > want + tol)
             return fail(r, ev, PV_F_TIME, "end time",
                         "%s() returned at %.6f s; the script allows %.6f s +- %.3f ms for its end", e->sc.name,
-                        o.end_us / 1e6, want / 1e6, rec->tol_us / 1e3);
+                        o.end_us / 1e6, want / 1e6, tol / 1e3);
     }
     return 0;
 }
@@ -499,7 +506,11 @@ static int do_inbound(struct pv_run *r, int ev)
     struct pv_rec *rec = &r->rec[ev];
     char errbuf[NL_ERRBUF_SIZE];
     int syn_only = (g->flags & PV_SYN) && !(g->flags & PV_ACK);
-    if (!r->have_ports || (syn_only && r->have_lisn)) {
+    /* a SYN injected while the kernel's own SYN waits for an answer is a simultaneous open (RFC 9293
+     * 3.5 fig. 8): it goes to that connection, as packetdrill sends it to the socket under test */
+    int simultaneous = syn_only && r->syn_sent_open;
+    r->syn_sent_open = 0;
+    if (!r->have_ports || (syn_only && r->have_lisn && !simultaneous)) {
         /* a new connection to the listener: a new remote port (packetdrill's rule) */
         r->rport = r->next_rport++;
         r->lport = r->bound_port ? r->bound_port : 8080;
@@ -564,11 +575,14 @@ static int opt_matches(const struct pv_run *r, const struct pv_opt *want, const 
     case 8: {
         if (want->b != got->b)
             return 0;
-        if (!r->have_ts)
+        /* packetdrill's rule: the TS val is checked only when the script gives the tick
+         * (--tcp_ts_tick_usecs=N); Linux's tick is 1 ms, and each connection has its own offset */
+        if (!r->have_ts || r->s->ts_tick_us <= 0)
             return 1;
-        int32_t d = (int32_t)(got->a - want->a);   /* got already in script numbers; ticks of 1 ms */
-        return (int64_t)(d < 0 ? -d : d) * 1000 <= tol_us;
+        int32_t d = (int32_t)(got->a - want->a);   /* got already in script numbers */
+        return (int64_t)(d < 0 ? -d : d) * r->s->ts_tick_us <= tol_us;
     }
+    case PV_OPT_FO: case PV_OPT_FOEXP: return pv_tfo_mismatch(want, got) == NULL;
     default: return want->len == got->len;
     }
 }
@@ -623,8 +637,17 @@ static int do_outbound(struct pv_run *r, int ev)
                         pv_now_us(r) / 1e6, e->tkind == PV_T_ANY ? "at any time, from " : "at ", rec->want_us / 1e6);
         }
         int rc = pv_seg_decode(p.data, p.caplen, &w);
-        if (rc < 0 || (r->have_ports && !(g->flags & PV_SYN && !(g->flags & PV_ACK)) &&
-                       (w.sport != r->lport || w.dport != r->rport))) {
+        int want_syn = (g->flags & PV_SYN) && !(g->flags & PV_ACK);
+        /* packetdrill's rule: only the socket under test's segments count. Once the script made a new
+         * socket, what earlier connections still send (a closed socket's FIN) is not the SYN it waits
+         * for; nor is a segment of a connection other than the one under test. */
+        int old_conn = rc >= 0 && want_syn &&
+                       ((!(w.flags & PV_SYN) &&
+                         (r->fresh_socket || !r->have_ports || w.sport != r->lport || w.dport != r->rport)) ||
+                        /* the previous socket's own SYN, resent: a new socket has a port of its own */
+                        (r->fresh_socket && r->have_ports && !(w.flags & PV_ACK) && w.sport == r->lport &&
+                         w.dport == r->rport));
+        if (rc < 0 || old_conn || (r->have_ports && !want_syn && (w.sport != r->lport || w.dport != r->rport))) {
             pv_record_packet(r, '>', -1, p.t_ns, p.data, p.caplen);   /* not the connection under test */
             free(p.data);
             continue;
@@ -667,9 +690,19 @@ static int do_outbound(struct pv_run *r, int ev)
     /* learn the connection from the kernel's SYN (active open) or SYN-ACK (passive) */
     if (w.flags & PV_SYN) {
         if (!(w.flags & PV_ACK)) {
+            if (r->fresh_socket || !r->have_ports || w.sport != r->lport || w.dport != r->rport) {
+                /* a new connection's first SYN: nothing of it was sent before (not a retransmission) */
+                r->have_snd = 0;
+                r->nsent = 0;
+                r->last_in_ack_valid = 0;
+                r->dupacks = 0;
+                r->sack_seen = 0;
+            }
             r->lport = w.sport;
             r->rport = w.dport;
             r->have_ports = 1;
+            r->fresh_socket = 0;
+            r->syn_sent_open = 1;
         }
         r->lisn_live = w.seq;
         r->lisn_script = g->seq;
@@ -689,7 +722,7 @@ static int do_outbound(struct pv_run *r, int ev)
                 o->sack[k][1] -= remote_offset(r, syn);
             }
         if (o->kind == 8) {
-            if (!r->have_ts) {
+            if (!r->have_ts || syn) {   /* each connection's TS clock has its own offset: learnt from its SYN */
                 for (int k = 0; k < g->nopts; k++)
                     if (g->opts[k].kind == 8) {
                         r->have_ts = 1;
@@ -749,7 +782,15 @@ static int do_outbound(struct pv_run *r, int ev)
             static const char *const kinds[] = {"eol", "nop", "mss", "wscale", "sackOK", "sack", "?", "?", "TS"};
             int k = rec->diff_opt;
             const struct pv_opt *o = k < g->nopts ? &g->opts[k] : &rec->actual.opts[k];
-            snprintf(fname, sizeof fname, "option %d (%s)", k + 1, o->kind < 9 ? kinds[o->kind] : "?");
+            const char *tf = NULL;   /* a Fast Open option: name its field (kind, magic, length, cookie) */
+            if (k < g->nopts && k < rec->actual.nopts && (g->opts[k].kind == PV_OPT_FO || g->opts[k].kind == PV_OPT_FOEXP))
+                tf = pv_tfo_mismatch(&g->opts[k], &rec->actual.opts[k]);
+            if (tf)
+                snprintf(fname, sizeof fname, "option %d (%s %s)", k + 1, g->opts[k].kind == PV_OPT_FO ? "FO" : "FOEXP", tf);
+            else if (o->kind == PV_OPT_FO || o->kind == PV_OPT_FOEXP)
+                snprintf(fname, sizeof fname, "option %d (%s)", k + 1, o->kind == PV_OPT_FO ? "FO" : "FOEXP");
+            else
+                snprintf(fname, sizeof fname, "option %d (%s)", k + 1, o->kind < 9 ? kinds[o->kind] : "?");
             first = fname;
         }
         return fail(r, ev, PV_F_FIELD, first, "the kernel's segment differs from the expected one");

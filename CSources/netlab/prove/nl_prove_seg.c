@@ -35,6 +35,7 @@ static size_t opts_encode(const struct pv_seg *g, const uint32_t *ts_ecr, uint8_
             }
             break;
         case 8: o[n + 1] = 10; put32(o + n + 2, x->a); put32(o + n + 6, ts_ecr ? *ts_ecr : x->b); break;
+        case PV_OPT_FO: case PV_OPT_FOEXP: pv_tfo_encode(x, o + n, cap - n); break;
         }
         n += x->len;
     }
@@ -208,6 +209,10 @@ static int decode_tcp(const uint8_t *p, size_t total, size_t ihl, struct pv_wire
                 x->nsack++;
             }
             break;
+        case PV_OPT_FO: case PV_OPT_FOEXP:
+            if (pv_tfo_decode(o, o[1], x) < 0)
+                return NL_EMALFORMED;
+            break;
         case 8:
             if (o[1] == 10) {
                 struct nl_cursor s;
@@ -260,6 +265,7 @@ void pv_opts_format(char *buf, size_t cap, const struct pv_opt *opts, int nopts)
                 w += snprintf(buf + n + w, cap - n - (size_t)w, " %u:%u", x->sack[k][0], x->sack[k][1]);
             break;
         case 8: w = snprintf(buf + n, cap - n, "%sTS val %u ecr %u", sep, x->a, x->b); break;
+        case PV_OPT_FO: case PV_OPT_FOEXP: w = pv_tfo_format(buf + n, cap - n, sep, x); break;
         default: w = snprintf(buf + n, cap - n, "%soption %u (%u bytes)", sep, x->kind, x->len); break;
         }
         if (w < 0)

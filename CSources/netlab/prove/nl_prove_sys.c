@@ -298,8 +298,27 @@ static int64_t do_write(struct ctx *c)
         return -1;
     }
     uint8_t *buf = strcmp(sc->name, "sendmsg") && strcmp(sc->name, "writev") && null_buf(arg(sc, 1)) ? NULL : b;
-    ssize_t w = strcmp(sc->name, "write") == 0 || strcmp(sc->name, "writev") == 0 ? write(fd, buf, (size_t)n)
-                                                                                  : send(fd, buf, (size_t)n, flags);
+    ssize_t w;
+    struct sockaddr_storage sa;
+    const struct pv_expr *to = strcmp(sc->name, "sendto") == 0 ? arg(sc, 4)
+                             : strcmp(sc->name, "sendmsg") == 0 ? field(arg(sc, 1), "msg_name") : NULL;
+    if (to && (flags & MSG_FASTOPEN)) {
+        /* RFC 7413 3: the data goes in the SYN, so the call names the peer: "..." is the remote end */
+        socklen_t salen = sockaddr_of(c->r, to, c->r->rip, CONNECT_PORT, &sa);
+        if (to->kind == PV_E_SYM && to->num == AF_UNSPEC)
+            sa.ss_family = AF_UNSPEC;   /* sendto(..., AF_UNSPEC, ...): the kernel's answer to no address family */
+        c->r->cur_live_fd = fd;
+        if (strcmp(sc->name, "sendto") == 0) {
+            w = sendto(fd, buf, (size_t)n, flags, (struct sockaddr *)&sa, salen);
+        } else {
+            struct iovec iov = {buf, (size_t)n};
+            struct msghdr mh = {.msg_name = &sa, .msg_namelen = salen, .msg_iov = &iov, .msg_iovlen = 1};
+            w = sendmsg(fd, &mh, flags);
+        }
+    } else {
+        w = strcmp(sc->name, "write") == 0 || strcmp(sc->name, "writev") == 0 ? write(fd, buf, (size_t)n)
+                                                                               : send(fd, buf, (size_t)n, flags);
+    }
     int e = errno;
     free(b);
     errno = e;
