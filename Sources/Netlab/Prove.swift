@@ -9,20 +9,25 @@ public final class ProveRun {
 
     /// Runs one script. Throws NetlabError: NL_EMALFORMED (a syntax error, file:line:col),
     /// NL_EPERM (privileges missing), NL_EINTR (stopped), others when the run could not be made.
-    public init(script: String, explain: Bool, toleranceMs: Double, outDir: String?) throws {
+    /// defines: packetdrill's -D definitions, "NAME=VALUE" lines; mtu: tun0's MTU (0: 1500).
+    public init(script: String, explain: Bool, toleranceMs: Double, outDir: String?, defines: String? = nil,
+                mtu: Int = 0) throws {
         self.script = script
         try nlCheck { nl_signals_install($0) }
         var out: OpaquePointer?
-        let run: (UnsafePointer<CChar>?) throws -> Void = { dir in
-            var o = nl_prove_opts(explain: explain ? 1 : 0, tolerance_ms: toleranceMs, out_dir: dir)
+        let run: (UnsafePointer<CChar>?, UnsafePointer<CChar>?) throws -> Void = { dir, defs in
+            var o = nl_prove_opts(explain: explain ? 1 : 0, tolerance_ms: toleranceMs, out_dir: dir, defines: defs,
+                                  mtu: Int32(mtu))
             try nlCheck { nl_prove_run(script, &o, &out, $0) }
         }
-        if let outDir {
-            try outDir.withCString { try run($0) }
-        } else {
-            try run(nil)
+        try ProveRun.withOptionalCString(outDir) { dir in
+            try ProveRun.withOptionalCString(defines) { defs in try run(dir, defs) }
         }
         handle = out!
+    }
+
+    private static func withOptionalCString(_ s: String?, _ body: (UnsafePointer<CChar>?) throws -> Void) rethrows {
+        if let s { try s.withCString { try body($0) } } else { try body(nil) }
     }
 
     deinit { nl_prove_result_free(handle) }
@@ -47,5 +52,7 @@ public final class ProveRun {
     public static func checkPrivileges() throws { try nlCheck { nl_prove_privileged($0) } }
 
     /// Parse only (NL_EMALFORMED with file:line:col).
-    public static func checkSyntax(_ path: String) throws { try nlCheck { nl_prove_check_syntax(path, $0) } }
+    public static func checkSyntax(_ path: String, defines: String? = nil) throws {
+        try withOptionalCString(defines) { defs in try nlCheck { nl_prove_check_syntax_defs(path, defs, $0) } }
+    }
 }

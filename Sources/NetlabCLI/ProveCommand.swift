@@ -33,7 +33,23 @@ struct ProveCommand: ParsableCommand {
     @Option(help: "Folder for each run's capture (NAME.pcapng) and TCP_INFO timeline (NAME.timeline.csv).")
     var out: String = "prove-out"
 
+    @Option(name: .customShort("D"), help: ArgumentHelp(
+        "A definition as packetdrill's -D: the word NAME in the scripts reads as VALUE (repeatable).",
+        valueName: "NAME=VALUE"))
+    var define: [String] = []
+
+    @Option(help: "tun0's MTU, as packetdrill's --mtu (the MSS the kernel announces follows it; default 1500).")
+    var mtu: Int?
+
+    var defines: String? { define.isEmpty ? nil : define.joined(separator: "\n") }
+
     func validate() throws {
+        for d in define where d.firstIndex(of: "=") == nil || d.hasPrefix("=") || d.contains("\n") {
+            throw ValidationError("-D \(d): give NAME=VALUE (e.g. -D CMSG_LEVEL_IP=SOL_IP)")
+        }
+        if let mtu, !(mtu >= 1280 && mtu <= 65535) {
+            throw ValidationError("--mtu \(mtu): give an MTU from 1280 to 65535 (e.g. 1520)")
+        }
         if scripts.isEmpty { throw ValidationError("give a script (.pkt) or a folder of scripts") }
         if let tolerance, !(tolerance > 0 && tolerance <= 10000) {
             throw ValidationError("--tolerance \(tolerance): give milliseconds from 0 to 10000 (e.g. 10)")
@@ -50,7 +66,7 @@ struct ProveCommand: ParsableCommand {
         }
         // Every script's syntax first: a typo in the fifth script stops nothing half-run.
         for p in paths {
-            do { try ProveRun.checkSyntax(p) } catch let e as NetlabError {
+            do { try ProveRun.checkSyntax(p, defines: defines) } catch let e as NetlabError {
                 complain(e.message)
                 throw ExitCode(e.isMalformed ? 65 : 1)
             }
@@ -63,7 +79,8 @@ struct ProveCommand: ParsableCommand {
         var jsonItems: [String] = []
         for p in paths {
             do {
-                let r = try ProveRun(script: p, explain: explain, toleranceMs: tolerance ?? 0, outDir: out)
+                let r = try ProveRun(script: p, explain: explain, toleranceMs: tolerance ?? 0, outDir: out,
+                                     defines: defines, mtu: mtu ?? 0)
                 if json { jsonItems.append(r.json) } else { print(r.text, terminator: paths.count > 1 ? "\n" : "") }
                 if !r.passed { failed += 1 }
             } catch let e as NetlabError {

@@ -28,6 +28,8 @@ struct nl_prove_opts {
     int explain;           /* word every line: what it does, why the kernel answered so, the RFC clause */
     double tolerance_ms;   /* > 0: the timing tolerance; 0: measured from this machine's scheduling jitter */
     const char *out_dir;   /* where NAME.pcapng and NAME.timeline.csv go (created); NULL: nothing written */
+    const char *defines;   /* packetdrill's -D: "NAME=VALUE" lines; a word NAME in a script reads as VALUE; NULL none */
+    int mtu;               /* packetdrill's --mtu: tun0's MTU (so the MSS the kernel announces); 0: 1500 */
 };
 
 struct nl_prove_result;   /* opaque */
@@ -40,6 +42,8 @@ NL_API int nl_prove_privileged(char *errbuf);
 
 /** Parse only: 0, or NL_EMALFORMED with errbuf "file:line:column: expected ..., found ...". */
 NL_API int nl_prove_check_syntax(const char *path, char *errbuf);
+/** As nl_prove_check_syntax with -D definitions ("NAME=VALUE" lines, NULL for none). */
+NL_API int nl_prove_check_syntax_defs(const char *path, const char *defines, char *errbuf);
 
 /**
  * The scripts a path names: the file itself, or a folder's *.pkt files (sorted, not recursive).

@@ -68,10 +68,12 @@ int nl_prove_privileged(char *errbuf)
                   n > 1 ? ", " : "", n > 1 ? missing[1] : "", n > 2 ? ", " : "", n > 2 ? missing[2] : "");
 }
 
-int nl_prove_check_syntax(const char *path, char *errbuf)
+int nl_prove_check_syntax(const char *path, char *errbuf) { return nl_prove_check_syntax_defs(path, NULL, errbuf); }
+
+int nl_prove_check_syntax_defs(const char *path, const char *defines, char *errbuf)
 {
     struct pv_script s;
-    int rc = pv_parse(&s, path, errbuf);
+    int rc = pv_parse_defs(&s, path, defines, errbuf);
     pv_script_free(&s);
     return rc;
 }
@@ -199,7 +201,7 @@ int nl_prove_run(const char *path, const struct nl_prove_opts *opts, struct nl_p
     *out = NULL;
     struct pv_script s;
     reap_teardowns(1);
-    int rc = pv_parse(&s, path, errbuf);
+    int rc = pv_parse_defs(&s, path, opts ? opts->defines : NULL, errbuf);
     if (rc < 0) {
         pv_script_free(&s);
         return rc;

@@ -28,6 +28,7 @@ struct pv_lexer {
     int line, col;
     struct pv_token peeked;
     int has_peek;
+    const char *defs;   /* -D definitions, "NAME=VALUE\n...", or NULL */
 };
 void pv_lex_init(struct pv_lexer *lx, const char *src, size_t len);
 /* The next token; PV_BAD for a character no token starts with or an unterminated string. */
@@ -119,6 +120,7 @@ struct pv_script {
     int mapped;                  /* --ip_version=ipv4-mapped-ipv6: AF_INET6 sockets, IPv4 on the wire */
     int ipv6;                    /* --ip_version=ipv6: AF_INET6 sockets, IPv6 on the wire */
     int ipv4_only;               /* always 1 for now */
+    char *defines;               /* -D NAME=VALUE definitions, one a line (the lexer substitutes them) */
     struct pv_event *ev;
     int nev;
     size_t cap;
@@ -127,6 +129,8 @@ struct pv_script {
 int pv_parse(struct pv_script *s, const char *path, char *errbuf);
 /* As pv_parse, from len bytes of text in memory named path (the fuzz target's way in). */
 int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_t len, char *errbuf);
+/* As pv_parse with -D definitions ("NAME=VALUE\n...", NULL for none). */
+int pv_parse_defs(struct pv_script *s, const char *path, const char *defines, char *errbuf);
 void pv_script_free(struct pv_script *s);
 /* The symbol table (AF_INET, SOL_SOCKET, ...), errno names; 0 if known. */
 int pv_symbol(const char *name, size_t len, int64_t *value);

@@ -658,6 +658,7 @@ void pv_script_free(struct pv_script *s)
     free(s->source);
     free(s->init_command);
     free(s->cleanup_command);
+    free(s->defines);
     memset(s, 0, sizeof *s);
 }
 
@@ -708,7 +709,12 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
     return 0;
 }
 
-int pv_parse(struct pv_script *s, const char *path, char *errbuf)
+static int parse_text(struct pv_script *s, const char *path, const char *text, size_t len, const char *defines,
+                      char *errbuf);
+
+int pv_parse(struct pv_script *s, const char *path, char *errbuf) { return pv_parse_defs(s, path, NULL, errbuf); }
+
+int pv_parse_defs(struct pv_script *s, const char *path, const char *defines, char *errbuf)
 {
     struct nl_file f;
     memset(s, 0, sizeof *s);
@@ -716,14 +722,22 @@ int pv_parse(struct pv_script *s, const char *path, char *errbuf)
     int rc = nl_file_load(&f, path, "the script", "a script file", 4u << 20, errbuf);
     if (rc < 0)
         return rc;
-    rc = pv_parse_text(s, path, (const char *)f.data, f.size, errbuf);
+    rc = parse_text(s, path, (const char *)f.data, f.size, defines, errbuf);
     nl_file_release(&f);
     return rc;
 }
 
 int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_t len, char *errbuf)
 {
+    return parse_text(s, path, text, len, NULL, errbuf);
+}
+
+static int parse_text(struct pv_script *s, const char *path, const char *text, size_t len, const char *defines,
+                      char *errbuf)
+{
     memset(s, 0, sizeof *s);
+    if (defines && !(s->defines = strdup(defines)))
+        return nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
     snprintf(s->path, sizeof s->path, "%s", path);
     snprintf(s->dir, sizeof s->dir, "%s", path);
     char *slash = strrchr(s->dir, '/');
@@ -742,6 +756,7 @@ int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_
         return nl_err(errbuf, NL_EMALFORMED, "%s: a NUL byte: this is not a script (text) file", path);
     struct pv_parser ps = {.s = s, .errbuf = errbuf};
     pv_lex_init(&ps.lx, s->source, s->source_len);
+    ps.lx.defs = s->defines;
     int seen_event = 0;
     for (;;) {
         struct pv_token t = pv_lex_next(&ps.lx);
