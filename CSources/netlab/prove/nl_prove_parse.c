@@ -686,6 +686,10 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
         if (v.kind != PV_INT || v.i < 64 || v.i > 65535)
             return expected(ps, &v, "an MSS from 64 to 65535 (--mss=1000)");
         ps->s->mss = (int)v.i;
+    } else if (strcmp(name, "--tcp_ts_tick_usecs") == 0) {
+        if (v.kind != PV_INT || v.i < 0 || v.i > 1000000)
+            return expected(ps, &v, "microseconds per TS val tick (--tcp_ts_tick_usecs=1000)");
+        ps->s->ts_tick_us = v.i;
     } else if (strcmp(name, "--tolerance_usecs") == 0) {
         if (v.kind != PV_INT || v.i < 0 || v.i > 10000000)
             return expected(ps, &v, "microseconds (--tolerance_usecs=10000)");

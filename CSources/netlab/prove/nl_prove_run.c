@@ -564,10 +564,12 @@ static int opt_matches(const struct pv_run *r, const struct pv_opt *want, const 
     case 8: {
         if (want->b != got->b)
             return 0;
-        if (!r->have_ts)
+        /* packetdrill checks an outbound TS val only when the script gives the kernel's tick
+         * (--tcp_ts_tick_usecs=1000): then within the tolerance, counted in ticks */
+        if (!r->have_ts || r->s->ts_tick_us <= 0)
             return 1;
-        int32_t d = (int32_t)(got->a - want->a);   /* got already in script numbers; ticks of 1 ms */
-        return (int64_t)(d < 0 ? -d : d) * 1000 <= tol_us;
+        int32_t d = (int32_t)(got->a - want->a);   /* got already in script numbers */
+        return (int64_t)(d < 0 ? -d : d) * r->s->ts_tick_us <= tol_us;
     }
     default: return want->len == got->len;
     }
