@@ -146,7 +146,7 @@ nl_script_for_mode() {
   echo "$copy"
 }
 
-# netlab prove's arguments per mode: packetdrill's -D symbols if it takes them.
+# netlab prove's arguments per mode: packetdrill's -D symbols and IPv6's --mtu if it takes them.
 nl_help=$("$netlab" prove --help 2>&1)
 nl_mode_args() {
   local defs=""
@@ -156,6 +156,10 @@ nl_mode_args() {
       ipv6) defs="-D TFO_COOKIE=c1d1e9742a47a9bc -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR" ;;
       ipv4-mapped-ipv6) defs="-D TFO_COOKIE=3021b9d889017eeb -D CODE=host_unreachable -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR" ;;
     esac
+  fi
+  # run_all.py's IPv6 mode gives tun0 an MTU of 1520 (MSS 1460)
+  if [ "$1" = ipv6 ] && printf '%s' "$nl_help" | grep -q -- '--mtu'; then
+    defs="$defs --mtu 1520"
   fi
   echo "$defs"
 }
