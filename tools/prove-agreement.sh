@@ -135,6 +135,8 @@ pd_mode_args() {
 nl_script_for_mode() {
   local script=$1 mode=$2 first
   [ "$mode" = ipv4 ] && { echo "$script"; return; }
+  # a netlab prove that takes --ip-version on its command line (as packetdrill) runs the script as is
+  printf '%s' "$nl_help" | grep -q -- '--ip-version' && { echo "$script"; return; }
   first=$(head -1 "$script")
   case "$first" in
     ''|//*|'#'*) ;;
@@ -156,6 +158,9 @@ nl_mode_args() {
       ipv6) defs="-D TFO_COOKIE=c1d1e9742a47a9bc -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR" ;;
       ipv4-mapped-ipv6) defs="-D TFO_COOKIE=3021b9d889017eeb -D CODE=host_unreachable -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR" ;;
     esac
+  fi
+  if printf '%s' "$nl_help" | grep -q -- '--ip-version'; then
+    defs="$defs --ip-version $1"
   fi
   # run_all.py's IPv6 mode gives tun0 an MTU of 1520 (MSS 1460)
   if [ "$1" = ipv6 ] && printf '%s' "$nl_help" | grep -q -- '--mtu'; then

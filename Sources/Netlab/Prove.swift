@@ -9,15 +9,16 @@ public final class ProveRun {
 
     /// Runs one script. Throws NetlabError: NL_EMALFORMED (a syntax error, file:line:col),
     /// NL_EPERM (privileges missing), NL_EINTR (stopped), others when the run could not be made.
-    /// defines: packetdrill's -D definitions, "NAME=VALUE" lines; mtu: tun0's MTU (0: 1500).
+    /// defines: packetdrill's -D definitions, "NAME=VALUE" lines; mtu: tun0's MTU (0: 1500);
+    /// ipVersion: NL_PROVE_IPV4/_IPV4_MAPPED/_IPV6 over the script's --ip_version (0: the script's).
     public init(script: String, explain: Bool, toleranceMs: Double, outDir: String?, defines: String? = nil,
-                mtu: Int = 0) throws {
+                mtu: Int = 0, ipVersion: Int32 = 0) throws {
         self.script = script
         try nlCheck { nl_signals_install($0) }
         var out: OpaquePointer?
         let run: (UnsafePointer<CChar>?, UnsafePointer<CChar>?) throws -> Void = { dir, defs in
             var o = nl_prove_opts(explain: explain ? 1 : 0, tolerance_ms: toleranceMs, out_dir: dir, defines: defs,
-                                  mtu: Int32(mtu))
+                                  mtu: Int32(mtu), ip_version: ipVersion)
             try nlCheck { nl_prove_run(script, &o, &out, $0) }
         }
         try ProveRun.withOptionalCString(outDir) { dir in
@@ -49,6 +50,16 @@ public final class ProveRun {
     }
 
     /// Throws NL_EPERM naming the missing capabilities.
+    /// packetdrill's --ip_version words to the C core's numbers (nil: not one of them).
+    public static func ipVersion(_ word: String) -> Int32? {
+        switch word {
+        case "ipv4": return NL_PROVE_IPV4
+        case "ipv4-mapped-ipv6": return NL_PROVE_IPV4_MAPPED
+        case "ipv6": return NL_PROVE_IPV6
+        default: return nil
+        }
+    }
+
     public static func checkPrivileges() throws { try nlCheck { nl_prove_privileged($0) } }
 
     /// Parse only (NL_EMALFORMED with file:line:col).

@@ -41,11 +41,18 @@ struct ProveCommand: ParsableCommand {
     @Option(help: "tun0's MTU, as packetdrill's --mtu (the MSS the kernel announces follows it; default 1500).")
     var mtu: Int?
 
+    @Option(name: [.customLong("ip-version"), .customLong("ip_version")],
+            help: "The address mode as packetdrill's --ip_version: ipv4, ipv4-mapped-ipv6 or ipv6 (default: the script's).")
+    var ipVersion: String?
+
     var defines: String? { define.isEmpty ? nil : define.joined(separator: "\n") }
 
     func validate() throws {
         for d in define where d.firstIndex(of: "=") == nil || d.hasPrefix("=") || d.contains("\n") {
             throw ValidationError("-D \(d): give NAME=VALUE (e.g. -D CMSG_LEVEL_IP=SOL_IP)")
+        }
+        if let ipVersion, ProveRun.ipVersion(ipVersion) == nil {
+            throw ValidationError("--ip-version \(ipVersion): give ipv4, ipv4-mapped-ipv6 or ipv6")
         }
         if let mtu, !(mtu >= 1280 && mtu <= 65535) {
             throw ValidationError("--mtu \(mtu): give an MTU from 1280 to 65535 (e.g. 1520)")
@@ -80,7 +87,8 @@ struct ProveCommand: ParsableCommand {
         for p in paths {
             do {
                 let r = try ProveRun(script: p, explain: explain, toleranceMs: tolerance ?? 0, outDir: out,
-                                     defines: defines, mtu: mtu ?? 0)
+                                     defines: defines, mtu: mtu ?? 0,
+                                     ipVersion: ipVersion.flatMap(ProveRun.ipVersion) ?? 0)
                 if json { jsonItems.append(r.json) } else { print(r.text, terminator: paths.count > 1 ? "\n" : "") }
                 if !r.passed { failed += 1 }
             } catch let e as NetlabError {

@@ -224,6 +224,21 @@ final class ProveMsgTests: XCTestCase {
         XCTAssertEqual(try prove(["--mtu", "99", s], dir).status, 64)
     }
 
+    /// --ip-version on the command line, as packetdrill's: the IPv4 script runs over IPv6 (tshark sees
+    /// 2001:db8::1), where tun0's 1500 bytes give MSS 1440 and fail the SYN-ACK's mss 1460; with
+    /// run_all.py's --mtu 1520 the kernel announces 1460 again and the script holds.
+    func testIPVersionOnTheCommandLineWithMtu() throws {
+        try TestSupport.requireRoot("a network namespace with a tun device")
+        let dir = try TestSupport.tempDir()
+        let s = try write(Self.open, "v6.pkt", in: dir)
+        assertFails(try prove(["--ip-version", "ipv6", s], dir), s, line: 7, field: "option 1 (mss)")
+        try assertHolds(["--ip-version", "ipv6", "--mtu", "1520", s], dir)
+        let rows = try TestSupport.tsharkFields(dir + "/out/v6.pcapng", ["ipv6.src", "tcp.options.mss_val"])
+        XCTAssertEqual(rows.first?.first, "2001:db8::1")
+        XCTAssertEqual(rows.count > 1 ? rows[1][1] : "", "1460")
+        XCTAssertEqual(try prove(["--ip-version", "ipv5", s], dir).status, 64)
+    }
+
     /// A TS val is checked only when the script says the kernel's tick (--tcp_ts_tick_usecs), as
     /// packetdrill: the kernel's first val is taken as the script's, later ones within tolerance.
     func testTSValCheckedOnlyWithTheTick() throws {

@@ -30,7 +30,11 @@ struct nl_prove_opts {
     const char *out_dir;   /* where NAME.pcapng and NAME.timeline.csv go (created); NULL: nothing written */
     const char *defines;   /* packetdrill's -D: "NAME=VALUE" lines; a word NAME in a script reads as VALUE; NULL none */
     int mtu;               /* packetdrill's --mtu: tun0's MTU (so the MSS the kernel announces); 0: 1500 */
+    int ip_version;        /* packetdrill's --ip_version, over the script's: NL_PROVE_IPV4.., 0: the script's */
 };
+#define NL_PROVE_IPV4        1
+#define NL_PROVE_IPV4_MAPPED 2
+#define NL_PROVE_IPV6        3
 
 struct nl_prove_result;   /* opaque */
 

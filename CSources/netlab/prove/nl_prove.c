@@ -206,6 +206,10 @@ int nl_prove_run(const char *path, const struct nl_prove_opts *opts, struct nl_p
         pv_script_free(&s);
         return rc;
     }
+    if (opts && opts->ip_version) {   /* the command line's address mode wins over the script's */
+        s.mapped = opts->ip_version == NL_PROVE_IPV4_MAPPED;
+        s.ipv6 = opts->ip_version == NL_PROVE_IPV6;
+    }
     if ((rc = nl_prove_privileged(errbuf)) < 0) {
         pv_script_free(&s);
         return rc;
