@@ -138,10 +138,11 @@ pd_mode_args() {
 # line is an event runs as it is.
 nl_script_for_mode() {
   local script=$1 mode=$2 first opts
+  # the address mode goes on netlab prove's command line (--ip-version, as packetdrill's); the
+  # first line carries packetdrill's local address for the IPv4 modes
   case "$mode" in
-    ipv4) opts="--local_ip=192.168.0.1" ;;
-    ipv4-mapped-ipv6) opts="--ip_version=$mode --local_ip=192.168.0.1" ;;
-    *) opts="--ip_version=$mode" ;;
+    ipv4|ipv4-mapped-ipv6) opts="--local_ip=192.168.0.1" ;;
+    *) echo "$script"; return ;;
   esac
   first=$(head -1 "$script")
   case "$first" in
@@ -154,7 +155,7 @@ nl_script_for_mode() {
   echo "$copy"
 }
 
-# netlab prove's arguments per mode: packetdrill's -D symbols if it takes them.
+# netlab prove's arguments per mode: packetdrill's -D symbols and IPv6's --mtu if it takes them.
 nl_help=$("$netlab" prove --help 2>&1)
 nl_mode_args() {
   local defs=""
@@ -164,6 +165,13 @@ nl_mode_args() {
       ipv6) defs="-D TFO_COOKIE=c1d1e9742a47a9bc -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR" ;;
       ipv4-mapped-ipv6) defs="-D TFO_COOKIE=3021b9d889017eeb -D CODE=host_unreachable -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR" ;;
     esac
+  fi
+  if printf '%s' "$nl_help" | grep -q -- '--ip-version'; then
+    defs="$defs --ip-version $1"
+  fi
+  # run_all.py's IPv6 mode gives tun0 an MTU of 1520 (MSS 1460)
+  if [ "$1" = ipv6 ] && printf '%s' "$nl_help" | grep -q -- '--mtu'; then
+    defs="$defs --mtu 1520"
   fi
   echo "$defs"
 }

@@ -9,24 +9,26 @@ public final class ProveRun {
 
     /// Runs one script. Throws NetlabError: NL_EMALFORMED (a syntax error, file:line:col),
     /// NL_EPERM (privileges missing), NL_EINTR (stopped), others when the run could not be made.
-    /// defines: packetdrill's -D, "NAME=VALUE" each.
-    public init(script: String, explain: Bool, toleranceMs: Double, outDir: String?, defines: [String] = []) throws {
+    /// defines: packetdrill's -D definitions, "NAME=VALUE" lines; mtu: tun0's MTU (0: 1500);
+    /// ipVersion: NL_PROVE_IPV4/_IPV4_MAPPED/_IPV6 over the script's --ip_version (0: the script's).
+    public init(script: String, explain: Bool, toleranceMs: Double, outDir: String?, defines: String? = nil,
+                mtu: Int = 0, ipVersion: Int32 = 0) throws {
         self.script = script
         try nlCheck { nl_signals_install($0) }
         var out: OpaquePointer?
-        let run: (UnsafePointer<CChar>?) throws -> Void = { dir in
-            try ProveRun.withDefines(defines) { defs, n in
-                var o = nl_prove_opts(explain: explain ? 1 : 0, tolerance_ms: toleranceMs, out_dir: dir,
-                                      defines: defs, ndefines: n)
-                try nlCheck { nl_prove_run(script, &o, &out, $0) }
-            }
+        let run: (UnsafePointer<CChar>?, UnsafePointer<CChar>?) throws -> Void = { dir, defs in
+            var o = nl_prove_opts(explain: explain ? 1 : 0, tolerance_ms: toleranceMs, out_dir: dir, defines: defs,
+                                  mtu: Int32(mtu), ip_version: ipVersion)
+            try nlCheck { nl_prove_run(script, &o, &out, $0) }
         }
-        if let outDir {
-            try outDir.withCString { try run($0) }
-        } else {
-            try run(nil)
+        try ProveRun.withOptionalCString(outDir) { dir in
+            try ProveRun.withOptionalCString(defines) { defs in try run(dir, defs) }
         }
         handle = out!
+    }
+
+    private static func withOptionalCString(_ s: String?, _ body: (UnsafePointer<CChar>?) throws -> Void) rethrows {
+        if let s { try s.withCString { try body($0) } } else { try body(nil) }
     }
 
     deinit { nl_prove_result_free(handle) }
@@ -48,22 +50,20 @@ public final class ProveRun {
     }
 
     /// Throws NL_EPERM naming the missing capabilities.
-    public static func checkPrivileges() throws { try nlCheck { nl_prove_privileged($0) } }
-
-    /// Parse only (NL_EMALFORMED with file:line:col), with -D definitions.
-    public static func checkSyntax(_ path: String, defines: [String] = []) throws {
-        try withDefines(defines) { defs, n in
-            var o = nl_prove_opts(explain: 0, tolerance_ms: 0, out_dir: nil, defines: defs, ndefines: n)
-            try nlCheck { nl_prove_check_syntax_opts(path, &o, $0) }
+    /// packetdrill's --ip_version words to the C core's numbers (nil: not one of them).
+    public static func ipVersion(_ word: String) -> Int32? {
+        switch word {
+        case "ipv4": return NL_PROVE_IPV4
+        case "ipv4-mapped-ipv6": return NL_PROVE_IPV4_MAPPED
+        case "ipv6": return NL_PROVE_IPV6
+        default: return nil
         }
     }
 
-    /// The strings as a C array of C strings for the call's duration.
-    private static func withDefines(_ defines: [String],
-                                    _ body: (UnsafePointer<UnsafePointer<CChar>?>?, Int32) throws -> Void) throws {
-        let cs = defines.map { strdup($0) }
-        defer { cs.forEach { free($0) } }
-        let ptrs: [UnsafePointer<CChar>?] = cs.map { UnsafePointer($0) }
-        try ptrs.withUnsafeBufferPointer { try body($0.baseAddress, Int32(defines.count)) }
+    public static func checkPrivileges() throws { try nlCheck { nl_prove_privileged($0) } }
+
+    /// Parse only (NL_EMALFORMED with file:line:col).
+    public static func checkSyntax(_ path: String, defines: String? = nil) throws {
+        try withOptionalCString(defines) { defs in try nlCheck { nl_prove_check_syntax_defs(path, defs, $0) } }
     }
 }

@@ -30,15 +30,33 @@ struct ProveCommand: ParsableCommand {
     @Option(help: "Timing tolerance in milliseconds (default: measured from this machine's scheduling jitter).")
     var tolerance: Double?
 
-    @Option(name: .customShort("D"), help: ArgumentHelp(
-        "packetdrill's -D NAME=VALUE (repeatable): a Fast Open cookie written as NAME (FO TFO_COOKIE) takes VALUE.",
-        valueName: "NAME=VALUE"))
-    var define: [String] = []
-
     @Option(help: "Folder for each run's capture (NAME.pcapng) and TCP_INFO timeline (NAME.timeline.csv).")
     var out: String = "prove-out"
 
+    @Option(name: .customShort("D"), help: ArgumentHelp(
+        "A definition as packetdrill's -D: the word NAME in the scripts reads as VALUE, a Fast Open cookie too (FO TFO_COOKIE) (repeatable).",
+        valueName: "NAME=VALUE"))
+    var define: [String] = []
+
+    @Option(help: "tun0's MTU, as packetdrill's --mtu (the MSS the kernel announces follows it; default 1500).")
+    var mtu: Int?
+
+    @Option(name: [.customLong("ip-version"), .customLong("ip_version")],
+            help: "The address mode as packetdrill's --ip_version: ipv4, ipv4-mapped-ipv6 or ipv6 (default: the script's).")
+    var ipVersion: String?
+
+    var defines: String? { define.isEmpty ? nil : define.joined(separator: "\n") }
+
     func validate() throws {
+        for d in define where d.firstIndex(of: "=") == nil || d.hasPrefix("=") || d.contains("\n") {
+            throw ValidationError("-D \(d): give NAME=VALUE (e.g. -D CMSG_LEVEL_IP=SOL_IP)")
+        }
+        if let ipVersion, ProveRun.ipVersion(ipVersion) == nil {
+            throw ValidationError("--ip-version \(ipVersion): give ipv4, ipv4-mapped-ipv6 or ipv6")
+        }
+        if let mtu, !(mtu >= 1280 && mtu <= 65535) {
+            throw ValidationError("--mtu \(mtu): give an MTU from 1280 to 65535 (e.g. 1520)")
+        }
         if scripts.isEmpty { throw ValidationError("give a script (.pkt) or a folder of scripts") }
         for d in define where !(d.contains("=") && d.first != "=") {
             throw ValidationError("-D \(d): give NAME=VALUE (e.g. -D TFO_COOKIE=3021b9d889017eeb)")
@@ -58,7 +76,7 @@ struct ProveCommand: ParsableCommand {
         }
         // Every script's syntax first: a typo in the fifth script stops nothing half-run.
         for p in paths {
-            do { try ProveRun.checkSyntax(p, defines: define) } catch let e as NetlabError {
+            do { try ProveRun.checkSyntax(p, defines: defines) } catch let e as NetlabError {
                 complain(e.message)
                 throw ExitCode(e.isMalformed ? 65 : 1)
             }
@@ -71,7 +89,9 @@ struct ProveCommand: ParsableCommand {
         var jsonItems: [String] = []
         for p in paths {
             do {
-                let r = try ProveRun(script: p, explain: explain, toleranceMs: tolerance ?? 0, outDir: out, defines: define)
+                let r = try ProveRun(script: p, explain: explain, toleranceMs: tolerance ?? 0, outDir: out,
+                                     defines: defines, mtu: mtu ?? 0,
+                                     ipVersion: ipVersion.flatMap(ProveRun.ipVersion) ?? 0)
                 if json { jsonItems.append(r.json) } else { print(r.text, terminator: paths.count > 1 ? "\n" : "") }
                 if !r.passed { failed += 1 }
             } catch let e as NetlabError {

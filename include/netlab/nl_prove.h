@@ -28,10 +28,13 @@ struct nl_prove_opts {
     int explain;           /* word every line: what it does, why the kernel answered so, the RFC clause */
     double tolerance_ms;   /* > 0: the timing tolerance; 0: measured from this machine's scheduling jitter */
     const char *out_dir;   /* where NAME.pcapng and NAME.timeline.csv go (created); NULL: nothing written */
-    const char *const *defines; /* packetdrill's -D: "NAME=VALUE" each; NULL: none. A Fast Open cookie
-                                 * written as a NAME (FO TFO_COOKIE) takes its VALUE */
-    int ndefines;
+    const char *defines;   /* packetdrill's -D: "NAME=VALUE" lines; a word NAME in a script reads as VALUE; NULL none */
+    int mtu;               /* packetdrill's --mtu: tun0's MTU (so the MSS the kernel announces); 0: 1500 */
+    int ip_version;        /* packetdrill's --ip_version, over the script's: NL_PROVE_IPV4.., 0: the script's */
 };
+#define NL_PROVE_IPV4        1
+#define NL_PROVE_IPV4_MAPPED 2
+#define NL_PROVE_IPV6        3
 
 struct nl_prove_result;   /* opaque */
 
@@ -43,8 +46,8 @@ NL_API int nl_prove_privileged(char *errbuf);
 
 /** Parse only: 0, or NL_EMALFORMED with errbuf "file:line:column: expected ..., found ...". */
 NL_API int nl_prove_check_syntax(const char *path, char *errbuf);
-/** As nl_prove_check_syntax with opts' -D definitions (opts may be NULL). */
-NL_API int nl_prove_check_syntax_opts(const char *path, const struct nl_prove_opts *opts, char *errbuf);
+/** As nl_prove_check_syntax with -D definitions ("NAME=VALUE" lines, NULL for none). */
+NL_API int nl_prove_check_syntax_defs(const char *path, const char *defines, char *errbuf);
 
 /**
  * The scripts a path names: the file itself, or a folder's *.pkt files (sorted, not recursive).

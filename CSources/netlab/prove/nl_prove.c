@@ -68,12 +68,12 @@ int nl_prove_privileged(char *errbuf)
                   n > 1 ? ", " : "", n > 1 ? missing[1] : "", n > 2 ? ", " : "", n > 2 ? missing[2] : "");
 }
 
-int nl_prove_check_syntax(const char *path, char *errbuf) { return nl_prove_check_syntax_opts(path, NULL, errbuf); }
+int nl_prove_check_syntax(const char *path, char *errbuf) { return nl_prove_check_syntax_defs(path, NULL, errbuf); }
 
-int nl_prove_check_syntax_opts(const char *path, const struct nl_prove_opts *opts, char *errbuf)
+int nl_prove_check_syntax_defs(const char *path, const char *defines, char *errbuf)
 {
     struct pv_script s;
-    int rc = pv_parse_defined(&s, path, opts ? opts->defines : NULL, opts ? opts->ndefines : 0, errbuf);
+    int rc = pv_parse_defs(&s, path, defines, errbuf);
     pv_script_free(&s);
     return rc;
 }
@@ -201,10 +201,14 @@ int nl_prove_run(const char *path, const struct nl_prove_opts *opts, struct nl_p
     *out = NULL;
     struct pv_script s;
     reap_teardowns(1);
-    int rc = pv_parse_defined(&s, path, opts ? opts->defines : NULL, opts ? opts->ndefines : 0, errbuf);
+    int rc = pv_parse_defs(&s, path, opts ? opts->defines : NULL, errbuf);
     if (rc < 0) {
         pv_script_free(&s);
         return rc;
+    }
+    if (opts && opts->ip_version) {   /* the command line's address mode wins over the script's */
+        s.mapped = opts->ip_version == NL_PROVE_IPV4_MAPPED;
+        s.ipv6 = opts->ip_version == NL_PROVE_IPV6;
     }
     if ((rc = nl_prove_privileged(errbuf)) < 0) {
         pv_script_free(&s);

@@ -28,6 +28,7 @@ struct pv_lexer {
     int line, col;
     struct pv_token peeked;
     int has_peek;
+    const char *defs;   /* -D definitions, "NAME=VALUE\n...", or NULL */
 };
 void pv_lex_init(struct pv_lexer *lx, const char *src, size_t len);
 /* The next token; PV_BAD for a character no token starts with or an unterminated string. */
@@ -142,24 +143,24 @@ struct pv_script {
     char *init_command;          /* a backtick line before the first event */
     char *cleanup_command;       /* a backtick line after the last event: run at the end, pass or fail */
     int64_t tolerance_us;        /* --tolerance_usecs=, 0 if not given */
+    int64_t ts_tick_us;          /* --tcp_ts_tick_usecs=: the kernel's TS val tick; 0: TS val not checked (packetdrill) */
     int mss;                     /* --mss=: injected segments go in as GSO of this size (0: not) */
     int mapped;                  /* --ip_version=ipv4-mapped-ipv6: AF_INET6 sockets, IPv4 on the wire */
     int ipv6;                    /* --ip_version=ipv6: AF_INET6 sockets, IPv6 on the wire */
     int ipv4_only;               /* always 1 for now */
-    int ts_tick_us;              /* --tcp_ts_tick_usecs=N: the kernel's TS val is checked, N us a tick;
-                                  * 0 (packetdrill's default): only the echo (ecr) is */
     int has_local_ip;            /* --local_ip=A.B.C.D (IPv4 in 192.168.0.0/16): tun0's address instead of .0.2 */
     uint8_t local_ip[4];
+    char *defines;               /* -D NAME=VALUE definitions, one a line (the lexer substitutes them) */
     struct pv_event *ev;
     int nev;
     size_t cap;
 };
 /* Parse a whole script. NL_EMALFORMED with errbuf "file:line:col: what was expected". */
 int pv_parse(struct pv_script *s, const char *path, char *errbuf);
-/* As pv_parse with -D definitions ("NAME=VALUE", n of them; NULL/0: none). */
-int pv_parse_defined(struct pv_script *s, const char *path, const char *const *defines, int ndefines, char *errbuf);
 /* As pv_parse, from len bytes of text in memory named path (the fuzz target's way in). */
 int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_t len, char *errbuf);
+/* As pv_parse with -D definitions ("NAME=VALUE\n...", NULL for none). */
+int pv_parse_defs(struct pv_script *s, const char *path, const char *defines, char *errbuf);
 void pv_script_free(struct pv_script *s);
 /* The symbol table (AF_INET, SOL_SOCKET, ...), errno names; 0 if known. */
 int pv_symbol(const char *name, size_t len, int64_t *value);
@@ -340,6 +341,30 @@ int pv_syscall_known(const char *name);
 const char *pv_syscall_list(void);
 int pv_sys_is_blocking_name(const char *name);
 void pv_sys_close_all(struct pv_run *r);
+/* The live fd of a script's fd number (-1 none), and a new pair (under the run's lock). */
+int pv_sys_live_fd(struct pv_run *r, int64_t script_fd);
+void pv_sys_map_fd(struct pv_run *r, int64_t script_fd, int live);
+
+/* nl_prove_cmsg.c: recvmsg/sendmsg with their msghdr and control messages, pipe, open, splice,
+ * sendfile; each returns the call's result (errno set) and on an out-argument that differs sets
+ * mismatch with field and msg. */
+struct pv_io_ctx {
+    struct pv_run *r;
+    const struct pv_syscall *sc;
+    char *field;
+    size_t fcap;
+    char *msg;
+    size_t mcap;
+    int mismatch;
+};
+int64_t pv_io_recvmsg(struct pv_io_ctx *x);
+int64_t pv_io_sendmsg(struct pv_io_ctx *x);
+int64_t pv_io_pipe(struct pv_io_ctx *x);
+int64_t pv_io_open(struct pv_io_ctx *x);
+int64_t pv_io_splice(struct pv_io_ctx *x);
+int64_t pv_io_sendfile(struct pv_io_ctx *x);
+/* Their constants (SOF_TIMESTAMPING_*, SO_EE_*, SCM_TSTAMP_*, TCP_CM_INQ, IP_RECVERR): 0 if known. */
+int pv_cmsg_symbol(const char *name, size_t len, int64_t *value);
 
 /* nl_prove_record.c: the capture (pcapng, one comment per packet naming its line) and the
  * TCP_INFO timeline (CSV), both under opts->out_dir. */

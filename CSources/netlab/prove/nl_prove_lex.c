@@ -7,6 +7,7 @@
 #include "nl_prove_int.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,19 +163,62 @@ static struct pv_token lex(struct pv_lexer *lx)
     return t;
 }
 
+/* packetdrill's -D NAME=VALUE: a word that is a defined name becomes its value's token: a number
+ * (strtol's bases), a "string", a `shell line`, or else a word. defs is "NAME=VALUE\n..." and
+ * outlives the lexer, so the token's text may point into it. */
+static struct pv_token defined(const struct pv_lexer *lx, struct pv_token t)
+{
+    if (t.kind != PV_WORD || !lx->defs)
+        return t;
+    for (const char *d = lx->defs; *d;) {
+        const char *eq = strchr(d, '='), *nl = strchr(d, '\n');
+        if (!nl)
+            nl = d + strlen(d);
+        if (eq && eq < nl && (size_t)(eq - d) == t.len && memcmp(d, t.text, t.len) == 0) {
+            const char *v = eq + 1;
+            size_t n = (size_t)(nl - v);
+            char num[64];
+            if (n > 0 && n < sizeof num) {
+                memcpy(num, v, n);
+                num[n] = 0;
+                char *end;
+                errno = 0;
+                long long i = strtoll(num, &end, 0);
+                if (*end == 0 && errno == 0) {
+                    t.kind = PV_INT;
+                    t.i = i;
+                    t.f = (double)i;
+                    t.text = v;
+                    t.len = n;
+                    return t;
+                }
+            }
+            t.text = v;
+            t.len = n;
+            if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+                t.kind = PV_STR;
+            else if (n >= 2 && v[0] == '`' && v[n - 1] == '`')
+                t.kind = PV_SHELL;
+            return t;
+        }
+        d = *nl ? nl + 1 : nl;
+    }
+    return t;
+}
+
 struct pv_token pv_lex_next(struct pv_lexer *lx)
 {
     if (lx->has_peek) {
         lx->has_peek = 0;
         return lx->peeked;
     }
-    return lex(lx);
+    return defined(lx, lex(lx));
 }
 
 struct pv_token pv_lex_peek(struct pv_lexer *lx)
 {
     if (!lx->has_peek) {
-        lx->peeked = lex(lx);
+        lx->peeked = defined(lx, lex(lx));
         lx->has_peek = 1;
     }
     return lx->peeked;

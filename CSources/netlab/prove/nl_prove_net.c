@@ -113,6 +113,15 @@ int pv_net_setup(struct pv_run *r, char *errbuf)
         rc = nl_err_sys(errbuf, errno, "addressing tun0 (192.168.0.2, or the script's --local_ip)");
         goto out;
     }
+    if (r->o && r->o->mtu > 0) {   /* packetdrill's --mtu: the MSS the kernel announces follows it */
+        memset(&ifr, 0, sizeof ifr);
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "tun0");
+        ifr.ifr_mtu = r->o->mtu;
+        if (ioctl(ctl, SIOCSIFMTU, &ifr) < 0) {
+            rc = nl_err_sys(errbuf, errno, "setting tun0's MTU to %d (--mtu)", r->o->mtu);
+            goto out;
+        }
+    }
     static const uint8_t mask16[4] = {255, 255, 0, 0};
     sin4(&ifr.ifr_netmask, mask16);
     if (ioctl(ctl, SIOCSIFNETMASK, &ifr) < 0) {

@@ -22,17 +22,21 @@ struct pv_parser {
     struct pv_lexer lx;
     struct pv_script *s;
     char *errbuf;
-    const char *const *defines;   /* -D NAME=VALUE */
-    int ndefines;
+    const char *defines;          /* -D NAME=VALUE lines (the script's copy), or NULL */
 };
 
 /* A -D definition's value for the name at t (len bytes), or NULL. */
-static const char *defined(const struct pv_parser *ps, const char *t, size_t len)
+static const char *defined(const struct pv_parser *ps, const char *t, size_t len, size_t *vlen)
 {
-    for (int i = 0; i < ps->ndefines; i++) {
-        const char *d = ps->defines[i], *eq = d ? strchr(d, '=') : NULL;
-        if (eq && (size_t)(eq - d) == len && memcmp(d, t, len) == 0)
+    for (const char *d = ps->defines; d && *d;) {
+        const char *eq = strchr(d, '='), *nl = strchr(d, '\n');
+        if (!nl)
+            nl = d + strlen(d);
+        if (eq && eq < nl && (size_t)(eq - d) == len && memcmp(d, t, len) == 0) {
+            *vlen = (size_t)(nl - eq - 1);
             return eq + 1;
+        }
+        d = *nl ? nl + 1 : nl;
     }
     return NULL;
 }
@@ -175,9 +179,10 @@ static int parse_options(struct pv_parser *ps, struct pv_seg *g)
             /* RFC 7413 4.1.1: "FO" alone asks for a cookie; "FO abcd1234" carries one */
             struct pv_token c = pv_lex_blob(&ps->lx);
             char why[160];
-            const char *dv = c.len ? defined(ps, c.text, c.len) : NULL;   /* FO TFO_COOKIE with -D TFO_COOKIE=... */
+            size_t dlen = 0;
+            const char *dv = c.len ? defined(ps, c.text, c.len, &dlen) : NULL; /* FO TFO_COOKIE, -D TFO_COOKIE=... */
             if (dv)
-                c.text = dv, c.len = strlen(dv);
+                c.text = dv, c.len = dlen;
             else
                 for (size_t i = 0; i < c.len; i++)
                     if (!isxdigit((unsigned char)c.text[i])) {
@@ -691,6 +696,7 @@ void pv_script_free(struct pv_script *s)
     free(s->source);
     free(s->init_command);
     free(s->cleanup_command);
+    free(s->defines);
     memset(s, 0, sizeof *s);
 }
 
@@ -718,6 +724,10 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
         if (v.kind != PV_INT || v.i < 64 || v.i > 65535)
             return expected(ps, &v, "an MSS from 64 to 65535 (--mss=1000)");
         ps->s->mss = (int)v.i;
+    } else if (strcmp(name, "--tcp_ts_tick_usecs") == 0) {
+        if (v.kind != PV_INT || v.i < 0 || v.i > 1000000)
+            return expected(ps, &v, "microseconds per TS val tick (--tcp_ts_tick_usecs=1000)");
+        ps->s->ts_tick_us = v.i;
     } else if (strcmp(name, "--tolerance_usecs") == 0) {
         if (v.kind != PV_INT || v.i < 0 || v.i > 10000000)
             return expected(ps, &v, "microseconds (--tolerance_usecs=10000)");
@@ -736,10 +746,6 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
             ps->s->ipv6 = 1;
         else
             return at_error(ps, v.line, v.col, "%s", "--ip_version: give ipv4, ipv4-mapped-ipv6 or ipv6");
-    } else if (strcmp(name, "--tcp_ts_tick_usecs") == 0) {
-        if (v.kind != PV_INT || v.i < 0 || v.i > 1000000)
-            return expected(ps, &v, "microseconds per TS val tick, 0 to 1000000 (--tcp_ts_tick_usecs=1000)");
-        ps->s->ts_tick_us = (int)v.i;
     } else if (strcmp(name, "--local_ip") == 0 && v.text) {
         /* tun0's address; the Fast Open cookie a server computes depends on it (RFC 7413 4.1.2) */
         char a[64];
@@ -755,15 +761,12 @@ static int parse_option(struct pv_parser *ps, struct pv_token t)
     return 0;
 }
 
-static int parse_text(struct pv_script *s, const char *path, const char *text, size_t len, const char *const *defines,
-                      int ndefines, char *errbuf);
+static int parse_text(struct pv_script *s, const char *path, const char *text, size_t len, const char *defines,
+                      char *errbuf);
 
-int pv_parse(struct pv_script *s, const char *path, char *errbuf)
-{
-    return pv_parse_defined(s, path, NULL, 0, errbuf);
-}
+int pv_parse(struct pv_script *s, const char *path, char *errbuf) { return pv_parse_defs(s, path, NULL, errbuf); }
 
-int pv_parse_defined(struct pv_script *s, const char *path, const char *const *defines, int ndefines, char *errbuf)
+int pv_parse_defs(struct pv_script *s, const char *path, const char *defines, char *errbuf)
 {
     struct nl_file f;
     memset(s, 0, sizeof *s);
@@ -771,20 +774,22 @@ int pv_parse_defined(struct pv_script *s, const char *path, const char *const *d
     int rc = nl_file_load(&f, path, "the script", "a script file", 4u << 20, errbuf);
     if (rc < 0)
         return rc;
-    rc = parse_text(s, path, (const char *)f.data, f.size, defines, ndefines, errbuf);
+    rc = parse_text(s, path, (const char *)f.data, f.size, defines, errbuf);
     nl_file_release(&f);
     return rc;
 }
 
 int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_t len, char *errbuf)
 {
-    return parse_text(s, path, text, len, NULL, 0, errbuf);
+    return parse_text(s, path, text, len, NULL, errbuf);
 }
 
-static int parse_text(struct pv_script *s, const char *path, const char *text, size_t len, const char *const *defines,
-                      int ndefines, char *errbuf)
+static int parse_text(struct pv_script *s, const char *path, const char *text, size_t len, const char *defines,
+                      char *errbuf)
 {
     memset(s, 0, sizeof *s);
+    if (defines && !(s->defines = strdup(defines)))
+        return nl_err(errbuf, NL_ENOMEM, "%s: out of memory", path);
     snprintf(s->path, sizeof s->path, "%s", path);
     snprintf(s->dir, sizeof s->dir, "%s", path);
     char *slash = strrchr(s->dir, '/');
@@ -801,8 +806,9 @@ static int parse_text(struct pv_script *s, const char *path, const char *text, s
     s->source_len = len;
     if (memchr(s->source, 0, s->source_len))
         return nl_err(errbuf, NL_EMALFORMED, "%s: a NUL byte: this is not a script (text) file", path);
-    struct pv_parser ps = {.s = s, .errbuf = errbuf, .defines = defines, .ndefines = ndefines};
+    struct pv_parser ps = {.s = s, .errbuf = errbuf, .defines = s->defines};
     pv_lex_init(&ps.lx, s->source, s->source_len);
+    ps.lx.defs = s->defines;
     int seen_event = 0;
     for (;;) {
         struct pv_token t = pv_lex_next(&ps.lx);

@@ -60,7 +60,7 @@ int pv_symbol(const char *name, size_t len, int64_t *value)
             *value = syms[i].value;
             return 0;
         }
-    return -1;
+    return pv_cmsg_symbol(name, len, value);
 }
 
 #define E(x) {#x, x}
@@ -70,6 +70,7 @@ static const struct { const char *name; int value; } errs[] = {
     E(ENOPROTOOPT), E(EHOSTUNREACH), E(ENETUNREACH), E(EOPNOTSUPP), E(EFAULT), E(EMSGSIZE), E(ENOBUFS),
     E(EINTR), E(EPERM), E(EACCES), E(ENOTSOCK), E(EAFNOSUPPORT), E(EPROTONOSUPPORT), E(ENOMEM), E(ENOENT),
     E(EDESTADDRREQ), E(ESHUTDOWN), E(EHOSTDOWN), E(ENETDOWN), E(EPROTO), E(ENOSPC), E(EBUSY), E(EEXIST),
+    E(ENOMSG),
 };
 
 int pv_errno_value(const char *name, int *value)
