@@ -223,6 +223,23 @@ size_t nl_text_escape(const uint8_t *p, size_t n, unsigned flags, size_t max_cha
     return finish(&t);
 }
 
+/* The non-ASCII character at p (n bytes left) as UTF-8 text: a byte that is not UTF-8 as U+FFFD, a
+ * masked control (C1, bidi, line separators) in the notation masked_fmt gives its code point, the
+ * rest as it is. Returns the bytes it took. Shared by the JSON and Markdown writers. */
+static size_t put_utf8(struct tout *t, const uint8_t *p, size_t n, const char *masked_fmt)
+{
+    uint32_t cp;
+    enum nonascii what;
+    size_t l = next_nonascii(p, n, &cp, &what);
+    if (what == NA_BAD)
+        put_str(t, "\xEF\xBF\xBD");
+    else if (what == NA_MASKED)
+        put_fmt_cp(t, masked_fmt, cp);
+    else
+        put_bytes(t, p, l);
+    return l;
+}
+
 size_t nl_text_json(const uint8_t *p, size_t n, char *out, size_t cap)
 {
     struct tout t = {out, cap, 0};
@@ -243,16 +260,7 @@ size_t nl_text_json(const uint8_t *p, size_t n, char *out, size_t cap)
                 put_fmt_cp(&t, "\\u%04x", b);
             i++;
         } else {
-            uint32_t cp;
-            enum nonascii what;
-            size_t l = next_nonascii(p + i, n - i, &cp, &what);
-            if (what == NA_BAD)
-                put_str(&t, "\xEF\xBF\xBD"); /* U+FFFD: JSON text is UTF-8 (section 8.1) */
-            else if (what == NA_MASKED)
-                put_fmt_cp(&t, "\\u%04x", cp);
-            else
-                put_bytes(&t, p + i, l);
-            i += l;
+            i += put_utf8(&t, p + i, n - i, "\\u%04x"); /* U+FFFD for a bad byte: JSON text is UTF-8 (8.1) */
         }
     }
     return finish(&t);
@@ -293,16 +301,7 @@ size_t nl_text_markdown(const uint8_t *p, size_t n, char *out, size_t cap)
                 put_fmt_cp(&t, "\\\\x%02x", b);
             i++;
         } else {
-            uint32_t cp;
-            enum nonascii what;
-            size_t l = next_nonascii(p + i, n - i, &cp, &what);
-            if (what == NA_BAD)
-                put_str(&t, "\xEF\xBF\xBD");
-            else if (what == NA_MASKED)
-                put_fmt_cp(&t, "&lt;U+%04X&gt;", cp);
-            else
-                put_bytes(&t, p + i, l);
-            i += l;
+            i += put_utf8(&t, p + i, n - i, "&lt;U+%04X&gt;");
         }
     }
     return finish(&t);

@@ -57,29 +57,6 @@ int pv_cmsg_symbol(const char *name, size_t len, int64_t *value)
 }
 
 static const struct pv_expr *arg(const struct pv_syscall *sc, int i) { return i < sc->nargs ? sc->args[i] : NULL; }
-static int is_any(const struct pv_expr *e) { return !e || e->kind == PV_E_ELLIPSIS; }
-
-static int64_t num(const struct pv_expr *e, int64_t def)
-{
-    if (!e || e->kind == PV_E_ELLIPSIS)
-        return def;
-    if (e->kind == PV_E_INT || e->kind == PV_E_SYM)
-        return e->num;
-    if (e->kind == PV_E_LIST && e->nkids == 1)
-        return num(e->kids[0], def);
-    return def;
-}
-
-static const struct pv_expr *field(const struct pv_expr *st, const char *name)
-{
-    if (!st || st->kind != PV_E_STRUCT)
-        return NULL;
-    for (int i = 0; i < st->nkids; i++)
-        if (st->kids[i]->kind == PV_E_FIELD && strcmp(st->kids[i]->name, name) == 0 && st->kids[i]->nkids > 0)
-            return st->kids[i]->kids[0];
-    return NULL;
-}
-
 static int mismatch(struct pv_io_ctx *x, const char *fieldname, const char *fmt, ...) NL_PRINTF(3, 4);
 static int mismatch(struct pv_io_ctx *x, const char *fieldname, const char *fmt, ...)
 {
@@ -108,8 +85,8 @@ static int iovs_of(const struct pv_expr *list, struct iovec **out, int *n)
     int64_t total = 0;
     for (int i = 0; i < list->nkids; i++) {
         const struct pv_expr *it = list->kids[i];
-        const struct pv_expr *l = field(it, "iov_len");
-        int64_t len = l ? num(l, 0) : (it->kind == PV_E_STRUCT && it->nkids > 0 ? num(it->kids[it->nkids - 1], 0) : 0);
+        const struct pv_expr *l = pv_expr_field(it, "iov_len");
+        int64_t len = l ? pv_expr_num(l, 0) : (it->kind == PV_E_STRUCT && it->nkids > 0 ? pv_expr_num(it->kids[it->nkids - 1], 0) : 0);
         total += len;
         if (len < 0 || total > MAX_IO || !(v[i].iov_base = calloc(1, (size_t)(len ? len : 1)))) {
             for (int k = 0; k < i; k++)
@@ -134,8 +111,8 @@ static void iovs_free(struct iovec *v, int n)
 /* One expected control message against the one received. */
 static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, const struct cmsghdr *got)
 {
-    int64_t level = num(field(want, "cmsg_level"), -1), type = num(field(want, "cmsg_type"), -1);
-    const struct pv_expr *data = field(want, "cmsg_data");
+    int64_t level = pv_expr_num(pv_expr_field(want, "cmsg_level"), -1), type = pv_expr_num(pv_expr_field(want, "cmsg_type"), -1);
+    const struct pv_expr *data = pv_expr_field(want, "cmsg_data");
     char fname[48];
     if (got->cmsg_level != level) {
         snprintf(fname, sizeof fname, "cmsg %d level", i + 1);
@@ -149,11 +126,11 @@ static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, c
                  (long long)type);
         return;
     }
-    if (is_any(data))
+    if (pv_expr_any(data))
         return;
     size_t dlen = got->cmsg_len - CMSG_LEN(0);
     const unsigned char *d = CMSG_DATA(got);
-    if (data->kind == PV_E_STRUCT && field(data, "ee_errno")) {
+    if (data->kind == PV_E_STRUCT && pv_expr_field(data, "ee_errno")) {
         struct sock_extended_err ee;
         if (dlen < sizeof ee) {
             snprintf(fname, sizeof fname, "cmsg %d data", i + 1);
@@ -164,17 +141,17 @@ static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, c
         static const char *const names[] = {"ee_errno", "ee_origin", "ee_type", "ee_code", "ee_info", "ee_data"};
         const int64_t vals[] = {ee.ee_errno, ee.ee_origin, ee.ee_type, ee.ee_code, ee.ee_info, ee.ee_data};
         for (int k = 0; k < 6; k++) {
-            const struct pv_expr *w = field(data, names[k]);
-            if (!w || is_any(w) || num(w, 0) == vals[k])
+            const struct pv_expr *w = pv_expr_field(data, names[k]);
+            if (!w || pv_expr_any(w) || pv_expr_num(w, 0) == vals[k])
                 continue;
             snprintf(fname, sizeof fname, "%s", names[k]);
             mismatch(x, fname, "recvmsg: control message %d's %s is %lld, the script expects %lld", i + 1, names[k],
-                     (long long)vals[k], (long long)num(w, 0));
+                     (long long)vals[k], (long long)pv_expr_num(w, 0));
             return;
         }
         return;
     }
-    if (data->kind == PV_E_STRUCT && (field(data, "scm_sec") || field(data, "scm_nsec"))) {
+    if (data->kind == PV_E_STRUCT && (pv_expr_field(data, "scm_sec") || pv_expr_field(data, "scm_nsec"))) {
         struct timespec ts;
         if (dlen < sizeof ts) {
             snprintf(fname, sizeof fname, "cmsg %d data", i + 1);
@@ -182,7 +159,7 @@ static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, c
             return;
         }
         memcpy(&ts, d, sizeof ts);   /* ts[0], the software time */
-        int64_t want_script_us = num(field(data, "scm_sec"), 0) * 1000000 + num(field(data, "scm_nsec"), 0) / 1000;
+        int64_t want_script_us = pv_expr_num(pv_expr_field(data, "scm_sec"), 0) * 1000000 + pv_expr_num(pv_expr_field(data, "scm_nsec"), 0) / 1000;
         if (want_script_us == 0)   /* packetdrill: a zero time is not compared */
             return;
         /* the kernel's CLOCK_REALTIME time on the script's clock */
@@ -193,7 +170,7 @@ static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, c
                      "%.6f s (tolerance %.3f ms)", i + 1, got_us / 1e6, want_script_us / 1e6, tol / 1e3);
         return;
     }
-    int64_t w = num(data, 0);
+    int64_t w = pv_expr_num(data, 0);
     int v = 0;
     if (dlen >= sizeof v)
         memcpy(&v, d, sizeof v);
@@ -210,17 +187,17 @@ int64_t pv_io_recvmsg(struct pv_io_ctx *x)
     const struct pv_expr *m = arg(sc, 1);
     struct iovec *iov;
     int niov;
-    if (iovs_of(field(m, "msg_iov"), &iov, &niov) < 0) {
+    if (iovs_of(pv_expr_field(m, "msg_iov"), &iov, &niov) < 0) {
         errno = ENOMEM;
         return -1;
     }
-    const struct pv_expr *ctl = field(m, "msg_control");
+    const struct pv_expr *ctl = pv_expr_field(m, "msg_control");
     unsigned char *cbuf = NULL;
     struct msghdr mh;
     memset(&mh, 0, sizeof mh);
     mh.msg_iov = iov;
     mh.msg_iovlen = (size_t)niov;
-    if (ctl && !is_any(ctl)) {
+    if (ctl && !pv_expr_any(ctl)) {
         if (!(cbuf = calloc(1, CTRL_CAP))) {
             iovs_free(iov, niov);
             errno = ENOMEM;
@@ -229,12 +206,12 @@ int64_t pv_io_recvmsg(struct pv_io_ctx *x)
         mh.msg_control = cbuf;
         mh.msg_controllen = CTRL_CAP;
     }
-    ssize_t got = recvmsg(pv_sys_live_fd(x->r, num(arg(sc, 0), -1)), &mh, (int)num(arg(sc, 2), 0));
+    ssize_t got = recvmsg(pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 0), -1)), &mh, (int)pv_expr_num(arg(sc, 2), 0));
     int e = errno;
     if (got >= 0) {
-        const struct pv_expr *fl = field(m, "msg_flags");
-        int64_t wantfl = fl ? num(fl, 0) : 0;
-        if (!(fl && is_any(fl)) && mh.msg_flags != wantfl) {
+        const struct pv_expr *fl = pv_expr_field(m, "msg_flags");
+        int64_t wantfl = fl ? pv_expr_num(fl, 0) : 0;
+        if (!(fl && pv_expr_any(fl)) && mh.msg_flags != wantfl) {
             mismatch(x, "msg_flags", "recvmsg: msg_flags is 0x%x, the script expects 0x%llx", (unsigned)mh.msg_flags,
                      (unsigned long long)wantfl);
         } else if (ctl && ctl->kind == PV_E_LIST) {
@@ -258,7 +235,7 @@ int64_t pv_io_sendmsg(struct pv_io_ctx *x)
     const struct pv_syscall *sc = x->sc;
     struct iovec *iov;
     int niov;
-    if (iovs_of(field(arg(sc, 1), "msg_iov"), &iov, &niov) < 0) {
+    if (iovs_of(pv_expr_field(arg(sc, 1), "msg_iov"), &iov, &niov) < 0) {
         errno = ENOMEM;
         return -1;
     }
@@ -266,7 +243,7 @@ int64_t pv_io_sendmsg(struct pv_io_ctx *x)
     memset(&mh, 0, sizeof mh);
     mh.msg_iov = iov;
     mh.msg_iovlen = (size_t)niov;
-    ssize_t w = sendmsg(pv_sys_live_fd(x->r, num(arg(sc, 0), -1)), &mh, (int)num(arg(sc, 2), 0));
+    ssize_t w = sendmsg(pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 0), -1)), &mh, (int)pv_expr_num(arg(sc, 2), 0));
     int e = errno;
     iovs_free(iov, niov);
     errno = e;
@@ -284,8 +261,8 @@ int64_t pv_io_pipe(struct pv_io_ctx *x)
     }
     if (pipe2(p, O_CLOEXEC) < 0)
         return -1;
-    pv_sys_map_fd(x->r, num(l->kids[0], -1), p[0]);
-    pv_sys_map_fd(x->r, num(l->kids[1], -1), p[1]);
+    pv_sys_map_fd(x->r, pv_expr_num(l->kids[0], -1), p[0]);
+    pv_sys_map_fd(x->r, pv_expr_num(l->kids[1], -1), p[1]);
     return 0;
 }
 
@@ -297,7 +274,7 @@ int64_t pv_io_open(struct pv_io_ctx *x)
         errno = EINVAL;
         return -1;
     }
-    int fd = open(p->name, (int)num(arg(x->sc, 1), O_RDONLY) | O_CLOEXEC, (mode_t)num(arg(x->sc, 2), 0600));
+    int fd = open(p->name, (int)pv_expr_num(arg(x->sc, 1), O_RDONLY) | O_CLOEXEC, (mode_t)pv_expr_num(arg(x->sc, 2), 0600));
     if (fd >= 0 && !x->sc->result_any && x->sc->result >= 0)
         pv_sys_map_fd(x->r, x->sc->result, fd);
     return fd;
@@ -307,11 +284,11 @@ int64_t pv_io_open(struct pv_io_ctx *x)
 int64_t pv_io_splice(struct pv_io_ctx *x)
 {
     const struct pv_syscall *sc = x->sc;
-    loff_t off_in = num(arg(sc, 1), 0), off_out = num(arg(sc, 3), 0);
+    loff_t off_in = pv_expr_num(arg(sc, 1), 0), off_out = pv_expr_num(arg(sc, 3), 0);
     const struct pv_expr *oi = arg(sc, 1), *oo = arg(sc, 3);
-    return splice(pv_sys_live_fd(x->r, num(arg(sc, 0), -1)), oi && oi->kind == PV_E_LIST ? &off_in : NULL,
-                  pv_sys_live_fd(x->r, num(arg(sc, 2), -1)), oo && oo->kind == PV_E_LIST ? &off_out : NULL,
-                  (size_t)num(arg(sc, 4), 0), (unsigned)num(arg(sc, 5), 0));
+    return splice(pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 0), -1)), oi && oi->kind == PV_E_LIST ? &off_in : NULL,
+                  pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 2), -1)), oo && oo->kind == PV_E_LIST ? &off_out : NULL,
+                  (size_t)pv_expr_num(arg(sc, 4), 0), (unsigned)pv_expr_num(arg(sc, 5), 0));
 }
 
 /* sendfile(OUT, IN, [OFFSET], COUNT) */
@@ -319,7 +296,7 @@ int64_t pv_io_sendfile(struct pv_io_ctx *x)
 {
     const struct pv_syscall *sc = x->sc;
     const struct pv_expr *o = arg(sc, 2);
-    off_t off = (off_t)num(o, 0);
-    return sendfile(pv_sys_live_fd(x->r, num(arg(sc, 0), -1)), pv_sys_live_fd(x->r, num(arg(sc, 1), -1)),
-                    o && o->kind == PV_E_LIST ? &off : NULL, (size_t)num(arg(sc, 3), 0));
+    off_t off = (off_t)pv_expr_num(o, 0);
+    return sendfile(pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 0), -1)), pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 1), -1)),
+                    o && o->kind == PV_E_LIST ? &off : NULL, (size_t)pv_expr_num(arg(sc, 3), 0));
 }

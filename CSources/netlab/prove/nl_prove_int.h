@@ -162,6 +162,11 @@ int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_
 /* As pv_parse with -D definitions ("NAME=VALUE\n...", NULL for none). */
 int pv_parse_defs(struct pv_script *s, const char *path, const char *defines, char *errbuf);
 void pv_script_free(struct pv_script *s);
+/* A script expression read as a number (an int, a symbol, [N], htons(N)), or def for "..."/none;
+ * a struct's field by name (NULL if none); whether it is "..." or absent (nl_prove_sys.c). */
+int64_t pv_expr_num(const struct pv_expr *e, int64_t def);
+const struct pv_expr *pv_expr_field(const struct pv_expr *st, const char *name);
+int pv_expr_any(const struct pv_expr *e);
 /* The symbol table (AF_INET, SOL_SOCKET, ...), errno names; 0 if known. */
 int pv_symbol(const char *name, size_t len, int64_t *value);
 int pv_errno_value(const char *name, int *value);

@@ -44,6 +44,21 @@ static size_t opts_encode(const struct pv_seg *g, const uint32_t *ts_ecr, uint8_
     return n;
 }
 
+/* The TCP header of g at t (its checksum field 0, filled by the caller), the encoded options after it. */
+static void tcp_header(uint8_t *t, const struct pv_seg *g, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+                       const uint8_t *opts, size_t olen)
+{
+    put16(t, sport);
+    put16(t + 2, dport);
+    put32(t + 4, seq);
+    put32(t + 8, (g->flags & PV_ACK) ? ack : 0);
+    t[12] = (uint8_t)(((20 + olen) / 4) << 4);
+    t[13] = g->flags;
+    put16(t + 14, (uint16_t)(g->win < 0 ? 65535 : g->win));
+    put16(t + 18, (uint16_t)(g->urg < 0 ? 0 : g->urg));
+    memcpy(t + 20, opts, olen);
+}
+
 int pv_seg_build(const struct pv_seg *g, const uint8_t src[4], const uint8_t dst[4], uint16_t sport, uint16_t dport,
                  uint32_t seq, uint32_t ack, const uint32_t *ts_ecr, uint8_t *out, size_t cap)
 {
@@ -67,16 +82,7 @@ int pv_seg_build(const struct pv_seg *g, const uint8_t src[4], const uint8_t dst
     memcpy(out + 16, dst, 4);
     put16(out + 10, nl_cksum(out, 20));
     uint8_t *t = out + 20;
-    put16(t, sport);
-    put16(t + 2, dport);
-    put32(t + 4, seq);
-    put32(t + 8, (g->flags & PV_ACK) ? ack : 0);
-    t[12] = (uint8_t)((tcplen / 4) << 4);
-    t[13] = g->flags;
-    put16(t + 14, (uint16_t)(g->win < 0 ? 65535 : g->win));
-    put16(t + 18, (uint16_t)(g->urg < 0 ? 0 : g->urg));
-    memcpy(t + 20, opts, olen);
-    /* payload: zeros, as packetdrill's */
+    tcp_header(t, g, sport, dport, seq, ack, opts, olen); /* payload: zeros, as packetdrill's */
     put16(t + 16, nl_cksum_l4_ipv4(src, dst, 6, t, tcplen + g->len, 16));
     return (int)total;
 }
@@ -103,15 +109,7 @@ int pv_seg_build6(const struct pv_seg *g, const uint8_t src[16], const uint8_t d
     memcpy(out + 8, src, 16);
     memcpy(out + 24, dst, 16);
     uint8_t *t = out + 40;
-    put16(t, sport);
-    put16(t + 2, dport);
-    put32(t + 4, seq);
-    put32(t + 8, (g->flags & PV_ACK) ? ack : 0);
-    t[12] = (uint8_t)((tcplen / 4) << 4);
-    t[13] = g->flags;
-    put16(t + 14, (uint16_t)(g->win < 0 ? 65535 : g->win));
-    put16(t + 18, (uint16_t)(g->urg < 0 ? 0 : g->urg));
-    memcpy(t + 20, opts, olen);
+    tcp_header(t, g, sport, dport, seq, ack, opts, olen);
     put16(t + 16, nl_cksum_l4_ipv6(src, dst, 6, t, tcplen + g->len, 16));
     return (int)total;
 }

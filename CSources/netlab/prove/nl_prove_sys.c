@@ -29,23 +29,23 @@
 #define MAX_IO (16u << 20)
 
 static const struct pv_expr *arg(const struct pv_syscall *sc, int i) { return i < sc->nargs ? sc->args[i] : NULL; }
-static int is_any(const struct pv_expr *e) { return !e || e->kind == PV_E_ELLIPSIS; }
+int pv_expr_any(const struct pv_expr *e) { return !e || e->kind == PV_E_ELLIPSIS; }
 
 /* A number from an argument: N, CONST, A|B, [N] (a pointer to an int). def for "...". */
-static int64_t num(const struct pv_expr *e, int64_t def)
+int64_t pv_expr_num(const struct pv_expr *e, int64_t def)
 {
     if (!e || e->kind == PV_E_ELLIPSIS)
         return def;
     if (e->kind == PV_E_INT || e->kind == PV_E_SYM)
         return e->num;
     if (e->kind == PV_E_LIST && e->nkids == 1)
-        return num(e->kids[0], def);
+        return pv_expr_num(e->kids[0], def);
     if (e->kind == PV_E_CALL && strcmp(e->name, "htons") == 0 && e->nkids == 1)
-        return num(e->kids[0], def);
+        return pv_expr_num(e->kids[0], def);
     return def;
 }
 
-static const struct pv_expr *field(const struct pv_expr *st, const char *name)
+const struct pv_expr *pv_expr_field(const struct pv_expr *st, const char *name)
 {
     if (!st || st->kind != PV_E_STRUCT)
         return NULL;
@@ -114,18 +114,18 @@ static socklen_t sockaddr_of(const struct pv_run *r, const struct pv_expr *e, co
     uint8_t ip[4];
     uint16_t port = def_port;
     memcpy(ip, def_ip, 4);
-    const struct pv_expr *p = field(e, "sin_port"), *a = field(e, "sin_addr");
+    const struct pv_expr *p = pv_expr_field(e, "sin_port"), *a = pv_expr_field(e, "sin_addr");
     if (!p)
-        p = field(e, "sin6_port");
+        p = pv_expr_field(e, "sin6_port");
     if (p)
-        port = (uint16_t)num(p, def_port);
+        port = (uint16_t)pv_expr_num(p, def_port);
     if (r->s->ipv6) {   /* IPv6 on the wire: the 2001:db8::1 / fd3d:fa7b:d17d::2 pair, or sin6_addr as given */
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
         memset(ss, 0, sizeof *ss);
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons(port);
         memcpy(&s6->sin6_addr, def_ip == r->lip ? r->lip6 : r->rip6, 16);
-        const struct pv_expr *a6 = field(e, "sin6_addr");
+        const struct pv_expr *a6 = pv_expr_field(e, "sin6_addr");
         if (a6 && a6->kind == PV_E_CALL && a6->nkids == 1 && a6->kids[0]->kind == PV_E_STR)
             inet_pton(AF_INET6, a6->kids[0]->name, &s6->sin6_addr);
         return sizeof *s6;
@@ -156,11 +156,11 @@ static int64_t iov_total(const struct pv_expr *list)
     int64_t t = 0;
     for (int i = 0; i < list->nkids; i++) {
         const struct pv_expr *it = list->kids[i];
-        const struct pv_expr *l = field(it, "iov_len");
+        const struct pv_expr *l = pv_expr_field(it, "iov_len");
         if (l)
-            t += num(l, 0);
+            t += pv_expr_num(l, 0);
         else if (it->kind == PV_E_STRUCT && it->nkids > 0)
-            t += num(it->kids[it->nkids - 1], 0);
+            t += pv_expr_num(it->kids[it->nkids - 1], 0);
     }
     return t;
 }
@@ -203,8 +203,8 @@ static uint8_t *zero_buf(int64_t n)
 
 static int64_t do_socket(struct ctx *c)
 {
-    int64_t dom = num(arg(c->sc, 0), c->r->s->mapped || c->r->s->ipv6 ? AF_INET6 : AF_INET),
-            type = num(arg(c->sc, 1), SOCK_STREAM), proto = num(arg(c->sc, 2), 0);
+    int64_t dom = pv_expr_num(arg(c->sc, 0), c->r->s->mapped || c->r->s->ipv6 ? AF_INET6 : AF_INET),
+            type = pv_expr_num(arg(c->sc, 1), SOCK_STREAM), proto = pv_expr_num(arg(c->sc, 2), 0);
     int fd = socket((int)dom, (int)type | SOCK_CLOEXEC, (int)proto);
     /* The same congestion control on every host: a fresh namespace inherits the host's default
      * (bbr on some, with pacing that changes segment sizes), and a namespace may not choose one the
@@ -220,20 +220,20 @@ static int64_t do_bind(struct ctx *c)
 {
     struct sockaddr_storage sa;
     socklen_t len = sockaddr_of(c->r, arg(c->sc, 1), c->r->lip, BIND_PORT, &sa);
-    int rc = bind(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, len);
+    int rc = bind(live_fd(c->r, pv_expr_num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, len);
     if (rc == 0)   /* where injected SYNs go from now on (sin_port and sin6_port sit at the same offset) */
         c->r->bound_port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
     return rc;
 }
 
-static int64_t do_listen(struct ctx *c) { return listen(live_fd(c->r, num(arg(c->sc, 0), -1)), (int)num(arg(c->sc, 1), 1)); }
+static int64_t do_listen(struct ctx *c) { return listen(live_fd(c->r, pv_expr_num(arg(c->sc, 0), -1)), (int)pv_expr_num(arg(c->sc, 1), 1)); }
 
 static int64_t do_accept(struct ctx *c)
 {
     struct sockaddr_storage sa;
     socklen_t len = sizeof sa;
-    int flags = strcmp(c->sc->name, "accept4") == 0 ? (int)num(arg(c->sc, 3), 0) : 0;
-    int fd = accept4(live_fd(c->r, num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, &len, flags | SOCK_CLOEXEC);
+    int flags = strcmp(c->sc->name, "accept4") == 0 ? (int)pv_expr_num(arg(c->sc, 3), 0) : 0;
+    int fd = accept4(live_fd(c->r, pv_expr_num(arg(c->sc, 0), -1)), (struct sockaddr *)&sa, &len, flags | SOCK_CLOEXEC);
     if (fd >= 0) {
         if (!c->sc->result_any && c->sc->result >= 0)
             map_fd(c->r, c->sc->result, fd);
@@ -246,7 +246,7 @@ static int64_t do_connect(struct ctx *c)
 {
     struct sockaddr_storage sa;
     socklen_t len = sockaddr_of(c->r, arg(c->sc, 1), c->r->rip, CONNECT_PORT, &sa);
-    int fd = live_fd(c->r, num(arg(c->sc, 0), -1));
+    int fd = live_fd(c->r, pv_expr_num(arg(c->sc, 0), -1));
     c->r->cur_live_fd = fd;
     return connect(fd, (struct sockaddr *)&sa, len);
 }
@@ -254,8 +254,8 @@ static int64_t do_connect(struct ctx *c)
 static int64_t do_read(struct ctx *c)
 {
     const struct pv_syscall *sc = c->sc;
-    int fd = live_fd(c->r, num(arg(sc, 0), -1));
-    int64_t n = strcmp(sc->name, "recvmsg") == 0 ? iov_total(field(arg(sc, 1), "msg_iov")) : num(arg(sc, 2), 0);
+    int fd = live_fd(c->r, pv_expr_num(arg(sc, 0), -1));
+    int64_t n = strcmp(sc->name, "recvmsg") == 0 ? iov_total(pv_expr_field(arg(sc, 1), "msg_iov")) : pv_expr_num(arg(sc, 2), 0);
     uint8_t *b = zero_buf(n);
     if (!b) {
         errno = ENOMEM;
@@ -266,9 +266,9 @@ static int64_t do_read(struct ctx *c)
     if (strcmp(sc->name, "read") == 0)
         got = read(fd, buf, (size_t)n);
     else if (strcmp(sc->name, "recvmsg") == 0)
-        got = recv(fd, buf, (size_t)n, (int)num(arg(sc, 2), 0));
+        got = recv(fd, buf, (size_t)n, (int)pv_expr_num(arg(sc, 2), 0));
     else
-        got = recv(fd, buf, (size_t)n, (int)num(arg(sc, 3), 0));
+        got = recv(fd, buf, (size_t)n, (int)pv_expr_num(arg(sc, 3), 0));
     int e = errno;
     free(b);
     errno = e;
@@ -278,19 +278,19 @@ static int64_t do_read(struct ctx *c)
 static int64_t do_write(struct ctx *c)
 {
     const struct pv_syscall *sc = c->sc;
-    int fd = live_fd(c->r, num(arg(sc, 0), -1));
+    int fd = live_fd(c->r, pv_expr_num(arg(sc, 0), -1));
     int64_t n;
     int flags = 0;
     if (strcmp(sc->name, "sendmsg") == 0) {
         const struct pv_expr *m = arg(sc, 1);
-        n = iov_total(field(m, "msg_iov"));
-        flags = (int)num(arg(sc, 2), 0);
+        n = iov_total(pv_expr_field(m, "msg_iov"));
+        flags = (int)pv_expr_num(arg(sc, 2), 0);
     } else if (strcmp(sc->name, "writev") == 0) {
         n = iov_total(arg(sc, 1));
     } else {
-        n = num(arg(sc, 2), 0);
+        n = pv_expr_num(arg(sc, 2), 0);
         if (strcmp(sc->name, "write") != 0)
-            flags = (int)num(arg(sc, 3), 0);
+            flags = (int)pv_expr_num(arg(sc, 3), 0);
     }
     uint8_t *b = zero_buf(n);
     if (!b) {
@@ -301,7 +301,7 @@ static int64_t do_write(struct ctx *c)
     ssize_t w;
     struct sockaddr_storage sa;
     const struct pv_expr *to = strcmp(sc->name, "sendto") == 0 ? arg(sc, 4)
-                             : strcmp(sc->name, "sendmsg") == 0 ? field(arg(sc, 1), "msg_name") : NULL;
+                             : strcmp(sc->name, "sendmsg") == 0 ? pv_expr_field(arg(sc, 1), "msg_name") : NULL;
     if (to && (flags & MSG_FASTOPEN)) {
         /* RFC 7413 3: the data goes in the SYN, so the call names the peer: "..." is the remote end */
         socklen_t salen = sockaddr_of(c->r, to, c->r->rip, CONNECT_PORT, &sa);
@@ -327,7 +327,7 @@ static int64_t do_write(struct ctx *c)
 
 static int64_t do_close(struct ctx *c)
 {
-    int64_t sfd = num(arg(c->sc, 0), -1);
+    int64_t sfd = pv_expr_num(arg(c->sc, 0), -1);
     int fd = live_fd(c->r, sfd);
     int rc = close(fd);
     if (rc == 0)
@@ -337,39 +337,39 @@ static int64_t do_close(struct ctx *c)
 
 static int64_t do_shutdown(struct ctx *c)
 {
-    return shutdown(live_fd(c->r, num(arg(c->sc, 0), -1)), (int)num(arg(c->sc, 1), SHUT_RDWR));
+    return shutdown(live_fd(c->r, pv_expr_num(arg(c->sc, 0), -1)), (int)pv_expr_num(arg(c->sc, 1), SHUT_RDWR));
 }
 
 static int64_t do_fcntl(struct ctx *c)
 {
-    int fd = live_fd(c->r, num(arg(c->sc, 0), -1));
-    int cmd = (int)num(arg(c->sc, 1), F_GETFL);
+    int fd = live_fd(c->r, pv_expr_num(arg(c->sc, 0), -1));
+    int cmd = (int)pv_expr_num(arg(c->sc, 1), F_GETFL);
     if (c->sc->nargs >= 3)
-        return fcntl(fd, cmd, (long)num(arg(c->sc, 2), 0));
+        return fcntl(fd, cmd, (long)pv_expr_num(arg(c->sc, 2), 0));
     return fcntl(fd, cmd);
 }
 
 static int64_t do_setsockopt(struct ctx *c)
 {
     const struct pv_syscall *sc = c->sc;
-    int fd = live_fd(c->r, num(arg(sc, 0), -1));
-    int level = (int)num(arg(sc, 1), SOL_SOCKET), name = (int)num(arg(sc, 2), 0);
+    int fd = live_fd(c->r, pv_expr_num(arg(sc, 0), -1));
+    int level = (int)pv_expr_num(arg(sc, 1), SOL_SOCKET), name = (int)pv_expr_num(arg(sc, 2), 0);
     const struct pv_expr *v = arg(sc, 3);
-    if (v && v->kind == PV_E_STRUCT && field(v, "onoff")) {
-        struct linger l = {(int)num(field(v, "onoff"), 0), (int)num(field(v, "linger"), 0)};
+    if (v && v->kind == PV_E_STRUCT && pv_expr_field(v, "onoff")) {
+        struct linger l = {(int)pv_expr_num(pv_expr_field(v, "onoff"), 0), (int)pv_expr_num(pv_expr_field(v, "linger"), 0)};
         return setsockopt(fd, level, name, &l, sizeof l);
     }
     if (v && v->kind == PV_E_STR)
         return setsockopt(fd, level, name, v->name, (socklen_t)strlen(v->name));
-    int iv = (int)num(v, 0);
+    int iv = (int)pv_expr_num(v, 0);
     return setsockopt(fd, level, name, &iv, sizeof iv);
 }
 
 static int64_t do_getsockopt(struct ctx *c)
 {
     const struct pv_syscall *sc = c->sc;
-    int fd = live_fd(c->r, num(arg(sc, 0), -1));
-    int level = (int)num(arg(sc, 1), SOL_SOCKET), name = (int)num(arg(sc, 2), 0);
+    int fd = live_fd(c->r, pv_expr_num(arg(sc, 0), -1));
+    int level = (int)pv_expr_num(arg(sc, 1), SOL_SOCKET), name = (int)pv_expr_num(arg(sc, 2), 0);
     const struct pv_expr *v = arg(sc, 3);
     if (level == IPPROTO_TCP && name == 11 /* TCP_INFO */) {
         struct pv_tcpinfo ti;
@@ -378,15 +378,15 @@ static int64_t do_getsockopt(struct ctx *c)
         if (v && v->kind == PV_E_STRUCT)
             for (int i = 0; i < v->nkids; i++) {
                 const struct pv_expr *f = v->kids[i];
-                if (f->kind != PV_E_FIELD || f->nkids < 1 || is_any(f->kids[0]))
+                if (f->kind != PV_E_FIELD || f->nkids < 1 || pv_expr_any(f->kids[0]))
                     continue;
                 int k = pv_tcpinfo_index(f->name);
                 if (k < 0)
                     return out_mismatch(c, f->name, "getsockopt(TCP_INFO): this kernel's struct tcp_info has no field %s",
                                         f->name);
-                if ((int64_t)ti.v[k] != num(f->kids[0], 0))
+                if ((int64_t)ti.v[k] != pv_expr_num(f->kids[0], 0))
                     return out_mismatch(c, f->name, "getsockopt(TCP_INFO): %s is %llu, the script expects %lld", f->name,
-                                        (unsigned long long)ti.v[k], (long long)num(f->kids[0], 0));
+                                        (unsigned long long)ti.v[k], (long long)pv_expr_num(f->kids[0], 0));
             }
         return 0;
     }
@@ -398,23 +398,23 @@ static int64_t do_getsockopt(struct ctx *c)
             out_mismatch(c, "value", "getsockopt returned \"%s\", the script expects \"%s\"", buf, v->name);
         return rc;
     }
-    if (v && v->kind == PV_E_STRUCT && field(v, "onoff")) {
+    if (v && v->kind == PV_E_STRUCT && pv_expr_field(v, "onoff")) {
         struct linger l;
         socklen_t len = sizeof l;
         int rc = getsockopt(fd, level, name, &l, &len);
-        if (rc == 0 && (l.l_onoff != num(field(v, "onoff"), l.l_onoff) || l.l_linger != num(field(v, "linger"), l.l_linger)))
+        if (rc == 0 && (l.l_onoff != pv_expr_num(pv_expr_field(v, "onoff"), l.l_onoff) || l.l_linger != pv_expr_num(pv_expr_field(v, "linger"), l.l_linger)))
             out_mismatch(c, "value", "getsockopt returned {onoff=%d, linger=%d}", l.l_onoff, l.l_linger);
         return rc;
     }
     int iv = 0;
     socklen_t len = sizeof iv;
     int rc = getsockopt(fd, level, name, &iv, &len);
-    if (rc == 0 && !is_any(v) && iv != num(v, iv)) {
+    if (rc == 0 && !pv_expr_any(v) && iv != pv_expr_num(v, iv)) {
         if (level == SOL_SOCKET && name == SO_ERROR)
             out_mismatch(c, "value", "getsockopt(SO_ERROR) returned [%d] (%s), the script expects [%lld]", iv,
-                         iv ? pv_errno_name(iv) : "no error", (long long)num(v, 0));
+                         iv ? pv_errno_name(iv) : "no error", (long long)pv_expr_num(v, 0));
         else
-            out_mismatch(c, "value", "getsockopt returned [%d], the script expects [%lld]", iv, (long long)num(v, 0));
+            out_mismatch(c, "value", "getsockopt returned [%d], the script expects [%lld]", iv, (long long)pv_expr_num(v, 0));
     }
     return rc;
 }
@@ -426,19 +426,19 @@ static int64_t do_poll(struct ctx *c)
     int n = 0;
     if (l && l->kind == PV_E_LIST)
         for (int i = 0; i < l->nkids && n < 16; i++) {
-            p[n].fd = live_fd(c->r, num(field(l->kids[i], "fd"), -1));
-            p[n].events = (short)num(field(l->kids[i], "events"), 0);
+            p[n].fd = live_fd(c->r, pv_expr_num(pv_expr_field(l->kids[i], "fd"), -1));
+            p[n].events = (short)pv_expr_num(pv_expr_field(l->kids[i], "events"), 0);
             p[n].revents = 0;
             n++;
         }
-    int rc = poll(p, (nfds_t)n, (int)num(arg(c->sc, 2), 0));
+    int rc = poll(p, (nfds_t)n, (int)pv_expr_num(arg(c->sc, 2), 0));
     if (rc >= 0)
         for (int i = 0; i < n; i++) {
-            const struct pv_expr *want = field(l->kids[i], "revents");
-            if (want && !is_any(want) && p[i].revents != num(want, 0)) {
+            const struct pv_expr *want = pv_expr_field(l->kids[i], "revents");
+            if (want && !pv_expr_any(want) && p[i].revents != pv_expr_num(want, 0)) {
                 out_mismatch(c, "revents", "poll: fd %lld's revents is 0x%x, the script expects 0x%llx",
-                             (long long)num(field(l->kids[i], "fd"), -1), (unsigned)p[i].revents,
-                             (unsigned long long)num(want, 0));
+                             (long long)pv_expr_num(pv_expr_field(l->kids[i], "fd"), -1), (unsigned)p[i].revents,
+                             (unsigned long long)pv_expr_num(want, 0));
                 break;
             }
         }
@@ -447,13 +447,13 @@ static int64_t do_poll(struct ctx *c)
 
 static int64_t do_ioctl(struct ctx *c)
 {
-    int fd = live_fd(c->r, num(arg(c->sc, 0), -1));
-    unsigned long req = (unsigned long)num(arg(c->sc, 1), 0);
+    int fd = live_fd(c->r, pv_expr_num(arg(c->sc, 0), -1));
+    unsigned long req = (unsigned long)pv_expr_num(arg(c->sc, 1), 0);
     int v = 0;
     int rc = ioctl(fd, req, &v);
     const struct pv_expr *want = arg(c->sc, 2);
-    if (rc == 0 && !is_any(want) && v != num(want, v))
-        out_mismatch(c, "value", "ioctl gave [%d], the script expects [%lld]", v, (long long)num(want, 0));
+    if (rc == 0 && !pv_expr_any(want) && v != pv_expr_num(want, v))
+        out_mismatch(c, "value", "ioctl gave [%d], the script expects [%lld]", v, (long long)pv_expr_num(want, 0));
     return rc;
 }
 
@@ -469,10 +469,10 @@ static int64_t do_epoll_create(struct ctx *c)
 
 static uint64_t epoll_data_of(const struct pv_expr *ev)
 {
-    const struct pv_expr *f = field(ev, "fd");
+    const struct pv_expr *f = pv_expr_field(ev, "fd");
     if (f)
-        return (uint64_t)num(f, 0);
-    return (uint64_t)num(field(ev, "ptr"), num(field(ev, "u64"), 0));
+        return (uint64_t)pv_expr_num(f, 0);
+    return (uint64_t)pv_expr_num(pv_expr_field(ev, "ptr"), pv_expr_num(pv_expr_field(ev, "u64"), 0));
 }
 
 static int64_t do_epoll_ctl(struct ctx *c)
@@ -481,27 +481,27 @@ static int64_t do_epoll_ctl(struct ctx *c)
     const struct pv_expr *ev = arg(sc, 3);
     struct epoll_event e;
     memset(&e, 0, sizeof e);
-    e.events = (uint32_t)num(field(ev, "events"), 0);
+    e.events = (uint32_t)pv_expr_num(pv_expr_field(ev, "events"), 0);
     e.data.u64 = epoll_data_of(ev);
-    return epoll_ctl(live_fd(c->r, num(arg(sc, 0), -1)), (int)num(arg(sc, 1), EPOLL_CTL_ADD),
-                     live_fd(c->r, num(arg(sc, 2), -1)), is_any(ev) ? NULL : &e);
+    return epoll_ctl(live_fd(c->r, pv_expr_num(arg(sc, 0), -1)), (int)pv_expr_num(arg(sc, 1), EPOLL_CTL_ADD),
+                     live_fd(c->r, pv_expr_num(arg(sc, 2), -1)), pv_expr_any(ev) ? NULL : &e);
 }
 
 static int64_t do_epoll_wait(struct ctx *c)
 {
     const struct pv_syscall *sc = c->sc;
     struct epoll_event e[16];
-    int max = (int)num(arg(sc, 2), 1);
+    int max = (int)pv_expr_num(arg(sc, 2), 1);
     if (max < 1 || max > 16)
         max = max < 1 ? 1 : 16;
-    int n = epoll_wait(live_fd(c->r, num(arg(sc, 0), -1)), e, max, (int)num(arg(sc, 3), 0));
+    int n = epoll_wait(live_fd(c->r, pv_expr_num(arg(sc, 0), -1)), e, max, (int)pv_expr_num(arg(sc, 3), 0));
     const struct pv_expr *want = arg(sc, 1);
     if (n >= 1 && want && want->kind == PV_E_STRUCT) {
-        const struct pv_expr *we = field(want, "events");
-        if (we && !is_any(we) && e[0].events != (uint32_t)num(we, 0))
+        const struct pv_expr *we = pv_expr_field(want, "events");
+        if (we && !pv_expr_any(we) && e[0].events != (uint32_t)pv_expr_num(we, 0))
             out_mismatch(c, "events", "epoll_wait: events 0x%x, the script expects 0x%llx", e[0].events,
-                         (unsigned long long)num(we, 0));
-        else if ((field(want, "fd") || field(want, "ptr")) && e[0].data.u64 != epoll_data_of(want))
+                         (unsigned long long)pv_expr_num(we, 0));
+        else if ((pv_expr_field(want, "fd") || pv_expr_field(want, "ptr")) && e[0].data.u64 != epoll_data_of(want))
             out_mismatch(c, "fd", "epoll_wait: the event is for %llu, the script expects %llu",
                          (unsigned long long)e[0].data.u64, (unsigned long long)epoll_data_of(want));
     }
@@ -530,6 +530,16 @@ IO(open)
 IO(splice)
 IO(sendfile)
 
+/* sendmsg: with MSG_FASTOPEN and a msg_name the data goes in the SYN to that peer (RFC 7413 3, the
+ * write path's); otherwise the whole msghdr with its control messages (nl_prove_cmsg.c). */
+static int64_t do_sendmsg(struct ctx *c)
+{
+    int flags = (int)pv_expr_num(arg(c->sc, 2), 0);
+    if ((flags & MSG_FASTOPEN) && pv_expr_field(arg(c->sc, 1), "msg_name"))
+        return do_write(c);
+    return do_io_sendmsg(c);
+}
+
 static const struct {
     const char *name;
     int64_t (*fn)(struct ctx *);
@@ -539,7 +549,7 @@ static const struct {
     {"accept", do_accept, 1},     {"accept4", do_accept, 1},    {"connect", do_connect, 1},
     {"read", do_read, 1},         {"recv", do_read, 1},         {"recvfrom", do_read, 1},   {"recvmsg", do_io_recvmsg, 1},
     {"write", do_write, 1},       {"writev", do_write, 1},      {"send", do_write, 1},
-    {"sendto", do_write, 1},      {"sendmsg", do_io_sendmsg, 1},     {"close", do_close, 1},
+    {"sendto", do_write, 1},      {"sendmsg", do_sendmsg, 1},     {"close", do_close, 1},
     {"shutdown", do_shutdown, 0}, {"fcntl", do_fcntl, 0},       {"setsockopt", do_setsockopt, 0},
     {"getsockopt", do_getsockopt, 0}, {"poll", do_poll, 1},     {"ioctl", do_ioctl, 0},
     {"epoll_create", do_epoll_create, 0}, {"epoll_ctl", do_epoll_ctl, 0}, {"epoll_wait", do_epoll_wait, 1},
