@@ -54,7 +54,7 @@ run_nl() {
 
 : >"$out/times.tsv"
 echo "packetdrill: $pd"
-echo "netlab:      $netlab ($("$netlab" --version 2>/dev/null || echo '?'))"
+echo "netlab:      ${netlab#"$PWD"/} ($("$netlab" --version 2>/dev/null || echo '?'))"
 echo "kernel $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); ${#scripts[@]} scripts, $runs runs"
 # The fixed cost of one run (namespace, tun0, and for netlab prove its jitter measurement), from
 # a one-line script, so that the cost per line can be told from it.

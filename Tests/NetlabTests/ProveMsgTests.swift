@@ -8,9 +8,7 @@
 import Foundation
 import XCTest
 
-final class ProveMsgTests: XCTestCase {
-    var netlab: String { TestSupport.product("netlab") }
-
+final class ProveMsgTests: XCTestCase, ProveScriptTests {
     /// Passive open shared by the scripts (tcp_rmem fixed so the window scale is 7 everywhere).
     static let open = """
         0   `sysctl -q net.ipv4.tcp_rmem="4096 131072 6291456"`
@@ -51,12 +49,6 @@ final class ProveMsgTests: XCTestCase {
         +0  recvmsg(4, {msg_iov(1)=[{..., 0}], msg_flags=0, msg_control=[]}, MSG_ERRQUEUE) = -1 EAGAIN (nothing more)
 
         """
-
-    func write(_ text: String, _ name: String, in dir: String) throws -> String {
-        let path = dir + "/" + name
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
 
     func prove(_ args: [String], _ dir: String) throws -> (status: Int32, stdout: String) {
         let r = try TestSupport.run(netlab, ["prove", "--out", dir + "/out"] + args)

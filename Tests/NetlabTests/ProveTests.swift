@@ -5,9 +5,7 @@
 import Foundation
 import XCTest
 
-final class ProveTests: XCTestCase {
-    var netlab: String { TestSupport.product("netlab") }
-
+final class ProveTests: XCTestCase, ProveScriptTests {
     /// Passive open, one write acknowledged, close. tcp_rmem is set so the window scale (7) does not
     /// depend on the machine's memory.
     static let handshake = """
@@ -48,12 +46,6 @@ final class ProveTests: XCTestCase {
         +.1 < . 1:1(0) ack 1001 win 257
 
         """
-
-    func write(_ text: String, _ name: String, in dir: String) throws -> String {
-        let path = dir + "/" + name
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
 
     func testHandshakeHoldsAndTheCaptureNamesEachLine() throws {
         try TestSupport.requireRoot("a network namespace with a tun device")
