@@ -80,20 +80,20 @@ struct nl_consumer {
     int (*packet)(struct nl_analysis *a, struct nl_pkt_view *v);
     unsigned wants;           /* NL_WANT_* of the transports it reads; 0: every packet that reaches it */
 };
-#define NL_WANT_TCP 1u
-#define NL_WANT_UDP 2u
-#define NL_WANT_ICMP 4u          /* ICMP and ICMPv6 */
-#define NL_WANT_OTHER 8u
-static inline unsigned nl_want_bit(uint8_t proto)
-{
-    return proto == 6 ? NL_WANT_TCP : proto == 17 ? NL_WANT_UDP : proto == 1 || proto == 58 ? NL_WANT_ICMP : NL_WANT_OTHER;
-}
+/* The kinds of packet a consumer may want (NL_WANT_* = 1 << kind). */
+enum { NL_KIND_OTHER, NL_KIND_TCP, NL_KIND_UDP, NL_KIND_ICMP, NL_KINDS };
+#define NL_WANT_TCP (1u << NL_KIND_TCP)
+#define NL_WANT_UDP (1u << NL_KIND_UDP)
+#define NL_WANT_ICMP (1u << NL_KIND_ICMP) /* ICMP and ICMPv6 */
+#define NL_WANT_OTHER (1u << NL_KIND_OTHER)
 #define NL_MAX_CONSUMERS 8
+typedef int (*nl_consume_fn)(struct nl_analysis *a, struct nl_pkt_view *v);
 
 struct nl_analysis {
     struct nl_pcapr *rd;
-    const struct nl_consumer *cons[NL_MAX_CONSUMERS]; /* this analysis' consumers, in order */
-    size_t ncons;
+    /* This analysis' consumers, in order, as each kind of packet meets them (registered once,
+     * so the loop tests no consumer's wants per packet); NULL ends each list. */
+    nl_consume_fn route[NL_KINDS][NL_MAX_CONSUMERS + 1];
     struct nl_flow_table ft;
     struct nl_summary sum;
     char read_err[NL_ERRBUF_SIZE];
@@ -188,9 +188,8 @@ const struct nl_stream_store *nl_analysis_stream(const struct nl_analysis *a, ui
 #define NL_TA_RTT_CAP 8192u                  /* RTT samples kept per conversation (then a reservoir) */
 #define NL_TA_FAST_RETRANS_NS 20000000       /* a fast retransmission follows the dup ACK within 20 ms */
 #define NL_TA_OOO_DEFAULT_NS 3000000         /* out-of-order window without a handshake RTT */
-/* prev_ns: the conversation's latest time before this packet (0 for its first). */
-int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct nl_decoded *d,
-                 const struct nl_frame *pkt, int64_t prev_ns);
+/* A TCP segment whose conversation the conversations consumer found (v->f, v->prev_ns). */
+int nl_ta_packet(struct nl_analysis *a, struct nl_pkt_view *v);
 void nl_ta_prefetch(const struct nl_analysis *a, const struct nl_flow *f, int stage);
 int nl_ta_finish(struct nl_analysis *a);
 int nl_ta_open(struct nl_analysis *a, int record_packets); /* its state, before the first packet */

@@ -53,8 +53,12 @@ static void count_ck(struct nl_ck_counts *c, int v)
  * reassembled streams. A consumer that answers NL_CONSUMED ends the packet's way: later
  * consumers do not see it (a frame of no conversation, a duplicate copy). */
 
+/* The two consumers of this file run on every packet of a conversation: inlined into the loop
+ * (process), with no call through a pointer. */
+#define HOT static inline __attribute__((always_inline))
+
 /* Every frame: what the capture holds (counts, times, link types, interfaces, problems). */
-static int capture_packet(struct nl_analysis *a, struct nl_pkt_view *v)
+HOT int capture_packet(struct nl_analysis *a, struct nl_pkt_view *v)
 {
     struct nl_summary *s = &a->sum;
     const struct nl_frame *pkt = v->pkt;
@@ -156,7 +160,7 @@ static int capture_packet(struct nl_analysis *a, struct nl_pkt_view *v)
 }
 
 /* A checksum verdict counted, and listed when bad. */
-static int checksum(struct nl_analysis *a, struct nl_ck_counts *c, int v, uint64_t pkt, uint8_t layer,
+HOT int checksum(struct nl_analysis *a, struct nl_ck_counts *c, int v, uint64_t pkt, uint8_t layer,
                     uint16_t found, uint16_t expected, uint32_t conv)
 {
     count_ck(c, v);
@@ -165,7 +169,7 @@ static int checksum(struct nl_analysis *a, struct nl_ck_counts *c, int v, uint64
 
 /* Every IP packet: its conversation (TCP or UDP) and side, found for the consumers after
  * this one; duplicate copies; checksums; the conversation's counts and the largest payload. */
-static int conversations_packet(struct nl_analysis *a, struct nl_pkt_view *v)
+HOT int conversations_packet(struct nl_analysis *a, struct nl_pkt_view *v)
 {
     struct nl_summary *s = &a->sum;
     const struct nl_frame *pkt = v->pkt;
@@ -257,37 +261,51 @@ static int conversations_packet(struct nl_analysis *a, struct nl_pkt_view *v)
     return 0;
 }
 
-/* The consumers this analysis needs, in order (see above). */
+/* The consumers this analysis needs, in order (see above), routed by the kinds of packet
+ * each wants. */
 static void register_consumers(struct nl_analysis *a)
 {
     static const struct nl_consumer capture = {"capture", capture_packet, 0};
     static const struct nl_consumer notes = {"notes", nl_notes_packet, NL_WANT_ICMP};
     static const struct nl_consumer convs = {"conversations", conversations_packet, 0};
-    a->ncons = 0;
-    a->cons[a->ncons++] = &capture;
-    a->cons[a->ncons++] = &notes;
-    a->cons[a->ncons++] = &convs;
-    a->cons[a->ncons++] = &nl_ta_consumer;
+    const struct nl_consumer *cons[NL_MAX_CONSUMERS];
+    size_t n = 0;
+    cons[n++] = &capture;
+    cons[n++] = &notes;
+    cons[n++] = &convs;
+    cons[n++] = &nl_ta_consumer;
     if (a->ntexts)
-        a->cons[a->ncons++] = &nl_find_consumer;
+        cons[n++] = &nl_find_consumer;
     if (a->msgs || a->keep_streams || a->follow || (a->ntexts && a->maxtext > 1))
-        a->cons[a->ncons++] = &nl_streams_consumer;
+        cons[n++] = &nl_streams_consumer;
     if (a->ans)
-        a->cons[a->ncons++] = &nl_answers_consumer;
+        cons[n++] = &nl_answers_consumer;
+    for (unsigned k = 0; k < NL_KINDS; k++) { /* capture first in each: process() calls it before the list */
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!cons[i]->wants || (cons[i]->wants & (1u << k)))
+                a->route[k][m++] = cons[i]->packet;
+        a->route[k][m] = NULL;
+    }
 }
+
+/* The kind of packet (NL_KIND_*) of each IP protocol number; 0 is NL_KIND_OTHER. */
+static const uint8_t kind_of[256] = {[6] = NL_KIND_TCP, [17] = NL_KIND_UDP, [1] = NL_KIND_ICMP, [58] = NL_KIND_ICMP};
 
 static int process(struct nl_analysis *a, const struct nl_ahead *ah)
 {
     struct nl_pkt_view v = {&ah->pkt, &ah->d, ah->hash, ah->dir, ah->decoded, NULL, 0};
-    for (size_t i = 0; i < a->ncons; i++) {
-        const struct nl_consumer *c = a->cons[i];
-        if (c->wants && !(c->wants & nl_want_bit(v.d->proto)))
-            continue; /* a consumer of other transports */
-        /* The two of this file are called directly (inlined, with no call through a pointer
-         * on every packet); the others through the table. */
-        int rc = c->packet == capture_packet         ? capture_packet(a, &v)
-                 : c->packet == conversations_packet ? conversations_packet(a, &v)
-                                                     : c->packet(a, &v);
+    /* Every list starts with the capture's counts, which end an undecoded frame's way. */
+    int rc = capture_packet(a, &v);
+    if (rc)
+        return rc == NL_CONSUMED ? 0 : rc;
+    const nl_consume_fn *route = a->route[kind_of[ah->d.proto]] + 1;
+    for (nl_consume_fn fn; (fn = *route); route++) {
+        /* This file's two and the TCP analysis are called directly (no call through a
+         * pointer on every packet); the others through the table. */
+        rc = fn == conversations_packet ? conversations_packet(a, &v)
+             : fn == nl_ta_packet       ? nl_ta_packet(a, &v)
+                                        : fn(a, &v);
         if (rc)
             return rc == NL_CONSUMED ? 0 : rc;
     }

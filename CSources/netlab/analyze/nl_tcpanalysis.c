@@ -18,6 +18,7 @@
 #include "netlab/nl_tcpanalysis.h"
 #include "nl_wscale.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -616,14 +617,18 @@ struct ta_facts {
     int report;                   /* the flags are shown (the options were captured) */
     uint32_t dupack_num;
     uint64_t dupack_frame;
-    uint32_t miss_from, miss_to;  /* this side's bytes [from, to) before seq, not captured */
-    uint32_t gap_from, gap_to;    /* the other side's bytes [from, to) acknowledged, never captured */
     uint64_t acked_frame;         /* the segment this ACK ends exactly, 0 if none */
     double ack_rtt;
     uint32_t in_flight;
     uint32_t scaled;              /* the window, scaled when the scale is known */
     int64_t idle;                 /* the conversation's silence before this segment */
-    /* quoted by the words */
+    int zw_closed;                /* this segment reopened this side's zero window */
+    uint64_t ka_frame;            /* the keep-alive this segment answers, 0 if none */
+    int64_t ka_idle;
+    /* Quoted by the words: not cleared per segment (nl_ta_packet clears only what is above);
+     * each is written by the rule that sets the flag whose words quote it. */
+    uint32_t miss_from, miss_to;  /* this side's bytes [from, to) before seq, not captured */
+    uint32_t gap_from, gap_to;    /* the other side's bytes [from, to) acknowledged, never captured */
     uint64_t dup_first, dup_last; /* fast retransmission: the duplicate ACKs' frames */
     int32_t dup_count;
     int64_t since_ack;            /* since the other side's latest ACK */
@@ -633,10 +638,13 @@ struct ta_facts {
     int64_t since_top;
     uint64_t orig_frame;          /* retransmission: the first copy, 0 if not captured */
     int64_t orig_ts;
-    int zw_closed;                /* this segment reopened this side's zero window */
-    uint64_t ka_frame;            /* the keep-alive this segment answers */
-    int64_t ka_idle;
 };
+#define TA_FACTS_CLEARED offsetof(struct ta_facts, miss_from)
+/* The flags ta_word has words for (with a zero window closed and a keep-alive answered). */
+#define TA_WORDED                                                                                              \
+    (NL_TA_BIT(NL_TA_FAST_RETRANSMISSION) | NL_TA_BIT(NL_TA_SPURIOUS_RETRANSMISSION) |                          \
+     NL_TA_BIT(NL_TA_RETRANSMISSION) | NL_TA_BIT(NL_TA_OUT_OF_ORDER) | NL_TA_BIT(NL_TA_LOST_SEGMENT) |          \
+     NL_TA_BIT(NL_TA_ACK_LOST_SEGMENT) | NL_TA_BIT(NL_TA_WINDOW_FULL))
 
 static struct nl_ta_conv *ta_conv(struct nl_analysis *a, struct nl_flow *f)
 {
@@ -800,6 +808,7 @@ static void ta_classify_resent(const struct nl_analysis *a, const struct nl_flow
         return;
     x->bits |= NL_TA_BIT(NL_TA_RETRANSMISSION);
     x->dup_count = R->dupacknum;
+    x->orig_frame = 0;
     if (a->ta->noted[NL_TA_RETRANSMISSION] >= TA_NOTES_PER_KIND)
         return; /* no note will quote the first copy */
     for (uint32_t i = 0; c && i < c->nsegs[dir]; i++)
@@ -810,11 +819,10 @@ static void ta_classify_resent(const struct nl_analysis *a, const struct nl_flow
         }
 }
 
-static void ta_classify(struct nl_analysis *a, struct nl_flow *f, struct nl_ta_conv *t, int dir,
-                        const struct nl_decoded *d, const struct nl_frame *pkt, struct ta_facts *x)
+static void ta_classify(struct nl_analysis *a, struct nl_flow *f, struct nl_ta_conv *t, struct ta_cold *c,
+                        int dir, const struct nl_decoded *d, const struct nl_frame *pkt, struct ta_facts *x)
 {
     struct ta_dir *F = &t->d[dir], *R = &t->d[!dir];
-    struct ta_cold *c = cold_of(a, t);
     ta_bases(F, R, d);
     ta_classify_window(f, c, F, R, dir, d, x);
     if (d->ack != F->lastack) {
@@ -870,8 +878,9 @@ static int ta_advance_episodes(struct nl_ta_conv *t, int dir, const struct nl_de
 
 /* This side's sequence past the segment: listed (or spilled), the highest sequence, the
  * contiguous end, the latest window and ACK. */
-static int ta_advance_sequence(struct nl_analysis *a, struct nl_flow *f, struct nl_ta_conv *t, int dir,
-                               const struct nl_decoded *d, const struct nl_frame *pkt, const struct ta_facts *x)
+static int ta_advance_sequence(struct nl_analysis *a, struct nl_flow *f, struct nl_ta_conv *t, struct ta_cold **cp,
+                               int dir, const struct nl_decoded *d, const struct nl_frame *pkt,
+                               const struct ta_facts *x)
 {
     struct ta_dir *F = &t->d[dir];
     const uint32_t seq = d->seq, seglen = d->payload_len;
@@ -879,7 +888,7 @@ static int ta_advance_sequence(struct nl_analysis *a, struct nl_flow *f, struct 
     const int zwp = (x->bits & NL_TA_BIT(NL_TA_ZERO_WINDOW_PROBE)) != 0;
     uint32_t nextseq = seq + seglen;
     if (seglen || (fl & (FL_SYN | FL_FIN))) {
-        struct ta_cold *c = cold_get(a, t, f->id);
+        struct ta_cold *c = *cp ? *cp : (*cp = cold_get(a, t, f->id));
         if (!c)
             return NL_ENOMEM;
         /* A SYN or FIN counts one byte while tshark still lists the segment (its list stops
@@ -910,11 +919,10 @@ static int ta_advance_sequence(struct nl_analysis *a, struct nl_flow *f, struct 
 /* The other side's segments this ACK covers (an RTT sample from the oldest it ends exactly),
  * then bytes in flight after this segment: the span of its unacknowledged data (listed or
  * spilled), less what the other side's latest SACK blocks say arrived. */
-static int ta_advance_acks(struct nl_analysis *a, struct nl_ta_conv *t, int dir, const struct nl_decoded *d,
+static int ta_advance_acks(struct nl_ta_conv *t, struct ta_cold *c, int dir, const struct nl_decoded *d,
                            int64_t now, struct ta_facts *x)
 {
     struct ta_dir *F = &t->d[dir], *R = &t->d[!dir];
-    struct ta_cold *c = cold_of(a, t);
     int rc;
     if (c && (c->nsegs[!dir] || spill_open(&c->spill[!dir]))) {
         struct ta_seg m;
@@ -1000,8 +1008,8 @@ void nl_wscale_explain(const struct nl_wscale *w, int dir, struct nl_explain_ctx
 
 /* Options: the SYN's negotiate (window scale as RFC 7323 2.2: both sides or neither), every
  * segment's SACK blocks are remembered for bytes in flight; the handshake RTT. */
-static int ta_advance_options(struct nl_analysis *a, struct nl_flow *f, struct nl_ta_conv *t, int dir,
-                              const struct nl_decoded *d, int64_t now)
+static int ta_advance_options(struct nl_analysis *a, struct nl_flow *f, struct nl_ta_conv *t, struct ta_cold **cp,
+                              int dir, const struct nl_decoded *d, int64_t now)
 {
     struct ta_dir *F = &t->d[dir], *R = &t->d[!dir];
     const uint8_t fl = d->tcp_flags;
@@ -1014,7 +1022,7 @@ static int ta_advance_options(struct nl_analysis *a, struct nl_flow *f, struct n
     if (opt && !ts_only &&
         (nl_tcp_options_parse(opt, d->tcp_hlen - NL_TCP_HDR_MIN, &o) == 0 || o.has_mss || o.nsack)) {
         if (o.nsack > 0) {
-            struct ta_cold *c = cold_get(a, t, f->id);
+            struct ta_cold *c = *cp ? *cp : (*cp = cold_get(a, t, f->id));
             if (!c)
                 return NL_ENOMEM;
             for (int i = 0; i < o.nsack && i < 4; i++) {
@@ -1044,15 +1052,15 @@ static int ta_advance_options(struct nl_analysis *a, struct nl_flow *f, struct n
     return 0;
 }
 
-static int ta_advance(struct nl_analysis *a, struct nl_flow *f, struct nl_ta_conv *t, int dir,
+static int ta_advance(struct nl_analysis *a, struct nl_flow *f, struct nl_ta_conv *t, struct ta_cold *c, int dir,
                       const struct nl_decoded *d, const struct nl_frame *pkt, struct ta_facts *x)
 {
     struct ta_dir *F = &t->d[dir], *R = &t->d[!dir];
     int rc;
     if ((rc = ta_advance_episodes(t, dir, d, pkt->number, pkt->ts_ns, x)) < 0 ||
-        (rc = ta_advance_sequence(a, f, t, dir, d, pkt, x)) < 0 ||
-        (rc = ta_advance_acks(a, t, dir, d, pkt->ts_ns, x)) < 0 ||
-        (rc = ta_advance_options(a, f, t, dir, d, pkt->ts_ns)) < 0)
+        (rc = ta_advance_sequence(a, f, t, &c, dir, d, pkt, x)) < 0 ||
+        (rc = ta_advance_acks(t, c, dir, d, pkt->ts_ns, x)) < 0 ||
+        (rc = ta_advance_options(a, f, t, &c, dir, d, pkt->ts_ns)) < 0)
         return rc;
     const uint8_t fl = d->tcp_flags;
     x->scaled = (fl & FL_SYN) || F->win_scale < 0 ? d->window : (uint32_t)((uint64_t)d->window << F->win_scale);
@@ -1063,7 +1071,6 @@ static int ta_advance(struct nl_analysis *a, struct nl_flow *f, struct nl_ta_con
     if (fl & FL_FIN)
         F->st |= ST_FIN;
     /* Over: a reset, or both FINs sent and everything acknowledged. */
-    struct ta_cold *c = cold_of(a, t);
     if (!t->finished && ((fl & FL_RST) || ((F->st & R->st & ST_FIN) && (!c || all_acked(c)))))
         finalize(a, t);
     for (uint32_t b = x->report ? x->bits : 0; b; b &= b - 1)
@@ -1130,6 +1137,8 @@ static int ta_word_resent(struct nl_analysis *a, const struct nl_flow *f, const 
 static int ta_word(struct nl_analysis *a, const struct nl_flow *f, const struct nl_ta_conv *t, int dir,
                    const struct nl_decoded *d, const struct nl_frame *pkt, const struct ta_facts *x)
 {
+    if (!(x->report && (x->bits & TA_WORDED)) && !x->zw_closed && !x->ka_frame)
+        return 0; /* most segments: nothing to say */
     const uint32_t fb = t->d[dir].base_seq, rb = t->d[!dir].base_seq, seq = d->seq;
     const unsigned long long fr = (unsigned long long)pkt->number;
     char ea[64], eb[64], g1[32], g2[32], g3[32];
@@ -1227,28 +1236,29 @@ static int ta_row(struct nl_analysis *a, const struct nl_flow *f, const struct n
     return 0;
 }
 
-int nl_ta_packet(struct nl_analysis *a, struct nl_flow *f, int dir, const struct nl_decoded *d,
-                 const struct nl_frame *pkt, int64_t prev_ns)
+/* A TCP segment of conversation v->f (the conversations consumer found it): classify it
+ * against the state, advance the state, word what a reader is told. */
+int nl_ta_packet(struct nl_analysis *a, struct nl_pkt_view *v)
 {
+    struct nl_flow *f = v->f;
+    const struct nl_decoded *d = v->d;
+    const struct nl_frame *pkt = v->pkt;
+    const int dir = v->dir;
     struct nl_ta_conv *t = ta_conv(a, f);
     if (!t)
         return NL_ENOMEM;
-    struct ta_facts x = {0};
-    x.idle = prev_ns ? nl_time_sub(pkt->ts_ns, prev_ns) : 0;
+    struct ta_facts x;
+    memset(&x, 0, TA_FACTS_CLEARED);
+    x.idle = v->prev_ns ? nl_time_sub(pkt->ts_ns, v->prev_ns) : 0;
+    struct ta_cold *c = cold_of(a, t); /* NULL until the conversation lists a segment */
     int rc;
-    ta_classify(a, f, t, dir, d, pkt, &x);
-    if ((rc = ta_advance(a, f, t, dir, d, pkt, &x)) < 0 || (rc = ta_word(a, f, t, dir, d, pkt, &x)) < 0)
+    ta_classify(a, f, t, c, dir, d, pkt, &x);
+    if ((rc = ta_advance(a, f, t, c, dir, d, pkt, &x)) < 0 || (rc = ta_word(a, f, t, dir, d, pkt, &x)) < 0)
         return rc;
     return a->ta->record_packets ? ta_row(a, f, t, dir, d, pkt, &x) : 0;
 }
 
-
-static int ta_consume(struct nl_analysis *a, struct nl_pkt_view *v)
-{
-    return v->d->proto == 6 ? nl_ta_packet(a, v->f, v->dir, v->d, v->pkt, v->prev_ns) : 0;
-}
-
-const struct nl_consumer nl_ta_consumer = {"tcp analysis", ta_consume, NL_WANT_TCP};
+const struct nl_consumer nl_ta_consumer = {"tcp analysis", nl_ta_packet, NL_WANT_TCP};
 
 /* After the last packet: RTT quantiles (then the samples are freed), open zero windows,
  * and a summary note per troubled conversation. */
