@@ -6,7 +6,10 @@
 # and bench/cluster.sh (relay: 3000 clients in 1500 pairs over three servers joined through one
 # Redis, half of the pairs across servers, 1 and 16 in flight). Each run starts fresh servers;
 # the two builds alternate; ROUNDS runs each; medians and ratios (this build / BASELINE) of
-# messages per second and p99, plus lost/duplicated/reordered, which must stay 0.
+# messages per second, p99 and CPU per message (the server's; in the cluster the three servers'
+# and Redis's, user + system from /proc/PID/stat over the messages delivered), plus
+# lost/duplicated/reordered, which must stay 0. NEW names this build (default: the release
+# build of this checkout), so any two builds can be set side by side.
 #
 #   BASELINE=/tmp/chatserver.main bench/chat_ab.sh        ROUNDS=5 RELAY1_MSGS=300 RELAY16_MSGS=2000
 # Every process it starts is stopped by PID at the end.
@@ -30,7 +33,7 @@ echo "== building (release)"
 swift build -c release --product chatserver 2>&1 | tail -1
 cc -O2 -o "$out/chatload" tools/chatload/chatload.c
 ulimit -n "$(ulimit -Hn)"
-declare -A bin=([new]=.build/release/chatserver [base]=$BASELINE)
+declare -A bin=([new]=${NEW:-.build/release/chatserver} [base]=$BASELINE)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() { # pid port
@@ -42,6 +45,11 @@ wait_port() { # pid port
   echo "nothing listens on port $2" >&2; return 1
 }
 stop() { for p in "$@"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
+cpu_us() { # pid...: user+system microseconds, summed
+  local t=0
+  for p in "$@"; do t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") )); done
+  echo $(( t * 1000000 / $(getconf CLK_TCK) ))
+}
 
 single() { # build window msgs -> result line
   local port; port=$(free_port)
@@ -69,8 +77,12 @@ cluster() { # build window msgs -> result line
   for n in a b c; do
     for _ in $(seq 200); do grep -q "ready as $n" "$out/ab-cluster-$n.log" && break; sleep 0.05; done
   done
-  "$out/chatload" pairs --ports "$(IFS=,; echo "${ports[*]}")" --cross 50 --clients "$CLUSTER_CLIENTS" \
-    --window "$2" --messages "$3" --inflight 64 --timeout 600 2>&1 | grep '^result' || true
+  local c0 r; c0=$(cpu_us "${spids[@]}" "$rpid")
+  r=$("$out/chatload" pairs --ports "$(IFS=,; echo "${ports[*]}")" --cross 50 --clients "$CLUSTER_CLIENTS" \
+    --window "$2" --messages "$3" --inflight 64 --timeout 600 2>&1 | grep '^result' || true)
+  local c1 d; c1=$(cpu_us "${spids[@]}" "$rpid")
+  d=$(echo "$r" | tr ' ' '\n' | sed -n 's/^delivered=//p')
+  [ -z "$r" ] || echo "$r server_cpu_us_per_msg=$(python3 -c "print(f'{($c1 - $c0) / max(1, ${d:-0}):.2f}')")"
   stop "${spids[@]}" "$rpid"
 }
 
@@ -106,12 +118,15 @@ for line in open(sys.argv[1]):
 def med(work, build, k):
     return statistics.median(float(x[k]) for x in rows[(work, build)])
 print("\n== medians and ratios (this build / baseline)")
-print(f"  {'workload':16}{'msgs/s new':>12}{'msgs/s base':>12}{'ratio':>8}{'p99 new':>10}{'p99 base':>10}{'ratio':>8}")
+print(f"  {'workload':16}{'msgs/s new':>12}{'msgs/s base':>12}{'ratio':>8}{'p99 new':>10}{'p99 base':>10}{'ratio':>8}"
+      f"{'CPU us/msg new':>16}{'base':>7}{'ratio':>8}")
 ok = bad == 0
 for work in sorted({w for w, _ in rows}):
     tn, tb = med(work, "new", "msgs_per_s"), med(work, "base", "msgs_per_s")
     pn, pb = med(work, "new", "p99_us"), med(work, "base", "p99_us")
-    print(f"  {work:16}{tn:12.0f}{tb:12.0f}{tn / tb:8.3f}{pn:10.0f}{pb:10.0f}{pn / max(pb, 1):8.3f}")
+    cn, cb = med(work, "new", "server_cpu_us_per_msg"), med(work, "base", "server_cpu_us_per_msg")
+    print(f"  {work:16}{tn:12.0f}{tb:12.0f}{tn / tb:8.3f}{pn:10.0f}{pb:10.0f}{pn / max(pb, 1):8.3f}"
+          f"{cn:16.2f}{cb:7.2f}{cn / max(cb, 0.01):8.3f}")
     ok &= tn / tb >= 0.95
 print(f"\n  {'met    ' if bad == 0 else 'NOT met'}  zero lost, duplicated or reordered in every run ({bad})")
 print(f"  {'met    ' if ok else 'NOT met'}  throughput within 5% of the baseline's (ratio >= 0.95) in every workload")
