@@ -77,12 +77,13 @@ cluster() { # build window msgs -> result line
   for n in a b c; do
     for _ in $(seq 200); do grep -q "ready as $n" "$out/ab-cluster-$n.log" && break; sleep 0.05; done
   done
-  local c0 r; c0=$(cpu_us "${spids[@]}" "$rpid")
+  local c0 r0 r; c0=$(cpu_us "${spids[@]}" "$rpid"); r0=$(cpu_us "$rpid")
   r=$("$out/chatload" pairs --ports "$(IFS=,; echo "${ports[*]}")" --cross 50 --clients "$CLUSTER_CLIENTS" \
     --window "$2" --messages "$3" --inflight 64 --timeout 600 2>&1 | grep '^result' || true)
-  local c1 d; c1=$(cpu_us "${spids[@]}" "$rpid")
+  local c1 r1 d; c1=$(cpu_us "${spids[@]}" "$rpid"); r1=$(cpu_us "$rpid")
   d=$(echo "$r" | tr ' ' '\n' | sed -n 's/^delivered=//p')
-  [ -z "$r" ] || echo "$r server_cpu_us_per_msg=$(python3 -c "print(f'{($c1 - $c0) / max(1, ${d:-0}):.2f}')")"
+  [ -z "$r" ] || echo "$r server_cpu_us_per_msg=$(python3 -c "print(f'{($c1 - $c0) / max(1, ${d:-0}):.2f}')")" \
+    "redis_cpu_us_per_msg=$(python3 -c "print(f'{($r1 - $r0) / max(1, ${d:-0}):.2f}')")"
   stop "${spids[@]}" "$rpid"
 }
 
@@ -128,6 +129,11 @@ for work in sorted({w for w, _ in rows}):
     print(f"  {work:16}{tn:12.0f}{tb:12.0f}{tn / tb:8.3f}{pn:10.0f}{pb:10.0f}{pn / max(pb, 1):8.3f}"
           f"{cn:16.2f}{cb:7.2f}{cn / max(cb, 0.01):8.3f}")
     ok &= tn / tb >= 0.95
+redis = sorted({w for w, _ in rows if w.startswith("cluster")})
+if redis:
+    print("\n  of which Redis (CPU us/msg):  " + ", ".join(
+        f"{w}: {med(w, 'new', 'redis_cpu_us_per_msg'):.2f} new, {med(w, 'base', 'redis_cpu_us_per_msg'):.2f} base"
+        for w in redis))
 print(f"\n  {'met    ' if bad == 0 else 'NOT met'}  zero lost, duplicated or reordered in every run ({bad})")
 print(f"  {'met    ' if ok else 'NOT met'}  throughput within 5% of the baseline's (ratio >= 0.95) in every workload")
 sys.exit(0 if ok else 1)
