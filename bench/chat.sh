@@ -20,6 +20,7 @@
 # process with a generated config on 127.0.0.1 and a free port, never as a service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROUNDS=${ROUNDS:-5}
 RELAY_MSGS=${RELAY_MSGS:-300}
 RELAY16_MSGS=${RELAY16_MSGS:-2000}
@@ -43,15 +44,6 @@ cc -O2 -o "$out/chatload" tools/chatload/chatload.c
 ulimit -n "$(ulimit -Hn)"
 echo "   open-file limit $(ulimit -n); $(ngircd --version | head -1)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { # pid port
-  for _ in $(seq 200); do
-    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $2)))" 2>/dev/null; then return 0; fi
-    kill -0 "$1" 2>/dev/null || { echo "server $1 died" >&2; return 1; }
-    sleep 0.05
-  done
-  echo "server on port $2 never listened" >&2; return 1
-}
 
 start() { # server -> sets pid, port
   port=$(free_port)

@@ -15,6 +15,7 @@
 # Every process it starts is stopped by PID at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 : "${BASELINE:?give BASELINE=/path/to/another/chatserver}"
 ROUNDS=${ROUNDS:-5}
 RELAY1_MSGS=${RELAY1_MSGS:-300}
@@ -35,21 +36,7 @@ cc -O2 -o "$out/chatload" tools/chatload/chatload.c
 ulimit -n "$(ulimit -Hn)"
 declare -A bin=([new]=${NEW:-.build/release/chatserver} [base]=$BASELINE)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { # pid port
-  for _ in $(seq 200); do
-    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $2)))" 2>/dev/null; then return 0; fi
-    kill -0 "$1" 2>/dev/null || { echo "process $1 died" >&2; return 1; }
-    sleep 0.05
-  done
-  echo "nothing listens on port $2" >&2; return 1
-}
 stop() { for p in "$@"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
-cpu_us() { # pid...: user+system microseconds, summed
-  local t=0
-  for p in "$@"; do t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") )); done
-  echo $(( t * 1000000 / $(getconf CLK_TCK) ))
-}
 
 single() { # build window msgs -> result line
   local port; port=$(free_port)

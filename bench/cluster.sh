@@ -17,6 +17,7 @@
 # Every process it starts is stopped by PID at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RELAY1_MSGS=${RELAY1_MSGS:-100}
 RELAY16_MSGS=${RELAY16_MSGS:-300}
 HOLD=${HOLD:-10000}
@@ -34,22 +35,6 @@ cc -O2 -o "$out/chatload" tools/chatload/chatload.c
 ulimit -n "$(ulimit -Hn)"
 echo "   open-file limit $(ulimit -n) per process; $(redis-server --version | cut -d' ' -f1-3); $(nproc) cores"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { # pid port
-  for _ in $(seq 200); do
-    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $2)))" 2>/dev/null; then return 0; fi
-    kill -0 "$1" 2>/dev/null || { echo "process $1 died" >&2; return 1; }
-    sleep 0.05
-  done
-  echo "nothing listens on port $2" >&2; return 1
-}
-cpu_us() { # pid...: user+system microseconds, summed
-  local t=0
-  for p in "$@"; do
-    t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") ))
-  done
-  echo $(( t * 1000000 / $(getconf CLK_TCK) ))
-}
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 redis_pid=; srv_pids=(); ports=()

@@ -11,6 +11,7 @@
 # swift-nio mirror into bench/.build-nio (ignored by git) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROUNDS=${ROUNDS:-9}
 SECS=${SECONDS_PER_RUN:-2}
 COUNTS=${COUNTS:-"1 100 1000"}
@@ -32,15 +33,6 @@ if [ ! -x "$nio/.build/release/NIOEchoServer" ]; then
   swift build -c release --package-path "$nio" --product NIOEchoServer 2>&1 | tail -1
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { # pid port
-  for _ in $(seq 200); do
-    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $2)))" 2>/dev/null; then return 0; fi
-    kill -0 "$1" 2>/dev/null || { echo "server $1 died" >&2; return 1; }
-    sleep 0.05
-  done
-  echo "server on port $2 never listened" >&2; return 1
-}
 
 # Start the servers once; they serve every run. netlab runs as shipped: the answers of a loop
 # pass go to its output file in one write(2) before any is sent; netlab-line (--line-output)

@@ -18,6 +18,7 @@
 #   bench/idle.sh                ROUNDS=2 PAIR_ROUNDS=300 IDLE="0 2000 10000 19900"
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROUNDS=${ROUNDS:-2}
 PAIR_ROUNDS=${PAIR_ROUNDS:-300}
 IDLE=${IDLE:-"0 2000 10000 19900"}
@@ -32,15 +33,6 @@ swift build -c release --product chatserver 2>&1 | tail -1
 cc -O2 -Wall -o "$out/idlepair" bench/idlepair.c
 ulimit -n "$(ulimit -Hn)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { # pid port
-  for _ in $(seq 200); do
-    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $2)))" 2>/dev/null; then return 0; fi
-    kill -0 "$1" 2>/dev/null || { echo "server $1 died" >&2; return 1; }
-    sleep 0.05
-  done
-  echo "server on port $2 never listened" >&2; return 1
-}
 
 tsv="$out/idle.tsv"
 : > "$tsv"

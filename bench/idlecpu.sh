@@ -9,6 +9,7 @@
 #   BASELINE=/tmp/chatserver.main bench/idlecpu.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 N=${N:-"10000 19900"}
 HOLD_S=${HOLD_S:-20}
 ROUNDS=${ROUNDS:-2}
@@ -21,7 +22,6 @@ echo "== building (release)"
 swift build -c release --product chatserver 2>&1 | tail -1
 cc -O2 -o "$out/chatload" tools/chatload/chatload.c
 ulimit -n "$(ulimit -Hn)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' "/proc/$1/stat"; }
 builds=(new); [ -n "${BASELINE:-}" ] && builds+=(base)
 for round in $(seq "$ROUNDS"); do
