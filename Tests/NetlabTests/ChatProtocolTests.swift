@@ -92,6 +92,32 @@ final class ChatProtocolTests: XCTestCase {
         XCTAssertTrue(safe([0xC3, 0x85]), "U+00C5 has 0x85 as its second byte, but is a letter")
     }
 
+    /// nl_chat_text_safe reads eight printable ASCII bytes at a time: the same verdict as the rule read
+    /// byte by byte, on lines made mostly of printable ASCII with the bytes that matter anywhere in them
+    /// (at every offset from the eight-byte steps, at the ends, and 0xC2 before and after a step).
+    func testTextSafetyWordAtATimeAgreesWithTheRule() {
+        func rule(_ b: [UInt8]) -> Bool {
+            for (i, c) in b.enumerated() {
+                if (c < 0x20 && c != 0x09) || c == 0x7F { return false }
+                if c == 0xC2 && i + 1 < b.count && (0x80...0x9F).contains(b[i + 1]) { return false }
+            }
+            return true
+        }
+        let odd: [UInt8] = [0x00, 0x09, 0x0A, 0x1B, 0x1F, 0x20, 0x7E, 0x7F, 0x80, 0x9F, 0xA0, 0xC2, 0xC3, 0xFF]
+        var g = SystemRandomNumberGenerator()
+        var unsafeSeen = 0
+        for _ in 0..<20_000 {
+            var b = (0..<Int.random(in: 0...40, using: &g)).map { _ in UInt8.random(in: 0x20...0x7E, using: &g) }
+            for _ in 0..<Int.random(in: 0...2, using: &g) where !b.isEmpty {
+                b[Int.random(in: 0..<b.count, using: &g)] = odd.randomElement(using: &g)!
+            }
+            let want = rule(b)
+            unsafeSeen += want ? 0 : 1
+            XCTAssertEqual(nl_chat_text_safe(b, b.count) == 1, want, "\(b)")
+        }
+        XCTAssertGreaterThan(unsafeSeen, 1000, "the lines tried include unsafe ones")
+    }
+
     func testClientRendering() {
         func r(_ s: String) -> String { ChatClient.render(Array(s.utf8)) }
         XCTAssertEqual(r("FROM bob hi there"), "<bob> hi there")

@@ -57,4 +57,32 @@ final class EchoTransformTests: XCTestCase {
         XCTAssertFalse(valid([0x80]), "continuation alone")
         XCTAssertTrue(valid([0xF4, 0x8F, 0xBF, 0xBF]), "U+10FFFF")
     }
+
+    /// nl_utf8_valid skips eight ASCII bytes at a time: the same verdict as reading every sequence
+    /// with nl_utf8_seq, on ASCII with multi-byte and broken sequences at every offset.
+    func testUTF8ValidationWordAtATimeAgreesWithSequences() {
+        func bySequence(_ b: [UInt8]) -> Bool {
+            var i = 0
+            while i < b.count {
+                let l = b[i...].withUnsafeBufferPointer { nl_utf8_seq($0.baseAddress, $0.count, nil) }
+                if l == 0 { return false }
+                i += l
+            }
+            return true
+        }
+        let pieces: [[UInt8]] = [[0xC3, 0xA9], [0xE2, 0x9C, 0x93], [0xF0, 0x9F, 0x98, 0x80], [0x80], [0xC0, 0x80],
+                                 [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF4, 0x90, 0x80, 0x80], [0xFF]]
+        var g = SystemRandomNumberGenerator()
+        var invalidSeen = 0
+        for _ in 0..<20_000 {
+            var b = (0..<Int.random(in: 0...40, using: &g)).map { _ in UInt8.random(in: 0...0x7F, using: &g) }
+            for _ in 0..<Int.random(in: 0...2, using: &g) {
+                b.insert(contentsOf: pieces.randomElement(using: &g)!, at: Int.random(in: 0...b.count, using: &g))
+            }
+            let want = bySequence(b)
+            invalidSeen += want ? 0 : 1
+            XCTAssertEqual(nl_utf8_valid(b, b.count) == 1, want, "\(b)")
+        }
+        XCTAssertGreaterThan(invalidSeen, 1000, "the texts tried include invalid ones")
+    }
 }

@@ -26,9 +26,21 @@ const char *nl_chat_verb_name(int verb)
     return "";
 }
 
+/* All eight bytes of x printable ASCII (0x20-0x7E): no high bit; each byte plus 0x60 reaches 0x80
+ * (it is 0x20 or more) and plus 1 does not (it is not DEL). No sum carries into the next byte. */
+static inline int printable8(uint64_t x)
+{
+    return !(x & NL_HIGH_BITS) && ((x + NL_BYTES(0x60)) & NL_HIGH_BITS) == NL_HIGH_BITS &&
+           !((x + NL_BYTES(0x01)) & NL_HIGH_BITS);
+}
+
 int nl_chat_text_safe(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        while (i + 8 <= n && printable8(nl_load64(p + i)))
+            i += 8; /* the usual line: eight printable ASCII bytes at a time */
+        if (i == n)
+            break;
         uint8_t c = p[i];
         if ((c < 0x20 && c != '\t') || c == 0x7F)
             return 0; /* C0 control (TAB excepted) or DEL */

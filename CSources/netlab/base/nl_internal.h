@@ -51,6 +51,17 @@ int nl_file_load(struct nl_file *f, const char *path, const char *what, const ch
                  char *errbuf);
 void nl_file_release(struct nl_file *f);
 
+/* Word-at-a-time scans (nl_text.c, nl_chatcmd.c): eight bytes of p, unaligned; a byte value in each of
+ * a word's eight bytes; the high bit of each. */
+static inline uint64_t nl_load64(const uint8_t *p)
+{
+    uint64_t x;
+    __builtin_memcpy(&x, p, sizeof x);
+    return x;
+}
+#define NL_BYTES(b) (0x0101010101010101ull * (uint8_t)(b))
+#define NL_HIGH_BITS NL_BYTES(0x80)
+
 #define NL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NL_MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -6,6 +6,7 @@
  * functions over byte ranges: no allocation, no I/O.
  */
 #include "netlab/nl_text.h"
+#include "nl_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +61,10 @@ int nl_utf8_valid(const uint8_t *p, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        while (i + 8 <= n && !(nl_load64(p + i) & NL_HIGH_BITS))
+            i += 8; /* eight ASCII bytes */
+        if (i == n)
+            break;
         if (p[i] < 0x80) {
             i++;
             continue;
