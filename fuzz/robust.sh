@@ -9,16 +9,11 @@
 # issue 20 item 5) through the same binary in every output mode, on a pipe and on a pty:
 # no control byte reaches stdout or stderr but the formatter's own.
 #   fuzz/robust.sh [SEED]
-#   fuzz/robust.sh --build   only build the sanitized analyze (make test builds it beside other stages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # (--disable-build-manifest-caching: SwiftPM 6.3 fails incremental sanitizer builds without it)
 flags=(--sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --scratch-path .build-asan
        --disable-build-manifest-caching)
-if [ "${1:-}" = --build ]; then
-  swift build "${flags[@]}" --product analyze 2>&1 | tail -1
-  exit "${PIPESTATUS[0]}"
-fi
 out=fuzz/out/robust
 rm -rf "$out"
 mkdir -p "$out"
