@@ -11,6 +11,9 @@
 #   fuzz/robust.sh [SEED]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# (--disable-build-manifest-caching: SwiftPM 6.3 fails incremental sanitizer builds without it)
+flags=(--sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --scratch-path .build-asan
+       --disable-build-manifest-caching)
 out=fuzz/out/robust
 rm -rf "$out"
 mkdir -p "$out"
@@ -19,9 +22,6 @@ n=$(python3 fuzz/mkcorpus.py fuzz/corpus/pcap "$out/corpus" "${1:-20261121}")
 # int64-nanosecond range, interfaces offset -9e9 s and +9e9 s, every if_tsresol), so the Swift
 # formatting a user's run goes through is fuzzed too, not only the C (issue 8 item 2).
 n=$((n + $(python3 fuzz/mkextreme.py "$out/corpus")))
-# (--disable-build-manifest-caching: SwiftPM 6.3 fails incremental sanitizer builds without it)
-flags=(--sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --scratch-path .build-asan
-       --disable-build-manifest-caching)
 swift build "${flags[@]}" --product analyze 2>&1 | tail -1
 bin=$(swift build "${flags[@]}" --show-bin-path)/analyze
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -34,21 +34,35 @@ bad() { # MODE STATUS ERRFILE: true when the run went wrong
   return 1
 }
 
-for mode in json text answers packets packets-json json-two-threads; do
+modes=(json text answers packets packets-json json-two-threads)
+mode_args() { # MODE: sets args and extra, and NETLAB_ANALYZE_THREADS, for that mode
   args=("${base_args[@]}")
-  extra=(); [ "$mode" = json ] && extra=(--json)
+  extra=(); [ "$1" = json ] && extra=(--json)
   # The read-ahead thread (used on big captures) forced on every capture, under the sanitizers too.
   export NETLAB_ANALYZE_THREADS=1
-  [ "$mode" = json-two-threads ] && extra=(--json) && export NETLAB_ANALYZE_THREADS=2
-  [ "$mode" = packets ] && extra=(--packets)
-  [ "$mode" = packets-json ] && extra=(--packets --json)
-  [ "$mode" = answers ] && args=(--answers --json)
-  set +e
-  timeout 300 "$bin" "${args[@]}" "${extra[@]}" "$out"/corpus/* > "$out/$mode.out" 2> "$out/$mode.err"
-  status=$?
-  set -e
+  [ "$1" = json-two-threads ] && extra=(--json) && export NETLAB_ANALYZE_THREADS=2
+  [ "$1" = packets ] && extra=(--packets)
+  [ "$1" = packets-json ] && extra=(--packets --json)
+  [ "$1" = answers ] && args=(--answers --json)
+  return 0
+}
+run_mode() { # MODE: the whole corpus in one run; its exit status to $out/MODE.status
+  local status=0
+  mode_args "$1"
+  timeout 300 "$bin" "${args[@]}" "${extra[@]}" "$out"/corpus/* > "$out/$1.out" 2> "$out/$1.err" || status=$?
+  echo "$status" > "$out/$1.status"
+}
+# The modes run as many at a time as there are cores (each is one process, two threads at most).
+for mode in "${modes[@]}"; do
+  run_mode "$mode" &
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+done
+wait
+for mode in "${modes[@]}"; do
+  status=$(cat "$out/$mode.status")
   if bad "$mode" "$status" "$out/$mode.err"; then
     echo "robust: $mode run failed (exit $status); finding the capture ..." >&2
+    mode_args "$mode"
     for f in "$out"/corpus/*; do
       set +e
       timeout 20 "$bin" "${args[@]}" "${extra[@]}" "$f" > /dev/null 2> "$out/one.err"

@@ -3,10 +3,17 @@
 # each for SECONDS (default 20) from its seed corpus in fuzz/corpus/<target>/.
 #   fuzz/run.sh            20 s per target
 #   fuzz/run.sh 600 csv    10 minutes on fuzz_csv only
+#   fuzz/run.sh --build    only build the targets; fuzz/run.sh --no-build 20 then runs them as built
+#                          (make test builds them beside other stages)
 # Targets run as many at a time as there are cores. New corpus entries go to fuzz/out/ (ignored
 # by git); the seed corpus is not modified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build=1 run=1
+case "${1:-}" in
+  --build) run=0; shift ;;
+  --no-build) build=0; shift ;;
+esac
 secs=${1:-20}
 only=${2:-}
 CLANG=${CLANG:-clang}
@@ -16,17 +23,19 @@ cflags=(-g -O1 -fno-sanitize-recover=undefined -D_GNU_SOURCE -Iinclude $(printf 
 # targets get (fuzzer-no-link: coverage and sanitizers without libFuzzer's main); each target
 # then compiles only its own file and links.
 obj=fuzz/out/obj
-rm -rf "$obj"; mkdir -p "$obj"
-: > fuzz/out/build_lib.log
 jobs=$(nproc) running=() failed=0
-for c in CSources/netlab/*/*.c; do
-  o="$obj/$(basename "$(dirname "$c")")_$(basename "$c" .c).o"
-  $CLANG "${cflags[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$o" >> fuzz/out/build_lib.log 2>&1 &
-  running+=($!)
-  if [ ${#running[@]} -ge "$jobs" ]; then wait "${running[0]}" || failed=1; running=("${running[@]:1}"); fi
-done
-for p in "${running[@]}"; do wait "$p" || failed=1; done
-[ "$failed" = 0 ] || { cat fuzz/out/build_lib.log >&2; exit 1; }
+if [ "$build" = 1 ]; then
+  rm -rf "$obj"; mkdir -p "$obj"
+  : > fuzz/out/build_lib.log
+  for c in CSources/netlab/*/*.c; do
+    o="$obj/$(basename "$(dirname "$c")")_$(basename "$c" .c).o"
+    $CLANG "${cflags[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$o" >> fuzz/out/build_lib.log 2>&1 &
+    running+=($!)
+    if [ ${#running[@]} -ge "$jobs" ]; then wait "${running[0]}" || failed=1; running=("${running[@]:1}"); fi
+  done
+  for p in "${running[@]}"; do wait "$p" || failed=1; done
+  [ "$failed" = 0 ] || { cat fuzz/out/build_lib.log >&2; exit 1; }
+fi
 # Each target built, then run, as many at a time as there are cores (each is one process).
 run_target() { # NAME: runs fuzz_NAME for $secs seconds; its summary and verdict go to fuzz/out/summary_NAME
   local name=$1 bin=fuzz/out/fuzz_$1 work=fuzz/out/corpus_$1 status=0
@@ -52,13 +61,16 @@ names=()
 for src in fuzz/fuzz_*.c; do
   name=$(basename "$src" .c); name=${name#fuzz_}
   [ -n "$only" ] && [ "$only" != "$name" ] && continue
-  if ! $CLANG "${cflags[@]}" -fsanitize=fuzzer,address,undefined "$src" "$obj"/*.o \
+  if [ "$build" = 0 ]; then
+    [ -x "fuzz/out/fuzz_$name" ] || { echo "fuzz: fuzz/out/fuzz_$name is not built: run fuzz/run.sh --build first" >&2; exit 1; }
+  elif ! $CLANG "${cflags[@]}" -fsanitize=fuzzer,address,undefined "$src" "$obj"/*.o \
        $(make -s --no-print-directory dep-libs) -o "fuzz/out/fuzz_$name" > "fuzz/out/build_$name.log" 2>&1; then
     cat "fuzz/out/build_$name.log" >&2
     exit 1
   fi
   names+=("$name")
 done
+[ "$run" = 1 ] || { echo "fuzz: ${#names[@]} targets built in fuzz/out/"; exit 0; }
 declare -A pid_of=()
 for name in "${names[@]}"; do
   run_target "$name" & pid_of[$name]=$!

@@ -53,7 +53,10 @@ fi
 netlab_dir=$(cd "$netlab_dir" && pwd)
 # root: whether `root` blocks run (decided before entering a namespace, where uid 0 may be a user
 # namespace's). Then one network namespace of our own for the whole run, loopback up: as root
-# a plain one; otherwise a user namespace's, where the kernel allows it.
+# a plain one, with a mount namespace in which /run/netns is our own too (the pages' `netlab lab`
+# runs remove namespaces that crashed labs left, which must not be those a test beside this one
+# is looking at: make test runs the docs beside the root XCTests); otherwise a user namespace's,
+# where the kernel allows it.
 root=${NETLAB_DOCS_ROOT:-0}
 if [ -z "${NETLAB_DOCS_ROOT:-}" ] && [ "$(id -u)" = 0 ] && [ "$no_root" = 0 ]; then root=1; fi
 if [ "${NETLAB_DOCS_NETNS:-}" != 1 ]; then
@@ -61,7 +64,9 @@ if [ "${NETLAB_DOCS_NETNS:-}" != 1 ]; then
   args=(--netlab "$netlab_dir")
   [ "$installed" = 1 ] && args+=(--installed)
   if [ "$(id -u)" = 0 ]; then
-    exec unshare -n bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "${args[@]}" "${pages[@]}"
+    exec unshare -m -n --propagation private bash -c \
+      'mkdir -p /run/netns && mount -t tmpfs -o size=1m tmpfs /run/netns && ip link set lo up && exec "$0" "$@"' \
+      "$0" "${args[@]}" "${pages[@]}"
   elif unshare -rn true 2>/dev/null; then
     exec unshare -rn bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "${args[@]}" "${pages[@]}"
   fi
