@@ -2,8 +2,7 @@
  * nl_prove_cmsg.c - the syscalls that carry more than bytes: recvmsg and sendmsg with their
  * msghdr (each iovec its own buffer, msg_flags, control messages: TCP_CM_INQ's int, the error
  * queue's sock_extended_err of MSG_ZEROCOPY and SO_TIMESTAMPING, SCM_TIMESTAMPING's times), and
- * the file calls scripts use around a socket (pipe, open, splice, sendfile); the names of their
- * constants. Compares as packetdrill does: msg_flags exactly, control messages in order (level,
+ * the file calls scripts use around a socket (pipe, open, splice, sendfile). Compares as packetdrill does: msg_flags exactly, control messages in order (level,
  * type, then the data: an int, each ee_ field, or a time within the run's tolerance of the
  * script time). Decides nothing about segments or when a line runs (nl_prove_run.c does).
  */
@@ -27,34 +26,6 @@
 #define MAX_IOV 1024
 #define MAX_IO (16u << 20)
 #define CTRL_CAP 4096
-
-#ifndef TCP_CM_INQ
-#define TCP_CM_INQ TCP_INQ
-#endif
-
-struct sym { const char *name; int64_t value; };
-#define S(x) {#x, (int64_t)(x)}
-static const struct sym syms[] = {
-    S(SOF_TIMESTAMPING_TX_HARDWARE), S(SOF_TIMESTAMPING_TX_SOFTWARE), S(SOF_TIMESTAMPING_RX_HARDWARE),
-    S(SOF_TIMESTAMPING_RX_SOFTWARE), S(SOF_TIMESTAMPING_SOFTWARE), S(SOF_TIMESTAMPING_SYS_HARDWARE),
-    S(SOF_TIMESTAMPING_RAW_HARDWARE), S(SOF_TIMESTAMPING_OPT_ID), S(SOF_TIMESTAMPING_TX_SCHED),
-    S(SOF_TIMESTAMPING_TX_ACK), S(SOF_TIMESTAMPING_OPT_CMSG), S(SOF_TIMESTAMPING_OPT_TSONLY),
-    S(SOF_TIMESTAMPING_OPT_STATS), S(SOF_TIMESTAMPING_OPT_PKTINFO), S(SOF_TIMESTAMPING_OPT_TX_SWHW),
-    S(SCM_TSTAMP_SND), S(SCM_TSTAMP_SCHED), S(SCM_TSTAMP_ACK), S(SCM_TIMESTAMPING),
-    S(SO_EE_ORIGIN_NONE), S(SO_EE_ORIGIN_LOCAL), S(SO_EE_ORIGIN_ICMP), S(SO_EE_ORIGIN_ICMP6),
-    S(SO_EE_ORIGIN_TXSTATUS), S(SO_EE_ORIGIN_ZEROCOPY), S(SO_EE_ORIGIN_TIMESTAMPING),
-    S(SO_EE_CODE_ZEROCOPY_COPIED), S(IP_RECVERR), S(IPV6_RECVERR), S(TCP_CM_INQ), S(ENOMSG),
-};
-
-int pv_cmsg_symbol(const char *name, size_t len, int64_t *value)
-{
-    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
-        if (strlen(syms[i].name) == len && memcmp(syms[i].name, name, len) == 0) {
-            *value = syms[i].value;
-            return 0;
-        }
-    return -1;
-}
 
 static const struct pv_expr *arg(const struct pv_syscall *sc, int i) { return i < sc->nargs ? sc->args[i] : NULL; }
 static int mismatch(struct pv_io_ctx *x, const char *fieldname, const char *fmt, ...) NL_PRINTF(3, 4);

@@ -369,7 +369,6 @@ int64_t pv_io_open(struct pv_io_ctx *x);
 int64_t pv_io_splice(struct pv_io_ctx *x);
 int64_t pv_io_sendfile(struct pv_io_ctx *x);
 /* Their constants (SOF_TIMESTAMPING_*, SO_EE_*, SCM_TSTAMP_*, TCP_CM_INQ, IP_RECVERR): 0 if known. */
-int pv_cmsg_symbol(const char *name, size_t len, int64_t *value);
 
 /* nl_prove_record.c: the capture (pcapng, one comment per packet naming its line) and the
  * TCP_INFO timeline (CSV), both under opts->out_dir. */

@@ -1,12 +1,14 @@
 /*
- * nl_prove_sym.c - the names a script may use for numbers: socket, TCP, fcntl, poll and MSG_
- * constants, TCP states, and errno names with their values on this system. Tables only: nothing
- * here runs or parses.
+ * nl_prove_sym.c - the names a script may use for numbers: socket, TCP, fcntl, poll, MSG_,
+ * timestamping and error-queue constants, TCP states, and errno names with their values on this
+ * system. Tables only: nothing here runs or parses.
  */
 #include "nl_prove_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,6 +17,10 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+
+#ifndef TCP_CM_INQ
+#define TCP_CM_INQ TCP_INQ
+#endif
 
 struct sym { const char *name; int64_t value; };
 
@@ -51,6 +57,16 @@ static const struct sym syms[] = {
     {"TCP_LISTEN", 10}, {"TCP_CLOSING", 11}, {"TCP_NEW_SYN_RECV", 12},
     {"TCP_CA_Open", 0}, {"TCP_CA_Disorder", 1}, {"TCP_CA_CWR", 2}, {"TCP_CA_Recovery", 3}, {"TCP_CA_Loss", 4},
     {"NULL", 0},
+    /* recvmsg/sendmsg: timestamping, the error queue, control messages (nl_prove_cmsg.c) */
+    S(SOF_TIMESTAMPING_TX_HARDWARE), S(SOF_TIMESTAMPING_TX_SOFTWARE), S(SOF_TIMESTAMPING_RX_HARDWARE),
+    S(SOF_TIMESTAMPING_RX_SOFTWARE), S(SOF_TIMESTAMPING_SOFTWARE), S(SOF_TIMESTAMPING_SYS_HARDWARE),
+    S(SOF_TIMESTAMPING_RAW_HARDWARE), S(SOF_TIMESTAMPING_OPT_ID), S(SOF_TIMESTAMPING_TX_SCHED),
+    S(SOF_TIMESTAMPING_TX_ACK), S(SOF_TIMESTAMPING_OPT_CMSG), S(SOF_TIMESTAMPING_OPT_TSONLY),
+    S(SOF_TIMESTAMPING_OPT_STATS), S(SOF_TIMESTAMPING_OPT_PKTINFO), S(SOF_TIMESTAMPING_OPT_TX_SWHW),
+    S(SCM_TSTAMP_SND), S(SCM_TSTAMP_SCHED), S(SCM_TSTAMP_ACK), S(SCM_TIMESTAMPING),
+    S(SO_EE_ORIGIN_NONE), S(SO_EE_ORIGIN_LOCAL), S(SO_EE_ORIGIN_ICMP), S(SO_EE_ORIGIN_ICMP6),
+    S(SO_EE_ORIGIN_TXSTATUS), S(SO_EE_ORIGIN_ZEROCOPY), S(SO_EE_ORIGIN_TIMESTAMPING),
+    S(SO_EE_CODE_ZEROCOPY_COPIED), S(IPV6_RECVERR), S(TCP_CM_INQ), S(ENOMSG),
 };
 
 int pv_symbol(const char *name, size_t len, int64_t *value)
@@ -60,7 +76,7 @@ int pv_symbol(const char *name, size_t len, int64_t *value)
             *value = syms[i].value;
             return 0;
         }
-    return pv_cmsg_symbol(name, len, value);
+    return -1;
 }
 
 #define E(x) {#x, x}
