@@ -82,7 +82,7 @@ public enum Proc {
     @discardableResult
     public static func feed(_ fd: Int32, _ data: [UInt8], timeout: Double) throws -> Int {
         var written = 0
-        try data.withUnsafeBytes { b in
+        _ = try data.withUnsafeBytes { b in
             try nlCheck { nl_proc_feed(fd, b.baseAddress, b.count, timeout, &written, $0) }
         }
         return written
