@@ -27,19 +27,6 @@
 #define MAX_IO (16u << 20)
 #define CTRL_CAP 4096
 
-static const struct pv_expr *arg(const struct pv_syscall *sc, int i) { return i < sc->nargs ? sc->args[i] : NULL; }
-static int mismatch(struct pv_io_ctx *x, const char *fieldname, const char *fmt, ...) NL_PRINTF(3, 4);
-static int mismatch(struct pv_io_ctx *x, const char *fieldname, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(x->msg, x->mcap, fmt, ap);
-    va_end(ap);
-    snprintf(x->field, x->fcap, "%s", fieldname);
-    x->mismatch = 1;
-    return 0;
-}
-
 /* The iovecs of msg_iov=[{..., N}, ...]: each its own zero-filled buffer, as packetdrill gives one
  * allocation per iovec (MSG_ZEROCOPY counts the fragments). */
 static int iovs_of(const struct pv_expr *list, struct iovec **out, int *n)
@@ -87,13 +74,13 @@ static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, c
     char fname[48];
     if (got->cmsg_level != level) {
         snprintf(fname, sizeof fname, "cmsg %d level", i + 1);
-        mismatch(x, fname, "recvmsg: control message %d has level %d, the script expects %lld", i + 1,
+        pv_io_mismatch(x, fname, "recvmsg: control message %d has level %d, the script expects %lld", i + 1,
                  got->cmsg_level, (long long)level);
         return;
     }
     if (got->cmsg_type != type) {
         snprintf(fname, sizeof fname, "cmsg %d type", i + 1);
-        mismatch(x, fname, "recvmsg: control message %d has type %d, the script expects %lld", i + 1, got->cmsg_type,
+        pv_io_mismatch(x, fname, "recvmsg: control message %d has type %d, the script expects %lld", i + 1, got->cmsg_type,
                  (long long)type);
         return;
     }
@@ -105,7 +92,7 @@ static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, c
         struct sock_extended_err ee;
         if (dlen < sizeof ee) {
             snprintf(fname, sizeof fname, "cmsg %d data", i + 1);
-            mismatch(x, fname, "recvmsg: control message %d holds %zu bytes, not a sock_extended_err", i + 1, dlen);
+            pv_io_mismatch(x, fname, "recvmsg: control message %d holds %zu bytes, not a sock_extended_err", i + 1, dlen);
             return;
         }
         memcpy(&ee, d, sizeof ee);
@@ -116,7 +103,7 @@ static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, c
             if (!w || pv_expr_any(w) || pv_expr_num(w, 0) == vals[k])
                 continue;
             snprintf(fname, sizeof fname, "%s", names[k]);
-            mismatch(x, fname, "recvmsg: control message %d's %s is %lld, the script expects %lld", i + 1, names[k],
+            pv_io_mismatch(x, fname, "recvmsg: control message %d's %s is %lld, the script expects %lld", i + 1, names[k],
                      (long long)vals[k], (long long)pv_expr_num(w, 0));
             return;
         }
@@ -126,7 +113,7 @@ static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, c
         struct timespec ts;
         if (dlen < sizeof ts) {
             snprintf(fname, sizeof fname, "cmsg %d data", i + 1);
-            mismatch(x, fname, "recvmsg: control message %d holds %zu bytes, not a scm_timestamping", i + 1, dlen);
+            pv_io_mismatch(x, fname, "recvmsg: control message %d holds %zu bytes, not a scm_timestamping", i + 1, dlen);
             return;
         }
         memcpy(&ts, d, sizeof ts);   /* ts[0], the software time */
@@ -137,7 +124,7 @@ static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, c
         int64_t got_us = ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - x->r->rt_off_ns - x->r->t0_ns) / 1000;
         int64_t tol = x->r->tol_us;
         if (got_us < want_script_us - tol || got_us > want_script_us + tol)
-            mismatch(x, "scm_timestamping", "recvmsg: control message %d's time is %.6f s, the script expects "
+            pv_io_mismatch(x, "scm_timestamping", "recvmsg: control message %d's time is %.6f s, the script expects "
                      "%.6f s (tolerance %.3f ms)", i + 1, got_us / 1e6, want_script_us / 1e6, tol / 1e3);
         return;
     }
@@ -147,7 +134,7 @@ static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, c
         memcpy(&v, d, sizeof v);
     if (dlen < sizeof v || v != w) {
         snprintf(fname, sizeof fname, "cmsg %d data", i + 1);
-        mismatch(x, fname, "recvmsg: control message %d (level %d type %d) holds %d, the script expects %lld", i + 1,
+        pv_io_mismatch(x, fname, "recvmsg: control message %d (level %d type %d) holds %d, the script expects %lld", i + 1,
                  got->cmsg_level, got->cmsg_type, v, (long long)w);
     }
 }
@@ -155,7 +142,7 @@ static void cmsg_check(struct pv_io_ctx *x, int i, const struct pv_expr *want, c
 int64_t pv_io_recvmsg(struct pv_io_ctx *x)
 {
     const struct pv_syscall *sc = x->sc;
-    const struct pv_expr *m = arg(sc, 1);
+    const struct pv_expr *m = pv_arg(sc, 1);
     struct iovec *iov;
     int niov;
     if (iovs_of(pv_expr_field(m, "msg_iov"), &iov, &niov) < 0) {
@@ -177,13 +164,13 @@ int64_t pv_io_recvmsg(struct pv_io_ctx *x)
         mh.msg_control = cbuf;
         mh.msg_controllen = CTRL_CAP;
     }
-    ssize_t got = recvmsg(pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 0), -1)), &mh, (int)pv_expr_num(arg(sc, 2), 0));
+    ssize_t got = recvmsg(pv_fd_live(x->r, pv_expr_num(pv_arg(sc, 0), -1)), &mh, (int)pv_expr_num(pv_arg(sc, 2), 0));
     int e = errno;
     if (got >= 0) {
         const struct pv_expr *fl = pv_expr_field(m, "msg_flags");
         int64_t wantfl = fl ? pv_expr_num(fl, 0) : 0;
         if (!(fl && pv_expr_any(fl)) && mh.msg_flags != wantfl) {
-            mismatch(x, "msg_flags", "recvmsg: msg_flags is 0x%x, the script expects 0x%llx", (unsigned)mh.msg_flags,
+            pv_io_mismatch(x, "msg_flags", "recvmsg: msg_flags is 0x%x, the script expects 0x%llx", (unsigned)mh.msg_flags,
                      (unsigned long long)wantfl);
         } else if (ctl && ctl->kind == PV_E_LIST) {
             struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
@@ -191,7 +178,7 @@ int64_t pv_io_recvmsg(struct pv_io_ctx *x)
             for (; i < ctl->nkids && c && !x->mismatch; i++, c = CMSG_NXTHDR(&mh, c))
                 cmsg_check(x, i, ctl->kids[i], c);
             if (!x->mismatch && (i < ctl->nkids || c))
-                mismatch(x, "cmsg count", "recvmsg: %s control messages than the script's %d", c ? "more" : "fewer",
+                pv_io_mismatch(x, "cmsg count", "recvmsg: %s control messages than the script's %d", c ? "more" : "fewer",
                          ctl->nkids);
         }
     }
@@ -206,7 +193,7 @@ int64_t pv_io_sendmsg(struct pv_io_ctx *x)
     const struct pv_syscall *sc = x->sc;
     struct iovec *iov;
     int niov;
-    if (iovs_of(pv_expr_field(arg(sc, 1), "msg_iov"), &iov, &niov) < 0) {
+    if (iovs_of(pv_expr_field(pv_arg(sc, 1), "msg_iov"), &iov, &niov) < 0) {
         errno = ENOMEM;
         return -1;
     }
@@ -214,7 +201,7 @@ int64_t pv_io_sendmsg(struct pv_io_ctx *x)
     memset(&mh, 0, sizeof mh);
     mh.msg_iov = iov;
     mh.msg_iovlen = (size_t)niov;
-    ssize_t w = sendmsg(pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 0), -1)), &mh, (int)pv_expr_num(arg(sc, 2), 0));
+    ssize_t w = sendmsg(pv_fd_live(x->r, pv_expr_num(pv_arg(sc, 0), -1)), &mh, (int)pv_expr_num(pv_arg(sc, 2), 0));
     int e = errno;
     iovs_free(iov, niov);
     errno = e;
@@ -224,7 +211,7 @@ int64_t pv_io_sendmsg(struct pv_io_ctx *x)
 /* pipe([R, W]) = 0: the script's two numbers become the pipe's ends. */
 int64_t pv_io_pipe(struct pv_io_ctx *x)
 {
-    const struct pv_expr *l = arg(x->sc, 0);
+    const struct pv_expr *l = pv_arg(x->sc, 0);
     int p[2];
     if (!l || l->kind != PV_E_LIST || l->nkids != 2) {
         errno = EINVAL;
@@ -232,22 +219,22 @@ int64_t pv_io_pipe(struct pv_io_ctx *x)
     }
     if (pipe2(p, O_CLOEXEC) < 0)
         return -1;
-    pv_sys_map_fd(x->r, pv_expr_num(l->kids[0], -1), p[0]);
-    pv_sys_map_fd(x->r, pv_expr_num(l->kids[1], -1), p[1]);
+    pv_fd_map(x->r, pv_expr_num(l->kids[0], -1), p[0]);
+    pv_fd_map(x->r, pv_expr_num(l->kids[1], -1), p[1]);
     return 0;
 }
 
 /* open("path", FLAGS) = N */
 int64_t pv_io_open(struct pv_io_ctx *x)
 {
-    const struct pv_expr *p = arg(x->sc, 0);
+    const struct pv_expr *p = pv_arg(x->sc, 0);
     if (!p || p->kind != PV_E_STR) {
         errno = EINVAL;
         return -1;
     }
-    int fd = open(p->name, (int)pv_expr_num(arg(x->sc, 1), O_RDONLY) | O_CLOEXEC, (mode_t)pv_expr_num(arg(x->sc, 2), 0600));
+    int fd = open(p->name, (int)pv_expr_num(pv_arg(x->sc, 1), O_RDONLY) | O_CLOEXEC, (mode_t)pv_expr_num(pv_arg(x->sc, 2), 0600));
     if (fd >= 0 && !x->sc->result_any && x->sc->result >= 0)
-        pv_sys_map_fd(x->r, x->sc->result, fd);
+        pv_fd_map(x->r, x->sc->result, fd);
     return fd;
 }
 
@@ -255,19 +242,19 @@ int64_t pv_io_open(struct pv_io_ctx *x)
 int64_t pv_io_splice(struct pv_io_ctx *x)
 {
     const struct pv_syscall *sc = x->sc;
-    loff_t off_in = pv_expr_num(arg(sc, 1), 0), off_out = pv_expr_num(arg(sc, 3), 0);
-    const struct pv_expr *oi = arg(sc, 1), *oo = arg(sc, 3);
-    return splice(pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 0), -1)), oi && oi->kind == PV_E_LIST ? &off_in : NULL,
-                  pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 2), -1)), oo && oo->kind == PV_E_LIST ? &off_out : NULL,
-                  (size_t)pv_expr_num(arg(sc, 4), 0), (unsigned)pv_expr_num(arg(sc, 5), 0));
+    loff_t off_in = pv_expr_num(pv_arg(sc, 1), 0), off_out = pv_expr_num(pv_arg(sc, 3), 0);
+    const struct pv_expr *oi = pv_arg(sc, 1), *oo = pv_arg(sc, 3);
+    return splice(pv_fd_live(x->r, pv_expr_num(pv_arg(sc, 0), -1)), oi && oi->kind == PV_E_LIST ? &off_in : NULL,
+                  pv_fd_live(x->r, pv_expr_num(pv_arg(sc, 2), -1)), oo && oo->kind == PV_E_LIST ? &off_out : NULL,
+                  (size_t)pv_expr_num(pv_arg(sc, 4), 0), (unsigned)pv_expr_num(pv_arg(sc, 5), 0));
 }
 
 /* sendfile(OUT, IN, [OFFSET], COUNT) */
 int64_t pv_io_sendfile(struct pv_io_ctx *x)
 {
     const struct pv_syscall *sc = x->sc;
-    const struct pv_expr *o = arg(sc, 2);
+    const struct pv_expr *o = pv_arg(sc, 2);
     off_t off = (off_t)pv_expr_num(o, 0);
-    return sendfile(pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 0), -1)), pv_sys_live_fd(x->r, pv_expr_num(arg(sc, 1), -1)),
-                    o && o->kind == PV_E_LIST ? &off : NULL, (size_t)pv_expr_num(arg(sc, 3), 0));
+    return sendfile(pv_fd_live(x->r, pv_expr_num(pv_arg(sc, 0), -1)), pv_fd_live(x->r, pv_expr_num(pv_arg(sc, 1), -1)),
+                    o && o->kind == PV_E_LIST ? &off : NULL, (size_t)pv_expr_num(pv_arg(sc, 3), 0));
 }

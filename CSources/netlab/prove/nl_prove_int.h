@@ -163,7 +163,7 @@ int pv_parse_text(struct pv_script *s, const char *path, const char *text, size_
 int pv_parse_defs(struct pv_script *s, const char *path, const char *defines, char *errbuf);
 void pv_script_free(struct pv_script *s);
 /* A script expression read as a number (an int, a symbol, [N], htons(N)), or def for "..."/none;
- * a struct's field by name (NULL if none); whether it is "..." or absent (nl_prove_sys.c). */
+ * a struct's field by name (NULL if none); whether it is "..." or absent (nl_prove_args.c). */
 int64_t pv_expr_num(const struct pv_expr *e, int64_t def);
 const struct pv_expr *pv_expr_field(const struct pv_expr *st, const char *name);
 int pv_expr_any(const struct pv_expr *e);
@@ -345,10 +345,6 @@ int pv_sys_run(struct pv_run *r, int ev, char *field, size_t fcap, char *msg, si
 int pv_syscall_known(const char *name);
 const char *pv_syscall_list(void);
 int pv_sys_is_blocking_name(const char *name);
-void pv_sys_close_all(struct pv_run *r);
-/* The live fd of a script's fd number (-1 none), and a new pair (under the run's lock). */
-int pv_sys_live_fd(struct pv_run *r, int64_t script_fd);
-void pv_sys_map_fd(struct pv_run *r, int64_t script_fd, int live);
 
 /* nl_prove_cmsg.c: recvmsg/sendmsg with their msghdr and control messages, pipe, open, splice,
  * sendfile; each returns the call's result (errno set) and on an out-argument that differs sets
@@ -356,12 +352,21 @@ void pv_sys_map_fd(struct pv_run *r, int64_t script_fd, int live);
 struct pv_io_ctx {
     struct pv_run *r;
     const struct pv_syscall *sc;
+    struct pv_rec *rec;  /* what the run records of the call */
     char *field;
     size_t fcap;
     char *msg;
     size_t mcap;
-    int mismatch;
+    int mismatch;        /* an out-argument was compared and differed: field and msg say how */
 };
+/* nl_prove_args.c: a call's argument i (NULL past the last); the live fd of a script's fd number
+ * (-1 none), a new pair, a pair gone (under the run's lock); an out-argument that differs (sets
+ * mismatch, field and msg; returns 0). */
+static inline const struct pv_expr *pv_arg(const struct pv_syscall *sc, int i) { return i < sc->nargs ? sc->args[i] : NULL; }
+int pv_fd_live(struct pv_run *r, int64_t script_fd);
+void pv_fd_map(struct pv_run *r, int64_t script_fd, int live);
+void pv_fd_unmap(struct pv_run *r, int64_t script_fd);
+int pv_io_mismatch(struct pv_io_ctx *x, const char *fieldname, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int64_t pv_io_recvmsg(struct pv_io_ctx *x);
 int64_t pv_io_sendmsg(struct pv_io_ctx *x);
 int64_t pv_io_pipe(struct pv_io_ctx *x);
